@@ -1,0 +1,168 @@
+"""The backend interface.
+
+A backend adapts one engine to the run model (``wfctl.model``). It receives
+the resolved :class:`~wfctl.config.Profile` and a :class:`BackendContext`
+explicitly, returns model objects, raises :mod:`wfctl.errors` types, and never
+prints: warnings go through ``ctx.warn`` so the CLI decides where they land.
+
+Each backend declares ``capabilities``; the CLI refuses an operation that is
+not declared with exit code 6 and the backend's ``unsupported_reason``.
+Waiting (``status --wait``), confirmation and rendering live above the
+backends and are written once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+
+from ..errors import UnsupportedError
+from ..model import Chunk, Check, Counts, Event, ListQuery, Run, RunPage, CancelOutcome, WakeResult
+
+if TYPE_CHECKING:
+    from ..config import Profile
+
+# Operation names, used in capability declarations and messages.
+GET = "get"
+LIST = "list"
+STATUS = "status"
+CANCEL = "cancel"
+WAKE = "wake"
+TAIL = "tail"
+DASHBOARD = "dashboard"
+START = "start"
+OPERATIONS = (GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD, START)
+
+
+@dataclass
+class BackendContext:
+    """Process-level settings a backend needs besides its profile."""
+
+    debug: bool = False
+    insecure: bool = False
+    warn: Callable[[str], None] = lambda message: None
+    debug_log: Callable[[str], None] = lambda message: None
+
+
+@dataclass
+class TailRequest:
+    live: bool = False
+    stream: str | None = None  # None: the event log; "" the default stream; else a namespace
+    start_index: int | None = None  # stream chunks: negative counts from the end
+    offset: str | None = None  # resume exactly after this printed offset
+    last: int | None = None  # only the last N events
+    types: list[str] = field(default_factory=list)
+    interval: float = 1.0  # polling interval where the engine has no push
+    sse: bool = False  # prefer SSE where the engine offers it
+
+
+@dataclass
+class StartRequest:
+    workflow: str
+    input: Any = None  # a JSON value (object from --input k=v / --input-json / --input-file)
+    env: dict[str, str] = field(default_factory=dict)
+    task_queue: str | None = None
+    run_id: str | None = None  # a caller-chosen id where the engine accepts one
+    follow: bool = False
+
+
+class Backend:
+    """Base class: every operation raises "not supported" until implemented."""
+
+    name: ClassVar[str] = "base"
+    label: ClassVar[str] = "backend"  # for messages: "Flue", "Temporal", ...
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: Why an operation is missing, e.g. {"cancel": "Flue has no endpoint to cancel a run"}.
+    unsupported_reasons: ClassVar[dict[str, str]] = {}
+    #: Operations that work but are experimental (help and README say so).
+    experimental: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
+        self.profile = profile
+        self.ctx = ctx or BackendContext()
+
+    # -- capability checks --------------------------------------------------
+    def supports(self, operation: str) -> bool:
+        return operation in self.capabilities
+
+    def require(self, operation: str) -> None:
+        if not self.supports(operation):
+            reason = self.unsupported_reasons.get(operation) or (
+                f"the {self.label} backend does not support '{operation}'"
+            )
+            raise UnsupportedError(reason)
+
+    # -- operations ----------------------------------------------------------
+    def get_run(self, run_id: str) -> Run:
+        """Everything about one run. Raises NotFoundError for an unknown id."""
+        self.require(GET)
+        raise NotImplementedError
+
+    def get_status(self, run_id: str) -> Run:
+        """A cheap view of one run (status and times). Defaults to get_run."""
+        return self.get_run(run_id)
+
+    def list_runs(self, query: ListQuery) -> RunPage:
+        self.require(LIST)
+        raise NotImplementedError
+
+    def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
+        """Cancel runs by id; one outcome per id, in order."""
+        self.require(CANCEL)
+        raise NotImplementedError
+
+    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
+             **options: Any) -> WakeResult:
+        self.require(WAKE)
+        raise NotImplementedError
+
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
+        """Yield the run's events (or stream chunks), following while ``live``.
+
+        A live tail ends when the run is terminal or its stream is closed;
+        the caller reconciles the final status with ``get_status``.
+        """
+        self.require(TAIL)
+        raise NotImplementedError
+
+    def counts(self, workflow: str | None = None) -> Counts:
+        """Run counts by normalized status (dashboard), the cheapest way the engine offers."""
+        self.require(DASHBOARD)
+        raise NotImplementedError
+
+    def recent_runs(self, limit: int = 10, workflow: str | None = None) -> list[Run]:
+        """The most recent runs, newest first (dashboard). Defaults to list_runs."""
+        if not self.supports(LIST):
+            return []
+        return self.list_runs(ListQuery(limit=limit, workflow=workflow)).data
+
+    def start(self, request: StartRequest) -> Run:
+        self.require(START)
+        raise NotImplementedError
+
+    def start_follow(self, request: StartRequest) -> Iterator[Event | Run]:
+        """Start a run and yield its progress; the default tails the new run live.
+
+        Yields the started :class:`Run` first so the caller learns its id.
+        """
+        run = self.start(request)
+        yield run
+        yield from self.tail(run.runId, TailRequest(live=True))
+
+    def wait_for_change(self, run: Run, interval: float) -> None:
+        """Block until the run may have changed. Engines with long-polls override."""
+        time.sleep(interval)
+
+    def doctor(self) -> list[Check]:
+        """Real checks of the profile: reachable, authorised, engine version supported."""
+        return [Check("backend", True, self.label)]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,31 @@
+"""wfctl wake RUN — interrupt pending sleep() calls (Run.wakeUp) and re-enqueue the run."""
+
+from __future__ import annotations
+
+from typing import List
+
+import typer
+
+from . import check_run_id, run_argument, runtime
+
+
+def wake(
+    ctx: typer.Context,
+    run_id: str = run_argument(),
+    correlation_id: List[str] = typer.Option([], "--correlation-id", help="Only this sleep; repeatable."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the pending sleeps; change nothing."),
+) -> None:
+    """Wake a sleeping run: complete its pending sleeps and re-enqueue it. Prints the stopped count."""
+    from ..backends.base import WAKE
+
+    rt = runtime(ctx)
+    check_run_id(run_id)
+    backend = rt.backend(WAKE)
+    result = backend.wake(run_id, list(correlation_id) or None, dry_run=dry_run)
+    rt.render.wake(result, dry_run=dry_run)
+    if result.message:
+        rt.note(result.message)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("wake")(wake)

@@ -1,0 +1,415 @@
+"""Configuration: TOML profiles, precedence and provenance (design §8).
+
+Precedence for every value: command-line flag > ``WFCTL_*`` environment
+variable > the selected profile > built-in default. The profile is chosen by
+``--profile`` > ``WFCTL_PROFILE`` > ``current_profile`` > the implicit
+zero-config profile (the Workflow SDK local world, §2).
+
+The resolved :class:`Profile` is an ordinary value passed down to commands and
+backends; nothing here keeps module-level state.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Key:
+    type: type
+    help: str
+    choices: tuple[str, ...] | None = None
+    secret: bool = False
+
+
+BACKEND_NAMES = ("workflow-sdk", "flue", "workflow-runs-v1", "workflow-runs-v2", "temporal")
+
+KEYS: dict[str, Key] = {
+    "backend": Key(str, "engine adapter", BACKEND_NAMES),
+    "world": Key(str, "Workflow SDK world", ("local", "postgres", "vercel")),
+    "data_dir": Key(str, "Workflow SDK local world data directory (found automatically)"),
+    "app_url": Key(str, "where wake re-enqueues a local-world run"),
+    "url": Key(str, "engine base URL"),
+    "token": Key(str, "bearer token (the file must be mode 0600)", secret=True),
+    "token_env": Key(str, "name of the environment variable holding the token"),
+    "headers": Key(dict, "extra HTTP headers (a table of strings)"),
+    "namespace": Key(str, "Temporal namespace"),
+    "task_queue": Key(str, "Temporal task queue for start"),
+    "dsn": Key(str, "PostgreSQL connection string (Workflow SDK postgres world)", secret=True),
+    "job_prefix": Key(str, "graphile-worker job prefix (postgres world)"),
+    "project": Key(str, "Vercel project id"),
+    "team": Key(str, "Vercel team id"),
+    "environment": Key(str, "Vercel environment", ("production", "preview", "development")),
+    "output": Key(str, "default output format", ("table", "plain", "json", "jsonl", "id")),
+    "color": Key(str, "colour", ("auto", "always", "never")),
+    "time": Key(str, "time format in tables", ("relative", "iso", "local")),
+    "timeout": Key(float, "HTTP read timeout in seconds"),
+    "insecure": Key(bool, "skip TLS verification"),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "backend": "workflow-sdk",
+    "world": "local",
+    "namespace": "default",
+    "job_prefix": "workflow_",
+    "environment": "production",
+    "color": "auto",
+    "time": "relative",
+    "timeout": 30.0,
+    "insecure": False,
+}
+
+# Engine variables honoured by the implicit profile (design §2).
+_WORLD_ALIASES = {
+    "local": "local",
+    "@workflow/world-local": "local",
+    "postgres": "postgres",
+    "@workflow/world-postgres": "postgres",
+    "vercel": "vercel",
+    "@workflow/world-vercel": "vercel",
+}
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    override = env.get("WFCTL_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("wfctl", appauthor=False)) / "config.toml"
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    override = env.get("WFCTL_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("wfctl", appauthor=False))
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    exists: bool = False
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("profiles", {})
+
+    @property
+    def current_profile(self) -> str | None:
+        return self.data.get("current_profile")
+
+    def line_of(self, section: str | None, key: str) -> int | None:
+        return locate(self.text, section, key)
+
+
+def locate(text: str, section: str | None, key: str) -> int | None:
+    """1-based line of ``key = ...`` inside ``[section]`` (None: top level)."""
+    current: str | None = None
+    key_re = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$", line)
+        if header:
+            current = header.group(1).replace('"', "").replace(" ", "")
+            continue
+        if current == section and key_re.match(line):
+            return number
+    return None
+
+
+def load_file(path: Path) -> ConfigFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ConfigFile(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the file or run 'wfctl config path'") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    cfg = ConfigFile(path, text, data, True)
+    _validate(cfg)
+    return cfg
+
+
+def _where(cfg: ConfigFile, section: str | None, key: str) -> str:
+    line = cfg.line_of(section, key)
+    return f"{cfg.path}:{line}" if line else str(cfg.path)
+
+
+def _validate(cfg: ConfigFile) -> None:
+    top_known = {"current_profile", "profiles"}
+    for key in cfg.data:
+        if key not in top_known:
+            raise ConfigError(f"{_where(cfg, None, key)}: unknown top-level key {key!r}",
+                              hint="top-level keys: current_profile, [profiles.NAME]")
+    current = cfg.data.get("current_profile")
+    if current is not None and not isinstance(current, str):
+        raise ConfigError(f"{_where(cfg, None, 'current_profile')}: key 'current_profile' must be a string")
+    profiles = cfg.data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{_where(cfg, None, 'profiles')}: 'profiles' must be a table of [profiles.NAME]")
+    for name, table in profiles.items():
+        section = f"profiles.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(cfg, 'profiles', name)}: profile {name!r} must be a table")
+        for key, value in table.items():
+            where = _where(cfg, section, key)
+            check_value(key, value, where=f"{where}: [{section}]")
+
+
+def check_value(key: str, value: Any, *, where: str) -> Any:
+    spec = KEYS.get(key)
+    if spec is None:
+        raise ConfigError(f"{where} unknown key {key!r}", hint="valid keys: " + ", ".join(sorted(KEYS)))
+    ok = isinstance(value, spec.type) and not (spec.type is not bool and isinstance(value, bool))
+    if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        raise ConfigError(f"{where} key {key!r} must be {spec.type.__name__}, not {type(value).__name__}")
+    if spec.type is dict and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ConfigError(f"{where} key {key!r} must be a table of strings")
+    if spec.choices and value not in spec.choices:
+        raise ConfigError(f"{where} key {key!r} is {value!r}; expected one of: {', '.join(spec.choices)}")
+    return value
+
+
+def coerce(key: str, raw: str, *, where: str) -> Any:
+    """Turn a string from the environment or ``config set`` into the key's type."""
+    spec = KEYS.get(key)
+    if spec is None:
+        raise ConfigError(f"{where}: unknown key {key!r}", hint="valid keys: " + ", ".join(sorted(KEYS)))
+    value: Any = raw
+    if spec.type is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            value = True
+        elif lowered in ("0", "false", "no", "off", ""):
+            value = False
+        else:
+            raise ConfigError(f"{where}: key {key!r} must be true or false, not {raw!r}")
+    elif spec.type is float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{where}: key {key!r} must be a number, not {raw!r}") from None
+    elif spec.type is dict:
+        value = {}
+        for part in filter(None, (p.strip() for p in raw.split(","))):
+            name, sep, val = part.partition("=")
+            if not sep:
+                raise ConfigError(f"{where}: key {key!r} takes NAME=VALUE[,NAME=VALUE]")
+            value[name.strip()] = val.strip()
+    return check_value(key, value, where=f"{where}:")
+
+
+@dataclass
+class Profile:
+    """A resolved profile: every value with the place it came from."""
+
+    name: str | None
+    values: dict[str, Any]
+    sources: dict[str, str]
+    path: Path
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or "(implicit)"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.values.get(key)
+        return default if value is None else value
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, "default")
+
+    def token(self) -> str | None:
+        """``WFCTL_TOKEN`` > the variable named by ``token_env`` > ``token`` in the file."""
+        if self.sources.get("token", "").startswith(("flag", "env")):
+            return self.values.get("token")
+        token_env = self.values.get("token_env")
+        if token_env and self.env.get(token_env):
+            return self.env[token_env]
+        return self.values.get("token")
+
+    def headers(self) -> dict[str, str]:
+        return dict(self.values.get("headers") or {})
+
+
+def resolve(
+    *,
+    profile: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cfg: ConfigFile | None = None,
+) -> Profile:
+    """Resolve the active profile from flags, environment, file and defaults."""
+    env = dict(os.environ if env is None else env)
+    path = config_path(env)
+    cfg = cfg or load_file(path)
+    warnings: list[str] = []
+
+    if profile:
+        name, name_source = profile, "flag"
+    elif env.get("WFCTL_PROFILE"):
+        name, name_source = env["WFCTL_PROFILE"], "env WFCTL_PROFILE"
+    elif cfg.current_profile:
+        name, name_source = cfg.current_profile, f"current_profile in {cfg.path}"
+    else:
+        name, name_source = None, "implicit"
+
+    table: dict[str, Any] = {}
+    if name is not None:
+        if name not in cfg.profiles:
+            known = ", ".join(sorted(cfg.profiles)) or "none defined"
+            where = f"{cfg.path}:{cfg.line_of(None, 'current_profile')}" if name_source.startswith(
+                "current_profile") and cfg.line_of(None, "current_profile") else str(cfg.path)
+            raise ConfigError(
+                f"unknown profile {name!r} (from {name_source}; {where})",
+                hint=f"profiles: {known}; create one with 'wfctl config set --profile {name} backend ...'",
+            )
+        table = cfg.profiles[name]
+
+    values: dict[str, Any] = dict(DEFAULTS)
+    sources: dict[str, str] = {k: "default" for k in DEFAULTS}
+
+    if name is None:
+        # The implicit zero-config profile honours the Workflow SDK's own variables.
+        target = env.get("WORKFLOW_TARGET_WORLD")
+        if target:
+            world = _WORLD_ALIASES.get(target)
+            if world is None:
+                raise ConfigError(f"WORKFLOW_TARGET_WORLD={target!r} is not a world wfctl knows",
+                                  hint="use local, postgres (@workflow/world-postgres) or vercel")
+            values["world"], sources["world"] = world, "env WORKFLOW_TARGET_WORLD"
+
+    for key, value in table.items():
+        values[key] = value
+        sources[key] = f"profile {name} ({cfg.path})"
+
+    for key in KEYS:
+        var = "WFCTL_" + key.upper()
+        if var in env and env[var] != "":
+            values[key] = coerce(key, env[var], where=f"env {var}")
+            sources[key] = f"env {var}"
+
+    for key, value in (flags or {}).items():
+        if value is None:
+            continue
+        values[key] = value
+        sources[key] = f"flag --{key.replace('_', '-')}"
+
+    if "token" in table and cfg.exists and os.name == "posix":
+        try:
+            mode = stat.S_IMODE(cfg.path.stat().st_mode)
+        except OSError:
+            mode = 0
+        if mode & 0o077:
+            warnings.append(
+                f"{cfg.path} holds a token but is mode {mode:04o}; run 'chmod 600 {cfg.path}' "
+                "or use token_env / WFCTL_TOKEN"
+            )
+
+    return Profile(name, values, sources, cfg.path, env, warnings)
+
+
+# -- editing -------------------------------------------------------------------
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value))
+
+
+def set_value(text: str, section: str | None, key: str, value: Any) -> str:
+    """Set ``key`` in ``[section]`` of a TOML text, keeping comments and layout."""
+    lines = text.splitlines()
+    rendered = f"{key} = {_toml_value(value)}"
+    line = locate(text, section, key)
+    if line is not None:
+        lines[line - 1] = rendered
+        return "\n".join(lines) + "\n"
+    if section is None:
+        first_header = next((i for i, l in enumerate(lines) if l.lstrip().startswith("[")), len(lines))
+        lines.insert(first_header, rendered)
+        if first_header < len(lines) - 1 and lines[first_header + 1].strip():
+            lines.insert(first_header + 1, "")
+        return "\n".join(lines) + "\n"
+    start = None
+    for i, l in enumerate(lines):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", l)
+        if header and header.group(1).replace('"', "").replace(" ", "") == section:
+            start = i
+            break
+    if start is None:
+        if lines and lines[-1].strip():
+            lines.append("")
+        lines += [f"[{section}]", rendered]
+        return "\n".join(lines) + "\n"
+    end = start + 1
+    while end < len(lines) and not lines[end].lstrip().startswith("["):
+        end += 1
+    insert = end
+    while insert > start + 1 and not lines[insert - 1].strip():
+        insert -= 1
+    lines.insert(insert, rendered)
+    return "\n".join(lines) + "\n"
+
+
+def write_file(path: Path, text: str, *, private: bool = False) -> None:
+    """Atomic write; keeps the file's mode, or 0600 when it will hold a secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    mode = 0o600 if private else 0o644
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if private:
+            mode &= 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def edit(path: Path, mutate: Callable[[str], str], *, private: bool = False) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    new = mutate(text)
+    try:
+        tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - defensive
+        raise ConfigError(f"refusing to write {path}: the edit would make it invalid ({exc})") from None
+    write_file(path, new, private=private)

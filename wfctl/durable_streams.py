@@ -1,0 +1,922 @@
+"""A reader for Durable Streams (DS), the HTTP streaming protocol behind Flue runs.
+
+The protocol in one paragraph: a stream is a URL. ``GET url?offset=O`` returns the data after offset ``O``
+together with ``Stream-Next-Offset`` (where to resume), ``Stream-Up-To-Date: true`` when the response reached
+the tail and ``Stream-Closed: true`` when the stream is closed and the tail was reached (EOF). ``live=long-poll``
+waits for new data (``204`` on timeout); ``live=sse`` keeps a ``text/event-stream`` open in which ``data``
+events carry payloads and ``control`` events carry the offset, cursor and flags. ``-1`` means "from the
+start", ``now`` means "from the current tail". The module is engine-agnostic: nothing in it knows Flue, apart
+from tolerating two of Flue's quirks (``-1`` returned as a next offset; "resume strictly after" offsets that
+echo the request when nothing is new).
+
+Usage::
+
+    from contextlib import closing
+    from wfctl.durable_streams import StreamReader
+
+    with StreamReader("http://127.0.0.1:4437/v1/stream/runs/r1", headers={"Authorization": "Bearer ..."}) as r:
+        with closing(r.read(offset="-1", live="long-poll")) as batches:
+            for batch in batches:
+                for event in batch.items or []:
+                    ...
+                checkpoint = batch.offset        # resume strictly after this batch
+
+``read()`` yields one :class:`Batch` per HTTP response (catch-up, long-poll) or per SSE ``control`` event.
+Batches may be **empty**: they then report progress (caught up, a long-poll timeout, an SSE keep-alive,
+closure) and give the caller a chance to stop iterating. Closing the generator closes the connection.
+
+Design decisions
+----------------
+
+*Modes.* ``live=None`` loops catch-up ``GET``\\ s until ``Stream-Up-To-Date`` or ``Stream-Closed`` and stops.
+``long-poll`` and ``sse`` first catch up with plain (cacheable) ``GET``\\ s and then go live, so a large
+backlog never arrives as one huge SSE burst (the reference server sends every stored message as its own
+``data`` event and a single ``control`` at the end, which would all have to be buffered). ``offset="now"``
+with long-poll goes straight to ``live=long-poll&offset=now`` (the server waits at once); with SSE the
+catch-up ``GET ?offset=now`` resolves the tail offset and the stream's content type first. Every reconnect
+of an SSE stream goes through the catch-up phase again. A stream that reports closure is never read again.
+
+*SSE parsing: our own parser, not httpx-sse.* ``text/event-stream`` lines end only at CRLF, LF or CR; U+0085,
+U+2028 and U+2029 are data (three conformance cases check this). The parser below splits **bytes** on
+CR/LF before anything is decoded, so no Unicode line-boundary rule can apply, a CRLF split across two
+network chunks is handled, and payloads are never decoded and re-encoded (text streams are passed through
+as bytes, base64 payloads are decoded straight from bytes). httpx-sse 0.4.3 does split correctly, but
+releases before 0.4.2 split on ``str.splitlines()`` boundaries (florimondmanca/httpx-sse#34), its parser
+works on decoded text, and we need raw bytes and per-batch buffering across events anyway; the parser is
+~50 lines, so wfctl does not depend on a minimum httpx-sse version. As the EventSource rules require,
+exactly one space after ``data:`` is stripped, comment lines (``: heartbeat``) and unknown event types are
+ignored, and an event is dispatched only at its blank line (a connection cut mid-event dispatches
+nothing).
+
+*Exact resume in SSE.* ``data`` events are buffered until the next ``control`` event; only then is the
+batch yielded and the offset advanced to the control's ``streamNextOffset``. A connection that drops
+between data and control loses only uncommitted data, which is read again from the last committed offset:
+nothing is skipped and nothing already yielded is yielded twice.
+
+*Retries.* Connect/read errors, dropped connections, truncated bodies that break HTTP framing
+(httpx raises ``RemoteProtocolError`` when fewer bytes than ``Content-Length`` arrive or chunked framing is
+cut), content-decoding errors (a cut gzip stream), ``429`` and ``5xx`` except ``501`` are retried with
+exponential backoff and full jitter (:class:`Backoff`); the wait is ``max(Retry-After, jitter)`` with
+``Retry-After`` capped. ``max_retries`` bounds *consecutive* failures; the count resets after every healthy
+response or SSE control. Other statuses raise at once: ``400`` (:class:`InvalidOffsetError` when the body
+mentions the offset, else :class:`BadRequestError`), ``401``/``403`` (:class:`UnauthorizedError`), ``404``
+(:class:`NotFoundError`), ``410`` (:class:`GoneError`: the offset was removed by retention or the stream was
+deleted), ``501`` (:class:`ServerError`), anything else (:class:`UnexpectedStatusError`).
+
+*Idle watchdog.* Live requests use ``idle_timeout`` as httpx's *read* timeout, which applies to every socket
+read: a long-poll or SSE connection that delivers no byte at all (no data, no keep-alive control, no
+heartbeat comment) for ``idle_timeout`` seconds is abandoned and reopened from the last committed offset
+(counted as a network failure). It must exceed the server's long-poll window and keep-alive interval (Flue
+and the reference server default to 30 s; hence 45 s). If SSE connections end cleanly within a second three
+times in a row (a buffering proxy), the reader falls back to long-poll, as the TypeScript client does.
+
+*Corrupt bodies.* A ``200`` JSON body that does not parse, or an SSE ``data``/``control`` payload that does
+not parse, is not necessarily a server bug: the reference server's fault injection (``truncateBodyBytes``,
+``corruptBody``) cuts or scrambles the body *and still frames it correctly* (chunked encoding, no
+``Content-Length``), so HTTP cannot tell. Because reads of a given offset are idempotent and history is
+immutable, the reader re-reads from the same offset (counted as a retry). If the re-read produces
+**byte-identical** bad bytes for the same offset, the corruption is deterministic, so it is a server bug and
+:class:`ParseError` is raised; otherwise it keeps retrying within ``max_retries`` and then raises
+:class:`ParseError`. In JSON mode this is always detectable, because every strict prefix of a JSON array is
+invalid JSON. In byte mode (``text/*``, ``application/octet-stream``) a truncation that keeps valid HTTP
+framing is indistinguishable from a short message and cannot be detected by any DS client (offsets are
+opaque); Flue run streams are JSON-only. (The upstream client conformance suite, in files not vendored
+here, expects ``PARSE_ERROR`` on the first corrupt body; wfctl deliberately retries first.)
+
+*Offsets beyond the tail.* Offsets are opaque except that, within a stream, they sort lexicographically
+(protocol §8). A response whose ``Stream-Next-Offset`` sorts *before* the requested offset means the
+offset is beyond the tail (the reference server silently answers with the tail); a ``-1`` tail means the
+stream is empty. Servers that echo the requested offset instead (Flue) are checked once per ``read()``
+with a ``HEAD`` the first time the caller's own offset reads as "caught up, nothing new". Either case
+raises :class:`InvalidOffsetError` instead of waiting forever (a resumed tail after an in-memory server
+restart would otherwise hang). ``verify_offsets=False`` disables this.
+
+*Memory.* Responses are streamed; at most one response body (or the SSE events since the last control) is
+held at a time, and nothing is kept after a batch is yielded, so reading an unbounded stream runs in
+constant memory.
+"""
+
+from __future__ import annotations
+
+import base64
+from contextlib import closing
+import json
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, NoReturn, Union
+
+import httpx
+
+__all__ = [
+    "Backoff",
+    "Batch",
+    "StreamInfo",
+    "StreamReader",
+    "StreamError",
+    "NotFoundError",
+    "GoneError",
+    "InvalidOffsetError",
+    "BadRequestError",
+    "UnauthorizedError",
+    "RateLimitedError",
+    "ServerError",
+    "NetworkError",
+    "ParseError",
+    "ProtocolError",
+    "UnexpectedStatusError",
+]
+
+log = logging.getLogger("wfctl.durable_streams")
+
+#: Offsets with a special meaning; servers must not (but Flue does, for ``-1``) return them as real offsets.
+SENTINEL_OFFSETS = frozenset({"-1", "now"})
+
+_LIVE_MODES = (None, "long-poll", "sse")
+_RESERVED_PARAMS = frozenset({"offset", "live", "cursor"})
+_MAX_ERROR_BODY = 4096
+_MAX_SSE_PENDING = 256 * 1024 * 1024  # bytes of uncommitted SSE data before we call the server broken
+_SHORT_SSE_SECONDS = 1.0
+_SHORT_SSE_LIMIT = 3
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------------------------
+
+
+class StreamError(Exception):
+    """Base class of every error raised by this module.
+
+    ``status`` is the HTTP status when there was one (else ``None``); ``code`` is a stable string
+    (``NOT_FOUND``, ``GONE``, ``INVALID_OFFSET``, ``BAD_REQUEST``, ``UNAUTHORIZED``, ``RATE_LIMITED``,
+    ``SERVER``, ``NETWORK``, ``PARSE``, ``PROTOCOL``, ``UNEXPECTED_STATUS``); ``body`` holds the start of the
+    error response body (servers' own messages, e.g. Flue's JSON error envelope), ``url`` the stream URL
+    without its query string. Messages never contain request headers.
+    """
+
+    code = "STREAM_ERROR"
+    #: wfctl exit code (design §6) suggested for this error.
+    exit_code = 5
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
+                 body: str | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.url = url
+        self.body = body
+        self.retry_after = retry_after
+
+
+class NotFoundError(StreamError):
+    """``404``: the stream does not exist (or is hidden from this caller)."""
+
+    code = "NOT_FOUND"
+    exit_code = 3
+
+
+class GoneError(StreamError):
+    """``410``: the offset was removed by retention, or the stream was deleted."""
+
+    code = "GONE"
+    exit_code = 3
+
+
+class InvalidOffsetError(StreamError):
+    """The offset was rejected (``400``) or lies beyond the stream's tail."""
+
+    code = "INVALID_OFFSET"
+    exit_code = 2
+
+
+class BadRequestError(StreamError):
+    """``400`` for a reason other than the offset (e.g. a bad extra query parameter)."""
+
+    code = "BAD_REQUEST"
+    exit_code = 2
+
+
+class UnauthorizedError(StreamError):
+    """``401`` or ``403`` (``status`` tells which)."""
+
+    code = "UNAUTHORIZED"
+    exit_code = 4
+
+
+class RateLimitedError(StreamError):
+    """``429`` still returned after the retry budget was spent."""
+
+    code = "RATE_LIMITED"
+
+
+class ServerError(StreamError):
+    """``5xx`` after the retry budget was spent, or ``501`` (never retried)."""
+
+    code = "SERVER"
+
+
+class NetworkError(StreamError):
+    """Connection failures, timeouts, dropped or cut responses, after the retry budget was spent."""
+
+    code = "NETWORK"
+
+
+class ParseError(StreamError):
+    """A body or SSE event that is not what the protocol says (invalid JSON, bad base64, bad control)."""
+
+    code = "PARSE"
+
+
+class ProtocolError(StreamError):
+    """The server broke the protocol in a way a retry cannot fix (e.g. no ``Stream-Next-Offset``)."""
+
+    code = "PROTOCOL"
+
+
+class UnexpectedStatusError(StreamError):
+    """Any other status (``405``, ``409``, ``413``, a redirect, ...)."""
+
+    code = "UNEXPECTED_STATUS"
+
+
+class _Retry(Exception):
+    """Internal: a failure worth retrying; ``error`` is what to raise once the budget is spent."""
+
+    def __init__(self, error: StreamError, retry_after: float | None = None):
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Public data types
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: the n-th retry (from 0) waits
+    ``uniform(0, min(max_delay, initial * multiplier**n))`` seconds, or ``Retry-After`` if that is longer
+    (capped at ``max_retry_after``)."""
+
+    initial: float = 0.1
+    multiplier: float = 2.0
+    max_delay: float = 30.0
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None = None, rand: Callable[[], float] = random.random) -> float:
+        ceiling = min(self.max_delay, self.initial * (self.multiplier ** min(attempt, 64)))
+        wait = rand() * ceiling
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One unit of progress of :meth:`StreamReader.read`.
+
+    * ``data``: the bytes delivered (``b""`` when nothing was new). In JSON mode, the JSON array text.
+    * ``items``: in JSON mode (stream content type ``application/json``) the decoded messages, else ``None``.
+    * ``offset``: the offset to resume from to get what follows this batch (``Stream-Next-Offset`` or the
+      SSE control's ``streamNextOffset``). May be ``-1`` (Flue, empty stream).
+    * ``up_to_date``: the batch reached the tail when it was produced. Not EOF.
+    * ``closed``: the stream is closed and this batch reached its end: EOF. Nothing follows.
+    * ``cursor``: the last ``Stream-Cursor`` seen (echoed on live requests).
+    * ``status``: the HTTP status of the response (``200``, or ``204`` for a long-poll without data).
+    """
+
+    data: bytes
+    items: list[Any] | None
+    offset: str
+    up_to_date: bool
+    closed: bool
+    cursor: str | None
+    status: int
+
+    @property
+    def empty(self) -> bool:
+        """True when the batch delivered nothing (a progress report)."""
+        return not self.items if self.items is not None else not self.data
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """Result of :meth:`StreamReader.head`: ``offset`` is the stream's tail (``Stream-Next-Offset``)."""
+
+    offset: str
+    closed: bool
+    content_type: str | None
+    status: int = 200
+
+    @property
+    def next_offset(self) -> str:
+        return self.offset
+
+
+# ----------------------------------------------------------------------------------------------------------
+# SSE parsing (bytes in, (event, data) out)
+# ----------------------------------------------------------------------------------------------------------
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+_BOM = b"\xef\xbb\xbf"
+
+
+class SSEParser:
+    """Incremental ``text/event-stream`` parser over bytes.
+
+    ``feed(chunk)`` returns the events completed by ``chunk`` as ``(event_type, data)`` pairs, ``data``
+    being the ``data:`` lines joined with ``\\n`` (bytes, undecoded). Lines end only at CRLF, LF or CR
+    (also when a CRLF is split across chunks); exactly one leading space of a field value is removed;
+    comments, ``id`` and ``retry`` fields are ignored; an event without ``data`` lines is not dispatched.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._skip_lf = False
+        self._started = False
+        self._event = b""
+        self._data: list[bytes] = []
+        self._size = 0
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held for an incomplete line or event."""
+        return len(self._buf) + self._size
+
+    def feed(self, chunk: bytes) -> list[tuple[str, bytes]]:
+        if not chunk:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        buf = self._buf
+        buf += chunk
+        if not self._started:
+            if len(buf) < 3 and _BOM.startswith(bytes(buf)):
+                return []
+            if buf[:3] == _BOM:
+                del buf[:3]
+            self._started = True
+        events: list[tuple[str, bytes]] = []
+        start = 0
+        if b"\r" not in buf:
+            end = buf.rfind(b"\n")
+            if end < 0:
+                return events
+            for line in bytes(buf[:end]).split(b"\n"):
+                self._line(line, events)
+            start = end + 1
+        else:
+            n = len(buf)
+            while True:
+                m = _EOL.search(buf, start)
+                if m is None:
+                    break
+                self._line(bytes(buf[start:m.start()]), events)
+                start = m.end()
+                if m.end() == n and buf[n - 1:n] == b"\r":
+                    self._skip_lf = True  # a CR ending the chunk: a following LF belongs to it
+        del buf[:start]
+        return events
+
+    def _line(self, line: bytes, events: list[tuple[str, bytes]]) -> None:
+        if not line:
+            if self._data:
+                events.append((self._event.decode("utf-8", "replace") or "message", b"\n".join(self._data)))
+            self._event = b""
+            self._data = []
+            self._size = 0
+            return
+        if line[:1] == b":":
+            return
+        name, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self._data.append(value)
+            self._size += len(value) + 1
+        elif name == b"event":
+            self._event = value
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reader
+# ----------------------------------------------------------------------------------------------------------
+
+HeadersLike = Union[Mapping[str, str], Callable[[], Mapping[str, str]], None]
+
+
+def _offset_beyond(requested: str, tail: str | None) -> bool:
+    """Whether ``requested`` lies beyond ``tail`` (offsets sort lexicographically within a stream)."""
+    if tail is None or requested in SENTINEL_OFFSETS or tail == "now":
+        return False
+    if tail == "-1":  # an empty stream (Flue): every real offset is beyond it
+        return True
+    return requested > tail
+
+
+def _is_json(content_type: str | None) -> bool:
+    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() == "true"
+
+
+@dataclass
+class _Session:
+    """Mutable state of one ``read()``."""
+
+    offset: str
+    initial: str
+    cursor: str | None = None
+    content_type: str | None = None
+    failures: int = 0
+    last_bad: tuple[str, int, int] | None = None
+    verified: bool = False
+    short_sse: int = 0
+    spins: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class StreamReader:
+    """Reads one Durable Stream. See the module docstring for the behaviour.
+
+    :param url: the stream URL (any query parameters already in it are kept).
+    :param headers: extra request headers (e.g. ``Authorization``), or a callable returning them, called
+        for every request so that tokens can be refreshed between reconnects.
+    :param params: extra query parameters sent on every read (e.g. Flue's ``tail``); ``offset``, ``live`` and
+        ``cursor`` are managed by the reader. Query parameters are sorted (protocol §10.1, for CDN hits).
+    :param client: an ``httpx.Client`` to use (not closed by the reader); by default the reader owns one,
+        which does not follow redirects (credentials never leave the origin).
+    :param timeout: seconds (or an ``httpx.Timeout``) for non-live requests; connect timeout at most 5 s.
+    :param max_retries: consecutive retryable failures tolerated before the error is raised.
+    :param idle_timeout: seconds a live connection may stay silent before it is reopened.
+    :param backoff: the :class:`Backoff` policy.
+    :param verify_offsets: detect resume offsets beyond the tail (see the module docstring).
+    :param sleep: the function used to wait between retries (tests inject a recorder).
+    """
+
+    def __init__(
+        self,
+        url: str | httpx.URL,
+        headers: HeadersLike = None,
+        params: Mapping[str, str] | None = None,
+        client: httpx.Client | None = None,
+        *,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 10,
+        idle_timeout: float = 45.0,
+        backoff: Backoff | None = None,
+        verify_offsets: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._url = httpx.URL(str(url))
+        bad = _RESERVED_PARAMS.intersection(params or {})
+        if bad:
+            raise ValueError(f"query parameter(s) {sorted(bad)} are managed by the reader")
+        base = [(k, v) for k, v in self._url.params.multi_items() if k not in _RESERVED_PARAMS]
+        self._base_params = base + [(str(k), str(v)) for k, v in (params or {}).items()]
+        self._headers = headers
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if idle_timeout <= 0:
+            raise ValueError("idle_timeout must be > 0")
+        self.max_retries = max_retries
+        self.idle_timeout = idle_timeout
+        self.backoff = backoff or Backoff()
+        self.verify_offsets = verify_offsets
+        self._sleep = sleep
+        if isinstance(timeout, httpx.Timeout):
+            self._timeout = timeout
+        else:
+            self._timeout = httpx.Timeout(timeout, connect=min(float(timeout), 5.0))
+        self._live_timeout = httpx.Timeout(
+            connect=self._timeout.connect, read=idle_timeout, write=self._timeout.write, pool=self._timeout.pool
+        )
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(follow_redirects=False)
+        self._display_url = str(self._url.copy_with(query=None, fragment=None))
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP client if the reader created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> "StreamReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StreamReader({self._display_url!r})"
+
+    @property
+    def url(self) -> str:
+        """The stream URL without its query string."""
+        return self._display_url
+
+    # -- public API ---------------------------------------------------------------------------------------
+
+    def head(self) -> StreamInfo:
+        """``HEAD`` the stream: its tail offset, closure and content type (retried like reads)."""
+        failures = 0
+        while True:
+            try:
+                resp = self._send("HEAD", [], live=False)
+                with closing(resp):
+                    offset = resp.headers.get("stream-next-offset")
+                    if not offset:
+                        raise ProtocolError(
+                            f"HEAD {self._display_url} answered {resp.status_code} without Stream-Next-Offset",
+                            status=resp.status_code, url=self._display_url,
+                        )
+                    return StreamInfo(
+                        offset=offset,
+                        closed=_truthy(resp.headers.get("stream-closed")),
+                        content_type=resp.headers.get("content-type"),
+                        status=resp.status_code,
+                    )
+            except _Retry as r:
+                failures += 1
+                self._wait(failures, r)
+
+    def read(self, offset: str | None = "-1", live: str | None = None) -> Iterator[Batch]:
+        """Read the stream from ``offset`` (an offset from a previous batch, ``"-1"`` or ``"now"``).
+
+        ``live=None`` catches up and stops at the tail; ``"long-poll"`` and ``"sse"`` keep following until
+        the stream is closed or the caller stops iterating. Returns a generator of :class:`Batch`; close it
+        (or use ``contextlib.closing``) to release the connection early.
+        """
+        if live is False:
+            live = None
+        if live not in _LIVE_MODES:
+            raise ValueError(f"live must be one of None, 'long-poll', 'sse' (got {live!r})")
+        offset = "-1" if offset is None else str(offset)
+        if not offset:
+            raise ValueError("offset must not be empty")
+        return self._read(_Session(offset=offset, initial=offset), live)
+
+    # -- modes --------------------------------------------------------------------------------------------
+
+    def _read(self, s: _Session, live: str | None) -> Iterator[Batch]:
+        if live == "long-poll" and s.offset == "now":
+            yield from self._long_poll(s)
+            return
+        first = True
+        while True:
+            # after an SSE reconnect, a catch-up without progress must not reset the failure count, or a
+            # stream whose SSE connections keep failing would be retried forever
+            closed = yield from self._catch_up(s, reset=first)
+            first = False
+            if closed or live is None:
+                return
+            if live == "long-poll":
+                yield from self._long_poll(s)
+                return
+            outcome = yield from self._sse(s)
+            if outcome == "closed":
+                return
+            if outcome == "fallback":
+                log.warning(
+                    "SSE connections to %s keep closing immediately (a buffering proxy?); "
+                    "falling back to long-poll", self._display_url,
+                )
+                yield from self._long_poll(s)
+                return
+            # "reconnect": catch up again from the last committed offset, then reopen SSE
+
+    def _catch_up(self, s: _Session, reset: bool = True) -> Iterator[Batch]:
+        """Catch-up GETs until up-to-date or closed; returns True when the stream is closed."""
+        while True:
+            requested = s.offset
+            try:
+                resp = self._send("GET", [("offset", requested)], live=False)
+                with closing(resp):
+                    batch = self._batch_from_response(s, resp, requested)
+            except _Retry as r:
+                s.failures += 1
+                self._wait(s.failures, r)
+                continue
+            stalled = batch.offset == requested and not batch.closed
+            self._healthy(s, batch, reset)
+            if batch.up_to_date and batch.empty and not batch.closed:
+                self._verify_tail(s, requested)
+            yield batch
+            if batch.closed:
+                return True
+            if batch.up_to_date or stalled:
+                # ``stalled``: the offset did not move (Flue pages end this way); re-reading would repeat it
+                return False
+
+    def _long_poll(self, s: _Session) -> Iterator[Batch]:
+        while True:
+            requested = s.offset
+            params = [("live", "long-poll"), ("offset", requested)]
+            if s.cursor:
+                params.append(("cursor", s.cursor))
+            try:
+                resp = self._send("GET", params, live=True)
+                with closing(resp):
+                    batch = self._batch_from_response(s, resp, requested)
+            except _Retry as r:
+                s.failures += 1
+                self._wait(s.failures, r)
+                continue
+            self._healthy(s, batch)
+            if batch.status == 204 or not batch.empty or batch.offset != requested:
+                s.spins = 0
+            else:
+                # an immediate empty 200 that did not move: don't hot-loop on a server that will not wait
+                s.spins += 1
+                if s.spins > 1:
+                    self._sleep(min(1.0, self.backoff.delay(s.spins - 2)))
+            if batch.up_to_date and batch.empty and not batch.closed:
+                self._verify_tail(s, requested)
+            yield batch
+            if batch.closed:
+                return
+
+    def _sse(self, s: _Session) -> Iterator[Batch]:
+        """One SSE connection. Returns ``"closed"``, ``"reconnect"`` or ``"fallback"``."""
+        requested = s.offset
+        params = [("live", "sse"), ("offset", requested)]
+        if s.cursor:
+            params.append(("cursor", s.cursor))
+        opened = time.monotonic()
+        json_mode = _is_json(s.content_type)
+        try:
+            resp = self._send("GET", params, live=True, accept="text/event-stream")
+            with closing(resp):
+                ctype = (resp.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+                if resp.status_code != 200 or ctype != "text/event-stream":
+                    log.warning("%s answered live=sse with %s %s", self._display_url, resp.status_code, ctype)
+                    return "fallback"
+                b64 = (resp.headers.get("stream-sse-data-encoding") or "").strip().lower() == "base64"
+                parser = SSEParser()
+                payloads: list[bytes] = []
+                items: list[Any] | None = [] if json_mode else None
+                pending = 0
+                for chunk in resp.iter_bytes():
+                    for event, data in parser.feed(chunk):
+                        if event == "data":
+                            payload = self._decode_sse_data(s, data, b64, items)
+                            payloads.append(payload)
+                            pending += len(payload)
+                        elif event == "control":
+                            batch = self._batch_from_control(s, data, payloads, items, requested)
+                            payloads, items, pending = [], ([] if json_mode else None), 0
+                            requested = batch.offset
+                            self._healthy(s, batch)
+                            yield batch
+                            if batch.closed:
+                                return "closed"
+                    if pending + parser.pending_bytes > _MAX_SSE_PENDING:
+                        raise ProtocolError(
+                            f"{self._display_url}: more than {_MAX_SSE_PENDING} bytes of SSE data without a "
+                            "control event", url=self._display_url,
+                        )
+        except _Retry as r:
+            s.failures += 1
+            self._wait(s.failures, r)
+            return "reconnect"
+        except (httpx.TransportError, httpx.DecodingError) as e:
+            s.failures += 1
+            self._wait(s.failures, _Retry(self._network_error(e)))
+            return "reconnect"
+        # the server ended the response without a closing control: reconnect (from the committed offset)
+        if time.monotonic() - opened < _SHORT_SSE_SECONDS:
+            s.short_sse += 1
+            if s.short_sse >= _SHORT_SSE_LIMIT:
+                return "fallback"
+        else:
+            s.short_sse = 0
+        return "reconnect"
+
+    # -- responses ----------------------------------------------------------------------------------------
+
+    def _batch_from_response(self, s: _Session, resp: httpx.Response, requested: str) -> Batch:
+        """Turn a 200/204 catch-up or long-poll response into a Batch (reads the body)."""
+        h = resp.headers
+        closed = _truthy(h.get("stream-closed"))
+        cursor = h.get("stream-cursor") or s.cursor
+        if resp.status_code == 204:
+            next_offset = h.get("stream-next-offset") or requested
+            self._check_progress(requested, next_offset, resp.status_code)
+            s.cursor = cursor
+            return Batch(b"", [] if _is_json(s.content_type) else None, next_offset, True, closed, cursor, 204)
+        try:
+            body = b"".join(resp.iter_bytes())
+        except (httpx.TransportError, httpx.DecodingError) as e:
+            raise _Retry(self._network_error(e)) from e
+        next_offset = h.get("stream-next-offset")
+        if not next_offset:
+            raise ProtocolError(
+                f"{self._display_url} answered {resp.status_code} without Stream-Next-Offset",
+                status=resp.status_code, url=self._display_url,
+            )
+        content_type = h.get("content-type")
+        if content_type:
+            s.content_type = content_type
+        items: list[Any] | None = None
+        if _is_json(s.content_type):
+            if body.strip():
+                try:
+                    items = json.loads(body)
+                    if not isinstance(items, list):
+                        raise ValueError(f"expected a JSON array, got {type(items).__name__}")
+                except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                    self._corrupt(s, requested, body, f"invalid JSON body ({e})", resp.status_code)
+            else:
+                items = []
+        self._check_progress(requested, next_offset, resp.status_code)
+        s.cursor = cursor
+        return Batch(body, items, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor,
+                     resp.status_code)
+
+    def _decode_sse_data(self, s: _Session, data: bytes, b64: bool, items: list[Any] | None) -> bytes:
+        if b64:
+            try:
+                data = base64.b64decode(data.replace(b"\r", b"").replace(b"\n", b""), validate=True)
+            except ValueError as e:
+                self._corrupt(s, s.offset, data, f"invalid base64 in SSE data ({e})", 200)
+        if items is not None:
+            try:
+                decoded = json.loads(data)
+                if not isinstance(decoded, list):
+                    raise ValueError(f"expected a JSON array, got {type(decoded).__name__}")
+            except ValueError as e:
+                self._corrupt(s, s.offset, data, f"invalid JSON in SSE data event ({e})", 200)
+            items.extend(decoded)
+        return data
+
+    def _batch_from_control(self, s: _Session, data: bytes, payloads: list[bytes], items: list[Any] | None,
+                            requested: str) -> Batch:
+        try:
+            control = json.loads(data)
+            if not isinstance(control, dict):
+                raise ValueError("not a JSON object")
+            next_offset = control.get("streamNextOffset")
+            if not isinstance(next_offset, str) or not next_offset:
+                raise ValueError("no streamNextOffset")
+        except ValueError as e:
+            self._corrupt(s, s.offset, data, f"invalid SSE control event ({e})", 200)
+        closed = control.get("streamClosed") is True
+        cursor = control.get("streamCursor")
+        if isinstance(cursor, (str, int)) and not isinstance(cursor, bool):
+            s.cursor = str(cursor)
+        self._check_progress(requested, next_offset, 200)
+        if items is not None:
+            body = _join_json_arrays(payloads)
+        else:
+            body = b"".join(payloads)
+        return Batch(body, items, next_offset, control.get("upToDate") is True or closed, closed, s.cursor, 200)
+
+    # -- checks -------------------------------------------------------------------------------------------
+
+    def _check_progress(self, requested: str, next_offset: str, status: int) -> None:
+        if self.verify_offsets and _offset_beyond(requested, next_offset):
+            raise InvalidOffsetError(
+                f"offset {requested} is beyond the tail of {self._display_url} (the stream ends at "
+                f"{next_offset}); was the stream recreated?",
+                status=status, url=self._display_url,
+            )
+
+    def _verify_tail(self, s: _Session, requested: str) -> None:
+        """Once per read: a caller-supplied offset that reads as 'caught up' is checked against HEAD."""
+        if s.verified or not self.verify_offsets or requested != s.initial or requested in SENTINEL_OFFSETS:
+            s.verified = True
+            return
+        s.verified = True
+        info = self.head()
+        self._check_progress(requested, info.offset, info.status)
+
+    def _healthy(self, s: _Session, batch: Batch, reset: bool = True) -> None:
+        """Commit a batch's offset; a healthy response (or any progress) resets the failure count."""
+        progressed = batch.offset != s.offset or not batch.empty
+        s.offset = batch.offset
+        if reset or progressed:
+            s.failures = 0
+            s.last_bad = None
+
+    def _corrupt(self, s: _Session, offset: str, blob: bytes, what: str, status: int) -> NoReturn:
+        """A payload did not parse: retry (transient corruption) unless it is reproducibly the same."""
+        error = ParseError(f"{self._display_url}: {what}", status=status, url=self._display_url)
+        fingerprint = (offset, len(blob), hash(blob))
+        if s.last_bad == fingerprint:
+            raise error  # the same bad bytes twice for the same offset: a server bug, not the network
+        s.last_bad = fingerprint
+        raise _Retry(error)
+
+    # -- HTTP ---------------------------------------------------------------------------------------------
+
+    def _request_headers(self, accept: str | None) -> dict[str, str]:
+        headers = self._headers() if callable(self._headers) else self._headers
+        out = dict(headers or {})
+        if accept:
+            out["Accept"] = accept
+        return out
+
+    def _send(self, method: str, params: list[tuple[str, str]], *, live: bool, accept: str | None = None
+              ) -> httpx.Response:
+        """Send one request; return the open response for 200/204, raise _Retry or a StreamError."""
+        query = sorted(self._base_params + params)
+        url = self._url.copy_with(params=httpx.QueryParams(query))
+        request = self._client.build_request(
+            method, url, headers=self._request_headers(accept),
+            timeout=self._live_timeout if live else self._timeout,
+        )
+        try:
+            resp = self._client.send(request, stream=True)
+        except httpx.TransportError as e:
+            raise _Retry(self._network_error(e)) from e
+        status = resp.status_code
+        if status in (200, 204):
+            return resp
+        try:
+            body = self._read_error_body(resp)
+        finally:
+            resp.close()
+        raise self._status_error(resp, status, body)
+
+    def _read_error_body(self, resp: httpx.Response) -> str:
+        chunks = bytearray()
+        try:
+            for chunk in resp.iter_bytes():
+                chunks += chunk
+                if len(chunks) >= _MAX_ERROR_BODY:
+                    break
+        except (httpx.TransportError, httpx.DecodingError):
+            pass
+        return bytes(chunks[:_MAX_ERROR_BODY]).decode("utf-8", "replace").strip()
+
+    def _status_error(self, resp: httpx.Response, status: int, body: str) -> Exception:
+        retry_after = _parse_retry_after(resp.headers.get("retry-after"))
+        where = f"{resp.request.method} {self._display_url}"
+        message = f"{where}: HTTP {status}" + (f": {body}" if body else "")
+        kw = dict(status=status, url=self._display_url, body=body or None, retry_after=retry_after)
+        if status == 429:
+            return _Retry(RateLimitedError(message, **kw), retry_after)
+        if status >= 500 and status != 501:
+            return _Retry(ServerError(message, **kw), retry_after)
+        if status == 501:
+            return ServerError(message, **kw)
+        if status == 400:
+            cls = InvalidOffsetError if "offset" in body.lower() else BadRequestError
+            return cls(message, **kw)
+        if status in (401, 403):
+            return UnauthorizedError(message, **kw)
+        if status == 404:
+            return NotFoundError(message, **kw)
+        if status == 410:
+            return GoneError(message + " (the offset was removed by retention, or the stream was deleted)", **kw)
+        return UnexpectedStatusError(message, **kw)
+
+    def _network_error(self, e: Exception) -> NetworkError:
+        kind = type(e).__name__
+        text = str(e) or kind
+        return NetworkError(f"{self._display_url}: {kind}: {text}", url=self._display_url)
+
+    def _wait(self, failures: int, r: _Retry) -> None:
+        if failures > self.max_retries:
+            err = r.error
+            if self.max_retries:
+                err.message = f"{err.message} (after {self.max_retries} retries)"
+                err.args = (err.message,)
+            raise err from r.__cause__
+        delay = self.backoff.delay(failures - 1, r.retry_after)
+        log.debug("retry %d/%d in %.2fs: %s", failures, self.max_retries, delay, r.error.message)
+        self._sleep(delay)
+
+
+def _join_json_arrays(payloads: list[bytes]) -> bytes:
+    """Merge JSON array texts (already validated) into one array text without re-encoding."""
+    if len(payloads) == 1:
+        return payloads[0]
+    inner = [p.strip()[1:-1].strip() for p in payloads]
+    return b"[" + b",".join(part for part in inner if part) + b"]"

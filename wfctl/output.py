@@ -1,0 +1,237 @@
+"""Output options and the formats that need no Rich: plain, json, jsonl, id (design §5).
+
+stdout carries data only; :func:`note`, :func:`warn` and :func:`hint` write to
+stderr. Text that comes from an engine goes through :func:`clean` before it
+reaches a terminal: control characters and escape sequences become visible
+``\\xNN`` escapes. (Rich markup is neutralised in the renderers, which build
+``Text`` objects instead of markup strings.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence, TextIO
+
+from .errors import UsageError
+from .model import iso
+
+FORMATS = ("table", "plain", "json", "jsonl", "id")
+TIME_MODES = ("relative", "iso", "local")
+COLOR_MODES = ("auto", "always", "never")
+
+# C0 controls except nothing, DEL, C1 controls, and bidi overrides/isolates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    code = ord(ch)
+    if ch == "\n":
+        return "\\n"
+    if ch == "\t":
+        return "\\t"
+    if ch == "\r":
+        return "\\r"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: Any) -> str:
+    """Engine-supplied text made safe for a terminal or a TSV cell."""
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(_escape, text)
+
+
+def clean_multiline(value: Any) -> str:
+    """Like :func:`clean` but keeps newlines and tabs (for multi-line blocks)."""
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) in "\n\t" else _escape(m), text)
+
+
+def to_json_text(value: Any, *, indent: int | None = None) -> str:
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=_default)
+    # json escapes C0 already; escape C1/DEL/bidi too so a terminal never sees them raw.
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, (bytes, bytearray)):
+        import base64
+
+        return {"$bytes": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
+# -- time ----------------------------------------------------------------------
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = abs(seconds)
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{int(seconds)}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+def relative(when: datetime, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    delta = (now - when).total_seconds()
+    if abs(delta) < 1:
+        return "just now"
+    if delta > 0:
+        return human_duration(_coarse(delta)) + " ago"
+    return "in " + human_duration(_coarse(-delta))
+
+
+def _coarse(seconds: float) -> float:
+    # "5m ago", not "5m03s ago": relative times keep the two largest units at most.
+    if seconds < 60:
+        return float(int(seconds))
+    return float(int(seconds))
+
+
+def format_time(when: datetime | None, mode: str, now: datetime | None = None) -> str:
+    if when is None:
+        return "-"
+    if mode == "iso":
+        return iso(when) or "-"
+    if mode == "local":
+        return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return relative(when, now)
+
+
+# -- options -------------------------------------------------------------------
+
+@dataclass
+class OutputOptions:
+    format: str = "plain"
+    fields: list[str] | None = None
+    color: bool = False
+    time: str = "relative"
+    quiet: bool = False
+    tty: bool = False
+    width: int | None = None
+    verbose: bool = False
+
+    @property
+    def structured(self) -> bool:
+        return self.format in ("json", "jsonl")
+
+
+def stream_is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def decide_color(mode: str | None, tty: bool, env: dict[str, str] | os._Environ[str]) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR") or env.get("CLICOLOR_FORCE"):
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    return tty
+
+
+def parse_fields(raw: str | None) -> list[str] | None:
+    if not raw:
+        return None
+    out = [f.strip() for f in raw.split(",") if f.strip()]
+    return out or None
+
+
+def check_fields(fields: Sequence[str] | None, valid: Sequence[str]) -> None:
+    if not fields:
+        return
+    unknown = [f for f in fields if f not in valid]
+    if unknown:
+        raise UsageError(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            hint="valid fields: " + ", ".join(valid),
+        )
+
+
+def select(obj: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
+    if not fields:
+        return obj
+    return {f: obj.get(f) for f in fields}
+
+
+# -- writers -------------------------------------------------------------------
+
+def out() -> TextIO:
+    return sys.stdout
+
+
+def write(line: str = "") -> None:
+    stream = sys.stdout
+    stream.write(line + "\n")
+
+
+def write_json(value: Any, *, pretty: bool = True) -> None:
+    write(to_json_text(value, indent=2 if pretty else None))
+
+
+def write_jsonl(value: Any) -> None:
+    write(to_json_text(value))
+    sys.stdout.flush()
+
+
+def plain_cell(value: Any) -> str:
+    """One TSV cell: RFC 3339 times, compact JSON for structures, escapes for controls."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso(value) or ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return clean(to_json_text(value))
+    return clean(value)
+
+
+def write_tsv(rows: Iterable[Sequence[Any]]) -> None:
+    for row in rows:
+        write("\t".join(plain_cell(v) for v in row))
+
+
+def note(message: str) -> None:
+    """Progress or information for humans: stderr, never stdout."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    note(f"warning: {message}")
+
+
+def error_line(message: str, hint: str | None = None) -> None:
+    note(f"error: {clean(message)}")
+    if hint:
+        note(f"hint: {clean(hint)}")

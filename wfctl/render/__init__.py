@@ -1,0 +1,251 @@
+"""Renderers: turn model objects into output. Only this package imports Rich.
+
+:class:`Renderer` handles ``plain``, ``json``, ``jsonl`` and ``id`` itself (no
+Rich import) and hands ``table`` to :mod:`wfctl.render.views`, imported on
+first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from .. import output
+from ..model import Chunk, CancelOutcome, Counts, Event, Run, RunPage, WakeResult
+from ..output import OutputOptions, check_fields, select, to_json_text
+
+RUN_FIELDS = Run.field_names()
+EVENT_FIELDS = Event.field_names()
+OUTCOME_FIELDS = CancelOutcome.field_names()
+STATUS_FIELDS = ["runId", "status", "rawStatus", "workflowName", "createdAt", "startedAt", "completedAt",
+                 "updatedAt", "error"]
+PLAIN_RUN_COLUMNS = ["runId", "workflowName", "status", "createdAt", "startedAt", "completedAt"]
+
+
+def short_name(name: str | None) -> str | None:
+    """``workflow//./workflows/demo//demoWorkflow`` → ``demoWorkflow``."""
+    if name and "//" in name:
+        return name.rstrip("/").rsplit("//", 1)[-1] or name
+    return name
+
+
+class Renderer:
+    def __init__(self, opts: OutputOptions):
+        self.opts = opts
+        self._views: Any = None
+
+    @property
+    def fmt(self) -> str:
+        return self.opts.format
+
+    @property
+    def views(self) -> Any:
+        if self._views is None:
+            from .views import RichViews
+
+            self._views = RichViews(self.opts)
+        return self._views
+
+    # -- runs --------------------------------------------------------------------
+    def run_list(self, page: RunPage, *, first_page: bool = True, last_page: bool = True) -> None:
+        fields = self.opts.fields
+        check_fields(fields, RUN_FIELDS)
+        if self.fmt == "json":
+            # One document; with --all the command collects pages before calling this.
+            doc = {"data": [select(r.to_json(), fields) for r in page.data], "cursor": page.cursor,
+                   "hasMore": page.hasMore}
+            output.write_json(doc)
+        elif self.fmt == "jsonl":
+            for run in page.data:
+                output.write_jsonl(select(run.to_json(), fields))
+        elif self.fmt == "id":
+            for run in page.data:
+                output.write(output.clean(run.runId))
+        elif self.fmt == "plain":
+            cols = fields or PLAIN_RUN_COLUMNS
+            output.write_tsv([_plain_value(r, c) for c in cols] for r in page.data)
+        else:
+            self.views.run_table(page.data, fields, header=first_page)
+
+    def run_detail(self, run: Run) -> None:
+        fields = self.opts.fields
+        check_fields(fields, RUN_FIELDS)
+        if self.fmt in ("json", "jsonl"):
+            doc = select(run.to_json(), fields)
+            output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
+        elif self.fmt == "id":
+            output.write(output.clean(run.runId))
+        elif self.fmt == "plain" or fields:
+            doc = run.to_json()
+            for key in fields or RUN_FIELDS:
+                value = doc.get(key)
+                if fields and len(fields) == 1:
+                    output.write(output.plain_cell(value))
+                else:
+                    output.write_tsv([[key, value]])
+        else:
+            self.views.run_detail(run)
+
+    def statuses(self, runs: Sequence[Run]) -> None:
+        fields = self.opts.fields
+        check_fields(fields, STATUS_FIELDS)
+        docs = [select({k: r.to_json()[k] for k in STATUS_FIELDS}, fields) for r in runs]
+        if self.fmt == "json":
+            output.write_json(docs[0] if len(docs) == 1 else docs)
+        elif self.fmt == "jsonl":
+            for doc in docs:
+                output.write_jsonl(doc)
+        elif self.fmt == "id":
+            for run in runs:
+                output.write(output.clean(run.runId))
+        elif self.fmt == "plain":
+            cols = fields or ["runId", "status"]
+            output.write_tsv([doc.get(c) for c in cols] for doc in [r.to_json() for r in runs])
+        else:
+            self.views.status_table(runs, fields)
+
+    def preview(self, runs: Sequence[Run], title: str) -> None:
+        """What a bulk operation matched — on stderr, so stdout stays the outcome data."""
+        import sys
+
+        output.note(title)
+        for run in runs:
+            sys.stderr.write("  " + "\t".join(output.plain_cell(v) for v in (
+                run.runId, short_name(run.workflowName), run.status, run.createdAt)) + "\n")
+
+    def outcomes(self, outcomes: Sequence[CancelOutcome]) -> None:
+        fields = self.opts.fields
+        check_fields(fields, OUTCOME_FIELDS)
+        docs = [select(o.to_json(), fields) for o in outcomes]
+        if self.fmt == "json":
+            output.write_json(docs)
+        elif self.fmt == "jsonl":
+            for doc in docs:
+                output.write_jsonl(doc)
+        elif self.fmt == "id":
+            for o in outcomes:
+                if o.outcome == "cancelled":
+                    output.write(output.clean(o.runId))
+        elif self.fmt == "plain":
+            cols = fields or ["runId", "outcome", "message"]
+            output.write_tsv([o.to_json().get(c) for c in cols] for o in outcomes)
+        else:
+            self.views.outcome_table(outcomes)
+
+    def wake(self, result: WakeResult, *, dry_run: bool, waits: Sequence[Any] = ()) -> None:
+        doc = result.to_json()
+        if self.fmt in ("json", "jsonl"):
+            output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
+        elif self.fmt == "id":
+            for cid in result.correlationIds:
+                output.write(output.clean(cid))
+        elif self.fmt == "plain":
+            output.write_tsv([[result.runId, result.stoppedCount, ",".join(result.correlationIds)]])
+        else:
+            verb = "would stop" if dry_run else "stopped"
+            noun = "sleep" if result.stoppedCount == 1 else "sleeps"
+            output.write(f"{verb} {result.stoppedCount} {noun} of {output.clean(result.runId)}"
+                         + (f": {', '.join(map(output.clean, result.correlationIds))}" if result.correlationIds else ""))
+
+    # -- tail --------------------------------------------------------------------
+    def tail_printer(self, run_id: str, *, stream: bool = False) -> "TailPrinter":
+        return TailPrinter(self, run_id, stream=stream)
+
+    # -- dashboard -----------------------------------------------------------------
+    def counts(self, counts: Counts, recent: Sequence[Run] = ()) -> None:
+        if self.fmt in ("json", "jsonl"):
+            doc = {"counts": counts.counts, "total": counts.total, "workflow": counts.workflow,
+                   "recent": [r.to_json() for r in recent]}
+            output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
+        elif self.fmt in ("plain", "id"):
+            output.write_tsv([[status, n] for status, n in counts.counts.items()] + [["total", counts.total]])
+        else:
+            self.views.counts_snapshot(counts, recent)
+
+    # -- generic -------------------------------------------------------------------
+    def mapping(self, rows: Iterable[tuple[str, Any, str | None]], *, sources: bool = False) -> None:
+        """Key/value rows (config view)."""
+        rows = list(rows)
+        if self.fmt in ("json", "jsonl"):
+            doc = {k: ({"value": v, "source": s} if sources else v) for k, v, s in rows}
+            output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
+            return
+        for key, value, source in rows:
+            cells = [key, value] + ([source] if sources else [])
+            if self.fmt == "table":
+                output.write("  ".join([f"{key:<12}", output.plain_cell(value)] + (
+                    [f"({source})"] if sources else [])).rstrip())
+            else:
+                output.write_tsv([cells])
+
+
+def _plain_value(run: Run, column: str) -> Any:
+    if column == "workflowName":
+        return run.workflowName
+    value = getattr(run, column, None)
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, list):
+        return [v.to_json() if hasattr(v, "to_json") else v for v in value]
+    return value
+
+
+class TailPrinter:
+    """Prints tail items as they arrive and the final line; remembers the last offset."""
+
+    def __init__(self, renderer: Renderer, run_id: str, *, stream: bool):
+        self.r = renderer
+        self.run_id = run_id
+        self.stream = stream
+        self.offset: str | None = None
+        self.count = 0
+        self.collected: list[dict[str, Any]] = []
+        self._line: Any = None
+        check_fields(renderer.opts.fields, ["index", "data", "offset"] if stream else EVENT_FIELDS)
+
+    def item(self, item: Event | Chunk) -> None:
+        self.count += 1
+        if item.offset is not None:
+            self.offset = item.offset
+        fmt = self.r.fmt
+        fields = self.r.opts.fields
+        if isinstance(item, Chunk):
+            doc = {"kind": "chunk", **select({"index": item.index, "data": item.data, "offset": item.offset},
+                                             fields)}
+        else:
+            doc = {"kind": "event", **select(item.to_json(), fields)}
+        if fmt == "jsonl":
+            output.write_jsonl(doc)
+        elif fmt == "json":
+            self.collected.append(doc)
+        elif fmt == "id":
+            output.write(output.clean(item.offset or item.index))
+        elif fmt == "plain":
+            if isinstance(item, Chunk):
+                value = item.data
+                output.write(output.clean(value) if isinstance(value, str) else output.plain_cell(value))
+            else:
+                cols = fields or ["time", "type", "stepName", "correlationId", "data"]
+                output.write_tsv([[getattr(item, c, None) if c != "data" else _short_data(item.data)
+                                   for c in cols]])
+        else:
+            self.r.views.tail_line(item)
+        output.out().flush()
+
+    def status_footer(self, text: str | None) -> None:
+        if self.r.fmt == "table" and self.r.opts.tty:
+            self.r.views.footer(text)
+
+    def end(self, status: str | None) -> None:
+        self.status_footer(None)
+        if self.r.fmt == "jsonl":
+            output.write_jsonl({"kind": "end", "runId": self.run_id, "status": status, "offset": self.offset})
+        elif self.r.fmt == "json":
+            output.write_json({"runId": self.run_id, "status": status, "offset": self.offset,
+                               "items": self.collected})
+
+
+def _short_data(data: Any) -> Any:
+    if data is None:
+        return None
+    text = data if isinstance(data, str) else to_json_text(data)
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -1,0 +1,111 @@
+"""The dashboard: counts as bars, recent runs with changes highlighted, failures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..model import Counts, Run, STATUSES
+from ..output import OutputOptions, clean, format_time, human_duration
+from .views import STATUS_STYLE, short, short_name, status_text, t
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def bars(counts: Counts, width: int) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True, min_width=10)
+    table.add_column(justify="right", no_wrap=True, min_width=6)
+    table.add_column(no_wrap=True)
+    top = max([counts.counts.get(s, 0) for s in STATUSES] + [1])
+    bar_width = max(10, min(60, width - 22))
+    for status in STATUSES:
+        n = counts.counts.get(status, 0)
+        length = int(round(bar_width * n / top)) if n else 0
+        table.add_row(Text(status, style=STATUS_STYLE[status]), Text(str(n)),
+                      Text("█" * length + ("▏" if n and not length else ""), style=STATUS_STYLE[status]))
+    table.add_row(Text("total", style="bold"), Text(str(counts.total), style="bold"), Text(""))
+    return table
+
+
+def sparkline(runs: Sequence[Run], now: datetime, minutes: int = 60, width: int = 60) -> Text:
+    """Runs started per minute over the last hour."""
+    buckets = [0] * minutes
+    for run in runs:
+        when = run.createdAt
+        if when is None:
+            continue
+        age = (now - when).total_seconds() / 60
+        if 0 <= age < minutes:
+            buckets[minutes - 1 - int(age)] += 1
+    if width < minutes:
+        step = minutes / width
+        buckets = [sum(buckets[int(i * step):int((i + 1) * step)]) for i in range(width)]
+    top = max(buckets + [1])
+    return Text("".join(SPARK[min(len(SPARK) - 1, int(b * (len(SPARK) - 1) / top))] if b else " "
+                        for b in buckets), style="cyan")
+
+
+def recent_table(runs: Sequence[Run], opts: OutputOptions, changed: set[str] = frozenset(), limit: int = 10,
+                 width: int = 80) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=max(12, width // 3))
+    table.add_column("WORKFLOW", no_wrap=True, overflow="ellipsis", max_width=max(10, width // 4))
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("CREATED", no_wrap=True)
+    for run in runs[:limit]:
+        style = "reverse" if run.runId in changed else ""
+        table.add_row(t(run.runId, style), t(short_name(run.workflowName)), status_text(run.status),
+                      Text(format_time(run.createdAt, opts.time)))
+    return table
+
+
+def failures(runs: Sequence[Run], width: int, limit: int = 5) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=max(12, width // 3))
+    table.add_column(no_wrap=True, overflow="ellipsis")
+    shown = 0
+    for run in runs:
+        if run.status != "failed":
+            continue
+        message = (run.error.message if run.error and run.error.message else "(no message)").splitlines()[0]
+        table.add_row(t(run.runId), Text(short(message, max(20, width - 20)), style="red"))
+        shown += 1
+        if shown >= limit:
+            break
+    if not shown:
+        table.add_row(Text("no recent failures", style="dim"), Text(""))
+    return table
+
+
+def snapshot(counts: Counts, recent: Sequence[Run], opts: OutputOptions, *, width: int = 80,
+             header: str | None = None, changed: set[str] = frozenset(), history: Sequence[Run] = ()) -> Group:
+    now = datetime.now(timezone.utc)
+    parts: list[Any] = []
+    if header:
+        parts.append(Text(clean(header), style="bold"))
+    parts.append(Text("Runs by status" + (f" — {clean(counts.workflow)}" if counts.workflow else ""), style="bold"))
+    parts.append(bars(counts, width))
+    spark_source = history or recent
+    if spark_source:
+        parts.append(Text("Started per minute, last hour", style="bold"))
+        parts.append(sparkline(spark_source, now, width=min(60, max(20, width - 4))))
+    parts.append(Text("Recent runs", style="bold"))
+    parts.append(recent_table(recent, opts, changed, width=width) if recent else Text("no runs", style="dim"))
+    parts.append(Text("Latest failures", style="bold"))
+    parts.append(failures(recent, width))
+    return Group(*parts)
+
+
+def change_line(run: Run, previous: str | None, opts: OutputOptions) -> str:
+    """One plain line per status change (off a terminal with --live)."""
+    from ..model import iso
+
+    before = previous or "new"
+    return "\t".join([iso(datetime.now(timezone.utc)) or "", clean(run.runId), clean(short_name(run.workflowName) or ""),
+                      f"{before}->{run.status}"])

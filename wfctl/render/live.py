@@ -1,0 +1,119 @@
+"""The live dashboard loop: a full-screen Rich Live view on a terminal, or one
+line per status change off it (never screen redraws in a pipe)."""
+
+from __future__ import annotations
+
+import select
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..model import Run
+from ..output import OutputOptions, to_json_text, write
+from .dashboard import change_line, snapshot
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+
+
+def _poll(backend: "Backend", workflow: str | None, recent: int) -> tuple[Any, list[Run]]:
+    return backend.counts(workflow), backend.recent_runs(max(recent, 50), workflow)
+
+
+def run_dashboard(backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: str | None,
+                  interval: float, recent: int, lines: bool, max_ticks: int | None = None) -> None:
+    if lines:
+        _lines(backend, opts, workflow=workflow, interval=interval, recent=recent, max_ticks=max_ticks)
+    else:
+        _screen(backend, profile, opts, workflow=workflow, interval=interval, recent=recent)
+
+
+def _lines(backend: "Backend", opts: OutputOptions, *, workflow: str | None, interval: float, recent: int,
+           max_ticks: int | None) -> None:
+    seen: dict[str, str] = {}
+    ticks = 0
+    while True:
+        _, runs = _poll(backend, workflow, recent)
+        for run in reversed(runs):
+            before = seen.get(run.runId)
+            if before != run.status:
+                if opts.format in ("json", "jsonl"):
+                    write(to_json_text({"runId": run.runId, "from": before, "to": run.status,
+                                        "workflowName": run.workflowName}))
+                else:
+                    write(change_line(run, before, opts))
+                sys.stdout.flush()
+                seen[run.runId] = run.status
+        ticks += 1
+        if max_ticks is not None and ticks >= max_ticks:
+            return
+        time.sleep(interval)
+
+
+def _screen(backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: str | None, interval: float,
+            recent: int) -> None:
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(no_color=not opts.color, highlight=False, markup=False)
+    previous: dict[str, str] = {}
+    changed_at: dict[str, float] = {}
+    keys = _Keys()
+    header = lambda: (f"wfctl dashboard · profile {profile.display_name} · {backend.label} · "
+                      f"every {interval:g}s · q to quit")
+    try:
+        with keys, Live(console=console, screen=True, auto_refresh=False) as live:
+            while True:
+                counts, runs = _poll(backend, workflow, recent)
+                now = time.monotonic()
+                for run in runs:
+                    if run.runId in previous and previous[run.runId] != run.status:
+                        changed_at[run.runId] = now
+                    previous[run.runId] = run.status
+                changed = {rid for rid, at in changed_at.items() if now - at < max(3 * interval, 5)}
+                live.update(snapshot(counts, runs[:recent], opts, width=console.width, header=header(),
+                                     changed=changed, history=runs), refresh=True)
+                if keys.wait_for_quit(interval):
+                    return
+    except KeyboardInterrupt:
+        return
+
+
+class _Keys:
+    """Read 'q' from a terminal in cbreak mode; restores the terminal on exit."""
+
+    def __init__(self) -> None:
+        self._old: Any = None
+
+    def __enter__(self) -> "_Keys":
+        try:
+            import termios
+            import tty
+
+            if sys.stdin.isatty():
+                self._old = termios.tcgetattr(sys.stdin.fileno())
+                tty.setcbreak(sys.stdin.fileno())
+        except (ImportError, OSError, ValueError):
+            self._old = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._old)
+
+    def wait_for_quit(self, timeout: float) -> bool:
+        if self._old is None:
+            time.sleep(timeout)
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ready, _, _ = select.select([sys.stdin], [], [], remaining)
+            if ready:
+                ch = sys.stdin.read(1)
+                if ch in ("q", "Q", "\x03"):
+                    return True

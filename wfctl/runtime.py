@@ -1,0 +1,141 @@
+"""Per-invocation state: the global options, the resolved profile, output options,
+the backend. Built once by the root callback and passed to every command through
+the Typer context — never stored in module globals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from . import output
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .config import Profile
+    from .render import Renderer
+
+
+@dataclass
+class Globals:
+    """The options common to every command (defined once in ``wfctl.app``)."""
+
+    profile: str | None = None
+    backend: str | None = None
+    url: str | None = None
+    output: str | None = None
+    fields: str | None = None
+    color: str | None = None
+    time: str | None = None
+    debug: bool = False
+    quiet: bool = False
+    yes: bool = False
+    data_dir: str | None = None
+    app_url: str | None = None
+    dsn: str | None = None
+    namespace: str | None = None
+    insecure: bool = False
+    verbose: bool = False
+
+
+@dataclass
+class Runtime:
+    g: Globals
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    _backend: "Backend | None" = None
+
+    # -- profile ---------------------------------------------------------------
+    @cached_property
+    def profile(self) -> "Profile":
+        from .config import resolve
+
+        flags: dict[str, Any] = {
+            "backend": self.g.backend,
+            "url": self.g.url,
+            "data_dir": self.g.data_dir,
+            "app_url": self.g.app_url,
+            "dsn": self.g.dsn,
+            "namespace": self.g.namespace,
+            "output": self.g.output,
+            "color": self.g.color,
+            "time": self.g.time,
+            "insecure": True if self.g.insecure else None,
+        }
+        profile = resolve(profile=self.g.profile, flags=flags, env=self.env)
+        for message in profile.warnings:
+            output.warn(message)
+        return profile
+
+    # -- output ----------------------------------------------------------------
+    @cached_property
+    def out(self) -> output.OutputOptions:
+        tty = output.stream_is_tty(sys.stdout)
+        fmt = self.g.output or self._profile_value("output") or ("table" if tty else "plain")
+        if fmt not in output.FORMATS:
+            raise UsageError(f"unknown output format {fmt!r}", hint="use one of: " + ", ".join(output.FORMATS))
+        color_mode = self.g.color or self._profile_value("color") or "auto"
+        if color_mode not in output.COLOR_MODES:
+            raise UsageError(f"unknown --color {color_mode!r}", hint="use auto, always or never")
+        time_mode = self.g.time or self._profile_value("time") or "relative"
+        if time_mode not in output.TIME_MODES:
+            raise UsageError(f"unknown --time {time_mode!r}", hint="use relative, iso or local")
+        width = None
+        if self.env.get("COLUMNS", "").isdigit():
+            width = int(self.env["COLUMNS"])
+        return output.OutputOptions(
+            format=fmt,
+            fields=output.parse_fields(self.g.fields),
+            color=output.decide_color(color_mode, tty, self.env) and fmt in ("table",),
+            time=time_mode,
+            quiet=self.g.quiet,
+            tty=tty,
+            width=width,
+            verbose=self.g.verbose,
+        )
+
+    def _profile_value(self, key: str) -> Any:
+        # Output preferences may come from a profile, but a broken config must
+        # not stop `wfctl config path` or `completion`; those never ask.
+        source = self.profile.source(key)
+        return None if source == "default" else self.profile.get(key)
+
+    @cached_property
+    def render(self) -> "Renderer":
+        from .render import Renderer
+
+        return Renderer(self.out)
+
+    # -- backend ---------------------------------------------------------------
+    def backend(self, operation: str | None = None) -> "Backend":
+        if self._backend is None:
+            from .backends import create
+            from .backends.base import BackendContext
+
+            ctx = BackendContext(
+                debug=self.g.debug,
+                insecure=self.g.insecure,
+                warn=output.warn,
+                debug_log=lambda text: output.note(text),
+            )
+            self._backend = create(self.profile, ctx)
+        if operation:
+            self._backend.require(operation)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+    # -- helpers ---------------------------------------------------------------
+    def remember(self, run_ids: list[str]) -> None:
+        from . import cache
+
+        cache.remember(run_ids, self.env)
+
+    def note(self, message: str) -> None:
+        if not self.g.quiet:
+            output.note(message)
