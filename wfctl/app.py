@@ -107,7 +107,7 @@ def run_group(group: TyperGroup, raw: list[str], prog_name: str, complete_var: s
     except click.exceptions.ClickException as exc:
         error_line(exc.format_message())
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         error_line("aborted")
         return ExitCode.INTERRUPTED
     except WfctlError as exc:

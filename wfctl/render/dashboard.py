@@ -53,7 +53,7 @@ def sparkline(runs: Sequence[Run], now: datetime, minutes: int = 60, width: int 
 
 def recent_table(runs: Sequence[Run], opts: OutputOptions, changed: set[str] = frozenset(), limit: int = 10,
                  width: int = 80) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
     table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=max(12, width // 3))
     table.add_column("WORKFLOW", no_wrap=True, overflow="ellipsis", max_width=max(10, width // 4))
     table.add_column("STATUS", no_wrap=True)

@@ -45,7 +45,7 @@ def make_console(opts: OutputOptions, *, stderr: bool = False) -> Console:
         width=opts.width,
         force_terminal=opts.color or None,
         no_color=not opts.color,
-        color_system="auto" if opts.color else None,
+        color_system="standard" if opts.color else None,
         highlight=False,
         emoji=False,
         markup=False,
@@ -92,7 +92,7 @@ class RichViews:
 
     # -- lists -----------------------------------------------------------------
     def run_table(self, runs: Sequence[Run], fields: list[str] | None, *, header: bool = True) -> None:
-        table = Table(box=box.SIMPLE_HEAD, show_header=header, pad_edge=False, expand=False)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=header, pad_edge=False, expand=False)
         if fields:
             for f in fields:
                 table.add_column(f, overflow="ellipsis", no_wrap=True)
@@ -140,7 +140,7 @@ class RichViews:
         self.console.print(table)
 
     def outcome_table(self, outcomes: Sequence[CancelOutcome]) -> None:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         table.add_column("RUN ID", no_wrap=True)
         table.add_column("OUTCOME", no_wrap=True)
         table.add_column("MESSAGE", overflow="ellipsis")
@@ -183,7 +183,7 @@ class RichViews:
             self.console.print(self._steps(run))
         if run.waits:
             self.console.print(Text("Sleeps", style="bold"))
-            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
             table.add_column("CORRELATION ID", no_wrap=True)
             table.add_column("STATUS", no_wrap=True)
             table.add_column("RESUMES", no_wrap=True)
@@ -198,7 +198,7 @@ class RichViews:
             self.console.print(table)
         if run.hooks:
             self.console.print(Text("Hooks", style="bold"))
-            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
             table.add_column("HOOK ID", no_wrap=True)
             table.add_column("TOKEN", overflow="ellipsis")
             table.add_column("CREATED", no_wrap=True)
@@ -207,7 +207,7 @@ class RichViews:
             self.console.print(table)
         if run.streams:
             self.console.print(Text("Streams", style="bold"))
-            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
             table.add_column("NAME", overflow="ellipsis")
             table.add_column("CHUNKS", justify="right")
             table.add_column("TAIL", justify="right")
@@ -243,7 +243,7 @@ class RichViews:
             self.console.print(Text(f"  … {len(lines) - limit} more lines (-o json for all)", style="dim"))
 
     def _steps(self, run: Run) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         table.add_column("", no_wrap=True)
         table.add_column("STEP", overflow="ellipsis", no_wrap=True, max_width=36)
         table.add_column("ATT", justify="right", no_wrap=True)
