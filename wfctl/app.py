@@ -82,6 +82,10 @@ class WfctlGroup(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         raw = list(sys.argv[1:] if args is None else args)
+        if os.environ.get("_WFCTL_COMPLETE"):
+            from typer._completion_classes import completion_init
+
+            completion_init()
         debug = "--debug" in raw or bool(os.environ.get("WFCTL_DEBUG"))
         code = run_group(self, raw, prog_name or "wfctl", complete_var, debug, **extra)
         if standalone_mode:

@@ -1,0 +1,139 @@
+"""Issue 2 points 6 and 7: completion scripts, the run-id cache, HTTP retries and redaction."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wfctl import cache
+from wfctl.commands.completion import script
+from wfctl.errors import AuthError, NotFoundError, UnavailableError, UsageError
+from wfctl.http import HttpClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts_match_generator(cli, shell):
+    r = cli("completion", shell)
+    assert r.exit_code == 0
+    committed = (ROOT / "completions" / f"wfctl.{shell}").read_text()
+    assert r.stdout == committed == script(shell), (
+        f"completions/wfctl.{shell} drifted: regenerate with 'wfctl completion {shell} > completions/wfctl.{shell}'")
+
+
+def test_completion_unknown_shell(cli):
+    r = cli("completion", "tcsh")
+    assert r.exit_code == 2 and "bash, zsh or fish" in r.stderr
+
+
+def test_listing_fills_run_id_cache(cli, memory_world):
+    memory_world.add("wrun_1", "completed")
+    memory_world.add("wrun_2", "running", minutes=1)
+    cli("--backend", "memory", "list")
+    assert cache.read() == ["wrun_2", "wrun_1"]
+    assert cache.complete("wrun_1") == ["wrun_1"]
+
+
+def test_run_id_completion_subprocess_reads_only_cache(tmp_path):
+    env = {**os.environ, "WFCTL_CACHE_DIR": str(tmp_path), "_WFCTL_COMPLETE": "complete_bash",
+           "COMP_WORDS": "wfctl get wrun_A", "COMP_CWORD": "2",
+           # a backend that would fail if contacted: completion must not touch it
+           "WFCTL_BACKEND": "temporal", "WFCTL_URL": "http://127.0.0.1:9"}
+    (tmp_path / "recent-run-ids").write_text("wrun_AB\nwrun_XY\nwrun_AC\n")
+    out = subprocess.run([sys.executable, "-m", "wfctl.cli"], env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    assert out.stdout.split() == ["wrun_AB", "wrun_AC"]
+
+
+def test_cache_never_raises_on_garbage(tmp_path, monkeypatch):
+    monkeypatch.setenv("WFCTL_CACHE_DIR", str(tmp_path / "file"))
+    (tmp_path / "file").write_bytes(b"\xff\xfe")  # a file where a directory should be
+    assert cache.read() == []
+    cache.remember(["x"])  # best effort, no exception
+    assert cache.complete("x") == []
+
+
+# -- HTTP client ----------------------------------------------------------------------
+def client(handler, **kw):
+    c = HttpClient("http://engine.test", transport=httpx.MockTransport(handler), engine="Test", **kw)
+    c._sleep = lambda s: None
+    return c
+
+
+def test_retries_honour_retry_after_then_succeed():
+    calls, delays = [], []
+
+    def handler(request):
+        calls.append(request)
+        if len(calls) < 3:
+            return httpx.Response(503, headers={"retry-after": "2"})
+        return httpx.Response(200, json={"ok": True})
+
+    c = client(handler)
+    c._sleep = delays.append
+    assert c.get_json("/x") == {"ok": True}
+    assert delays == [2.0, 2.0]
+
+
+def test_post_not_retried_by_default():
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        return httpx.Response(503)
+
+    with pytest.raises(UnavailableError):
+        client(handler).json("POST", "/x")
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("status,exc", [(401, AuthError), (403, AuthError), (404, NotFoundError),
+                                        (400, UsageError), (500, UnavailableError)])
+def test_status_mapping(status, exc):
+    c = client(lambda r: httpx.Response(status, json={"message": "nope"}), max_retries=0)
+    with pytest.raises(exc) as info:
+        c.get_json("/x")
+    assert "nope" in info.value.message
+
+
+def test_html_body_is_one_line():
+    c = client(lambda r: httpx.Response(200, text="<html>proxy</html>", headers={"content-type": "text/html"}))
+    with pytest.raises(UnavailableError) as info:
+        c.get_json("/x")
+    assert info.value.message == "Test answered HTTP 200 with text/html that is not JSON (GET /x)"
+
+
+def test_connection_refused_is_unavailable():
+    c = HttpClient("http://127.0.0.1:9", engine="Test", max_retries=1)
+    c._sleep = lambda s: None
+    with pytest.raises(UnavailableError) as info:
+        c.get_json("/x")
+    assert "unreachable" in info.value.message
+
+
+def test_debug_log_redacts_token():
+    lines = []
+    c = client(lambda r: httpx.Response(200, json={}, headers={"set-cookie": "s=1"}), token="tok-SECRET-123",
+               debug_log=lines.append)
+    c.get_json("/x", params={"q": "tok-SECRET-123"})
+    text = "\n".join(lines)
+    assert "tok-SECRET-123" not in text
+    assert "authorization: ***" in text and "> GET" in text and "< 200" in text
+
+
+def test_cross_origin_redirect_drops_credentials():
+    seen = {}
+
+    def handler(request):
+        if request.url.host == "engine.test":
+            return httpx.Response(302, headers={"location": "http://other.test/y"})
+        seen["auth"] = request.headers.get("authorization")
+        return httpx.Response(200, json={})
+
+    client(handler, token="abc").get_json("/x")
+    assert seen == {"auth": None}

@@ -1,0 +1,449 @@
+"""The Workflow SDK local world's data directory on disk (reference §3).
+
+Reading: the flat layout (``events/<runId>-<eventId>.json``) and the per-run layout
+(``events/<runId>/<runId>-<eventId>.json``; steps likewise), tagged file names (``<id>.<tag>.json``), legacy
+``.json`` stream chunks, and in-flight temp files (``*.tmp.*``) skipped. A file that is corrupt or
+half-written is skipped with a warning (through the ``warn`` callback), never a crash; a file that vanished
+between the listing and the read is skipped silently (the app deletes waits and hooks as runs end).
+
+Writing follows world-local exactly, so the running app and wfctl never see each other's partial files:
+overwrites are a temp file (``<path>.tmp.<ULID>``) + ``os.replace``; exclusive publishes write the temp file
+and ``os.link`` it into place (failing if the target exists); lock files are created with ``open(path, "x")``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from ...errors import NotFoundError, UsageError
+
+DATA_DIR_NAMES = (".next/workflow-data", ".workflow-data", "workflow-data")
+ENV_DATA_DIR = "WORKFLOW_LOCAL_DATA_DIR"
+
+# -- ULIDs ---------------------------------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_VALUE = {c: i for i, c in enumerate(_CROCKFORD)}
+_ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_MAX_ULID_TIME = (1 << 48) - 1
+
+
+def is_ulid(text: str) -> bool:
+    return bool(_ULID_RE.match(text))
+
+
+def ulid_time_ms(value: str | None) -> int | None:
+    """Milliseconds since the epoch encoded in a ULID or a prefixed id (``wrun_<ULID>``); None if not one."""
+    if not value:
+        return None
+    ulid = value.rsplit("_", 1)[-1] if "_" in value else value
+    ulid = ulid.upper()
+    if not _ULID_RE.match(ulid):
+        return None
+    ms = 0
+    for ch in ulid[:10]:
+        ms = ms * 32 + _CROCKFORD_VALUE[ch]
+    return ms
+
+
+class UlidFactory:
+    """Monotonic ULIDs: within one millisecond the random part is incremented, so ids sort in call order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_rand = 0
+
+    def __call__(self, now_ms: int | None = None) -> str:
+        with self._lock:
+            ms = int(time.time() * 1000) if now_ms is None else now_ms
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                self._last_rand += 1
+                if self._last_rand >= 1 << 80:  # pragma: no cover - 2^80 ids in one millisecond
+                    raise OverflowError("ULID random part overflow")
+            else:
+                self._last_ms = ms
+                self._last_rand = random.getrandbits(80)
+            value = (min(ms, _MAX_ULID_TIME) << 80) | self._last_rand
+        chars = []
+        for _ in range(26):
+            chars.append(_CROCKFORD[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
+
+
+new_ulid = UlidFactory()
+
+# -- file names ----------------------------------------------------------------------------------------
+
+_TAG_RE = re.compile(r"\.[a-zA-Z][a-zA-Z0-9-]*$")
+
+
+def strip_tag(file_id: str) -> str:
+    """``wrun_ABC.vitest-0`` → ``wrun_ABC`` (world-local's test-isolation tags)."""
+    return _TAG_RE.sub("", file_id)
+
+
+def is_temp(name: str) -> bool:
+    return ".tmp." in name
+
+
+def safe_id(kind: str, value: str) -> str:
+    """Reject ids that could leave the data directory (world-local's ``assertSafeEntityId``)."""
+    if not value or value.startswith(".") or any(c in value for c in "/\\\0"):
+        raise UsageError(f"invalid {kind} {value!r}")
+    return value
+
+
+def list_names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def entity_files(directory: Path, ext: str = ".json", prefix: str = "") -> dict[str, str]:
+    """``{entity id (tag stripped): file name}`` of the finished entity files in ``directory``.
+
+    An untagged file wins over a tagged file of the same id.
+    """
+    out: dict[str, str] = {}
+    for name in list_names(directory):
+        if not name.endswith(ext) or not name.startswith(prefix) or is_temp(name):
+            continue
+        stem = name[: -len(ext)]
+        entity = strip_tag(stem)
+        if entity not in out or stem == entity:
+            out[entity] = name
+    return out
+
+
+def _iso_now() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+iso_now = _iso_now
+
+
+def dumps(data: Any) -> str:
+    """``JSON.stringify(data, replacer, 2)``: two-space indent, non-ASCII kept."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+# -- discovery -----------------------------------------------------------------------------------------
+
+def find_data_dir(explicit: str | None, env: Mapping[str, str], cwd: str | None = None) -> tuple[Path, str]:
+    """The data directory and where it came from.
+
+    ``explicit`` (``--data-dir`` / the profile's ``data_dir``) > ``WORKFLOW_LOCAL_DATA_DIR`` > the first of
+    ``.next/workflow-data``, ``.workflow-data``, ``workflow-data`` found in ``cwd`` or one of its parents
+    (``cwd`` itself counts when it is such a directory).
+    """
+    cwd_path = Path(cwd or os.getcwd())
+    for value, source in ((explicit, "data_dir"), (env.get(ENV_DATA_DIR), ENV_DATA_DIR)):
+        if value:
+            path = (cwd_path / Path(value).expanduser()).resolve()
+            if not path.is_dir():
+                raise NotFoundError(f"Workflow SDK data directory {path} (from {source}) does not exist",
+                                    hint="start the app once so it creates it, or fix the path")
+            return path, source
+    resolved = cwd_path.resolve()
+    for suffix in DATA_DIR_NAMES:
+        parts = suffix.split("/")
+        if resolved.parts[-len(parts):] == tuple(parts):
+            return resolved, "current directory"
+    tried: list[Path] = []
+    for directory in (resolved, *resolved.parents):
+        for name in DATA_DIR_NAMES:
+            candidate = directory / name
+            if candidate.is_dir():
+                return candidate, f"found from {resolved}"
+        tried.append(directory)
+    shown = ", ".join(str(d) for d in tried[:6]) + (", ..." if len(tried) > 6 else "")
+    raise NotFoundError(
+        "no Workflow SDK local world data directory found: tried "
+        + ", ".join(DATA_DIR_NAMES) + f" in {shown}",
+        hint=f"run wfctl inside the app's project, or pass --data-dir / set {ENV_DATA_DIR}",
+    )
+
+
+# -- the directory -------------------------------------------------------------------------------------
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class ChunkFile:
+    chunk_id: str  # chnk_<ULID>
+    path: Path
+
+
+@dataclass
+class DataDir:
+    """Typed access to one data directory. Reads never raise for bad files; writes raise OSError."""
+
+    root: Path
+    warn: Warn = lambda message: None
+    _warned: set[str] = field(default_factory=set, repr=False)
+
+    # paths
+    def sub(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def events_dir(self) -> Path:
+        return self.root / "events"
+
+    @property
+    def chunks_dir(self) -> Path:
+        return self.root / "streams" / "chunks"
+
+    def run_path(self, run_id: str) -> Path:
+        safe_id("run id", run_id)
+        plain = self.runs_dir / f"{run_id}.json"
+        if plain.exists():
+            return plain
+        tagged = [n for n in entity_files(self.runs_dir, prefix=f"{run_id}.").values()
+                  if strip_tag(n[:-5]) == run_id]
+        return self.runs_dir / tagged[0] if tagged else plain
+
+    # reading
+    def _warn_once(self, path: Path, reason: str) -> None:
+        key = str(path)
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warn(f"skipping {path}: {reason}")
+
+    def read_json(self, path: Path, *, required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """A JSON object, or None when missing (silently) or corrupt (with a warning)."""
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            self._warn_once(path, exc.strerror or str(exc))
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._warn_once(path, f"not valid JSON (corrupt or half-written: {exc})")
+            return None
+        if not isinstance(data, dict):
+            self._warn_once(path, "not a JSON object")
+            return None
+        missing = [key for key in required if not isinstance(data.get(key), str)]
+        if missing:
+            self._warn_once(path, "missing " + ", ".join(missing))
+            return None
+        return data
+
+    def run_files(self) -> dict[str, str]:
+        """``{runId: file name}`` of every run."""
+        return entity_files(self.runs_dir)
+
+    def read_run(self, run_id: str) -> dict[str, Any] | None:
+        return self.read_json(self.run_path(run_id), required=("runId", "status"))
+
+    def _run_scoped(self, kind: str, run_id: str, names: list[str] | None = None) -> dict[str, Path]:
+        """``{entity id: path}`` for a run's events or steps, in both layouts (flat wins on duplicates)."""
+        prefix = f"{run_id}-"
+        found: dict[str, Path] = {}
+        per_run = self.root / kind / run_id
+        for entity, name in entity_files(per_run, prefix=prefix).items():
+            found[entity[len(prefix):]] = per_run / name
+        flat_dir = self.root / kind
+        flat_names = list_names(flat_dir) if names is None else names
+        for name in flat_names:
+            if name.startswith(prefix) and name.endswith(".json") and not is_temp(name):
+                found[strip_tag(name[:-5])[len(prefix):]] = flat_dir / name
+        return found
+
+    def event_paths(self, run_id: str, flat_names: list[str] | None = None) -> dict[str, Path]:
+        return self._run_scoped("events", run_id, flat_names)
+
+    def read_events(self, run_id: str, flat_names: list[str] | None = None,
+                    skip: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The run's events (those not in ``skip``), unsorted."""
+        skipped = set(skip)
+        out = []
+        for event_id, path in self.event_paths(run_id, flat_names).items():
+            if event_id in skipped:
+                continue
+            data = self.read_json(path, required=("eventType",))
+            if data is not None:
+                data.setdefault("eventId", event_id)
+                out.append(data)
+        return out
+
+    def read_steps(self, run_id: str) -> list[dict[str, Any]]:
+        out = []
+        for step_id, path in self._run_scoped("steps", run_id).items():
+            data = self.read_json(path, required=("stepId",))
+            if data is not None:
+                out.append(data)
+        return out
+
+    def read_waits(self, run_id: str) -> list[dict[str, Any]]:
+        prefix = f"{run_id}-"
+        out = []
+        for entity, name in entity_files(self.root / "waits", prefix=prefix).items():
+            data = self.read_json(self.root / "waits" / name)
+            if data is not None:
+                data.setdefault("waitId", entity)
+                data.setdefault("correlationId", entity[len(prefix):])
+                out.append(data)
+        return out
+
+    def wait_files(self) -> dict[str, str]:
+        return entity_files(self.root / "waits")
+
+    def hook_path(self, hook_id: str) -> Path:
+        return self.root / "hooks" / f"{safe_id('hook id', hook_id)}.json"
+
+    def read_hooks(self) -> list[dict[str, Any]]:
+        out = []
+        for _, name in entity_files(self.root / "hooks").items():
+            data = self.read_json(self.root / "hooks" / name, required=("hookId",))
+            if data is not None:
+                out.append(data)
+        return out
+
+    # streams
+    def registered_streams(self, run_id: str) -> list[str]:
+        data = self.read_json(self.root / "streams" / "runs" / f"{run_id}.json")
+        streams = data.get("streams") if data else None
+        return [s for s in streams if isinstance(s, str)] if isinstance(streams, list) else []
+
+    def chunk_names(self) -> list[str]:
+        return list_names(self.chunks_dir)
+
+    def chunk_files(self, stream: str, names: list[str] | None = None) -> list[ChunkFile]:
+        """A stream's chunk files in write order (``chnk_`` ULID order); ``.bin`` and legacy ``.json``."""
+        prefix = f"{stream}-"
+        chunks: dict[str, ChunkFile] = {}
+        for name in self.chunk_names() if names is None else names:
+            if not name.startswith(prefix) or is_temp(name):
+                continue
+            if name.endswith(".bin"):
+                stem = name[:-4]
+            elif name.endswith(".json"):
+                stem = name[:-5]
+            else:
+                continue
+            chunk_id = strip_tag(stem[len(prefix):])
+            if not chunk_id.startswith("chnk_"):
+                continue
+            if chunk_id not in chunks or stem[len(prefix):] == chunk_id:
+                chunks[chunk_id] = ChunkFile(chunk_id, self.chunks_dir / name)
+        return [chunks[k] for k in sorted(chunks)]
+
+    def read_chunk(self, chunk: ChunkFile) -> tuple[bool, bytes] | None:
+        """(eof, payload) of a chunk file; None if it vanished or is unreadable."""
+        try:
+            raw = chunk.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self._warn_once(chunk.path, exc.strerror or str(exc))
+            return None
+        if not raw:
+            self._warn_once(chunk.path, "empty chunk file (half-written?)")
+            return None
+        if raw[:1] == b"{":  # a JSON-encoded chunk from an old writer
+            try:
+                data = json.loads(raw)
+                payload = data.get("chunk") or data.get("data") or b""
+                if isinstance(payload, dict) and isinstance(payload.get("data"), str):
+                    import base64
+
+                    payload = base64.b64decode(payload["data"])
+                return bool(data.get("eof")), payload if isinstance(payload, bytes) else b""
+            except (ValueError, AttributeError):
+                pass
+        return raw[0] == 1, raw[1:]
+
+    def chunk_is_eof(self, chunk: ChunkFile) -> bool | None:
+        try:
+            with open(chunk.path, "rb") as fh:
+                first = fh.read(1)
+        except FileNotFoundError:
+            return None
+        if first == b"{":
+            result = self.read_chunk(chunk)
+            return None if result is None else result[0]
+        return first == b"\x01" if first else None
+
+    # -- writing -----------------------------------------------------------------------------------------
+    def _temp(self, path: Path) -> Path:
+        return path.with_name(f"{path.name}.tmp.{new_ulid()}")
+
+    def write_json(self, path: Path, data: Any) -> None:
+        """Overwrite atomically: temp file + rename."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._temp(path)
+        try:
+            with open(tmp, "x", encoding="utf-8") as fh:
+                fh.write(dumps(data))
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+    def publish(self, path: Path, data: Any) -> bool:
+        """Create ``path`` only if absent (temp file + ``link``); False if it already exists."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._temp(path)
+        try:
+            with open(tmp, "x", encoding="utf-8") as fh:
+                fh.write(dumps(data))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+            return True
+        finally:
+            _unlink(tmp)
+
+    def claim(self, path: Path) -> bool:
+        """Create an empty lock file exclusively; False if another writer holds it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x"):
+                pass
+        except FileExistsError:
+            return False
+        return True
+
+    def delete(self, path: Path) -> None:
+        _unlink(path)
+
+    def event_dir_for(self, run_id: str) -> Path:
+        """Where a new event of the run goes: its per-run directory when the data dir uses that layout."""
+        per_run = self.events_dir / run_id
+        return per_run if per_run.is_dir() else self.events_dir
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def iter_sorted_ids(ids: Iterable[str], descending: bool) -> Iterator[str]:
+    yield from sorted(ids, reverse=descending)
