@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from .times import iso, parse_time  # noqa: F401  (re-exported)
+
 # Normalized statuses.
 PENDING = "pending"
 RUNNING = "running"
@@ -29,41 +31,6 @@ OUTCOMES = ("cancelled", "already_completed", "not_eligible", "not_found", "erro
 
 def is_terminal(status: str | None) -> bool:
     return status in TERMINAL
-
-
-def iso(value: datetime | None) -> str | None:
-    """RFC 3339 UTC with milliseconds: ``2026-11-22T04:19:07.060Z``."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Parse an engine timestamp (ISO string, epoch ms, datetime) into aware UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
-    text = str(value).strip()
-    if text.endswith("Z") or text.endswith("z"):
-        text = text[:-1] + "+00:00"
-    # Python < 3.11 accepts at most 6 fractional digits; engines send up to 9.
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = ""
-        while rest and rest[0].isdigit():
-            digits, rest = digits + rest[0], rest[1:]
-        text = f"{head}.{(digits + '000000')[:6]}{rest}"
-    try:
-        parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _jsonify(value: Any) -> Any:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence, TextIO
 
 from .errors import UsageError
-from .model import iso
+from .times import iso
 
 FORMATS = ("table", "plain", "json", "jsonl", "id")
 TIME_MODES = ("relative", "iso", "local")

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Startup benchmark (issue 2 point 9): ratios measured in one run.
+
+    python benchmarks/startup.py [--runs 30] [--python /path/to/venv/bin/python]
+
+Times, as medians over --runs interleaved repetitions:
+  * ``python -c pass``                        (the floor)
+  * ``wfctl --version``                        target: within 2x of the floor
+  * ``wfctl --help``                           target: within 8x of the floor
+  * ``wfctl status RUN`` on the in-memory test backend
+  * ``wfctl status RUN`` on the recorded local world (examples/workflow-sdk-demo), when present
+
+Every command runs as a fresh process of the given interpreter, exactly as a
+shell would start it. Output: a table, then one JSON line with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MEMORY_STATUS = (
+    "import sys; sys.path[:0] = [{tests!r}, {root!r}]\n"
+    "from memory_backend import MemoryBackend, World\n"
+    "from wfctl import backends\n"
+    "w = World(); w.add('r1', 'completed'); MemoryBackend.world = w\n"
+    "backends.register('memory', MemoryBackend)\n"
+    "from wfctl.cli import main\n"
+    "main(['--backend', 'memory', 'status', 'r1'])\n"
+)
+
+
+def first_local_run(demo: Path) -> str | None:
+    runs = demo / ".workflow-data" / "runs"
+    if not runs.is_dir():
+        return None
+    names = sorted(p.name for p in runs.glob("wrun_*.json"))
+    return names[0].split(".")[0] if names else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--python", default=sys.executable)
+    args = ap.parse_args()
+    py = args.python
+    env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
+           "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache"}
+    cases: dict[str, tuple[list[str], str | None]] = {
+        "python -c pass": ([py, "-c", "pass"], None),
+        "wfctl --version": ([py, "-m", "wfctl.cli", "--version"], None),
+        "wfctl --help": ([py, "-m", "wfctl.cli", "--help"], None),
+        "wfctl status (memory backend)": (
+            [py, "-c", MEMORY_STATUS.format(tests=str(ROOT / "tests"), root=str(ROOT))], None),
+    }
+    demo = ROOT / "examples" / "workflow-sdk-demo"
+    run_id = first_local_run(demo)
+    if run_id:
+        cases["wfctl status (local world)"] = ([py, "-m", "wfctl.cli", "status", run_id], str(demo))
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for name, (cmd, cwd) in cases.items():  # warm-up (bytecode caches, disk cache)
+        subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(args.runs):
+        for name, (cmd, cwd) in cases.items():
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            samples[name].append(time.perf_counter() - start)
+            if proc.returncode not in (0, 10, 11, 12):
+                raise SystemExit(f"{name} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    floor = statistics.median(samples["python -c pass"])
+    result = {}
+    print(f"{'command':<34}{'median ms':>10}{'ratio':>8}")
+    for name, values in samples.items():
+        med = statistics.median(values)
+        result[name] = {"median_ms": round(med * 1000, 1), "ratio": round(med / floor, 2)}
+        print(f"{name:<34}{med * 1000:>10.1f}{med / floor:>8.2f}x")
+    version = subprocess.run([py, "-c", "import typer, importlib.metadata as m; print(m.version('typer'))"],
+                             capture_output=True, text=True).stdout.strip()
+    print(json.dumps({"python": py, "typer": version, "runs": args.runs, "results": result}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,858 @@
+"""The Workflow SDK local world: the app's data directory on disk (reference §3), wfctl's embedded default.
+
+Reads go straight to the JSON files (no Node needed). ``cancel`` and ``wake`` write exactly what
+world-local writes, with its atomic-write and exclusive-create discipline, so they are safe while the app
+runs; ``wake`` then re-enqueues the run with one HTTP POST to the app (the only network call, imported
+lazily so ``list``/``get`` never load httpx).
+
+Decisions where the SDK leaves a choice (also in the README):
+
+* ``workflowName`` is the short name (``demoWorkflow``) and ``workflowId`` the SDK's machine name
+  (``workflow//./workflows/demo//demoWorkflow``: what the SDK itself passes as ``workflowId`` to ``start``).
+* Listing orders runs by run id. Run ids are ULIDs, so this is creation order at millisecond precision,
+  and it lets an unfiltered page read only the run files it prints; ``createdAt`` (which the world sets a
+  few milliseconds after the id is minted) breaks no tie the id does not. The cursor keeps the SDK's
+  ``<createdAt>|<runId>`` format and resumes after that run id; it is null on the last page.
+* ``--since``/``--until`` compare ``createdAt``; files are pre-filtered by the id's time with a 5-minute
+  margin (the world rejects run ids more than 5 minutes in the future).
+* A step's ``error`` is shown for failed steps and for steps waiting to retry; a completed step keeps the
+  error of an earlier failed attempt in its record, and that one is not shown.
+* ``get`` lists pending and completed sleeps and the hooks of runs that are still active (the world deletes
+  both when a run ends).
+* ``wake``: a ``{"timeoutSeconds": N}`` reply means the resumed run reached another ``sleep()`` and the
+  POSTer owns that timer. wfctl is a short-lived process and cannot hold it, so the reply is reported in the
+  result's message: the app's own timer for the original sleep continues the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import json
+import os
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ...errors import ConfigError, NotFoundError, UnavailableError, UsageError, WfctlError
+from ...model import (
+    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
+    Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+)
+from ..base import (
+    CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest,
+)
+from .codec import decode_event_data, decode_payload, step_short_name, workflow_short_name
+from .localfs import (
+    DataDir, entity_files, find_data_dir, is_ulid, iso_now, new_ulid, safe_id, strip_tag, ulid_time_ms,
+)
+
+if TYPE_CHECKING:
+    from ...config import Profile
+
+SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
+TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
+POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own readers poll every 100 ms)
+TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
+ID_TIME_MARGIN_MS = 5 * 60 * 1000
+FLOW_PATH = "/.well-known/workflow/v1/flow"
+
+
+def _error(value: Any) -> RunError | None:
+    if value is None:
+        return None
+    if not isinstance(value, (dict, str)):
+        value = decode_payload(value)
+    if isinstance(value, str):
+        return RunError(message=value)
+    if isinstance(value, dict):
+        message = value.get("message")
+        return RunError(
+            message=message if isinstance(message, str) or message is None else json.dumps(message),
+            code=value.get("code") if isinstance(value.get("code"), str) else None,
+            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
+        )
+    return RunError(message=str(value))
+
+
+def _time(value: Any, fallback_id: str | None = None) -> datetime | None:
+    parsed = parse_time(value)
+    if parsed is None and fallback_id:
+        ms = ulid_time_ms(fallback_id)
+        if ms is not None:
+            parsed = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return parsed
+
+
+def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
+    return (iso(_time(raw.get("createdAt"), raw.get("eventId"))) or "", str(raw.get("eventId", "")))
+
+
+def _b64url(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _b64url_text(encoded: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def stream_base(run_id: str) -> str:
+    """``wrun_<ULID>`` → ``strm_<ULID>_user`` (the SDK's ``getWorkflowRunStreamId``)."""
+    return run_id.replace("wrun_", "strm_", 1) + "_user"
+
+
+def stream_name(run_id: str, stream: str) -> str:
+    """The chunk-file stream name for ``tail --stream [NAMESPACE]`` (a full ``strm_...`` name is kept)."""
+    if stream.startswith("strm_"):
+        return stream
+    base = stream_base(run_id)
+    return f"{base}_{_b64url(stream)}" if stream else base
+
+
+class LocalWorldBackend(Backend):
+    name = "workflow-sdk"
+    label = "Workflow SDK (local world)"
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
+    unsupported_reasons = {
+        START: "the Workflow SDK local world has no API to start a run: the app's own code starts runs "
+               "(start() from workflow/api)",
+    }
+
+    def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
+        super().__init__(profile, ctx)
+        self._data: DataDir | None = None
+        self.data_source: str | None = None
+        self._final_status: dict[str, tuple[str, str | None]] = {}  # terminal runs, for counts()
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+    @property
+    def data(self) -> DataDir:
+        if self._data is None:
+            root, source = find_data_dir(self.profile.get("data_dir"), self.profile.env)
+            self._data = DataDir(root, warn=self.ctx.warn)
+            self.data_source = source
+        return self._data
+
+    def _run_id(self, run_id: str) -> str:
+        run_id = run_id.strip()
+        if is_ulid(run_id.upper()):  # a bare ULID
+            run_id = "wrun_" + run_id.upper()
+        if "." in run_id:
+            raise NotFoundError(f"run {run_id} not found")
+        safe_id("run id", run_id)
+        return run_id
+
+    def _load(self, run_id: str) -> dict[str, Any]:
+        raw = self.data.read_run(run_id)
+        if raw is None:
+            raise NotFoundError(f"run {run_id} not found in {self.data.root}")
+        return raw
+
+    def _to_run(self, raw: dict[str, Any]) -> Run:
+        run_id = raw["runId"]
+        raw_status = raw.get("status")
+        machine = raw.get("workflowName")
+        context = raw.get("executionContext") if isinstance(raw.get("executionContext"), dict) else {}
+        extra: dict[str, Any] = {
+            "deploymentId": raw.get("deploymentId"),
+            "specVersion": raw.get("specVersion"),
+            "workflowCoreVersion": context.get("workflowCoreVersion"),
+        }
+        if isinstance(context.get("features"), dict):
+            extra["features"] = context["features"]
+        rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
+        if rest:
+            extra["executionContext"] = rest
+        if raw.get("expiredAt"):
+            extra["expiredAt"] = iso(parse_time(raw["expiredAt"]))
+        return Run(
+            runId=run_id,
+            backend=self.name,
+            workflowName=workflow_short_name(machine),
+            workflowId=machine,
+            status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+            rawStatus=raw_status,
+            createdAt=_time(raw.get("createdAt"), run_id),
+            startedAt=_time(raw.get("startedAt")),
+            completedAt=_time(raw.get("completedAt")),
+            updatedAt=_time(raw.get("updatedAt")),
+            input=decode_payload(raw.get("input")),
+            output=decode_payload(raw.get("output")),
+            error=_error(raw.get("error")),
+            extra=extra,
+        )
+
+    # -- get / status ---------------------------------------------------------------------------------------
+    def get_status(self, run_id: str) -> Run:
+        """Reads the run file only."""
+        return self._to_run(self._load(self._run_id(run_id)))
+
+    def get_run(self, run_id: str) -> Run:
+        run_id = self._run_id(run_id)
+        run = self._to_run(self._load(run_id))
+        run.steps = self._steps(run_id)
+        if not run.terminal:
+            events = sorted(self.data.read_events(run_id), key=_event_key)
+            run.waits = self._waits(run_id, events)
+            run.hooks = self._hooks(events)
+        run.streams = self._streams(run_id)
+        return run
+
+    def _steps(self, run_id: str) -> list[Step]:
+        steps = []
+        for raw in sorted(self.data.read_steps(run_id), key=lambda s: (s.get("createdAt") or "", s["stepId"])):
+            raw_status = raw.get("status")
+            error = _error(raw.get("error")) if raw_status in (FAILED, PENDING, RUNNING) else None
+            steps.append(Step(
+                stepId=raw["stepId"],
+                stepName=step_short_name(raw.get("stepName")),
+                status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+                rawStatus=raw_status,
+                attempt=raw.get("attempt") if isinstance(raw.get("attempt"), int) else None,
+                startedAt=_time(raw.get("startedAt")),
+                completedAt=_time(raw.get("completedAt")),
+                input=decode_payload(raw.get("input")),
+                output=decode_payload(raw.get("output")),
+                error=error,
+            ))
+        return steps
+
+    def _waits(self, run_id: str, events: list[dict[str, Any]]) -> list[Wait]:
+        waits: dict[str, Wait] = {}
+        for raw in self.data.read_waits(run_id):
+            corr = raw["correlationId"]
+            waits[corr] = Wait(corr, _time(raw.get("resumeAt")), raw.get("status"), _time(raw.get("completedAt")))
+        for event in events:
+            corr = event.get("correlationId")
+            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
+            if event["eventType"] == "wait_created" and corr:
+                waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt")), "waiting"))
+            elif event["eventType"] == "wait_completed" and corr:
+                wait = waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt"))))
+                wait.status = "completed"
+                wait.completedAt = wait.completedAt or _time(event.get("createdAt"), event.get("eventId"))
+        return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
+                                                     w.correlationId))
+
+    def _hooks(self, events: list[dict[str, Any]]) -> list[Hook]:
+        hooks: dict[str, Hook] = {}
+        for event in events:
+            corr = event.get("correlationId")
+            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
+            if event["eventType"] == "hook_created" and corr:
+                hooks[corr] = Hook(corr, data.get("token"), _time(event.get("createdAt"), event.get("eventId")),
+                                   decode_payload(data.get("metadata")))
+            elif event["eventType"] == "hook_disposed" and corr:
+                hooks.pop(corr, None)
+        return list(hooks.values())
+
+    def _streams(self, run_id: str) -> list[StreamInfo]:
+        base = stream_base(run_id)
+        names = self.data.chunk_names()
+        streams = set(self.data.registered_streams(run_id))
+        for name in names:
+            if name.startswith(base):
+                cut = name.rfind("-chnk_")
+                if cut > 0:
+                    streams.add(name[:cut])
+        out = []
+        for stream in sorted(streams, key=lambda s: (s != base, s)):
+            count, done = 0, False
+            for chunk in self.data.chunk_files(stream, names):
+                eof = self.data.chunk_is_eof(chunk)
+                if eof:
+                    done = True
+                    break
+                if eof is not None:
+                    count += 1
+            namespace = None
+            if stream.startswith(base + "_"):
+                namespace = _b64url_text(stream[len(base) + 1:])
+            out.append(StreamInfo(stream, namespace, count, count - 1, done))
+        return out
+
+    # -- list -------------------------------------------------------------------------------------------------
+    def list_runs(self, query: ListQuery) -> RunPage:
+        if query.sort not in ("asc", "desc"):
+            raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
+        statuses = self._statuses(query.statuses)
+        descending = query.sort == "desc"
+        limit = max(1, int(query.limit or 20))
+        files = self.data.run_files()
+        ids = sorted(files, reverse=descending)
+        after_id, after_ms = self._parse_cursor(query.cursor)
+
+        since_ms = int(query.since.timestamp() * 1000) if query.since else None
+        until_ms = int(query.until.timestamp() * 1000) if query.until else None
+        workflow = query.workflow
+        search = query.search.lower() if query.search else None
+
+        found: list[Run] = []
+        for run_id in ids:
+            if after_id is not None and ((run_id >= after_id) if descending else (run_id <= after_id)):
+                continue
+            id_ms = ulid_time_ms(run_id)
+            if after_id is None and after_ms is not None and id_ms is not None:
+                if (id_ms >= after_ms) if descending else (id_ms <= after_ms):
+                    continue
+            if id_ms is not None:
+                if since_ms is not None and id_ms < since_ms - ID_TIME_MARGIN_MS:
+                    if descending:
+                        break
+                    continue
+                if until_ms is not None and id_ms > until_ms + ID_TIME_MARGIN_MS:
+                    if not descending:
+                        break
+                    continue
+            raw = self.data.read_json(self.data.runs_dir / files[run_id], required=("runId", "status"))
+            if raw is None:
+                continue
+            if statuses is not None and raw.get("status") not in statuses:
+                continue
+            machine = raw.get("workflowName")
+            if workflow and workflow not in (machine, workflow_short_name(machine)):
+                continue
+            created = _time(raw.get("createdAt"), run_id)
+            created_ms = int(created.timestamp() * 1000) if created else None
+            if since_ms is not None and (created_ms is None or created_ms < since_ms):
+                continue
+            if until_ms is not None and (created_ms is None or created_ms > until_ms):
+                continue
+            if search and not self._search_hit(raw, search):
+                continue
+            found.append(self._to_run(raw))
+            if len(found) > limit:
+                break
+        has_more = len(found) > limit
+        page = found[:limit]
+        cursor = f"{iso(page[-1].createdAt)}|{page[-1].runId}" if has_more and page else None
+        return RunPage(page, cursor, has_more)
+
+    @staticmethod
+    def _statuses(words: list[str]) -> set[str] | None:
+        if not words:
+            return None
+        out = set()
+        for word in words:
+            lowered = word.strip().lower()
+            if lowered not in SDK_STATUSES and lowered not in STATUSES:
+                raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
+            out.add(lowered)
+        return out
+
+    @staticmethod
+    def _parse_cursor(cursor: str | None) -> tuple[str | None, int | None]:
+        if not cursor:
+            return None, None
+        stamp, _, run_id = cursor.partition("|")
+        if run_id:
+            if not run_id.startswith("wrun_"):
+                raise UsageError(f"invalid cursor {cursor!r}", hint="pass the cursor a previous list printed")
+            return run_id, None
+        parsed = parse_time(stamp)
+        if parsed is None:
+            raise UsageError(f"invalid cursor {cursor!r}", hint="pass the cursor a previous list printed")
+        return None, int(parsed.timestamp() * 1000)
+
+    @staticmethod
+    def _search_hit(raw: dict[str, Any], needle: str) -> bool:
+        error = raw.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), message]
+        return any(isinstance(h, str) and needle in h.lower() for h in hay)
+
+    # -- dashboard ------------------------------------------------------------------------------------------
+    def counts(self, workflow: str | None = None) -> Counts:
+        """Counts by status from the run files; a terminal run's file is read once per process."""
+        counts = {s: 0 for s in STATUSES}
+        total = 0
+        files = self.data.run_files()
+        for run_id, name in files.items():
+            cached = self._final_status.get(run_id)
+            if cached is None:
+                raw = self.data.read_json(self.data.runs_dir / name, required=("runId", "status"))
+                if raw is None:
+                    continue
+                status, machine = raw["status"], raw.get("workflowName")
+                if status in TERMINAL:
+                    self._final_status[run_id] = (status, machine)
+            else:
+                status, machine = cached
+            if workflow and workflow not in (machine, workflow_short_name(machine)):
+                continue
+            key = status if status in SDK_STATUSES else UNKNOWN
+            counts[key] = counts.get(key, 0) + 1
+            total += 1
+        return Counts(counts, total, workflow)
+
+    # -- cancel ---------------------------------------------------------------------------------------------
+    def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
+        """world-local's ``run_cancelled``: rewrite the run, drop its waits and hooks, publish the event."""
+        dry_run = bool(options.get("dry_run"))
+        outcomes: list[CancelOutcome] = []
+        index: dict[str, Any] | None = None
+        for given in run_ids:
+            try:
+                run_id = self._run_id(given)
+            except (NotFoundError, UsageError) as exc:
+                outcomes.append(CancelOutcome(given, "not_found", exc.message))
+                continue
+            raw = self.data.read_run(run_id)
+            if raw is None:
+                outcomes.append(CancelOutcome(run_id, "not_found", "no such run"))
+                continue
+            status = raw.get("status")
+            if status in TERMINAL:
+                outcomes.append(CancelOutcome(run_id, "already_completed", f"run already {status}", status))
+                continue
+            if dry_run:
+                outcomes.append(CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", status))
+                continue
+            if index is None:
+                index = self._cleanup_index()
+            try:
+                outcomes.append(self._cancel_one(run_id, raw, index, reason))
+            except OSError as exc:
+                outcomes.append(CancelOutcome(run_id, "error", f"{exc.strerror or exc} ({exc.filename or ''})",
+                                              status))
+        return outcomes
+
+    def _cleanup_index(self) -> dict[str, Any]:
+        """Waits and hooks by run id, listed once per cancel call."""
+        waits: dict[str, list[str]] = {}
+        for entity, name in self.data.wait_files().items():
+            if entity.startswith("wrun_") and "-" in entity:
+                waits.setdefault(entity.split("-", 1)[0], []).append(name)
+        hooks: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        hooks_dir = self.data.sub("hooks")
+        for _, name in entity_files(hooks_dir).items():
+            data = self.data.read_json(hooks_dir / name, required=("hookId",))
+            if data is not None and isinstance(data.get("runId"), str):
+                hooks.setdefault(data["runId"], []).append((name, data))
+        return {"waits": waits, "hooks": hooks}
+
+    def _cancel_one(self, run_id: str, raw: dict[str, Any], index: dict[str, Any],
+                    reason: str | None) -> CancelOutcome:
+        data = self.data
+        fresh = data.read_run(run_id) or raw  # narrow the window against the app's own transitions
+        if fresh.get("status") in TERMINAL:
+            return CancelOutcome(run_id, "already_completed", f"run already {fresh['status']}", fresh["status"])
+        now = iso_now()
+        keep = ("runId", "deploymentId", "workflowName", "specVersion", "executionContext", "input", "createdAt",
+                "expiredAt", "startedAt")
+        record = {k: fresh[k] for k in keep if fresh.get(k) is not None}
+        record.update(status=CANCELLED, completedAt=now, updatedAt=now)
+        data.write_json(data.run_path(run_id), record)
+        spec = fresh.get("specVersion")
+        legacy = not isinstance(spec, int) or spec < 2
+        if not legacy:
+            for name in index["waits"].get(run_id, []):
+                data.delete(data.sub("waits", name))
+        for name, hook in index["hooks"].get(run_id, []):
+            token = hook.get("token")
+            if isinstance(token, str):
+                digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+                data.delete(data.sub("hooks", "tokens", f"{digest}.json"))
+                marker = hashlib.sha256(f"{token}\0{run_id}\0{hook['hookId']}".encode("utf-8")).hexdigest()
+                data.delete(data.sub("hooks", "tokens", f"{marker}.recovery.json"))
+            data.delete(data.sub("hooks", name))
+        if not legacy:
+            event_id = f"evnt_{new_ulid()}"
+            event = {"eventType": "run_cancelled", "specVersion": spec, "runId": run_id, "eventId": event_id,
+                     "createdAt": now}
+            data.publish(data.event_dir_for(run_id) / f"{run_id}-{event_id}.json", event)
+        message = "cancelled; a step already running is not interrupted"
+        if reason:
+            message += " (the local world has no field for a reason; it was not recorded)"
+        return CancelOutcome(run_id, "cancelled", message, CANCELLED)
+
+    # -- wake -----------------------------------------------------------------------------------------------
+    def app_url(self) -> str:
+        """``app_url`` (profile or ``--app-url``) > ``WORKFLOW_LOCAL_BASE_URL`` > ``PORT`` > localhost:3000."""
+        env = self.profile.env
+        if self.profile.get("app_url"):
+            return str(self.profile.get("app_url")).rstrip("/")
+        if env.get("WORKFLOW_LOCAL_BASE_URL"):
+            return env["WORKFLOW_LOCAL_BASE_URL"].rstrip("/")
+        if env.get("PORT"):
+            return f"http://localhost:{env['PORT']}"
+        return "http://localhost:3000"
+
+    def _queue_name(self, machine: str) -> str:
+        namespace = self.profile.env.get("WORKFLOW_QUEUE_NAMESPACE")
+        return f"__{namespace}_wkf_workflow_{machine}" if namespace else f"__wkf_workflow_{machine}"
+
+    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
+             **options: Any) -> WakeResult:
+        """``Run.wakeUp()``: complete the pending sleeps, then re-enqueue the run with a POST to the app."""
+        run_id = self._run_id(run_id)
+        raw = self._load(run_id)
+        status = raw.get("status")
+        if status in TERMINAL:
+            return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
+        events = sorted(self.data.read_events(run_id), key=_event_key)
+        created = {e["correlationId"]: e for e in events
+                   if e["eventType"] == "wait_created" and isinstance(e.get("correlationId"), str)}
+        completed = {e.get("correlationId") for e in events if e["eventType"] == "wait_completed"}
+        pending = [corr for corr in created if corr not in completed]
+        if correlation_ids:
+            unknown = [c for c in correlation_ids if c not in created]
+            if unknown:
+                raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
+                                    hint=f"see its sleeps with 'wfctl get {run_id}'")
+            pending = [c for c in pending if c in set(correlation_ids)]
+        if dry_run:
+            when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
+            return WakeResult(run_id, len(pending), pending, None,
+                              f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""))
+        if not pending:
+            return WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+
+        spec = raw.get("specVersion")
+        legacy = not isinstance(spec, int) or spec < 2
+        stopped: list[str] = []
+        errors: list[str] = []
+        for corr in pending:
+            try:
+                if self._complete_wait(run_id, corr, created[corr], spec, legacy):
+                    stopped.append(corr)
+            except (OSError, WfctlError) as exc:
+                errors.append(f"{corr}: {getattr(exc, 'message', None) or exc}")
+        if not stopped:
+            raise UnavailableError(f"could not wake run {run_id}: " + "; ".join(errors))
+        result = WakeResult(run_id, len(stopped), stopped, False)
+        machine = raw.get("workflowName")
+        if not isinstance(machine, str):
+            raise UnavailableError(f"run {run_id} has no workflowName: cannot re-enqueue it "
+                                   f"({len(stopped)} sleep(s) stopped)")
+        url = self.app_url()
+        try:
+            reply = self._enqueue(url, run_id, machine)
+        except WfctlError as exc:
+            raise UnavailableError(
+                f"stopped {len(stopped)} sleep(s) of {run_id}, but the app at {url} did not take the run: "
+                f"{exc.message}. The wait_completed events are written: the run continues when the app next "
+                "delivers it (its own timer for the sleep, or recovery when it starts)",
+                hint="start the app or pass --app-url (or set app_url / WORKFLOW_LOCAL_BASE_URL / PORT)",
+            ) from exc
+        result.delivered = True
+        notes = [f"stopped {len(stopped)} sleep(s); re-enqueued at {url}"]
+        timeout = reply.get("timeoutSeconds") if isinstance(reply, dict) else None
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            notes.append(
+                f"the run reached another sleep() and asked to be delivered again in {timeout:g}s; wfctl does not "
+                "keep that timer, so the app's own timer for the original sleep continues the run "
+                "(or run 'wfctl wake' again)")
+        if errors:
+            notes.append("not stopped: " + "; ".join(errors))
+        result.message = "; ".join(notes)
+        return result
+
+    def _complete_wait(self, run_id: str, corr: str, created: dict[str, Any], spec: Any, legacy: bool) -> bool:
+        """world-local's ``wait_completed``: lock, wait record, event. True if the sleep counts as stopped."""
+        data = self.data
+        now = iso_now()
+        resume_at = (created.get("eventData") or {}).get("resumeAt") if isinstance(created.get("eventData"), dict) \
+            else None
+        if not legacy:
+            key = f"{run_id}-{safe_id('correlation id', corr)}"
+            lock = data.sub(".locks", "waits", f"{key}.completed")
+            if not data.claim(lock):
+                return True  # completed by someone else (the app's own timer): the SDK counts it as stopped
+            files = entity_files(data.sub("waits"), prefix=key)
+            name = files.get(key)
+            wait = data.read_json(data.sub("waits", name)) if name else None
+            if wait is None:
+                data.delete(lock)
+                raise NotFoundError(f"wait {key} not found")
+            wait.update(status="completed", completedAt=now, updatedAt=now)
+            data.write_json(data.sub("waits", name), wait)
+        event_id = f"evnt_{new_ulid()}"
+        event: dict[str, Any] = {"eventType": "wait_completed", "correlationId": corr}
+        if not legacy:
+            event["specVersion"] = spec
+            event["eventData"] = {"resumeAt": resume_at}
+        event.update(runId=run_id, eventId=event_id, createdAt=now)
+        if legacy:
+            event["specVersion"] = 3
+        data.publish(data.event_dir_for(run_id) / f"{run_id}-{event_id}.json", event)
+        return True
+
+    def _enqueue(self, url: str, run_id: str, machine: str) -> Any:
+        from ...http import HttpClient  # lazy: list/get never import httpx
+
+        client = HttpClient(
+            url,
+            read_timeout=float(self.profile.get("timeout", 30.0)),
+            insecure=bool(self.profile.get("insecure")) or self.ctx.insecure,
+            max_retries=2,
+            debug_log=self.ctx.debug_log if self.ctx.debug else None,
+            engine="the Workflow SDK app",
+        )
+        try:
+            response = client.request(
+                "POST", FLOW_PATH, retry=True,
+                headers={
+                    "content-type": "application/json",
+                    "x-vqs-queue-name": self._queue_name(machine),
+                    "x-vqs-message-id": f"msg_{new_ulid()}",
+                    "x-vqs-message-attempt": "1",
+                },
+                content=json.dumps({"runId": run_id}, separators=(",", ":")).encode(),
+            )
+            try:
+                return response.json() if response.content else None
+            except ValueError:
+                return None
+        finally:
+            client.close()
+
+    # -- tail -----------------------------------------------------------------------------------------------
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
+        run_id = self._run_id(run_id)
+        self._load(run_id)  # not found → raise now, not at the first next()
+        if request.stream is not None:
+            return self._tail_stream(run_id, request)
+        return self._tail_events(run_id, request)
+
+    def _is_terminal(self, run_id: str) -> bool:
+        raw = self.data.read_run(run_id)
+        return raw is not None and raw.get("status") in TERMINAL
+
+    def _tail_events(self, run_id: str, request: TailRequest) -> Iterator[Event]:
+        data = self.data
+        patterns = [t.strip() for t in request.types if t and t.strip()]
+
+        def wanted(event_type: str) -> bool:
+            return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+        step_names: dict[str, str] = {}
+        seen: set[str] = set()
+
+        def convert(raw: dict[str, Any], index: int) -> Event:
+            event_type = raw["eventType"]
+            corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
+            event_data = raw.get("eventData")
+            step_name = None
+            if event_type.startswith("step_") and corr:
+                named = event_data.get("stepName") if isinstance(event_data, dict) else None
+                if isinstance(named, str):
+                    step_names.setdefault(corr, step_short_name(named))
+                step_name = step_names.get(corr)
+            return Event(
+                runId=run_id, offset=raw["eventId"], index=index, type=event_type,
+                time=_time(raw.get("createdAt"), raw["eventId"]),
+                stepId=corr if event_type.startswith("step_") else None, correlationId=corr,
+                data=decode_event_data(event_data) if "eventData" in raw else None, stepName=step_name,
+            )
+
+        terminal_seen_at: float | None = None
+        if request.live and self._is_terminal(run_id):
+            terminal_seen_at = time.monotonic()
+        events = sorted(data.read_events(run_id), key=_event_key)
+        start = 0
+        if request.offset:
+            ids = [e["eventId"] for e in events]
+            if request.offset in ids:
+                start = ids.index(request.offset) + 1
+            else:
+                start = next((i for i, e in enumerate(events) if e["eventId"] > request.offset), len(events))
+        batch = [(i, e) for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
+        if request.last is not None:
+            batch = batch[-request.last:] if request.last > 0 else []
+        shown = {i for i, _ in batch}
+        for i, raw in enumerate(events):
+            seen.add(raw["eventId"])
+            event = convert(raw, i)  # also learns step names from events not shown
+            if i in shown:
+                yield event
+        if not request.live:
+            return
+
+        terminal_logged = any(e["eventType"] in TERMINAL_EVENTS for e in events)
+        watcher = _DirWatcher([data.events_dir, data.events_dir / run_id])
+        while True:
+            if terminal_seen_at is not None and (terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
+                return
+            if terminal_seen_at is None and self._is_terminal(run_id):
+                terminal_seen_at = time.monotonic()
+                watcher.force()
+            if watcher.changed():
+                fresh = sorted(data.read_events(run_id, skip=seen), key=_event_key)
+                for raw in fresh:
+                    if raw["eventId"] in seen:
+                        continue
+                    index = len(seen)
+                    seen.add(raw["eventId"])
+                    event = convert(raw, index)
+                    if raw["eventType"] in TERMINAL_EVENTS:
+                        terminal_logged = True
+                    if wanted(raw["eventType"]):
+                        yield event
+                if terminal_seen_at is not None:
+                    continue  # re-check the exit condition before sleeping
+            time.sleep(POLL_INTERVAL)
+
+    def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
+        from .codec import StreamDecoder
+
+        data = self.data
+        name = stream_name(run_id, request.stream or "")
+        decoder = StreamDecoder()
+        delivered: set[str] = set()
+        files = data.chunk_files(name)
+        if not files and name not in data.registered_streams(run_id):
+            known = ", ".join(s.namespace or "(default)" for s in self._streams(run_id)) or "none"
+            self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
+        start = request.start_index or 0
+        if start < 0:
+            count = len(files)
+            if files and data.chunk_is_eof(files[-1]):
+                count -= 1
+            start = max(0, count + start)
+        after = request.offset.split("#", 1)[0] if request.offset else None
+        skip_frames = int(request.offset.split("#", 1)[1]) if request.offset and "#" in request.offset \
+            and request.offset.split("#", 1)[1].isdigit() else -1
+        index = 0  # data-chunk index of the next new chunk file
+
+        def emit(chunk_files: list[Any]) -> Iterator[Chunk | None]:
+            """Chunks of new files in order; yields None when the EOF chunk is reached."""
+            nonlocal index
+            for chunk in chunk_files:
+                if chunk.chunk_id in delivered:
+                    continue
+                read = data.read_chunk(chunk)
+                if read is None:
+                    continue  # vanished or half-written: skipped (with a warning for the latter)
+                delivered.add(chunk.chunk_id)
+                eof, payload = read
+                if eof:
+                    for value in decoder.flush():
+                        yield Chunk(max(index - 1, 0), value, chunk.chunk_id)
+                    yield None
+                    return
+                position = index
+                index += 1
+                if position < start or (after is not None and chunk.chunk_id < after):
+                    continue
+                for k, value in enumerate(decoder.feed(payload)):
+                    if after is not None and chunk.chunk_id == after and k <= skip_frames:
+                        continue
+                    if after is not None and chunk.chunk_id == after and skip_frames < 0:
+                        continue
+                    yield Chunk(position, value, chunk.chunk_id if k == 0 else f"{chunk.chunk_id}#{k}")
+
+        terminal_seen_at = time.monotonic() if request.live and self._is_terminal(run_id) else None
+        for item in emit(files):
+            if item is None:
+                return
+            yield item
+        if not request.live:
+            for value in decoder.flush():
+                yield Chunk(max(index - 1, 0), value, None)
+            return
+        watcher = _DirWatcher([data.chunks_dir])
+        drained_after_terminal = 0
+        while True:
+            if terminal_seen_at is None and self._is_terminal(run_id):
+                terminal_seen_at = time.monotonic()
+                watcher.force()
+            if watcher.changed() or terminal_seen_at is not None:
+                for item in emit(data.chunk_files(name)):
+                    if item is None:
+                        return
+                    yield item
+            if terminal_seen_at is not None:
+                # The SDK never closes run streams (#964): once the run is terminal, drain twice and stop.
+                drained_after_terminal += 1
+                if drained_after_terminal >= 2:
+                    for value in decoder.flush():
+                        yield Chunk(max(index - 1, 0), value, None)
+                    return
+            time.sleep(POLL_INTERVAL)
+
+    # -- doctor ---------------------------------------------------------------------------------------------
+    def doctor(self) -> list[Check]:
+        checks: list[Check] = []
+        try:
+            data = self.data
+        except NotFoundError as exc:
+            return [Check("data directory", False, exc.message)]
+        runs = len(data.run_files())
+        checks.append(Check("data directory", True, f"{data.root} ({self.data_source}; {runs} runs)"))
+        if not os.access(data.root, os.W_OK):
+            checks.append(Check("writable", False, f"{data.root} is not writable: cancel and wake need to write"))
+        version_file = data.root / "version.txt"
+        try:
+            version = version_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            checks.append(Check("world version", True, "no version.txt (the app never ran world.start(); fine)"))
+        else:
+            major = version.rsplit("@", 1)[-1].split(".", 1)[0]
+            supported = major in ("4", "5")
+            checks.append(Check("world version", supported,
+                                version + ("" if supported else " (wfctl knows @workflow/world-local 4.x and 5.x)")))
+        url = self.app_url()
+        explicit = bool(self.profile.get("app_url") or self.profile.env.get("WORKFLOW_LOCAL_BASE_URL"))
+        checks.append(self._check_app(url, explicit))
+        return checks
+
+    def _check_app(self, url: str, explicit: bool) -> Check:
+        from ...http import HttpClient
+
+        try:
+            client = HttpClient(url, read_timeout=5.0, max_retries=0, engine="the Workflow SDK app",
+                                insecure=bool(self.profile.get("insecure")) or self.ctx.insecure)
+        except ConfigError as exc:  # pragma: no cover - HttpClient raises UsageError, a ConfigError sibling
+            return Check("app (for wake)", False, exc.message)
+        except WfctlError as exc:
+            return Check("app (for wake)", False, exc.message)
+        try:
+            client.request("GET", FLOW_PATH, retry=False, expect=tuple(range(400, 600)))
+            return Check("app (for wake)", True, f"{url} answers")
+        except WfctlError as exc:
+            detail = f"{url} not reachable ({exc.message}); wake writes its events but cannot re-enqueue the run"
+            return Check("app (for wake)", not explicit, detail)
+        finally:
+            client.close()
+
+
+def _resume_at(event: dict[str, Any]) -> str | None:
+    data = event.get("eventData")
+    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
+
+
+class _DirWatcher:
+    """Cheap change detection for polling: re-list a directory only when its mtime moved.
+
+    Directory mtimes have coarse granularity, so a directory touched within the last second is always
+    re-listed; ``force()`` makes the next check list regardless.
+    """
+
+    def __init__(self, paths: list[Any]):
+        self.paths = paths
+        self.last: tuple[int, ...] | None = None
+        self.forced = True
+
+    def _signature(self) -> tuple[int, ...]:
+        out = []
+        for path in self.paths:
+            try:
+                out.append(os.stat(path).st_mtime_ns)
+            except OSError:
+                out.append(0)
+        return tuple(out)
+
+    def force(self) -> None:
+        self.forced = True
+
+    def changed(self) -> bool:
+        signature = self._signature()
+        recent = any(time.time_ns() - ns < 1_000_000_000 for ns in signature if ns)
+        changed = self.forced or recent or signature != self.last
+        self.last, self.forced = signature, False
+        return changed
