@@ -105,6 +105,7 @@ import logging
 import random
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, NoReturn, Union
 
@@ -730,10 +731,7 @@ class StreamReader:
             self._check_progress(requested, next_offset, resp.status_code)
             s.cursor = cursor
             return Batch(b"", [] if _is_json(s.content_type) else None, next_offset, True, closed, cursor, 204)
-        try:
-            body = b"".join(resp.iter_bytes())
-        except (httpx.TransportError, httpx.DecodingError) as e:
-            raise _Retry(self._network_error(e)) from e
+        body = self._read_body(s, resp, requested)
         next_offset = h.get("stream-next-offset")
         if not next_offset:
             raise ProtocolError(
@@ -758,6 +756,35 @@ class StreamReader:
         s.cursor = cursor
         return Batch(body, items, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor,
                      resp.status_code)
+
+    def _read_body(self, s: _Session, resp: httpx.Response, requested: str) -> bytes:
+        """Read a whole (small, one page) body. gzip/deflate are decoded here rather than by httpx because
+        httpx accepts a compressed stream that simply stops (it never checks for the end of the stream), so
+        a body cut with valid HTTP framing would decode to a silently shortened (often empty) body."""
+        encoding = (resp.headers.get("content-encoding") or "").strip().lower()
+        try:
+            if encoding not in ("gzip", "x-gzip", "deflate"):
+                return b"".join(resp.iter_bytes())
+            raw = b"".join(resp.iter_raw())
+        except (httpx.TransportError, httpx.DecodingError) as e:
+            raise _Retry(self._network_error(e)) from e
+        try:
+            if encoding == "deflate":
+                try:
+                    d = zlib.decompressobj()
+                    body = d.decompress(raw)
+                except zlib.error:  # some servers send raw deflate without the zlib wrapper
+                    d = zlib.decompressobj(-zlib.MAX_WBITS)
+                    body = d.decompress(raw)
+            else:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                body = d.decompress(raw)
+            body += d.flush()
+            if not d.eof:
+                raise zlib.error("the compressed stream ends early")
+        except zlib.error as e:
+            self._corrupt(s, requested, raw, f"damaged {encoding} body ({e})", resp.status_code)
+        return body
 
     def _decode_sse_data(self, s: _Session, data: bytes, b64: bool, items: list[Any] | None) -> bytes:
         if b64:
@@ -840,6 +867,8 @@ class StreamReader:
         out = dict(headers or {})
         if accept:
             out["Accept"] = accept
+        else:
+            out["Accept-Encoding"] = "gzip, deflate"  # the encodings _read_body verifies
         return out
 
     def _send(self, method: str, params: list[tuple[str, str]], *, live: bool, accept: str | None = None

@@ -127,12 +127,12 @@ class Run(_Model):
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
-    @property
-    def duration(self) -> float | None:
+    def duration(self, now: datetime | None = None) -> float | None:
+        """Seconds from start to completion (or to ``now`` while the run is going)."""
         start = self.startedAt or self.createdAt
         if start is None:
             return None
-        end = self.completedAt or (None if self.terminal else datetime.now(timezone.utc))
+        end = self.completedAt or (None if self.terminal else (now or datetime.now(timezone.utc)))
         if end is None:
             return None
         return max(0.0, (end - start).total_seconds())

@@ -93,9 +93,21 @@ def human_duration(seconds: float | None) -> str:
     return f"{days}d{hours}h" if hours else f"{days}d"
 
 
-def relative(when: datetime, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    delta = (now - when).total_seconds()
+def now() -> datetime:
+    """The current time; ``WFCTL_NOW`` (RFC 3339) pins it for reproducible screenshots and snapshot tests."""
+    pinned = os.environ.get("WFCTL_NOW")
+    if pinned:
+        from .times import parse_time
+
+        value = parse_time(pinned)
+        if value is not None:
+            return value
+    return datetime.now(timezone.utc)
+
+
+def relative(when: datetime, now_: datetime | None = None) -> str:
+    now_ = now_ or now()
+    delta = (now_ - when).total_seconds()
     if abs(delta) < 1:
         return "just now"
     if delta > 0:
@@ -104,20 +116,24 @@ def relative(when: datetime, now: datetime | None = None) -> str:
 
 
 def _coarse(seconds: float) -> float:
-    # "5m ago", not "5m03s ago": relative times keep the two largest units at most.
+    # "5m ago", not "5m03s ago": relative times drop the smallest unit above a minute.
     if seconds < 60:
         return float(int(seconds))
-    return float(int(seconds))
+    if seconds < 3600:
+        return float(int(seconds // 60) * 60)
+    if seconds < 48 * 3600:
+        return float(int(seconds // 60) * 60)
+    return float(int(seconds // 3600) * 3600)
 
 
-def format_time(when: datetime | None, mode: str, now: datetime | None = None) -> str:
+def format_time(when: datetime | None, mode: str, now_: datetime | None = None) -> str:
     if when is None:
         return "-"
     if mode == "iso":
         return iso(when) or "-"
     if mode == "local":
         return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    return relative(when, now)
+    return relative(when, now_)
 
 
 # -- options -------------------------------------------------------------------

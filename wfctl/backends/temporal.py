@@ -89,3 +89,1045 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib.parse import quote
 
+
+from ..errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
+from ..model import (CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, WAITING, CancelOutcome, Check,
+                     Counts, Event, ListQuery, Run, RunError, RunPage, Step, Wait, parse_time)
+from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, \
+    StartRequest, TailRequest
+
+if TYPE_CHECKING:
+    from ..config import Profile
+    from ..http import HttpClient
+
+API = "/api/v1"
+#: get reads at most this many history events (steps and timers come from them).
+HISTORY_SCAN_LIMIT = 10_000
+HISTORY_PAGE_SIZE = 1000
+#: Server-side window of one tail long-poll (sent as Grpc-Timeout) and the read timeout above it.
+LONG_POLL_SECONDS = 30.0
+LONG_POLL_SLACK = 15.0
+#: The HTTP API, noPayloadShorthand and GROUP BY ExecutionStatus are all there from this version on.
+MIN_SERVER_VERSION = (1, 22, 0)
+#: Consecutive failed reconnects a live tail tolerates (each already retried by the HTTP client).
+MAX_RECONNECTS = 3
+
+# Short status words, keyed by the enum suffix.
+_RAW = {
+    "RUNNING": "Running",
+    "COMPLETED": "Completed",
+    "FAILED": "Failed",
+    "CANCELED": "Canceled",
+    "TERMINATED": "Terminated",
+    "CONTINUED_AS_NEW": "ContinuedAsNew",
+    "TIMED_OUT": "TimedOut",
+}
+RAW_STATUSES = tuple(_RAW.values())
+NORMALIZED = {
+    "Running": RUNNING,
+    "Completed": COMPLETED,
+    "ContinuedAsNew": COMPLETED,
+    "Failed": FAILED,
+    "TimedOut": FAILED,
+    "Canceled": CANCELLED,
+    "Terminated": CANCELLED,
+}
+# Normalized word -> the Temporal statuses it covers (pending/waiting: none).
+_BY_NORMALIZED: dict[str, tuple[str, ...]] = {
+    PENDING: (),
+    RUNNING: ("Running",),
+    WAITING: (),
+    COMPLETED: ("Completed", "ContinuedAsNew"),
+    FAILED: ("Failed", "TimedOut"),
+    CANCELLED: ("Canceled", "Terminated"),
+}
+# The close event type (short) -> the status it gives the execution.
+_CLOSE_EVENTS = {
+    "WorkflowExecutionCompleted": "Completed",
+    "WorkflowExecutionFailed": "Failed",
+    "WorkflowExecutionTimedOut": "TimedOut",
+    "WorkflowExecutionCanceled": "Canceled",
+    "WorkflowExecutionTerminated": "Terminated",
+    "WorkflowExecutionContinuedAsNew": "ContinuedAsNew",
+}
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UNSET_TIME = "0001-01-01T00:00:00Z"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# pure helpers (tested without a server)
+
+
+def split_address(run_id: str) -> tuple[str, str | None]:
+    """``WORKFLOW_ID`` → (id, None); ``WORKFLOW_ID:RUN_ID`` with a UUID-shaped run id → (id, run id)."""
+    head, sep, tail = run_id.rpartition(":")
+    if sep and head and _UUID.match(tail):
+        return head, tail
+    return run_id, None
+
+
+def raw_status(value: Any) -> str | None:
+    """``WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW`` (or ``ContinuedAsNew``) → ``ContinuedAsNew``."""
+    if not value:
+        return None
+    text = str(value)
+    if text in NORMALIZED:
+        return text
+    suffix = text.removeprefix("WORKFLOW_EXECUTION_STATUS_")
+    if suffix == "UNSPECIFIED":
+        return None
+    return _RAW.get(suffix) or "".join(part.capitalize() for part in suffix.lower().split("_"))
+
+
+def normalized_status(raw: str | None) -> str:
+    return NORMALIZED.get(raw or "", "unknown")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s_\-]", "", text).lower()
+
+
+def statuses_for(words: Iterable[str]) -> list[str]:
+    """Temporal statuses for ``--status`` words (normalized or raw); raises UsageError for unknown words."""
+    out: list[str] = []
+    by_squashed = {_squash(raw): raw for raw in RAW_STATUSES}
+    for word in words:
+        text = word.strip()
+        if text in RAW_STATUSES:  # the engine's own word, exactly: that status only
+            found: tuple[str, ...] = (text,)
+        elif text in _BY_NORMALIZED:  # a normalized word
+            found = _BY_NORMALIZED[text]
+        elif text.lower() in _BY_NORMALIZED:
+            found = _BY_NORMALIZED[text.lower()]
+        elif text.upper().startswith("WORKFLOW_EXECUTION_STATUS_") and raw_status(text.upper()) in RAW_STATUSES:
+            found = (raw_status(text.upper()) or "",)
+        elif _squash(text) in by_squashed:
+            found = (by_squashed[_squash(text)],)
+        else:
+            raise UsageError(
+                f"unknown status {word!r} for Temporal",
+                hint="use " + ", ".join(STATUSES) + " or Temporal's own: " + ", ".join(RAW_STATUSES),
+            )
+        for raw in found:
+            if raw not in out:
+                out.append(raw)
+    return out
+
+
+def quote_value(value: str) -> str:
+    """A visibility-query string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def query_time(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Nothing:
+    """The query matches nothing (e.g. ``--status waiting``): no request is needed."""
+
+
+NOTHING = _Nothing()
+
+
+def build_query(q: ListQuery) -> "str | _Nothing":
+    """The visibility query for a ListQuery ('' for none)."""
+    clauses: list[str] = []
+    if q.statuses:
+        raws = statuses_for(q.statuses)
+        if not raws:
+            return NOTHING
+        if len(raws) == 1:
+            clauses.append(f"ExecutionStatus = {quote_value(raws[0])}")
+        else:
+            clauses.append("ExecutionStatus IN (" + ", ".join(quote_value(r) for r in raws) + ")")
+    if q.workflow:
+        clauses.append(f"WorkflowType = {quote_value(q.workflow)}")
+    if q.search:
+        needle = quote_value(q.search)
+        clauses.append(f"(WorkflowId STARTS_WITH {needle} OR WorkflowType STARTS_WITH {needle})")
+    if q.since:
+        clauses.append(f"StartTime >= {quote_value(query_time(q.since))}")
+    if q.until:
+        clauses.append(f"StartTime < {quote_value(query_time(q.until))}")
+    raw = (q.query or "").strip()
+    if raw:
+        clauses.append(f"({raw})" if clauses else raw)
+    return " AND ".join(clauses)
+
+
+def short_event_type(value: Any) -> str:
+    """``EVENT_TYPE_ACTIVITY_TASK_COMPLETED`` → ``ActivityTaskCompleted``."""
+    text = str(value or "")
+    if not text.isupper() and "_" not in text:
+        return text or "Unknown"
+    text = text.removeprefix("EVENT_TYPE_")
+    return "".join(part.capitalize() for part in text.lower().split("_")) or "Unknown"
+
+
+def type_matches(event_type: str, filters: list[str]) -> bool:
+    """``--type``: short names, case-insensitive, ``_``/``-``/``EVENT_TYPE_`` ignored, or a substring."""
+    if not filters:
+        return True
+    name = _squash(event_type)
+    for wanted in filters:
+        key = _squash(wanted)
+        if key.startswith("eventtype"):
+            key = key[len("eventtype"):]
+        if key and key in name:
+            return True
+    return False
+
+
+def parse_duration_s(value: Any) -> float | None:
+    """Protobuf JSON duration (``"3600s"``, ``"0.200s"``) → seconds."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.endswith("s"):
+        text = text[:-1]
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _time(value: Any) -> datetime | None:
+    if not value or value == _UNSET_TIME:
+        return None
+    parsed = parse_time(value)
+    if parsed is not None and parsed.year <= 1:
+        return None
+    return parsed
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _b64(text: Any) -> bytes:
+    if not text:
+        return b""
+    try:
+        return base64.b64decode(str(text), validate=False)
+    except (ValueError, TypeError):
+        return b""
+
+
+def is_payload(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("metadata"), dict)
+            and "encoding" in value["metadata"]
+            and set(value) <= {"metadata", "data", "externalPayloads"})
+
+
+def decode_payload(payload: Any) -> Any:
+    """One payload (full form, or a shorthand JSON value) → a plain JSON value (§3 conventions)."""
+    if not is_payload(payload):
+        return payload  # shorthand: already the JSON value
+    encoding = _b64(payload["metadata"].get("encoding")).decode("utf-8", "replace")
+    data = payload.get("data") or ""
+    if encoding in ("json/plain", "json/protobuf"):
+        try:
+            return json.loads(_b64(data) or b"null")
+        except ValueError:
+            return {"$bytes": data, "$encoding": encoding}
+    if encoding == "binary/null":
+        return None
+    if encoding == "binary/plain":
+        return {"$bytes": data}
+    if encoding == "binary/encrypted":
+        return {"$encrypted": True}
+    return {"$bytes": data, "$encoding": encoding}
+
+
+def decode_payloads(value: Any) -> list[Any]:
+    """A ``Payloads`` message (``{"payloads": [...]}`` or a shorthand array) → list of values."""
+    if value is None:
+        return []
+    if isinstance(value, dict) and "payloads" in value:
+        return [decode_payload(p) for p in value.get("payloads") or []]
+    if isinstance(value, list):
+        return [decode_payload(p) for p in value]
+    if isinstance(value, dict) and not value:
+        return []
+    return [decode_payload(value)]
+
+
+def unwrap(values: list[Any]) -> Any:
+    """Arguments/results: none → null, one → its value, several → the list."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+def decode_tree(value: Any) -> Any:
+    """Decode every payload inside a protobuf-JSON structure (event attributes, failures, memo)."""
+    if isinstance(value, dict):
+        if is_payload(value):
+            return decode_payload(value)
+        if set(value) == {"payloads"} and isinstance(value["payloads"], list):
+            return [decode_payload(p) for p in value["payloads"]]
+        return {k: decode_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_tree(v) for v in value]
+    return value
+
+
+def decode_fields(value: Any) -> dict[str, Any]:
+    """Memo (``{"fields": {...}}``) or search attributes (``{"indexedFields": {...}}``) → a plain dict."""
+    if not isinstance(value, dict):
+        return {}
+    inner = value.get("fields", value.get("indexedFields", value))
+    if not isinstance(inner, dict):
+        return {}
+    return {k: decode_payload(v) for k, v in inner.items()}
+
+
+def failure_error(failure: Any) -> RunError | None:
+    """A Temporal Failure → RunError: message (+ root cause), failure type as code, stack trace."""
+    if not isinstance(failure, dict):
+        return None
+    message = failure.get("message") or ""
+    cause = failure.get("cause")
+    root = None
+    while isinstance(cause, dict):
+        root = cause
+        cause = cause.get("cause")
+    if root is not None and root.get("message") and root.get("message") != message:
+        message = f"{message}: {root['message']}" if message else root["message"]
+    return RunError(message=message or None, code=_failure_type(root or failure) or _failure_type(failure),
+                    stack=failure.get("stackTrace") or (root or {}).get("stackTrace") or None)
+
+
+def _failure_type(failure: dict) -> str | None:
+    app = failure.get("applicationFailureInfo")
+    if isinstance(app, dict):
+        return app.get("type") or "ApplicationFailure"
+    timeout = failure.get("timeoutFailureInfo")
+    if isinstance(timeout, dict):
+        kind = str(timeout.get("timeoutType") or "").removeprefix("TIMEOUT_TYPE_")
+        return "Timeout" + ("".join(p.capitalize() for p in kind.lower().split("_")) if kind else "")
+    for key, name in (("canceledFailureInfo", "Canceled"), ("terminatedFailureInfo", "Terminated"),
+                      ("serverFailureInfo", "ServerFailure"), ("activityFailureInfo", "ActivityFailure"),
+                      ("childWorkflowExecutionFailureInfo", "ChildWorkflowFailure"),
+                      ("resetWorkflowFailureInfo", "ResetWorkflow"), ("nexusOperationExecutionFailureInfo",
+                                                                       "NexusOperationFailure")):
+        if key in failure:
+            return name
+    return None
+
+
+def _attributes(event: dict) -> dict:
+    for key, value in event.items():
+        if key.endswith("EventAttributes") and isinstance(value, dict):
+            return value
+    return {}
+
+
+def _short_pending_state(value: Any) -> str:
+    text = str(value or "").removeprefix("PENDING_ACTIVITY_STATE_")
+    return "".join(p.capitalize() for p in text.lower().split("_")) or "Scheduled"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# history analysis (get)
+
+
+class _History:
+    """What ``get`` reads from the events: input, close event, steps, timers."""
+
+    def __init__(self) -> None:
+        self.input: Any = None
+        self.close: dict | None = None
+        self.cancel_cause: str | None = None
+        self.last_time: datetime | None = None
+        self.steps: dict[str, Step] = {}  # keyed by scheduled/initiated event id
+        self.activity_keys: dict[str, str] = {}  # activityId -> latest scheduled event id
+        self.timers: dict[str, Wait] = {}
+        self.count = 0
+
+    def add(self, event: dict) -> None:
+        self.count += 1
+        kind = short_event_type(event.get("eventType"))
+        attrs = _attributes(event)
+        when = _time(event.get("eventTime"))
+        eid = str(event.get("eventId") or "")
+        self.last_time = when or self.last_time
+        if kind == "WorkflowExecutionStarted":
+            self.input = unwrap(decode_payloads(attrs.get("input")))
+        elif kind in _CLOSE_EVENTS:
+            self.close = event
+        elif kind == "WorkflowExecutionCancelRequested":
+            self.cancel_cause = attrs.get("cause") or self.cancel_cause
+        elif kind == "ActivityTaskScheduled":
+            activity_id = str(attrs.get("activityId") or eid)
+            self.steps[eid] = Step(stepId=activity_id, stepName=(attrs.get("activityType") or {}).get("name"),
+                                   status=PENDING, rawStatus="Scheduled", startedAt=when,
+                                   input=unwrap(decode_payloads(attrs.get("input"))))
+            self.activity_keys[activity_id] = eid
+        elif kind.startswith("ActivityTask"):
+            step = self.steps.get(str(attrs.get("scheduledEventId") or ""))
+            if step is not None:
+                self._activity_update(step, kind, attrs, when)
+        elif kind == "StartChildWorkflowExecutionInitiated":
+            self.steps[eid] = Step(stepId=attrs.get("workflowId"), stepName=(attrs.get("workflowType") or {}).get(
+                "name"), status=PENDING, rawStatus="Initiated", startedAt=when,
+                input=unwrap(decode_payloads(attrs.get("input"))))
+        elif kind == "StartChildWorkflowExecutionFailed" or kind.startswith("ChildWorkflowExecution"):
+            step = self.steps.get(str(attrs.get("initiatedEventId") or ""))
+            if step is not None:
+                self._child_update(step, kind, attrs, when)
+        elif kind == "TimerStarted":
+            timer_id = str(attrs.get("timerId") or eid)
+            seconds = parse_duration_s(attrs.get("startToFireTimeout"))
+            resume = when + timedelta(seconds=seconds) if (when and seconds is not None) else None
+            self.timers[timer_id] = Wait(correlationId=timer_id, resumeAt=resume, status=WAITING)
+        elif kind in ("TimerFired", "TimerCanceled"):
+            wait = self.timers.get(str(attrs.get("timerId") or ""))
+            if wait is not None:
+                wait.status = COMPLETED if kind == "TimerFired" else CANCELLED
+                wait.completedAt = when
+
+    @staticmethod
+    def _activity_update(step: Step, kind: str, attrs: dict, when: datetime | None) -> None:
+        if kind == "ActivityTaskStarted":
+            step.status, step.rawStatus = RUNNING, "Started"
+            step.attempt = _int(attrs.get("attempt")) or step.attempt
+            if attrs.get("lastFailure"):
+                step.error = failure_error(attrs.get("lastFailure"))
+        elif kind == "ActivityTaskCompleted":
+            step.status, step.rawStatus, step.completedAt = COMPLETED, "Completed", when
+            step.output = unwrap(decode_payloads(attrs.get("result")))
+            step.error = None
+        elif kind in ("ActivityTaskFailed", "ActivityTaskTimedOut"):
+            step.status, step.completedAt = FAILED, when
+            step.rawStatus = "Failed" if kind == "ActivityTaskFailed" else "TimedOut"
+            step.error = failure_error(attrs.get("failure")) or RunError(message=step.rawStatus)
+        elif kind == "ActivityTaskCancelRequested":
+            step.rawStatus = "CancelRequested"
+        elif kind == "ActivityTaskCanceled":
+            step.status, step.rawStatus, step.completedAt = CANCELLED, "Canceled", when
+
+    @staticmethod
+    def _child_update(step: Step, kind: str, attrs: dict, when: datetime | None) -> None:
+        if kind == "StartChildWorkflowExecutionFailed":
+            step.status, step.rawStatus, step.completedAt = FAILED, "StartFailed", when
+            step.error = RunError(message=str(attrs.get("cause") or "start failed"), code="StartFailed")
+        elif kind == "ChildWorkflowExecutionStarted":
+            step.status, step.rawStatus = RUNNING, "Running"
+        elif kind == "ChildWorkflowExecutionCompleted":
+            step.status, step.rawStatus, step.completedAt = COMPLETED, "Completed", when
+            step.output = unwrap(decode_payloads(attrs.get("result")))
+        elif kind == "ChildWorkflowExecutionFailed":
+            step.status, step.rawStatus, step.completedAt = FAILED, "Failed", when
+            step.error = failure_error(attrs.get("failure"))
+        elif kind == "ChildWorkflowExecutionTimedOut":
+            step.status, step.rawStatus, step.completedAt = FAILED, "TimedOut", when
+            step.error = RunError(message="child workflow timed out", code="TimedOut")
+        elif kind in ("ChildWorkflowExecutionCanceled", "ChildWorkflowExecutionTerminated"):
+            raw = "Canceled" if kind.endswith("Canceled") else "Terminated"
+            step.status, step.rawStatus, step.completedAt = CANCELLED, raw, when
+
+
+def close_outcome(event: dict, cancel_cause: str | None = None) -> tuple[str, Any, RunError | None, dict]:
+    """(rawStatus, output, error, extra) from a close event."""
+    kind = short_event_type(event.get("eventType"))
+    attrs = _attributes(event)
+    raw = _CLOSE_EVENTS.get(kind, "Completed")
+    extra: dict[str, Any] = {}
+    output: Any = None
+    error: RunError | None = None
+    if raw == "Completed":
+        output = unwrap(decode_payloads(attrs.get("result")))
+    elif raw == "Failed":
+        error = failure_error(attrs.get("failure")) or RunError(message="workflow failed")
+    elif raw == "TimedOut":
+        error = RunError(message="workflow execution timed out", code="TimedOut")
+    elif raw == "Terminated":
+        reason = attrs.get("reason")
+        error = RunError(message=f"terminated: {reason}" if reason else "terminated", code="Terminated")
+    elif raw == "Canceled":
+        error = RunError(message=f"cancelled: {cancel_cause}" if cancel_cause else "cancelled", code="Canceled")
+        details = decode_payloads(attrs.get("details"))
+        if details:
+            output = unwrap(details)
+    elif raw == "ContinuedAsNew":
+        if attrs.get("newExecutionRunId"):
+            extra["newExecutionRunId"] = attrs["newExecutionRunId"]
+    return raw, output, error, extra
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the backend
+
+
+class TemporalBackend(Backend):
+    name = "temporal"
+    label = "Temporal"
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START})
+    unsupported_reasons = {
+        WAKE: "Temporal has no API to interrupt a workflow's timers; signal the workflow instead",
+    }
+
+    def __init__(self, profile: "Profile", ctx: BackendContext | None = None, *, transport: Any = None):
+        super().__init__(profile, ctx)
+        self.namespace = str(profile.get("namespace") or "default")
+        self._transport = transport  # an httpx transport, for unit tests
+        self._http: "HttpClient | None" = None
+        self._identity: str | None = None
+
+    # -- plumbing ------------------------------------------------------------------------------------
+    @property
+    def http(self) -> "HttpClient":
+        if self._http is None:
+            from ..http import client_for
+
+            url = str(self.profile.get("url") or "").rstrip("/")
+            if url.endswith(API):
+                url = url[: -len(API)]
+            self._http = client_for(
+                self.profile, self.ctx, engine="Temporal", base_url=url or None, transport=self._transport,
+                auth_hint="check the Temporal API key (WFCTL_TOKEN, the profile's token_env or token)",
+            )
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    @property
+    def identity(self) -> str:
+        if self._identity is None:
+            try:
+                host = socket.gethostname()
+            except OSError:  # pragma: no cover
+                host = "unknown"
+            self._identity = f"wfctl@{host}"
+        return self._identity
+
+    def _ns(self) -> str:
+        return f"{API}/namespaces/{quote(self.namespace, safe='')}"
+
+    def _wf(self, workflow_id: str) -> str:
+        if "/" in workflow_id:
+            raise UsageError(f"workflow id {workflow_id!r} contains '/', which Temporal's HTTP API cannot address",
+                             hint="use the temporal CLI (gRPC) for this workflow")
+        return f"{self._ns()}/workflows/{quote(workflow_id, safe='')}"
+
+    def _send(self, method: str, path: str, *, subject: str | None = None, params: dict | None = None,
+              body: Any = None, expect: tuple[int, ...] = (), **kwargs: Any) -> Any:
+        """One request; Temporal's ``{code, message}`` errors become typed errors naming ``subject``."""
+        if method == "GET":
+            params = {**(params or {}), "noPayloadShorthand": "true"}
+        if params is not None:
+            params = {k: v for k, v in params.items() if v is not None and v != ""}
+        response = self.http.request(method, path, params=params, json=body, expect=(400, 404, 409) + expect,
+                                     **kwargs)
+        if response.status_code in expect:
+            return response
+        if response.status_code >= 400:
+            raise self._error(response, subject)
+        return self.http.decode_json(response) or {}
+
+    def _error(self, response: Any, subject: str | None) -> WfctlError:
+        status = response.status_code
+        message = ""
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                message = str(body.get("message") or "")
+        except ValueError:
+            body = None
+        if status == 404:
+            if "namespace" in message.lower() and "not found" in message.lower():
+                return NotFoundError(f"unknown Temporal namespace {self.namespace!r}",
+                                     hint="set the profile's namespace (wfctl config set namespace NAME) or pass "
+                                          "--namespace")
+            if message == "Not Found" and not subject:
+                return NotFoundError(f"Temporal has no HTTP route {response.request.url.path}",
+                                     hint="is the URL Temporal's HTTP API (the --http-port of temporal server "
+                                          "start-dev), not its gRPC port or the web UI?")
+            if subject:
+                return NotFoundError(f"unknown workflow {subject!r} in namespace {self.namespace!r}",
+                                     hint=None if message in ("", "Not Found") or "not found" in message.lower()
+                                     else f"Temporal said: {message}")
+            return NotFoundError(f"Temporal: {message or 'not found'}")
+        if status == 409:
+            return UsageError(f"Temporal: {message or 'conflict'}")
+        return UsageError(f"Temporal rejected the request: {message or f'HTTP {status}'}")
+
+    # -- describe / mapping ----------------------------------------------------------------------------
+    def _describe(self, run_id: str) -> tuple[dict, str]:
+        """describe for a wfctl run id; returns (response, the workflow id used)."""
+        workflow_id, execution = split_address(run_id)
+        try:
+            return self._send("GET", self._wf(workflow_id), subject=run_id,
+                              params={"execution.runId": execution}), workflow_id
+        except NotFoundError:
+            if execution is None:
+                raise
+        # "a:<uuid>" may be a workflow id with a colon in it.
+        return self._send("GET", self._wf(run_id), subject=run_id), run_id
+
+    def _run(self, info: dict, run_id: str | None = None) -> Run:
+        execution = info.get("execution") or {}
+        workflow_id = execution.get("workflowId")
+        execution_run = execution.get("runId")
+        raw = raw_status(info.get("status"))
+        if run_id is None:
+            run_id = f"{workflow_id}:{execution_run}" if raw == "ContinuedAsNew" and execution_run else workflow_id
+        created = _time(info.get("startTime"))
+        closed = _time(info.get("closeTime"))
+        extra: dict[str, Any] = {"runId": execution_run}
+        if info.get("taskQueue"):
+            extra["taskQueue"] = info["taskQueue"]
+        if _int(info.get("historyLength")) is not None:
+            extra["historyLength"] = _int(info.get("historyLength"))
+        parent = info.get("parentExecution")
+        if isinstance(parent, dict) and parent.get("workflowId"):
+            extra["parentWorkflowId"] = parent.get("workflowId")
+            extra["parentRunId"] = parent.get("runId")
+        memo = decode_fields(info.get("memo"))
+        if memo:
+            extra["memo"] = memo
+        return Run(runId=str(run_id or ""), backend=self.name, workflowName=(info.get("type") or {}).get("name"),
+                   workflowId=workflow_id, status=normalized_status(raw), rawStatus=raw, createdAt=created,
+                   startedAt=_time(info.get("executionTime")) or created, completedAt=closed, updatedAt=closed,
+                   extra=extra)
+
+    def _describe_run(self, run_id: str) -> tuple[Run, dict, str]:
+        desc, workflow_id = self._describe(run_id)
+        info = desc.get("workflowExecutionInfo") or {}
+        run = self._run(info, run_id)
+        run.extra["namespace"] = self.namespace
+        return run, desc, workflow_id
+
+    # -- get / status ----------------------------------------------------------------------------------
+    def get_status(self, run_id: str) -> Run:
+        return self._describe_run(run_id)[0]
+
+    def get_run(self, run_id: str) -> Run:
+        run, desc, workflow_id = self._describe_run(run_id)
+        info = desc.get("workflowExecutionInfo") or {}
+        execution_run = run.extra.get("runId")
+        history = _History()
+        truncated = False
+        for page in self._history_pages(workflow_id, execution_run, page_size=HISTORY_PAGE_SIZE):
+            for event in page:
+                history.add(event)
+            if history.count >= HISTORY_SCAN_LIMIT:
+                truncated = True
+                break
+        if truncated and history.close is None and run.status != RUNNING:
+            events = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run_id, params={
+                "execution.runId": execution_run,
+                "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"}).get("history", {}).get("events")
+            if events:
+                history.close = events[-1]
+        run.input = history.input
+        if history.close is not None:
+            raw, run.output, run.error, extra = close_outcome(history.close, history.cancel_cause)
+            run.extra.update(extra)
+            if run.rawStatus != raw:  # describe raced the close: the close event wins
+                run.rawStatus, run.status = raw, normalized_status(raw)
+                run.completedAt = _time(history.close.get("eventTime")) or run.completedAt
+        run.updatedAt = run.completedAt or history.last_time
+        # steps: history, overlaid with describe's pending activities
+        for pending in desc.get("pendingActivities") or []:
+            activity_id = str(pending.get("activityId") or "")
+            key = history.activity_keys.get(activity_id)
+            step = history.steps.get(key) if key else None
+            if step is None:
+                step = Step(stepId=activity_id, stepName=(pending.get("activityType") or {}).get("name"),
+                            startedAt=_time(pending.get("scheduledTime")))
+                history.steps[f"pending:{activity_id}"] = step
+            state = _short_pending_state(pending.get("state"))
+            step.rawStatus = state
+            step.status = PENDING if state in ("Scheduled", "Paused") else RUNNING
+            step.attempt = _int(pending.get("attempt")) or step.attempt
+            if pending.get("lastFailure"):
+                step.error = failure_error(pending.get("lastFailure"))
+        run.steps = list(history.steps.values())
+        for wait in history.timers.values():
+            if wait.status == WAITING and run.terminal:
+                wait.status, wait.completedAt = CANCELLED, run.completedAt
+        run.waits = list(history.timers.values())
+        extra = run.extra
+        if info.get("firstRunId") and info.get("firstRunId") != extra.get("runId"):
+            extra["firstRunId"] = info.get("firstRunId")
+        for key in ("historySizeBytes", "stateTransitionCount"):
+            if _int(info.get(key)) is not None:
+                extra[key] = _int(info.get(key))
+        if info.get("executionDuration"):
+            extra["executionDuration"] = parse_duration_s(info.get("executionDuration"))
+        search = decode_fields(info.get("searchAttributes"))
+        if search:
+            extra["searchAttributes"] = search
+        if desc.get("pendingChildren"):
+            extra["pendingChildren"] = len(desc["pendingChildren"])
+        if truncated:
+            extra["historyTruncated"] = True
+        return run
+
+    def _history_pages(self, workflow_id: str, execution_run: str | None, *, page_size: int,
+                       subject: str | None = None) -> Iterator[list[dict]]:
+        token: str | None = None
+        while True:
+            body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=subject or workflow_id, params={
+                "execution.runId": execution_run, "maximumPageSize": page_size, "nextPageToken": token})
+            yield (body.get("history") or {}).get("events") or []
+            token = body.get("nextPageToken")
+            if not token:
+                return
+
+    # -- waiting ---------------------------------------------------------------------------------------
+    def wait_for_change(self, run: Run, interval: float) -> None:
+        """Long-poll the history for the execution's close event, for at most ``interval`` seconds."""
+        workflow_id = run.workflowId or split_address(run.runId)[0]
+        execution_run = run.extra.get("runId") or split_address(run.runId)[1]
+        deadline = time.monotonic() + max(0.0, interval)
+        token: str | None = None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            # The server answers (empty) about a second before its deadline: ask for remaining + 1 s
+            # (at most a minute per poll; Grpc-Timeout takes 8 digits).
+            window = min(remaining, 60.0) + 1.0
+            began = time.monotonic()
+            try:
+                body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run.runId, params={
+                    "execution.runId": execution_run, "waitNewEvent": "true", "nextPageToken": token,
+                    "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"},
+                    headers={"Grpc-Timeout": f"{max(1, int(window * 1000))}m"}, timeout=window + 2.0, retry=False)
+            except UnavailableError:
+                return  # a timeout or a drop: the caller's next status check reports a real outage
+            if (body.get("history") or {}).get("events") or not body.get("nextPageToken"):
+                return  # closed (or nothing more to wait for)
+            token = body.get("nextPageToken")
+            if time.monotonic() - began < 0.05:  # a server that does not hold the poll: do not spin
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    # -- list ------------------------------------------------------------------------------------------
+    def list_runs(self, query: ListQuery) -> RunPage:
+        if query.sort == "asc":
+            raise UnsupportedError("Temporal lists runs in a fixed order (running first, then the most recently "
+                                   "closed) and cannot sort them oldest first",
+                                   hint="drop --sort asc; use --since/--until to narrow the window")
+        visibility = build_query(query)
+        if isinstance(visibility, _Nothing):
+            return RunPage([], None, False)
+        try:
+            body = self._send("GET", f"{self._ns()}/workflows", params={
+                "query": visibility, "pageSize": query.limit, "nextPageToken": query.cursor})
+        except UsageError as exc:
+            if query.cursor and "page_token" in exc.message:
+                raise UsageError(f"invalid --cursor for Temporal ({exc.message})",
+                                 hint="use the cursor wfctl printed for the same filters") from None
+            raise UsageError(exc.message.replace("Temporal rejected the request",
+                                                 f"Temporal rejected the visibility query {visibility!r}"),
+                             hint="see Temporal's list filter syntax: "
+                                  "https://docs.temporal.io/list-filter") from None
+        runs = [self._run(info) for info in body.get("executions") or []]
+        token = body.get("nextPageToken") or None
+        return RunPage(runs, token, bool(token))
+
+    # -- counts ----------------------------------------------------------------------------------------
+    def counts(self, workflow: str | None = None) -> Counts:
+        base = f"WorkflowType = {quote_value(workflow)}" if workflow else ""
+        counts = {s: 0 for s in STATUSES}
+        try:
+            body = self._send("GET", f"{self._ns()}/workflow-count",
+                              params={"query": (base + " " if base else "") + "GROUP BY ExecutionStatus"})
+            groups = body.get("groups")
+            if groups is None and _int(body.get("count")):
+                raise UsageError("no groups in the answer")  # a server that ignored GROUP BY
+        except UsageError:
+            total = 0
+            for status, raws in _BY_NORMALIZED.items():
+                if not raws:
+                    continue
+                clause = "ExecutionStatus IN (" + ", ".join(quote_value(r) for r in raws) + ")"
+                answer = self._send("GET", f"{self._ns()}/workflow-count",
+                                    params={"query": f"{base} AND {clause}" if base else clause})
+                counts[status] = _int(answer.get("count")) or 0
+                total += counts[status]
+            return Counts(counts, total, workflow)
+        for group in groups or []:
+            values = group.get("groupValues") or []
+            raw = raw_status(decode_payload(values[0])) if values else None
+            status = normalized_status(raw)
+            counts[status] = counts.get(status, 0) + (_int(group.get("count")) or 0)
+        return Counts(counts, _int(body.get("count")) or sum(counts.values()), workflow)
+
+    # -- cancel ----------------------------------------------------------------------------------------
+    def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
+        terminate = bool(options.get("terminate"))
+        return [self._cancel_one(run_id, reason, terminate) for run_id in run_ids]
+
+    def _cancel_one(self, run_id: str, reason: str | None, terminate: bool) -> CancelOutcome:
+        try:
+            run, _desc, workflow_id = self._describe_run(run_id)
+        except NotFoundError as exc:
+            return CancelOutcome(run_id, "not_found", exc.message)
+        except WfctlError as exc:
+            return CancelOutcome(run_id, "error", exc.message)
+        if run.terminal:
+            return CancelOutcome(run_id, "already_completed", f"already {run.rawStatus}", run.status)
+        body: dict[str, Any] = {"identity": self.identity, "workflowExecution": {"runId": run.extra.get("runId")}}
+        if reason:
+            body["reason"] = reason
+        action = "terminate" if terminate else "cancel"
+        if not terminate:
+            body["requestId"] = str(uuid.uuid4())
+        try:
+            response = self._send("POST", f"{self._wf(workflow_id)}/{action}", subject=run_id, body=body,
+                                  expect=(404,), retry=True)
+        except WfctlError as exc:
+            return CancelOutcome(run_id, "error", exc.message, run.status)
+        if not isinstance(response, dict):  # 404
+            message = ""
+            try:
+                message = str(response.json().get("message") or "")
+            except (ValueError, AttributeError):
+                pass
+            if "already completed" in message:
+                return CancelOutcome(run_id, "already_completed", "already finished", None)
+            return CancelOutcome(run_id, "not_found", f"unknown workflow {run_id!r} in namespace "
+                                                      f"{self.namespace!r}")
+        if terminate:
+            return CancelOutcome(run_id, "cancelled", "terminated" + (f": {reason}" if reason else ""), CANCELLED)
+        return CancelOutcome(run_id, "cancelled", "cancellation requested" + (f": {reason}" if reason else ""),
+                             RUNNING)
+
+    # -- tail ------------------------------------------------------------------------------------------
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
+        if request.stream is not None:
+            raise UnsupportedError("Temporal runs have no output stream; tail reads the event history",
+                                   hint="drop --stream")
+        after = 0
+        if request.offset not in (None, ""):
+            text = str(request.offset).rsplit(":", 1)[-1]
+            if not text.isdigit():
+                raise UsageError(f"invalid --offset {request.offset!r} for Temporal",
+                                 hint="use an event id printed by wfctl tail (a number)")
+            after = int(text)
+        last = request.last
+        first_index = None
+        if request.start_index is not None:
+            if request.start_index < 0:
+                last = -request.start_index if last is None else min(last, -request.start_index)
+            else:
+                first_index = request.start_index
+        return self._tail(run_id, after, first_index, last, list(request.types), request.live)
+
+    def _tail(self, run_id: str, after: int, first_index: int | None, last: int | None, types: list[str],
+              live: bool) -> Iterator[Event]:
+        workflow_id, execution_run = split_address(run_id)
+        history_length = None
+        if live or execution_run is not None:
+            # Pin the execution so a reconnect (or a continue-as-new) never switches runs under us.
+            run, _desc, workflow_id = self._describe_run(run_id)
+            execution_run = run.extra.get("runId")
+            history_length = run.extra.get("historyLength")
+        names: dict[str, tuple[str | None, str | None]] = {}  # scheduledEventId -> (activityId, type)
+
+        def wanted(event: Event) -> bool:
+            index = event.index or 0
+            return index > after and (first_index is None or index >= first_index) and type_matches(
+                event.type or "", types)
+
+        if last is not None and not live:
+            yield from self._tail_last(run_id, workflow_id, execution_run, last, wanted)
+            return
+        # Live with --last N: keep the last N of the events that existed when the tail began (the
+        # execution's historyLength), then print everything new. deque(maxlen=0) makes --last 0 "new only".
+        buffer: deque[Event] | None = deque(maxlen=last) if last is not None else None
+        for raw in self._history_stream(run_id, workflow_id, execution_run, live):
+            event = self._event(run_id, raw, names)
+            if wanted(event):
+                if buffer is None:
+                    yield event
+                else:
+                    buffer.append(event)
+            if buffer is not None and history_length is not None and (event.index or 0) >= history_length:
+                yield from buffer
+                buffer = None
+        if buffer is not None:
+            yield from buffer
+
+    def _history_stream(self, run_id: str, workflow_id: str, execution_run: str | None,
+                        live: bool) -> Iterator[dict]:
+        """History events in order, each once; live: long-poll until the close event."""
+        token: str | None = None
+        last_id = 0
+        failures = 0
+        while True:
+            params: dict[str, Any] = {"execution.runId": execution_run, "maximumPageSize": HISTORY_PAGE_SIZE,
+                                      "nextPageToken": token}
+            kwargs: dict[str, Any] = {}
+            if live:
+                params["waitNewEvent"] = "true"
+                kwargs = {"headers": {"Grpc-Timeout": f"{int(LONG_POLL_SECONDS)}S"},
+                          "timeout": LONG_POLL_SECONDS + LONG_POLL_SLACK}
+            try:
+                body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run_id, params=params, **kwargs)
+            except UnavailableError:
+                failures += 1
+                if not live or failures > MAX_RECONNECTS:
+                    raise
+                from ..http import backoff_delay
+
+                time.sleep(backoff_delay(failures, base=0.5))
+                continue  # resume with the same page token
+            failures = 0
+            for event in (body.get("history") or {}).get("events") or []:
+                event_id = _int(event.get("eventId")) or 0
+                if event_id <= last_id:
+                    continue  # never twice
+                last_id = event_id
+                yield event
+            token = body.get("nextPageToken")
+            if not token:
+                return
+
+    def _tail_last(self, run_id: str, workflow_id: str, execution_run: str | None, last: int,
+                   wanted: Any) -> Iterator[Event]:
+        """The last N matching events, read newest first (history-reverse); activity names resolved."""
+        if last <= 0:
+            return
+        picked: list[dict] = []
+        scheduled: dict[str, dict] = {}
+        unresolved: set[str] = set()
+        token: str | None = None
+        names: dict[str, tuple[str | None, str | None]] = {}
+        done = False
+        while not done:
+            body = self._send("GET", f"{self._wf(workflow_id)}/history-reverse", subject=run_id, params={
+                "execution.runId": execution_run, "maximumPageSize": min(HISTORY_PAGE_SIZE, max(last, 10)),
+                "nextPageToken": token})
+            for raw in (body.get("history") or {}).get("events") or []:
+                kind = short_event_type(raw.get("eventType"))
+                eid = str(raw.get("eventId") or "")
+                if kind == "ActivityTaskScheduled":
+                    scheduled[eid] = raw
+                    unresolved.discard(eid)
+                if len(picked) < last:
+                    probe = Event(index=_int(eid), type=kind)
+                    if wanted(probe):
+                        picked.append(raw)
+                        ref = str(_attributes(raw).get("scheduledEventId") or "")
+                        if kind.startswith("ActivityTask") and ref and ref not in scheduled:
+                            unresolved.add(ref)
+                if len(picked) >= last and not unresolved:
+                    done = True
+                    break
+            token = body.get("nextPageToken")
+            if not token:
+                break
+        for raw in scheduled.values():
+            self._remember_activity(raw, names)
+        for raw in reversed(picked):
+            yield self._event(run_id, raw, names)
+
+    @staticmethod
+    def _remember_activity(raw: dict, names: dict[str, tuple[str | None, str | None]]) -> None:
+        attrs = _attributes(raw)
+        names[str(raw.get("eventId") or "")] = (attrs.get("activityId"), (attrs.get("activityType") or {}).get("name"))
+
+    def _event(self, run_id: str, raw: dict, names: dict[str, tuple[str | None, str | None]]) -> Event:
+        kind = short_event_type(raw.get("eventType"))
+        attrs = _attributes(raw)
+        event_id = _int(raw.get("eventId"))
+        step_id = step_name = correlation = None
+        if kind == "ActivityTaskScheduled":
+            self._remember_activity(raw, names)
+            step_id, step_name = names[str(raw.get("eventId") or "")]
+        elif kind.startswith("ActivityTask"):
+            step_id, step_name = names.get(str(attrs.get("scheduledEventId") or ""), (None, None))
+        elif "ChildWorkflow" in kind:
+            step_id = attrs.get("workflowId") or (attrs.get("workflowExecution") or {}).get("workflowId")
+            step_name = (attrs.get("workflowType") or {}).get("name")
+        elif kind.startswith("Timer"):
+            correlation = attrs.get("timerId")
+        return Event(runId=run_id, offset=str(event_id) if event_id is not None else None, index=event_id,
+                     type=kind, time=_time(raw.get("eventTime")), stepId=step_id, correlationId=correlation,
+                     data=decode_tree(attrs), stepName=step_name)
+
+    # -- start -----------------------------------------------------------------------------------------
+    def start(self, request: StartRequest) -> Run:
+        if request.env:
+            raise UnsupportedError("Temporal workflows have no environment variables; pass values in the input",
+                                   hint="drop --env; use --input KEY=VALUE")
+        task_queue = request.task_queue or self.profile.get("task_queue")
+        if not task_queue:
+            raise UsageError("Temporal needs a task queue to start a workflow",
+                             hint="pass --task-queue QUEUE or set it in the profile (wfctl config set task_queue "
+                                  "QUEUE)")
+        workflow_type = request.workflow
+        workflow_id = request.run_id or f"{re.sub(r'[^A-Za-z0-9._-]+', '-', workflow_type)}-{uuid.uuid4().hex[:12]}"
+        body: dict[str, Any] = {
+            "workflowType": {"name": workflow_type},
+            "taskQueue": {"name": task_queue},
+            "requestId": str(uuid.uuid4()),
+            "identity": self.identity,
+        }
+        if request.input is not None:
+            data = json.dumps(request.input, separators=(",", ":"), ensure_ascii=False).encode()
+            body["input"] = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                                           "data": base64.b64encode(data).decode()}]}
+        try:
+            answer = self._send("POST", self._wf(workflow_id), body=body, retry=True)
+        except UsageError as exc:
+            if "already running" in exc.message or "already started" in exc.message.lower():
+                raise UsageError(f"workflow id {workflow_id!r} is already running in namespace {self.namespace!r}",
+                                 hint="choose another --id, or cancel the running one first") from None
+            raise
+        now = datetime.now(timezone.utc)
+        raw = raw_status(answer.get("status")) or "Running"
+        return Run(runId=workflow_id, backend=self.name, workflowName=workflow_type, workflowId=workflow_id,
+                   status=normalized_status(raw), rawStatus=raw, createdAt=now, startedAt=now, input=request.input,
+                   extra={"runId": answer.get("runId"), "taskQueue": task_queue, "namespace": self.namespace})
+
+    # -- doctor ----------------------------------------------------------------------------------------
+    def doctor(self) -> list[Check]:
+        checks: list[Check] = []
+        try:
+            info = self._send("GET", f"{API}/system-info")
+        except (UnavailableError, NotFoundError, UsageError) as exc:
+            return [Check("reachable", False, exc.message + (f" ({exc.hint})" if exc.hint else ""))]
+        version = str(info.get("serverVersion") or "")
+        checks.append(Check("reachable", True, f"{self.http.client.base_url}"))
+        if version:
+            ok = _version_tuple(version) >= MIN_SERVER_VERSION
+            wanted = ".".join(map(str, MIN_SERVER_VERSION))
+            checks.append(Check("version", ok, f"Temporal server {version}" + ("" if ok else f" (wfctl needs >= "
+                                                                                               f"{wanted})")))
+        else:
+            checks.append(Check("version", False, "the server did not report its version"))
+        try:
+            ns = self._send("GET", self._ns())
+        except AuthError as exc:
+            raise AuthError(f"Temporal {version or ''} is reachable, but {exc.message}".replace("  ", " "),
+                            hint=exc.hint) from None
+        except WfctlError as exc:
+            checks.append(Check("namespace", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
+            return checks
+        state = str((ns.get("namespaceInfo") or {}).get("state") or "").removeprefix("NAMESPACE_STATE_").lower()
+        checks.append(Check("namespace", state in ("registered", ""),
+                            f"{self.namespace} ({state or 'state unknown'})"))
+        capabilities = info.get("capabilities") or {}
+        if not capabilities.get("countGroupByExecutionStatus"):
+            checks.append(Check("counts", True, "no GROUP BY ExecutionStatus: the dashboard counts with one "
+                                                "query per status"))
+        return checks

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Counts, Run, STATUSES
-from ..output import OutputOptions, clean, format_time, human_duration
+from ..output import OutputOptions, clean, format_time, human_duration, now
 from .views import STATUS_STYLE, short, short_name, status_text, t
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -85,7 +85,7 @@ def failures(runs: Sequence[Run], width: int, limit: int = 5) -> Table:
 
 def snapshot(counts: Counts, recent: Sequence[Run], opts: OutputOptions, *, width: int = 80,
              header: str | None = None, changed: set[str] = frozenset(), history: Sequence[Run] = ()) -> Group:
-    now = datetime.now(timezone.utc)
+    now_ = now()
     parts: list[Any] = []
     if header:
         parts.append(Text(clean(header), style="bold"))
@@ -94,7 +94,7 @@ def snapshot(counts: Counts, recent: Sequence[Run], opts: OutputOptions, *, widt
     spark_source = history or recent
     if spark_source:
         parts.append(Text("Started per minute, last hour", style="bold"))
-        parts.append(sparkline(spark_source, now, width=min(60, max(20, width - 4))))
+        parts.append(sparkline(spark_source, now_, width=min(60, max(20, width - 4))))
     parts.append(Text("Recent runs", style="bold"))
     parts.append(recent_table(recent, opts, changed, width=width) if recent else Text("no runs", style="dim"))
     parts.append(Text("Latest failures", style="bold"))

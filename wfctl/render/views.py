@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Chunk, CancelOutcome, Counts, Event, Run, STATUSES
-from ..output import OutputOptions, clean, format_time, human_duration, to_json_text
+from ..output import OutputOptions, clean, format_time, human_duration, now, to_json_text
 
 STATUS_STYLE = {
     "pending": "yellow",
@@ -84,8 +84,8 @@ class RichViews:
     def __init__(self, opts: OutputOptions):
         self.opts = opts
         self.console = make_console(opts)
-        self._footer_console: Console | None = None
         self._footer_live: Any = None
+        self._started: dict[str, datetime] = {}
 
     def when(self, value: datetime | None) -> Text:
         return Text(format_time(value, self.opts.time), style="" if value else "dim")
@@ -100,14 +100,20 @@ class RichViews:
                 doc = run.to_json()
                 table.add_row(*[self._cell(f, getattr(run, f, None), doc.get(f)) for f in fields])
         else:
-            table.add_column("RUN ID", no_wrap=True)
-            table.add_column("WORKFLOW", overflow="ellipsis", no_wrap=True, max_width=40)
-            table.add_column("STATUS", no_wrap=True)
-            table.add_column("CREATED", no_wrap=True)
-            table.add_column("DURATION", justify="right", no_wrap=True)
+            # Run ids are what users copy: they keep their full width; DURATION goes first when narrow.
+            narrow = self.console.width < 100
+            table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=36 if narrow else 64)
+            table.add_column("WORKFLOW", overflow="ellipsis", no_wrap=True, max_width=14 if narrow else 40)
+            table.add_column("STATUS", no_wrap=True, min_width=11)
+            table.add_column("CREATED", no_wrap=True, min_width=9)
+            if not narrow:
+                table.add_column("DURATION", justify="right", no_wrap=True, min_width=8)
             for run in runs:
-                table.add_row(t(run.runId), t(short_name(run.workflowName)), status_text(run.status),
-                              self.when(run.createdAt), Text(human_duration(run.duration)))
+                cells = [t(run.runId), t(short_name(run.workflowName)), status_text(run.status),
+                         self.when(run.createdAt)]
+                if not narrow:
+                    cells.append(Text(human_duration(run.duration(now()))))
+                table.add_row(*cells)
         if not runs:
             sys.stderr.write("no runs\n")
             return
@@ -127,9 +133,9 @@ class RichViews:
             self.run_table(runs, fields)
             return
         table = Table(box=None, show_header=False, pad_edge=False)
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True)
-        table.add_column(overflow="ellipsis")
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=40)
+        table.add_column(no_wrap=True, min_width=11)
+        table.add_column(overflow="ellipsis", no_wrap=True)
         for run in runs:
             detail = Text()
             if run.error and run.error.message:
@@ -141,9 +147,9 @@ class RichViews:
 
     def outcome_table(self, outcomes: Sequence[CancelOutcome]) -> None:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        table.add_column("RUN ID", no_wrap=True)
-        table.add_column("OUTCOME", no_wrap=True)
-        table.add_column("MESSAGE", overflow="ellipsis")
+        table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=40)
+        table.add_column("OUTCOME", no_wrap=True, min_width=17)
+        table.add_column("MESSAGE", overflow="ellipsis", no_wrap=True)
         for o in outcomes:
             table.add_row(t(o.runId), Text(o.outcome, style=OUTCOME_STYLE.get(o.outcome, "")), t(o.message or ""))
         self.console.print(table)
@@ -165,7 +171,7 @@ class RichViews:
             head.add_row("Started", self._abs(run.startedAt))
         if run.completedAt:
             head.add_row("Completed", self._abs(run.completedAt))
-        head.add_row("Duration", Text(human_duration(run.duration) + ("" if run.terminal else " (so far)")))
+        head.add_row("Duration", Text(human_duration(run.duration(now())) + ("" if run.terminal else " (so far)")))
         self.console.print(Panel(head, title=Text(f"{run.backend} run"), title_align="left",
                                  box=box.ROUNDED, expand=False))
         width = self.console.width
@@ -177,38 +183,46 @@ class RichViews:
             msg = Text("Error", style="bold red")
             self.console.print(msg)
             code = f"[{run.error.code}] " if run.error.code else ""
-            self.console.print(Text("  " + clean(code + (run.error.message or "")), style="red"))
+            lines = (code + (run.error.message or "")).splitlines() or [""]
+            limit = len(lines) if self.opts.verbose else 5
+            for line in lines[:limit]:
+                self.console.print(Text("  " + clean(line), style="red"), overflow="ellipsis", no_wrap=True,
+                                   crop=True)
+            if run.error.stack and self.opts.verbose:
+                for line in run.error.stack.splitlines():
+                    self.console.print(Text("    " + clean(line), style="dim"), overflow="ellipsis", no_wrap=True,
+                                       crop=True)
         if run.steps:
             self.console.print(Text("Steps", style="bold"))
             self.console.print(self._steps(run))
         if run.waits:
             self.console.print(Text("Sleeps", style="bold"))
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            table.add_column("CORRELATION ID", no_wrap=True)
-            table.add_column("STATUS", no_wrap=True)
-            table.add_column("RESUMES", no_wrap=True)
+            table.add_column("CORRELATION ID", no_wrap=True, overflow="ellipsis", min_width=20)
+            table.add_column("STATUS", no_wrap=True, min_width=9)
+            table.add_column("RESUMES", no_wrap=True, overflow="ellipsis")
             for w in run.waits:
-                resumes = Text("-")
-                if w.resumeAt is not None:
-                    resumes = Text(format_time(w.resumeAt, "iso") + "  ")
-                    if w.status == "waiting":
-                        resumes.append(format_time(w.resumeAt, "relative").replace("in ", "resumes in "),
-                                       style="cyan")
-                table.add_row(t(w.correlationId), t(w.status), resumes)
+                when = Text(format_time(w.resumeAt, "iso"))
+                if w.resumeAt is not None and w.status == "waiting":
+                    rel = format_time(w.resumeAt, "relative")
+                    when = Text(rel if rel.startswith("in ") else f"was due {rel}", style="cyan")
+                    when.append(f"  ({format_time(w.resumeAt, 'iso')})", style="dim")
+                table.add_row(t(w.correlationId), t(w.status), when)
             self.console.print(table)
         if run.hooks:
             self.console.print(Text("Hooks", style="bold"))
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            table.add_column("HOOK ID", no_wrap=True)
-            table.add_column("TOKEN", overflow="ellipsis")
-            table.add_column("CREATED", no_wrap=True)
+            table.add_column("HOOK ID", no_wrap=True, overflow="ellipsis", max_width=32)
+            table.add_column("TOKEN", overflow="ellipsis", no_wrap=True,
+                             max_width=max(12, self.console.width - 50))
+            table.add_column("CREATED", no_wrap=True, min_width=9)
             for h in run.hooks:
                 table.add_row(t(h.hookId), t(h.token), self.when(h.createdAt))
             self.console.print(table)
         if run.streams:
             self.console.print(Text("Streams", style="bold"))
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            table.add_column("NAME", overflow="ellipsis")
+            table.add_column("NAME", overflow="ellipsis", no_wrap=True)
             table.add_column("CHUNKS", justify="right")
             table.add_column("TAIL", justify="right")
             table.add_column("DONE")
@@ -251,13 +265,13 @@ class RichViews:
         table.add_column("DURATION", justify="right", no_wrap=True)
         table.add_column("TIMELINE", no_wrap=True, min_width=10)
         origin = run.startedAt or run.createdAt
-        now = datetime.now(timezone.utc)
-        end_all = run.completedAt or now
+        now_ = now()
+        end_all = run.completedAt or now_
         span = max(0.001, (end_all - origin).total_seconds()) if origin else 0.001
         bar_width = max(10, min(30, self.console.width - 80))
         for step in run.steps:
             start = step.startedAt
-            end = step.completedAt or (now if step.status == "running" else None)
+            end = step.completedAt or (now_ if step.status == "running" else None)
             offset = (start - origin).total_seconds() if (start and origin) else None
             duration = (end - start).total_seconds() if (start and end) else None
             bar = Text()
@@ -287,22 +301,35 @@ class RichViews:
             value = item.data
             line = Text(f"[{item.index}] ", style="dim")
             line.append(clean(value) if isinstance(value, str) else short(value, 10_000))
-            self.console.print(line, overflow="ellipsis", no_wrap=not self.opts.verbose, crop=True)
+            self._print_line(line)
             return
         line = Text()
-        line.append(format_time(item.time, "iso" if self.opts.time == "iso" else "local").split(" ")[-1]
-                    if item.time else "-", style="dim")
+        if item.time is None:
+            stamp = "-"
+        elif self.opts.time == "iso":
+            stamp = format_time(item.time, "iso")
+        else:
+            local = item.time.astimezone()
+            stamp = local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+        line.append(stamp, style="dim")
         line.append("  ")
-        kind = item.type or "event"
-        line.append(f"{clean(kind):<16}", style=_badge(kind))
+        kind = clean(item.type or "event")
+        line.append(f" {kind} ".ljust(max(18, len(kind) + 2)), style=_badge(kind))
         label = short_name(item.stepName) if item.stepName else None
         if label:
             line.append(" " + clean(label), style="bold")
-        if item.correlationId and not label:
+        elif item.correlationId:
             line.append(" " + clean(item.correlationId), style="dim")
+        key = item.stepId or item.correlationId
+        if key and item.time is not None:
+            if _is_start(kind):
+                self._started.setdefault(key, item.time)
+            elif _is_end(kind) and key in self._started:
+                took = (item.time - self._started.pop(key)).total_seconds()
+                line.append(f" ({human_duration(took)})", style="cyan")
         summary = summarize(item)
         if summary:
-            style = "red" if "fail" in kind or "error" in kind else ""
+            style = "red" if ("fail" in kind or "error" in kind) else ""
             line.append("  " + summary, style=style)
         self._print_line(line)
         if self.opts.verbose and item.data is not None:
@@ -340,6 +367,16 @@ class RichViews:
 
 def clean_lines(text: str) -> list[str]:
     return [clean(line) for line in text.splitlines()] or [""]
+
+
+def _is_start(kind: str) -> bool:
+    k = kind.lower()
+    return k.endswith("started") or k.endswith("scheduled") or k in ("step_created", "running")
+
+
+def _is_end(kind: str) -> bool:
+    k = kind.lower()
+    return any(k.endswith(s) for s in ("completed", "failed", "timedout", "canceled", "cancelled", "_end"))
 
 
 def _badge(kind: str) -> str:

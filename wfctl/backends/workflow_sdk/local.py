@@ -35,7 +35,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ...errors import ConfigError, NotFoundError, UnavailableError, UsageError, WfctlError
+from ...errors import NotFoundError, UnavailableError, UsageError, WfctlError
 from ...model import (
     CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
     Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
@@ -286,8 +286,8 @@ class LocalWorldBackend(Backend):
         ids = sorted(files, reverse=descending)
         after_id, after_ms = self._parse_cursor(query.cursor)
 
-        since_ms = int(query.since.timestamp() * 1000) if query.since else None
-        until_ms = int(query.until.timestamp() * 1000) if query.until else None
+        since_ms = _ms(query.since)
+        until_ms = _ms(query.until)
         workflow = query.workflow
         search = query.search.lower() if query.search else None
 
@@ -316,8 +316,7 @@ class LocalWorldBackend(Backend):
             machine = raw.get("workflowName")
             if workflow and workflow not in (machine, workflow_short_name(machine)):
                 continue
-            created = _time(raw.get("createdAt"), run_id)
-            created_ms = int(created.timestamp() * 1000) if created else None
+            created_ms = _ms(_time(raw.get("createdAt"), run_id))
             if since_ms is not None and (created_ms is None or created_ms < since_ms):
                 continue
             if until_ms is not None and (created_ms is None or created_ms > until_ms):
@@ -650,21 +649,19 @@ class LocalWorldBackend(Backend):
                 data=decode_event_data(event_data) if "eventData" in raw else None, stepName=step_name,
             )
 
-        terminal_seen_at: float | None = None
-        if request.live and self._is_terminal(run_id):
-            terminal_seen_at = time.monotonic()
+        terminal_seen_at = time.monotonic() if request.live and self._is_terminal(run_id) else None
         events = sorted(data.read_events(run_id), key=_event_key)
         start = 0
         if request.offset:
             ids = [e["eventId"] for e in events]
             if request.offset in ids:
                 start = ids.index(request.offset) + 1
-            else:
+            else:  # not in this log: resume after the events whose id sorts before it (ids are ULIDs)
                 start = next((i for i, e in enumerate(events) if e["eventId"] > request.offset), len(events))
-        batch = [(i, e) for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
+        batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
         if request.last is not None:
             batch = batch[-request.last:] if request.last > 0 else []
-        shown = {i for i, _ in batch}
+        shown = set(batch)
         for i, raw in enumerate(events):
             seen.add(raw["eventId"])
             event = convert(raw, i)  # also learns step names from events not shown
@@ -673,28 +670,27 @@ class LocalWorldBackend(Backend):
         if not request.live:
             return
 
+        # Follow: poll until the run is terminal and its terminal event is in the log (world-local writes the
+        # run record first and the event right after; a legacy cancel writes no event, hence the grace period).
         terminal_logged = any(e["eventType"] in TERMINAL_EVENTS for e in events)
         watcher = _DirWatcher([data.events_dir, data.events_dir / run_id])
         while True:
-            if terminal_seen_at is not None and (terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
-                return
             if terminal_seen_at is None and self._is_terminal(run_id):
                 terminal_seen_at = time.monotonic()
                 watcher.force()
             if watcher.changed():
-                fresh = sorted(data.read_events(run_id, skip=seen), key=_event_key)
-                for raw in fresh:
+                for raw in sorted(data.read_events(run_id, skip=seen), key=_event_key):
                     if raw["eventId"] in seen:
                         continue
                     index = len(seen)
                     seen.add(raw["eventId"])
                     event = convert(raw, index)
-                    if raw["eventType"] in TERMINAL_EVENTS:
-                        terminal_logged = True
+                    terminal_logged = terminal_logged or raw["eventType"] in TERMINAL_EVENTS
                     if wanted(raw["eventType"]):
                         yield event
-                if terminal_seen_at is not None:
-                    continue  # re-check the exit condition before sleeping
+            if terminal_seen_at is not None and (
+                    terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
+                return
             time.sleep(POLL_INTERVAL)
 
     def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
@@ -705,7 +701,7 @@ class LocalWorldBackend(Backend):
         decoder = StreamDecoder()
         delivered: set[str] = set()
         files = data.chunk_files(name)
-        if not files and name not in data.registered_streams(run_id):
+        if not files and not request.live and name not in data.registered_streams(run_id):
             known = ", ".join(s.namespace or "(default)" for s in self._streams(run_id)) or "none"
             self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
         start = request.start_index or 0
@@ -714,35 +710,35 @@ class LocalWorldBackend(Backend):
             if files and data.chunk_is_eof(files[-1]):
                 count -= 1
             start = max(0, count + start)
-        after = request.offset.split("#", 1)[0] if request.offset else None
-        skip_frames = int(request.offset.split("#", 1)[1]) if request.offset and "#" in request.offset \
-            and request.offset.split("#", 1)[1].isdigit() else -1
+        # A printed offset is `chnk_<ULID>` (a chunk's first value) or `chnk_<ULID>#k` (its k-th value).
+        after: tuple[str, int] | None = None
+        if request.offset:
+            chunk_id, _, frame = request.offset.partition("#")
+            after = (chunk_id, int(frame) if frame.isdigit() else 0)
         index = 0  # data-chunk index of the next new chunk file
 
         def emit(chunk_files: list[Any]) -> Iterator[Chunk | None]:
-            """Chunks of new files in order; yields None when the EOF chunk is reached."""
+            """Values of the chunk files not yet delivered, in order; None once the EOF chunk is reached."""
             nonlocal index
             for chunk in chunk_files:
                 if chunk.chunk_id in delivered:
                     continue
                 read = data.read_chunk(chunk)
                 if read is None:
-                    continue  # vanished or half-written: skipped (with a warning for the latter)
+                    continue  # vanished or unreadable (warned)
                 delivered.add(chunk.chunk_id)
                 eof, payload = read
                 if eof:
                     for value in decoder.flush():
-                        yield Chunk(max(index - 1, 0), value, chunk.chunk_id)
+                        yield Chunk(max(index - 1, 0), value, None)
                     yield None
                     return
                 position = index
                 index += 1
-                if position < start or (after is not None and chunk.chunk_id < after):
+                if position < start or (after is not None and chunk.chunk_id < after[0]):
                     continue
                 for k, value in enumerate(decoder.feed(payload)):
-                    if after is not None and chunk.chunk_id == after and k <= skip_frames:
-                        continue
-                    if after is not None and chunk.chunk_id == after and skip_frames < 0:
+                    if after is not None and (chunk.chunk_id, k) <= after:
                         continue
                     yield Chunk(position, value, chunk.chunk_id if k == 0 else f"{chunk.chunk_id}#{k}")
 
@@ -807,8 +803,6 @@ class LocalWorldBackend(Backend):
         try:
             client = HttpClient(url, read_timeout=5.0, max_retries=0, engine="the Workflow SDK app",
                                 insecure=bool(self.profile.get("insecure")) or self.ctx.insecure)
-        except ConfigError as exc:  # pragma: no cover - HttpClient raises UsageError, a ConfigError sibling
-            return Check("app (for wake)", False, exc.message)
         except WfctlError as exc:
             return Check("app (for wake)", False, exc.message)
         try:
@@ -819,6 +813,14 @@ class LocalWorldBackend(Backend):
             return Check("app (for wake)", not explicit, detail)
         finally:
             client.close()
+
+
+def _ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1000)
 
 
 def _resume_at(event: dict[str, Any]) -> str | None:
