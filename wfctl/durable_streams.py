@@ -53,15 +53,17 @@ batch yielded and the offset advanced to the control's ``streamNextOffset``. A c
 between data and control loses only uncommitted data, which is read again from the last committed offset:
 nothing is skipped and nothing already yielded is yielded twice.
 
-*Retries.* Connect/read errors, dropped connections, truncated bodies that break HTTP framing
+*Retries.* Connect/read errors, timeouts, dropped connections, bodies cut in a way that breaks HTTP framing
 (httpx raises ``RemoteProtocolError`` when fewer bytes than ``Content-Length`` arrive or chunked framing is
-cut), content-decoding errors (a cut gzip stream), ``429`` and ``5xx`` except ``501`` are retried with
-exponential backoff and full jitter (:class:`Backoff`); the wait is ``max(Retry-After, jitter)`` with
-``Retry-After`` capped. ``max_retries`` bounds *consecutive* failures; the count resets after every healthy
-response or SSE control. Other statuses raise at once: ``400`` (:class:`InvalidOffsetError` when the body
-mentions the offset, else :class:`BadRequestError`), ``401``/``403`` (:class:`UnauthorizedError`), ``404``
-(:class:`NotFoundError`), ``410`` (:class:`GoneError`: the offset was removed by retention or the stream was
-deleted), ``501`` (:class:`ServerError`), anything else (:class:`UnexpectedStatusError`).
+cut), ``429`` and ``5xx`` except ``501`` are retried with exponential backoff and full jitter
+(:class:`Backoff`); the wait is ``max(Retry-After, jitter)`` with ``Retry-After`` capped. ``max_retries``
+bounds *consecutive* failures; the count resets after every healthy response or SSE control (but the
+catch-up ``GET`` that precedes an SSE reconnect only resets it when it delivered something, so an SSE
+endpoint that fails every time still exhausts the budget). Other statuses raise at once: ``400``
+(:class:`InvalidOffsetError` when the body mentions the offset, else :class:`BadRequestError`), ``401``/``403``
+(:class:`UnauthorizedError`), ``404`` (:class:`NotFoundError`), ``410`` (:class:`GoneError`: the offset was
+removed by retention or the stream was deleted), ``501`` (:class:`ServerError`), anything else
+(:class:`UnexpectedStatusError`).
 
 *Idle watchdog.* Live requests use ``idle_timeout`` as httpx's *read* timeout, which applies to every socket
 read: a long-poll or SSE connection that delivers no byte at all (no data, no keep-alive control, no
@@ -76,12 +78,16 @@ not parse, is not necessarily a server bug: the reference server's fault injecti
 ``Content-Length``), so HTTP cannot tell. Because reads of a given offset are idempotent and history is
 immutable, the reader re-reads from the same offset (counted as a retry). If the re-read produces
 **byte-identical** bad bytes for the same offset, the corruption is deterministic, so it is a server bug and
-:class:`ParseError` is raised; otherwise it keeps retrying within ``max_retries`` and then raises
-:class:`ParseError`. In JSON mode this is always detectable, because every strict prefix of a JSON array is
-invalid JSON. In byte mode (``text/*``, ``application/octet-stream``) a truncation that keeps valid HTTP
-framing is indistinguishable from a short message and cannot be detected by any DS client (offsets are
-opaque); Flue run streams are JSON-only. (The upstream client conformance suite, in files not vendored
-here, expects ``PARSE_ERROR`` on the first corrupt body; wfctl deliberately retries first.)
+:class:`ParseError` is raised at once; otherwise the reader keeps retrying within ``max_retries`` and then
+raises :class:`ParseError`. In JSON mode damage is always detectable, because every strict prefix of a JSON
+array is invalid JSON. Compressed bodies are decoded by the reader itself (it sends ``Accept-Encoding: gzip,
+deflate``) and must end with a complete gzip/zlib stream, under the same policy: httpx's own decoder accepts
+a compressed stream that just stops, which turned a truncated compressed page into a silently *empty* page
+whose events were skipped (found with the reference server, which gzips bodies over 1 KiB). In byte mode
+(``text/*``, ``application/octet-stream``) an uncompressed body truncated with valid framing is
+indistinguishable from a shorter message and no DS client can detect it (offsets are opaque); Flue run
+streams are JSON-only. (The upstream client conformance suite, in files not vendored here, expects
+``PARSE_ERROR`` on the first corrupt body; wfctl deliberately re-reads first.)
 
 *Offsets beyond the tail.* Offsets are opaque except that, within a stream, they sort lexicographically
 (protocol §8). A response whose ``Stream-Next-Offset`` sorts *before* the requested offset means the
@@ -99,21 +105,24 @@ constant memory.
 from __future__ import annotations
 
 import base64
-from contextlib import closing
 import json
 import logging
 import random
 import re
 import time
 import zlib
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, NoReturn, Union
 
 import httpx
 
+from . import __version__
+
 __all__ = [
     "Backoff",
     "Batch",
+    "SSEParser",
     "StreamInfo",
     "StreamReader",
     "StreamError",
@@ -268,7 +277,8 @@ class Backoff:
     max_delay: float = 30.0
     max_retry_after: float = 60.0
 
-    def delay(self, attempt: int, retry_after: float | None = None, rand: Callable[[], float] = random.random) -> float:
+    def delay(self, attempt: int, retry_after: float | None = None,
+              rand: Callable[[], float] = random.random) -> float:
         ceiling = min(self.max_delay, self.initial * (self.multiplier ** min(attempt, 64)))
         wait = rand() * ceiling
         if retry_after is not None:
@@ -459,7 +469,6 @@ class _Session:
     verified: bool = False
     short_sse: int = 0
     spins: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class StreamReader:
@@ -518,7 +527,8 @@ class StreamReader:
             connect=self._timeout.connect, read=idle_timeout, write=self._timeout.write, pool=self._timeout.pool
         )
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(follow_redirects=False)
+        self._client = client if client is not None else httpx.Client(
+            follow_redirects=False, headers={"User-Agent": f"wfctl/{__version__}"})
         self._display_url = str(self._url.copy_with(query=None, fragment=None))
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -840,7 +850,11 @@ class StreamReader:
             s.verified = True
             return
         s.verified = True
-        info = self.head()
+        try:
+            info = self.head()
+        except (UnexpectedStatusError, ServerError) as e:  # e.g. 405/501: a server without HEAD
+            log.debug("cannot verify offset %s with HEAD: %s", requested, e.message)
+            return
         self._check_progress(requested, info.offset, info.status)
 
     def _healthy(self, s: _Session, batch: Batch, reset: bool = True) -> None:

@@ -1,0 +1,70 @@
+"""Durable Streams client conformance cases, one pytest id per YAML case, run through wfctl's reader
+against the real reference server (see tests/conformance/run_ds_conformance.py and DS_CONFORMANCE.md)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+for _p in (TESTS, TESTS / "conformance"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import run_ds_conformance as conformance  # noqa: E402
+from support.ds_server import in_ci, require_server  # noqa: E402
+
+try:
+    CASES = conformance.load_cases()
+    LOAD_ERROR = None
+except Exception as e:  # missing directory or PyYAML: reported by test_cases_available
+    CASES = []
+    LOAD_ERROR = f"{type(e).__name__}: {e}"
+
+
+def _unavailable(reason: str) -> None:
+    if in_ci():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def ds_server():
+    yield from require_server()
+
+
+@pytest.fixture(scope="module")
+def runner(ds_server):
+    r = conformance.CaseRunner(ds_server.url)
+    yield r
+    r.close()
+
+
+def test_cases_available():
+    if LOAD_ERROR:
+        _unavailable(f"Durable Streams conformance cases unavailable: {LOAD_ERROR}")
+    assert len(CASES) >= 90
+
+
+def test_exclusions_are_documented():
+    """Every excluded case exists and DS_CONFORMANCE.md names it."""
+    if LOAD_ERROR:
+        _unavailable(f"Durable Streams conformance cases unavailable: {LOAD_ERROR}")
+    ids = {c.id for c in CASES}
+    doc = (TESTS / "conformance" / "DS_CONFORMANCE.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([\w-]+/[\w-]+)`", doc))
+    for case_id in conformance.EXCLUDED:
+        assert case_id in ids, f"excluded case {case_id} does not exist"
+        assert case_id in documented, f"excluded case {case_id} is not listed in DS_CONFORMANCE.md"
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_conformance(case, runner):
+    outcome = runner.run(case)
+    if outcome.status == "skipped":
+        pytest.skip(outcome.message)
+    assert outcome.status == "passed", outcome.message
