@@ -1,0 +1,819 @@
+"""Contract fake of the Workflow SDK's Vercel world HTTP API, served over real HTTP on loopback.
+
+Written from the reference (``reference/workflow-sdk.md`` §2, §2.9, §6, §6.1) only; stdlib + cbor2. The server
+binds 127.0.0.1 on a free port, serves under the proxy's path ``/v1/workflow`` and runs in daemon threads::
+
+    with FakeVercelWorld(token="t", project="prj_1", team="team_1") as fake:
+        run = fake.add_run(status="running", input=["Ada", "1h"])
+        httpx.get(f"{fake.url}/v2/runs/{run}", headers=fake.auth_headers())
+
+Every request must carry ``Authorization: Bearer <token>`` (else 401), ``x-vercel-project-id`` and
+``x-vercel-team-id`` matching the fake's (else 403) and ``x-vercel-environment`` = production | preview |
+development (else 400). Runs belong to one environment and are invisible (404 / absent) from the others.
+Errors answer JSON ``{"error": {"code", "message"}}``.
+
+Bodies are CBOR when the request's ``Accept`` names ``application/cbor`` (JSON otherwise, bytes as base64).
+Dates are CBOR tag 1 (epoch seconds, as cbor-x encodes ``Date``); byte strings are wrapped in tag 64 (cbor-x's
+``Uint8Array`` tag) unless ``tag_uint8=False``.
+
+Routes (relative to ``/v1/workflow``):
+
+* ``GET /v2/runs?workflowName=&status=&limit=&cursor=&sortOrder=&remoteRefBehavior=`` → ``{data, cursor,
+  hasMore}``; sorted by ``createdAt`` then ``runId`` (``sortOrder`` default ``desc``); ``limit`` 1..1000
+  (default 100, else 400); ``status`` one SDK status (else 400); ``cursor`` opaque (null on the last page);
+  ``remoteRefBehavior=lazy`` replaces ``input``/``output`` by ``inputRef``/``outputRef`` descriptors.
+* ``GET /v2/runs/{id}?remoteRefBehavior=`` → the run; 404 unknown.
+* ``GET /v2/runs/{runId}/steps?limit=&cursor=&sortOrder=&remoteRefBehavior=`` → paged steps (asc default).
+* ``GET /v2/hooks?runId=&limit=&cursor=&sortOrder=`` → paged hooks.
+* ``GET /v4/runs/{runId}/events?cursor=&limit=&sortOrder=&remoteRefBehavior=`` → ``application/vnd.workflow.
+  v4-frames``: one frame per event (meta = the event entity, its payload field a ``{"_ref": ...}`` descriptor;
+  body = the payload bytes when resolved, empty when ``lazy``), then ``{_end: 1, next, hasMore}``. ``next`` is
+  present even on the last page (the resume point) unless the page is empty and no cursor was given.
+  ``truncate_events()`` drops the end frame of the next answers.
+* ``POST /v4/runs/{runId}/events/{eventType}`` — one v4 frame; meta needs ``eventType`` and ``specVersion``
+  (else 400, as in vercel/workflow#1076). ``run_cancelled``: 404 unknown run, 409 for completed/failed runs,
+  a cancelled run takes another event (idempotent); sets ``cancelled``, ``completedAt``, deletes the run's
+  hooks; ``cancelReason`` is stored unless ``accept_cancel_reason=False`` (then 400). ``wait_completed``:
+  needs ``correlationId`` of a ``wait_created`` (else 400/404), 409 if already completed. Answers headers
+  ``x-wf-event-id``, ``x-wf-run-id``, ``x-wf-created-at`` and a CBOR ``{event, run}``.
+* ``POST /v2/runs/{runId}/events`` — the same with a JSON body ``{"eventType", "specVersion", ...}``.
+* ``PUT /v1/runs/{id}/cancel`` — legacy cancel (any specVersion).
+* ``GET /v2/runs/{runId}/streams`` → JSON list of stream names.
+* ``GET /v2/runs/{runId}/streams/{name}/chunks?limit=&cursor=`` → ``{data: [{index, data}], cursor, hasMore,
+  done}``; ``cursor`` is null on the last page unless ``chunk_cursor_on_last_page=True``; 404 unknown stream.
+* ``GET /v2/runs/{runId}/streams/{name}/info`` → ``{tailIndex, done}``.
+
+Fault injection: :meth:`fail` (status, times, method, path regex; 5xx/429 answers carry ``Retry-After: 0``).
+Recording: :attr:`requests` (method, path, query, headers, body, status). :meth:`on_request` registers a
+callback run (under the fake's lock) after each request, to script changes ("after the 2nd event read, the
+run completes").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import cbor2
+
+BASE_PATH = "/v1/workflow"
+V4_FRAMES = "application/vnd.workflow.v4-frames"
+SDK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+TERMINAL = ("completed", "failed", "cancelled")
+ENVIRONMENTS = ("production", "preview", "development")
+PAYLOAD_FIELD = {
+    "run_created": "input", "run_started": "input", "run_completed": "output", "run_failed": "error",
+    "step_created": "input", "step_started": "input", "step_completed": "result", "step_failed": "error",
+    "step_retrying": "error", "hook_created": "metadata", "hook_received": "payload",
+}
+T0 = datetime(2026, 11, 22, 4, 0, 0, tzinfo=timezone.utc)
+DEMO_WORKFLOW = "workflow//./workflows/demo//demoWorkflow"
+
+# -- ids ---------------------------------------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ulid_lock = threading.Lock()
+_ulid_last = [0, 0]
+
+
+def ulid(at: datetime | None = None) -> str:
+    """A monotonic ULID (ids minted in one millisecond sort in call order)."""
+    with _ulid_lock:
+        ms = int((at or datetime.now(timezone.utc)).timestamp() * 1000)
+        if ms <= _ulid_last[0]:
+            ms, rand = _ulid_last[0], _ulid_last[1] + 1
+        else:
+            rand = random.getrandbits(79)
+        _ulid_last[:] = [ms, rand]
+    value = (ms << 80) | rand
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+# -- payloads (reference §2.9) ---------------------------------------------------------------------------
+
+def devalue(value: Any) -> str:
+    """``devalue.stringify`` for JSON-like values (+ ``datetime`` as ``["Date", iso]``)."""
+    out: list[Any] = []
+
+    def add(v: Any) -> int:
+        index = len(out)
+        out.append(None)
+        if isinstance(v, dict):
+            out[index] = {str(k): add(x) for k, x in v.items()}
+        elif isinstance(v, (list, tuple)):
+            out[index] = [add(x) for x in v]
+        elif isinstance(v, datetime):
+            out[index] = ["Date", v.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")]
+        else:
+            out[index] = v
+        return index
+
+    add(value)
+    return json.dumps(out, separators=(",", ":"))
+
+
+def devl(value: Any) -> bytes:
+    """A ``devl`` payload: the 4-byte format prefix + devalue text."""
+    return b"devl" + devalue(value).encode("utf-8")
+
+
+def encr(size: int = 32) -> bytes:
+    """An ``encr`` payload (opaque ciphertext: the fake never has a key)."""
+    return b"encr" + bytes(random.getrandbits(8) for _ in range(size))
+
+
+def frame_value(value: Any, *, encrypted: bool = False) -> bytes:
+    """One stream frame: ``[u32 big-endian length][devl...]`` (or ``encr...``)."""
+    payload = encr() if encrypted else devl(value)
+    return struct.pack(">I", len(payload)) + payload
+
+
+def encode_v4_frame(meta: dict[str, Any], body: bytes = b"") -> bytes:
+    meta_bytes = cbor2.dumps(meta, datetime_as_timestamp=True, timezone=timezone.utc)
+    return struct.pack(">I", len(meta_bytes)) + meta_bytes + struct.pack(">I", len(body)) + body
+
+
+def decode_v4_frames(data: bytes) -> list[tuple[dict[str, Any], bytes]]:
+    frames, pos = [], 0
+    while pos < len(data):
+        (meta_len,) = struct.unpack_from(">I", data, pos)
+        meta = cbor2.loads(data[pos + 4:pos + 4 + meta_len])
+        pos += 4 + meta_len
+        (body_len,) = struct.unpack_from(">I", data, pos)
+        body = data[pos + 4:pos + 4 + body_len]
+        pos += 4 + body_len
+        if len(body) != body_len:
+            raise ValueError("truncated frame")
+        frames.append((meta, body))
+    return frames
+
+
+def _b64url(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def stream_name(run_id: str, namespace: str | None = None) -> str:
+    base = run_id.replace("wrun_", "strm_", 1) + "_user"
+    return f"{base}_{_b64url(namespace)}" if namespace else base
+
+
+def _cursor(key: Any) -> str:
+    return "c." + base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _uncursor(text: str) -> Any:
+    if not text.startswith("c."):
+        raise ValueError("bad cursor")
+    raw = text[2:]
+    return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+
+
+# -- recording and faults ----------------------------------------------------------------------------------
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # relative to /v1/workflow, without the query
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    status: int = 0
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int
+    method: str | None
+    path: re.Pattern[str] | None
+    body: Any
+    headers: dict[str, str]
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# -- the fake ----------------------------------------------------------------------------------------------
+
+class FakeVercelWorld:
+    def __init__(self, *, token: str = "t", project: str = "prj_1", team: str = "team_1",
+                 environment: str = "production", tag_uint8: bool = True, accept_cancel_reason: bool = True,
+                 chunk_cursor_on_last_page: bool = False):
+        self.token, self.project, self.team, self.environment = token, project, team, environment
+        self.tag_uint8 = tag_uint8
+        self.accept_cancel_reason = accept_cancel_reason
+        self.chunk_cursor_on_last_page = chunk_cursor_on_last_page
+        self.lock = threading.RLock()
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.steps: dict[str, list[dict[str, Any]]] = {}
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.hooks: dict[str, list[dict[str, Any]]] = {}
+        self.streams: dict[str, dict[str, dict[str, Any]]] = {}
+        self.requests: list[Recorded] = []
+        self.faults: list[Fault] = []
+        self.callbacks: list[Callable[["FakeVercelWorld", Recorded], None]] = []
+        self.truncated_event_answers = 0
+        self._clock = T0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def start(self) -> "FakeVercelWorld":
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="fake-vercel-world", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeVercelWorld":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the fake first"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{BASE_PATH}"
+
+    def auth_headers(self, environment: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}", "x-vercel-project-id": self.project,
+                "x-vercel-team-id": self.team, "x-vercel-environment": environment or self.environment,
+                "accept": "application/cbor"}
+
+    # -- scripting ----------------------------------------------------------------------------------------
+    def fail(self, status: int, *, times: int = 1, method: str | None = None, path: str | None = None,
+             body: Any = None, headers: dict[str, str] | None = None) -> None:
+        """The next ``times`` matching requests answer ``status`` (before the auth check)."""
+        extra = dict(headers or {})
+        if status >= 500 or status == 429:
+            extra.setdefault("retry-after", "0")
+        with self.lock:
+            self.faults.append(Fault(status, times, method.upper() if method else None,
+                                     re.compile(path) if path else None, body, extra))
+
+    def on_request(self, callback: Callable[["FakeVercelWorld", Recorded], None]) -> None:
+        self.callbacks.append(callback)
+
+    def truncate_events(self, times: int = 1) -> None:
+        with self.lock:
+            self.truncated_event_answers += times
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
+        pattern = re.compile(path) if path else None
+        with self.lock:
+            return [r for r in self.requests
+                    if (method is None or r.method == method.upper()) and (pattern is None or pattern.search(r.path))]
+
+    def tick(self, seconds: float = 1.0) -> datetime:
+        """The fake's clock: every record gets a distinct, increasing time."""
+        with self.lock:
+            self._clock += timedelta(seconds=seconds)
+            return self._clock
+
+    # -- data builders ------------------------------------------------------------------------------------
+    def add_run(self, *, run_id: str | None = None, workflow: str = DEMO_WORKFLOW, status: str = "running",
+                input: Any = None, output: Any = None, error: Any = None, error_code: str | None = None,
+                encrypted: bool = False, created: datetime | None = None, spec_version: int = 3,
+                environment: str | None = None, deployment_id: str = "dpl_fake1", events: bool = True,
+                error_as_json_string: bool = False) -> str:
+        """A run with its lifecycle events (run_created, run_started, and the terminal event)."""
+        with self.lock:
+            created = created or self.tick()
+            run_id = run_id or f"wrun_{ulid(created)}"
+            payload_in = None if input is None else (encr() if encrypted else devl(input))
+            run: dict[str, Any] = {
+                "runId": run_id, "status": status, "deploymentId": deployment_id, "workflowName": workflow,
+                "specVersion": spec_version,
+                "executionContext": {"traceCarrier": {}, "workflowCoreVersion": "4.8.9",
+                                     "features": {"encryption": encrypted}},
+                "input": payload_in, "createdAt": created, "updatedAt": created,
+                "_env": environment or self.environment,
+            }
+            if status != "pending":
+                run["startedAt"] = created + timedelta(milliseconds=20)
+            if status in TERMINAL:
+                run["completedAt"] = created + timedelta(seconds=5)
+                run["updatedAt"] = run["completedAt"]
+            if status == "completed":
+                run["output"] = encr() if encrypted else devl(output)
+            if status == "failed":
+                err = error if isinstance(error, dict) else {"message": error or "boom", "stack": "Error: boom"}
+                run["error"] = json.dumps(err) if error_as_json_string else err
+                if error_code:
+                    run["errorCode"] = error_code
+            self.runs[run_id] = run
+            self.steps.setdefault(run_id, [])
+            self.events.setdefault(run_id, [])
+            self.hooks.setdefault(run_id, [])
+            self.streams.setdefault(run_id, {})
+            if events:
+                self.add_event(run_id, "run_created", payload=payload_in, at=created,
+                               deploymentId=deployment_id, workflowName=workflow)
+                if status != "pending":
+                    self.add_event(run_id, "run_started", at=created + timedelta(milliseconds=20))
+            if events and status in TERMINAL:
+                self._terminal_event(run_id)
+            return run_id
+
+    def _terminal_event(self, run_id: str) -> None:
+        run = self.runs[run_id]
+        status = run["status"]
+        if status == "completed":
+            self.add_event(run_id, "run_completed", payload=run.get("output"), at=run["completedAt"])
+        elif status == "failed":
+            err = run["error"] if isinstance(run["error"], dict) else json.loads(run["error"])
+            self.add_event(run_id, "run_failed", payload=devl(err), at=run["completedAt"],
+                           **({"errorCode": run["errorCode"]} if run.get("errorCode") else {}))
+        elif status == "cancelled":
+            self.add_event(run_id, "run_cancelled", at=run["completedAt"])
+
+    def add_event(self, run_id: str, event_type: str, *, correlation_id: str | None = None,
+                  payload: bytes | None = None, at: datetime | None = None, **data: Any) -> dict[str, Any]:
+        with self.lock:
+            at = at or self.tick()
+            spec = self.runs[run_id].get("specVersion", 3)
+            event: dict[str, Any] = {"eventId": f"wevt_{ulid(at)}", "runId": run_id, "eventType": event_type,
+                                     "createdAt": at, "specVersion": spec}
+            if correlation_id:
+                event["correlationId"] = correlation_id
+            if data:
+                event["eventData"] = dict(data)
+            if payload is not None:
+                event["_payload"] = payload
+            self.events.setdefault(run_id, []).append(event)
+            return event
+
+    def add_step(self, run_id: str, name: str = "greet", *, status: str = "completed", input: Any = None,
+                 output: Any = None, error: str | None = None, attempt: int = 1, encrypted: bool = False,
+                 events: bool = True) -> str:
+        with self.lock:
+            at = self.tick()
+            step_id = f"step_{ulid(at)}"
+            machine = f"step//./workflows/demo//{name}"
+            payload_in = encr() if encrypted else devl({"args": input if input is not None else []})
+            step: dict[str, Any] = {"runId": run_id, "stepId": step_id, "stepName": machine, "status": status,
+                                    "attempt": attempt, "input": payload_in, "createdAt": at, "updatedAt": at,
+                                    "specVersion": self.runs[run_id].get("specVersion", 3)}
+            if status != "pending":
+                step["startedAt"] = at + timedelta(milliseconds=5)
+            if status == "completed":
+                step["output"] = encr() if encrypted else devl(output)
+                step["completedAt"] = at + timedelta(milliseconds=50)
+            if error:
+                step["error"] = {"message": error, "stack": f"Error: {error}"}
+            if status == "failed":
+                step["completedAt"] = at + timedelta(milliseconds=50)
+            self.steps.setdefault(run_id, []).append(step)
+            if events:
+                self.add_event(run_id, "step_created", correlation_id=step_id, payload=payload_in, at=at,
+                               stepName=machine)
+                if status != "pending":
+                    self.add_event(run_id, "step_started", correlation_id=step_id, at=step["startedAt"],
+                                   attempt=attempt)
+                if status == "completed":
+                    self.add_event(run_id, "step_completed", correlation_id=step_id, payload=step["output"],
+                                   at=step["completedAt"], stepName=machine)
+                if status == "failed":
+                    self.add_event(run_id, "step_failed", correlation_id=step_id,
+                                   payload=devl({"message": error or "boom"}), at=step["completedAt"],
+                                   stepName=machine)
+            return step_id
+
+    def add_sleep(self, run_id: str, resume_in: timedelta = timedelta(hours=1)) -> str:
+        """A pending ``sleep()``: a ``wait_created`` event (the Vercel world keeps waits in its event log)."""
+        with self.lock:
+            at = self.tick()
+            corr = f"wait_{ulid(at)}"
+            self.add_event(run_id, "wait_created", correlation_id=corr, at=at, resumeAt=at + resume_in)
+            return corr
+
+    def add_hook(self, run_id: str, token: str = "approval:doc1", metadata: Any = None) -> str:
+        with self.lock:
+            at = self.tick()
+            hook_id = f"hook_{ulid(at)}"
+            meta_bytes = devl(metadata) if metadata is not None else None
+            hook = {"runId": run_id, "hookId": hook_id, "token": token, "ownerId": "team_1",
+                    "projectId": self.project, "environment": self.runs[run_id]["_env"], "createdAt": at,
+                    "specVersion": self.runs[run_id].get("specVersion", 3)}
+            if meta_bytes is not None:
+                hook["metadata"] = meta_bytes
+            self.hooks.setdefault(run_id, []).append(hook)
+            self.add_event(run_id, "hook_created", correlation_id=hook_id, payload=meta_bytes, at=at, token=token)
+            return hook_id
+
+    def add_stream(self, run_id: str, values: list[Any] = (), *, namespace: str | None = None,
+                   done: bool = False, encrypted: bool = False) -> str:
+        with self.lock:
+            name = stream_name(run_id, namespace)
+            self.streams.setdefault(run_id, {})[name] = {"chunks": [], "done": done}
+            for value in values:
+                self.append_chunk(run_id, name, frame_value(value, encrypted=encrypted))
+            return name
+
+    def append_chunk(self, run_id: str, name: str, data: bytes) -> int:
+        with self.lock:
+            chunks = self.streams[run_id][name]["chunks"]
+            chunks.append(data)
+            return len(chunks) - 1
+
+    def close_stream(self, run_id: str, name: str) -> None:
+        with self.lock:
+            self.streams[run_id][name]["done"] = True
+
+    def set_status(self, run_id: str, status: str, *, output: Any = None, event: bool = True) -> None:
+        """Move a run to a new status (a terminal one writes its terminal event)."""
+        with self.lock:
+            run = self.runs[run_id]
+            now = self.tick()
+            run["status"] = status
+            run["updatedAt"] = now
+            if status in TERMINAL:
+                run["completedAt"] = now
+                if status == "completed":
+                    run["output"] = devl(output)
+                if status == "failed":
+                    run.setdefault("error", {"message": "boom"})
+                self.hooks[run_id] = []
+                if event:
+                    self._terminal_event(run_id)
+
+    # -- request handling ---------------------------------------------------------------------------------
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(raw_path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        path = parts.path
+        record = Recorded(method, path[len(BASE_PATH):] if path.startswith(BASE_PATH) else path, query,
+                          headers, body)
+        with self.lock:
+            self.requests.append(record)
+            reply = self._fault(record)
+            if reply is None:
+                try:
+                    reply = self._dispatch(record, path)
+                except HttpError as exc:
+                    reply = self._json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+            record.status = reply.status
+            for callback in list(self.callbacks):
+                callback(self, record)
+        return reply
+
+    def _fault(self, record: Recorded) -> Reply | None:
+        for fault in self.faults:
+            if fault.times <= 0:
+                continue
+            if fault.method and fault.method != record.method:
+                continue
+            if fault.path and not fault.path.search(record.path):
+                continue
+            fault.times -= 1
+            body = fault.body if fault.body is not None else {"error": {"code": "injected",
+                                                                         "message": f"injected {fault.status}"}}
+            reply = self._json(fault.status, body)
+            reply.headers.update(fault.headers)
+            return reply
+        return None
+
+    def _auth(self, record: Recorded) -> str:
+        if record.headers.get("authorization") != f"Bearer {self.token}":
+            raise HttpError(401, "forbidden", "Not authorized: missing or invalid token")
+        if record.headers.get("x-vercel-project-id") != self.project or \
+                record.headers.get("x-vercel-team-id") != self.team:
+            raise HttpError(403, "forbidden", "You don't have access to this project")
+        environment = record.headers.get("x-vercel-environment")
+        if environment not in ENVIRONMENTS:
+            raise HttpError(400, "bad_request", "x-vercel-environment must be production, preview or development")
+        return environment
+
+    def _dispatch(self, record: Recorded, full_path: str) -> Reply:
+        if not full_path.startswith(BASE_PATH + "/"):
+            raise HttpError(404, "not_found", "no such route")
+        env = self._auth(record)
+        segments = [unquote(s) for s in record.path.strip("/").split("/")]
+        method = record.method
+        cbor = "application/cbor" in record.headers.get("accept", "")
+        match segments:
+            case ["v2", "runs"] if method == "GET":
+                return self._encode(self._list_runs(record, env), cbor)
+            case ["v2", "runs", run_id] if method == "GET":
+                run = self._run(run_id, env)
+                return self._encode(self._run_view(run, lazy=record.param("remoteRefBehavior") == "lazy"), cbor)
+            case ["v2", "runs", run_id, "steps"] if method == "GET":
+                self._run(run_id, env)
+                lazy = record.param("remoteRefBehavior") == "lazy"
+                steps = [self._strip(s, ("input", "output"), lazy) for s in self.steps[run_id]]
+                return self._encode(self._paginate(steps, record, key=lambda s: [s["stepId"]],
+                                                   default_order="asc"), cbor)
+            case ["v2", "hooks"] if method == "GET":
+                run_id = record.param("runId")
+                if run_id:
+                    self._run(run_id, env)
+                    hooks = list(self.hooks.get(run_id, []))
+                else:
+                    hooks = [h for rid, hs in self.hooks.items() if self.runs[rid]["_env"] == env for h in hs]
+                return self._encode(self._paginate(hooks, record, key=lambda h: [h["hookId"]],
+                                                   default_order="asc"), cbor)
+            case ["v4", "runs", run_id, "events"] if method == "GET":
+                self._run(run_id, env)
+                return self._list_events(run_id, record)
+            case ["v4", "runs", run_id, "events", event_type] if method == "POST":
+                try:
+                    frames = decode_v4_frames(record.body)
+                except (ValueError, struct.error, cbor2.CBORDecodeError) as exc:
+                    raise HttpError(400, "bad_request", f"invalid v4 frame: {exc}") from None
+                if len(frames) != 1:
+                    raise HttpError(400, "bad_request", f"expected one frame, got {len(frames)}")
+                return self._create_event(run_id, env, frames[0][0], frames[0][1], cbor=True)
+            case ["v2", "runs", run_id, "events"] if method == "POST":
+                try:
+                    meta = json.loads(record.body or b"{}")
+                except ValueError:
+                    raise HttpError(400, "bad_request", "body is not JSON") from None
+                return self._create_event(run_id, env, meta, b"", cbor=cbor)
+            case ["v1", "runs", run_id, "cancel"] if method == "PUT":
+                run = self._run(run_id, env)
+                if run["status"] in ("completed", "failed"):
+                    raise HttpError(409, "conflict", f"run is {run['status']}")
+                self.set_status(run_id, "cancelled")
+                return self._encode(self._run_view(run, lazy=True), cbor)
+            case ["v2", "runs", run_id, "streams"] if method == "GET":
+                self._run(run_id, env)
+                return self._json(200, sorted(self.streams.get(run_id, {})))
+            case ["v2", "runs", run_id, "streams", name, "chunks"] if method == "GET":
+                return self._encode(self._chunks(self._stream(run_id, name, env), record), cbor)
+            case ["v2", "runs", run_id, "streams", name, "info"] if method == "GET":
+                stream = self._stream(run_id, name, env)
+                return self._encode({"tailIndex": len(stream["chunks"]) - 1, "done": stream["done"]}, cbor)
+        raise HttpError(404, "not_found", f"no route {method} {record.path}")
+
+    # -- entities -----------------------------------------------------------------------------------------
+    def _run(self, run_id: str, env: str) -> dict[str, Any]:
+        run = self.runs.get(run_id)
+        if run is None or run["_env"] != env:
+            raise HttpError(404, "not_found", f"Workflow run {run_id} not found")
+        return run
+
+    def _stream(self, run_id: str, name: str, env: str) -> dict[str, Any]:
+        self._run(run_id, env)
+        stream = self.streams.get(run_id, {}).get(name)
+        if stream is None:
+            raise HttpError(404, "not_found", f"stream {name} not found")
+        return stream
+
+    @staticmethod
+    def _strip(entity: dict[str, Any], fields: tuple[str, ...], lazy: bool) -> dict[str, Any]:
+        out = {k: v for k, v in entity.items() if not k.startswith("_")}
+        if lazy:
+            for name in fields:
+                if out.get(name) is not None:
+                    out[f"{name}Ref"] = {"_ref": f"blob_{abs(hash((entity.get('runId'), name))) % 10**8}",
+                                         "size": len(out[name])}
+                out.pop(name, None)
+        return out
+
+    def _run_view(self, run: dict[str, Any], *, lazy: bool) -> dict[str, Any]:
+        return self._strip(run, ("input", "output"), lazy)
+
+    def _list_runs(self, record: Recorded, env: str) -> dict[str, Any]:
+        status = record.param("status")
+        if status is not None and status not in SDK_STATUSES:
+            raise HttpError(400, "bad_request", f"invalid status {status!r}")
+        workflow = record.param("workflowName")
+        runs = [r for r in self.runs.values() if r["_env"] == env and (status is None or r["status"] == status)
+                and (workflow is None or r["workflowName"] == workflow)]
+        lazy = record.param("remoteRefBehavior") == "lazy"
+        page = self._paginate(runs, record, key=lambda r: [r["createdAt"].timestamp(), r["runId"]],
+                              default_order="desc")
+        page["data"] = [self._run_view(r, lazy=lazy) for r in page["data"]]
+        return page
+
+    @staticmethod
+    def _limit(record: Recorded, default: int = 100) -> int:
+        raw = record.param("limit")
+        if raw is None:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise HttpError(400, "bad_request", f"invalid limit {raw!r} (1..1000)")
+        return int(raw)
+
+    def _paginate(self, items: list[dict[str, Any]], record: Recorded, *, key: Callable[[dict[str, Any]], list[Any]],
+                  default_order: str) -> dict[str, Any]:
+        order = record.param("sortOrder") or default_order
+        if order not in ("asc", "desc"):
+            raise HttpError(400, "bad_request", f"invalid sortOrder {order!r}")
+        limit = self._limit(record)
+        ordered = sorted(items, key=key, reverse=order == "desc")
+        cursor = record.param("cursor")
+        if cursor:
+            try:
+                after = _uncursor(cursor)
+            except (ValueError, TypeError):
+                raise HttpError(400, "bad_request", "invalid cursor") from None
+            ordered = [i for i in ordered if (key(i) > after if order == "asc" else key(i) < after)]
+        page = ordered[:limit]
+        more = len(ordered) > limit
+        return {"data": page, "cursor": _cursor(key(page[-1])) if more and page else None, "hasMore": more}
+
+    def _list_events(self, run_id: str, record: Recorded) -> Reply:
+        order = record.param("sortOrder") or "asc"
+        if order not in ("asc", "desc"):
+            raise HttpError(400, "bad_request", f"invalid sortOrder {order!r}")
+        limit = self._limit(record)
+        lazy = record.param("remoteRefBehavior") == "lazy"
+        events = sorted(self.events.get(run_id, []), key=lambda e: e["eventId"], reverse=order == "desc")
+        cursor = record.param("cursor")
+        if cursor:
+            try:
+                after = _uncursor(cursor)
+            except (ValueError, TypeError):
+                raise HttpError(400, "bad_request", "invalid cursor") from None
+            events = [e for e in events if (e["eventId"] > after if order == "asc" else e["eventId"] < after)]
+        page, more = events[:limit], len(events) > limit
+        out = bytearray()
+        for event in page:
+            meta = {k: v for k, v in event.items() if not k.startswith("_")}
+            payload = event.get("_payload")
+            field_name = PAYLOAD_FIELD.get(event["eventType"])
+            if payload is not None and field_name:
+                data = dict(meta.get("eventData") or {})
+                data[field_name] = {"_ref": f"blob_{event['eventId']}", "size": len(payload)}
+                meta["eventData"] = data
+            out += encode_v4_frame(meta, b"" if lazy or payload is None else payload)
+        end: dict[str, Any] = {"_end": 1, "hasMore": more}
+        if page:
+            end["next"] = _cursor(page[-1]["eventId"])
+        elif cursor:
+            end["next"] = cursor
+        if self.truncated_event_answers > 0:
+            self.truncated_event_answers -= 1
+        else:
+            out += encode_v4_frame(end)
+        return Reply(200, bytes(out), V4_FRAMES)
+
+    def _chunks(self, stream: dict[str, Any], record: Recorded) -> dict[str, Any]:
+        limit = self._limit(record)
+        cursor = record.param("cursor")
+        start = 0
+        if cursor:
+            try:
+                start = int(_uncursor(cursor))
+            except (ValueError, TypeError):
+                raise HttpError(400, "bad_request", "invalid cursor") from None
+        chunks = stream["chunks"]
+        page = [{"index": i, "data": self._bytes(chunks[i])} for i in range(start, min(len(chunks), start + limit))]
+        end = start + len(page)
+        more = end < len(chunks)
+        next_cursor = _cursor(end) if more or self.chunk_cursor_on_last_page else None
+        return {"data": page, "cursor": next_cursor, "hasMore": more, "done": stream["done"] and not more}
+
+    def _create_event(self, run_id: str, env: str, meta: dict[str, Any], payload: bytes, *, cbor: bool) -> Reply:
+        run = self._run(run_id, env)
+        event_type = meta.get("eventType")
+        if not isinstance(event_type, str):
+            raise HttpError(400, "bad_request", "eventType is required")
+        if not isinstance(meta.get("specVersion"), int):
+            raise HttpError(400, "bad_request", "specVersion is required")
+        if event_type == "run_cancelled":
+            reason = meta.get("cancelReason")
+            if reason is not None and not self.accept_cancel_reason:
+                raise HttpError(400, "bad_request", "unknown field cancelReason")
+            if run["status"] in ("completed", "failed"):
+                raise HttpError(409, "conflict", f"Cannot cancel a {run['status']} run")
+            self.set_status(run_id, "cancelled", event=False)
+            event = self.add_event(run_id, "run_cancelled", at=run["completedAt"],
+                                   **({"cancelReason": reason} if reason else {}))
+        elif event_type == "wait_completed":
+            corr = meta.get("correlationId")
+            if not isinstance(corr, str):
+                raise HttpError(400, "bad_request", "correlationId is required")
+            events = self.events.get(run_id, [])
+            if not any(e["eventType"] == "wait_created" and e.get("correlationId") == corr for e in events):
+                raise HttpError(404, "not_found", f"wait {corr} not found")
+            if any(e["eventType"] == "wait_completed" and e.get("correlationId") == corr for e in events):
+                raise HttpError(409, "conflict", f"wait {corr} already completed")
+            if run["status"] in TERMINAL:
+                raise HttpError(409, "conflict", f"run is {run['status']}")
+            resume_at = meta.get("resumeAt")
+            event = self.add_event(run_id, "wait_completed", correlation_id=corr,
+                                   **({"resumeAt": resume_at} if resume_at is not None else {}))
+        else:
+            raise HttpError(400, "bad_request", f"the fake does not accept {event_type} events")
+        view = {k: v for k, v in event.items() if not k.startswith("_")}
+        reply = self._encode({"event": view, "run": self._run_view(run, lazy=True)}, cbor)
+        reply.headers.update({"x-wf-event-id": event["eventId"], "x-wf-run-id": run_id,
+                              "x-wf-created-at": event["createdAt"].isoformat()})
+        return reply
+
+    # -- encoding -----------------------------------------------------------------------------------------
+    def _bytes(self, data: bytes) -> Any:
+        return cbor2.CBORTag(64, data) if self.tag_uint8 else data
+
+    def _prepare(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._prepare(v) for k, v in value.items() if not k.startswith("_")}
+        if isinstance(value, list):
+            return [self._prepare(v) for v in value]
+        if isinstance(value, (bytes, bytearray)):
+            return self._bytes(bytes(value))
+        return value
+
+    def _encode(self, value: Any, cbor: bool) -> Reply:
+        if cbor:
+            body = cbor2.dumps(self._prepare(value), datetime_as_timestamp=True, timezone=timezone.utc)
+            return Reply(200, body, "application/cbor")
+        return self._json(200, value)
+
+    @staticmethod
+    def _json(status: int, value: Any) -> Reply:
+        def default(obj: Any) -> Any:
+            if isinstance(obj, datetime):
+                return obj.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            if isinstance(obj, (bytes, bytearray)):
+                return base64.b64encode(bytes(obj)).decode("ascii")
+            raise TypeError(type(obj).__name__)
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items() if not k.startswith("_")}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return v
+
+        return Reply(status, json.dumps(clean(value), default=default).encode("utf-8"), "application/json")
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Block until ``predicate()`` holds (checked under the lock), or fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if predicate():
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached before the deadline")
+            time.sleep(0.01)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeVercelWorld
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms per request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.fake.handle(self.command, self.path, headers, body)
+        self.send_response(reply.status)
+        self.send_header("content-type", reply.content_type)
+        self.send_header("content-length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve

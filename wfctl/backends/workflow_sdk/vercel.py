@@ -1,0 +1,1231 @@
+"""The Workflow SDK on Vercel: the world-vercel HTTP API (reference §6), reached with a Vercel token.
+
+Same commands and the same output as the local world (``local.py``): records are mapped onto the model the
+way the local world maps its files (short ``workflowName``, machine name in ``workflowId``, step errors only
+for failed or retrying steps, sleeps and hooks only for active runs, payloads decoded by ``codec``).
+
+Wire protocol
+-------------
+* Base URL ``https://api.vercel.com/v1/workflow`` (the proxy the SDK uses when it knows the project and
+  team); overridden by the profile's ``url`` (``--url``, ``WFCTL_URL``) or ``WORKFLOW_VERCEL_BACKEND_URL``.
+* Every request carries ``Authorization: Bearer``, ``x-vercel-project-id``, ``x-vercel-team-id``,
+  ``x-vercel-environment`` and ``Accept: application/cbor``; bodies are CBOR (JSON is accepted too).
+* Runs, steps, hooks and stream chunks: the v2 routes, ``{data, cursor, hasMore}`` pages.
+* Events: ``GET /v4/runs/{runId}/events`` answers v4 frames ``u32be metaLen | CBOR meta | u32be bodyLen |
+  body``; the meta is the event entity and the body the event's payload (``run_created.input``,
+  ``step_completed.result``, ...), spliced back into ``eventData``; the list ends with ``{_end: 1, next?,
+  hasMore?}``. A list without that sentinel is truncated and is refused, not shown short.
+
+Decisions (also in the README)
+------------------------------
+* Credentials: token = ``WFCTL_TOKEN`` / the profile's ``token_env`` / ``token`` > ``WORKFLOW_VERCEL_AUTH_TOKEN``
+  > ``VERCEL_TOKEN``; project = the profile's ``project`` (``WFCTL_PROJECT``) > ``WORKFLOW_VERCEL_PROJECT`` >
+  ``projectId`` of ``.vercel/project.json`` (searched from the current directory upwards); team likewise with
+  ``team`` / ``WORKFLOW_VERCEL_TEAM`` / ``orgId``; environment = the profile's ``environment`` when set, else
+  ``WORKFLOW_VERCEL_ENV``, else ``production``. Engine variables come from the environment wfctl was given,
+  like every other setting.
+* ``cancel`` posts one v4 frame to ``POST /v4/runs/{runId}/events/run_cancelled`` (meta ``{eventType,
+  specVersion}``), the route the SDK's own world-vercel client writes every event through, rather than the
+  JSON ``POST /v2/runs/{id}/events`` form (a workaround from vercel/workflow#1076): one write path for cancel
+  and wake, and the ``x-wf-event-id`` answer header confirms the write. Legacy specVersion-1 runs use
+  ``PUT /v1/runs/{id}/cancel``. The run is read first: a terminal run is ``already_completed`` and nothing is
+  written. A ``--reason`` rides as ``cancelReason`` in the frame meta (newer servers record it); a server that
+  refuses it with 400 gets the cancel again without it, and the outcome says the reason was not recorded.
+* ``wake`` is **experimental**: it writes the ``wait_completed`` events (``POST
+  /v4/runs/{runId}/events/wait_completed``) exactly as ``Run.wakeUp()`` does, but does **not** send the
+  Vercel Queues message that re-enqueues the run: that API is not documented and could not be tested. The
+  result says so: the run continues when its queue next delivers it (at the latest its original sleep timer,
+  which is how ``sleep()`` works on Vercel), or when re-enqueued from the Workflow web UI.
+* ``list``: ``--status`` (one SDK status) and ``--workflow`` (a machine name ``workflow//...``) are sent to the
+  API; several statuses, a short workflow name, ``--search``, ``--since`` and ``--until`` are applied here
+  while paging. The API's cursor is passed through as is; when a page stops inside an API page, the cursor is
+  ``wfctl:<base64>`` (API cursor + position) and resumes exactly there.
+* ``dashboard`` counts by paging the run list (there is no count route), newest first, up to
+  ``COUNTS_CAP`` runs; beyond that a warning says the counts are partial.
+* ``tail --live`` polls every ``--interval`` seconds, resuming from the list's cursor and de-duplicating by
+  event id (stream chunks by index); it stops after one last read once the run is terminal (the SDK never
+  closes run streams, vercel/workflow#964) or when the stream is done.
+* Values the run encrypted (``encr``) are shown as ``{"$encrypted": true}``; wfctl never fetches run keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import json
+import struct
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import quote
+
+from ...errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
+from ...model import (
+    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
+    Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+)
+from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
+from .codec import StreamDecoder, decode_event_data, decode_payload, step_short_name, workflow_short_name
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ...config import Profile
+    from ...http import HttpClient
+
+DEFAULT_BASE_URL = "https://api.vercel.com/v1/workflow"
+CBOR_TYPE = "application/cbor"
+V4_FRAMES_TYPE = "application/vnd.workflow.v4-frames"
+ENVIRONMENTS = ("production", "preview", "development")
+PAGE_MAX = 1000  # the API's largest page
+COUNTS_CAP = 10_000  # runs read for dashboard counts
+ID_TIME_MARGIN_S = 5 * 60  # run ids may be minted up to 5 minutes before createdAt
+MAX_FRAME_PART = 256 * 1024 * 1024
+CURSOR_PREFIX = "wfctl:"
+
+SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
+TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
+
+#: The eventData field whose bytes ride in a v4 frame's body (@workflow/world ``getEventDataPayloadField``).
+PAYLOAD_FIELD = {
+    "run_created": "input",
+    "run_started": "input",
+    "run_completed": "output",
+    "run_failed": "error",
+    "step_created": "input",
+    "step_started": "input",
+    "step_completed": "result",
+    "step_failed": "error",
+    "step_retrying": "error",
+    "hook_created": "metadata",
+    "hook_received": "payload",
+}
+
+AUTH_HINT = (
+    "set WORKFLOW_VERCEL_AUTH_TOKEN or VERCEL_TOKEN (or WFCTL_TOKEN / the profile's token_env) to a Vercel "
+    "access token (vercel.com/account/tokens) that can see the project; the api.vercel.com workflow proxy "
+    "needs a regular Vercel token and does not accept OIDC tokens. A 403 can also mean the project or team "
+    "id is wrong"
+)
+PROJECT_HINT = (
+    "set the profile's project key (wfctl config set project prj_...) or WORKFLOW_VERCEL_PROJECT, or run wfctl "
+    "inside a directory linked with 'vercel link' (.vercel/project.json)"
+)
+TEAM_HINT = (
+    "set the profile's team key (wfctl config set team team_...) or WORKFLOW_VERCEL_TEAM, or run wfctl "
+    "inside a directory linked with 'vercel link' (.vercel/project.json, orgId)"
+)
+WAKE_NOTE = (
+    "wake on Vercel is experimental: the wait_completed events are written, but wfctl does not send the Vercel "
+    "Queues message that re-enqueues the run (not a documented API; untested). The run continues when its "
+    "queue next delivers it (at the latest its original sleep timer) or when you re-enqueue it from the "
+    "Workflow web UI"
+)
+
+
+class _Conflict(UsageError):
+    """HTTP 409: the world refused a transition (e.g. the run or wait is already finished)."""
+
+
+# -- settings --------------------------------------------------------------------------------------------
+
+@dataclass
+class VercelSettings:
+    base_url: str
+    base_url_source: str
+    token: str | None
+    token_source: str | None
+    project: str | None
+    project_source: str | None
+    team: str | None
+    team_source: str | None
+    environment: str
+    environment_source: str
+
+
+def find_project_json(start: Path | None = None) -> Path | None:
+    """``.vercel/project.json`` in ``start`` (default: the current directory) or the nearest parent."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:
+        return None
+    for directory in (here, *here.parents):
+        candidate = directory / ".vercel" / "project.json"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_project_json(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def resolve_settings(profile: "Profile", cwd: Path | None = None) -> VercelSettings:
+    """Where every Vercel setting comes from; never raises (missing values are None)."""
+    env = profile.env
+
+    def from_profile(key: str) -> tuple[str | None, str | None]:
+        source = profile.source(key)
+        value = profile.get(key)
+        if value and source != "default":
+            return str(value), source
+        return None, None
+
+    url, url_source = from_profile("url")
+    if not url and env.get("WORKFLOW_VERCEL_BACKEND_URL"):
+        url, url_source = env["WORKFLOW_VERCEL_BACKEND_URL"], "env WORKFLOW_VERCEL_BACKEND_URL"
+    if not url:
+        url, url_source = DEFAULT_BASE_URL, "default"
+
+    token, token_source = profile.token(), None
+    if token:
+        token_source = profile.source("token") if profile.values.get("token") == token else (
+            f"env {profile.get('token_env')}")
+    else:
+        for var in ("WORKFLOW_VERCEL_AUTH_TOKEN", "VERCEL_TOKEN"):
+            if env.get(var):
+                token, token_source = env[var], f"env {var}"
+                break
+
+    linked: dict[str, Any] | None = None
+    linked_path: Path | None = None
+
+    def link() -> dict[str, Any]:
+        nonlocal linked, linked_path
+        if linked is None:
+            linked_path = find_project_json(cwd)
+            linked = _read_project_json(linked_path)
+        return linked
+
+    project, project_source = from_profile("project")
+    if not project and env.get("WORKFLOW_VERCEL_PROJECT"):
+        project, project_source = env["WORKFLOW_VERCEL_PROJECT"], "env WORKFLOW_VERCEL_PROJECT"
+    if not project and isinstance(link().get("projectId"), str) and link()["projectId"]:
+        project, project_source = link()["projectId"], f"projectId in {linked_path}"
+
+    team, team_source = from_profile("team")
+    if not team and env.get("WORKFLOW_VERCEL_TEAM"):
+        team, team_source = env["WORKFLOW_VERCEL_TEAM"], "env WORKFLOW_VERCEL_TEAM"
+    if not team and isinstance(link().get("orgId"), str) and link()["orgId"]:
+        team, team_source = link()["orgId"], f"orgId in {linked_path}"
+
+    environment, environment_source = from_profile("environment")
+    if not environment and env.get("WORKFLOW_VERCEL_ENV"):
+        environment, environment_source = env["WORKFLOW_VERCEL_ENV"], "env WORKFLOW_VERCEL_ENV"
+    if not environment:
+        environment, environment_source = "production", "default"
+
+    return VercelSettings(url.rstrip("/"), url_source or "default", token, token_source, project, project_source,
+                          team, team_source, environment, environment_source)
+
+
+# -- wire helpers ----------------------------------------------------------------------------------------
+
+def _is_bytes(value: Any) -> bool:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return True
+    return getattr(value, "tag", None) == 64 and isinstance(getattr(value, "value", None), (bytes, bytearray))
+
+
+def _raw_bytes(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    inner = getattr(value, "value", None)
+    if isinstance(inner, (bytes, bytearray)):
+        return bytes(inner)
+    if isinstance(value, dict) and value.get("__type") == "Uint8Array" and isinstance(value.get("data"), str):
+        return base64.b64decode(value["data"])
+    if isinstance(value, str):  # a JSON answer carrying bytes as base64
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return value.encode("utf-8")
+    raise ValueError(f"expected bytes, got {type(value).__name__}")
+
+
+def encode_frame(meta: dict[str, Any], body: bytes = b"") -> bytes:
+    """One v4 frame: ``u32be metaLen | CBOR meta | u32be bodyLen | body``."""
+    import cbor2
+
+    meta_bytes = cbor2.dumps(meta, datetime_as_timestamp=True, timezone=timezone.utc)
+    return struct.pack(">I", len(meta_bytes)) + meta_bytes + struct.pack(">I", len(body)) + body
+
+
+def decode_frames(data: bytes) -> tuple[list[tuple[dict[str, Any], bytes]], dict[str, Any] | None]:
+    """A v4 frame stream → (frames before the sentinel, the sentinel meta or None if it never came)."""
+    import cbor2
+
+    frames: list[tuple[dict[str, Any], bytes]] = []
+    pos, size = 0, len(data)
+    while pos < size:
+        if size - pos < 4:
+            raise ValueError("truncated meta length")
+        (meta_len,) = struct.unpack_from(">I", data, pos)
+        pos += 4
+        if meta_len > MAX_FRAME_PART or size - pos < meta_len:
+            raise ValueError("truncated meta block")
+        meta = cbor2.loads(data[pos:pos + meta_len])
+        pos += meta_len
+        if not isinstance(meta, dict):
+            raise ValueError("frame meta is not a map")
+        if size - pos < 4:
+            raise ValueError("truncated body length")
+        (body_len,) = struct.unpack_from(">I", data, pos)
+        pos += 4
+        if body_len > MAX_FRAME_PART or size - pos < body_len:
+            raise ValueError("truncated body")
+        body = data[pos:pos + body_len]
+        pos += body_len
+        if meta.get("_end") == 1:
+            return frames, meta
+        frames.append((meta, body))
+    return frames, None
+
+
+def event_from_frame(meta: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A listed frame → the event entity with its payload bytes back in ``eventData``."""
+    event = dict(meta)
+    field = PAYLOAD_FIELD.get(str(event.get("eventType")))
+    data = event.get("eventData")
+    if field:
+        if body:
+            data = dict(data) if isinstance(data, dict) else {}
+            data[field] = bytes(body)
+            event["eventData"] = data
+        elif isinstance(data, dict) and field in data and not _is_bytes(data[field]):
+            # a lazy reference descriptor (payload not resolved): there is no value to show
+            event["eventData"] = {k: v for k, v in data.items() if k != field}
+    return event
+
+
+def _encode_list_cursor(cursor: str | None, skip: int, limit: int) -> str:
+    raw = json.dumps({"c": cursor, "s": skip, "l": limit}, separators=(",", ":")).encode()
+    return CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_list_cursor(cursor: str | None) -> tuple[str | None, int, int | None]:
+    """wfctl's composite cursor → (API cursor, items to skip in that page, its page size); else the API's own."""
+    if not cursor:
+        return None, 0, None
+    if not cursor.startswith(CURSOR_PREFIX):
+        return cursor, 0, None
+    text = cursor[len(CURSOR_PREFIX):]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        api_cursor, skip, limit = data.get("c"), int(data.get("s", 0)), int(data.get("l"))
+    except (ValueError, TypeError, AttributeError, binascii.Error):
+        raise UsageError(f"invalid cursor {cursor[:80]!r}", hint="pass the cursor a previous list printed") from None
+    if (api_cursor is not None and not isinstance(api_cursor, str)) or skip < 0 or not 0 < limit <= PAGE_MAX:
+        raise UsageError(f"invalid cursor {cursor[:80]!r}", hint="pass the cursor a previous list printed")
+    return api_cursor, skip, limit
+
+
+def _ulid_time(value: str | None) -> datetime | None:
+    from .localfs import ulid_time_ms
+
+    ms = ulid_time_ms(value)
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
+
+
+def _time(value: Any, fallback_id: str | None = None) -> datetime | None:
+    parsed = parse_time(value)
+    if parsed is None and fallback_id:
+        parsed = _ulid_time(fallback_id)
+    return parsed
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _error(value: Any, code: Any = None) -> RunError | None:
+    """A run or step error: structured, a legacy JSON string, or serialized bytes; ``errorCode`` merged in."""
+    code = code if isinstance(code, str) else None
+    if value is None:
+        return RunError(code=code) if code else None
+    if _is_bytes(value):
+        value = decode_payload(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                value = parsed
+    if isinstance(value, str):
+        return RunError(message=value, code=code)
+    if isinstance(value, dict):
+        message = value.get("message")
+        return RunError(
+            message=message if isinstance(message, str) or message is None else json.dumps(message),
+            code=value.get("code") if isinstance(value.get("code"), str) else code,
+            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
+        )
+    return RunError(message=str(value), code=code)
+
+
+def _b64url_text(encoded: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+
+
+def stream_base(run_id: str) -> str:
+    """``wrun_<ULID>`` → ``strm_<ULID>_user`` (the SDK's ``getWorkflowRunStreamId``)."""
+    return run_id.replace("wrun_", "strm_", 1) + "_user"
+
+
+def stream_name(run_id: str, stream: str) -> str:
+    """The stream name for ``tail --stream [NAMESPACE]`` (a full ``strm_...`` name is kept)."""
+    if stream.startswith("strm_"):
+        return stream
+    base = stream_base(run_id)
+    if not stream:
+        return base
+    encoded = base64.urlsafe_b64encode(stream.encode("utf-8")).decode("ascii").rstrip("=")
+    return f"{base}_{encoded}"
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+# -- the backend -----------------------------------------------------------------------------------------
+
+class VercelWorldBackend(Backend):
+    name = "workflow-sdk"
+    label = "Workflow SDK (Vercel world)"
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
+    experimental = frozenset({WAKE})
+    unsupported_reasons = {
+        START: "wfctl does not start Workflow SDK runs on Vercel: the app's own code starts runs "
+               "(start() from workflow/api)",
+    }
+
+    def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
+        super().__init__(profile, ctx)
+        self._settings: VercelSettings | None = None
+        self._client: HttpClient | None = None
+        self._warned: set[str] = set()
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+    @property
+    def settings(self) -> VercelSettings:
+        if self._settings is None:
+            self._settings = resolve_settings(self.profile)
+        return self._settings
+
+    @property
+    def client(self) -> "HttpClient":
+        if self._client is None:
+            from ...http import HttpClient
+
+            s = self.settings
+            if not s.token:
+                raise AuthError("no Vercel token: the Vercel world needs one for every request", hint=AUTH_HINT)
+            if not s.project:
+                raise UsageError("no Vercel project id for the Vercel world", hint=PROJECT_HINT)
+            if not s.team:
+                raise UsageError("no Vercel team id for the Vercel world", hint=TEAM_HINT)
+            headers = self.profile.headers()
+            headers.update({
+                "accept": CBOR_TYPE,
+                "x-vercel-project-id": s.project,
+                "x-vercel-team-id": s.team,
+                "x-vercel-environment": s.environment,
+            })
+            self._client = HttpClient(
+                s.base_url,
+                token=s.token,
+                headers=headers,
+                read_timeout=float(self.profile.get("timeout", 30.0)),
+                insecure=bool(self.profile.get("insecure")) or self.ctx.insecure,
+                debug_log=self.ctx.debug_log if self.ctx.debug else None,
+                engine="Vercel workflow API",
+                auth_hint=AUTH_HINT,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.ctx.warn(message)
+
+    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, content: bytes | None = None, retry: bool | None = None,
+                 not_found: str | None = None) -> "httpx.Response":
+        clean = {k: v for k, v in (params or {}).items() if v is not None} or None
+        response = self.client.request(method, path, params=clean, headers=headers, content=content, retry=retry,
+                                       expect=(400, 401, 403, 404, 409, 410, 412, 422))
+        if response.status_code >= 400:
+            raise self._error_for(response, not_found)
+        return response
+
+    def _error_for(self, response: "httpx.Response", not_found: str | None) -> WfctlError:
+        status = response.status_code
+        message = _server_message(response)
+        what = f"Vercel workflow API: HTTP {status}" + (f": {message}" if message else "")
+        if status in (401, 403):
+            return AuthError(what, hint=AUTH_HINT)
+        if status == 404:
+            s = self.settings
+            return NotFoundError(
+                f"{not_found} (project {s.project}, environment {s.environment})" if not_found else what,
+                hint="runs belong to one environment: set the profile's environment or WORKFLOW_VERCEL_ENV "
+                     "(production, preview or development)" if not_found else None,
+            )
+        if status == 409:
+            return _Conflict(what)
+        return UsageError(what)
+
+    def _decode(self, response: "httpx.Response") -> Any:
+        return _decode_body(response)
+
+    def _get(self, path: str, params: dict[str, Any] | None = None, *, not_found: str | None = None) -> Any:
+        return self._decode(self._request("GET", path, params=params, not_found=not_found))
+
+    def _run_id(self, run_id: str) -> str:
+        from .localfs import is_ulid
+
+        run_id = run_id.strip()
+        if is_ulid(run_id.upper()):  # a bare ULID, as the local world accepts
+            run_id = "wrun_" + run_id.upper()
+        return run_id
+
+    def _pages(self, path: str, params: dict[str, Any], *, not_found: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a ``{data, cursor, hasMore}`` listing, following the cursor."""
+        limit = PAGE_MAX
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = self._get(path, {**params, "limit": limit, "cursor": cursor}, not_found=not_found)
+            data, next_cursor, more = _page(body, path)
+            for item in data:
+                if isinstance(item, dict):
+                    yield item
+            if not (more and next_cursor) or next_cursor in seen:
+                return
+            seen.add(next_cursor)
+            cursor = next_cursor
+
+    # -- runs -------------------------------------------------------------------------------------------------
+    def _fetch_run(self, run_id: str, *, resolve: bool) -> dict[str, Any]:
+        body = self._get(f"/v2/runs/{_q(run_id)}", {"remoteRefBehavior": "resolve" if resolve else "lazy"},
+                         not_found=f"run {run_id} not found")
+        if isinstance(body, dict) and "runId" not in body and isinstance(body.get("run"), dict):
+            body = body["run"]
+        if not isinstance(body, dict) or not isinstance(body.get("runId"), str):
+            raise UnavailableError(f"Vercel workflow API: unexpected answer for run {run_id} (no runId)")
+        return body
+
+    def _to_run(self, raw: dict[str, Any]) -> Run:
+        run_id = raw["runId"]
+        raw_status = raw.get("status")
+        machine = raw.get("workflowName")
+        context = raw.get("executionContext") if isinstance(raw.get("executionContext"), dict) else {}
+        extra: dict[str, Any] = {
+            "deploymentId": raw.get("deploymentId"),
+            "specVersion": raw.get("specVersion"),
+            "workflowCoreVersion": context.get("workflowCoreVersion"),
+        }
+        if isinstance(context.get("features"), dict):
+            extra["features"] = context["features"]
+        rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
+        if rest:
+            extra["executionContext"] = decode_event_data(rest)
+        if raw.get("expiredAt"):
+            extra["expiredAt"] = iso(parse_time(raw["expiredAt"]))
+        for key in ("blobStorageBytes", "streamStorageBytes"):
+            if isinstance(raw.get(key), (int, float)) and not isinstance(raw.get(key), bool):
+                extra[key] = raw[key]
+        return Run(
+            runId=run_id,
+            backend=self.name,
+            workflowName=workflow_short_name(machine),
+            workflowId=machine,
+            status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+            rawStatus=raw_status,
+            createdAt=_time(raw.get("createdAt"), run_id),
+            startedAt=_time(raw.get("startedAt")),
+            completedAt=_time(raw.get("completedAt")),
+            updatedAt=_time(raw.get("updatedAt")),
+            input=decode_payload(raw.get("input")),
+            output=decode_payload(raw.get("output")),
+            error=_error(raw.get("error"), raw.get("errorCode")),
+            extra=extra,
+        )
+
+    def get_status(self, run_id: str) -> Run:
+        """One request, payloads not resolved (``remoteRefBehavior=lazy``)."""
+        return self._to_run(self._fetch_run(self._run_id(run_id), resolve=False))
+
+    def _is_terminal(self, run_id: str) -> bool:
+        return self._fetch_run(run_id, resolve=False).get("status") in TERMINAL
+
+    def get_run(self, run_id: str) -> Run:
+        run_id = self._run_id(run_id)
+        run = self._to_run(self._fetch_run(run_id, resolve=True))
+        run.steps = self._steps(run_id)
+        if not run.terminal:
+            run.waits = self._waits(self._all_events(run_id, resolve=False))
+            run.hooks = self._hooks(run_id)
+        run.streams = self._streams(run_id)
+        return run
+
+    def _steps(self, run_id: str) -> list[Step]:
+        raws = list(self._pages(f"/v2/runs/{_q(run_id)}/steps", {"remoteRefBehavior": "resolve",
+                                                                  "sortOrder": "asc"}))
+        steps = []
+        for raw in sorted((r for r in raws if isinstance(r.get("stepId"), str)),
+                          key=lambda s: (iso(_time(s.get("createdAt"), s["stepId"])) or "", s["stepId"])):
+            raw_status = raw.get("status")
+            error = _error(raw.get("error"), raw.get("errorCode")) if raw_status in (FAILED, PENDING, RUNNING) \
+                else None
+            steps.append(Step(
+                stepId=raw["stepId"],
+                stepName=step_short_name(raw.get("stepName")),
+                status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+                rawStatus=raw_status,
+                attempt=_int(raw.get("attempt")),
+                startedAt=_time(raw.get("startedAt")),
+                completedAt=_time(raw.get("completedAt")),
+                input=decode_payload(raw.get("input")),
+                output=decode_payload(raw.get("output")),
+                error=error,
+            ))
+        return steps
+
+    @staticmethod
+    def _waits(events: list[dict[str, Any]]) -> list[Wait]:
+        waits: dict[str, Wait] = {}
+        for event in events:
+            corr = event.get("correlationId")
+            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
+            if not isinstance(corr, str):
+                continue
+            if event.get("eventType") == "wait_created":
+                waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt")), "waiting"))
+            elif event.get("eventType") == "wait_completed":
+                wait = waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt"))))
+                wait.status = "completed"
+                wait.completedAt = wait.completedAt or _time(event.get("createdAt"), event.get("eventId"))
+        return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
+                                                     w.correlationId))
+
+    def _hooks(self, run_id: str) -> list[Hook]:
+        hooks = []
+        for raw in self._pages("/v2/hooks", {"runId": run_id, "remoteRefBehavior": "resolve", "sortOrder": "asc"}):
+            if not isinstance(raw.get("hookId"), str):
+                continue
+            hooks.append(Hook(raw["hookId"], raw.get("token") if isinstance(raw.get("token"), str) else None,
+                              _time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata"))))
+        return hooks
+
+    def _stream_names(self, run_id: str) -> list[str]:
+        body = self._get(f"/v2/runs/{_q(run_id)}/streams")
+        if isinstance(body, dict):
+            body = body.get("data", body.get("streams"))
+        names = []
+        for item in body if isinstance(body, list) else []:
+            name = item if isinstance(item, str) else (item.get("name") if isinstance(item, dict) else None)
+            if isinstance(name, str):
+                names.append(name)
+        return names
+
+    def _stream_info(self, run_id: str, name: str) -> tuple[int, bool]:
+        body = self._get(f"/v2/runs/{_q(run_id)}/streams/{_q(name)}/info")
+        body = body if isinstance(body, dict) else {}
+        tail = _int(body.get("tailIndex"))
+        if tail is None and isinstance(body.get("tailIndex"), int):
+            tail = body["tailIndex"]
+        return (tail if tail is not None else -1), bool(body.get("done"))
+
+    def _streams(self, run_id: str) -> list[StreamInfo]:
+        base = stream_base(run_id)
+        out = []
+        for name in sorted(set(self._stream_names(run_id)), key=lambda s: (s != base, s)):
+            tail, done = self._stream_info(run_id, name)
+            namespace = _b64url_text(name[len(base) + 1:]) if name.startswith(base + "_") else None
+            out.append(StreamInfo(name, namespace, tail + 1, tail, done))
+        return out
+
+    # -- list -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _statuses(words: list[str]) -> set[str] | None:
+        if not words:
+            return None
+        out = set()
+        for word in words:
+            lowered = word.strip().lower()
+            if lowered not in SDK_STATUSES and lowered not in STATUSES:
+                raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
+            out.add(lowered)
+        return out
+
+    def list_runs(self, query: ListQuery) -> RunPage:
+        if query.sort not in ("asc", "desc"):
+            raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
+        descending = query.sort == "desc"
+        limit = max(1, int(query.limit or 20))
+        params: dict[str, Any] = {"sortOrder": query.sort, "remoteRefBehavior": "resolve"}
+
+        statuses = self._statuses(query.statuses)
+        local_statuses: set[str] | None = None
+        if statuses is not None:
+            wanted = statuses & SDK_STATUSES
+            if not wanted:  # e.g. only "waiting": the Workflow SDK has no such status
+                return RunPage([], None, False)
+            if len(wanted) == 1:
+                params["status"] = next(iter(wanted))
+            else:
+                local_statuses = wanted
+        local_workflow = None
+        if query.workflow:
+            if query.workflow.startswith("workflow//"):
+                params["workflowName"] = query.workflow
+            else:
+                local_workflow = query.workflow
+        search = query.search.lower() if query.search else None
+        since, until = query.since, query.until
+        filtering = bool(local_statuses or local_workflow or search or since or until)
+
+        def wanted_run(raw: dict[str, Any]) -> bool:
+            if local_statuses is not None and raw.get("status") not in local_statuses:
+                return False
+            machine = raw.get("workflowName")
+            if local_workflow and local_workflow not in (machine, workflow_short_name(machine)):
+                return False
+            created = _time(raw.get("createdAt"), raw.get("runId"))
+            if since is not None and (created is None or created < since):
+                return False
+            if until is not None and (created is None or created > until):
+                return False
+            return not search or _search_hit(raw, search)
+
+        def past_window(raw: dict[str, Any]) -> bool:
+            """True when every later run of this order falls outside --since/--until."""
+            created = _time(raw.get("createdAt"), raw.get("runId"))
+            if created is None:
+                return False
+            if descending and since is not None:
+                return created.timestamp() < since.timestamp() - ID_TIME_MARGIN_S
+            if not descending and until is not None:
+                return created.timestamp() > until.timestamp() + ID_TIME_MARGIN_S
+            return False
+
+        page_limit = min(PAGE_MAX, max(limit, 100) if filtering else limit)
+        api_cursor, skip, fetch_limit = _decode_list_cursor(query.cursor)
+        fetch_limit = fetch_limit or page_limit
+        found: list[Run] = []
+        seen_cursors: set[str] = set()
+        while True:
+            body = self._get("/v2/runs", {**params, "limit": fetch_limit, "cursor": api_cursor})
+            data, next_cursor, more = _page(body, "/v2/runs")
+            more = bool(more and next_cursor and next_cursor not in seen_cursors)
+            for i in range(skip, len(data)):
+                raw = data[i]
+                if not isinstance(raw, dict) or not isinstance(raw.get("runId"), str):
+                    continue
+                if past_window(raw):
+                    return RunPage(found, None, False)
+                if not wanted_run(raw):
+                    continue
+                found.append(self._to_run(raw))
+                if len(found) >= limit:
+                    if i + 1 < len(data):
+                        cursor = _encode_list_cursor(api_cursor, i + 1, fetch_limit)
+                    elif more:
+                        cursor = next_cursor
+                    else:
+                        cursor = None
+                    return RunPage(found, cursor, cursor is not None)
+            if not more:
+                return RunPage(found, None, False)
+            seen_cursors.add(next_cursor)  # type: ignore[arg-type]
+            api_cursor, skip, fetch_limit = next_cursor, 0, page_limit
+
+    # -- dashboard ----------------------------------------------------------------------------------------
+    def counts(self, workflow: str | None = None) -> Counts:
+        """Counts by paging the run list newest first (no count route), up to ``COUNTS_CAP`` runs."""
+        params: dict[str, Any] = {"sortOrder": "desc", "remoteRefBehavior": "lazy"}
+        if workflow and workflow.startswith("workflow//"):
+            params["workflowName"] = workflow
+        counts = {s: 0 for s in STATUSES}
+        total = scanned = 0
+        for raw in self._pages("/v2/runs", params):
+            scanned += 1
+            if scanned > COUNTS_CAP:
+                self._warn_once("counts", f"counts cover the newest {COUNTS_CAP:,} runs only: the Vercel workflow "
+                                          "API has no count route, so wfctl pages through the run list")
+                break
+            machine = raw.get("workflowName")
+            if workflow and workflow not in (machine, workflow_short_name(machine)):
+                continue
+            status = raw.get("status")
+            key = status if status in SDK_STATUSES else UNKNOWN
+            counts[key] = counts.get(key, 0) + 1
+            total += 1
+        return Counts(counts, total, workflow)
+
+    # -- events -----------------------------------------------------------------------------------------------
+    def _event_page(self, run_id: str, cursor: str | None, *,
+                    resolve: bool) -> tuple[list[dict[str, Any]], str | None, bool]:
+        """One page of ``GET /v4/runs/{runId}/events`` (ascending) → (events, next cursor, has more)."""
+        response = self._request(
+            "GET", f"/v4/runs/{_q(run_id)}/events",
+            params={"cursor": cursor, "limit": PAGE_MAX, "sortOrder": "asc",
+                    "remoteRefBehavior": "resolve" if resolve else "lazy"},
+            headers={"accept": f"{V4_FRAMES_TYPE}, {CBOR_TYPE}"},
+            not_found=f"run {run_id} not found",
+        )
+        ctype = response.headers.get("content-type", "")
+        if not ctype.startswith(V4_FRAMES_TYPE):
+            raise UnavailableError(f"Vercel workflow API: events answered {ctype or 'no content type'}, "
+                                   f"not {V4_FRAMES_TYPE} (GET /v4/runs/{run_id}/events)")
+        try:
+            frames, end = decode_frames(response.content)
+        except ValueError as exc:
+            raise UnavailableError(f"Vercel workflow API: unreadable event frames for {run_id}: {exc}") from None
+        if end is None:
+            raise UnavailableError(f"Vercel workflow API: the event list of {run_id} ended without its end frame "
+                                   f"after {len(frames)} events (truncated answer)",
+                                   hint="try again; the read changes nothing")
+        events = [event_from_frame(meta, body) for meta, body in frames]
+        next_cursor = end.get("next") if isinstance(end.get("next"), str) and end.get("next") else None
+        has_more = end.get("hasMore") if isinstance(end.get("hasMore"), bool) else bool(next_cursor)
+        return events, next_cursor, bool(has_more and next_cursor)
+
+    def _read_events(self, run_id: str, cursor: str | None, *,
+                     resolve: bool) -> tuple[list[dict[str, Any]], str | None]:
+        """Every event from ``cursor`` on; returns them and the cursor to resume from later."""
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        while True:
+            events, next_cursor, more = self._event_page(run_id, cursor, resolve=resolve)
+            out.extend(e for e in events if isinstance(e.get("eventType"), str))
+            resume = next_cursor or cursor
+            if not more or next_cursor in seen:
+                return out, resume
+            seen.add(next_cursor)  # type: ignore[arg-type]
+            cursor = next_cursor
+
+    def _all_events(self, run_id: str, *, resolve: bool) -> list[dict[str, Any]]:
+        return self._read_events(run_id, None, resolve=resolve)[0]
+
+    # -- tail -------------------------------------------------------------------------------------------------
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
+        run_id = self._run_id(run_id)
+        self._fetch_run(run_id, resolve=False)  # not found → raise now, not at the first next()
+        if request.stream is not None:
+            return self._tail_stream(run_id, request)
+        return self._tail_events(run_id, request)
+
+    def _tail_events(self, run_id: str, request: TailRequest) -> Iterator[Event]:
+        patterns = [t.strip() for t in request.types if t and t.strip()]
+
+        def wanted(event_type: str) -> bool:
+            return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+        step_names: dict[str, str] = {}
+
+        def convert(raw: dict[str, Any], index: int) -> Event:
+            event_type = raw["eventType"]
+            corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
+            event_data = raw.get("eventData")
+            step_name = None
+            if event_type.startswith("step_") and corr:
+                named = event_data.get("stepName") if isinstance(event_data, dict) else None
+                if isinstance(named, str):
+                    step_names.setdefault(corr, step_short_name(named))
+                step_name = step_names.get(corr)
+            event_id = str(raw.get("eventId") or "")
+            return Event(
+                runId=run_id, offset=event_id or None, index=index, type=event_type,
+                time=_time(raw.get("createdAt"), event_id), stepId=corr if event_type.startswith("step_") else None,
+                correlationId=corr, data=decode_event_data(event_data) if "eventData" in raw else None,
+                stepName=step_name,
+            )
+
+        terminal = request.live and self._is_terminal(run_id)
+        events, resume = self._read_events(run_id, None, resolve=True)
+        start = 0
+        if request.offset:
+            ids = [str(e.get("eventId", "")) for e in events]
+            if request.offset in ids:
+                start = ids.index(request.offset) + 1
+            else:
+                start = next((i for i, e in enumerate(ids) if e > request.offset), len(events))
+        batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
+        if request.last is not None:
+            batch = batch[-request.last:] if request.last > 0 else []
+        shown = set(batch)
+        seen: set[str] = set()
+        for i, raw in enumerate(events):
+            seen.add(str(raw.get("eventId", "")))
+            event = convert(raw, i)  # also learns step names from events not shown
+            if i in shown:
+                yield event
+        if not request.live:
+            return
+        while not terminal:
+            time.sleep(request.interval)
+            terminal = self._is_terminal(run_id)  # checked before the read: that read is the final drain
+            fresh, resume = self._read_events(run_id, resume, resolve=True)
+            for raw in fresh:
+                event_id = str(raw.get("eventId", ""))
+                if event_id in seen:
+                    continue
+                index = len(seen)
+                seen.add(event_id)
+                event = convert(raw, index)
+                if wanted(raw["eventType"]):
+                    yield event
+
+    def _chunk_page(self, run_id: str, name: str, cursor: str | None) -> tuple[list[tuple[int, bytes]], str | None,
+                                                                             bool, bool]:
+        try:
+            body = self._get(f"/v2/runs/{_q(run_id)}/streams/{_q(name)}/chunks",
+                             {"limit": PAGE_MAX, "cursor": cursor},
+                             not_found=f"stream {name} of run {run_id} not found")
+        except NotFoundError:
+            return [], None, False, False  # not written yet (warned about once): a live tail keeps waiting
+        data, next_cursor, more = _page(body, "stream chunks")
+        chunks = []
+        for item in data:
+            if not isinstance(item, dict):
+                continue
+            index = _int(item.get("index"))
+            if index is None:
+                continue
+            try:
+                chunks.append((index, _raw_bytes(item.get("data"))))
+            except ValueError:
+                continue
+        done = bool(body.get("done")) if isinstance(body, dict) else False
+        return chunks, next_cursor, bool(more and next_cursor), done
+
+    def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
+        name = stream_name(run_id, request.stream or "")
+        names = self._stream_names(run_id)
+        if name not in names:
+            known = ", ".join(
+                (_b64url_text(n[len(stream_base(run_id)) + 1:]) if n.startswith(stream_base(run_id) + "_")
+                 else "(default)") if n.startswith(stream_base(run_id)) else n for n in names) or "none"
+            self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
+        start = request.start_index or 0
+        if start < 0:
+            tail_index, _ = self._stream_info(run_id, name) if name in names else (-1, False)
+            start = max(0, tail_index + 1 + start)
+        after: int | None = None
+        skip_frames = -1
+        if request.offset:
+            head, _, frames = request.offset.partition("#")
+            after = _int(head)
+            if after is None:
+                raise UsageError(f"invalid stream offset {request.offset!r}",
+                                 hint="pass an offset a previous 'tail --stream' printed (N or N#K)")
+            skip_frames = int(frames) if frames.isdigit() else -1
+        decoder = StreamDecoder()
+        next_index = 0
+        last_index = -1
+
+        def emit(chunks: list[tuple[int, bytes]]) -> Iterator[Chunk]:
+            nonlocal next_index, last_index
+            for index, payload in chunks:
+                if index < next_index:
+                    continue  # already read (a re-read page)
+                next_index = index + 1
+                last_index = index
+                if index < start or (after is not None and index < after):
+                    continue
+                for k, value in enumerate(decoder.feed(payload)):
+                    if after is not None and index == after and (skip_frames < 0 or k <= skip_frames):
+                        continue
+                    yield Chunk(index, value, str(index) if k == 0 else f"{index}#{k}")
+
+        def flush() -> Iterator[Chunk]:
+            for value in decoder.flush():
+                yield Chunk(max(last_index, 0), value, None)
+
+        terminal = request.live and self._is_terminal(run_id)
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            chunks, next_cursor, more, done = self._chunk_page(run_id, name, cursor)
+            yield from emit(chunks)
+            if more and next_cursor not in seen:
+                seen.add(next_cursor)  # type: ignore[arg-type]
+                cursor = next_cursor
+                continue
+            cursor = next_cursor or cursor  # resume point: the answer's cursor, else this page again
+            if done or not request.live or terminal:
+                yield from flush()
+                return
+            time.sleep(request.interval)
+            terminal = self._is_terminal(run_id)  # checked before the read: that read is the final drain
+            seen.clear()
+
+    # -- cancel -----------------------------------------------------------------------------------------------
+    def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
+        """Post a ``run_cancelled`` event for each run that is not already finished."""
+        dry_run = bool(options.get("dry_run"))
+        outcomes: list[CancelOutcome] = []
+        for given in run_ids:
+            run_id = self._run_id(given)
+            try:
+                raw = self._fetch_run(run_id, resolve=False)
+            except NotFoundError as exc:
+                outcomes.append(CancelOutcome(run_id, "not_found", exc.message))
+                continue
+            except (UnavailableError, UsageError) as exc:
+                outcomes.append(CancelOutcome(run_id, "error", exc.message))
+                continue
+            status = raw.get("status")
+            if status in TERMINAL:
+                outcomes.append(CancelOutcome(run_id, "already_completed", f"run already {status}", status))
+                continue
+            if dry_run:
+                outcomes.append(CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", status))
+                continue
+            try:
+                outcomes.append(self._cancel_one(run_id, raw, reason))
+            except NotFoundError as exc:
+                outcomes.append(CancelOutcome(run_id, "not_found", exc.message, status))
+            except _Conflict as exc:
+                outcomes.append(self._after_conflict(run_id, exc, status))
+            except (UnavailableError, UsageError) as exc:
+                outcomes.append(CancelOutcome(run_id, "error", exc.message, status))
+        return outcomes
+
+    def _after_conflict(self, run_id: str, exc: WfctlError, status: Any) -> CancelOutcome:
+        """A 409 on cancel: the run finished meanwhile (or the world refused); re-read to tell which."""
+        try:
+            now = self._fetch_run(run_id, resolve=False).get("status")
+        except WfctlError:
+            now = None
+        if now in TERMINAL:
+            return CancelOutcome(run_id, "already_completed", f"run already {now}", now)
+        return CancelOutcome(run_id, "not_eligible", f"the world refused to cancel it ({exc.message})",
+                             now or status)
+
+    def _cancel_one(self, run_id: str, raw: dict[str, Any], reason: str | None) -> CancelOutcome:
+        spec = _int(raw.get("specVersion"))
+        message = "cancelled; a step already running is not interrupted"
+        if spec is None or spec < 2:
+            # legacy specVersion-1 runs have no event log to append to
+            self._request("PUT", f"/v1/runs/{_q(run_id)}/cancel", params={"remoteRefBehavior": "lazy"},
+                          not_found=f"run {run_id} not found")
+            if reason:
+                message += " (legacy run: the reason was not recorded)"
+            return CancelOutcome(run_id, "cancelled", message, CANCELLED)
+        meta: dict[str, Any] = {"eventType": "run_cancelled", "specVersion": spec}
+        if reason:
+            meta["cancelReason"] = reason
+        try:
+            self._post_event(run_id, meta)
+        except _Conflict:
+            raise
+        except UsageError:
+            if not reason:
+                raise
+            del meta["cancelReason"]  # an older server that does not know cancelReason
+            self._post_event(run_id, meta)
+            message += " (the server did not accept a reason; it was not recorded)"
+        return CancelOutcome(run_id, "cancelled", message, CANCELLED)
+
+    def _post_event(self, run_id: str, meta: dict[str, Any], payload: bytes = b"") -> dict[str, Any]:
+        """``POST /v4/runs/{runId}/events/{eventType}`` with one frame; returns the decoded entity bag."""
+        event_type = str(meta["eventType"])
+        response = self._request(
+            "POST", f"/v4/runs/{_q(run_id)}/events/{_q(event_type)}",
+            content=encode_frame(meta, payload),
+            headers={"content-type": "application/octet-stream", "accept": CBOR_TYPE},
+            retry=True,  # a repeated run_cancelled / wait_completed is refused with 409, never applied twice
+            not_found=f"run {run_id} not found",
+        )
+        body: Any = None
+        if response.content:
+            try:
+                body = self._decode(response)
+            except UnavailableError:
+                body = None
+        out = dict(body) if isinstance(body, dict) else {}
+        if response.headers.get("x-wf-event-id"):
+            out.setdefault("eventId", response.headers["x-wf-event-id"])
+        return out
+
+    # -- wake (experimental) ----------------------------------------------------------------------------------
+    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
+             **options: Any) -> WakeResult:
+        """``Run.wakeUp()``'s events (``wait_completed``); the Vercel Queues re-enqueue is not sent."""
+        run_id = self._run_id(run_id)
+        raw = self._fetch_run(run_id, resolve=False)
+        status = raw.get("status")
+        if status in TERMINAL:
+            return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
+        events = self._all_events(run_id, resolve=False)
+        created = {e["correlationId"]: e for e in events
+                   if e.get("eventType") == "wait_created" and isinstance(e.get("correlationId"), str)}
+        completed = {e.get("correlationId") for e in events if e.get("eventType") == "wait_completed"}
+        pending = [corr for corr in created if corr not in completed]
+        if correlation_ids:
+            unknown = [c for c in correlation_ids if c not in created]
+            if unknown:
+                raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
+                                    hint=f"see its sleeps with 'wfctl get {run_id}'")
+            pending = [c for c in pending if c in set(correlation_ids)]
+        if dry_run:
+            when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
+            return WakeResult(run_id, len(pending), pending, None,
+                              f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""))
+        if not pending:
+            return WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+        spec = _int(raw.get("specVersion"))
+        if spec is None or spec < 2:
+            raise UnsupportedError(f"run {run_id} is a legacy (specVersion {raw.get('specVersion')}) run: "
+                                   "wfctl wakes only event-sourced runs (specVersion 2 or later) on Vercel")
+        stopped: list[str] = []
+        errors: list[str] = []
+        for corr in pending:
+            meta: dict[str, Any] = {"eventType": "wait_completed", "specVersion": spec, "correlationId": corr}
+            data = created[corr].get("eventData")
+            resume_at = parse_time(data.get("resumeAt")) if isinstance(data, dict) else None
+            if resume_at is not None:
+                meta["resumeAt"] = resume_at
+            try:
+                self._post_event(run_id, meta)
+                stopped.append(corr)
+            except _Conflict:
+                stopped.append(corr)  # already completed (its own timer won the race): the SDK counts it stopped
+            except (NotFoundError, UnavailableError, UsageError) as exc:
+                errors.append(f"{corr}: {exc.message}")
+        if not stopped:
+            raise UnavailableError(f"could not wake run {run_id}: " + "; ".join(errors))
+        notes = [f"stopped {len(stopped)} sleep(s)", WAKE_NOTE]
+        if errors:
+            notes.append("not stopped: " + "; ".join(errors))
+        return WakeResult(run_id, len(stopped), stopped, False, "; ".join(notes))
+
+    # -- doctor -----------------------------------------------------------------------------------------------
+    def doctor(self) -> list[Check]:
+        s = self.settings
+        checks = [
+            Check("token", bool(s.token), f"from {s.token_source}" if s.token else
+                  "none: set WORKFLOW_VERCEL_AUTH_TOKEN or VERCEL_TOKEN"),
+            Check("project", bool(s.project), f"{s.project} ({s.project_source})" if s.project else
+                  "none: " + PROJECT_HINT),
+            Check("team", bool(s.team), f"{s.team} ({s.team_source})" if s.team else "none: " + TEAM_HINT),
+            Check("environment", s.environment in ENVIRONMENTS,
+                  f"{s.environment} ({s.environment_source})" + (
+                      "" if s.environment in ENVIRONMENTS else " (expected production, preview or development)")),
+        ]
+        if not (s.token and s.project and s.team):
+            return checks
+        try:
+            body = self._get("/v2/runs", {"limit": 1, "sortOrder": "desc", "remoteRefBehavior": "lazy"})
+            data, _, more = _page(body, "/v2/runs")
+            checks.append(Check("API", True, f"{s.base_url} answers and authorises "
+                                             f"({'runs found' if data or more else 'no runs yet'})"))
+        except WfctlError as exc:
+            checks.append(Check("API", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
+        return checks
+
+
+# -- module helpers --------------------------------------------------------------------------------------
+
+def _decode_body(response: "httpx.Response") -> Any:
+    """A CBOR or JSON answer → Python values."""
+    if not response.content:
+        return None
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    import cbor2
+
+    if "cbor" in ctype:
+        try:
+            return cbor2.loads(response.content)
+        except Exception as exc:  # cbor2 raises several error types for malformed input
+            raise UnavailableError(f"Vercel workflow API answered malformed CBOR ({exc}) "
+                                   f"({response.request.method} {response.request.url.path})") from None
+    if "json" in ctype:
+        try:
+            return response.json()
+        except ValueError:
+            raise UnavailableError(f"Vercel workflow API answered malformed JSON "
+                                   f"({response.request.method} {response.request.url.path})") from None
+    for attempt in (lambda: response.json(), lambda: cbor2.loads(response.content)):
+        try:
+            return attempt()
+        except Exception:  # noqa: BLE001 - trying the next format
+            continue
+    raise UnavailableError(f"Vercel workflow API answered HTTP {response.status_code} with "
+                           f"{ctype or 'no content type'} that is neither CBOR nor JSON "
+                           f"({response.request.method} {response.request.url.path})",
+                           hint="is the URL pointing at the workflow API (https://api.vercel.com/v1/workflow)?")
+
+
+def _server_message(response: "httpx.Response") -> str | None:
+    try:
+        body = _decode_body(response)
+    except WfctlError:
+        return None
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "error", "detail"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value[:300]
+        if isinstance(value, dict) and isinstance(value.get("message"), str):
+            return value["message"][:300]
+    return None
+
+
+def _page(body: Any, what: str) -> tuple[list[Any], str | None, bool]:
+    if isinstance(body, list):
+        return body, None, False
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise UnavailableError(f"Vercel workflow API: unexpected answer for {what} (no data list)")
+    cursor = body.get("cursor") if isinstance(body.get("cursor"), str) and body.get("cursor") else None
+    more = body.get("hasMore")
+    return body["data"], cursor, bool(more) if isinstance(more, bool) else cursor is not None
+
+
+def _search_hit(raw: dict[str, Any], needle: str) -> bool:
+    error = raw.get("error")
+    if isinstance(error, str) and error.strip().startswith("{"):
+        try:
+            error = json.loads(error)
+        except ValueError:
+            pass
+    message = error.get("message") if isinstance(error, dict) else error
+    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), message]
+    return any(isinstance(h, str) and needle in h.lower() for h in hay)
+
+
+def _resume_at(event: dict[str, Any]) -> str | None:
+    data = event.get("eventData")
+    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
