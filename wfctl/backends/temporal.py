@@ -7,8 +7,8 @@ keys: ``url`` (the HTTP API's base URL; a trailing ``/api/v1`` is accepted), ``n
 sent as ``Authorization: Bearer <API key>``. Facts about the API this module relies on are in
 ``tests/support/TEMPORAL_HTTP_API.md``.
 
-Decisions (the README's Temporal section repeats them)
--------------------------------------------------------
+Decisions
+---------
 
 * **Addressing.** A wfctl run id is a Temporal **workflow id**; it addresses the *latest* execution of that
   id, whose run id is reported in ``extra["runId"]``. ``WORKFLOW_ID:RUN_ID`` (a colon and a UUID-shaped run
@@ -30,7 +30,8 @@ Decisions (the README's Temporal section repeats them)
   stack; terminated/cancelled runs carry the reason as their error with code ``Terminated``/``Canceled``),
   activities and child workflows as steps (``stepId`` = activity id / child workflow id, ``startedAt`` =
   when it was scheduled, so retries count in its duration), overlaid with describe's pending activities
-  (attempt, last failure as ``error``, ``Scheduled`` → pending, ``Started``/``CancelRequested`` → running),
+  (attempt, last failure as ``error``; ``Scheduled`` on attempt 1 or ``Paused`` → pending, ``Scheduled`` while
+  retrying, ``Started``, ``CancelRequested`` → running; ``rawStatus`` keeps the state),
   and every timer as a wait (``correlationId`` = timer id, ``resumeAt`` = start + ``startToFireTimeout``;
   ``waiting`` until fired → ``completed`` or cancelled → ``cancelled``). If the history already holds the
   close event while describe still said Running, the close event wins. ``get_status`` is describe only.
@@ -92,7 +93,8 @@ from urllib.parse import quote
 
 from ..errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ..model import (CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, WAITING, CancelOutcome, Check,
-                     Counts, Event, ListQuery, Run, RunError, RunPage, Step, Wait, parse_time)
+                     Counts, Event, ListQuery, Run, RunError, RunPage, Step, Wait)
+from ..times import parse_time
 from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, \
     StartRequest, TailRequest
 
@@ -644,10 +646,10 @@ class TemporalBackend(Backend):
         message = ""
         try:
             body = response.json()
-            if isinstance(body, dict):
-                message = str(body.get("message") or "")
         except ValueError:
             body = None
+        if isinstance(body, dict):
+            message = str(body.get("message") or "")
         if status == 404:
             if "namespace" in message.lower() and "not found" in message.lower():
                 return NotFoundError(f"unknown Temporal namespace {self.namespace!r}",
@@ -753,8 +755,10 @@ class TemporalBackend(Backend):
                 history.steps[f"pending:{activity_id}"] = step
             state = _short_pending_state(pending.get("state"))
             step.rawStatus = state
-            step.status = PENDING if state in ("Scheduled", "Paused") else RUNNING
             step.attempt = _int(pending.get("attempt")) or step.attempt
+            # waiting for a worker on its first attempt: pending; retrying, started, cancelling: running
+            step.status = PENDING if state == "Paused" or (state == "Scheduled" and (step.attempt or 1) <= 1) \
+                else RUNNING
             if pending.get("lastFailure"):
                 step.error = failure_error(pending.get("lastFailure"))
         run.steps = list(history.steps.values())

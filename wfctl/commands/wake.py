@@ -15,12 +15,17 @@ def wake(
     correlation_id: List[str] = typer.Option([], "--correlation-id", help="Only this sleep; repeatable."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the pending sleeps; change nothing."),
 ) -> None:
-    """Wake a sleeping run: complete its pending sleeps and re-enqueue it. Prints the stopped count."""
+    """Wake a sleeping run: complete its pending sleeps and re-enqueue it. Prints the stopped count.
+
+    Experimental on the Workflow SDK Vercel world (the re-enqueue is not done there).
+    """
     from ..backends.base import WAKE
 
     rt = runtime(ctx)
     check_run_id(run_id)
     backend = rt.backend(WAKE)
+    if WAKE in backend.experimental:
+        rt.note(f"note: wake is experimental on the {backend.label} backend")
     result = backend.wake(run_id, list(correlation_id) or None, dry_run=dry_run)
     rt.render.wake(result, dry_run=dry_run)
     if result.message:

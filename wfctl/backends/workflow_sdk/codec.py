@@ -139,9 +139,6 @@ class _Unflattener:
         self.active: set[int] = set()
         self.nodes = 0
 
-    def root(self) -> Any:
-        return _finish(self.hydrate(0))
-
     # Indices inside containers are references; negative ones are specials.
     def hydrate(self, index: Any) -> Any:
         if isinstance(index, bool) or not isinstance(index, int):
@@ -344,20 +341,30 @@ def _map_value(pairs: Iterable[tuple[Any, Any]]) -> Any:
 
 def unflatten(parsed: Any) -> Any:
     """A parsed devalue document (``json.loads`` of ``devalue.stringify`` output) → a plain value."""
+    return _finish(_unflatten(parsed))
+
+
+def _unflatten(parsed: Any) -> Any:
+    """Like :func:`unflatten`, but a root ``undefined`` stays the ``_UNDEF`` marker."""
     if isinstance(parsed, int) and not isinstance(parsed, bool):
         if parsed < 0:  # a standalone special, e.g. the root is `undefined`
-            return _finish(_special(parsed))
+            return _special(parsed)
         raise DecodeError("invalid devalue input")
     if not isinstance(parsed, list) or not parsed:
         raise DecodeError("invalid devalue input: expected a non-empty array")
     try:
-        return _Unflattener(parsed).root()
+        unflattener = _Unflattener(parsed)
+        return unflattener.hydrate(0)
     except RecursionError:
         raise DecodeError("payload nested too deeply to decode") from None
 
 
 def decode_devalue(text: str | bytes) -> Any:
     """devalue text → a plain value. Raises :class:`DecodeError`."""
+    return _finish(_decode_devalue(text))
+
+
+def _decode_devalue(text: str | bytes) -> Any:
     if isinstance(text, (bytes, bytearray, memoryview)):
         try:
             text = bytes(text).decode("utf-8")
@@ -367,7 +374,7 @@ def decode_devalue(text: str | bytes) -> Any:
         parsed = json.loads(text)
     except ValueError as exc:
         raise DecodeError(f"not devalue JSON: {exc}") from None
-    return unflatten(parsed)
+    return _unflatten(parsed)
 
 
 # -- stored payloads -----------------------------------------------------------------------------------
@@ -388,10 +395,14 @@ def _as_bytes(value: Any) -> bytes | None:
 
 def decode_bytes(data: bytes) -> Any:
     """Format-prefixed bytes → a plain value (never raises)."""
+    return _finish(_decode_bytes(data))
+
+
+def _decode_bytes(data: bytes) -> Any:
     prefix = data[:4]
     if prefix == FORMAT_DEVALUE:
         try:
-            return decode_devalue(data[4:])
+            return _decode_devalue(data[4:])
         except DecodeError as exc:
             return {"$undecodable": str(exc), "$bytes": b64encode(data)}
     if prefix == FORMAT_ENCRYPTED:
@@ -437,11 +448,19 @@ def _plain_json(value: Any) -> Any:
 
 
 def decode_event_data(event_data: Any) -> Any:
-    """An event's ``eventData``: its byte fields (input, result, payload, metadata, ...) decoded, the rest kept."""
+    """An event's ``eventData``: its byte fields (input, result, payload, metadata, ...) decoded, the rest kept.
+
+    A field whose payload is ``undefined`` (a step that returned nothing) is left out, as the SDK's JSON does.
+    """
     if not isinstance(event_data, dict):
         return decode_payload(event_data)
-    return {str(k): decode_payload(v) if _as_bytes(v) is not None else _plain_json(v)
-            for k, v in event_data.items()}
+    out = {}
+    for key, value in event_data.items():
+        data = _as_bytes(value)
+        decoded = _decode_bytes(data) if data is not None else _plain_json(value)
+        if decoded is not _UNDEF:
+            out[str(key)] = decoded
+    return out
 
 
 # -- streams -------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import hashlib
+import heapq
 import json
 import os
 import time
@@ -195,10 +196,9 @@ class LocalWorldBackend(Backend):
         run_id = self._run_id(run_id)
         run = self._to_run(self._load(run_id))
         run.steps = self._steps(run_id)
-        if not run.terminal:
-            events = sorted(self.data.read_events(run_id), key=_event_key)
-            run.waits = self._waits(run_id, events)
-            run.hooks = self._hooks(events)
+        if not run.terminal:  # the world deletes a run's waits and hooks when it ends
+            run.waits = self._waits(run_id)
+            run.hooks = self._hooks(run_id)
         run.streams = self._streams(run_id)
         return run
 
@@ -221,34 +221,20 @@ class LocalWorldBackend(Backend):
             ))
         return steps
 
-    def _waits(self, run_id: str, events: list[dict[str, Any]]) -> list[Wait]:
-        waits: dict[str, Wait] = {}
-        for raw in self.data.read_waits(run_id):
-            corr = raw["correlationId"]
-            waits[corr] = Wait(corr, _time(raw.get("resumeAt")), raw.get("status"), _time(raw.get("completedAt")))
-        for event in events:
-            corr = event.get("correlationId")
-            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
-            if event["eventType"] == "wait_created" and corr:
-                waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt")), "waiting"))
-            elif event["eventType"] == "wait_completed" and corr:
-                wait = waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt"))))
-                wait.status = "completed"
-                wait.completedAt = wait.completedAt or _time(event.get("createdAt"), event.get("eventId"))
-        return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
-                                                     w.correlationId))
+    def _waits(self, run_id: str) -> list[Wait]:
+        """The run's sleeps from its wait records (pending and completed; the event log is not needed)."""
+        waits = [Wait(raw["correlationId"], _time(raw.get("resumeAt")), raw.get("status"),
+                      _time(raw.get("completedAt"))) for raw in self.data.read_waits(run_id)]
+        far = datetime.max.replace(tzinfo=timezone.utc)
+        return sorted(waits, key=lambda w: (w.resumeAt or far, w.correlationId))
 
-    def _hooks(self, events: list[dict[str, Any]]) -> list[Hook]:
-        hooks: dict[str, Hook] = {}
-        for event in events:
-            corr = event.get("correlationId")
-            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
-            if event["eventType"] == "hook_created" and corr:
-                hooks[corr] = Hook(corr, data.get("token"), _time(event.get("createdAt"), event.get("eventId")),
-                                   decode_payload(data.get("metadata")))
-            elif event["eventType"] == "hook_disposed" and corr:
-                hooks.pop(corr, None)
-        return list(hooks.values())
+    def _hooks(self, run_id: str) -> list[Hook]:
+        """The run's live hooks. Hook ids are ULIDs minted after the run's id, which skips older hooks."""
+        run_ms = ulid_time_ms(run_id)
+        hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_TIME_MARGIN_MS)
+        out = [Hook(raw["hookId"], raw.get("token"), _time(raw.get("createdAt"), raw["hookId"]),
+                    decode_payload(raw.get("metadata"))) for _, raw in hooks]
+        return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _streams(self, run_id: str) -> list[StreamInfo]:
         base = stream_base(run_id)
@@ -282,9 +268,15 @@ class LocalWorldBackend(Backend):
         statuses = self._statuses(query.statuses)
         descending = query.sort == "desc"
         limit = max(1, int(query.limit or 20))
-        files = self.data.run_files()
-        ids = sorted(files, reverse=descending)
+        all_ids, odd_names = self.data.run_ids()
         after_id, after_ms = self._parse_cursor(query.cursor)
+        candidates = all_ids if after_id is None else [
+            i for i in all_ids if ((i < after_id) if descending else (i > after_id))]
+        filtered = bool(statuses or query.workflow or query.search or query.since or query.until or after_ms)
+        if filtered:
+            ids = sorted(candidates, reverse=descending)
+        else:  # the page and one more: only these files are read
+            ids = (heapq.nlargest if descending else heapq.nsmallest)(limit + 1, candidates)
 
         since_ms = _ms(query.since)
         until_ms = _ms(query.until)
@@ -293,13 +285,11 @@ class LocalWorldBackend(Backend):
 
         found: list[Run] = []
         for run_id in ids:
-            if after_id is not None and ((run_id >= after_id) if descending else (run_id <= after_id)):
-                continue
             id_ms = ulid_time_ms(run_id)
-            if after_id is None and after_ms is not None and id_ms is not None:
-                if (id_ms >= after_ms) if descending else (id_ms <= after_ms):
-                    continue
             if id_ms is not None:
+                if after_ms is not None and ((id_ms > after_ms + ID_TIME_MARGIN_MS) if descending
+                                             else (id_ms < after_ms - ID_TIME_MARGIN_MS)):
+                    continue
                 if since_ms is not None and id_ms < since_ms - ID_TIME_MARGIN_MS:
                     if descending:
                         break
@@ -308,7 +298,7 @@ class LocalWorldBackend(Backend):
                     if not descending:
                         break
                     continue
-            raw = self.data.read_json(self.data.runs_dir / files[run_id], required=("runId", "status"))
+            raw = self.data.read_json(self.data.run_file(run_id, odd_names), required=("runId", "status"))
             if raw is None:
                 continue
             if statuses is not None and raw.get("status") not in statuses:
@@ -320,6 +310,9 @@ class LocalWorldBackend(Backend):
             if since_ms is not None and (created_ms is None or created_ms < since_ms):
                 continue
             if until_ms is not None and (created_ms is None or created_ms > until_ms):
+                continue
+            if after_ms is not None and (created_ms is None or ((created_ms >= after_ms) if descending
+                                                                else (created_ms <= after_ms))):
                 continue
             if search and not self._search_hit(raw, search):
                 continue
@@ -369,14 +362,14 @@ class LocalWorldBackend(Backend):
         """Counts by status from the run files; a terminal run's file is read once per process."""
         counts = {s: 0 for s in STATUSES}
         total = 0
-        files = self.data.run_files()
-        for run_id, name in files.items():
+        all_ids, odd_names = self.data.run_ids()
+        for run_id in all_ids:
             cached = self._final_status.get(run_id)
             if cached is None:
-                raw = self.data.read_json(self.data.runs_dir / name, required=("runId", "status"))
-                if raw is None:
+                read = self.data.read_status(odd_names.get(run_id, run_id + ".json"))
+                if read is None:
                     continue
-                status, machine = raw["status"], raw.get("workflowName")
+                status, machine = read
                 if status in TERMINAL:
                     self._final_status[run_id] = (status, machine)
             else:
@@ -427,10 +420,8 @@ class LocalWorldBackend(Backend):
             if entity.startswith("wrun_") and "-" in entity:
                 waits.setdefault(entity.split("-", 1)[0], []).append(name)
         hooks: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        hooks_dir = self.data.sub("hooks")
-        for _, name in entity_files(hooks_dir).items():
-            data = self.data.read_json(hooks_dir / name, required=("hookId",))
-            if data is not None and isinstance(data.get("runId"), str):
+        for name, data in self.data.read_hooks():
+            if isinstance(data.get("runId"), str):
                 hooks.setdefault(data["runId"], []).append((name, data))
         return {"waits": waits, "hooks": hooks}
 
@@ -705,10 +696,12 @@ class LocalWorldBackend(Backend):
             known = ", ".join(s.namespace or "(default)" for s in self._streams(run_id)) or "none"
             self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
         start = request.start_index or 0
-        if start < 0:
-            count = len(files)
-            if files and data.chunk_is_eof(files[-1]):
-                count -= 1
+        if start < 0:  # counts from the end: data chunks before the EOF chunk, if any
+            count = 0
+            for chunk in files:
+                if data.chunk_is_eof(chunk):
+                    break
+                count += 1
             start = max(0, count + start)
         # A printed offset is `chnk_<ULID>` (a chunk's first value) or `chnk_<ULID>#k` (its k-th value).
         after: tuple[str, int] | None = None

@@ -114,16 +114,21 @@ def list_names(directory: Path) -> list[str]:
 def entity_files(directory: Path, ext: str = ".json", prefix: str = "") -> dict[str, str]:
     """``{entity id (tag stripped): file name}`` of the finished entity files in ``directory``.
 
-    An untagged file wins over a tagged file of the same id.
+    An untagged file wins over a tagged file of the same id. (Hot path: 100,000 names in tens of ms.)
     """
+    cut = len(ext)
     out: dict[str, str] = {}
+    dotted: list[str] = []
     for name in list_names(directory):
-        if not name.endswith(ext) or not name.startswith(prefix) or is_temp(name):
-            continue
-        stem = name[: -len(ext)]
-        entity = strip_tag(stem)
-        if entity not in out or stem == entity:
-            out[entity] = name
+        if name.endswith(ext) and name.startswith(prefix):
+            stem = name[:-cut]
+            if "." in stem:
+                dotted.append(name)
+            else:
+                out[stem] = name
+    for name in dotted:  # tagged files (rare); temp files never end in the extension but are excluded anyway
+        if not is_temp(name):
+            out.setdefault(strip_tag(name[:-cut]), name)
     return out
 
 
@@ -252,9 +257,34 @@ class DataDir:
             return None
         return data
 
+    def run_ids(self) -> tuple[list[str], dict[str, str]]:
+        """Every run id, and the file names of the runs whose file is not ``<runId>.json`` (tagged files).
+
+        The hot path of ``list`` on large directories: one ``listdir`` and two comprehensions.
+        """
+        stems = [n[:-5] for n in list_names(self.runs_dir) if n.endswith(".json")]
+        odd = [s for s in stems if "." in s]
+        if not odd:
+            return stems, {}
+        odd_set = set(odd)
+        ids = [s for s in stems if s not in odd_set]
+        known = set(ids)
+        names: dict[str, str] = {}
+        for stem in odd:
+            entity = strip_tag(stem)
+            if entity not in known and not is_temp(stem):
+                known.add(entity)
+                ids.append(entity)
+                names[entity] = stem + ".json"
+        return ids, names
+
+    def run_file(self, run_id: str, names: dict[str, str]) -> Path:
+        return self.runs_dir / names.get(run_id, run_id + ".json")
+
     def run_files(self) -> dict[str, str]:
         """``{runId: file name}`` of every run."""
-        return entity_files(self.runs_dir)
+        ids, names = self.run_ids()
+        return {i: names.get(i, i + ".json") for i in ids}
 
     def read_run(self, run_id: str) -> dict[str, Any] | None:
         return self.read_json(self.run_path(run_id), required=("runId", "status"))
@@ -312,16 +342,43 @@ class DataDir:
     def wait_files(self) -> dict[str, str]:
         return entity_files(self.root / "waits")
 
-    def hook_path(self, hook_id: str) -> Path:
-        return self.root / "hooks" / f"{safe_id('hook id', hook_id)}.json"
+    def hook_files(self) -> dict[str, str]:
+        return entity_files(self.root / "hooks")
 
-    def read_hooks(self) -> list[dict[str, Any]]:
+    def read_hooks(self, run_id: str | None = None, not_before_ms: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """``(file name, hook)`` of the live hooks (the world deletes a hook when it is disposed or its run
+        ends), optionally only ``run_id``'s. ``not_before_ms`` skips hooks whose id (a ULID) is older."""
         out = []
-        for _, name in entity_files(self.root / "hooks").items():
+        for hook_id, name in self.hook_files().items():
+            if not_before_ms is not None:
+                ms = ulid_time_ms(hook_id)
+                if ms is not None and ms < not_before_ms:
+                    continue
             data = self.read_json(self.root / "hooks" / name, required=("hookId",))
-            if data is not None:
-                out.append(data)
+            if data is not None and (run_id is None or data.get("runId") == run_id):
+                out.append((name, data))
         return out
+
+    def read_status(self, name: str) -> tuple[str, str | None] | None:
+        """(status, workflowName) of a run file without parsing the whole record (counts on 100,000 runs).
+
+        ``status`` and ``workflowName`` are top-level keys that nothing nested in a run record uses; a file
+        where the quick scan finds nothing is parsed in full.
+        """
+        path = self.runs_dir / name
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            self._warn_once(path, exc.strerror or str(exc))
+            return None
+        status = _quick_string(raw, b'"status":')
+        if status is not None and raw.count(b'"status":') == 1 and raw.rstrip().endswith(b"}"):
+            return status, _quick_string(raw, b'"workflowName":')
+        data = self.read_json(path, required=("runId", "status"))
+        return (data["status"], data.get("workflowName")) if data else None
 
     # streams
     def registered_streams(self, run_id: str) -> list[str]:
@@ -438,12 +495,24 @@ class DataDir:
         return per_run if per_run.is_dir() else self.events_dir
 
 
+def _quick_string(raw: bytes, key: bytes) -> str | None:
+    """The plain string value after ``key`` in JSON text (None if absent or escaped)."""
+    at = raw.find(key)
+    if at < 0:
+        return None
+    start = raw.find(b'"', at + len(key))
+    end = raw.find(b'"', start + 1)
+    if start < 0 or end < 0 or b"\\" in raw[start:end] or raw[at + len(key):start].strip():
+        return None
+    try:
+        return raw[start + 1:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _unlink(path: Path) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
 
-
-def iter_sorted_ids(ids: Iterable[str], descending: bool) -> Iterator[str]:
-    yield from sorted(ids, reverse=descending)
