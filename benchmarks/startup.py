@@ -53,7 +53,11 @@ def main() -> None:
     args = ap.parse_args()
     py = args.python
     env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
-           "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache"}
+           "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache",
+           # An installed wfctl has its bytecode cached; keep it cached here too (some sandboxes
+           # set PYTHONDONTWRITEBYTECODE, which would recompile every module on every run).
+           "PYTHONPYCACHEPREFIX": "/tmp/wfctl-bench-pycache"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cases: dict[str, tuple[list[str], str | None]] = {
         "python -c pass": ([py, "-c", "pass"], None),
         "wfctl --version": ([py, "-m", "wfctl.cli", "--version"], None),

@@ -399,7 +399,7 @@ def summarize(event: Event) -> str:
     if data is None:
         return ""
     if isinstance(data, dict):
-        for key in ("error", "message", "text", "summary"):
+        for key in ("error", "failure", "message", "text", "summary", "reason", "cause"):
             value = data.get(key)
             if isinstance(value, dict) and value.get("message"):
                 value = value["message"]

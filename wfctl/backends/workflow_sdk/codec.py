@@ -222,7 +222,7 @@ class _Unflattener:
             return [_finish(self.hydrate(ref)) for ref in args]
         if tag == "Map":
             if len(args) == 1:
-                reduced, payload = self._reduced(args)
+                payload = self._reduced(args)[1]  # reducer form: the index of an array of [key, value] pairs
                 pairs = [p for p in payload if isinstance(p, list) and len(p) == 2] if isinstance(payload, list) else []
                 return _map_value((k, v) for k, v in pairs)
             return _map_value((self.hydrate(args[i]), self.hydrate(args[i + 1])) for i in range(0, len(args) - 1, 2))

@@ -44,9 +44,9 @@ from ...model import (
 from ..base import (
     CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest,
 )
-from .codec import decode_event_data, decode_payload, step_short_name, workflow_short_name
+from .codec import StreamDecoder, decode_event_data, decode_payload, step_short_name, workflow_short_name
 from .localfs import (
-    DataDir, entity_files, find_data_dir, is_ulid, iso_now, new_ulid, safe_id, strip_tag, ulid_time_ms,
+    DataDir, entity_files, find_data_dir, is_ulid, iso_now, new_ulid, safe_id, ulid_time_ms,
 )
 
 if TYPE_CHECKING:
@@ -494,7 +494,8 @@ class LocalWorldBackend(Backend):
             if unknown:
                 raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
                                     hint=f"see its sleeps with 'wfctl get {run_id}'")
-            pending = [c for c in pending if c in set(correlation_ids)]
+            wanted_ids = set(correlation_ids)
+            pending = [c for c in pending if c in wanted_ids]
         if dry_run:
             when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
             return WakeResult(run_id, len(pending), pending, None,
@@ -508,8 +509,8 @@ class LocalWorldBackend(Backend):
         errors: list[str] = []
         for corr in pending:
             try:
-                if self._complete_wait(run_id, corr, created[corr], spec, legacy):
-                    stopped.append(corr)
+                self._complete_wait(run_id, corr, created[corr], spec, legacy)
+                stopped.append(corr)
             except (OSError, WfctlError) as exc:
                 errors.append(f"{corr}: {getattr(exc, 'message', None) or exc}")
         if not stopped:
@@ -542,17 +543,21 @@ class LocalWorldBackend(Backend):
         result.message = "; ".join(notes)
         return result
 
-    def _complete_wait(self, run_id: str, corr: str, created: dict[str, Any], spec: Any, legacy: bool) -> bool:
-        """world-local's ``wait_completed``: lock, wait record, event. True if the sleep counts as stopped."""
+    def _complete_wait(self, run_id: str, corr: str, created: dict[str, Any], spec: Any, legacy: bool) -> None:
+        """world-local's ``wait_completed``: lock, wait record, event (legacy runs: the event only).
+
+        A lock someone else holds means the sleep was just completed (the app's own timer); like the SDK,
+        that still counts as stopped.
+        """
         data = self.data
         now = iso_now()
-        resume_at = (created.get("eventData") or {}).get("resumeAt") if isinstance(created.get("eventData"), dict) \
-            else None
+        created_data = created.get("eventData")
+        resume_at = created_data.get("resumeAt") if isinstance(created_data, dict) else None
         if not legacy:
             key = f"{run_id}-{safe_id('correlation id', corr)}"
             lock = data.sub(".locks", "waits", f"{key}.completed")
             if not data.claim(lock):
-                return True  # completed by someone else (the app's own timer): the SDK counts it as stopped
+                return
             files = entity_files(data.sub("waits"), prefix=key)
             name = files.get(key)
             wait = data.read_json(data.sub("waits", name)) if name else None
@@ -565,12 +570,11 @@ class LocalWorldBackend(Backend):
         event: dict[str, Any] = {"eventType": "wait_completed", "correlationId": corr}
         if not legacy:
             event["specVersion"] = spec
-            event["eventData"] = {"resumeAt": resume_at}
+            event["eventData"] = {"resumeAt": resume_at} if resume_at else {}
         event.update(runId=run_id, eventId=event_id, createdAt=now)
         if legacy:
-            event["specVersion"] = 3
+            event["specVersion"] = 3  # world-local stamps legacy events with its current spec version
         data.publish(data.event_dir_for(run_id) / f"{run_id}-{event_id}.json", event)
-        return True
 
     def _enqueue(self, url: str, run_id: str, machine: str) -> Any:
         from ...http import HttpClient  # lazy: list/get never import httpx
@@ -603,6 +607,8 @@ class LocalWorldBackend(Backend):
 
     # -- tail -----------------------------------------------------------------------------------------------
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
+        """Events (or stream chunks); ``live`` polls the directory every 150 ms (``request.interval`` is for
+        engines without a cheap local poll) until the run is terminal, never yielding anything twice."""
         run_id = self._run_id(run_id)
         self._load(run_id)  # not found → raise now, not at the first next()
         if request.stream is not None:
@@ -623,21 +629,24 @@ class LocalWorldBackend(Backend):
         step_names: dict[str, str] = {}
         seen: set[str] = set()
 
+        def learn(raw: dict[str, Any]) -> None:
+            """Remember step names (only step_created/completed carry them; later events need them too)."""
+            seen.add(raw["eventId"])
+            corr, event_data = raw.get("correlationId"), raw.get("eventData")
+            if raw["eventType"].startswith("step_") and isinstance(corr, str) and isinstance(event_data, dict) \
+                    and isinstance(event_data.get("stepName"), str):
+                step_names.setdefault(corr, step_short_name(event_data["stepName"]))
+
         def convert(raw: dict[str, Any], index: int) -> Event:
             event_type = raw["eventType"]
             corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
-            event_data = raw.get("eventData")
-            step_name = None
-            if event_type.startswith("step_") and corr:
-                named = event_data.get("stepName") if isinstance(event_data, dict) else None
-                if isinstance(named, str):
-                    step_names.setdefault(corr, step_short_name(named))
-                step_name = step_names.get(corr)
+            is_step = event_type.startswith("step_")
             return Event(
                 runId=run_id, offset=raw["eventId"], index=index, type=event_type,
                 time=_time(raw.get("createdAt"), raw["eventId"]),
-                stepId=corr if event_type.startswith("step_") else None, correlationId=corr,
-                data=decode_event_data(event_data) if "eventData" in raw else None, stepName=step_name,
+                stepId=corr if is_step else None, correlationId=corr,
+                data=decode_event_data(raw["eventData"]) if "eventData" in raw else None,
+                stepName=step_names.get(corr) if is_step and corr else None,
             )
 
         terminal_seen_at = time.monotonic() if request.live and self._is_terminal(run_id) else None
@@ -654,10 +663,9 @@ class LocalWorldBackend(Backend):
             batch = batch[-request.last:] if request.last > 0 else []
         shown = set(batch)
         for i, raw in enumerate(events):
-            seen.add(raw["eventId"])
-            event = convert(raw, i)  # also learns step names from events not shown
+            learn(raw)
             if i in shown:
-                yield event
+                yield convert(raw, i)
         if not request.live:
             return
 
@@ -671,22 +679,17 @@ class LocalWorldBackend(Backend):
                 watcher.force()
             if watcher.changed():
                 for raw in sorted(data.read_events(run_id, skip=seen), key=_event_key):
-                    if raw["eventId"] in seen:
-                        continue
                     index = len(seen)
-                    seen.add(raw["eventId"])
-                    event = convert(raw, index)
+                    learn(raw)
                     terminal_logged = terminal_logged or raw["eventType"] in TERMINAL_EVENTS
                     if wanted(raw["eventType"]):
-                        yield event
+                        yield convert(raw, index)
             if terminal_seen_at is not None and (
                     terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
                 return
             time.sleep(POLL_INTERVAL)
 
     def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
-        from .codec import StreamDecoder
-
         data = self.data
         name = stream_name(run_id, request.stream or "")
         decoder = StreamDecoder()
@@ -710,6 +713,10 @@ class LocalWorldBackend(Backend):
             after = (chunk_id, int(frame) if frame.isdigit() else 0)
         index = 0  # data-chunk index of the next new chunk file
 
+        def leftovers() -> list[Chunk]:
+            """An unfinished frame at the end of what was read, as bytes."""
+            return [Chunk(max(index - 1, 0), value, None) for value in decoder.flush()]
+
         def emit(chunk_files: list[Any]) -> Iterator[Chunk | None]:
             """Values of the chunk files not yet delivered, in order; None once the EOF chunk is reached."""
             nonlocal index
@@ -722,8 +729,7 @@ class LocalWorldBackend(Backend):
                 delivered.add(chunk.chunk_id)
                 eof, payload = read
                 if eof:
-                    for value in decoder.flush():
-                        yield Chunk(max(index - 1, 0), value, None)
+                    yield from leftovers()
                     yield None
                     return
                 position = index
@@ -731,38 +737,30 @@ class LocalWorldBackend(Backend):
                 if position < start or (after is not None and chunk.chunk_id < after[0]):
                     continue
                 for k, value in enumerate(decoder.feed(payload)):
-                    if after is not None and (chunk.chunk_id, k) <= after:
-                        continue
-                    yield Chunk(position, value, chunk.chunk_id if k == 0 else f"{chunk.chunk_id}#{k}")
+                    if after is None or (chunk.chunk_id, k) > after:
+                        yield Chunk(position, value, chunk.chunk_id if k == 0 else f"{chunk.chunk_id}#{k}")
 
-        terminal_seen_at = time.monotonic() if request.live and self._is_terminal(run_id) else None
-        for item in emit(files):
-            if item is None:
-                return
-            yield item
-        if not request.live:
-            for value in decoder.flush():
-                yield Chunk(max(index - 1, 0), value, None)
-            return
+        # Follow until the EOF chunk or, since the SDK never closes run streams (#964), until the run is
+        # terminal: then list twice more (a last write may land just after the status) and stop.
+        terminal = request.live and self._is_terminal(run_id)
+        drains = 0
         watcher = _DirWatcher([data.chunks_dir])
-        drained_after_terminal = 0
+        listing = files
         while True:
-            if terminal_seen_at is None and self._is_terminal(run_id):
-                terminal_seen_at = time.monotonic()
-                watcher.force()
-            if watcher.changed() or terminal_seen_at is not None:
-                for item in emit(data.chunk_files(name)):
-                    if item is None:
-                        return
-                    yield item
-            if terminal_seen_at is not None:
-                # The SDK never closes run streams (#964): once the run is terminal, drain twice and stop.
-                drained_after_terminal += 1
-                if drained_after_terminal >= 2:
-                    for value in decoder.flush():
-                        yield Chunk(max(index - 1, 0), value, None)
+            for item in emit(listing):
+                if item is None:
                     return
+                yield item
+            if not request.live or drains >= 2:
+                yield from leftovers()
+                return
             time.sleep(POLL_INTERVAL)
+            if not terminal and self._is_terminal(run_id):
+                terminal = True
+                watcher.force()
+            if terminal:
+                drains += 1
+            listing = data.chunk_files(name) if watcher.changed() or terminal else []
 
     # -- doctor ---------------------------------------------------------------------------------------------
     def doctor(self) -> list[Check]:
@@ -771,7 +769,7 @@ class LocalWorldBackend(Backend):
             data = self.data
         except NotFoundError as exc:
             return [Check("data directory", False, exc.message)]
-        runs = len(data.run_files())
+        runs = len(data.run_ids()[0])
         checks.append(Check("data directory", True, f"{data.root} ({self.data_source}; {runs} runs)"))
         if not os.access(data.root, os.W_OK):
             checks.append(Check("writable", False, f"{data.root} is not writable: cancel and wake need to write"))

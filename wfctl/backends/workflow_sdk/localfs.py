@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ...errors import NotFoundError, UsageError
 
@@ -132,12 +132,10 @@ def entity_files(directory: Path, ext: str = ".json", prefix: str = "") -> dict[
     return out
 
 
-def _iso_now() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
-
-
-iso_now = _iso_now
+def iso_now() -> str:
+    """The current time as JavaScript's ``toISOString()`` writes it."""
+    ms = int(time.time() * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def dumps(data: Any) -> str:
@@ -233,15 +231,21 @@ class DataDir:
             self._warned.add(key)
             self.warn(f"skipping {path}: {reason}")
 
-    def read_json(self, path: Path, *, required: tuple[str, ...] = ()) -> dict[str, Any] | None:
-        """A JSON object, or None when missing (silently) or corrupt (with a warning)."""
+    def read_bytes(self, path: Path) -> bytes | None:
+        """A file's bytes; None when it is missing (silently: the app deletes files) or unreadable (warned)."""
         try:
             with open(path, "rb") as fh:
-                raw = fh.read()
+                return fh.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             self._warn_once(path, exc.strerror or str(exc))
+            return None
+
+    def read_json(self, path: Path, *, required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """A JSON object, or None when missing (silently) or corrupt (with a warning)."""
+        raw = self.read_bytes(path)
+        if raw is None:
             return None
         try:
             data = json.loads(raw)
@@ -279,39 +283,26 @@ class DataDir:
         return ids, names
 
     def run_file(self, run_id: str, names: dict[str, str]) -> Path:
+        """The file of a run listed by :meth:`run_ids`."""
         return self.runs_dir / names.get(run_id, run_id + ".json")
-
-    def run_files(self) -> dict[str, str]:
-        """``{runId: file name}`` of every run."""
-        ids, names = self.run_ids()
-        return {i: names.get(i, i + ".json") for i in ids}
 
     def read_run(self, run_id: str) -> dict[str, Any] | None:
         return self.read_json(self.run_path(run_id), required=("runId", "status"))
 
-    def _run_scoped(self, kind: str, run_id: str, names: list[str] | None = None) -> dict[str, Path]:
+    def _run_scoped(self, kind: str, run_id: str) -> dict[str, Path]:
         """``{entity id: path}`` for a run's events or steps, in both layouts (flat wins on duplicates)."""
         prefix = f"{run_id}-"
         found: dict[str, Path] = {}
-        per_run = self.root / kind / run_id
-        for entity, name in entity_files(per_run, prefix=prefix).items():
-            found[entity[len(prefix):]] = per_run / name
-        flat_dir = self.root / kind
-        flat_names = list_names(flat_dir) if names is None else names
-        for name in flat_names:
-            if name.startswith(prefix) and name.endswith(".json") and not is_temp(name):
-                found[strip_tag(name[:-5])[len(prefix):]] = flat_dir / name
+        for directory in (self.root / kind / run_id, self.root / kind):
+            for entity, name in entity_files(directory, prefix=prefix).items():
+                found[entity[len(prefix):]] = directory / name
         return found
 
-    def event_paths(self, run_id: str, flat_names: list[str] | None = None) -> dict[str, Path]:
-        return self._run_scoped("events", run_id, flat_names)
-
-    def read_events(self, run_id: str, flat_names: list[str] | None = None,
-                    skip: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def read_events(self, run_id: str, skip: Iterable[str] = ()) -> list[dict[str, Any]]:
         """The run's events (those not in ``skip``), unsorted."""
         skipped = set(skip)
         out = []
-        for event_id, path in self.event_paths(run_id, flat_names).items():
+        for event_id, path in self._run_scoped("events", run_id).items():
             if event_id in skipped:
                 continue
             data = self.read_json(path, required=("eventType",))
@@ -322,7 +313,7 @@ class DataDir:
 
     def read_steps(self, run_id: str) -> list[dict[str, Any]]:
         out = []
-        for step_id, path in self._run_scoped("steps", run_id).items():
+        for path in self._run_scoped("steps", run_id).values():
             data = self.read_json(path, required=("stepId",))
             if data is not None:
                 out.append(data)
@@ -366,13 +357,8 @@ class DataDir:
         where the quick scan finds nothing is parsed in full.
         """
         path = self.runs_dir / name
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            self._warn_once(path, exc.strerror or str(exc))
+        raw = self.read_bytes(path)
+        if raw is None:
             return None
         status = _quick_string(raw, b'"status":')
         if status is not None and raw.count(b'"status":') == 1 and raw.rstrip().endswith(b"}"):
@@ -390,7 +376,8 @@ class DataDir:
         return list_names(self.chunks_dir)
 
     def chunk_files(self, stream: str, names: list[str] | None = None) -> list[ChunkFile]:
-        """A stream's chunk files in write order (``chnk_`` ULID order); ``.bin`` and legacy ``.json``."""
+        """A stream's chunk files in write order (``chnk_`` ULID order): ``.bin`` and legacy ``.json`` files
+        (world-local reads both as ``[eof byte][payload]``)."""
         prefix = f"{stream}-"
         chunks: dict[str, ChunkFile] = {}
         for name in self.chunk_names() if names is None else names:
@@ -411,38 +398,21 @@ class DataDir:
 
     def read_chunk(self, chunk: ChunkFile) -> tuple[bool, bytes] | None:
         """(eof, payload) of a chunk file; None if it vanished or is unreadable."""
-        try:
-            raw = chunk.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self._warn_once(chunk.path, exc.strerror or str(exc))
+        raw = self.read_bytes(chunk.path)
+        if raw is None:
             return None
         if not raw:
             self._warn_once(chunk.path, "empty chunk file (half-written?)")
             return None
-        if raw[:1] == b"{":  # a JSON-encoded chunk from an old writer
-            try:
-                data = json.loads(raw)
-                payload = data.get("chunk") or data.get("data") or b""
-                if isinstance(payload, dict) and isinstance(payload.get("data"), str):
-                    import base64
-
-                    payload = base64.b64decode(payload["data"])
-                return bool(data.get("eof")), payload if isinstance(payload, bytes) else b""
-            except (ValueError, AttributeError):
-                pass
         return raw[0] == 1, raw[1:]
 
     def chunk_is_eof(self, chunk: ChunkFile) -> bool | None:
+        """Whether a chunk is the EOF marker, from its first byte; None if it vanished or is empty."""
         try:
             with open(chunk.path, "rb") as fh:
                 first = fh.read(1)
         except FileNotFoundError:
             return None
-        if first == b"{":
-            result = self.read_chunk(chunk)
-            return None if result is None else result[0]
         return first == b"\x01" if first else None
 
     # -- writing -----------------------------------------------------------------------------------------
