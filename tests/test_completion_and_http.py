@@ -137,3 +137,14 @@ def test_cross_origin_redirect_drops_credentials():
 
     client(handler, token="abc").get_json("/x")
     assert seen == {"auth": None}
+
+
+def test_plain_http_engine_refuses_redirect_to_https():
+    def handler(request):
+        if request.url.scheme == "http":
+            return httpx.Response(301, headers={"location": "https://engine.test/x"})
+        return httpx.Response(200, json={})
+
+    with pytest.raises(UsageError) as info:
+        client(handler).get_json("/x")
+    assert "https" in info.value.hint

@@ -122,14 +122,26 @@ class HttpClient:
         self._secrets = [token or ""] + [v for k, v in (headers or {}).items() if k.lower() in SECRET_HEADERS]
         self._debug = debug_log
         self._sleep = time.sleep
+        # Loading the CA bundle costs ~0.1 s per process; a plain-http engine never needs it. Should
+        # such an engine redirect to https, the request is refused rather than sent unverified.
+        plain = base_url.startswith("http://")
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers=all_headers,
             timeout=httpx.Timeout(read_timeout, connect=5.0),
-            verify=not insecure,
+            verify=False if plain else not insecure,
             follow_redirects=True,
             transport=transport,
+            event_hooks={"request": [self._refuse_unverified_tls]} if plain and not insecure else None,
         )
+
+    def _refuse_unverified_tls(self, request: httpx.Request) -> None:
+        if request.url.scheme == "https":
+            raise UsageError(
+                f"{self.engine} redirected to {request.url.scheme}://{request.url.host}: "
+                "wfctl was configured with an http:// URL",
+                hint="set the https:// URL in the profile (or --url)",
+            )
 
     # -- debug -----------------------------------------------------------------
     def _log(self, text: str) -> None:

@@ -329,7 +329,7 @@ class RichViews:
                 line.append(f" ({human_duration(took)})", style="cyan")
         summary = summarize(item)
         if summary:
-            style = "red" if ("fail" in kind or "error" in kind) else ""
+            style = "red" if ("fail" in kind or "error" in kind) else ("dim italic" if kind == "thinking" else "")
             line.append("  " + summary, style=style)
         self._print_line(line)
         if self.opts.verbose and item.data is not None:

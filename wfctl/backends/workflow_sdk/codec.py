@@ -13,6 +13,9 @@ Entry points
 * :func:`unflatten` — a parsed devalue array → a plain value.
 * :func:`workflow_short_name` / :func:`step_short_name` — ``workflow//./workflows/demo//demoWorkflow`` →
   ``demoWorkflow`` (the SDK's ``parseWorkflowName``).
+* What every world shares beyond payloads: ULIDs (:func:`ulid_time_ms`, :data:`new_ulid`), SDK records →
+  the run model (:func:`run_from_record`, :func:`step_from_record`, :func:`run_error`), and run stream
+  names (:func:`stream_name`, :func:`stream_namespace`).
 
 How values map (decisions where JavaScript has no JSON equivalent)
 ------------------------------------------------------------------
@@ -40,18 +43,38 @@ from __future__ import annotations
 import base64
 import json
 import math
+import random
+import re
 import struct
+import threading
+import time
+from datetime import datetime, timezone
 from typing import Any, Iterable
+
+from ...model import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, UNKNOWN, Run, RunError, Step, iso, parse_time
 
 __all__ = [
     "DecodeError",
+    "SDK_STATUSES",
     "StreamDecoder",
+    "UlidFactory",
     "b64encode",
     "decode_devalue",
+    "decode_event_data",
     "decode_payload",
     "decode_stream_chunk",
+    "is_ulid",
+    "new_ulid",
     "parse_machine_name",
+    "record_time",
+    "run_error",
+    "run_from_record",
+    "step_from_record",
     "step_short_name",
+    "stream_base",
+    "stream_name",
+    "stream_namespace",
+    "ulid_time_ms",
     "unflatten",
     "workflow_short_name",
 ]
@@ -441,8 +464,6 @@ def _plain_json(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, bool)):
         return value
     if hasattr(value, "isoformat"):  # a datetime from CBOR tag 1 or a driver
-        from ...model import iso  # local import: the codec stays importable on its own
-
         return iso(value) if hasattr(value, "tzinfo") else value.isoformat()
     return str(value)
 
@@ -552,3 +573,179 @@ def step_short_name(name: Any) -> Any:
     """``step//./workflows/demo//greet`` → ``greet``; other values unchanged."""
     parsed = parse_machine_name("step", name)
     return parsed["shortName"] if parsed else name
+
+
+# -- ids -----------------------------------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_VALUE = {c: i for i, c in enumerate(_CROCKFORD)}
+_ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_MAX_ULID_TIME = (1 << 48) - 1
+
+
+def is_ulid(text: str) -> bool:
+    return bool(_ULID_RE.match(text))
+
+
+def ulid_time_ms(value: str | None) -> int | None:
+    """Milliseconds since the epoch encoded in a ULID or a prefixed id (``wrun_<ULID>``); None if not one."""
+    if not value:
+        return None
+    ulid = value.rsplit("_", 1)[-1] if "_" in value else value
+    ulid = ulid.upper()
+    if not _ULID_RE.match(ulid):
+        return None
+    ms = 0
+    for ch in ulid[:10]:
+        ms = ms * 32 + _CROCKFORD_VALUE[ch]
+    return ms
+
+
+class UlidFactory:
+    """Monotonic ULIDs: within one millisecond the random part is incremented, so ids sort in call order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_rand = 0
+
+    def __call__(self, now_ms: int | None = None) -> str:
+        with self._lock:
+            ms = int(time.time() * 1000) if now_ms is None else now_ms
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                self._last_rand += 1
+                if self._last_rand >= 1 << 80:  # pragma: no cover - 2^80 ids in one millisecond
+                    raise OverflowError("ULID random part overflow")
+            else:
+                self._last_ms = ms
+                self._last_rand = random.getrandbits(80)
+            value = (min(ms, _MAX_ULID_TIME) << 80) | self._last_rand
+        chars = []
+        for _ in range(26):
+            chars.append(_CROCKFORD[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
+
+
+new_ulid = UlidFactory()
+
+
+# -- SDK records → the run model (the same shapes in every world) ----------------------------------------
+
+SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
+
+
+def record_time(value: Any, fallback_id: str | None = None) -> datetime | None:
+    """A record's timestamp; when it is missing, the time in ``fallback_id`` (a ULID-based id)."""
+    parsed = parse_time(value)
+    if parsed is None and fallback_id:
+        ms = ulid_time_ms(fallback_id)
+        if ms is not None:
+            parsed = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return parsed
+
+
+def run_error(value: Any, code: Any = None) -> RunError | None:
+    """A run's or step's ``error`` (``{message, stack?, code?}``, a string, or a serialized value)."""
+    if value is None:
+        return None
+    if not isinstance(value, (dict, str)):
+        value = decode_payload(value)
+    if isinstance(value, str):
+        return RunError(message=value, code=code if isinstance(code, str) else None)
+    if isinstance(value, dict):
+        message = value.get("message")
+        code = value.get("code", code)
+        return RunError(
+            message=message if isinstance(message, str) or message is None else json.dumps(message),
+            code=code if isinstance(code, str) else None,
+            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
+        )
+    return RunError(message=str(value), code=code if isinstance(code, str) else None)
+
+
+def run_from_record(raw: dict[str, Any], backend: str) -> Run:
+    """A ``WorkflowRun`` record (world-local's run file, the Vercel API's JSON) → :class:`Run`, without steps.
+
+    ``workflowName`` is the short name and ``workflowId`` the SDK's machine name; ``extra`` holds
+    ``deploymentId``, ``specVersion``, ``workflowCoreVersion`` and the rest of ``executionContext``.
+    """
+    run_id = raw["runId"]
+    raw_status = raw.get("status")
+    machine = raw.get("workflowName")
+    context = raw.get("executionContext") if isinstance(raw.get("executionContext"), dict) else {}
+    extra: dict[str, Any] = {
+        "deploymentId": raw.get("deploymentId"),
+        "specVersion": raw.get("specVersion"),
+        "workflowCoreVersion": context.get("workflowCoreVersion"),
+    }
+    if isinstance(context.get("features"), dict):
+        extra["features"] = context["features"]
+    rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
+    if rest:
+        extra["executionContext"] = decode_event_data(rest)
+    if raw.get("expiredAt"):
+        extra["expiredAt"] = iso(parse_time(raw["expiredAt"]))
+    return Run(
+        runId=run_id,
+        backend=backend,
+        workflowName=workflow_short_name(machine),
+        workflowId=machine,
+        status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+        rawStatus=raw_status,
+        createdAt=record_time(raw.get("createdAt"), run_id),
+        startedAt=record_time(raw.get("startedAt")),
+        completedAt=record_time(raw.get("completedAt")),
+        updatedAt=record_time(raw.get("updatedAt")),
+        input=decode_payload(raw.get("input")),
+        output=decode_payload(raw.get("output")),
+        error=run_error(raw.get("error")),
+        extra=extra,
+    )
+
+
+def step_from_record(raw: dict[str, Any]) -> Step:
+    """A ``Step`` record → :class:`Step`. Its ``error`` is kept for failed steps and steps waiting to retry;
+    a completed step's record still holds an earlier failed attempt's error, which is not shown."""
+    raw_status = raw.get("status")
+    return Step(
+        stepId=raw.get("stepId"),
+        stepName=step_short_name(raw.get("stepName")),
+        status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+        rawStatus=raw_status,
+        attempt=raw.get("attempt") if isinstance(raw.get("attempt"), int) else None,
+        startedAt=record_time(raw.get("startedAt")),
+        completedAt=record_time(raw.get("completedAt")),
+        input=decode_payload(raw.get("input")),
+        output=decode_payload(raw.get("output")),
+        error=run_error(raw.get("error")) if raw_status in (FAILED, PENDING, RUNNING) else None,
+    )
+
+
+def stream_base(run_id: str) -> str:
+    """``wrun_<ULID>`` → ``strm_<ULID>_user``: a run's default output stream (``getWorkflowRunStreamId``)."""
+    return run_id.replace("wrun_", "strm_", 1) + "_user"
+
+
+def stream_name(run_id: str, stream: str) -> str:
+    """The stream for ``tail --stream [NAMESPACE]``: ``strm_<ULID>_user_<base64url(namespace)>``, the default
+    stream for ``""``; a full ``strm_...`` name is kept as it is."""
+    if stream.startswith("strm_"):
+        return stream
+    base = stream_base(run_id)
+    if not stream:
+        return base
+    return f"{base}_" + base64.urlsafe_b64encode(stream.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def stream_namespace(run_id: str, name: str) -> str | None:
+    """The namespace of one of the run's streams (None for the default stream and for other streams)."""
+    base = stream_base(run_id) + "_"
+    if not name.startswith(base):
+        return None
+    encoded = name[len(base):]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -26,7 +26,6 @@ Decisions where the SDK leaves a choice (also in the README):
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import hashlib
 import heapq
@@ -38,21 +37,21 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ...errors import NotFoundError, UnavailableError, UsageError, WfctlError
 from ...model import (
-    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
-    Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+    CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
+    RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
 )
 from ..base import (
     CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest,
 )
-from .codec import StreamDecoder, decode_event_data, decode_payload, step_short_name, workflow_short_name
-from .localfs import (
-    DataDir, entity_files, find_data_dir, is_ulid, iso_now, new_ulid, safe_id, ulid_time_ms,
+from .codec import (
+    SDK_STATUSES, StreamDecoder, decode_event_data, decode_payload, is_ulid, new_ulid, record_time, run_from_record,
+    step_from_record, step_short_name, stream_base, stream_name, stream_namespace, ulid_time_ms, workflow_short_name,
 )
+from .localfs import DataDir, entity_files, find_data_dir, iso_now, safe_id
 
 if TYPE_CHECKING:
     from ...config import Profile
 
-SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
 TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
 POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own readers poll every 100 ms)
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
@@ -60,58 +59,8 @@ ID_TIME_MARGIN_MS = 5 * 60 * 1000
 FLOW_PATH = "/.well-known/workflow/v1/flow"
 
 
-def _error(value: Any) -> RunError | None:
-    if value is None:
-        return None
-    if not isinstance(value, (dict, str)):
-        value = decode_payload(value)
-    if isinstance(value, str):
-        return RunError(message=value)
-    if isinstance(value, dict):
-        message = value.get("message")
-        return RunError(
-            message=message if isinstance(message, str) or message is None else json.dumps(message),
-            code=value.get("code") if isinstance(value.get("code"), str) else None,
-            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
-        )
-    return RunError(message=str(value))
-
-
-def _time(value: Any, fallback_id: str | None = None) -> datetime | None:
-    parsed = parse_time(value)
-    if parsed is None and fallback_id:
-        ms = ulid_time_ms(fallback_id)
-        if ms is not None:
-            parsed = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return parsed
-
-
 def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
-    return (iso(_time(raw.get("createdAt"), raw.get("eventId"))) or "", str(raw.get("eventId", "")))
-
-
-def _b64url(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def _b64url_text(encoded: str) -> str | None:
-    try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def stream_base(run_id: str) -> str:
-    """``wrun_<ULID>`` → ``strm_<ULID>_user`` (the SDK's ``getWorkflowRunStreamId``)."""
-    return run_id.replace("wrun_", "strm_", 1) + "_user"
-
-
-def stream_name(run_id: str, stream: str) -> str:
-    """The chunk-file stream name for ``tail --stream [NAMESPACE]`` (a full ``strm_...`` name is kept)."""
-    if stream.startswith("strm_"):
-        return stream
-    base = stream_base(run_id)
-    return f"{base}_{_b64url(stream)}" if stream else base
+    return (iso(record_time(raw.get("createdAt"), raw.get("eventId"))) or "", str(raw.get("eventId", "")))
 
 
 class LocalWorldBackend(Backend):
@@ -154,38 +103,7 @@ class LocalWorldBackend(Backend):
         return raw
 
     def _to_run(self, raw: dict[str, Any]) -> Run:
-        run_id = raw["runId"]
-        raw_status = raw.get("status")
-        machine = raw.get("workflowName")
-        context = raw.get("executionContext") if isinstance(raw.get("executionContext"), dict) else {}
-        extra: dict[str, Any] = {
-            "deploymentId": raw.get("deploymentId"),
-            "specVersion": raw.get("specVersion"),
-            "workflowCoreVersion": context.get("workflowCoreVersion"),
-        }
-        if isinstance(context.get("features"), dict):
-            extra["features"] = context["features"]
-        rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
-        if rest:
-            extra["executionContext"] = rest
-        if raw.get("expiredAt"):
-            extra["expiredAt"] = iso(parse_time(raw["expiredAt"]))
-        return Run(
-            runId=run_id,
-            backend=self.name,
-            workflowName=workflow_short_name(machine),
-            workflowId=machine,
-            status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
-            rawStatus=raw_status,
-            createdAt=_time(raw.get("createdAt"), run_id),
-            startedAt=_time(raw.get("startedAt")),
-            completedAt=_time(raw.get("completedAt")),
-            updatedAt=_time(raw.get("updatedAt")),
-            input=decode_payload(raw.get("input")),
-            output=decode_payload(raw.get("output")),
-            error=_error(raw.get("error")),
-            extra=extra,
-        )
+        return run_from_record(raw, self.name)
 
     # -- get / status ---------------------------------------------------------------------------------------
     def get_status(self, run_id: str) -> Run:
@@ -203,28 +121,13 @@ class LocalWorldBackend(Backend):
         return run
 
     def _steps(self, run_id: str) -> list[Step]:
-        steps = []
-        for raw in sorted(self.data.read_steps(run_id), key=lambda s: (s.get("createdAt") or "", s["stepId"])):
-            raw_status = raw.get("status")
-            error = _error(raw.get("error")) if raw_status in (FAILED, PENDING, RUNNING) else None
-            steps.append(Step(
-                stepId=raw["stepId"],
-                stepName=step_short_name(raw.get("stepName")),
-                status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
-                rawStatus=raw_status,
-                attempt=raw.get("attempt") if isinstance(raw.get("attempt"), int) else None,
-                startedAt=_time(raw.get("startedAt")),
-                completedAt=_time(raw.get("completedAt")),
-                input=decode_payload(raw.get("input")),
-                output=decode_payload(raw.get("output")),
-                error=error,
-            ))
-        return steps
+        records = sorted(self.data.read_steps(run_id), key=lambda s: (s.get("createdAt") or "", s["stepId"]))
+        return [step_from_record(raw) for raw in records]
 
     def _waits(self, run_id: str) -> list[Wait]:
         """The run's sleeps from its wait records (pending and completed; the event log is not needed)."""
-        waits = [Wait(raw["correlationId"], _time(raw.get("resumeAt")), raw.get("status"),
-                      _time(raw.get("completedAt"))) for raw in self.data.read_waits(run_id)]
+        waits = [Wait(raw["correlationId"], record_time(raw.get("resumeAt")), raw.get("status"),
+                      record_time(raw.get("completedAt"))) for raw in self.data.read_waits(run_id)]
         far = datetime.max.replace(tzinfo=timezone.utc)
         return sorted(waits, key=lambda w: (w.resumeAt or far, w.correlationId))
 
@@ -232,7 +135,7 @@ class LocalWorldBackend(Backend):
         """The run's live hooks. Hook ids are ULIDs minted after the run's id, which skips older hooks."""
         run_ms = ulid_time_ms(run_id)
         hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_TIME_MARGIN_MS)
-        out = [Hook(raw["hookId"], raw.get("token"), _time(raw.get("createdAt"), raw["hookId"]),
+        out = [Hook(raw["hookId"], raw.get("token"), record_time(raw.get("createdAt"), raw["hookId"]),
                     decode_payload(raw.get("metadata"))) for _, raw in hooks]
         return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
@@ -255,10 +158,7 @@ class LocalWorldBackend(Backend):
                     break
                 if eof is not None:
                     count += 1
-            namespace = None
-            if stream.startswith(base + "_"):
-                namespace = _b64url_text(stream[len(base) + 1:])
-            out.append(StreamInfo(stream, namespace, count, count - 1, done))
+            out.append(StreamInfo(stream, stream_namespace(run_id, stream), count, count - 1, done))
         return out
 
     # -- list -------------------------------------------------------------------------------------------------
@@ -306,7 +206,7 @@ class LocalWorldBackend(Backend):
             machine = raw.get("workflowName")
             if workflow and workflow not in (machine, workflow_short_name(machine)):
                 continue
-            created_ms = _ms(_time(raw.get("createdAt"), run_id))
+            created_ms = _ms(record_time(raw.get("createdAt"), run_id))
             if since_ms is not None and (created_ms is None or created_ms < since_ms):
                 continue
             if until_ms is not None and (created_ms is None or created_ms > until_ms):
@@ -643,7 +543,7 @@ class LocalWorldBackend(Backend):
             is_step = event_type.startswith("step_")
             return Event(
                 runId=run_id, offset=raw["eventId"], index=index, type=event_type,
-                time=_time(raw.get("createdAt"), raw["eventId"]),
+                time=record_time(raw.get("createdAt"), raw["eventId"]),
                 stepId=corr if is_step else None, correlationId=corr,
                 data=decode_event_data(raw["eventData"]) if "eventData" in raw else None,
                 stepName=step_names.get(corr) if is_step and corr else None,

@@ -15,73 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ...errors import NotFoundError, UsageError
+from .codec import UlidFactory, is_ulid, new_ulid, ulid_time_ms  # noqa: F401 (re-exported)
 
 DATA_DIR_NAMES = (".next/workflow-data", ".workflow-data", "workflow-data")
 ENV_DATA_DIR = "WORKFLOW_LOCAL_DATA_DIR"
-
-# -- ULIDs ---------------------------------------------------------------------------------------------
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_CROCKFORD_VALUE = {c: i for i, c in enumerate(_CROCKFORD)}
-_ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
-_MAX_ULID_TIME = (1 << 48) - 1
-
-
-def is_ulid(text: str) -> bool:
-    return bool(_ULID_RE.match(text))
-
-
-def ulid_time_ms(value: str | None) -> int | None:
-    """Milliseconds since the epoch encoded in a ULID or a prefixed id (``wrun_<ULID>``); None if not one."""
-    if not value:
-        return None
-    ulid = value.rsplit("_", 1)[-1] if "_" in value else value
-    ulid = ulid.upper()
-    if not _ULID_RE.match(ulid):
-        return None
-    ms = 0
-    for ch in ulid[:10]:
-        ms = ms * 32 + _CROCKFORD_VALUE[ch]
-    return ms
-
-
-class UlidFactory:
-    """Monotonic ULIDs: within one millisecond the random part is incremented, so ids sort in call order."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last_ms = -1
-        self._last_rand = 0
-
-    def __call__(self, now_ms: int | None = None) -> str:
-        with self._lock:
-            ms = int(time.time() * 1000) if now_ms is None else now_ms
-            if ms <= self._last_ms:
-                ms = self._last_ms
-                self._last_rand += 1
-                if self._last_rand >= 1 << 80:  # pragma: no cover - 2^80 ids in one millisecond
-                    raise OverflowError("ULID random part overflow")
-            else:
-                self._last_ms = ms
-                self._last_rand = random.getrandbits(80)
-            value = (min(ms, _MAX_ULID_TIME) << 80) | self._last_rand
-        chars = []
-        for _ in range(26):
-            chars.append(_CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
-
-
-new_ulid = UlidFactory()
 
 # -- file names ----------------------------------------------------------------------------------------
 
