@@ -1,0 +1,1050 @@
+"""The Workflow SDK Postgres world backend against a real PostgreSQL (issue 4, points 1-4).
+
+Rows come from the world itself: the session records a database with the real fixture app running on
+``@workflow/world-postgres`` (``pg_peer.record_world``) and every test works on a fresh copy of it. Cases the
+current world no longer writes (legacy jsonb columns, a text ``error``, specVersion 1 runs, an old schema) are
+inserted the way older worlds wrote them. The live-tail reconnect tests run their own server, which they
+restart mid-tail.
+
+Run with: ``pytest tests/test_postgres_world.py`` (PostgreSQL from Debian packages, Node for the app).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:
+    from tests.support.pg_peer import (  # noqa: F401 - fixtures
+        PostgresServer, pg_server, recorded_db, recorded_world, require_postgres, world_db, world_template,
+    )
+except ImportError:  # tests/ itself on sys.path
+    from support.pg_peer import (  # type: ignore[no-redef]  # noqa: F401
+        PostgresServer, pg_server, recorded_db, recorded_world, require_postgres, world_db, world_template,
+    )
+
+psycopg = pytest.importorskip("psycopg")
+cbor2 = pytest.importorskip("cbor2")
+
+from psycopg.rows import dict_row  # noqa: E402
+
+from wfctl.backends.base import TailRequest  # noqa: E402
+from wfctl.backends.workflow_sdk.postgres import PostgresWorldBackend  # noqa: E402
+from wfctl.config import resolve  # noqa: E402
+from wfctl.errors import UnavailableError  # noqa: E402
+from wfctl.model import Event  # noqa: E402
+
+PG_ENV = {"WFCTL_WORLD": "postgres"}
+MACHINE_DEMO = "workflow//./workflows/demo//demoWorkflow"
+
+
+# -- helpers -----------------------------------------------------------------------------------------------
+
+def pg(cli, dsn: str, *args: str, env: dict[str, str] | None = None):
+    return cli("--dsn", dsn, *args, env={**PG_ENV, **(env or {})})
+
+
+def rows(dsn: str, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def execute(dsn: str, sql: str, params: Any = None) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql, params)
+
+
+def snapshot(dsn: str, run_id: str) -> dict[str, Any]:
+    """Everything the world keeps about one run, plus the job queue: to prove a write changed nothing."""
+    return {
+        "run": rows(dsn, "SELECT * FROM workflow.workflow_runs WHERE id = %s", [run_id]),
+        "events": rows(dsn, "SELECT * FROM workflow.workflow_events WHERE run_id = %s ORDER BY id", [run_id]),
+        "waits": rows(dsn, "SELECT * FROM workflow.workflow_waits WHERE run_id = %s ORDER BY wait_id", [run_id]),
+        "hooks": rows(dsn, "SELECT * FROM workflow.workflow_hooks WHERE run_id = %s ORDER BY hook_id", [run_id]),
+        "jobs": rows(dsn, "SELECT id, key FROM graphile_worker.jobs ORDER BY id"),
+    }
+
+
+def backend(dsn: str, **profile: Any) -> PostgresWorldBackend:
+    env = {"WFCTL_WORLD": "postgres", **{k: v for k, v in profile.pop("env", {}).items()}}
+    prof = resolve(flags={"dsn": dsn, **profile}, env=env)
+    return PostgresWorldBackend(prof)
+
+
+def backend_env(env: dict[str, str], **flags: Any) -> PostgresWorldBackend:
+    return PostgresWorldBackend(resolve(flags=flags, env={"WFCTL_WORLD": "postgres", **env}))
+
+
+def u8(data: bytes) -> dict[str, str]:
+    return {"__type": "Uint8Array", "data": base64.b64encode(data).decode("ascii")}
+
+
+def ulid(ms: int, rand: int = 0) -> str:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = (ms << 80) | rand
+    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- reading what the real app wrote -------------------------------------------------------------------
+
+def test_list_shows_every_run_newest_first_with_decoded_values(cli, recorded_db):
+    dsn, ids = recorded_db
+    result = pg(cli, dsn, "list", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert doc["hasMore"] is False and doc["cursor"] is None
+    got = [r["runId"] for r in doc["data"]]
+    assert got == sorted(ids.values(), reverse=True)  # ORDER BY id DESC, as the world pages
+    by_id = {r["runId"]: r for r in doc["data"]}
+    sleeping = by_id[ids["sleeping"]]
+    assert sleeping["status"] == "running" and sleeping["rawStatus"] == "running"
+    assert sleeping["workflowName"] == "demoWorkflow" and sleeping["workflowId"] == MACHINE_DEMO
+    assert sleeping["input"] == ["Ada", "1h"]
+    assert sleeping["extra"]["specVersion"] == 3  # varchar '3' in workflow_runs
+    assert sleeping["extra"]["deploymentId"] and sleeping["extra"]["workflowCoreVersion"]
+    assert sleeping["createdAt"].endswith("Z") and len(sleeping["createdAt"]) == 24
+    failed = by_id[ids["failed"]]
+    assert failed["status"] == "failed"
+    assert failed["error"]["message"] == "boom: bad input" and failed["error"]["code"] == "USER_ERROR"
+    assert "FatalError" in failed["error"]["stack"]
+    assert by_id[ids["completed"]]["output"] == {"greeting": "Hello, Cy!", "length": 10}
+    assert by_id[ids["approved"]]["output"] == "doc2: approved by Dee"
+    assert by_id[ids["cancelled"]]["status"] == "cancelled"
+    # plain output (not a terminal): tab-separated
+    plain = pg(cli, dsn, "list")
+    assert plain.exit_code == 0 and f"{ids['sleeping']}\tdemoWorkflow\trunning" in plain.stdout
+
+
+def test_list_pages_with_the_worlds_cursor(cli, recorded_db):
+    dsn, ids = recorded_db
+    everything = sorted(ids.values(), reverse=True)
+    first = pg(cli, dsn, "list", "--limit", "3", "-o", "json")
+    doc = first.json()
+    assert [r["runId"] for r in doc["data"]] == everything[:3]
+    assert doc["hasMore"] is True and doc["cursor"] == everything[2]  # the last run id of the page
+    assert f"--cursor '{everything[2]}'" in first.stderr
+    seen = [r["runId"] for r in doc["data"]]
+    cursor = doc["cursor"]
+    while cursor:
+        page = pg(cli, dsn, "list", "--limit", "3", "--cursor", cursor, "-o", "json").json()
+        seen += [r["runId"] for r in page["data"]]
+        cursor = page["cursor"]
+    assert seen == everything
+    all_pages = pg(cli, dsn, "list", "--limit", "2", "--all", "-o", "id")
+    assert all_pages.stdout.split() == everything
+    asc = pg(cli, dsn, "list", "--sort", "asc", "--limit", "3", "-o", "json").json()
+    assert [r["runId"] for r in asc["data"]] == sorted(ids.values())[:3]
+    nxt = pg(cli, dsn, "list", "--sort", "asc", "--limit", "3", "--cursor", asc["cursor"], "-o", "json").json()
+    assert [r["runId"] for r in nxt["data"]] == sorted(ids.values())[3:6]
+    # a local-world cursor "<createdAt>|<runId>" works too; nonsense is a usage error
+    local_style = pg(cli, dsn, "list", "--limit", "3", "--cursor", f"2026-01-01T00:00:00.000Z|{everything[2]}",
+                     "-o", "json").json()
+    assert [r["runId"] for r in local_style["data"]] == everything[3:6]
+    bad = pg(cli, dsn, "list", "--cursor", "nope")
+    assert bad.exit_code == 2 and "invalid cursor" in bad.stderr
+
+
+def test_list_filters(cli, recorded_db):
+    dsn, ids = recorded_db
+
+    def listed(*args: str) -> list[str]:
+        result = pg(cli, dsn, "list", "-o", "id", *args)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout.split()
+
+    assert set(listed("--status", "running")) == {ids["sleeping"], ids["hook"]}
+    assert set(listed("--status", "failed", "--status", "cancelled")) == {ids["failed"], ids["cancelled"]}
+    assert listed("--status", "waiting") == []  # a normalized word the SDK never uses
+    assert pg(cli, dsn, "list", "--status", "bogus").exit_code == 2
+    demo = {ids["sleeping"], ids["completed"], ids["cancelled"]}
+    assert set(listed("--workflow", "demoWorkflow")) == demo
+    assert set(listed("--workflow", MACHINE_DEMO)) == demo
+    assert listed("--workflow", "demo") == []
+    assert set(listed("--workflow", "approvalWorkflow", "--status", "completed")) == {ids["approved"]}
+    assert len(listed("--since", "1h")) == len(ids)
+    assert listed("--until", "1h") == []
+    assert listed("--since", "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z") == []
+    assert listed("--search", "BOOM") == [ids["failed"]]  # the error message (CBOR), case-insensitively
+    assert set(listed("--search", "approval")) == {ids["hook"], ids["approved"]}
+    assert listed("--search", "50%_off") == []  # LIKE metacharacters are literal
+
+
+def test_list_filters_and_pages_in_sql(recorded_db, monkeypatch):
+    dsn, ids = recorded_db
+    statements: list[tuple[str, int]] = []
+    original = PostgresWorldBackend._rows
+
+    def spy(self, conn, sql, params=None):
+        result = original(self, conn, sql, params)
+        statements.append((sql, len(result)))
+        return result
+
+    monkeypatch.setattr(PostgresWorldBackend, "_rows", spy)
+    from wfctl.model import ListQuery
+
+    b = backend(dsn)
+    page = b.list_runs(ListQuery(statuses=["completed"], workflow="demoWorkflow", limit=1))
+    b.close()
+    assert [r.runId for r in page.data] == [ids["completed"]] and page.hasMore is False
+    listing = [(sql, n) for sql, n in statements if "FROM workflow.workflow_runs WHERE" in sql and "LIMIT" in sql
+               and "ORDER BY id" in sql]
+    assert len(listing) == 1
+    sql, returned = listing[0]
+    assert "status IN" in sql and "name IN" in sql and returned <= 2  # limit + 1 rows, filtered by the server
+
+    statements.clear()
+    b = backend(dsn)
+    counts = b.counts()
+    b.close()
+    assert [s for s, _ in statements if "GROUP BY" in s] and len(
+        [s for s, _ in statements if "workflow_runs" in s]) == 1
+    assert counts.total == len(ids)
+    assert counts.counts == {"pending": 0, "running": 2, "waiting": 0, "completed": 4, "failed": 1, "cancelled": 1}
+
+
+def test_get_a_sleeping_run(cli, recorded_db):
+    dsn, ids = recorded_db
+    result = pg(cli, dsn, "get", ids["sleeping"], "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    run = result.json()
+    assert run["status"] == "running" and run["input"] == ["Ada", "1h"]
+    [step] = run["steps"]
+    assert step["stepName"] == "greet" and step["status"] == "completed" and step["attempt"] == 1
+    assert step["input"] == {"args": ["Ada"]} and step["output"]["greeting"] == "Hello, Ada!"
+    assert step["error"] is None
+    [wait] = run["waits"]
+    assert wait["status"] == "waiting" and wait["correlationId"].startswith("wait_")
+    resume = datetime.fromisoformat(wait["resumeAt"].replace("Z", "+00:00"))
+    created = datetime.fromisoformat(run["createdAt"].replace("Z", "+00:00"))
+    assert timedelta(minutes=59) < resume - created < timedelta(minutes=61)
+    assert run["hooks"] == []
+    [stream] = run["streams"]
+    assert stream == {"name": ids["sleeping"].replace("wrun_", "strm_") + "_user", "namespace": None, "chunks": 2,
+                      "tailIndex": 1, "done": False}
+    # a bare ULID is accepted as a run id; the table view renders
+    assert pg(cli, dsn, "get", ids["sleeping"][5:], "-o", "json").json()["runId"] == ids["sleeping"]
+    table = pg(cli, dsn, "get", ids["sleeping"], "-o", "table")
+    assert table.exit_code == 0 and "greet" in table.stdout
+
+
+def test_get_hooks_failures_retries_and_streams(cli, recorded_db):
+    dsn, ids = recorded_db
+    hook = pg(cli, dsn, "get", ids["hook"], "-o", "json").json()
+    [h] = hook["hooks"]
+    assert h["token"] == "approval:doc1" and h["hookId"].startswith("hook_") and h["createdAt"]
+    failed = pg(cli, dsn, "get", ids["failed"], "-o", "json").json()
+    [step] = failed["steps"]
+    assert step["status"] == "failed" and step["error"]["message"] == "boom: bad input"
+    assert failed["waits"] == [] and failed["hooks"] == []  # terminal runs: none, as in the local world
+    flaky = pg(cli, dsn, "get", ids["flaky"], "-o", "json").json()
+    [step] = flaky["steps"]
+    assert step["attempt"] == 2 and step["output"] == {"attempt": 2}
+    assert step["error"] is None  # the earlier attempt's error is not shown for a completed step
+    logs = pg(cli, dsn, "get", ids["logs"], "-o", "json").json()
+    streams = {s["namespace"]: s for s in logs["streams"]}
+    assert streams[None]["chunks"] == 1 and streams[None]["done"] is False
+    assert streams["logs"]["chunks"] == 3 and streams["logs"]["done"] is True
+    missing = pg(cli, dsn, "get", "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    assert missing.exit_code == 3 and "not found" in missing.stderr
+
+
+def test_status_exit_codes_and_a_cheap_query(cli, recorded_db, monkeypatch):
+    dsn, ids = recorded_db
+    for role, code in (("completed", 0), ("failed", 10), ("cancelled", 11), ("sleeping", 12)):
+        result = pg(cli, dsn, "status", ids[role])
+        assert result.exit_code == code, (role, result.stdout, result.stderr)
+    both = pg(cli, dsn, "status", ids["completed"], ids["failed"], "-o", "json")
+    assert both.exit_code == 10 and [d["status"] for d in both.json()] == ["completed", "failed"]
+
+    statements: list[str] = []
+    original = PostgresWorldBackend._rows
+
+    def spy(self, conn, sql, params=None):
+        statements.append(sql)
+        return original(self, conn, sql, params)
+
+    monkeypatch.setattr(PostgresWorldBackend, "_rows", spy)
+    b = backend(dsn)
+    b._schema(b.conn)  # the one-off column introspection
+    statements.clear()
+    run = b.get_status(ids["failed"])
+    b.close()
+    assert run.status == "failed" and run.error.code == "USER_ERROR"
+    assert len(statements) == 1 and "input_cbor" not in statements[0]  # one row, no payloads
+
+
+def test_status_wait_follows_the_run(cli, recorded_db):
+    dsn, ids = recorded_db
+    run_id = ids["sleeping"]
+
+    def complete() -> None:
+        execute(dsn, "UPDATE workflow.workflow_runs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC' "
+                     "WHERE id = %s", [run_id])
+
+    timer = threading.Timer(0.5, complete)
+    timer.start()
+    try:
+        result = pg(cli, dsn, "status", run_id, "--wait", "--interval", "0.1", "--timeout", "20s")
+    finally:
+        timer.cancel()
+    assert result.exit_code == 0, result.stderr
+    timeout = pg(cli, dsn, "status", ids["hook"], "--wait", "--interval", "0.1", "--timeout", "0.3s")
+    assert timeout.exit_code == 124 and "timed out" in timeout.stderr
+
+
+def test_dashboard_once(cli, recorded_db):
+    dsn, ids = recorded_db
+    doc = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
+    assert doc["total"] == len(ids) and doc["counts"]["running"] == 2 and doc["counts"]["completed"] == 4
+    assert [r["runId"] for r in doc["recent"]] == sorted(ids.values(), reverse=True)[:len(doc["recent"])]
+    only = pg(cli, dsn, "dashboard", "--once", "-o", "json", "--workflow", "demoWorkflow").json()
+    assert only["total"] == 3 and only["counts"]["cancelled"] == 1 and only["workflow"] == "demoWorkflow"
+    assert {r["workflowName"] for r in only["recent"]} == {"demoWorkflow"}
+
+
+# -- tail ------------------------------------------------------------------------------------------------
+
+def tail_lines(result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_tail_events(cli, recorded_db):
+    dsn, ids = recorded_db
+    result = pg(cli, dsn, "tail", ids["completed"], "-o", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    lines = tail_lines(result)
+    events, end = lines[:-1], lines[-1]
+    assert end == {"kind": "end", "runId": ids["completed"], "status": "completed", "offset": events[-1]["offset"]}
+    offsets = [e["offset"] for e in events]
+    assert offsets == sorted(offsets) and all(o.startswith("wevt_") for o in offsets)  # the world's order: by id
+    assert [e["index"] for e in events] == list(range(len(events)))
+    types = [e["type"] for e in events]
+    assert {"run_created", "run_started", "step_created", "step_completed", "wait_created", "wait_completed",
+            "run_completed"} <= set(types)
+    created = next(e for e in events if e["type"] == "run_created")
+    assert created["data"]["input"] == ["Cy", "1s"] and created["data"]["workflowName"] == MACHINE_DEMO
+    started = next(e for e in events if e["type"] == "run_started")
+    assert started["data"] is None
+    wait_created = next(e for e in events if e["type"] == "wait_created")
+    assert wait_created["correlationId"].startswith("wait_") and wait_created["data"]["resumeAt"].endswith("Z")
+    step_done = next(e for e in events if e["type"] == "step_completed")
+    assert step_done["stepId"] == step_done["correlationId"] and step_done["data"]["result"]["greeting"]
+    assert events[-1]["type"] == "run_completed" and events[-1]["data"]["output"] == {"greeting": "Hello, Cy!",
+                                                                                     "length": 10}
+    # filters: --type (globs), --last, --offset
+    steps = tail_lines(pg(cli, dsn, "tail", ids["completed"], "-o", "jsonl", "--type", "step_*"))[:-1]
+    assert steps and all(e["type"].startswith("step_") for e in steps)
+    last = tail_lines(pg(cli, dsn, "tail", ids["completed"], "-o", "jsonl", "--last", "2"))[:-1]
+    assert [e["offset"] for e in last] == offsets[-2:]
+    resumed = tail_lines(pg(cli, dsn, "tail", ids["completed"], "-o", "jsonl", "--offset", offsets[2]))[:-1]
+    assert [e["offset"] for e in resumed] == offsets[3:] and resumed[0]["index"] == 3
+    failed = pg(cli, dsn, "tail", ids["failed"], "-o", "jsonl")
+    assert failed.exit_code == 10
+    assert tail_lines(failed)[-2]["data"]["errorCode"] == "USER_ERROR"
+    plain = pg(cli, dsn, "tail", ids["completed"])
+    assert "\tstep_completed\tgreet\t" in plain.stdout
+
+
+def test_tail_stream(cli, recorded_db):
+    dsn, ids = recorded_db
+    result = pg(cli, dsn, "tail", ids["sleeping"], "--stream", "-o", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    lines = tail_lines(result)
+    assert [(c["index"], c["data"]) for c in lines[:-1]] == [(0, "hello Ada"), (1, "second chunk for Ada")]
+    assert all(c["offset"].startswith("chnk_") for c in lines[:-1])
+    logs = tail_lines(pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "-o", "jsonl"))
+    assert [c["data"]["message"] for c in logs[:-1]] == ["job1 started", "job1 is slow", "job1 finished"]
+    last = tail_lines(pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "--start-index", "-1", "-o", "jsonl"))
+    assert [c["index"] for c in last[:-1]] == [2]
+    resumed = tail_lines(pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "--offset", logs[0]["offset"],
+                            "-o", "jsonl"))
+    assert [c["data"]["message"] for c in resumed[:-1]] == ["job1 is slow", "job1 finished"]
+    plain = pg(cli, dsn, "tail", ids["sleeping"], "--stream")
+    assert plain.stdout.splitlines() == ["hello Ada", "second chunk for Ada"]
+    nothing = pg(cli, dsn, "tail", ids["failed"], "--stream=nope", "-o", "jsonl")
+    assert "has no stream" in nothing.stderr and tail_lines(nothing)[-1]["kind"] == "end"
+    # a live tail of a terminal run's closed stream ends at its EOF
+    live = pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "--live", "-o", "jsonl", "--interval", "0.1")
+    assert live.exit_code == 0 and len(tail_lines(live)) == 4
+
+
+# -- the same output as the local world ------------------------------------------------------------------
+
+def export_local_world(dsn: str, root: Path) -> None:
+    """Write the database's runs as world-local's data directory (reference §3.2), independently of wfctl."""
+
+    def plain(value: Any) -> Any:
+        if value is cbor2.undefined:
+            return None
+        if isinstance(value, cbor2.CBORTag) and value.tag == 64:
+            return u8(bytes(value.value))
+        if isinstance(value, datetime):
+            v = value.astimezone(timezone.utc)
+            return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if v is not cbor2.undefined}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    def stamp(value: datetime | None) -> str | None:
+        return plain(value.replace(tzinfo=timezone.utc)) if value else None
+
+    def cb(data: Any) -> Any:
+        return None if data is None else plain(cbor2.loads(bytes(data)))
+
+    def write(path: Path, doc: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: v for k, v in doc.items() if v is not None}, indent=2))
+
+    for r in rows(dsn, "SELECT * FROM workflow.workflow_runs"):
+        write(root / "runs" / f"{r['id']}.json", {
+            "runId": r["id"], "deploymentId": r["deployment_id"], "workflowName": r["name"],
+            "specVersion": int(r["spec_version"]), "executionContext": cb(r["execution_context_cbor"]),
+            "input": cb(r["input_cbor"]), "output": cb(r["output_cbor"]), "error": cb(r["error_cbor"]),
+            "createdAt": stamp(r["created_at"]), "status": r["status"], "startedAt": stamp(r["started_at"]),
+            "updatedAt": stamp(r["updated_at"]), "completedAt": stamp(r["completed_at"])})
+    for e in rows(dsn, "SELECT * FROM workflow.workflow_events"):
+        write(root / "events" / f"{e['run_id']}-{e['id']}.json", {
+            "eventType": e["type"], "correlationId": e["correlation_id"], "specVersion": e["spec_version"],
+            "eventData": cb(e["payload_cbor"]), "runId": e["run_id"], "eventId": e["id"],
+            "createdAt": stamp(e["created_at"])})
+    for s in rows(dsn, "SELECT * FROM workflow.workflow_steps"):
+        write(root / "steps" / f"{s['run_id']}-{s['step_id']}.json", {
+            "runId": s["run_id"], "stepId": s["step_id"], "stepName": s["step_name"], "status": s["status"],
+            "input": cb(s["input_cbor"]), "output": cb(s["output_cbor"]), "error": cb(s["error_cbor"]),
+            "attempt": s["attempt"], "startedAt": stamp(s["started_at"]), "completedAt": stamp(s["completed_at"]),
+            "createdAt": stamp(s["created_at"]), "updatedAt": stamp(s["updated_at"]), "specVersion": s["spec_version"]})
+    for w in rows(dsn, "SELECT * FROM workflow.workflow_waits"):
+        write(root / "waits" / f"{w['wait_id']}.json", {
+            "waitId": w["wait_id"], "runId": w["run_id"], "status": w["status"], "resumeAt": stamp(w["resume_at"]),
+            "completedAt": stamp(w["completed_at"]), "createdAt": stamp(w["created_at"]),
+            "updatedAt": stamp(w["updated_at"]), "specVersion": w["spec_version"]})
+    for h in rows(dsn, "SELECT * FROM workflow.workflow_hooks"):
+        write(root / "hooks" / f"{h['hook_id']}.json", {
+            "runId": h["run_id"], "hookId": h["hook_id"], "token": h["token"], "ownerId": h["owner_id"],
+            "projectId": h["project_id"], "environment": h["environment"], "createdAt": stamp(h["created_at"]),
+            "specVersion": h["spec_version"], "isWebhook": h["is_webhook"]})
+    streams: dict[str, set[str]] = {}
+    for c in rows(dsn, "SELECT * FROM workflow.workflow_stream_chunks"):
+        path = root / "streams" / "chunks" / f"{c['stream_id']}-{c['id']}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes([1 if c["eof"] else 0]) + bytes(c["data"]))
+        streams.setdefault(c["run_id"], set()).add(c["stream_id"])
+    for run_id, names in streams.items():
+        write(root / "streams" / "runs" / f"{run_id}.json", {"streams": sorted(names)})
+
+
+def test_same_output_as_the_local_world(cli, recorded_db, tmp_path):
+    """Scripts see the same JSON from either world for the same logical runs."""
+    dsn, ids = recorded_db
+    data_dir = tmp_path / ".workflow-data"
+    export_local_world(dsn, data_dir)
+
+    def both(*args: str) -> tuple[Any, Any]:
+        local = cli("--data-dir", str(data_dir), *args)
+        postgres = pg(cli, dsn, *args)
+        assert local.exit_code == postgres.exit_code, (args, local.stderr, postgres.stderr)
+        return local.stdout, postgres.stdout
+
+    local, postgres = both("list", "-o", "json", "--limit", "100")
+    assert json.loads(postgres) == json.loads(local)
+    for role, run_id in ids.items():
+        local, postgres = both("get", run_id, "-o", "json")
+        assert json.loads(postgres) == json.loads(local), role
+        local, postgres = both("tail", run_id, "-o", "jsonl")
+        assert postgres == local, role
+        local, postgres = both("tail", run_id, "--stream", "-o", "jsonl")
+        assert postgres == local, role
+    local, postgres = both("tail", ids["logs"], "--stream=logs", "-o", "jsonl")
+    assert postgres == local
+    local, postgres = both("status", *ids.values(), "-o", "json")
+    assert json.loads(postgres) == json.loads(local)
+    for args in (("--status", "running"), ("--workflow", "demoWorkflow"), ("--search", "approval")):
+        local, postgres = both("list", "-o", "json", *args)
+        assert json.loads(postgres) == json.loads(local), args
+    local, postgres = both("dashboard", "--once", "-o", "json")
+    assert json.loads(postgres) == json.loads(local)
+
+
+# -- cancel ----------------------------------------------------------------------------------------------
+
+def test_cancel_writes_what_the_world_writes(cli, recorded_db):
+    dsn, ids = recorded_db
+    run_id = ids["sleeping"]
+    before = snapshot(dsn, run_id)
+    assert before["waits"]
+    result = pg(cli, dsn, "cancel", run_id, "-y", "-o", "json", "--reason", "stuck")
+    assert result.exit_code == 0, result.stderr
+    [outcome] = result.json()
+    assert outcome["outcome"] == "cancelled" and outcome["status"] == "cancelled"
+    assert "not recorded" in outcome["message"]  # the world has no field for a reason
+    after = snapshot(dsn, run_id)
+    [run] = after["run"]
+    assert run["status"] == "cancelled" and run["completed_at"] == run["updated_at"] and run["completed_at"]
+    assert abs(run["completed_at"] - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)
+    assert after["waits"] == [] and after["hooks"] == []
+    new = after["events"][len(before["events"]):]
+    assert [e["type"] for e in new] == ["run_cancelled"]
+    event = new[0]
+    assert event["id"].startswith("wevt_") and event["correlation_id"] is None and event["payload_cbor"] is None
+    assert event["payload"] is None and event["spec_version"] == 3 and event["created_at"] == run["completed_at"]
+    assert after["jobs"] == before["jobs"]  # nothing is sent to the app
+    # the world's own (the official CLI's) run_cancelled row for the recorded cancelled run has the same shape
+    official = [e for e in snapshot(dsn, ids["cancelled"])["events"] if e["type"] == "run_cancelled"]
+    assert [(e["correlation_id"], e["payload_cbor"], e["payload"], e["spec_version"]) for e in official] == \
+        [(None, None, None, 3)]
+    assert pg(cli, dsn, "status", run_id).exit_code == 11
+
+
+def test_cancel_outcomes_and_already_finished_runs_untouched(cli, recorded_db):
+    dsn, ids = recorded_db
+    untouched = {r: snapshot(dsn, ids[r]) for r in ("completed", "failed", "cancelled")}
+    result = pg(cli, dsn, "cancel", ids["hook"], ids["completed"], ids["failed"], ids["cancelled"],
+                "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "-y", "-o", "json")
+    assert result.exit_code == 7  # one not_found
+    outcomes = {o["runId"]: o["outcome"] for o in result.json()}
+    assert outcomes == {ids["hook"]: "cancelled", ids["completed"]: "already_completed",
+                        ids["failed"]: "already_completed", ids["cancelled"]: "already_completed",
+                        "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ": "not_found"}
+    for role, snap in untouched.items():
+        assert snapshot(dsn, ids[role]) == snap, role  # already_completed writes nothing
+    hook = snapshot(dsn, ids["hook"])
+    assert hook["hooks"] == [] and hook["run"][0]["status"] == "cancelled"  # the hook token is free again
+
+
+def test_cancel_by_filter_and_dry_run(cli, recorded_db):
+    dsn, ids = recorded_db
+    before = {r: snapshot(dsn, ids[r]) for r in ("sleeping", "hook")}
+    dry = pg(cli, dsn, "cancel", "--status", "running", "--dry-run", "-o", "json")
+    assert dry.exit_code == 0 and {r["runId"] for r in dry.json()["data"]} == {ids["sleeping"], ids["hook"]}
+    assert {r: snapshot(dsn, ids[r]) for r in before} == before
+    refused = pg(cli, dsn, "cancel", "--workflow", "demoWorkflow")  # not a terminal, no -y
+    assert refused.exit_code == 2
+    done = pg(cli, dsn, "cancel", "--workflow", "demoWorkflow", "-y", "-o", "json")
+    assert done.exit_code == 0 and [o["runId"] for o in done.json()] == [ids["sleeping"]]
+    assert snapshot(dsn, ids["hook"]) == before["hook"]
+
+
+def test_cancel_is_one_transaction(cli, recorded_db, pg_server):
+    """If the event insert fails, the run update and the deletions roll back with it."""
+    dsn, ids = recorded_db
+    dbname = dsn.rsplit("/", 1)[1]
+    pg_server.execute("""
+        CREATE FUNCTION workflow.refuse() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$;
+        CREATE TRIGGER refuse BEFORE INSERT ON workflow.workflow_events FOR EACH ROW EXECUTE FUNCTION workflow.refuse();
+    """, dbname=dbname)
+    before = snapshot(dsn, ids["sleeping"])
+    result = pg(cli, dsn, "cancel", ids["sleeping"], "-y", "-o", "json")
+    assert result.exit_code == 5
+    [outcome] = result.json()
+    assert outcome["outcome"] == "error" and "refused by test trigger" in outcome["message"]
+    assert snapshot(dsn, ids["sleeping"]) == before
+
+
+# -- wake ------------------------------------------------------------------------------------------------
+
+def test_wake_writes_what_the_world_writes(cli, recorded_db):
+    dsn, ids = recorded_db
+    run_id = ids["sleeping"]
+    before = snapshot(dsn, run_id)
+    [wait] = before["waits"]
+    corr = wait["wait_id"].split("-", 1)[1]
+    dry = pg(cli, dsn, "wake", run_id, "--dry-run", "-o", "json")
+    assert dry.exit_code == 0 and dry.json()["correlationIds"] == [corr]
+    assert snapshot(dsn, run_id) == before  # --dry-run writes nothing
+
+    result = pg(cli, dsn, "wake", run_id, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert doc["stoppedCount"] == 1 and doc["correlationIds"] == [corr] and doc["delivered"] is True
+    after = snapshot(dsn, run_id)
+    [done] = after["waits"]
+    assert done["status"] == "completed" and done["completed_at"] and done["updated_at"] == done["completed_at"]
+    assert done["resume_at"] == wait["resume_at"]
+    new = after["events"][len(before["events"]):]
+    assert [(e["type"], e["correlation_id"], e["spec_version"]) for e in new] == [("wait_completed", corr, 3)]
+    created = next(e for e in before["events"] if e["type"] == "wait_created")
+    # byte for byte the encoding cbor-x gives {resumeAt: Date} (the wait_created payload is the same map)
+    assert bytes(new[0]["payload_cbor"]) == bytes(created["payload_cbor"])
+    assert cbor2.loads(bytes(new[0]["payload_cbor"])) == {"resumeAt": wait["resume_at"].replace(tzinfo=timezone.utc)}
+    assert new[0]["created_at"] == done["completed_at"]
+    [job] = rows(dsn, "SELECT j.id, j.task_identifier, j.key, j.max_attempts, j.run_at, p.payload "
+                      "FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p USING (id) WHERE j.key = %s",
+                 [doc["message"].split("job ")[1].split(" ")[0]])
+    assert job["task_identifier"] == "workflow_flows" and job["max_attempts"] == 3
+    payload = job["payload"]
+    assert list(payload) == ["attempt", "messageId", "id", "data"]
+    assert payload["attempt"] == 1 and payload["messageId"] == job["key"] and payload["messageId"].startswith("msg_")
+    assert payload["id"] == MACHINE_DEMO
+    assert base64.b64decode(payload["data"]) == json.dumps({"runId": run_id}, separators=(",", ":")).encode()
+    assert job["run_at"] <= datetime.now(timezone.utc) + timedelta(seconds=5)  # runs now, not at resumeAt
+    # the world's own sleep job for this run is left alone (it no-ops later)
+    assert len(after["jobs"]) == len(before["jobs"]) + 1
+    again = pg(cli, dsn, "wake", run_id, "-o", "json")
+    assert again.json()["stoppedCount"] == 0 and snapshot(dsn, run_id) == after
+
+
+def test_wake_outcomes(cli, recorded_db):
+    dsn, ids = recorded_db
+    unknown = pg(cli, dsn, "wake", ids["sleeping"], "--correlation-id", "wait_01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    assert unknown.exit_code == 3 and "no sleep" in unknown.stderr
+    finished = pg(cli, dsn, "wake", ids["completed"], "-o", "json")
+    assert finished.exit_code == 0 and finished.json()["stoppedCount"] == 0
+    nothing = pg(cli, dsn, "wake", ids["hook"], "-o", "json")
+    assert nothing.exit_code == 0 and nothing.json()["stoppedCount"] == 0
+    missing = pg(cli, dsn, "wake", "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    assert missing.exit_code == 3
+
+
+def test_wake_job_prefix(cli, recorded_db, config_file):
+    dsn, ids = recorded_db
+    result = pg(cli, dsn, "wake", ids["sleeping"], "-o", "json", env={"WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"})
+    assert result.exit_code == 0, result.stderr
+    assert rows(dsn, "SELECT task_identifier FROM graphile_worker.jobs ORDER BY id DESC LIMIT 1") == \
+        [{"task_identifier": "acme_flows"}]
+    # a profile's job_prefix wins over the environment variable
+    config_file.write_text(f'[profiles.pg]\nbackend = "workflow-sdk"\nworld = "postgres"\ndsn = "{dsn}"\n'
+                           'job_prefix = "team_"\n')
+    b = PostgresWorldBackend(resolve(profile="pg", env={"WFCTL_CONFIG": str(config_file),
+                                                          "WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"}))
+    assert b.job_prefix == "team_"
+    assert backend_env({"WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"}, dsn=dsn).job_prefix == "acme_"
+    assert backend_env({}, dsn=dsn).job_prefix == "workflow_"
+
+
+def test_wake_is_one_transaction(cli, recorded_db, pg_server):
+    """Without graphile-worker the job cannot be added: the waits and events roll back too."""
+    dsn, ids = recorded_db
+    pg_server.execute("DROP SCHEMA graphile_worker CASCADE", dbname=dsn.rsplit("/", 1)[1])
+    before = snapshot_no_jobs(dsn, ids["sleeping"])
+    result = pg(cli, dsn, "wake", ids["sleeping"])
+    assert result.exit_code == 5
+    assert "graphile-worker" in result.stderr and "nothing was changed" in result.stderr
+    assert snapshot_no_jobs(dsn, ids["sleeping"]) == before
+
+
+def snapshot_no_jobs(dsn: str, run_id: str) -> dict[str, Any]:
+    return {k: v for k, v in snapshot_safe(dsn, run_id).items() if k != "jobs"}
+
+
+def snapshot_safe(dsn: str, run_id: str) -> dict[str, Any]:
+    return {
+        "run": rows(dsn, "SELECT * FROM workflow.workflow_runs WHERE id = %s", [run_id]),
+        "events": rows(dsn, "SELECT * FROM workflow.workflow_events WHERE run_id = %s ORDER BY id", [run_id]),
+        "waits": rows(dsn, "SELECT * FROM workflow.workflow_waits WHERE run_id = %s ORDER BY wait_id", [run_id]),
+    }
+
+
+# -- legacy rows and old schemas ---------------------------------------------------------------------------
+
+def insert_legacy_run(dsn: str, run_id: str, *, spec: str | None, status: str = "running",
+                      error: str | None = None) -> None:
+    """A run as world-postgres wrote it before CBOR columns: jsonb input/output, a text error."""
+    execute(dsn, """
+        INSERT INTO workflow.workflow_runs (id, name, status, deployment_id, spec_version, input, output,
+                                            execution_context, error, created_at, updated_at, started_at)
+        VALUES (%s, 'workflow//./workflows/legacy//oldWorkflow', %s, 'dpl_old', %s, %s, %s, %s, %s,
+                now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')""",
+            [run_id, status, spec, json.dumps(["x", 1]), json.dumps({"ok": True}) if status == "completed" else None,
+             json.dumps({"workflowCoreVersion": "4.0.0"}), error])
+
+
+def test_legacy_columns(cli, world_db):
+    dsn = world_db
+    base = now_ms()
+    plain_error = "wrun_" + ulid(base, 1)
+    json_error = "wrun_" + ulid(base, 2)
+    done = "wrun_" + ulid(base, 3)
+    insert_legacy_run(dsn, plain_error, spec=None, status="failed", error="it broke")
+    insert_legacy_run(dsn, json_error, spec="1", status="failed",
+                      error=json.dumps({"message": "bad", "stack": "Error: bad", "code": "USER_ERROR"}))
+    insert_legacy_run(dsn, done, spec="2", status="completed")
+    execute(dsn, "INSERT INTO workflow.workflow_events (id, type, run_id, payload, created_at, spec_version) "
+                 "VALUES (%s, 'run_completed', %s, %s, now() AT TIME ZONE 'UTC', NULL)",
+            ["wevt_" + ulid(base, 4), done, json.dumps({"output": {"ok": True}})])
+    listed = {r["runId"]: r for r in pg(cli, dsn, "list", "-o", "json").json()["data"]}
+    assert listed[plain_error]["error"] == {"message": "it broke", "code": None, "stack": None}
+    assert listed[plain_error]["extra"]["specVersion"] is None
+    assert listed[json_error]["error"] == {"message": "bad", "code": "USER_ERROR", "stack": "Error: bad"}
+    assert listed[json_error]["extra"]["specVersion"] == 1
+    assert listed[done]["input"] == ["x", 1] and listed[done]["output"] == {"ok": True}
+    assert listed[done]["extra"]["workflowCoreVersion"] == "4.0.0" and listed[done]["workflowName"] == "oldWorkflow"
+    events = tail_lines(pg(cli, dsn, "tail", done, "-o", "jsonl"))
+    assert events[0]["type"] == "run_completed" and events[0]["data"] == {"output": {"ok": True}}
+
+
+def test_since_and_until_compare_created_at_even_for_client_minted_ids(cli, world_db):
+    dsn = world_db
+    early = "wrun_" + ulid(now_ms() - 2 * 3600 * 1000, 1)  # minted 2 h before creation (the world allows 24 h)
+    insert_legacy_run(dsn, early, spec="3")  # created now
+    assert pg(cli, dsn, "list", "-o", "id", "--since", "1h").stdout.split() == [early]
+    assert pg(cli, dsn, "list", "-o", "id", "--since", "3h", "--until", "1h").stdout.split() == []
+
+
+def test_legacy_cancel_and_wake(cli, world_db):
+    """specVersion 1 runs: cancel writes no event, wake writes a bare wait_completed (as the world does)."""
+    dsn = world_db
+    base = now_ms()
+    run_id = "wrun_" + ulid(base, 1)
+    insert_legacy_run(dsn, run_id, spec="1")
+    execute(dsn, "INSERT INTO workflow.workflow_events (id, type, correlation_id, run_id, payload, created_at) "
+                 "VALUES (%s, 'wait_created', 'wait_A', %s, %s, now() AT TIME ZONE 'UTC')",
+            ["wevt_" + ulid(base, 2), run_id, json.dumps({"resumeAt": "2030-01-01T00:00:00.000Z"})])
+    woke = pg(cli, dsn, "wake", run_id, "-o", "json")
+    assert woke.exit_code == 0 and woke.json()["stoppedCount"] == 1, woke.stderr
+    [event] = rows(dsn, "SELECT * FROM workflow.workflow_events WHERE type = 'wait_completed'")
+    assert event["payload_cbor"] is None and event["spec_version"] == 3 and event["correlation_id"] == "wait_A"
+    cancelled = pg(cli, dsn, "cancel", run_id, "-y")
+    assert cancelled.exit_code == 0
+    assert rows(dsn, "SELECT status::text AS s FROM workflow.workflow_runs WHERE id = %s", [run_id]) == \
+        [{"s": "cancelled"}]
+    assert rows(dsn, "SELECT count(*) AS n FROM workflow.workflow_events WHERE type = 'run_cancelled'") == [{"n": 0}]
+
+
+def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
+    dsn = world_db
+    base = now_ms()
+    run_id = "wrun_" + ulid(base, 1)
+    insert_legacy_run(dsn, run_id, spec="2")
+    pg_server.execute("""
+        ALTER TABLE workflow.workflow_runs DROP COLUMN error_cbor, DROP COLUMN expired_at, DROP COLUMN spec_version;
+        ALTER TABLE workflow.workflow_events DROP COLUMN spec_version;
+        ALTER TABLE workflow.workflow_stream_chunks DROP COLUMN run_id;
+        DROP TABLE workflow.workflow_waits;
+    """, dbname=dsn.rsplit("/", 1)[1])
+    got = pg(cli, dsn, "get", run_id, "-o", "json")
+    assert got.exit_code == 0, got.stderr
+    assert got.json()["input"] == ["x", 1] and got.json()["extra"]["specVersion"] is None
+    assert pg(cli, dsn, "list", "-o", "id", "--search", "old").stdout.split() == [run_id]
+    tail = pg(cli, dsn, "tail", run_id, "-o", "jsonl")
+    assert tail.exit_code == 0 and [line["kind"] for line in tail_lines(tail)] == ["end"]
+
+
+# -- configuration, errors and secrets -------------------------------------------------------------------
+
+def test_dsn_sources_and_precedence(cli, recorded_db, config_file):
+    dsn, ids = recorded_db
+    bad = dsn.rsplit("/", 1)[0] + "/nosuchdb"
+    env_only = cli("list", "-o", "id", env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres",
+                                            "WORKFLOW_POSTGRES_URL": dsn, "DATABASE_URL": bad})
+    assert env_only.exit_code == 0 and len(env_only.stdout.split()) == len(ids)
+    database_url = cli("list", "-o", "id", env={"WORKFLOW_TARGET_WORLD": "postgres", "DATABASE_URL": dsn})
+    assert database_url.exit_code == 0 and len(database_url.stdout.split()) == len(ids)
+    flag_wins = cli("--dsn", dsn, "list", "-o", "id", env={"WFCTL_WORLD": "postgres", "WORKFLOW_POSTGRES_URL": bad})
+    assert flag_wins.exit_code == 0
+    wfctl_dsn = cli("list", "-o", "id", env={"WFCTL_WORLD": "postgres", "WFCTL_DSN": dsn,
+                                             "WORKFLOW_POSTGRES_URL": bad})
+    assert wfctl_dsn.exit_code == 0
+    config_file.write_text(f'current_profile = "pg"\n[profiles.pg]\nbackend = "workflow-sdk"\nworld = "postgres"\n'
+                           f'dsn = "{dsn}"\n')
+    config_file.chmod(0o600)
+    profile = cli("--backend", "workflow-sdk", "list", "-o", "id", env={"WORKFLOW_POSTGRES_URL": bad})
+    assert profile.exit_code == 0 and len(profile.stdout.split()) == len(ids)
+    b = backend_env({"WORKFLOW_POSTGRES_URL": dsn, "DATABASE_URL": bad})
+    assert b._dsn() == (dsn, "env WORKFLOW_POSTGRES_URL")
+    assert backend_env({})._dsn()[0] == "postgres://world:world@localhost:5432/world"  # the world's default
+
+
+def test_connection_errors_and_exit_codes(cli, pg_server, world_db):
+    secret = "Sup3rS3cretPw"
+    refused_port = pg_server.port
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        refused_port = s.getsockname()[1]
+    cases = [
+        (f"postgresql://world:{secret}@127.0.0.1:{refused_port}/world", 5, f"127.0.0.1:{refused_port}"),
+        (pg_server.dsn(password=secret, dbname=world_db.rsplit("/", 1)[1]), 4, "refused the login"),
+        (pg_server.dsn(user="nobody_here", password=secret), 4, "refused the login"),
+        (pg_server.dsn(dbname="nosuchdb", password="world"), 2, "does not exist"),
+        (f"host=127.0.0.1 password={secret} port=notaport", 2, "invalid PostgreSQL DSN"),
+        (f"postgresql://world:{secret}@127.0.0.1:99999/world", 2, "not a TCP port"),
+        (f"garbage {secret}", 2, "invalid PostgreSQL DSN"),
+    ]
+    for dsn, code, text in cases:
+        for extra in ([], ["--debug"]):
+            result = cli(*extra, "--dsn", dsn, "list", env=PG_ENV)
+            assert result.exit_code == code, (dsn, result.stderr)
+            assert text in result.stderr, (dsn, result.stderr)
+            assert secret not in result.stdout + result.stderr  # --debug adds a traceback, never the password
+            assert ("Traceback" in result.stderr) == bool(extra)
+    doctor = cli("--dsn", cases[0][0], "config", "doctor", "-o", "json", env=PG_ENV)
+    assert doctor.exit_code == 5 and secret not in doctor.stdout + doctor.stderr
+    assert any(c["name"] == "database" and not c["ok"] for c in doctor.json())
+
+
+def test_schema_missing_is_a_configuration_error(cli, pg_server):
+    pg_server.drop_database("world_empty")
+    pg_server.create_database("world_empty")
+    dsn = pg_server.dsn(dbname="world_empty")
+    try:
+        result = pg(cli, dsn, "list")
+        assert result.exit_code == 2 and "bootstrap" in result.stderr
+        doctor = pg(cli, dsn, "config", "doctor", "-o", "json")
+        checks = {c["name"]: c for c in doctor.json()}
+        assert checks["database"]["ok"] and not checks["schema"]["ok"] and doctor.exit_code == 5
+    finally:
+        pg_server.drop_database("world_empty")
+
+
+def test_doctor(cli, recorded_db):
+    dsn, ids = recorded_db
+    result = pg(cli, dsn, "config", "doctor", "-o", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    checks = {c["name"]: c for c in result.json()}
+    assert checks["database"]["ok"] and "PostgreSQL 1" in checks["database"]["detail"]
+    assert ":***@" in checks["database"]["detail"] and "world:world@" not in checks["database"]["detail"]
+    assert checks["schema"]["ok"] and f"{len(ids)} runs" in checks["schema"]["detail"]
+    assert checks["migrations"]["ok"] and checks["queue"]["ok"] and checks["permissions"]["ok"]
+
+
+def test_psycopg_missing(cli, recorded_db, monkeypatch):
+    dsn, _ = recorded_db
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg -> ImportError
+    result = pg(cli, dsn, "list")
+    assert result.exit_code == 2
+    assert "pip install 'wfctl[postgres]'" in result.stderr and "psycopg" in result.stderr
+
+
+def test_module_import_stays_light():
+    code = ("import sys, wfctl.backends.workflow_sdk.postgres; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'cbor2', 'httpx', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- live tails, LISTEN/NOTIFY and reconnecting after a database restart --------------------------------------
+
+@pytest.fixture(scope="module")
+def restartable_server(world_template):
+    """A server of its own (the tests stop and restart it) with a bootstrapped template database."""
+    try:
+        from tests.support.pg_peer import bootstrap_world
+    except ImportError:
+        from support.pg_peer import bootstrap_world  # type: ignore[no-redef]
+    server = PostgresServer(require_postgres())
+    try:
+        server.start()
+        server.create_role()
+        server.create_database("template_world")
+        bootstrap_world(server.dsn(dbname="template_world"))
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def own_server(restartable_server):
+    """The restartable server, running, with a fresh bootstrapped database ``world``."""
+    server = restartable_server
+    server.start()
+    server.drop_database("world")
+    server.create_database("world", template="template_world")
+    return server
+
+
+class Writer:
+    """Writes a run, its events and its stream chunks the way world-postgres does (ids are ULIDs)."""
+
+    def __init__(self, dsn: str, run_id: str | None = None):
+        self.dsn = dsn
+        self.ms = now_ms()
+        self.seq = 0
+        self.run_id = run_id or "wrun_" + ulid(self.ms, 1)
+        self.stream = self.run_id.replace("wrun_", "strm_") + "_user"
+
+    def _id(self, prefix: str, ms: int | None = None) -> str:
+        self.seq += 1
+        return prefix + ulid(ms if ms is not None else max(self.ms, now_ms()), self.seq)
+
+    def run(self) -> "Writer":
+        input_cbor = cbor2.dumps(cbor2.CBORTag(64, b'devl[[1],"tail"]'))
+        execute(self.dsn, """
+            INSERT INTO workflow.workflow_runs (id, name, status, deployment_id, spec_version, input_cbor,
+                                                created_at, updated_at, started_at)
+            VALUES (%s, %s, 'running', 'postgres', '3', %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC',
+                    now() AT TIME ZONE 'UTC')""", [self.run_id, MACHINE_DEMO, input_cbor])
+        return self
+
+    def event(self, event_type: str, data: Any = None, ms: int | None = None) -> str:
+        event_id = self._id("wevt_", ms)
+        payload = cbor2.dumps(data) if data is not None else None
+        execute(self.dsn, "INSERT INTO workflow.workflow_events (id, type, run_id, payload_cbor, created_at, "
+                          "spec_version) VALUES (%s, %s, %s, %s, now() AT TIME ZONE 'UTC', 3)",
+                [event_id, event_type, self.run_id, payload])
+        return event_id
+
+    def chunk(self, value: str, eof: bool = False, ms: int | None = None, notify: bool = True) -> str:
+        chunk_id = self._id("chnk_", ms)
+        text = b"devl" + json.dumps([value]).encode()
+        data = b"" if eof else len(text).to_bytes(4, "big") + text
+        execute(self.dsn, "INSERT INTO workflow.workflow_stream_chunks (id, stream_id, run_id, data, eof, created_at) "
+                          "VALUES (%s, %s, %s, %s, %s, now() AT TIME ZONE 'UTC')",
+                [chunk_id, self.stream, self.run_id, data, eof])
+        if notify:
+            execute(self.dsn, "SELECT pg_notify('workflow_event_chunk', %s)",
+                    [json.dumps({"streamId": self.stream, "chunkId": chunk_id})])
+        return chunk_id
+
+    def finish(self, status: str = "completed") -> None:
+        execute(self.dsn, "UPDATE workflow.workflow_runs SET status = %s, completed_at = now() AT TIME ZONE 'UTC' "
+                          "WHERE id = %s", [status, self.run_id])
+
+
+def test_live_stream_wakes_on_notify_and_ends_at_eof(own_server):
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    w.chunk("a")
+    b = backend(dsn)
+    b.reconnect_budget = 10
+    gen = b.tail(w.run_id, TailRequest(live=True, stream="", interval=30.0))  # polling alone would take 30 s
+    assert next(gen).data == "a"
+    threading.Timer(0.3, lambda: w.chunk("b")).start()
+    started = time.monotonic()
+    item = next(gen)
+    assert item.data == "b" and time.monotonic() - started < 10  # LISTEN woke the tail
+    threading.Timer(0.3, lambda: w.chunk("", eof=True)).start()
+    assert list(gen) == []  # the EOF chunk ends the tail
+    b.close()
+
+
+def test_live_stream_survives_a_database_restart(own_server):
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    for value in ("c0", "c1"):
+        w.chunk(value)
+    b = backend(dsn)
+    b.reconnect_budget = 30
+    gen = b.tail(w.run_id, TailRequest(live=True, stream="", interval=0.2))
+    got = [next(gen).data, next(gen).data]
+
+    def bounce() -> None:
+        own_server.stop()  # fast shutdown: every connection of the tail is cut
+        time.sleep(1.0)  # the tail retries against a closed port meanwhile
+        own_server.start()
+        w.chunk("c2")
+        w.chunk("c3")
+        w.finish()
+
+    restarter = threading.Thread(target=bounce)
+    restarter.start()
+    got += [item.data for item in gen]
+    restarter.join()
+    b.close()
+    assert got == ["c0", "c1", "c2", "c3"]  # nothing lost, nothing repeated
+
+
+def test_live_events_survive_a_database_restart_and_late_commits(own_server):
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    w.event("run_created", {"workflowName": MACHINE_DEMO})
+    first_ms = now_ms()
+    w.event("run_started")
+    b = backend(dsn)
+    b.reconnect_budget = 30
+    gen = b.tail(w.run_id, TailRequest(live=True, interval=0.1))
+    got: list[Event] = [next(gen), next(gen)]
+
+    def writes() -> None:
+        own_server.restart()
+        w.event("step_created", {"stepName": "step//./workflows/demo//greet"})
+        # a row whose id is older than one already printed (minted earlier, committed later)
+        w.event("step_started", {"stepName": "step//./workflows/demo//greet"}, ms=first_ms)
+        w.event("run_completed", {"output": cbor2.CBORTag(64, b'devl["ok"]')})
+        w.finish()
+
+    thread = threading.Thread(target=writes)
+    thread.start()
+    got += list(gen)
+    thread.join()
+    b.close()
+    types = [e.type for e in got]
+    assert sorted(types) == sorted(["run_created", "run_started", "step_created", "step_started", "run_completed"])
+    assert len({e.offset for e in got}) == len(got)  # no event twice
+    assert [e.index for e in got] == list(range(len(got)))
+    assert got[-1].type == "run_completed" and got[-1].data == {"output": "ok"}
+
+
+def test_live_tail_gives_up_after_its_reconnect_budget(own_server):
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    w.chunk("x")
+    b = backend(dsn)
+    b.reconnect_budget = 1.5
+    gen = b.tail(w.run_id, TailRequest(live=True, stream="", interval=0.1))
+    assert next(gen).data == "x"
+    own_server.stop()
+    started = time.monotonic()
+    with pytest.raises(UnavailableError) as info:
+        next(gen)
+    assert time.monotonic() - started < 15
+    assert f"127.0.0.1:{own_server.port}" in info.value.message and "world:world" not in info.value.message
+    b.close()
+
+
+def test_status_wait_rides_out_a_database_restart(own_server):
+    from wfctl.waiting import wait_for_runs
+
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    b = backend(dsn)
+    b.reconnect_budget = 30
+
+    def bounce() -> None:
+        own_server.stop()
+        time.sleep(1.0)
+        own_server.start()
+        w.finish("failed")
+
+    thread = threading.Timer(0.3, bounce)
+    thread.start()
+    [run] = wait_for_runs(b, [w.run_id], timeout=60, interval=0.2)
+    thread.join()
+    b.close()
+    assert run.status == "failed"
+
+
+def test_cli_live_tail_across_a_restart(own_server, tmp_path):
+    """The real command in its own process: output complete and unique across a database restart."""
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    w.chunk("first")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
+    env.update(WFCTL_WORLD="postgres", WFCTL_CONFIG=str(tmp_path / "none.toml"), WFCTL_CACHE_DIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", "from wfctl.cli import main; main()", "--dsn", dsn, "tail",
+                             w.run_id, "--live", "--stream", "-o", "jsonl", "--interval", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert json.loads(first)["data"] == "first"
+        own_server.restart()
+        w.chunk("second")
+        w.chunk("third")
+        w.finish()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = [json.loads(first)] + [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert proc.returncode == 0, err
+    assert [(l["kind"], l.get("data"), l.get("index")) for l in lines] == [
+        ("chunk", "first", 0), ("chunk", "second", 1), ("chunk", "third", 2), ("end", None, None)]
+    assert lines[-1]["status"] == "completed"

@@ -1,0 +1,1397 @@
+"""The Workflow SDK Postgres world (``@workflow/world-postgres``): schema ``workflow`` read and written with SQL.
+
+Everything a command needs is one or a few indexed queries: no Node, no app. The output is the local world's
+(``local.py``) for the same logical run — same Run/Step/Wait/Hook/StreamInfo/Event mapping, same decoded
+values (``codec.py``) — so a script works against either world.
+
+Reading (reference §5.2): payload columns ``*_cbor`` are CBOR (cbor-x) with ``Uint8Array`` values as CBOR tag 64
+and dates as tag 1; rows written by older worlds use the deprecated jsonb columns (``input``, ``output``,
+``execution_context``, event ``payload``, hook ``metadata``) and a JSON text ``error``. Timestamps are
+``timestamp without time zone`` holding UTC. ``workflow_runs.spec_version`` is varchar (int elsewhere).
+Columns a schema does not have yet (an old bootstrap) read as NULL.
+
+Decisions (also in the README):
+
+* ``list`` pages like the world: ``ORDER BY id DESC`` (run ids are ULIDs: creation order), cursor = the last
+  run id of the page (``id < cursor``; ``asc`` uses ``id > cursor``), ``limit + 1`` rows to know ``hasMore``.
+  The cursor is printed only when there is a next page (as the local world does); a local-world cursor
+  ``<createdAt>|<runId>`` is accepted too. Every filter is SQL: status, workflow (the machine name, or the
+  short name resolved to machine names with one skip scan of the ``name`` index), ``--since``/``--until`` on
+  ``created_at`` (plus an id range derived from the ULID time, with the margins the world allows between a
+  run id's time and its creation, 24 h back and 5 min ahead, so the primary key bounds the scan),
+  ``--search`` (ASCII-insensitive substring of run id, workflow, status, deployment id and error).
+* ``dashboard`` counts are one ``GROUP BY status`` query.
+* ``cancel`` and ``wake`` each run in one transaction that locks the run row first, and write what the world
+  writes (§5.4): cancel = run update + hooks and waits deleted + a ``run_cancelled`` event (legacy
+  specVersion-1 runs: no event, as the world does); wake = waits completed + ``wait_completed`` events (CBOR
+  ``{resumeAt}``) + ``graphile_worker.add_job('<prefix>flows', ...)``. If any statement fails, nothing is
+  written. Timestamps written are naive UTC from wfctl's clock (the world writes its own clock's UTC too).
+* ``tail`` reads events by id and stream chunks by chunk id. ``--live`` follows stream chunks with ``LISTEN
+  workflow_event_chunk`` (the world's NOTIFY channel) and events by polling (events have no NOTIFY); both
+  re-read a short window behind the last id so a row committed late with a smaller id is not skipped, and
+  remember what was printed so nothing is printed twice. When the connection drops (the database restarts),
+  it reconnects with backoff for up to :attr:`PostgresWorldBackend.reconnect_budget` seconds and continues
+  after the last printed id; then it gives up with exit 5.
+* ``get`` shows, like the local world, the sleeps (``workflow_waits``; the event log for schemas older than
+  that table) and hooks (``workflow_hooks``) of runs that are still active. Streams of a run are found by
+  ``workflow_stream_chunks.run_id`` (and the default stream's name, for chunks written before that column
+  existed). ``get_status`` is one row without the payload columns. ``status --wait`` / ``get --wait`` ride out
+  a database restart like a live tail; one-shot reads retry a dropped connection for a few seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import random
+import re
+import struct
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+
+from ...errors import AuthError, ConfigError, NotFoundError, UnavailableError, UsageError, WfctlError
+from ...model import (
+    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
+    Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+)
+from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
+from .codec import (
+    StreamDecoder, decode_event_data, decode_payload, step_short_name, workflow_short_name,
+)
+from .localfs import is_ulid, new_ulid, ulid_time_ms
+
+if TYPE_CHECKING:
+    from ...config import Profile
+
+T = TypeVar("T")
+
+SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
+TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
+SPEC_VERSION_LEGACY = 1
+SPEC_VERSION_CURRENT = 3
+DEFAULT_DSN = "postgres://world:world@localhost:5432/world"  # the world's own default
+DEFAULT_JOB_PREFIX = "workflow_"
+# The world accepts a client-minted run id whose ULID time is up to 24 h before or 5 min after its clock
+# (@workflow/world validateUlidTimestamp), so created_at - 24 h <= id time <= created_at + 5 min.
+ID_PAST_MARGIN_MS = 24 * 60 * 60 * 1000
+ID_FUTURE_MARGIN_MS = 5 * 60 * 1000
+LOOKBACK_MS = 30_000  # live tails re-read this far behind the newest id (late commits with smaller ids)
+TERMINAL_GRACE = 2.0  # after the run turns terminal, how long to wait for its terminal event
+PAGE = 1000
+INSTALL_HINT = "pip install 'wfctl[postgres]'"
+BOOTSTRAP_HINT = ("create it with 'npx --package=@workflow/world-postgres bootstrap' (with WORKFLOW_POSTGRES_URL "
+                  "set), or check that the DSN names the app's database")
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# Columns wfctl reads, per table. A column the database lacks (an old schema) is selected as NULL.
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "workflow_runs": ("id", "name", "status", "deployment_id", "spec_version", "input_cbor", "input",
+                      "output_cbor", "output", "execution_context_cbor", "execution_context", "error_cbor",
+                      "error", "created_at", "updated_at", "started_at", "completed_at", "expired_at"),
+    "workflow_events": ("id", "type", "correlation_id", "run_id", "payload_cbor", "payload", "created_at",
+                        "spec_version"),
+    "workflow_steps": ("step_id", "run_id", "step_name", "status", "attempt", "input_cbor", "input",
+                       "output_cbor", "output", "error_cbor", "error", "started_at", "completed_at", "created_at",
+                       "updated_at", "retry_after", "spec_version"),
+    "workflow_waits": ("wait_id", "run_id", "status", "resume_at", "completed_at", "created_at", "updated_at",
+                       "spec_version"),
+    "workflow_hooks": ("hook_id", "run_id", "token", "created_at", "metadata_cbor", "metadata"),
+    "workflow_stream_chunks": ("id", "stream_id", "run_id", "data", "eof", "created_at"),
+}
+_CAST_TEXT = {"status", "spec_version"}  # enums and the varchar/int spec_version read as text
+_STATUS_COLUMNS = ("id", "name", "status", "deployment_id", "spec_version", "execution_context_cbor",
+                   "execution_context", "error_cbor", "error", "created_at", "updated_at", "started_at",
+                   "completed_at", "expired_at")
+
+
+# -- small helpers -----------------------------------------------------------------------------------------
+
+def _utc(value: Any) -> datetime | None:
+    """A naive UTC timestamp from PostgreSQL → aware UTC (other values through ``parse_time``)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return parse_time(value)
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _now() -> datetime:
+    """Now as naive UTC with millisecond precision (what the world's ``new Date()`` writes)."""
+    now = datetime.now(timezone.utc)
+    return now.replace(tzinfo=None, microsecond=now.microsecond // 1000 * 1000)
+
+
+def _ulid_time_prefix(ms: int) -> str:
+    """The 10-character time part of a ULID for ``ms`` (clamped to the ULID range)."""
+    ms = max(0, min(ms, (1 << 48) - 1))
+    out = []
+    for _ in range(10):
+        out.append(_CROCKFORD[ms & 31])
+        ms >>= 5
+    return "".join(reversed(out))
+
+
+def _ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1000)
+
+
+def _spec_version(value: Any) -> int | None:
+    """``spec_version`` is varchar in ``workflow_runs`` and int elsewhere."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"-?\d+", text) else None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _b64url(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _b64url_text(encoded: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def stream_base(run_id: str) -> str:
+    """``wrun_<ULID>`` → ``strm_<ULID>_user`` (the SDK's ``getWorkflowRunStreamId``)."""
+    return run_id.replace("wrun_", "strm_", 1) + "_user"
+
+
+def stream_name(run_id: str, stream: str) -> str:
+    """The stream id for ``tail --stream [NAMESPACE]`` (a full ``strm_...`` name is kept)."""
+    if stream.startswith("strm_"):
+        return stream
+    base = stream_base(run_id)
+    return f"{base}_{_b64url(stream)}" if stream else base
+
+
+# -- CBOR and legacy JSON ----------------------------------------------------------------------------------
+
+class _Drop:
+    """A CBOR ``undefined`` inside a map: left out, as ``JSON.stringify`` does (the local world's files)."""
+
+
+_DROP = _Drop()
+
+
+def _normalize(value: Any) -> Any:
+    """cbor2's decoding of a cbor-x value → the shape world-local's JSON files hold.
+
+    Tag 64 (``Uint8Array``) → bytes (``codec.decode_payload`` reads the 4-byte format prefix), dates →
+    RFC 3339 strings with milliseconds (``Date.toJSON``), ``undefined`` → left out of maps / null in arrays.
+    """
+    import cbor2
+
+    if value is cbor2.undefined:
+        return _DROP
+    if isinstance(value, cbor2.CBORTag):
+        if value.tag == 64 and isinstance(value.value, (bytes, bytearray)):
+            return bytes(value.value)
+        return {"$type": f"cbor-tag-{value.tag}", "value": _finish(_normalize(value.value))}
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = _normalize(item)
+            if item is not _DROP:
+                out[key if isinstance(key, str) else str(key)] = item
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_finish(_normalize(item)) for item in value]
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, cbor2.CBORSimpleValue):
+        return {"$type": "cbor-simple", "value": value.value}
+    return value
+
+
+def _finish(value: Any) -> Any:
+    return None if value is _DROP else value
+
+
+def _cbor(data: Any) -> Any:
+    """One ``*_cbor`` column → a plain value (None for NULL; undecodable bytes kept as ``{"$bytes"}``)."""
+    if data is None:
+        return None
+    import cbor2
+
+    raw = bytes(data)
+    try:
+        return _finish(_normalize(cbor2.loads(raw)))
+    except Exception as exc:  # noqa: BLE001 - a corrupt cell must not break a listing
+        return {"$undecodable": f"CBOR: {exc}", "$bytes": base64.b64encode(raw).decode("ascii")}
+
+
+def _column(row: dict[str, Any], name: str) -> Any:
+    """The world's ``value.x ||= value.xJson``: the CBOR column, else the deprecated jsonb one."""
+    current = row.get(f"{name}_cbor")
+    if current is not None:
+        return _cbor(current)
+    return row.get(name)
+
+
+def _legacy_error(text: Any) -> Any:
+    """The world's ``parseErrorJson`` for the deprecated ``error`` text column."""
+    if not text:
+        return None
+    if not isinstance(text, str):
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {"message": text}
+    if isinstance(parsed, dict) and "message" in parsed:
+        return {k: parsed.get(k) for k in ("message", "stack", "code") if parsed.get(k) is not None}
+    return {"message": str(parsed)}
+
+
+def _error_value(row: dict[str, Any]) -> Any:
+    if row.get("error_cbor") is not None:
+        return _cbor(row["error_cbor"])
+    return _legacy_error(row.get("error"))
+
+
+def _run_error(value: Any) -> RunError | None:
+    """The local world's error mapping (a structured ``{message, stack, code}`` or a string)."""
+    if value is None:
+        return None
+    if not isinstance(value, (dict, str)):
+        value = decode_payload(value)
+    if isinstance(value, str):
+        return RunError(message=value)
+    if isinstance(value, dict):
+        message = value.get("message")
+        return RunError(
+            message=message if isinstance(message, str) or message is None else json.dumps(message),
+            code=value.get("code") if isinstance(value.get("code"), str) else None,
+            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
+        )
+    return RunError(message=str(value))
+
+
+def _cbor_resume_at(value: Any) -> bytes:
+    """``{resumeAt: Date}`` encoded as cbor-x does (map16 header, tag 1 with uint32 or float64 seconds)."""
+    import cbor2
+
+    out = b"\xb9\x00\x01" + cbor2.dumps("resumeAt")
+    when = parse_time(value) if value is not None else None
+    if when is None:
+        return out + b"\xf7"  # undefined
+    ms = _ms(when) or 0
+    if ms % 1000 == 0 and 0 <= ms // 1000 < 1 << 32:
+        return out + b"\xc1\x1a" + struct.pack(">I", ms // 1000)
+    return out + b"\xc1\xfb" + struct.pack(">d", ms / 1000)
+
+
+# -- DSN handling --------------------------------------------------------------------------------------------
+
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*)@", re.I)
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def redact_dsn(text: str, secrets: Iterable[str] = ()) -> str:
+    """Hide passwords in a DSN or in a message that may quote one."""
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    text = _KV_PASSWORD.sub(lambda m: f"{m.group(1)}***", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+class _Target:
+    """Where the DSN points, for messages: never the password."""
+
+    def __init__(self, dsn: str, source: str, params: dict[str, Any]):
+        self.dsn = dsn
+        self.source = source
+        self.params = params
+        self.password = str(params.get("password") or "")
+
+    @property
+    def where(self) -> str:
+        host = str(self.params.get("host") or self.params.get("hostaddr") or "localhost")
+        port = str(self.params.get("port") or "5432")
+        if host.startswith("/"):
+            where = f"{host} (socket, port {port})"
+        else:
+            where = f"{host.split(',')[0]}:{port.split(',')[0]}"
+        db = self.params.get("dbname")
+        return f"{where}/{db}" if db else where
+
+    @property
+    def display(self) -> str:
+        """``postgresql://user:***@host:port/db`` built from the parsed DSN."""
+        user = self.params.get("user")
+        auth = (f"{user}:***@" if self.password else f"{user}@") if user else ("***@" if self.password else "")
+        return f"postgresql://{auth}{self.where}"
+
+    def clean(self, text: str) -> str:
+        visible = {str(self.params.get(k) or "") for k in ("user", "dbname", "host", "port")}
+        return redact_dsn(text, [self.password] if self.password not in visible else [])
+
+
+# -- the backend ----------------------------------------------------------------------------------------------
+
+class PostgresWorldBackend(Backend):
+    name = "workflow-sdk"
+    label = "Workflow SDK (Postgres world)"
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
+    unsupported_reasons = {
+        START: "the Workflow SDK Postgres world has no API to start a run: the app's own code starts runs "
+               "(start() from workflow/api)",
+    }
+
+    #: Seconds a live tail keeps reconnecting after the database went away (then exit 5).
+    reconnect_budget: float = 30.0
+    #: Seconds a one-shot read keeps retrying a dropped connection.
+    read_retry_budget: float = 3.0
+    connect_timeout: int = 5
+
+    def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
+        super().__init__(profile, ctx)
+        self._conn: Any = None
+        self._listen: Any = None
+        self._target: _Target | None = None
+        self._columns: dict[str, set[str]] | None = None
+
+    # -- configuration -----------------------------------------------------------------------------------
+    def _dsn(self) -> tuple[str, str]:
+        """``--dsn`` / ``WFCTL_DSN`` / profile ``dsn`` > ``WORKFLOW_POSTGRES_URL`` > ``DATABASE_URL`` > the world's
+        default URL."""
+        value = self.profile.get("dsn")
+        if value:
+            return str(value), self.profile.source("dsn")
+        env = self.profile.env
+        for var in ("WORKFLOW_POSTGRES_URL", "DATABASE_URL"):
+            if env.get(var):
+                return env[var], f"env {var}"
+        return DEFAULT_DSN, "the world's default URL"
+
+    @property
+    def job_prefix(self) -> str:
+        """``--`` profile/``WFCTL_JOB_PREFIX`` > ``WORKFLOW_POSTGRES_JOB_PREFIX`` > ``workflow_``."""
+        if self.profile.source("job_prefix") != "default" and self.profile.get("job_prefix"):
+            return str(self.profile.get("job_prefix"))
+        return self.profile.env.get("WORKFLOW_POSTGRES_JOB_PREFIX") or DEFAULT_JOB_PREFIX
+
+    @property
+    def target(self) -> _Target:
+        if self._target is None:
+            psycopg = _psycopg()
+            dsn, source = self._dsn()
+            try:
+                params = psycopg.conninfo.conninfo_to_dict(dsn)
+            except psycopg.ProgrammingError as exc:
+                raise UsageError(f"invalid PostgreSQL DSN from {source}: {redact_dsn(str(exc).strip())}",
+                                 hint="use postgres://USER:PASSWORD@HOST:PORT/DATABASE or key=value pairs") from None
+            for port in str(params.get("port") or "").split(","):
+                if port.strip() and not (port.strip().isdigit() and 0 < int(port) < 65536):
+                    raise UsageError(f"invalid PostgreSQL DSN from {source}: port {port.strip()!r} is not a TCP port")
+            self._target = _Target(dsn, source, params)
+        return self._target
+
+    # -- connections -------------------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        psycopg = _psycopg()
+        target = self.target
+        options: dict[str, Any] = {"connect_timeout": self.connect_timeout, "application_name": "wfctl"}
+        if "keepalives" not in target.params:  # notice a silent peer (a live tail holds its connection for long)
+            options.update(keepalives=1, keepalives_idle=15, keepalives_interval=5, keepalives_count=3)
+        try:
+            conn = psycopg.connect(target.dsn, autocommit=True, **options)
+        except psycopg.OperationalError as exc:
+            raise self._connect_error(exc) from None
+        except psycopg.Error as exc:
+            raise UnavailableError(f"cannot connect to PostgreSQL at {target.where}: "
+                                   f"{target.clean(_message(exc))}") from None
+        if self.ctx.debug:
+            self.ctx.debug_log(f"postgres: connected to {target.display} ({target.source})")
+        return conn
+
+    def _connect_error(self, exc: Exception) -> WfctlError:
+        target = self.target
+        text = target.clean(_message(exc))
+        state = getattr(exc, "sqlstate", None) or ""
+        lowered = text.lower()
+        where = f"{target.where} ({target.source})"
+        if state.startswith("28") or "password authentication failed" in lowered or "no pg_hba.conf entry" in lowered \
+                or ("role" in lowered and "does not exist" in lowered) or "authentication failed" in lowered \
+                or "password is required" in lowered or "no password supplied" in lowered:
+            return AuthError(f"PostgreSQL at {where} refused the login: {text}",
+                             hint="check the user and password of the DSN (--dsn, profile dsn, "
+                                  "WORKFLOW_POSTGRES_URL or DATABASE_URL)")
+        if state == "3D000" or ("database" in lowered and "does not exist" in lowered):
+            return ConfigError(f"PostgreSQL at {where}: {text}", hint="check the database name in the DSN")
+        return UnavailableError(f"cannot connect to PostgreSQL at {where}: {text}",
+                                hint="is the database running and reachable? check the DSN's host and port")
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop_connections(self) -> None:
+        for attr in ("_conn", "_listen"):
+            conn = getattr(self, attr)
+            setattr(self, attr, None)
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - a broken connection may fail to close
+                    pass
+
+    def close(self) -> None:
+        self._drop_connections()
+
+    # -- running queries ---------------------------------------------------------------------------------
+    def _call(self, fn: Callable[[Any], T], *, retry_budget: float = 0.0, what: str = "query") -> T:
+        """Run ``fn(conn)``; map errors; reconnect and retry a dropped connection for ``retry_budget`` s."""
+        psycopg = _psycopg()
+        deadline = time.monotonic() + retry_budget
+        delay = 0.1
+        while True:
+            try:
+                return fn(self.conn)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                if isinstance(exc, psycopg.errors.QueryCanceled):
+                    raise UnavailableError(f"PostgreSQL cancelled the {what}: {self.target.clean(_message(exc))}") \
+                        from None
+                if isinstance(exc, psycopg.errors.LockNotAvailable):
+                    raise UnavailableError(f"the run is locked by another transaction; try again "
+                                           f"({self.target.clean(_message(exc))})") from None
+                self._drop_connections()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise UnavailableError(
+                        f"lost the connection to PostgreSQL at {self.target.where} during a {what}: "
+                        f"{self.target.clean(_message(exc))}",
+                        hint="is the database running? wfctl retried and gave up") from None
+                if self.ctx.debug:
+                    self.ctx.debug_log(f"postgres: connection lost ({_message(exc)}); reconnecting")
+                time.sleep(min(delay, remaining) * (0.5 + random.random() / 2))
+                delay = min(delay * 2, 2.0)
+            except WfctlError as exc:
+                if retry_budget > 0 and isinstance(exc, UnavailableError) and time.monotonic() < deadline:
+                    self._drop_connections()
+                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                raise
+            except psycopg.errors.UndefinedTable as exc:
+                raise ConfigError(f"no Workflow SDK schema in the database at {self.target.where}: "
+                                  f"{self.target.clean(_message(exc))}", hint=BOOTSTRAP_HINT) from None
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise AuthError(f"PostgreSQL at {self.target.where} refused the {what}: "
+                                f"{self.target.clean(_message(exc))}",
+                                hint="the DSN's role needs the privileges the app's role has on schema workflow") \
+                    from None
+            except psycopg.Error as exc:
+                raise UnavailableError(f"PostgreSQL {what} failed: {self.target.clean(_message(exc))}") from None
+
+    def _read(self, fn: Callable[[Any], T], what: str = "query") -> T:
+        return self._call(fn, retry_budget=self.read_retry_budget, what=what)
+
+    def _rows(self, conn: Any, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    # -- schema ------------------------------------------------------------------------------------------
+    def _schema(self, conn: Any) -> dict[str, set[str]]:
+        if self._columns is None:
+            rows = self._rows(conn, "SELECT table_name, column_name FROM information_schema.columns "
+                                    "WHERE table_schema = 'workflow'")
+            columns: dict[str, set[str]] = {}
+            for row in rows:
+                columns.setdefault(row["table_name"], set()).add(row["column_name"])
+            if "workflow_runs" not in columns:
+                raise ConfigError(f"no Workflow SDK schema in the database at {self.target.where} "
+                                  "(table workflow.workflow_runs is missing)", hint=BOOTSTRAP_HINT)
+            self._columns = columns
+        return self._columns
+
+    def _select(self, conn: Any, table: str, columns: Iterable[str] | None = None, alias: str = "") -> str:
+        have = self._schema(conn).get(table, set())
+        prefix = f"{alias}." if alias else ""
+        parts = []
+        for column in columns or _COLUMNS[table]:
+            if column not in have:
+                parts.append(f"NULL AS {column}")
+            elif column in _CAST_TEXT:
+                parts.append(f"{prefix}{column}::text AS {column}")
+            else:
+                parts.append(f"{prefix}{column}")
+        return ", ".join(parts)
+
+    def _has(self, conn: Any, table: str, column: str | None = None) -> bool:
+        have = self._schema(conn).get(table)
+        return have is not None and (column is None or column in have)
+
+    # -- mapping -----------------------------------------------------------------------------------------
+    def _run_id(self, run_id: str) -> str:
+        run_id = run_id.strip()
+        if is_ulid(run_id.upper()):  # a bare ULID
+            run_id = "wrun_" + run_id.upper()
+        return run_id
+
+    def _to_run(self, row: dict[str, Any], with_data: bool = True) -> Run:
+        run_id = row["id"]
+        raw_status = row.get("status")
+        machine = row.get("name")
+        context = _column(row, "execution_context")
+        context = context if isinstance(context, dict) else {}
+        spec = _spec_version(row.get("spec_version"))
+        extra: dict[str, Any] = {
+            "deploymentId": row.get("deployment_id"),
+            "specVersion": spec,
+            "workflowCoreVersion": context.get("workflowCoreVersion"),
+        }
+        if isinstance(context.get("features"), dict):
+            extra["features"] = context["features"]
+        rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
+        if rest:
+            extra["executionContext"] = rest
+        if row.get("expired_at"):
+            extra["expiredAt"] = iso(_utc(row["expired_at"]))
+        created = _utc(row.get("created_at"))
+        if created is None:
+            ms = ulid_time_ms(run_id)
+            created = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
+        return Run(
+            runId=run_id,
+            backend=self.name,
+            workflowName=workflow_short_name(machine),
+            workflowId=machine,
+            status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+            rawStatus=raw_status,
+            createdAt=created,
+            startedAt=_utc(row.get("started_at")),
+            completedAt=_utc(row.get("completed_at")),
+            updatedAt=_utc(row.get("updated_at")),
+            input=decode_payload(_column(row, "input")) if with_data else None,
+            output=decode_payload(_column(row, "output")) if with_data else None,
+            error=_run_error(_error_value(row)),
+            extra=extra,
+        )
+
+    def _event_dict(self, row: dict[str, Any]) -> dict[str, Any]:
+        """An event row → world-local's event JSON shape (``eventData`` only when stored)."""
+        out: dict[str, Any] = {"eventType": row["type"], "eventId": row["id"], "runId": row.get("run_id"),
+                               "correlationId": row.get("correlation_id"), "createdAt": row.get("created_at"),
+                               "specVersion": row.get("spec_version")}
+        if row.get("payload_cbor") is not None:
+            out["eventData"] = _cbor(row["payload_cbor"])
+        elif row.get("payload") is not None:
+            out["eventData"] = row["payload"]
+        return out
+
+    # -- get / status --------------------------------------------------------------------------------------
+    def _fetch_run(self, conn: Any, run_id: str, columns: Iterable[str] | None = None,
+                   lock: bool = False) -> dict[str, Any] | None:
+        sql = f"SELECT {self._select(conn, 'workflow_runs', columns)} FROM workflow.workflow_runs WHERE id = %s"
+        rows = self._rows(conn, sql + (" FOR UPDATE" if lock else ""), [run_id])
+        return rows[0] if rows else None
+
+    def _not_found(self, run_id: str) -> NotFoundError:
+        return NotFoundError(f"run {run_id} not found in the Postgres world at {self.target.where}")
+
+    def get_status(self, run_id: str) -> Run:
+        """One row, without the input/output payloads."""
+        run_id = self._run_id(run_id)
+        row = self._read(lambda conn: self._fetch_run(conn, run_id, _STATUS_COLUMNS), "status query")
+        if row is None:
+            raise self._not_found(run_id)
+        return self._to_run(row, with_data=False)
+
+    def wait_for_change(self, run: Run, interval: float) -> None:
+        """Sleep, then make sure the database answers again before the next check, so ``status --wait`` and
+        ``get --wait`` ride out a database restart (bounded by ``reconnect_budget``) like a live tail."""
+        time.sleep(interval)
+        self._follow(lambda conn: conn.execute("SELECT 1").fetchall(), "status query")
+
+    def get_run(self, run_id: str) -> Run:
+        run_id = self._run_id(run_id)
+
+        def load(conn: Any) -> tuple[Any, ...]:
+            row = self._fetch_run(conn, run_id)
+            if row is None:
+                return None, [], [], [], [], []
+            steps = self._rows(conn, f"SELECT {self._select(conn, 'workflow_steps')} FROM workflow.workflow_steps "
+                                     "WHERE run_id = %s", [run_id])
+            waits: list[dict[str, Any]] = []
+            hooks: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
+            if row.get("status") not in TERMINAL:  # the world deletes a run's waits and hooks when it ends
+                hooks = self._rows(conn, f"SELECT {self._select(conn, 'workflow_hooks')} "
+                                         "FROM workflow.workflow_hooks WHERE run_id = %s", [run_id])
+                if self._has(conn, "workflow_waits"):
+                    waits = self._rows(conn, f"SELECT {self._select(conn, 'workflow_waits')} "
+                                             "FROM workflow.workflow_waits WHERE run_id = %s", [run_id])
+                else:  # a schema from before the waits table: the sleeps are in the event log only
+                    events = self._rows(conn, f"SELECT {self._select(conn, 'workflow_events')} "
+                                              "FROM workflow.workflow_events WHERE run_id = %s AND type IN "
+                                              "('wait_created', 'wait_completed') ORDER BY id", [run_id])
+            streams = self._stream_rows(conn, run_id)
+            return row, steps, waits, hooks, events, streams
+
+        row, steps, waits, hooks, events, streams = self._read(load, "run query")
+        if row is None:
+            raise self._not_found(run_id)
+        run = self._to_run(row)
+        run.steps = self._steps(steps)
+        if not run.terminal:
+            run.waits = self._waits(run_id, waits, [self._event_dict(e) for e in events])
+            run.hooks = self._hooks(hooks)
+        run.streams = self._streams(run_id, streams)
+        return run
+
+    def _steps(self, rows: list[dict[str, Any]]) -> list[Step]:
+        steps = []
+        for row in sorted(rows, key=lambda r: (iso(_utc(r.get("created_at"))) or "", r["step_id"])):
+            raw_status = row.get("status")
+            error = _run_error(_error_value(row)) if raw_status in (FAILED, PENDING, RUNNING) else None
+            steps.append(Step(
+                stepId=row["step_id"],
+                stepName=step_short_name(row.get("step_name")),
+                status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
+                rawStatus=raw_status,
+                attempt=row.get("attempt") if isinstance(row.get("attempt"), int) else None,
+                startedAt=_utc(row.get("started_at")),
+                completedAt=_utc(row.get("completed_at")),
+                input=decode_payload(_column(row, "input")),
+                output=decode_payload(_column(row, "output")),
+                error=error,
+            ))
+        return steps
+
+    @staticmethod
+    def _waits(run_id: str, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[Wait]:
+        waits: dict[str, Wait] = {}
+        prefix = f"{run_id}-"
+        for row in rows:
+            wait_id = row["wait_id"]
+            corr = wait_id[len(prefix):] if wait_id.startswith(prefix) else wait_id
+            waits[corr] = Wait(corr, _utc(row.get("resume_at")), row.get("status"), _utc(row.get("completed_at")))
+        for event in events:
+            corr = event.get("correlationId")
+            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
+            if event["eventType"] == "wait_created" and corr:
+                waits.setdefault(corr, Wait(corr, parse_time(data.get("resumeAt")), "waiting"))
+            elif event["eventType"] == "wait_completed" and corr:
+                wait = waits.setdefault(corr, Wait(corr, parse_time(data.get("resumeAt"))))
+                wait.status = "completed"
+                wait.completedAt = wait.completedAt or _event_time(event)
+        return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
+                                                     w.correlationId))
+
+    @staticmethod
+    def _hooks(rows: list[dict[str, Any]]) -> list[Hook]:
+        """The run's live hooks (rows of ``workflow_hooks``), oldest first."""
+        hooks = []
+        for row in rows:
+            created = _utc(row.get("created_at"))
+            if created is None:
+                ms = ulid_time_ms(row["hook_id"])
+                created = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
+            hooks.append(Hook(row["hook_id"], row.get("token"), created, decode_payload(_column(row, "metadata"))))
+        return sorted(hooks, key=lambda h: (iso(h.createdAt) or "", h.hookId))
+
+    def _stream_rows(self, conn: Any, run_id: str) -> list[dict[str, Any]]:
+        """Per stream of the run: its first EOF chunk id and the number of data chunks before it."""
+        base = stream_base(run_id)
+        where = "run_id = %(run)s OR stream_id = %(base)s" if self._has(conn, "workflow_stream_chunks", "run_id") \
+            else "stream_id = %(base)s"
+        sql = f"""
+            WITH s AS (
+              SELECT stream_id, min(id) FILTER (WHERE eof) AS first_eof
+                FROM workflow.workflow_stream_chunks WHERE {where} GROUP BY stream_id)
+            SELECT s.stream_id, s.first_eof,
+                   (SELECT count(*) FROM workflow.workflow_stream_chunks c
+                     WHERE c.stream_id = s.stream_id AND NOT c.eof
+                       AND (s.first_eof IS NULL OR c.id < s.first_eof)) AS chunks
+              FROM s"""
+        return self._rows(conn, sql, {"run": run_id, "base": base})
+
+    @staticmethod
+    def _streams(run_id: str, rows: list[dict[str, Any]]) -> list[StreamInfo]:
+        base = stream_base(run_id)
+        out = []
+        for row in sorted(rows, key=lambda r: (r["stream_id"] != base, r["stream_id"])):
+            stream = row["stream_id"]
+            count = int(row.get("chunks") or 0)
+            namespace = _b64url_text(stream[len(base) + 1:]) if stream.startswith(base + "_") else None
+            out.append(StreamInfo(stream, namespace, count, count - 1, row.get("first_eof") is not None))
+        return out
+
+    # -- list ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _statuses(words: list[str]) -> list[str] | None:
+        if not words:
+            return None
+        out: list[str] = []
+        for word in words:
+            lowered = word.strip().lower()
+            if lowered not in SDK_STATUSES and lowered not in STATUSES:
+                raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
+            if lowered not in out:
+                out.append(lowered)
+        return out
+
+    @staticmethod
+    def _cursor_id(cursor: str | None) -> str | None:
+        if not cursor:
+            return None
+        text = cursor.strip()
+        if "|" in text:  # a local-world cursor "<createdAt>|<runId>"
+            text = text.rsplit("|", 1)[1]
+        if not text.startswith("wrun_") or any(c.isspace() for c in text):
+            raise UsageError(f"invalid cursor {cursor!r}", hint="pass the cursor a previous list printed")
+        return text
+
+    def _workflow_names(self, conn: Any, workflow: str) -> list[str]:
+        """Machine names matching ``workflow`` (itself, or names whose short name it is): a skip scan of the
+        ``name`` index reads one entry per distinct workflow, however many runs there are."""
+        if workflow.startswith("workflow//"):
+            return [workflow]
+        rows = self._rows(conn, """
+            WITH RECURSIVE names AS (
+              (SELECT name FROM workflow.workflow_runs ORDER BY name LIMIT 1)
+              UNION ALL
+              SELECT (SELECT r.name FROM workflow.workflow_runs r WHERE r.name > names.name ORDER BY r.name LIMIT 1)
+                FROM names WHERE names.name IS NOT NULL)
+            SELECT name FROM names WHERE name IS NOT NULL""")
+        names = [r["name"] for r in rows if r["name"] == workflow or workflow_short_name(r["name"]) == workflow]
+        return names or [workflow]
+
+    def list_runs(self, query: ListQuery) -> RunPage:
+        if query.sort not in ("asc", "desc"):
+            raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
+        statuses = self._statuses(query.statuses)
+        descending = query.sort == "desc"
+        limit = max(1, int(query.limit or 20))
+        after = self._cursor_id(query.cursor)
+
+        if statuses is not None:
+            statuses = [s for s in statuses if s in SDK_STATUSES]
+            if not statuses:  # e.g. "waiting": the Workflow SDK has no such status
+                return RunPage([], None, False)
+
+        def load(conn: Any) -> list[dict[str, Any]]:
+            where: list[str] = []
+            params: list[Any] = []
+            if after is not None:
+                where.append("id < %s" if descending else "id > %s")
+                params.append(after)
+            if statuses is not None:
+                where.append("status IN (" + ", ".join(["%s"] * len(statuses)) + ")")
+                params.extend(statuses)
+            if query.workflow:
+                names = self._workflow_names(conn, query.workflow)
+                where.append("name IN (" + ", ".join(["%s"] * len(names)) + ")")
+                params.extend(names)
+            if query.since is not None:
+                where.append("created_at >= %s")
+                params.append(_naive(query.since))
+                where.append("id >= %s")
+                params.append("wrun_" + _ulid_time_prefix((_ms(query.since) or 0) - ID_PAST_MARGIN_MS))
+            if query.until is not None:
+                where.append("created_at <= %s")
+                params.append(_naive(query.until))
+                where.append("id < %s")
+                params.append("wrun_" + _ulid_time_prefix((_ms(query.until) or 0) + ID_FUTURE_MARGIN_MS + 1))
+            if query.search:
+                needle = f"%{_like_escape(query.search)}%"
+                have = self._schema(conn)["workflow_runs"]
+                fields = ["id", "name", "status::text", "deployment_id"]
+                if "error" in have:
+                    fields.append("error")
+                if "error_cbor" in have:
+                    fields.append("encode(error_cbor, 'escape')")
+                where.append("(" + " OR ".join(f"{f} ILIKE %s" for f in fields) + ")")
+                params.extend([needle] * len(fields))
+            sql = f"SELECT {self._select(conn, 'workflow_runs')} FROM workflow.workflow_runs"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += f" ORDER BY id {'DESC' if descending else 'ASC'} LIMIT %s"
+            params.append(limit + 1)
+            return self._rows(conn, sql, params)
+
+        rows = self._read(load, "list query")
+        has_more = len(rows) > limit
+        page = [self._to_run(row) for row in rows[:limit]]
+        cursor = page[-1].runId if has_more and page else None
+        return RunPage(page, cursor, has_more)
+
+    # -- dashboard -----------------------------------------------------------------------------------------
+    def counts(self, workflow: str | None = None) -> Counts:
+        """One ``GROUP BY status`` query."""
+
+        def load(conn: Any) -> list[dict[str, Any]]:
+            sql = "SELECT status::text AS status, count(*) AS n FROM workflow.workflow_runs"
+            params: list[Any] = []
+            if workflow:
+                names = self._workflow_names(conn, workflow)
+                sql += " WHERE name IN (" + ", ".join(["%s"] * len(names)) + ")"
+                params.extend(names)
+            return self._rows(conn, sql + " GROUP BY status", params)
+
+        counts = {s: 0 for s in STATUSES}
+        total = 0
+        for row in self._read(load, "count query"):
+            key = row["status"] if row["status"] in SDK_STATUSES else UNKNOWN
+            counts[key] = counts.get(key, 0) + int(row["n"])
+            total += int(row["n"])
+        return Counts(counts, total, workflow)
+
+    # -- cancel --------------------------------------------------------------------------------------------
+    def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
+        """The world's ``run_cancelled``, one transaction per run (reference §5.4)."""
+        dry_run = bool(options.get("dry_run"))
+        outcomes = []
+        for given in run_ids:
+            run_id = self._run_id(given)
+            try:
+                outcomes.append(self._call(lambda conn: self._cancel_one(conn, run_id, reason, dry_run),
+                                           what="cancel"))
+            except (UnavailableError, AuthError) as exc:
+                outcomes.append(CancelOutcome(run_id, "error", exc.message + (
+                    "; nothing was changed" if "lost the connection" not in exc.message else
+                    "; the transaction was rolled back unless it had already committed: check with wfctl status")))
+        return outcomes
+
+    def _cancel_one(self, conn: Any, run_id: str, reason: str | None, dry_run: bool) -> CancelOutcome:
+        with conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = '10s'")
+            row = self._fetch_run(conn, run_id, ("id", "status", "spec_version"), lock=True)
+            if row is None:
+                return CancelOutcome(run_id, "not_found", "no such run")
+            status = row.get("status")
+            if status in TERMINAL:
+                return CancelOutcome(run_id, "already_completed", f"run already {status}", status)
+            spec = _spec_version(row.get("spec_version"))
+            if spec is not None and spec > SPEC_VERSION_CURRENT:
+                return CancelOutcome(run_id, "not_eligible", f"run has specVersion {spec}, newer than the world "
+                                     f"wfctl knows ({SPEC_VERSION_CURRENT}); cancel it with the app's SDK", status)
+            if dry_run:
+                return CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", status)
+            now = _now()
+            conn.execute("UPDATE workflow.workflow_runs SET status = 'cancelled', completed_at = %s, updated_at = %s "
+                         "WHERE id = %s AND status NOT IN ('completed', 'failed', 'cancelled')", [now, now, run_id])
+            conn.execute("DELETE FROM workflow.workflow_hooks WHERE run_id = %s", [run_id])
+            if self._has(conn, "workflow_waits"):
+                conn.execute("DELETE FROM workflow.workflow_waits WHERE run_id = %s", [run_id])
+            if spec is not None and spec > SPEC_VERSION_LEGACY:
+                self._insert_event(conn, run_id, "run_cancelled", None, None, spec, now)
+        message = "cancelled; a step already running is not interrupted"
+        if reason:
+            message += " (the Postgres world has no field for a reason; it was not recorded)"
+        return CancelOutcome(run_id, "cancelled", message, CANCELLED)
+
+    def _insert_event(self, conn: Any, run_id: str, event_type: str, correlation_id: str | None,
+                      payload_cbor: bytes | None, spec: int | None, now: datetime) -> str:
+        event_id = f"wevt_{new_ulid()}"
+        have = self._schema(conn)["workflow_events"]
+        columns = ["id", "type", "correlation_id", "run_id", "created_at"]
+        values: list[Any] = [event_id, event_type, correlation_id, run_id, now]
+        if "payload_cbor" in have:
+            columns.append("payload_cbor")
+            values.append(payload_cbor)
+        if "spec_version" in have:
+            columns.append("spec_version")
+            values.append(spec)
+        conn.execute(f"INSERT INTO workflow.workflow_events ({', '.join(columns)}) "
+                     f"VALUES ({', '.join(['%s'] * len(values))})", values)
+        return event_id
+
+    # -- wake ----------------------------------------------------------------------------------------------
+    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
+             **options: Any) -> WakeResult:
+        """``Run.wakeUp()``: complete the pending sleeps and add the graphile-worker job, in one transaction."""
+        run_id = self._run_id(run_id)
+        return self._call(lambda conn: self._wake(conn, run_id, correlation_ids, dry_run), what="wake")
+
+    def _wake(self, conn: Any, run_id: str, correlation_ids: list[str] | None, dry_run: bool) -> WakeResult:
+        psycopg = _psycopg()
+        try:
+            with conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '10s'")
+                row = self._fetch_run(conn, run_id, ("id", "name", "status", "spec_version"), lock=not dry_run)
+                if row is None:
+                    raise self._not_found(run_id)
+                status = row.get("status")
+                if status in TERMINAL:
+                    return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
+                events = [self._event_dict(e) for e in self._rows(
+                    conn, f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
+                          "WHERE run_id = %s AND type IN ('wait_created', 'wait_completed') ORDER BY id", [run_id])]
+                created = {e["correlationId"]: e for e in events
+                           if e["eventType"] == "wait_created" and isinstance(e.get("correlationId"), str)}
+                completed = {e.get("correlationId") for e in events if e["eventType"] == "wait_completed"}
+                pending = [corr for corr in created if corr not in completed]
+                if correlation_ids:
+                    unknown = [c for c in correlation_ids if c not in created]
+                    if unknown:
+                        raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
+                                            hint=f"see its sleeps with 'wfctl get {run_id}'")
+                    pending = [c for c in pending if c in set(correlation_ids)]
+                if dry_run:
+                    when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
+                    return WakeResult(run_id, len(pending), pending, None,
+                                      f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""))
+                if not pending:
+                    return WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+                machine = row.get("name")
+                if not isinstance(machine, str) or not machine:
+                    raise UnavailableError(f"run {run_id} has no workflow name: cannot re-enqueue it; "
+                                           "nothing was changed")
+                spec = _spec_version(row.get("spec_version"))
+                legacy = spec is None or spec <= SPEC_VERSION_LEGACY
+                now = _now()
+                stopped: list[str] = []
+                errors: list[str] = []
+                for corr in pending:
+                    if legacy:  # the world stores the event only (no wait entity), with the current specVersion
+                        self._insert_event(conn, run_id, "wait_completed", corr, None, SPEC_VERSION_CURRENT, now)
+                        stopped.append(corr)
+                        continue
+                    updated = conn.execute(
+                        "UPDATE workflow.workflow_waits SET status = 'completed', completed_at = %s, updated_at = %s "
+                        "WHERE wait_id = %s AND status = 'waiting' RETURNING wait_id",
+                        [now, now, f"{run_id}-{corr}"]).fetchall()
+                    if updated:
+                        resume_at = (created[corr].get("eventData") or {}).get("resumeAt") \
+                            if isinstance(created[corr].get("eventData"), dict) else None
+                        self._insert_event(conn, run_id, "wait_completed", corr, _cbor_resume_at(resume_at), spec,
+                                           now)
+                        stopped.append(corr)
+                        continue
+                    exists = conn.execute("SELECT status::text FROM workflow.workflow_waits WHERE wait_id = %s",
+                                          [f"{run_id}-{corr}"]).fetchall()
+                    if exists:  # completed meanwhile (the app's own timer): the SDK counts it as stopped
+                        stopped.append(corr)
+                    else:
+                        errors.append(f"{corr}: wait not found")
+                if not stopped:
+                    raise UnavailableError(f"could not wake run {run_id}: " + "; ".join(errors))
+                message_id = f"msg_{new_ulid()}"
+                task = f"{self.job_prefix}flows"
+                body = json.dumps({"runId": run_id}, separators=(",", ":")).encode("utf-8")
+                payload = json.dumps({"attempt": 1, "messageId": message_id, "id": machine,
+                                      "data": base64.b64encode(body).decode("ascii")}, separators=(",", ":"))
+                conn.execute("SELECT graphile_worker.add_job(%s, %s::json, max_attempts => 3, job_key => %s)",
+                             [task, payload, message_id])
+        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+            raise UnavailableError(
+                f"could not re-enqueue run {run_id}: graphile-worker is not installed in the database at "
+                f"{self.target.where} ({self.target.clean(_message(exc))}); nothing was changed",
+                hint="bootstrap the world ('npx --package=@workflow/world-postgres bootstrap') or start the app "
+                     "once; it installs graphile-worker") from None
+        notes = [f"stopped {len(stopped)} sleep(s); re-enqueued as graphile-worker job {message_id} on task {task}"]
+        if errors:
+            notes.append("not stopped: " + "; ".join(errors))
+        return WakeResult(run_id, len(stopped), stopped, True, "; ".join(notes))
+
+    # -- tail ----------------------------------------------------------------------------------------------
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
+        run_id = self._run_id(run_id)
+        row = self._read(lambda conn: self._fetch_run(conn, run_id, ("id", "status")), "run query")
+        if row is None:
+            raise self._not_found(run_id)  # now, not at the first next()
+        if request.stream is not None:
+            return self._tail_stream(run_id, request)
+        return self._tail_events(run_id, request)
+
+    def _follow(self, fn: Callable[[Any], T], what: str) -> T:
+        """A query of a live tail: reconnects for up to ``reconnect_budget`` seconds."""
+        return self._call(fn, retry_budget=self.reconnect_budget, what=what)
+
+    def _run_status(self, run_id: str) -> str | None:
+        return self._follow(lambda conn: _one(conn, "SELECT status::text FROM workflow.workflow_runs WHERE id = %s",
+                                              [run_id]), "status query")
+
+    def _event_rows(self, conn: Any, run_id: str, after: str | None,
+                    skip: set[str] | None = None) -> list[dict[str, Any]]:
+        """The run's events after ``after`` in id order; with ``skip``, ids are listed first and only the rows
+        not in ``skip`` are read in full (a live tail re-reads a window of ids it has mostly printed)."""
+        if skip is not None:
+            sql = "SELECT id FROM workflow.workflow_events WHERE run_id = %s"
+            params: list[Any] = [run_id]
+            if after is not None:
+                sql += " AND id > %s"
+                params.append(after)
+            fresh = [r["id"] for r in self._rows(conn, sql + " ORDER BY id", params) if r["id"] not in skip]
+            if not fresh:
+                return []
+            return self._rows(conn, f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
+                                    "WHERE id = ANY(%s) ORDER BY id", [fresh])
+        out: list[dict[str, Any]] = []
+        select = self._select(conn, "workflow_events")
+        while True:
+            sql = f"SELECT {select} FROM workflow.workflow_events WHERE run_id = %s"
+            params = [run_id]
+            if after is not None:
+                sql += " AND id > %s"
+                params.append(after)
+            rows = self._rows(conn, sql + " ORDER BY id LIMIT %s", params + [PAGE])
+            out.extend(rows)
+            if len(rows) < PAGE:
+                return out
+            after = rows[-1]["id"]
+
+    def _tail_events(self, run_id: str, request: TailRequest) -> Iterator[Event]:
+        patterns = [t.strip() for t in request.types if t and t.strip()]
+
+        def wanted(event_type: str) -> bool:
+            return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+        step_names: dict[str, str] = {}
+        seen: set[str] = set()
+
+        def convert(raw: dict[str, Any], index: int) -> Event:
+            event_type = raw["eventType"]
+            corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
+            event_data = raw.get("eventData")
+            step_name = None
+            if event_type.startswith("step_") and corr:
+                named = event_data.get("stepName") if isinstance(event_data, dict) else None
+                if isinstance(named, str):
+                    step_names.setdefault(corr, step_short_name(named))
+                step_name = step_names.get(corr)
+            return Event(
+                runId=run_id, offset=raw["eventId"], index=index, type=event_type, time=_event_time(raw),
+                stepId=corr if event_type.startswith("step_") else None, correlationId=corr,
+                data=decode_event_data(event_data) if "eventData" in raw else None, stepName=step_name,
+            )
+
+        terminal_seen_at = time.monotonic() if request.live and self._run_status(run_id) in TERMINAL else None
+        events = [self._event_dict(r) for r in self._follow(lambda conn: self._event_rows(conn, run_id, None),
+                                                            "event query")]
+        start = 0
+        if request.offset:
+            ids = [e["eventId"] for e in events]
+            if request.offset in ids:
+                start = ids.index(request.offset) + 1
+            else:  # not in this log: resume after the events whose id sorts before it
+                start = next((i for i, e in enumerate(events) if e["eventId"] > request.offset), len(events))
+        batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
+        if request.last is not None:
+            batch = batch[-request.last:] if request.last > 0 else []
+        shown = set(batch)
+        newest = ""
+        for i, raw in enumerate(events):
+            seen.add(raw["eventId"])
+            newest = max(newest, raw["eventId"])
+            event = convert(raw, i)  # also learns step names from events not shown
+            if i in shown:
+                yield event
+        if not request.live:
+            return
+
+        # Follow by polling (events have no NOTIFY). Re-read a window behind the newest id: ids are minted by
+        # the writers before they commit, so a row can become visible after one with a larger id.
+        terminal_logged = any(e["eventType"] in TERMINAL_EVENTS for e in events)
+        interval = max(0.05, float(request.interval or 1.0))
+        while True:
+            if terminal_seen_at is None and self._run_status(run_id) in TERMINAL:
+                terminal_seen_at = time.monotonic()
+            lower = _lookback(newest, "wevt_")
+            rows = self._follow(lambda conn: self._event_rows(conn, run_id, lower, seen), "event query")
+            for row in rows:
+                if row["id"] in seen:
+                    continue
+                raw = self._event_dict(row)
+                index = len(seen)
+                seen.add(raw["eventId"])
+                newest = max(newest, raw["eventId"])
+                event = convert(raw, index)
+                terminal_logged = terminal_logged or raw["eventType"] in TERMINAL_EVENTS
+                if wanted(raw["eventType"]):
+                    yield event
+            if terminal_seen_at is not None and (
+                    terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
+                return
+            time.sleep(interval)
+
+    def _chunk_rows(self, conn: Any, stream: str, after: str | None, with_data: bool = True,
+                    skip: set[str] | None = None) -> list[dict[str, Any]]:
+        """The stream's chunks after ``after`` in id order; with ``skip``, ids are listed first and only the
+        chunks not in ``skip`` are read with their data (a live tail re-reads a window it has mostly printed)."""
+        if skip is not None:
+            sql = "SELECT id, eof FROM workflow.workflow_stream_chunks WHERE stream_id = %s"
+            params: list[Any] = [stream]
+            if after is not None:
+                sql += " AND id > %s"
+                params.append(after)
+            listed = self._rows(conn, sql + " ORDER BY id", params)
+            fresh = [r["id"] for r in listed if r["id"] not in skip]
+            if not fresh:
+                return []
+            return self._rows(conn, "SELECT id, eof, data FROM workflow.workflow_stream_chunks "
+                                    "WHERE stream_id = %s AND id = ANY(%s) ORDER BY id", [stream, fresh])
+        out: list[dict[str, Any]] = []
+        columns = "id, eof, data" if with_data else "id, eof"
+        while True:
+            sql = f"SELECT {columns} FROM workflow.workflow_stream_chunks WHERE stream_id = %s"
+            params = [stream]
+            if after is not None:
+                sql += " AND id > %s"
+                params.append(after)
+            rows = self._rows(conn, sql + " ORDER BY id LIMIT %s", params + [PAGE])
+            out.extend(rows)
+            if len(rows) < PAGE:
+                return out
+            after = rows[-1]["id"]
+
+    def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
+        name = stream_name(run_id, request.stream or "")
+        decoder = StreamDecoder()
+        delivered: set[str] = set()
+        newest = ""
+        first = self._follow(lambda conn: self._chunk_rows(conn, name, None, with_data=False), "stream query")
+        if not first:
+            known = self._read(lambda conn: self._stream_rows(conn, run_id), "stream query")
+            names = ", ".join((s.namespace or "(default)") for s in self._streams(run_id, known)) or "none"
+            self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {names})")
+        start = request.start_index or 0
+        if start < 0:
+            count = 0
+            for row in first:
+                if row["eof"]:
+                    break
+                count += 1
+            start = max(0, count + start)
+        after: tuple[str, int] | None = None
+        if request.offset:
+            chunk_id, _, frame = request.offset.partition("#")
+            after = (chunk_id, int(frame) if frame.isdigit() else 0)
+        index = 0  # data-chunk index of the next new chunk
+
+        def emit(rows: list[dict[str, Any]]) -> Iterator[Chunk | None]:
+            """Values of the chunks not yet delivered, in order; None once the EOF chunk is reached."""
+            nonlocal index, newest
+            for row in rows:
+                chunk_id = row["id"]
+                if chunk_id in delivered:
+                    continue
+                delivered.add(chunk_id)
+                newest = max(newest, chunk_id)
+                if row["eof"]:
+                    for value in decoder.flush():
+                        yield Chunk(max(index - 1, 0), value, None)
+                    yield None
+                    return
+                position = index
+                index += 1
+                if position < start or (after is not None and chunk_id < after[0]):
+                    continue
+                for k, value in enumerate(decoder.feed(bytes(row["data"] or b""))):
+                    if after is not None and (chunk_id, k) <= after:
+                        continue
+                    yield Chunk(position, value, chunk_id if k == 0 else f"{chunk_id}#{k}")
+
+        def fetch() -> list[dict[str, Any]]:
+            if not newest:
+                return self._follow(lambda conn: self._chunk_rows(conn, name, None), "stream query")
+            lower = _lookback(newest, "chnk_")
+            return self._follow(lambda conn: self._chunk_rows(conn, name, lower, skip=delivered), "stream query")
+
+        terminal_seen = request.live and self._run_status(run_id) in TERMINAL
+        if request.live and not terminal_seen:
+            self._ensure_listen()  # before reading, so a chunk written meanwhile also wakes us
+        for item in emit(fetch()):
+            if item is None:
+                return
+            yield item
+        if not request.live:
+            for value in decoder.flush():
+                yield Chunk(max(index - 1, 0), value, None)
+            return
+
+        # Follow: LISTEN workflow_event_chunk wakes us when the world writes a chunk; every `interval` seconds we
+        # also poll (the fallback when notifications cannot be received) and check whether the run has ended.
+        interval = max(0.05, float(request.interval or 1.0))
+        drained_after_terminal = 0
+        while True:
+            if not terminal_seen and self._run_status(run_id) in TERMINAL:
+                terminal_seen = True
+            for item in emit(fetch()):
+                if item is None:
+                    return
+                yield item
+            if terminal_seen:
+                # The SDK never closes run streams (#964): once the run is terminal, drain twice and stop.
+                drained_after_terminal += 1
+                if drained_after_terminal >= 2:
+                    for value in decoder.flush():
+                        yield Chunk(max(index - 1, 0), value, None)
+                    return
+                continue
+            self._wait_for_chunk(name, interval)
+
+    def _ensure_listen(self) -> bool:
+        """A second connection that LISTENs on ``workflow_event_chunk``; False (polling) if it cannot."""
+        psycopg = _psycopg()
+        if self._listen is not None and not self._listen.closed:
+            return True
+        self._listen = None
+        try:
+            listen = self._connect()
+            listen.execute("LISTEN workflow_event_chunk")
+        except (psycopg.Error, WfctlError) as exc:
+            if self.ctx.debug:
+                self.ctx.debug_log(f"postgres: LISTEN unavailable ({getattr(exc, 'message', None) or exc}); polling")
+            return False
+        self._listen = listen
+        return True
+
+    def _wait_for_chunk(self, stream: str, timeout: float) -> None:
+        """Block until a NOTIFY for ``stream`` arrives or ``timeout`` passes (polling when LISTEN fails)."""
+        psycopg = _psycopg()
+        deadline = time.monotonic() + timeout
+        if self._ensure_listen():
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return
+                    for notify in self._listen.notifies(timeout=remaining, stop_after=1):
+                        try:
+                            message = json.loads(notify.payload)
+                        except ValueError:
+                            return
+                        if not isinstance(message, dict) or message.get("streamId") in (stream, None):
+                            return
+            except psycopg.Error as exc:
+                # The database went away; the next read reconnects (with backoff). Poll until then.
+                if self.ctx.debug:
+                    self.ctx.debug_log(f"postgres: LISTEN connection lost ({_message(exc)})")
+                listen, self._listen = self._listen, None
+                try:
+                    listen.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+
+    # -- doctor --------------------------------------------------------------------------------------------
+    def doctor(self) -> list[Check]:
+        try:
+            target = self.target
+        except WfctlError as exc:
+            return [Check("database", False, exc.message)]
+        try:
+            version = self._call(lambda c: _one(c, "SHOW server_version"), what="version query")
+        except WfctlError as exc:
+            return [Check("database", False, exc.message + (f" ({exc.hint})" if exc.hint else ""))]
+        checks = [Check("database", True, f"{target.display} ({target.source}); PostgreSQL {version}")]
+        major = int(re.match(r"\d+", str(version)).group(0)) if re.match(r"\d+", str(version) or "") else 0
+        if major and major < 12:
+            checks.append(Check("server version", False, f"PostgreSQL {version}: the world needs 12 or newer"))
+        try:
+            columns = self._call(self._schema, what="schema query")
+        except WfctlError as exc:
+            checks.append(Check("schema", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
+            return checks
+        missing = [t for t in ("workflow_runs", "workflow_events", "workflow_steps", "workflow_hooks",
+                               "workflow_stream_chunks", "workflow_waits") if t not in columns]
+        runs = self._read(lambda c: _one(c, "SELECT count(*) FROM workflow.workflow_runs"), "count query")
+        if missing:
+            checks.append(Check("schema", False, f"schema workflow lacks {', '.join(missing)}: an old world; "
+                                                 "run the world's bootstrap to migrate it"))
+        else:
+            checks.append(Check("schema", True, f"schema workflow ({runs} runs)"))
+        try:
+            migrations = self._read(lambda c: self._rows(
+                c, "SELECT count(*) AS n, max(created_at) AS last FROM workflow_drizzle.workflow_migrations"),
+                "migrations query")[0]
+            last = datetime.fromtimestamp(int(migrations["last"]) / 1000, tz=timezone.utc) \
+                if migrations.get("last") else None
+            ok = int(migrations["n"]) > 0
+            checks.append(Check("migrations", ok, f"{migrations['n']} applied (workflow_drizzle.workflow_migrations"
+                                + (f", latest {iso(last)}" if last else "") + ")"))
+        except WfctlError as exc:
+            checks.append(Check("migrations", False, f"no migrations table workflow_drizzle.workflow_migrations "
+                                                     f"({exc.message}); {BOOTSTRAP_HINT}"))
+        queue = self._read(lambda c: _one(c, "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "
+                                             "ON n.oid = p.pronamespace WHERE n.nspname = 'graphile_worker' "
+                                             "AND p.proname = 'add_job')"), "queue query")
+        checks.append(Check("queue", bool(queue), f"graphile_worker.add_job present (wake re-enqueues on task "
+                                                  f"{self.job_prefix}flows)" if queue else
+                            "graphile-worker is not installed: wake cannot re-enqueue runs; " + BOOTSTRAP_HINT))
+        privileges = self._read(lambda c: self._rows(c, """
+            SELECT has_table_privilege('workflow.workflow_runs', 'UPDATE') AS runs,
+                   has_table_privilege('workflow.workflow_events', 'INSERT') AS events"""), "privilege query")[0]
+        writable = bool(privileges["runs"] and privileges["events"])
+        checks.append(Check("permissions", writable, "can cancel and wake (UPDATE runs, INSERT events)" if writable
+                            else "read-only role: cancel and wake need UPDATE on workflow_runs and INSERT on "
+                                 "workflow_events"))
+        return checks
+
+
+# -- module helpers ------------------------------------------------------------------------------------------
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise UsageError(f"the postgres world needs psycopg: {INSTALL_HINT}") from None
+    return psycopg
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _one(conn: Any, sql: str, params: Any = None) -> Any:
+    rows = conn.execute(sql, params).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _event_time(event: dict[str, Any]) -> datetime | None:
+    created = _utc(event.get("createdAt"))
+    if created is None:
+        ms = ulid_time_ms(event.get("eventId"))
+        created = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
+    return created
+
+
+def _resume_at(event: dict[str, Any]) -> str | None:
+    data = event.get("eventData")
+    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
+
+
+def _lookback(newest: str, prefix: str) -> str | None:
+    """The id to re-read from: ``LOOKBACK_MS`` before the newest id's ULID time (or the id itself)."""
+    if not newest:
+        return None
+    ms = ulid_time_ms(newest)
+    if ms is None or not newest.startswith(prefix):
+        return newest
+    return prefix + _ulid_time_prefix(ms - LOOKBACK_MS)
+
+
+__all__ = ["PostgresWorldBackend", "redact_dsn", "stream_base", "stream_name"]
