@@ -23,7 +23,7 @@ from tests.support.wfapp import WorkflowApp, wait_until  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SESSION = f"wfctl-shots-{os.getpid()}"
-WIDTH, HEIGHT = 100, 32
+WIDTH, HEIGHT = 100, 40
 
 
 def tmux(*args: str, check: bool = True) -> str:

@@ -393,6 +393,13 @@ def _badge(kind: str) -> str:
     return "blue"
 
 
+# Keys that repeat what the line already shows (type badge, step name) or that only engines care about.
+_NOISE = frozenset({"stepName", "workflowName", "deploymentId", "executionContext", "specVersion", "eventType",
+                    "runId", "stepId", "correlationId"})
+_RESULT_KEYS = ("result", "output", "returnValue", "value")
+_INPUT_KEYS = ("input", "args", "payload", "metadata")
+
+
 def summarize(event: Event) -> str:
     """A short one-line summary of an event's data."""
     data = event.data
@@ -407,4 +414,14 @@ def summarize(event: Event) -> str:
                 return short(value.splitlines()[0], 120)
         if "resumeAt" in data and isinstance(data["resumeAt"], str):
             return "until " + data["resumeAt"]
+        for key in _RESULT_KEYS:
+            if key in data:
+                return "→ " + short(data[key], 118)
+        for key in _INPUT_KEYS:
+            if key in data:
+                return short(data[key], 120)
+        rest = {k: v for k, v in data.items() if k not in _NOISE}
+        if not rest:
+            return ""
+        return short(" ".join(f"{k}={v if isinstance(v, str) else to_json_text(v)}" for k, v in rest.items()), 120)
     return short(data, 120)

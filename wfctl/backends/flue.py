@@ -1,0 +1,864 @@
+"""The Flue backend: runs of Flue 1.0.0-beta.3 … beta.9 (``client.runs``) over HTTP and Durable Streams.
+
+Routes (relative to the profile's ``url``, the mount prefix of Flue's ``flue()`` sub-app):
+
+* ``GET /runs/:runId?meta`` → the ``RunRecord`` (``get``, ``status``); ``active`` → running,
+  ``completed`` → completed, ``errored`` → failed.
+* ``GET /runs/:runId`` → the run's FlueEvent stream, read with :mod:`wfctl.durable_streams` (``tail``):
+  catch-up, then (for an active run, or with ``--live``) long-poll or, with ``--sse``, SSE. ``--last N`` is
+  Flue's ``tail=N``; ``--offset`` resumes strictly after an offset wfctl printed; ``--type`` filters on the
+  FlueEvent type. Events are de-duplicated on ``(runId, eventIndex)`` (their identity; ``eventIndex`` is not
+  an offset), and the tail stops on stream closure or on this run's ``run_end`` (a stream left open by a
+  crash).
+* ``POST /workflows/:name`` (body = the raw JSON input) → ``202 {"runId"}`` (``start``); never retried, since
+  a retried POST could start the run twice.
+
+Flue has no route to list, cancel or wake runs; those operations end with exit code 6 and the reason.
+
+Offsets. Flue gives every event its own stream offset (``0000000000000000_<seq>``) and pages are contiguous,
+so each event of a batch gets its **exact** offset: ``wfctl tail --offset O`` resumes right after that event.
+When the offsets do not prove this (a raw Durable Streams stream, or an unexpected format) the events of a
+batch carry the offset the batch started from and the last one the batch's end offset: resuming may then
+re-deliver the rest of a batch (at-least-once; ``(runId, index)`` identifies repeats), never skip one.
+
+Errors. A ``404 run_not_found`` means "unknown run, **or** its workflow does not export ``runs``
+middleware" (Flue makes the two indistinguishable on purpose). ``401``/``403`` come from the workflow's own
+middleware and are shown verbatim. A ``route_not_found`` answer on ``/runs`` or ``/workflows`` means a
+Flue 2.x server (2.0 removed workflows and runs): wfctl says it is not supported.
+
+Raw Durable Streams mode. When the profile's ``url`` contains ``{runId}`` (e.g.
+``http://127.0.0.1:4437/v1/stream/runs/{runId}``), the URL is a stream URL template and ``tail`` reads that
+stream directly (any JSON stream; FlueEvents are rendered as such). ``get``/``status`` then come from the
+stream's ``HEAD`` (open → running, closed → completed, unless a failing ``run_end`` was read); ``start``
+is not available. Used to read Flue event streams re-published on a plain DS server or CDN, and by
+``benchmarks/tail_throughput.py`` against the reference server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from contextlib import closing
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import quote
+
+from ..errors import (
+    AuthError,
+    NotFoundError,
+    UnavailableError,
+    UnsupportedError,
+    UsageError,
+    WfctlError,
+)
+from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, Run, RunError
+from ..times import iso, parse_time
+from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, StartRequest, \
+    TailRequest
+
+if TYPE_CHECKING:
+    from ..config import Profile
+    from ..durable_streams import Batch, StreamError
+    from ..http import HttpClient
+
+SUPPORTED = "Flue 1.0 beta.3–beta.9"
+FLUE2_MESSAGE = f"Flue 2.x is not supported (wfctl speaks {SUPPORTED})"
+FLUE2_HINT = ("this server has no /runs or /workflows routes (route_not_found): Flue 2.0 removed workflows and "
+              "their runs; check that the URL is the flue() mount prefix of a 1.0 beta server")
+NOT_FOUND_TAIL = "unknown run, or its workflow does not export `runs` middleware"
+
+#: RunRecord.status → normalized status.
+STATUS_MAP = {"active": RUNNING, "completed": COMPLETED, "errored": FAILED}
+
+#: FlueEvent v3 types that appear on run streams (``turn_request`` is in-process only).
+EVENT_TYPES = (
+    "run_start", "run_resume", "run_end", "agent_start", "agent_end", "turn_start", "turn_messages", "turn",
+    "message_start", "message_end", "text_delta", "thinking_start", "thinking_delta", "thinking_end",
+    "tool_start", "tool", "task_start", "task", "compaction_start", "compaction", "operation_start", "operation",
+    "log", "idle", "submission_settled",
+)
+
+#: How many recent ``(runId, eventIndex)`` identities are remembered for de-duplication. Repeats only come
+#: from a replayed batch (at-least-once delivery across reconnects), so a window keeps memory flat on an
+#: unbounded stream.
+DEDUP_WINDOW = 8192
+
+_FLUE_OFFSET = re.compile(r"^(\d+)_(\d+)$")
+_PROBE_RUN = "run_00000000000000000000000000"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Events
+# ----------------------------------------------------------------------------------------------------------
+
+
+class FlueEvent(Event):
+    """An :class:`~wfctl.model.Event` whose ``data`` is the FlueEvent exactly as Flue sent it.
+
+    ``summary`` (display only, never in JSON) is a one-line human rendering; ``fragment`` is the text of a
+    ``text_delta`` / ``thinking_delta``, which a terminal renderer may merge into lines. ``time`` is parsed
+    from the event's ``timestamp`` on first use only: JSON output passes Flue's own RFC 3339 string through
+    when it is already in wfctl's form (``2026-11-22T04:20:58.449Z``).
+    """
+
+    @property  # type: ignore[override]
+    def time(self) -> datetime | None:
+        d = self.__dict__
+        if "_time" not in d:
+            d["_time"] = parse_time(d.get("_raw_ts"))
+        return d["_time"]
+
+    @time.setter
+    def time(self, value: datetime | None) -> None:
+        self.__dict__["_time"] = value
+        self.__dict__["_raw_ts"] = None
+
+    def to_json(self) -> dict[str, Any]:
+        # Event.to_json, without the generic walk: ``data`` came from JSON and is plain JSON already.
+        d = self.__dict__
+        ts = d.get("_raw_ts")
+        if ts is None:
+            ts = iso(d.get("_time"))
+        elif not (ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."):
+            ts = iso(self.time)
+        return {"runId": self.runId, "offset": self.offset, "index": self.index, "type": self.type,
+                "time": ts, "stepId": self.stepId, "correlationId": self.correlationId, "data": self.data}
+
+    @property
+    def summary(self) -> str:
+        return describe(self.data)
+
+    @property
+    def fragment(self) -> str | None:
+        data = self.data
+        if isinstance(data, dict):
+            if data.get("type") == "text_delta" and isinstance(data.get("text"), str):
+                return data["text"]
+            if data.get("type") == "thinking_delta" and isinstance(data.get("delta"), str):
+                return data["delta"]
+        return None
+
+
+def _flue_event(run_id: str | None, offset: str | None, index: Any, kind: Any, raw_ts: Any, step_id: Any,
+                step_name: Any, data: Any) -> FlueEvent:
+    """A FlueEvent without the dataclass ``__init__`` (the tail's hot path: one dict instead of ten setattrs)."""
+    event = _new(FlueEvent)
+    event.__dict__ = {"runId": run_id, "offset": offset, "index": index, "type": kind, "stepId": step_id,
+                      "correlationId": None, "data": data, "stepName": step_name, "_raw_ts": raw_ts,
+                      "batch_end": False}
+    return event
+
+
+_new = object.__new__
+
+
+def _compact(value: Any, limit: int = 80) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                                           default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ms(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return ""
+    if value < 1000:
+        return f"{int(value)}ms"
+    seconds = value / 1000
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        name, message = error.get("name"), error.get("message")
+        if name and message:
+            return f"{name}: {message}"
+        return str(message or name or _compact(error))
+    return _compact(error) if error is not None else "error"
+
+
+def _message_text(message: Any) -> str:
+    """The first text of an AgentMessage (``{role, content: str | [{type: 'text', text}, ...]}``)."""
+    if not isinstance(message, dict):
+        return _compact(message)
+    role = message.get("role") or "message"
+    content = message.get("content")
+    text = ""
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                text = part["text"]
+                break
+            if isinstance(part, dict) and part.get("type") == "toolCall":
+                text = f"calls {part.get('name') or 'a tool'}"
+                break
+    return f"{role}: {_compact(text, 100)}" if text else str(role)
+
+
+def describe(raw: Any) -> str:
+    """A readable one-line summary of a FlueEvent (unknown types: their fields, compactly)."""
+    if not isinstance(raw, dict):
+        return _compact(raw, 120)
+    kind = raw.get("type")
+    if kind == "log":
+        level = raw.get("level") or "info"
+        text = f"[{level}] {raw.get('message', '')}"
+        if raw.get("attributes"):
+            text += "  " + _compact(raw["attributes"], 60)
+        return text
+    if kind == "text_delta":
+        return str(raw.get("text") or "")
+    if kind == "thinking_delta":
+        return str(raw.get("delta") or "")
+    if kind == "thinking_start":
+        return "thinking…"
+    if kind == "thinking_end":
+        return _compact(raw.get("content"), 100)
+    # tool, task and operation events show their name (toolName, agent, operationKind) as the line's label,
+    # so their summaries do not repeat it
+    if kind == "tool_start":
+        return _compact(raw.get("args"), 100) if raw.get("args") is not None else "called"
+    if kind == "tool":
+        took = _ms(raw.get("durationMs"))
+        head = f"{'failed' if raw.get('isError') else 'ok'}" + (f" in {took}" if took else "")
+        result = _compact(raw.get("result"), 80)
+        return f"{head}: {result}" if result else head
+    if kind == "run_start":
+        text = f"{raw.get('workflowName') or 'workflow'} started"
+        if raw.get("input") is not None:
+            text += " with " + _compact(raw.get("input"), 80)
+        return text
+    if kind == "run_resume":
+        return f"{raw.get('workflowName') or 'workflow'} resumed after recovery"
+    if kind == "run_end":
+        took = _ms(raw.get("durationMs"))
+        if raw.get("isError"):
+            return f"failed{' after ' + took if took else ''}: {_error_text(raw.get('error'))}"
+        text = f"completed{' in ' + took if took else ''}"
+        if raw.get("result") is not None:
+            text += " → " + _compact(raw.get("result"), 80)
+        return text
+    if kind == "turn_start":
+        return f"turn {raw.get('turnId') or ''} ({raw.get('purpose') or 'agent'})".replace("  ", " ")
+    if kind == "turn":
+        request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+        response = raw.get("response") if isinstance(raw.get("response"), dict) else {}
+        model = response.get("responseModel") or request.get("requestedModel") or "model"
+        text = f"{model}"
+        took = _ms(raw.get("durationMs"))
+        if took:
+            text += f" in {took}"
+        usage = response.get("usage") if isinstance(response.get("usage"), dict) else None
+        if usage and (usage.get("input") is not None or usage.get("output") is not None):
+            text += f", {usage.get('input', '?')} in / {usage.get('output', '?')} out tokens"
+        if response.get("finishReason"):
+            text += f", {response['finishReason']}"
+        if raw.get("isError"):
+            text += f" — error: {_error_text(response.get('error'))}"
+        return text
+    if kind in ("message_start", "message_end"):
+        return _message_text(raw.get("message"))
+    if kind == "turn_messages":
+        results = raw.get("toolResults")
+        text = _message_text(raw.get("message"))
+        if isinstance(results, list) and results:
+            text += f" (+{len(results)} tool result{'s' if len(results) != 1 else ''})"
+        return text
+    if kind == "task_start":
+        return _compact(raw.get("prompt"), 100)
+    if kind == "task":
+        took = _ms(raw.get("durationMs"))
+        head = f"{'failed' if raw.get('isError') else 'done'}{' in ' + took if took else ''}"
+        result = _compact(raw.get("result"), 80)
+        return f"{head}: {result}" if result else head
+    if kind == "compaction_start":
+        return f"{raw.get('reason') or 'compaction'}, ~{raw.get('estimatedTokens', '?')} tokens"
+    if kind == "compaction":
+        text = f"{raw.get('messagesBefore', '?')} → {raw.get('messagesAfter', '?')} messages"
+        if raw.get("isError"):
+            text += f", failed: {_error_text(raw.get('error'))}"
+        return text
+    if kind == "operation_start":
+        return "started"
+    if kind == "operation":
+        took = _ms(raw.get("durationMs"))
+        text = f"{'failed' if raw.get('isError') else 'done'}" + (f" in {took}" if took else "")
+        if raw.get("isError") and raw.get("error") is not None:
+            text += f": {_error_text(raw.get('error'))}"
+        return text
+    if kind == "submission_settled":
+        return f"{raw.get('outcome') or 'settled'}" + (f": {_error_text(raw['error'])}" if raw.get("error") else "")
+    if kind == "agent_end":
+        messages = raw.get("messages")
+        return f"{len(messages)} messages" if isinstance(messages, list) else ""
+    if kind in ("agent_start", "idle"):
+        return ""
+    rest = {k: v for k, v in raw.items()
+            if k not in ("type", "v", "eventIndex", "timestamp", "runId", "instanceId", "dispatchId")}
+    return _compact(rest, 120)
+
+
+_STEP_KEYS = (("toolCallId", "toolName"), ("taskId", "agent"), ("operationId", "operationKind"), ("turnId", None))
+_PLAIN_KINDS = frozenset({"log", "run_start", "run_end", "run_resume", "idle", "agent_start"})
+
+
+def _mark_last(events: Any) -> Iterator[FlueEvent]:
+    events = list(events)
+    if events:
+        events[-1].__dict__["batch_end"] = True
+    return iter(events)
+
+
+class _Seen:
+    """Recently seen identities: two generations of at most ``size`` keys each (constant memory, O(1))."""
+
+    def __init__(self, size: int = DEDUP_WINDOW):
+        self.size = size
+        self.current: set[Any] = set()
+        self.previous: set[Any] = set()
+
+    def add(self, key: Any) -> bool:
+        """Remember ``key``; False when it was seen recently."""
+        if key in self.current or key in self.previous:
+            return False
+        self.current.add(key)
+        if len(self.current) >= self.size:
+            self.previous, self.current = self.current, set()
+        return True
+
+
+def _event_offsets(start: str, end: str, count: int, exact: bool) -> list[str] | None:
+    """Exact per-event offsets for a Flue batch of ``count`` events ending at ``end`` (None: not provable)."""
+    if not exact or count == 0:
+        return None
+    m = _FLUE_OFFSET.match(end)
+    if not m:
+        return None
+    head, digits = m.group(1), m.group(2)
+    last = int(digits)
+    first = last - count + 1
+    if first < 0:
+        return None
+    if start != "-1":
+        s = _FLUE_OFFSET.match(start)
+        if not s or s.group(1) != head or int(s.group(2)) != first - 1:
+            return None
+    width = len(digits)
+    return [f"{head}_{seq:0{width}d}" for seq in range(first, last + 1)]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The backend
+# ----------------------------------------------------------------------------------------------------------
+
+
+class FlueBackend(Backend):
+    name = "flue"
+    label = "Flue"
+    capabilities = frozenset({GET, STATUS, TAIL, START})
+    unsupported_reasons = {
+        LIST: "Flue 1.0 has no endpoint to list runs (listRuns() is a server-side function only)",
+        CANCEL: "Flue 1.0 has no endpoint to cancel a workflow run (only agents can be aborted)",
+        WAKE: "Flue runs have no sleeps that can be interrupted over HTTP",
+        DASHBOARD: "Flue 1.0 has no endpoint to list or count runs, so there is nothing to summarize",
+    }
+
+    def __init__(self, profile: "Profile", ctx: BackendContext | None = None, *, transport: Any = None,
+                 stream_options: dict[str, Any] | None = None):
+        super().__init__(profile, ctx)
+        self._transport = transport
+        self._http: "HttpClient | None" = None
+        self._stream_options = dict(stream_options or {})
+        self._run_ends: dict[str, dict] = {}
+        self.base_url = str(profile.get("url") or "").rstrip("/")
+        self.raw = "{runId}" in self.base_url
+        if self.raw:
+            self.capabilities = frozenset({GET, STATUS, TAIL})  # type: ignore[misc]
+            self.unsupported_reasons = {**self.unsupported_reasons,  # type: ignore[misc]
+                                        START: "the profile's url is a raw Durable Streams URL template "
+                                               "({runId}): it can be read, not started"}
+        for key in profile.headers():
+            if key.lower() == "accept":
+                raise UsageError("the Accept header is managed by wfctl (JSON or SSE); remove it from the "
+                                 "profile's headers")
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+    @property
+    def http(self) -> "HttpClient":
+        if self._http is None:
+            from ..http import client_for
+
+            base = self.base_url
+            if self.raw:
+                from urllib.parse import urlsplit
+
+                parts = urlsplit(base.replace("{runId}", "x"))
+                base = f"{parts.scheme}://{parts.netloc}" if parts.scheme else base
+            self._http = client_for(
+                self.profile, self.ctx, engine="Flue", base_url=base or None, transport=self._transport,
+                auth_hint="check the token (WFCTL_TOKEN, the profile's token_env or token): Flue sends it as "
+                          "'Authorization: Bearer' to the workflow's runs/route middleware",
+            )
+            if self.ctx.debug:
+                # HttpClient logs its own requests (?meta, POST); log the stream reads made through its
+                # httpx client by the Durable Streams reader (no headers: they may hold credentials)
+                client = self._http.client
+                log = self.ctx.debug_log
+
+                def is_stream(request: Any) -> bool:
+                    return "offset" in request.url.params or (request.method == "HEAD" and self.raw)
+
+                client.event_hooks["request"].append(
+                    lambda r: log(f"> {r.method} {r.url}") if is_stream(r) else None)
+                client.event_hooks["response"].append(
+                    lambda r: log(f"< {r.status_code} {r.request.method} {r.request.url.path} "
+                                  f"Stream-Next-Offset={r.headers.get('stream-next-offset')} "
+                                  f"Stream-Up-To-Date={r.headers.get('stream-up-to-date')} "
+                                  f"Stream-Closed={r.headers.get('stream-closed')}") if is_stream(r.request)
+                    else None)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _run_path(self, run_id: str) -> str:
+        return f"/runs/{quote(run_id, safe='')}"
+
+    def stream_url(self, run_id: str) -> str:
+        if self.raw:
+            return self.base_url.replace("{runId}", quote(run_id, safe=""))
+        return f"{self.base_url}{self._run_path(run_id)}"
+
+    def _redact(self, text: str) -> str:
+        """A middleware's answer, shown verbatim, minus any credential it might echo."""
+        from ..http import redact
+
+        secrets = [self.profile.token() or ""] + list(self.profile.headers().values())
+        return redact(text, secrets)
+
+    @staticmethod
+    def _envelope(body: Any) -> tuple[str | None, str | None]:
+        """(type, message) of Flue's ``{"error": {"type", "message", "details"}}`` envelope."""
+        if isinstance(body, (str, bytes)):
+            try:
+                body = json.loads(body)
+            except (ValueError, TypeError):
+                return None, None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            err = body["error"]
+            return (str(err["type"]) if err.get("type") else None,
+                    str(err["message"]) if err.get("message") else None)
+        return None, None
+
+    def _http_error(self, response: Any, *, run_id: str | None = None, workflow: str | None = None
+                    ) -> WfctlError:
+        status = response.status_code
+        text = response.text.strip()
+        kind, message = self._envelope(text)
+        detail = f"Flue API error {status}" + (f" [{kind}]" if kind else "") + (f": {message}" if message else "")
+        if kind == "route_not_found":
+            return UnsupportedError(FLUE2_MESSAGE, hint=FLUE2_HINT)
+        if status in (401, 403):
+            verbatim = self._redact(text[:500]) if text else f"HTTP {status}"
+            what = f"run {run_id}" if run_id else f"workflow {workflow}" if workflow else "the request"
+            return AuthError(f"Flue refused access to {what}: HTTP {status}: {verbatim}", hint=self.http.auth_hint)
+        if status == 404:
+            if run_id is not None and kind in ("run_not_found", None):
+                if kind is None and text and not text.startswith("{"):
+                    return NotFoundError(
+                        f"Flue: HTTP 404 for run {run_id}, and the answer is not Flue's",
+                        hint="is the URL the mount prefix of Flue's flue() app (where /runs/:runId lives)?")
+                return NotFoundError(f"run {run_id}: {NOT_FOUND_TAIL}",
+                                     hint="Flue answers 404 alike for unknown runs and for workflows that do not "
+                                          "export `runs`; check the id and the workflow module")
+            if workflow is not None and kind == "workflow_not_found":
+                return NotFoundError(f"unknown workflow {workflow!r}, or it is not exposed over HTTP",
+                                     hint="a workflow is started over HTTP only when its module exports `route` "
+                                          "middleware")
+            return NotFoundError(detail)
+        if status == 500 and kind == "action_input_validation":
+            return UsageError(f"Flue rejected the input of workflow {workflow!r}: {_issues(text) or message}")
+        if status in (400, 405, 409, 415, 422):
+            return UsageError(detail + (self._details(text)))
+        return UnavailableError(detail or f"Flue answered HTTP {status}",
+                                hint="check the Flue server's log" if status >= 500 else None)
+
+    @staticmethod
+    def _details(text: str) -> str:
+        try:
+            details = json.loads(text)["error"].get("details")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return ""
+        return f" ({details})" if isinstance(details, str) and details else ""
+
+    def _stream_error(self, exc: "StreamError", run_id: str, offset: str | None) -> WfctlError:
+        from ..durable_streams import (
+            BadRequestError,
+            GoneError,
+            InvalidOffsetError,
+            NotFoundError as StreamNotFound,
+            ParseError,
+            UnauthorizedError,
+        )
+
+        kind, message = self._envelope(exc.body or "")
+        if kind == "route_not_found":
+            return UnsupportedError(FLUE2_MESSAGE, hint=FLUE2_HINT)
+        if isinstance(exc, StreamNotFound):
+            if self.raw:
+                return NotFoundError(f"no stream at {exc.url or self.stream_url(run_id)}")
+            return NotFoundError(f"run {run_id}: {NOT_FOUND_TAIL}")
+        if isinstance(exc, UnauthorizedError):
+            verbatim = self._redact((exc.body or "")[:500]) or f"HTTP {exc.status}"
+            return AuthError(f"Flue refused access to run {run_id}: HTTP {exc.status}: {verbatim}",
+                             hint=self.http.auth_hint)
+        if isinstance(exc, InvalidOffsetError):
+            if exc.status == 400:
+                return UsageError(f"Flue rejected offset {offset!r}: {message or exc.body or exc.message}"
+                                  + self._details(exc.body or ""),
+                                  hint="give an offset printed by 'wfctl tail -o jsonl' (or -1 for the start)")
+            return UsageError(exc.message,
+                              hint="the server may have restarted with an in-memory store; read again without "
+                                   "--offset (or with --last N)")
+        if isinstance(exc, BadRequestError):
+            return UsageError(f"Flue rejected the read of run {run_id}: {message or exc.body or exc.message}"
+                              + self._details(exc.body or ""))
+        if isinstance(exc, GoneError):
+            return NotFoundError(exc.message)
+        if isinstance(exc, ParseError):
+            return UnavailableError(f"Flue sent a malformed event stream for run {run_id}: {exc.message}",
+                                    hint="a proxy may be rewriting responses; retry with --debug to see them")
+        status = f"HTTP {exc.status}: " if exc.status and str(exc.status) not in exc.message else ""
+        return UnavailableError(f"reading the events of run {run_id} failed: {status}{exc.message}",
+                                hint="check that the Flue server is running (wfctl config doctor)")
+
+    # -- get / status --------------------------------------------------------------------------------------
+    def _meta(self, run_id: str) -> dict:
+        response = self.http.request("GET", f"{self._run_path(run_id)}?meta", expect=(400, 401, 403, 404, 405))
+        if response.status_code >= 400:
+            raise self._http_error(response, run_id=run_id)
+        record = self.http.decode_json(response)
+        if not isinstance(record, dict) or "status" not in record:
+            raise UnavailableError(f"Flue answered ?meta for run {run_id} with something that is not a RunRecord",
+                                   hint="is the URL the mount prefix of Flue's flue() app?")
+        return record
+
+    def _run(self, record: dict, run_id: str) -> Run:
+        raw = record.get("status")
+        status = STATUS_MAP.get(str(raw), UNKNOWN)
+        started = parse_time(record.get("startedAt"))
+        ended = parse_time(record.get("endedAt"))
+        error = record.get("error")
+        run_error = None
+        if error is not None:
+            if isinstance(error, dict):
+                run_error = RunError(message=str(error.get("message") or error.get("name") or _compact(error)),
+                                     code=error.get("name"), stack=error.get("stack"))
+            else:
+                run_error = RunError(message=str(error))
+        extra: dict[str, Any] = {}
+        for key in ("isError", "durationMs", "traceCarrier"):
+            if record.get(key) is not None:
+                extra[key] = record[key]
+        known = {"runId", "workflowName", "status", "startedAt", "endedAt", "isError", "durationMs", "input",
+                 "result", "error", "traceCarrier"}
+        for key, value in record.items():
+            if key not in known:
+                extra[key] = value
+        return Run(runId=str(record.get("runId") or run_id), backend=self.name,
+                   workflowName=record.get("workflowName"), status=status, rawStatus=raw, createdAt=started,
+                   startedAt=started, completedAt=ended, updatedAt=ended or started, input=record.get("input"),
+                   output=record.get("result"), error=run_error, extra=extra)
+
+    def get_run(self, run_id: str) -> Run:
+        if self.raw:
+            return self._raw_status(run_id)
+        run = self._run(self._meta(run_id), run_id)
+        return self._reconcile(run)
+
+    def get_status(self, run_id: str) -> Run:
+        return self.get_run(run_id)
+
+    def _reconcile(self, run: Run) -> Run:
+        """Flue closes a run's stream *before* it finalizes the RunRecord: after this process read the run's
+        ``run_end``, give ``?meta`` a moment to agree, then fall back on the ``run_end`` itself."""
+        end = self._run_ends.get(run.runId)
+        if end is None or run.terminal:
+            return run
+        deadline = time.monotonic() + float(self._stream_options.get("reconcile_seconds", 3.0))
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            run = self._run(self._meta(run.runId), run.runId)
+            if run.terminal:
+                return run
+        run.status = FAILED if end.get("isError") else COMPLETED
+        run.completedAt = parse_time(end.get("timestamp"))
+        run.output = end.get("result")
+        if end.get("isError"):
+            err = end.get("error")
+            run.error = RunError(message=_error_text(err), code=err.get("name") if isinstance(err, dict) else None)
+        run.extra["statusFrom"] = "run_end event (the RunRecord still said active)"
+        return run
+
+    def _raw_status(self, run_id: str) -> Run:
+        from ..durable_streams import StreamError
+
+        try:
+            with closing(self._reader(run_id, {})) as reader:
+                info = reader.head()
+        except StreamError as exc:
+            raise self._stream_error(exc, run_id, None) from None
+        end = self._run_ends.get(run_id)
+        if end is not None:
+            status = FAILED if end.get("isError") else COMPLETED
+        else:
+            status = COMPLETED if info.closed else RUNNING
+        return Run(runId=run_id, backend=self.name, status=status, rawStatus="closed" if info.closed else "open",
+                   extra={"streamUrl": self.stream_url(run_id), "nextOffset": info.offset})
+
+    # -- tail ----------------------------------------------------------------------------------------------
+    def _reader(self, run_id: str, params: dict[str, str]) -> Any:
+        from ..durable_streams import StreamReader
+
+        options = {k: v for k, v in self._stream_options.items() if k in ("max_retries", "idle_timeout",
+                                                                            "backoff", "timeout")}
+        return StreamReader(self.stream_url(run_id), params=params, client=self.http.client, **options)
+
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
+        if request.stream is not None:
+            raise UsageError("Flue runs have no output streams; 'tail' reads the run's events (drop --stream)")
+        if request.start_index is not None:
+            raise UsageError("--start-index applies to --stream; with Flue use --offset or --last")
+        if request.last is not None and request.last < 1:
+            raise UsageError("--last must be at least 1")
+        if request.last is not None and request.offset not in (None, "-1"):
+            raise UsageError("give --offset or --last, not both (Flue applies tail only from the start)")
+        unknown = [t for t in request.types if t not in EVENT_TYPES]
+        if unknown:
+            self.ctx.warn(f"unknown Flue event type{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(unknown)} (known: {', '.join(EVENT_TYPES)})")
+        live = request.live
+        if not live and not self.raw:
+            # the `flue logs` policy: follow an active run, replay a finished one
+            live = self._run(self._meta(run_id), run_id).status == RUNNING
+        elif live and not self.raw:
+            self._meta(run_id)  # fast, clear failures (unknown run, auth, Flue 2.x) before streaming
+        return self._tail(run_id, request, "sse" if (live and request.sse) else "long-poll" if live else None)
+
+    def _tail(self, run_id: str, request: TailRequest, mode: str | None) -> Iterator[Event]:
+        from ..durable_streams import StreamError
+
+        offset = request.offset or "-1"
+        params: dict[str, str] = {}
+        client_last: deque | None = None
+        if request.last is not None:
+            if self.raw:
+                client_last = deque(maxlen=request.last)
+            else:
+                params["tail"] = str(request.last)
+        types = frozenset(request.types) if request.types else None
+        exact = not self.raw
+        seen = _Seen()
+        warned_version = False
+        start = offset
+        run_ends = self._run_ends
+        step_keys = _STEP_KEYS
+        plain_kinds = _PLAIN_KINDS
+        make = _flue_event
+        reader = self._reader(run_id, params)
+        batches = reader.read(offset=offset, live=mode)
+        first = True
+        try:
+            while True:
+                try:
+                    batch: Batch = next(batches)
+                except StopIteration:
+                    break
+                except StreamError as exc:
+                    raise self._stream_error(exc, run_id, offset) from None
+                items = batch.items
+                end = batch.offset
+                if first:
+                    first = False
+                    if not items and batch.closed and end == offset and offset not in ("-1", "now"):
+                        self._check_beyond_tail(reader, run_id, offset)
+                if not items:
+                    start = end
+                    if client_last is not None and (batch.up_to_date or batch.closed):
+                        yield from _mark_last(client_last)
+                        client_last = None
+                    continue
+                if items is None:
+                    raise UnavailableError(f"the stream of run {run_id} is not a JSON stream "
+                                           f"({len(batch.data)} bytes of another content type)")
+                offsets = _event_offsets(start, end, len(items), exact)
+                last_i = len(items) - 1
+                stop = False
+                # Repeats are recognised by (runId, eventIndex); own-run events use the bare index as key.
+                # Two generations of DEDUP_WINDOW keys each keep memory constant (inlined _Seen.add).
+                current, previous = seen.current, seen.previous
+                pending = None  # each event is yielded once the next one is known, so the last one of the
+                #                 batch can say so (``batch_end``: a renderer may flush its output there)
+                for i, raw in enumerate(items):
+                    ev_offset = offsets[i] if offsets is not None else (end if i == last_i else start)
+                    if raw.__class__ is dict:
+                        rid = raw.get("runId") or run_id
+                        index = raw.get("eventIndex")
+                        if index is not None:
+                            key = index if rid == run_id else (rid, index)
+                            if key in current or key in previous:
+                                continue
+                            current.add(key)
+                            if len(current) >= seen.size:
+                                seen.previous, seen.current = current, set()
+                                current, previous = seen.current, seen.previous
+                        kind = raw.get("type")
+                        if raw.get("v") != 3 and not warned_version and "v" in raw:
+                            warned_version = True
+                            self.ctx.warn(f"run {run_id} sends FlueEvent v{raw.get('v')}; wfctl understands v3 "
+                                          "(events are passed through as they are)")
+                        if kind == "run_end" and rid == run_id:
+                            run_ends[run_id] = raw
+                            stop = True
+                        if types is not None and kind not in types:
+                            if stop:
+                                break
+                            continue
+                        step_id = step_name = None
+                        if kind not in plain_kinds:
+                            for id_key, name_key in step_keys:
+                                if id_key in raw:
+                                    step_id = raw.get(id_key)
+                                    step_name = raw.get(name_key) if name_key else None
+                                    break
+                        event = make(rid, ev_offset, index, kind, raw.get("timestamp"), step_id, step_name, raw)
+                    else:
+                        event = make(run_id, ev_offset, None, None, None, None, None, raw)
+                    if client_last is not None:
+                        client_last.append(event)
+                    else:
+                        if pending is not None:
+                            yield pending
+                        pending = event
+                    if stop:
+                        break
+                if pending is not None:
+                    pending.__dict__["batch_end"] = True
+                    yield pending
+                start = end
+                if stop:
+                    break
+                if client_last is not None and (batch.up_to_date or batch.closed):
+                    yield from _mark_last(client_last)
+                    client_last = None
+            if client_last is not None:
+                yield from _mark_last(client_last)
+        finally:
+            batches.close()
+            reader.close()
+
+    def _check_beyond_tail(self, reader: Any, run_id: str, offset: str) -> None:
+        """Flue echoes a resume offset that lies beyond the tail, and the reader only checks open streams:
+        on a closed stream compare with ``HEAD`` (offsets sort lexicographically within a stream)."""
+        from ..durable_streams import StreamError
+
+        try:
+            info = reader.head()
+        except StreamError as exc:
+            raise self._stream_error(exc, run_id, offset) from None
+        if info.offset == "-1" or offset > info.offset:
+            raise UsageError(f"offset {offset} is beyond the end of run {run_id}'s events (the stream ends at "
+                             f"{info.offset})", hint="give an offset printed by 'wfctl tail -o jsonl' for this run")
+
+    # -- start ---------------------------------------------------------------------------------------------
+    def start(self, request: StartRequest) -> Run:
+        self.require(START)
+        if request.env:
+            raise UsageError("Flue runs take no environment (--env); put the values in the input")
+        if request.task_queue:
+            raise UsageError("--task-queue is a Temporal option; Flue has no task queues")
+        if request.run_id:
+            raise UsageError("Flue chooses run ids itself (run_<ULID>); drop --id")
+        name = request.workflow
+        if not name or "/" in name:
+            raise UsageError(f"invalid Flue workflow name {name!r}")
+        kwargs: dict[str, Any] = {}
+        if request.input is not None:
+            kwargs["content"] = json.dumps(request.input, separators=(",", ":"), ensure_ascii=False).encode()
+            kwargs["headers"] = {"content-type": "application/json"}
+        response = self.http.request("POST", f"/workflows/{quote(name, safe='')}", retry=False,
+                                     expect=(400, 401, 403, 404, 405, 409, 415, 422, 500), **kwargs)
+        if response.status_code >= 400:
+            raise self._http_error(response, workflow=name)
+        body = self.http.decode_json(response)
+        if isinstance(body, dict) and "streamUrl" in body:
+            raise UnsupportedError(f"this Flue server is older than 1.0.0-beta.3 (its receipts carry streamUrl); "
+                                   f"wfctl speaks {SUPPORTED}")
+        if not isinstance(body, dict) or not isinstance(body.get("runId"), str):
+            raise UnavailableError(f"Flue answered POST /workflows/{name} with HTTP {response.status_code} but no "
+                                   "runId", hint="is the URL the mount prefix of Flue's flue() app?")
+        run_id = body["runId"]
+        try:
+            run = self._run(self._meta(run_id), run_id)
+        except NotFoundError:
+            self.ctx.warn(f"run {run_id} started, but workflow {name!r} does not export `runs` middleware, so its "
+                          "runs cannot be read over HTTP")
+            now = datetime.now(timezone.utc)
+            run = Run(runId=run_id, backend=self.name, workflowName=name, status=RUNNING, rawStatus="active",
+                      createdAt=now, startedAt=now, input=request.input)
+        return run
+
+    # -- doctor --------------------------------------------------------------------------------------------
+    def doctor(self) -> list[Check]:
+        checks: list[Check] = []
+        if self.raw:
+            checks.append(Check("mode", True, f"raw Durable Streams URL template {self.base_url}"))
+            try:
+                self.http.request("HEAD", self.base_url.replace("{runId}", "wfctl-doctor-probe"),
+                                  expect=(400, 401, 403, 404, 405))
+            except WfctlError as exc:
+                return checks + [Check("reachable", False, exc.message)]
+            return checks + [Check("reachable", True, str(self.http.client.base_url))]
+        try:
+            response = self.http.request("GET", f"{self._run_path(_PROBE_RUN)}?meta",
+                                         expect=(400, 401, 403, 404, 405))
+        except WfctlError as exc:
+            return [Check("reachable", False, exc.message + (f" ({exc.hint})" if exc.hint else ""))]
+        checks.append(Check("reachable", True, self.base_url))
+        kind, _ = self._envelope(response.text)
+        if response.status_code == 404 and kind == "run_not_found":
+            checks.append(Check("version", True, f"run API of {SUPPORTED} (GET /runs/:runId?meta answers "
+                                                 "run_not_found for an unknown run)"))
+        elif response.status_code == 404 and kind == "route_not_found":
+            checks.append(Check("version", False, f"{FLUE2_MESSAGE}: {FLUE2_HINT}"))
+        else:
+            what = f"HTTP {response.status_code}" + (f" [{kind}]" if kind else "")
+            checks.append(Check("version", False, f"GET /runs/:runId?meta answered {what}, not Flue 1.0's "
+                                                  "run_not_found: is the URL the mount prefix of flue()?"))
+        token = self.profile.token()
+        checks.append(Check("auth", True, ("a bearer token is configured" if token else "no token configured")
+                            + "; Flue checks it per workflow (its `runs` and `route` middleware)"))
+        return checks
+
+
+def _issues(text: str) -> str:
+    """``action_input_validation`` issues as ``path: message; ...``."""
+    try:
+        issues = json.loads(text)["error"]["meta"]["issues"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    parts = []
+    for issue in issues if isinstance(issues, list) else []:
+        if not isinstance(issue, dict):
+            continue
+        path = ".".join(str(p) for p in issue.get("path") or [])
+        parts.append(f"{path}: {issue.get('message')}" if path else str(issue.get("message")))
+    return "; ".join(parts)
