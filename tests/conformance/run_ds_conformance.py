@@ -2,8 +2,8 @@
 """Run the Durable Streams client conformance cases through ``wfctl.durable_streams``.
 
 The YAML cases (an unmodified MIT-licensed subset of ``packages/client-conformance-tests/test-cases`` from
-durable-streams/durable-streams) live in ``../shared/conformance/durable-streams`` next to the repository
-(override with ``WFCTL_DS_CONFORMANCE_DIR``); their README defines the execution semantics implemented here.
+durable-streams/durable-streams) live in ``../shared/conformance/durable-streams`` next to the repository,
+with an unmodified copy in ``tests/conformance/durable-streams`` (override with ``WFCTL_DS_CONFORMANCE_DIR``); their README defines the execution semantics implemented here.
 ``read`` and ``head`` go through :class:`wfctl.durable_streams.StreamReader`; writer-side steps
 (``create``, ``append``, ``close``, ``delete``, ``server-*``, ``inject-error``) are plain httpx requests made
 by this runner, as the README allows.
@@ -78,7 +78,11 @@ def conformance_dir() -> Path:
     env = os.environ.get("WFCTL_DS_CONFORMANCE_DIR")
     if env:
         return Path(env).expanduser().resolve()
-    return (REPO_ROOT / ".." / "shared" / "conformance" / "durable-streams").resolve()
+    shared = (REPO_ROOT / ".." / "shared" / "conformance" / "durable-streams").resolve()
+    if shared.is_dir():
+        return shared
+    # A copy of the same MIT-licensed case files (data, unmodified) travels with the repository.
+    return Path(__file__).resolve().parent / "durable-streams"
 
 
 @dataclass(frozen=True)
