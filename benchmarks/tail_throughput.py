@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Tail catch-up throughput (issue 5 point 5, design §9): events/s and peak memory, measured in one run.
+
+    python benchmarks/tail_throughput.py [--events 1000000] [--runs 3] [--json]
+
+One Durable Streams reference server (``@durable-streams/server@0.3.7``, started by
+``tests/support/ds_server.py`` from ``tests/peers/durable-streams``) holds one closed JSON stream of
+``--events`` small FlueEvent-shaped messages (``{"type":"log","level":"info","message":"m123","v":3,
+"eventIndex":123}``, ~70 bytes each). Then, as interleaved repetitions, every reader reads the whole stream
+from ``-1`` as a fresh process:
+
+* ``curl``            ``curl -s -o /dev/null URL?offset=-1`` — the raw body, the floor;
+* ``ts-client``        a small Node script on the official ``@durable-streams/client`` (``stream({live:
+                       false, json: true})``, ``subscribeJson``), counting the parsed items;
+* ``ts-client jsonl``  the same script also writing every item as a JSON line to stdout (``/dev/null``),
+                       i.e. the same output work as wfctl;
+* ``wfctl``            ``wfctl --backend flue --url http://…/v1/stream/runs/{runId} tail bench -o jsonl
+                       > /dev/null`` (the Flue backend's raw Durable Streams mode: the profile URL is a stream
+                       URL template).
+
+Each reader's wall time (process start to exit) gives events/s; its peak RSS comes from GNU
+``/usr/bin/time -f %M`` (no psutil, no polling). Every reader must report the full count (wfctl's is checked from a second run
+into a pipe). Memory flatness: ``--flat`` also runs wfctl on a stream 10× smaller and reports both peaks;
+``--flue-flat N`` tails runs of N/10 and N events from the fake Flue server (tests/fakes/flue_server.py),
+whose 100-event pages are what a real Flue 1.0 server sends, and reports wfctl's peak RSS for both.
+
+Target (issue 5): wfctl at least the TS client's rate, with memory that stays flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+
+from support.ds_server import PEER_DIR, DSServer, PeerUnavailable  # noqa: E402
+
+NODE_READER = r"""
+import { stream } from "@durable-streams/client";
+const [url, mode] = process.argv.slice(1);
+const res = await stream({ url, offset: "-1", live: false, json: true });
+let count = 0;
+await new Promise((resolve, reject) => {
+  res.subscribeJson((batch) => {
+    count += batch.items.length;
+    if (mode === "jsonl") {
+      let out = "";
+      for (const item of batch.items) {
+        out += JSON.stringify(item) + "\n";
+        if (out.length > 1 << 20) { process.stdout.write(out); out = ""; }
+      }
+      if (out) process.stdout.write(out);
+    }
+    if (batch.upToDate || batch.streamClosed) resolve();
+  });
+  res.closed?.catch?.(reject);
+});
+process.stderr.write(JSON.stringify({ count }) + "\n");
+"""
+
+
+def fill(server: DSServer, path: str, events: int, batch: int = 20_000) -> int:
+    server.create(path, content_type="application/json")
+    written = 0
+    while written < events:
+        n = min(batch, events - written)
+        body = ",".join(
+            f'{{"type":"log","level":"info","message":"m{i}","v":3,"eventIndex":{i}}}'
+            for i in range(written, written + n))
+        resp = server.append(path, "[" + body + "]", "application/json", close=written + n >= events)
+        if resp.status_code != 204:
+            raise SystemExit(f"append failed: {resp.status_code} {resp.text[:200]}")
+        written += n
+    return int(server.head(path).headers.get("content-length") or 0)
+
+
+def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+            stdout: int | None = subprocess.DEVNULL) -> tuple[float, int, int, str]:
+    """Run ``cmd``; return (seconds, peak RSS in bytes, exit code, stderr).
+
+    The peak RSS is the command's own maximum resident set size, as reported by GNU ``/usr/bin/time -f %M``
+    (``wait4``'s ``ru_maxrss``): ``time`` is a small process, so the figure is not inflated by the memory of
+    this Python process, which a child forked from here would inherit in its ``ru_maxrss``."""
+    err_path = Path(f"/tmp/tail-bench-{os.getpid()}.err")
+    rss_path = Path(f"/tmp/tail-bench-{os.getpid()}.rss")
+    timer = ["/usr/bin/time", "-o", str(rss_path), "-f", "%M"] if Path("/usr/bin/time").exists() else []
+    with err_path.open("wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.run(timer + cmd, cwd=cwd, env=env, stdout=stdout, stderr=err, check=False)
+        elapsed = time.perf_counter() - started
+    text = err_path.read_text(errors="replace")
+    err_path.unlink()
+    rss = 0
+    if timer:
+        lines = rss_path.read_text().split()
+        rss_path.unlink()
+        rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
+    return elapsed, rss, proc.returncode, text
+
+
+def count_wfctl(cmd: list[str], env: dict[str, str]) -> int:
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"wfctl failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-500:]}")
+    return sum(1 for line in proc.stdout.splitlines() if line.startswith(b'{"kind": "event"'))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--flat", action="store_true", help="also measure wfctl's peak RSS on a 10x smaller stream")
+    ap.add_argument("--flue-flat", type=int, default=0, metavar="N",
+                    help="also tail runs of N/10 and N events from the fake Flue server (peak RSS of each)")
+    ap.add_argument("--json", action="store_true", help="print only the JSON result line")
+    args = ap.parse_args()
+
+    node = os.environ.get("WFCTL_NODE") or shutil.which("node")
+    curl = shutil.which("curl")
+    wfctl = str(Path(sys.executable).with_name("wfctl"))
+    if not node or not curl or not Path(wfctl).exists():
+        raise SystemExit("needs node, curl and wfctl (run from the project's venv)")
+    try:
+        server = DSServer.start(long_poll_timeout_ms=500)
+    except PeerUnavailable as exc:
+        raise SystemExit(f"reference server unavailable: {exc}")
+    env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
+           "WFCTL_CACHE_DIR": f"/tmp/wfctl-bench-cache-{os.getpid()}"}
+    env = {k: v for k, v in env.items() if k not in ("WFCTL_TOKEN", "WFCTL_PROFILE", "WFCTL_URL")}
+    try:
+        started = time.perf_counter()
+        fill(server, "/v1/stream/runs/bench", args.events)
+        fill_seconds = time.perf_counter() - started
+        stream_url = f"{server.url}/v1/stream/runs/bench"
+        template = f"{server.url}/v1/stream/runs/{{runId}}"
+        body_bytes = len(subprocess.run([curl, "-s", f"{stream_url}?offset=-1"], capture_output=True).stdout)
+        wfctl_cmd = [wfctl, "--backend", "flue", "--url", template, "tail", "bench", "-o", "jsonl"]
+        cases: dict[str, tuple[list[str], Path | None]] = {
+            "curl (raw body, floor)": ([curl, "-s", "-o", "/dev/null", f"{stream_url}?offset=-1"], None),
+            "ts-client (count)": ([node, "--input-type=module", "-e", NODE_READER, stream_url, "count"], PEER_DIR),
+            "ts-client (jsonl)": ([node, "--input-type=module", "-e", NODE_READER, stream_url, "jsonl"], PEER_DIR),
+            "wfctl tail -o jsonl": (wfctl_cmd, None),
+        }
+        counted = count_wfctl(wfctl_cmd, env)
+        if counted != args.events:
+            raise SystemExit(f"wfctl printed {counted} events, expected {args.events}")
+        results: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
+        for _ in range(args.runs):
+            for name, (cmd, cwd) in cases.items():
+                seconds, rss, code, err = measure(cmd, cwd=cwd, env=env)
+                if code != 0:
+                    raise SystemExit(f"{name} failed ({code}): {err[-500:]}")
+                if name.startswith("ts-client"):
+                    reported = json.loads(err.strip().splitlines()[-1])["count"]
+                    if reported != args.events:
+                        raise SystemExit(f"{name} read {reported} items, expected {args.events}")
+                results[name].append((seconds, rss))
+        flat = None
+        if args.flat:
+            small = max(1, args.events // 10)
+            fill(server, "/v1/stream/runs/small", small)
+            small_cmd = [wfctl, "--backend", "flue", "--url", template, "tail", "small", "-o", "jsonl"]
+            peaks = [measure(small_cmd, env=env)[1] for _ in range(args.runs)]
+            flat = {"events": small, "peakRssMB": round(min(peaks) / 2**20, 1)}
+    finally:
+        server.stop()
+
+    flue_flat = flue_memory(args.flue_flat, wfctl, env) if args.flue_flat else None
+
+    summary = {}
+    for name, samples in results.items():
+        secs = statistics.median(s for s, _ in samples)
+        rss = max(r for _, r in samples)
+        summary[name] = {"seconds": round(secs, 3), "eventsPerSecond": round(args.events / secs),
+                         "peakRssMB": round(rss / 2**20, 1)}
+    ts = summary["ts-client (count)"]["eventsPerSecond"]
+    doc = {"events": args.events, "bodyMB": round(body_bytes / 2**20, 1), "fillSeconds": round(fill_seconds, 1),
+           "runs": args.runs, "results": summary,
+           "wfctlVsTsClient": round(summary["wfctl tail -o jsonl"]["eventsPerSecond"] / ts, 2),
+           "wfctlVsTsClientJsonl": round(summary["wfctl tail -o jsonl"]["eventsPerSecond"]
+                                          / summary["ts-client (jsonl)"]["eventsPerSecond"], 2)}
+    if flat:
+        doc["flat"] = {"smallStream": flat, "fullStreamPeakRssMB": summary["wfctl tail -o jsonl"]["peakRssMB"]}
+    if flue_flat:
+        doc["flueFlat"] = flue_flat
+    if not args.json:
+        print(f"{args.events:,} events, {doc['bodyMB']} MB body, median of {args.runs} runs\n")
+        print(f"{'reader':<26}{'seconds':>10}{'events/s':>14}{'peak RSS':>12}")
+        for name, row in summary.items():
+            print(f"{name:<26}{row['seconds']:>10.2f}{row['eventsPerSecond']:>14,}{row['peakRssMB']:>9.1f} MB")
+        print(f"\nwfctl / ts-client (count): {doc['wfctlVsTsClient']}x;  wfctl / ts-client (jsonl): "
+              f"{doc['wfctlVsTsClientJsonl']}x")
+        if flat:
+            print(f"wfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
+                  f"{summary['wfctl tail -o jsonl']['peakRssMB']} MB at {args.events:,}")
+        if flue_flat:
+            print("wfctl on the fake Flue server (100-event pages): " + ", ".join(
+                f"{row['events']:,} events {row['peakRssMB']} MB peak, {row['eventsPerSecond']:,} events/s"
+                for row in flue_flat))
+    print(json.dumps(doc))
+
+
+def flue_memory(events: int, wfctl: str, env: dict[str, str]) -> list[dict]:
+    from fakes.flue_server import FakeFlue
+
+    rows = []
+    with FakeFlue(token="bench") as fake:
+        for n in (max(1, events // 10), events):
+            run_id = fake.create_run("manual")
+            for start in range(0, n, 10_000):
+                fake.emit_many(run_id, [{"type": "log", "level": "info", "message": f"m{i}"}
+                                        for i in range(start, min(n, start + 10_000))])
+            fake.finish(run_id, result=None)
+            cmd = [wfctl, "--backend", "flue", "--url", fake.url, "tail", run_id, "-o", "jsonl"]
+            seconds, rss, code, err = measure(cmd, env={**env, "WFCTL_TOKEN": "bench"})
+            if code != 0:
+                raise SystemExit(f"wfctl failed on the fake Flue server ({code}): {err[-500:]}")
+            rows.append({"events": n + 2, "seconds": round(seconds, 2), "eventsPerSecond": round((n + 2) / seconds),
+                         "peakRssMB": round(rss / 2**20, 1)})
+    return rows
+
+
+if __name__ == "__main__":
+    main()
