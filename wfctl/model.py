@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, ClassVar, Iterable
 
 from .times import iso, parse_time  # noqa: F401  (re-exported)
 
@@ -150,6 +150,12 @@ class Event(_Model):
     data: Any = None
     # Display-only helpers (not part of the JSON contract).
     stepName: str | None = field(default=None, repr=False, compare=False)
+    #: A backend's own one-line rendering of the event (renderers prefer it to a generic summary).
+    summary: ClassVar[str | None] = None
+    #: A text delta that a terminal renderer may merge with its neighbours into whole lines.
+    fragment: ClassVar[str | None] = None
+    #: False on all but the last event of a batch: renderers flush output at batch ends only.
+    batch_end: ClassVar[bool] = True
 
     def to_json(self) -> dict[str, Any]:
         out = super().to_json()

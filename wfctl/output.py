@@ -54,7 +54,12 @@ def clean_multiline(value: Any) -> str:
 
 
 def to_json_text(value: Any, *, indent: int | None = None) -> str:
-    text = json.dumps(value, ensure_ascii=False, indent=indent, default=_default)
+    if indent is None:
+        text = _encode(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=indent, default=_default)
+    if text.isascii() and "\x7f" not in text:  # the common case, checked in C: nothing to escape
+        return text
     # json escapes C0 already; escape C1/DEL/bidi too so a terminal never sees them raw.
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
@@ -71,6 +76,9 @@ def _default(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=str)
     return str(value)
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, default=_default).encode  # built once, not per call
 
 
 # -- time ----------------------------------------------------------------------

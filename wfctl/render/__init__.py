@@ -214,7 +214,7 @@ class TailPrinter:
         else:
             doc = {"kind": "event", **select(item.to_json(), fields)}
         if fmt == "jsonl":
-            output.write_jsonl(doc)
+            output.write(output.to_json_text(doc))
         elif fmt == "json":
             self.collected.append(doc)
         elif fmt == "id":
@@ -229,13 +229,18 @@ class TailPrinter:
                                    for c in cols]])
         else:
             self.r.views.tail_line(item)
-        output.out().flush()
+        # A backend that knows its batches marks the last event of each (``batch_end``): flushing there
+        # keeps a live tail prompt without one write per event in a catch-up of millions.
+        if getattr(item, "batch_end", True):
+            output.out().flush()
 
     def status_footer(self, text: str | None) -> None:
         if self.r.fmt == "table" and self.r.opts.tty:
             self.r.views.footer(text)
 
     def end(self, status: str | None) -> None:
+        if self.r.fmt == "table":
+            self.r.views.flush_fragments()
         self.status_footer(None)
         if self.r.fmt == "jsonl":
             output.write_jsonl({"kind": "end", "runId": self.run_id, "status": status, "offset": self.offset})

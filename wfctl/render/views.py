@@ -86,6 +86,7 @@ class RichViews:
         self.console = make_console(opts)
         self._footer_live: Any = None
         self._started: dict[str, datetime] = {}
+        self._fragment: list | None = None  # [(runId, type), first event of the line, text so far]
 
     def when(self, value: datetime | None) -> Text:
         return Text(format_time(value, self.opts.time), style="" if value else "dim")
@@ -297,6 +298,32 @@ class RichViews:
 
     # -- tail -------------------------------------------------------------------
     def tail_line(self, item: Event | Chunk) -> None:
+        fragment = getattr(item, "fragment", None)
+        if isinstance(fragment, str) and not self.opts.verbose:
+            self._merge_fragment(item, fragment)  # text deltas: merged into lines
+            return
+        self.flush_fragments()
+        self._tail_line(item)
+
+    def _merge_fragment(self, item: Event, text: str) -> None:
+        key = (item.runId, item.type)
+        if self._fragment is not None and self._fragment[0] != key:
+            self.flush_fragments()
+        if self._fragment is None:
+            self._fragment = [key, item, ""]
+        *lines, rest = (self._fragment[2] + text).split("\n")
+        for line in lines:
+            self._tail_line(self._fragment[1], line)
+            self._fragment[1] = item
+        self._fragment[2] = rest
+
+    def flush_fragments(self) -> None:
+        """Print a partly merged line of text deltas (before another event, and at the end)."""
+        if self._fragment is not None and self._fragment[2]:
+            self._tail_line(self._fragment[1], self._fragment[2])
+        self._fragment = None
+
+    def _tail_line(self, item: Event | Chunk, text: str | None = None) -> None:
         if isinstance(item, Chunk):
             value = item.data
             line = Text(f"[{item.index}] ", style="dim")
@@ -327,7 +354,7 @@ class RichViews:
             elif _is_end(kind) and key in self._started:
                 took = (item.time - self._started.pop(key)).total_seconds()
                 line.append(f" ({human_duration(took)})", style="cyan")
-        summary = summarize(item)
+        summary = summarize(item) if text is None else short(text, 1000)
         if summary:
             style = "red" if ("fail" in kind or "error" in kind) else ("dim italic" if kind == "thinking" else "")
             line.append("  " + summary, style=style)
@@ -401,7 +428,10 @@ _INPUT_KEYS = ("input", "args", "payload", "metadata")
 
 
 def summarize(event: Event) -> str:
-    """A short one-line summary of an event's data."""
+    """A short one-line summary of an event's data (or the backend's own, ``event.summary``)."""
+    own = getattr(event, "summary", None)
+    if isinstance(own, str):
+        return short(own.splitlines()[0] if own else "", 120)
     data = event.data
     if data is None:
         return ""
