@@ -474,6 +474,46 @@ def test_list_filters(tmp_path):
     assert run_ids(statuses=["waiting"]) == []  # a normalized word the SDK never uses
 
 
+def js_time(ms: int) -> str:
+    """``ms`` as JavaScript's ``toISOString()`` writes it."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_since_and_until_compare_created_at_even_for_client_minted_ids(cli, tmp_path):
+    w = World(tmp_path / ".workflow-data")
+    now = int(datetime.now(timezone.utc).timestamp() * 1000)
+    early = "wrun_" + UlidFactory()(now - 2 * 3600 * 1000)  # minted 2 h before creation (the world allows 24 h)
+    w.run(early, "completed", created=js_time(now), completedAt=js_time(now))
+    assert cli("list", "-o", "id", "--since", "1h", cwd=tmp_path).stdout.split() == [early]
+    assert cli("list", "-o", "id", "--since", "1h", "--sort", "asc", cwd=tmp_path).stdout.split() == [early]
+    assert cli("list", "-o", "id", "--since", "3h", "--until", "1h", cwd=tmp_path).stdout.split() == []
+
+
+def test_id_time_prefilter_uses_the_worlds_margins(tmp_path):
+    """createdAt - 24 h <= id time <= createdAt + 5 min: runs at both ends are found by --since/--until and
+    by a timestamp-only cursor, in both orders."""
+    w = World(tmp_path)
+    factory = UlidFactory()
+    t = 1795000000000
+    early = "wrun_" + factory(t - 23 * 3600 * 1000)  # created at t, minted 23 h before
+    ahead = "wrun_" + factory(t - 3600 * 1000 + 4 * 60 * 1000)  # created at t - 1 h, minted 4 min ahead of it
+    w.run(early, "completed", created=js_time(t), completedAt=js_time(t))
+    w.run(ahead, "completed", created=js_time(t - 3600 * 1000), completedAt=js_time(t - 3600 * 1000))
+    backend = backend_for(tmp_path)
+
+    def run_ids(**kw):
+        return [r.runId for r in backend.list_runs(ListQuery(limit=100, **kw)).data]
+
+    half_hour_before = datetime.fromtimestamp((t - 1800 * 1000) / 1000, tz=timezone.utc)
+    hour_before = datetime.fromtimestamp((t - 3600 * 1000) / 1000, tz=timezone.utc)
+    assert run_ids(since=half_hour_before) == [early]
+    assert run_ids(since=half_hour_before, sort="asc") == [early]
+    assert run_ids(until=hour_before) == [ahead]
+    assert run_ids(until=hour_before, sort="asc") == [ahead]
+    assert run_ids(cursor=js_time(t - 1800 * 1000), sort="asc") == [early]  # created after the cursor's time
+    assert run_ids(cursor=js_time(t - 1800 * 1000)) == [ahead]  # created before it
+
+
 def test_unfiltered_list_reads_only_the_page(tmp_path, monkeypatch):
     _, ids = many_runs(tmp_path, 300)
     backend = backend_for(tmp_path)

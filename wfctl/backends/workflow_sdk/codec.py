@@ -13,9 +13,15 @@ Entry points
 * :func:`unflatten` — a parsed devalue array → a plain value.
 * :func:`workflow_short_name` / :func:`step_short_name` — ``workflow//./workflows/demo//demoWorkflow`` →
   ``demoWorkflow`` (the SDK's ``parseWorkflowName``).
-* What every world shares beyond payloads: ULIDs (:func:`ulid_time_ms`, :data:`new_ulid`), SDK records →
-  the run model (:func:`run_from_record`, :func:`step_from_record`, :func:`run_error`), and run stream
-  names (:func:`stream_name`, :func:`stream_namespace`).
+* :func:`decode_cbor` / :func:`from_cbor` — a cbor-x value (the Postgres world's ``*_cbor`` columns) → the
+  shape world-local's JSON files hold, ready for :func:`decode_payload`.
+* What every world shares beyond payloads: ULIDs (:func:`ulid_time_ms`, :func:`ulid_time_prefix`,
+  :data:`new_ulid`, :func:`normalize_run_id`, the id-time margins :data:`ID_PAST_MARGIN_MS` /
+  :data:`ID_FUTURE_MARGIN_MS`), SDK records → the run model (:func:`run_from_record`,
+  :func:`step_from_record`, :func:`event_from_record`, :func:`run_error`), run stream names
+  (:func:`stream_name`, :func:`stream_namespace`, base64url), and what ``list``, ``tail`` and ``wake`` decide
+  the same way in every world (:func:`parse_statuses`, :func:`search_hit`, :func:`event_filter`,
+  :func:`first_shown`, :func:`plan_wake`).
 
 How values map (decisions where JavaScript has no JSON equivalent)
 ------------------------------------------------------------------
@@ -41,6 +47,7 @@ How values map (decisions where JavaScript has no JSON equivalent)
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import math
 import random
@@ -51,30 +58,55 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from ...model import CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, UNKNOWN, Run, RunError, Step, iso, parse_time
+from ...errors import NotFoundError, UsageError
+from ...model import (
+    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, UNKNOWN, Event, Run, RunError, Step, WakeResult, iso,
+    parse_time,
+)
 
 __all__ = [
     "DecodeError",
+    "ID_FUTURE_MARGIN_MS",
+    "ID_PAST_MARGIN_MS",
     "SDK_STATUSES",
     "StreamDecoder",
+    "TERMINAL_EVENTS",
     "UlidFactory",
     "b64encode",
+    "b64url",
+    "b64url_decode",
+    "cbor_uint8array",
+    "chunk_offset",
+    "decode_cbor",
     "decode_devalue",
     "decode_event_data",
     "decode_payload",
     "decode_stream_chunk",
+    "epoch_ms",
+    "event_filter",
+    "event_from_record",
+    "event_resume_at",
+    "first_shown",
+    "from_cbor",
     "is_ulid",
+    "learn_step_name",
     "new_ulid",
+    "normalize_run_id",
     "parse_machine_name",
+    "parse_statuses",
+    "plan_wake",
     "record_time",
     "run_error",
     "run_from_record",
+    "search_hit",
     "step_from_record",
     "step_short_name",
     "stream_base",
     "stream_name",
     "stream_namespace",
+    "stream_start",
     "ulid_time_ms",
+    "ulid_time_prefix",
     "unflatten",
     "workflow_short_name",
 ]
@@ -410,8 +442,13 @@ def _as_bytes(value: Any) -> bytes | None:
             return _b64decode(value["data"])
         except DecodeError:
             return None
+    return cbor_uint8array(value)  # a cbor2.CBORTag(64, ...) from the Vercel API
+
+
+def cbor_uint8array(value: Any) -> bytes | None:
+    """The bytes of a CBOR tag 64 (cbor-x's ``Uint8Array``) as cbor2 decodes it; None for anything else."""
     tag, inner = getattr(value, "tag", None), getattr(value, "value", None)
-    if tag == 64 and isinstance(inner, (bytes, bytearray)):  # cbor2.CBORTag(64, ...) from the Postgres world
+    if tag == 64 and isinstance(inner, (bytes, bytearray)):
         return bytes(inner)
     return None
 
@@ -482,6 +519,59 @@ def decode_event_data(event_data: Any) -> Any:
         if decoded is not _UNDEF:
             out[str(key)] = decoded
     return out
+
+
+# -- CBOR ----------------------------------------------------------------------------------------------
+
+def decode_cbor(data: Any) -> Any:
+    """CBOR bytes (cbor-x) → :func:`from_cbor`'s shape (None for None; undecodable bytes kept as ``{"$bytes"}``)."""
+    if data is None:
+        return None
+    import cbor2  # lazy: only the worlds that store CBOR need it
+
+    raw = bytes(data)
+    try:
+        return from_cbor(cbor2.loads(raw))
+    except Exception as exc:  # noqa: BLE001 - a corrupt cell must not break a listing
+        return {"$undecodable": f"CBOR: {exc}", "$bytes": b64encode(raw)}
+
+
+def from_cbor(value: Any) -> Any:
+    """cbor2's decoding of a cbor-x value → the shape world-local's JSON files hold.
+
+    Tag 64 (``Uint8Array``) → bytes (:func:`decode_payload` reads the 4-byte format prefix), dates →
+    RFC 3339 strings with milliseconds (``Date.toJSON``), ``undefined`` → left out of maps / null in arrays,
+    other tags → ``{"$type": "cbor-tag-N", "value"}``, simple values → ``{"$type": "cbor-simple", "value"}``.
+    """
+    return _finish(_from_cbor(value))
+
+
+def _from_cbor(value: Any) -> Any:
+    import cbor2
+
+    if value is cbor2.undefined:
+        return _UNDEF
+    if isinstance(value, cbor2.CBORTag):
+        data = cbor_uint8array(value)
+        if data is not None:
+            return data
+        return {"$type": f"cbor-tag-{value.tag}", "value": _finish(_from_cbor(value.value))}
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = _from_cbor(item)
+            if item is not _UNDEF:
+                out[key if isinstance(key, str) else str(key)] = item
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_finish(_from_cbor(item)) for item in value]
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, cbor2.CBORSimpleValue):
+        return {"$type": "cbor-simple", "value": value.value}
+    return value
 
 
 # -- streams -------------------------------------------------------------------------------------------
@@ -582,9 +672,24 @@ _CROCKFORD_VALUE = {c: i for i, c in enumerate(_CROCKFORD)}
 _ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 _MAX_ULID_TIME = (1 << 48) - 1
 
+# The world accepts a client-minted run id whose ULID time is up to 24 h before or 5 min after its clock
+# (@workflow/world validateUlidTimestamp), so createdAt - 24 h <= id time <= createdAt + 5 min: a run created
+# at or after T has an id time at or after T - ID_PAST_MARGIN_MS, one created at or before T an id time at or
+# before T + ID_FUTURE_MARGIN_MS.
+ID_PAST_MARGIN_MS = 24 * 60 * 60 * 1000
+ID_FUTURE_MARGIN_MS = 5 * 60 * 1000
+
 
 def is_ulid(text: str) -> bool:
     return bool(_ULID_RE.match(text))
+
+
+def normalize_run_id(run_id: str) -> str:
+    """A run id as given on the command line: stripped, and a bare ULID prefixed with ``wrun_``."""
+    run_id = run_id.strip()
+    if is_ulid(run_id.upper()):
+        run_id = "wrun_" + run_id.upper()
+    return run_id
 
 
 def ulid_time_ms(value: str | None) -> int | None:
@@ -599,6 +704,29 @@ def ulid_time_ms(value: str | None) -> int | None:
     for ch in ulid[:10]:
         ms = ms * 32 + _CROCKFORD_VALUE[ch]
     return ms
+
+
+def ulid_time_prefix(ms: int) -> str:
+    """The 10-character time part of a ULID for ``ms`` (clamped to the ULID range)."""
+    return _crockford(max(0, min(ms, _MAX_ULID_TIME)), 10)
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    """Milliseconds since the epoch (a naive datetime is UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1000)
+
+
+def _crockford(value: int, length: int) -> str:
+    """The low ``5 * length`` bits of ``value`` in Crockford base32, most significant first."""
+    chars = []
+    for _ in range(length):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
 
 
 class UlidFactory:
@@ -621,11 +749,7 @@ class UlidFactory:
                 self._last_ms = ms
                 self._last_rand = random.getrandbits(80)
             value = (min(ms, _MAX_ULID_TIME) << 80) | self._last_rand
-        chars = []
-        for _ in range(26):
-            chars.append(_CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        return _crockford(value, 26)
 
 
 new_ulid = UlidFactory()
@@ -634,6 +758,7 @@ new_ulid = UlidFactory()
 # -- SDK records → the run model (the same shapes in every world) ----------------------------------------
 
 SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
+TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
 
 
 def record_time(value: Any, fallback_id: str | None = None) -> datetime | None:
@@ -646,30 +771,55 @@ def record_time(value: Any, fallback_id: str | None = None) -> datetime | None:
     return parsed
 
 
-def run_error(value: Any, code: Any = None) -> RunError | None:
-    """A run's or step's ``error`` (``{message, stack?, code?}``, a string, or a serialized value)."""
+def _json_object(value: Any) -> Any:
+    """A string holding a JSON object (a legacy error) → that object; anything else unchanged."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(parsed, dict):
+            return parsed
+    return value
+
+
+def run_error(value: Any, code: Any = None, *, json_text: bool = False) -> RunError | None:
+    """A run's or step's ``error`` (``{message, stack?, code?}``, a string, or a serialized value).
+
+    ``code`` (a record's ``errorCode``) is the code when the error has none of its own; an error that is only
+    a code is kept. With ``json_text``, a string holding a JSON object (a legacy error) is read as that object.
+    """
+    code = code if isinstance(code, str) else None
     if value is None:
-        return None
+        return RunError(code=code) if code else None
     if not isinstance(value, (dict, str)):
         value = decode_payload(value)
+    if json_text:
+        value = _json_object(value)
     if isinstance(value, str):
-        return RunError(message=value, code=code if isinstance(code, str) else None)
+        return RunError(message=value, code=code)
     if isinstance(value, dict):
         message = value.get("message")
-        code = value.get("code", code)
         return RunError(
             message=message if isinstance(message, str) or message is None else json.dumps(message),
-            code=code if isinstance(code, str) else None,
+            code=value.get("code") if isinstance(value.get("code"), str) else code,
             stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
         )
-    return RunError(message=str(value), code=code if isinstance(code, str) else None)
+    return RunError(message=str(value), code=code)
 
 
-def run_from_record(raw: dict[str, Any], backend: str) -> Run:
+def _record_error(raw: dict[str, Any], legacy_errors: bool) -> RunError | None:
+    if legacy_errors:
+        return run_error(raw.get("error"), raw.get("errorCode"), json_text=True)
+    return run_error(raw.get("error"))
+
+
+def run_from_record(raw: dict[str, Any], backend: str, *, legacy_errors: bool = False) -> Run:
     """A ``WorkflowRun`` record (world-local's run file, the Vercel API's JSON) → :class:`Run`, without steps.
 
     ``workflowName`` is the short name and ``workflowId`` the SDK's machine name; ``extra`` holds
     ``deploymentId``, ``specVersion``, ``workflowCoreVersion`` and the rest of ``executionContext``.
+    With ``legacy_errors`` (the Vercel API's records), ``error`` may be JSON text and ``errorCode`` is read.
     """
     run_id = raw["runId"]
     raw_status = raw.get("status")
@@ -700,12 +850,12 @@ def run_from_record(raw: dict[str, Any], backend: str) -> Run:
         updatedAt=record_time(raw.get("updatedAt")),
         input=decode_payload(raw.get("input")),
         output=decode_payload(raw.get("output")),
-        error=run_error(raw.get("error")),
+        error=_record_error(raw, legacy_errors),
         extra=extra,
     )
 
 
-def step_from_record(raw: dict[str, Any]) -> Step:
+def step_from_record(raw: dict[str, Any], *, legacy_errors: bool = False) -> Step:
     """A ``Step`` record → :class:`Step`. Its ``error`` is kept for failed steps and steps waiting to retry;
     a completed step's record still holds an earlier failed attempt's error, which is not shown."""
     raw_status = raw.get("status")
@@ -719,8 +869,161 @@ def step_from_record(raw: dict[str, Any]) -> Step:
         completedAt=record_time(raw.get("completedAt")),
         input=decode_payload(raw.get("input")),
         output=decode_payload(raw.get("output")),
-        error=run_error(raw.get("error")) if raw_status in (FAILED, PENDING, RUNNING) else None,
+        error=_record_error(raw, legacy_errors) if raw_status in (FAILED, PENDING, RUNNING) else None,
     )
+
+
+def learn_step_name(raw: dict[str, Any], step_names: dict[str, str]) -> None:
+    """Remember the step name a ``step_*`` event carries (only step_created/completed carry it; the step's
+    other events are named from ``step_names``)."""
+    corr, event_data = raw.get("correlationId"), raw.get("eventData")
+    if str(raw.get("eventType")).startswith("step_") and isinstance(corr, str) and corr \
+            and isinstance(event_data, dict) and isinstance(event_data.get("stepName"), str):
+        step_names.setdefault(corr, step_short_name(event_data["stepName"]))
+
+
+def event_from_record(raw: dict[str, Any], run_id: str, index: int, step_names: dict[str, str]) -> Event:
+    """An ``Event`` record (``eventType``, ``eventId``, ``correlationId``, ``createdAt``, ``eventData``) →
+    :class:`Event`; its step name is learnt into and read from ``step_names`` (:func:`learn_step_name`)."""
+    learn_step_name(raw, step_names)
+    event_type = raw["eventType"]
+    corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
+    is_step = event_type.startswith("step_")
+    event_id = str(raw.get("eventId") or "")
+    return Event(
+        runId=run_id, offset=event_id or None, index=index, type=event_type,
+        time=record_time(raw.get("createdAt"), event_id),
+        stepId=corr if is_step else None, correlationId=corr,
+        data=decode_event_data(raw["eventData"]) if "eventData" in raw else None,
+        stepName=step_names.get(corr) if is_step and corr else None,
+    )
+
+
+def event_resume_at(event: dict[str, Any]) -> str | None:
+    """A ``wait_created`` event's ``resumeAt`` as RFC 3339 (None when it has none)."""
+    data = event.get("eventData")
+    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
+
+
+# -- what list, tail and wake decide the same way in every world ------------------------------------------
+
+def parse_statuses(words: list[str]) -> list[str] | None:
+    """``list --status`` words → lower-case statuses in the order given, without repeats (None: no filter).
+    Raises :class:`UsageError` for a word that is neither an SDK status nor a wfctl one."""
+    if not words:
+        return None
+    out: list[str] = []
+    for word in words:
+        lowered = word.strip().lower()
+        if lowered not in SDK_STATUSES and lowered not in STATUSES:
+            raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
+        if lowered not in out:
+            out.append(lowered)
+    return out
+
+
+def search_hit(raw: dict[str, Any], needle: str, *, json_text: bool = False) -> bool:
+    """``list --search``: ``needle`` (lower case) in the run id, workflow, status, deployment id or error
+    message of a run record. With ``json_text``, an error stored as JSON text is searched by its message."""
+    error = raw.get("error")
+    if json_text:
+        error = _json_object(error)
+    message = error.get("message") if isinstance(error, dict) else error
+    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), message]
+    return any(isinstance(h, str) and needle in h.lower() for h in hay)
+
+
+def event_filter(types: Iterable[str]) -> Any:
+    """``tail --type`` patterns (globs) → a predicate on event types (every type when there are none)."""
+    patterns = [t.strip() for t in types if t and t.strip()]
+
+    def wanted(event_type: str) -> bool:
+        return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+    return wanted
+
+
+def first_shown(events: list[dict[str, Any]], offset: str | None, last: int | None, wanted: Any) -> set[int]:
+    """Which of a run's events (in log order) ``tail`` prints before following: those after ``offset`` (an
+    event id; one not in the log resumes after the ids that sort before it, ids being ULIDs) whose type is
+    ``wanted``, only the last ``last`` of them when given."""
+    start = 0
+    if offset:
+        ids = [str(e.get("eventId", "")) for e in events]
+        if offset in ids:
+            start = ids.index(offset) + 1
+        else:
+            start = next((i for i, e in enumerate(ids) if e > offset), len(events))
+    batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
+    if last is not None:
+        batch = batch[-last:] if last > 0 else []
+    return set(batch)
+
+
+def plan_wake(run_id: str, events: Iterable[dict[str, Any]], correlation_ids: list[str] | None,
+              dry_run: bool) -> tuple[dict[str, dict[str, Any]], list[str], WakeResult | None]:
+    """``Run.wakeUp()``'s choice from a run's events: its sleeps (``wait_created``) not yet completed, only
+    ``correlation_ids`` when given (an unknown one raises :class:`NotFoundError`).
+
+    Returns (the ``wait_created`` events by correlation id, the pending ids, the result to return at once
+    for a dry run or when nothing is pending, else None).
+    """
+    events = list(events)
+    created = {e["correlationId"]: e for e in events
+               if e.get("eventType") == "wait_created" and isinstance(e.get("correlationId"), str)}
+    completed = {e.get("correlationId") for e in events if e.get("eventType") == "wait_completed"}
+    pending = [corr for corr in created if corr not in completed]
+    if correlation_ids:
+        unknown = [c for c in correlation_ids if c not in created]
+        if unknown:
+            raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
+                                hint=f"see its sleeps with 'wfctl get {run_id}'")
+        wanted_ids = set(correlation_ids)
+        pending = [c for c in pending if c in wanted_ids]
+    if dry_run:
+        when = ", ".join(f"{c} (resumes at {event_resume_at(created[c])})" for c in pending)
+        return created, pending, WakeResult(run_id, len(pending), pending, None,
+                                            f"dry run: would stop {len(pending)} sleep(s)"
+                                            + (f": {when}" if when else ""))
+    if not pending:
+        return created, pending, WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+    return created, pending, None
+
+
+def stream_start(start_index: int | None, eofs: Iterable[Any]) -> int:
+    """``tail --stream --start N``: the index of the first data chunk to print. A negative ``N`` counts back
+    from the end: from the number of data chunks before the first EOF chunk (``eofs``: each chunk's EOF flag
+    in order; only read for a negative ``N``)."""
+    start = start_index or 0
+    if start < 0:
+        count = 0
+        for eof in eofs:
+            if eof:
+                break
+            count += 1
+        start = max(0, count + start)
+    return start
+
+
+def chunk_offset(offset: str | None) -> tuple[str, int] | None:
+    """A stream offset ``tail`` printed, ``chnk_<ULID>`` (a chunk's first value) or ``chnk_<ULID>#k`` (its k-th
+    value) → (chunk id, k); None without one."""
+    if not offset:
+        return None
+    chunk_id, _, frame = offset.partition("#")
+    return chunk_id, int(frame) if frame.isdigit() else 0
+
+
+# -- run streams -------------------------------------------------------------------------------------------
+
+def b64url(data: bytes) -> str:
+    """base64url without padding (stream namespaces, cursors)."""
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def b64url_decode(text: str) -> bytes:
+    """:func:`b64url`'s inverse (padding optional); raises ``ValueError`` (``binascii.Error``) when invalid."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def stream_base(run_id: str) -> str:
@@ -736,7 +1039,7 @@ def stream_name(run_id: str, stream: str) -> str:
     base = stream_base(run_id)
     if not stream:
         return base
-    return f"{base}_" + base64.urlsafe_b64encode(stream.encode("utf-8")).decode("ascii").rstrip("=")
+    return f"{base}_" + b64url(stream.encode("utf-8"))
 
 
 def stream_namespace(run_id: str, name: str) -> str | None:
@@ -744,8 +1047,7 @@ def stream_namespace(run_id: str, name: str) -> str | None:
     base = stream_base(run_id) + "_"
     if not name.startswith(base):
         return None
-    encoded = name[len(base):]
     try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        return b64url_decode(name[len(base):]).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None

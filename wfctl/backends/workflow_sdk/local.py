@@ -13,8 +13,9 @@ Decisions where the SDK leaves a choice (also in the README):
   and it lets an unfiltered page read only the run files it prints; ``createdAt`` (which the world sets a
   few milliseconds after the id is minted) breaks no tie the id does not. The cursor keeps the SDK's
   ``<createdAt>|<runId>`` format and resumes after that run id; it is null on the last page.
-* ``--since``/``--until`` compare ``createdAt``; files are pre-filtered by the id's time with a 5-minute
-  margin (the world rejects run ids more than 5 minutes in the future).
+* ``--since``/``--until`` compare ``createdAt``; files are pre-filtered by the id's time with the margins the
+  world allows between a run id's time and its creation (ids up to 24 h older and 5 min newer than
+  ``createdAt``: ``codec.ID_PAST_MARGIN_MS`` / ``ID_FUTURE_MARGIN_MS``).
 * A step's ``error`` is shown for failed steps and for steps waiting to retry; a completed step keeps the
   error of an earlier failed attempt in its record, and that one is not shown.
 * ``get`` lists pending and completed sleeps and the hooks of runs that are still active (the world deletes
@@ -26,7 +27,6 @@ Decisions where the SDK leaves a choice (also in the README):
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import heapq
 import json
@@ -44,18 +44,18 @@ from ..base import (
     CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest,
 )
 from .codec import (
-    SDK_STATUSES, StreamDecoder, decode_event_data, decode_payload, is_ulid, new_ulid, record_time, run_from_record,
-    step_from_record, step_short_name, stream_base, stream_name, stream_namespace, ulid_time_ms, workflow_short_name,
+    ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, SDK_STATUSES, TERMINAL_EVENTS, StreamDecoder, chunk_offset,
+    decode_payload, epoch_ms, event_filter, event_from_record, first_shown, learn_step_name, new_ulid,
+    normalize_run_id, parse_statuses, plan_wake, record_time, run_from_record, search_hit, step_from_record,
+    stream_base, stream_name, stream_namespace, stream_start, ulid_time_ms, workflow_short_name,
 )
 from .localfs import DataDir, entity_files, find_data_dir, iso_now, safe_id
 
 if TYPE_CHECKING:
     from ...config import Profile
 
-TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
 POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own readers poll every 100 ms)
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
-ID_TIME_MARGIN_MS = 5 * 60 * 1000
 FLOW_PATH = "/.well-known/workflow/v1/flow"
 
 
@@ -88,9 +88,7 @@ class LocalWorldBackend(Backend):
         return self._data
 
     def _run_id(self, run_id: str) -> str:
-        run_id = run_id.strip()
-        if is_ulid(run_id.upper()):  # a bare ULID
-            run_id = "wrun_" + run_id.upper()
+        run_id = normalize_run_id(run_id)
         if "." in run_id:
             raise NotFoundError(f"run {run_id} not found")
         safe_id("run id", run_id)
@@ -132,9 +130,10 @@ class LocalWorldBackend(Backend):
         return sorted(waits, key=lambda w: (w.resumeAt or far, w.correlationId))
 
     def _hooks(self, run_id: str) -> list[Hook]:
-        """The run's live hooks. Hook ids are ULIDs minted after the run's id, which skips older hooks."""
+        """The run's live hooks. Hook ids are ULIDs minted by the world after the run was created, so at most
+        ID_FUTURE_MARGIN_MS before the run id's time: older hooks are skipped without being read."""
         run_ms = ulid_time_ms(run_id)
-        hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_TIME_MARGIN_MS)
+        hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_FUTURE_MARGIN_MS)
         out = [Hook(raw["hookId"], raw.get("token"), record_time(raw.get("createdAt"), raw["hookId"]),
                     decode_payload(raw.get("metadata"))) for _, raw in hooks]
         return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
@@ -165,7 +164,7 @@ class LocalWorldBackend(Backend):
     def list_runs(self, query: ListQuery) -> RunPage:
         if query.sort not in ("asc", "desc"):
             raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
-        statuses = self._statuses(query.statuses)
+        statuses = parse_statuses(query.statuses)
         descending = query.sort == "desc"
         limit = max(1, int(query.limit or 20))
         all_ids, odd_names = self.data.run_ids()
@@ -178,23 +177,25 @@ class LocalWorldBackend(Backend):
         else:  # the page and one more: only these files are read
             ids = (heapq.nlargest if descending else heapq.nsmallest)(limit + 1, candidates)
 
-        since_ms = _ms(query.since)
-        until_ms = _ms(query.until)
+        since_ms = epoch_ms(query.since)
+        until_ms = epoch_ms(query.until)
         workflow = query.workflow
         search = query.search.lower() if query.search else None
 
+        # A run's id time is at most ID_PAST_MARGIN_MS before its createdAt and ID_FUTURE_MARGIN_MS after it,
+        # so an id outside these bounds cannot be in the window: its file is not read.
         found: list[Run] = []
         for run_id in ids:
             id_ms = ulid_time_ms(run_id)
             if id_ms is not None:
-                if after_ms is not None and ((id_ms > after_ms + ID_TIME_MARGIN_MS) if descending
-                                             else (id_ms < after_ms - ID_TIME_MARGIN_MS)):
+                if after_ms is not None and ((id_ms > after_ms + ID_FUTURE_MARGIN_MS) if descending
+                                             else (id_ms < after_ms - ID_PAST_MARGIN_MS)):
                     continue
-                if since_ms is not None and id_ms < since_ms - ID_TIME_MARGIN_MS:
+                if since_ms is not None and id_ms < since_ms - ID_PAST_MARGIN_MS:
                     if descending:
                         break
                     continue
-                if until_ms is not None and id_ms > until_ms + ID_TIME_MARGIN_MS:
+                if until_ms is not None and id_ms > until_ms + ID_FUTURE_MARGIN_MS:
                     if not descending:
                         break
                     continue
@@ -206,7 +207,7 @@ class LocalWorldBackend(Backend):
             machine = raw.get("workflowName")
             if workflow and workflow not in (machine, workflow_short_name(machine)):
                 continue
-            created_ms = _ms(record_time(raw.get("createdAt"), run_id))
+            created_ms = epoch_ms(record_time(raw.get("createdAt"), run_id))
             if since_ms is not None and (created_ms is None or created_ms < since_ms):
                 continue
             if until_ms is not None and (created_ms is None or created_ms > until_ms):
@@ -214,7 +215,7 @@ class LocalWorldBackend(Backend):
             if after_ms is not None and (created_ms is None or ((created_ms >= after_ms) if descending
                                                                 else (created_ms <= after_ms))):
                 continue
-            if search and not self._search_hit(raw, search):
+            if search and not search_hit(raw, search):
                 continue
             found.append(self._to_run(raw))
             if len(found) > limit:
@@ -223,18 +224,6 @@ class LocalWorldBackend(Backend):
         page = found[:limit]
         cursor = f"{iso(page[-1].createdAt)}|{page[-1].runId}" if has_more and page else None
         return RunPage(page, cursor, has_more)
-
-    @staticmethod
-    def _statuses(words: list[str]) -> set[str] | None:
-        if not words:
-            return None
-        out = set()
-        for word in words:
-            lowered = word.strip().lower()
-            if lowered not in SDK_STATUSES and lowered not in STATUSES:
-                raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
-            out.add(lowered)
-        return out
 
     @staticmethod
     def _parse_cursor(cursor: str | None) -> tuple[str | None, int | None]:
@@ -249,13 +238,6 @@ class LocalWorldBackend(Backend):
         if parsed is None:
             raise UsageError(f"invalid cursor {cursor!r}", hint="pass the cursor a previous list printed")
         return None, int(parsed.timestamp() * 1000)
-
-    @staticmethod
-    def _search_hit(raw: dict[str, Any], needle: str) -> bool:
-        error = raw.get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), message]
-        return any(isinstance(h, str) and needle in h.lower() for h in hay)
 
     # -- dashboard ------------------------------------------------------------------------------------------
     def counts(self, workflow: str | None = None) -> Counts:
@@ -385,23 +367,9 @@ class LocalWorldBackend(Backend):
         if status in TERMINAL:
             return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
         events = sorted(self.data.read_events(run_id), key=_event_key)
-        created = {e["correlationId"]: e for e in events
-                   if e["eventType"] == "wait_created" and isinstance(e.get("correlationId"), str)}
-        completed = {e.get("correlationId") for e in events if e["eventType"] == "wait_completed"}
-        pending = [corr for corr in created if corr not in completed]
-        if correlation_ids:
-            unknown = [c for c in correlation_ids if c not in created]
-            if unknown:
-                raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
-                                    hint=f"see its sleeps with 'wfctl get {run_id}'")
-            wanted_ids = set(correlation_ids)
-            pending = [c for c in pending if c in wanted_ids]
-        if dry_run:
-            when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
-            return WakeResult(run_id, len(pending), pending, None,
-                              f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""))
-        if not pending:
-            return WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+        created, pending, early = plan_wake(run_id, events, correlation_ids, dry_run)
+        if early is not None:
+            return early
 
         spec = raw.get("specVersion")
         legacy = not isinstance(spec, int) or spec < 2
@@ -521,47 +489,22 @@ class LocalWorldBackend(Backend):
 
     def _tail_events(self, run_id: str, request: TailRequest) -> Iterator[Event]:
         data = self.data
-        patterns = [t.strip() for t in request.types if t and t.strip()]
-
-        def wanted(event_type: str) -> bool:
-            return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
-
+        wanted = event_filter(request.types)
         step_names: dict[str, str] = {}
         seen: set[str] = set()
 
         def learn(raw: dict[str, Any]) -> None:
-            """Remember step names (only step_created/completed carry them; later events need them too)."""
+            """Remember the event and its step name (only step_created/completed carry it; later events need
+            it too) without decoding its payloads."""
             seen.add(raw["eventId"])
-            corr, event_data = raw.get("correlationId"), raw.get("eventData")
-            if raw["eventType"].startswith("step_") and isinstance(corr, str) and isinstance(event_data, dict) \
-                    and isinstance(event_data.get("stepName"), str):
-                step_names.setdefault(corr, step_short_name(event_data["stepName"]))
+            learn_step_name(raw, step_names)
 
         def convert(raw: dict[str, Any], index: int) -> Event:
-            event_type = raw["eventType"]
-            corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
-            is_step = event_type.startswith("step_")
-            return Event(
-                runId=run_id, offset=raw["eventId"], index=index, type=event_type,
-                time=record_time(raw.get("createdAt"), raw["eventId"]),
-                stepId=corr if is_step else None, correlationId=corr,
-                data=decode_event_data(raw["eventData"]) if "eventData" in raw else None,
-                stepName=step_names.get(corr) if is_step and corr else None,
-            )
+            return event_from_record(raw, run_id, index, step_names)
 
         terminal_seen_at = time.monotonic() if request.live and self._is_terminal(run_id) else None
         events = sorted(data.read_events(run_id), key=_event_key)
-        start = 0
-        if request.offset:
-            ids = [e["eventId"] for e in events]
-            if request.offset in ids:
-                start = ids.index(request.offset) + 1
-            else:  # not in this log: resume after the events whose id sorts before it (ids are ULIDs)
-                start = next((i for i, e in enumerate(events) if e["eventId"] > request.offset), len(events))
-        batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
-        if request.last is not None:
-            batch = batch[-request.last:] if request.last > 0 else []
-        shown = set(batch)
+        shown = first_shown(events, request.offset, request.last, wanted)
         for i, raw in enumerate(events):
             learn(raw)
             if i in shown:
@@ -598,19 +541,8 @@ class LocalWorldBackend(Backend):
         if not files and not request.live and name not in data.registered_streams(run_id):
             known = ", ".join(s.namespace or "(default)" for s in self._streams(run_id)) or "none"
             self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
-        start = request.start_index or 0
-        if start < 0:  # counts from the end: data chunks before the EOF chunk, if any
-            count = 0
-            for chunk in files:
-                if data.chunk_is_eof(chunk):
-                    break
-                count += 1
-            start = max(0, count + start)
-        # A printed offset is `chnk_<ULID>` (a chunk's first value) or `chnk_<ULID>#k` (its k-th value).
-        after: tuple[str, int] | None = None
-        if request.offset:
-            chunk_id, _, frame = request.offset.partition("#")
-            after = (chunk_id, int(frame) if frame.isdigit() else 0)
+        start = stream_start(request.start_index, (data.chunk_is_eof(chunk) for chunk in files))
+        after = chunk_offset(request.offset)
         index = 0  # data-chunk index of the next new chunk file
 
         def leftovers() -> list[Chunk]:
@@ -704,19 +636,6 @@ class LocalWorldBackend(Backend):
             return Check("app (for wake)", not explicit, detail)
         finally:
             client.close()
-
-
-def _ms(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp() * 1000)
-
-
-def _resume_at(event: dict[str, Any]) -> str | None:
-    data = event.get("eventData")
-    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
 
 
 class _DirWatcher:

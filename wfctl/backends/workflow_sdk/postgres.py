@@ -42,7 +42,6 @@ Decisions (also in the README):
 from __future__ import annotations
 
 import base64
-import fnmatch
 import json
 import random
 import re
@@ -53,38 +52,32 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from ...errors import AuthError, ConfigError, NotFoundError, UnavailableError, UsageError, WfctlError
 from ...model import (
-    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
-    Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+    CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
+    RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
 )
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
 from .codec import (
-    StreamDecoder, decode_event_data, decode_payload, step_short_name, workflow_short_name,
+    ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, SDK_STATUSES, TERMINAL_EVENTS, StreamDecoder, chunk_offset, decode_cbor,
+    decode_payload, epoch_ms, event_filter, event_from_record, first_shown, new_ulid, normalize_run_id,
+    parse_statuses, plan_wake, record_time, run_from_record, step_from_record, stream_base, stream_name,
+    stream_namespace, stream_start, ulid_time_ms, ulid_time_prefix, workflow_short_name,
 )
-from .localfs import is_ulid, new_ulid, ulid_time_ms
 
 if TYPE_CHECKING:
     from ...config import Profile
 
 T = TypeVar("T")
 
-SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
-TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
 SPEC_VERSION_LEGACY = 1
 SPEC_VERSION_CURRENT = 3
 DEFAULT_DSN = "postgres://world:world@localhost:5432/world"  # the world's own default
 DEFAULT_JOB_PREFIX = "workflow_"
-# The world accepts a client-minted run id whose ULID time is up to 24 h before or 5 min after its clock
-# (@workflow/world validateUlidTimestamp), so created_at - 24 h <= id time <= created_at + 5 min.
-ID_PAST_MARGIN_MS = 24 * 60 * 60 * 1000
-ID_FUTURE_MARGIN_MS = 5 * 60 * 1000
 LOOKBACK_MS = 30_000  # live tails re-read this far behind the newest id (late commits with smaller ids)
 TERMINAL_GRACE = 2.0  # after the run turns terminal, how long to wait for its terminal event
 PAGE = 1000
 INSTALL_HINT = "pip install 'wfctl[postgres]'"
 BOOTSTRAP_HINT = ("create it with 'npx --package=@workflow/world-postgres bootstrap' (with WORKFLOW_POSTGRES_URL "
                   "set), or check that the DSN names the app's database")
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 # Columns wfctl reads, per table. A column the database lacks (an old schema) is selected as NULL.
 _COLUMNS: dict[str, tuple[str, ...]] = {
@@ -126,24 +119,6 @@ def _now() -> datetime:
     return now.replace(tzinfo=None, microsecond=now.microsecond // 1000 * 1000)
 
 
-def _ulid_time_prefix(ms: int) -> str:
-    """The 10-character time part of a ULID for ``ms`` (clamped to the ULID range)."""
-    ms = max(0, min(ms, (1 << 48) - 1))
-    out = []
-    for _ in range(10):
-        out.append(_CROCKFORD[ms & 31])
-        ms >>= 5
-    return "".join(reversed(out))
-
-
-def _ms(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp() * 1000)
-
-
 def _spec_version(value: Any) -> int | None:
     """``spec_version`` is varchar in ``workflow_runs`` and int elsewhere."""
     if value is None:
@@ -158,93 +133,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _b64url(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def _b64url_text(encoded: str) -> str | None:
-    try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def stream_base(run_id: str) -> str:
-    """``wrun_<ULID>`` → ``strm_<ULID>_user`` (the SDK's ``getWorkflowRunStreamId``)."""
-    return run_id.replace("wrun_", "strm_", 1) + "_user"
-
-
-def stream_name(run_id: str, stream: str) -> str:
-    """The stream id for ``tail --stream [NAMESPACE]`` (a full ``strm_...`` name is kept)."""
-    if stream.startswith("strm_"):
-        return stream
-    base = stream_base(run_id)
-    return f"{base}_{_b64url(stream)}" if stream else base
-
-
-# -- CBOR and legacy JSON ----------------------------------------------------------------------------------
-
-class _Drop:
-    """A CBOR ``undefined`` inside a map: left out, as ``JSON.stringify`` does (the local world's files)."""
-
-
-_DROP = _Drop()
-
-
-def _normalize(value: Any) -> Any:
-    """cbor2's decoding of a cbor-x value → the shape world-local's JSON files hold.
-
-    Tag 64 (``Uint8Array``) → bytes (``codec.decode_payload`` reads the 4-byte format prefix), dates →
-    RFC 3339 strings with milliseconds (``Date.toJSON``), ``undefined`` → left out of maps / null in arrays.
-    """
-    import cbor2
-
-    if value is cbor2.undefined:
-        return _DROP
-    if isinstance(value, cbor2.CBORTag):
-        if value.tag == 64 and isinstance(value.value, (bytes, bytearray)):
-            return bytes(value.value)
-        return {"$type": f"cbor-tag-{value.tag}", "value": _finish(_normalize(value.value))}
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            item = _normalize(item)
-            if item is not _DROP:
-                out[key if isinstance(key, str) else str(key)] = item
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_finish(_normalize(item)) for item in value]
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, cbor2.CBORSimpleValue):
-        return {"$type": "cbor-simple", "value": value.value}
-    return value
-
-
-def _finish(value: Any) -> Any:
-    return None if value is _DROP else value
-
-
-def _cbor(data: Any) -> Any:
-    """One ``*_cbor`` column → a plain value (None for NULL; undecodable bytes kept as ``{"$bytes"}``)."""
-    if data is None:
-        return None
-    import cbor2
-
-    raw = bytes(data)
-    try:
-        return _finish(_normalize(cbor2.loads(raw)))
-    except Exception as exc:  # noqa: BLE001 - a corrupt cell must not break a listing
-        return {"$undecodable": f"CBOR: {exc}", "$bytes": base64.b64encode(raw).decode("ascii")}
-
+# -- CBOR and legacy JSON: rows → world-local's record shapes ------------------------------------------------
 
 def _column(row: dict[str, Any], name: str) -> Any:
-    """The world's ``value.x ||= value.xJson``: the CBOR column, else the deprecated jsonb one."""
+    """The world's ``value.x ||= value.xJson``: the CBOR column (``codec.decode_cbor``: world-local's JSON
+    shape), else the deprecated jsonb one."""
     current = row.get(f"{name}_cbor")
     if current is not None:
-        return _cbor(current)
+        return decode_cbor(current)
     return row.get(name)
 
 
@@ -265,26 +161,43 @@ def _legacy_error(text: Any) -> Any:
 
 def _error_value(row: dict[str, Any]) -> Any:
     if row.get("error_cbor") is not None:
-        return _cbor(row["error_cbor"])
+        return decode_cbor(row["error_cbor"])
     return _legacy_error(row.get("error"))
 
 
-def _run_error(value: Any) -> RunError | None:
-    """The local world's error mapping (a structured ``{message, stack, code}`` or a string)."""
-    if value is None:
-        return None
-    if not isinstance(value, (dict, str)):
-        value = decode_payload(value)
-    if isinstance(value, str):
-        return RunError(message=value)
-    if isinstance(value, dict):
-        message = value.get("message")
-        return RunError(
-            message=message if isinstance(message, str) or message is None else json.dumps(message),
-            code=value.get("code") if isinstance(value.get("code"), str) else None,
-            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
-        )
-    return RunError(message=str(value))
+def _run_record(row: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
+    """A ``workflow_runs`` row → world-local's run record (for ``codec.run_from_record``)."""
+    return {
+        "runId": row["id"],
+        "status": row.get("status"),
+        "workflowName": row.get("name"),
+        "deploymentId": row.get("deployment_id"),
+        "specVersion": _spec_version(row.get("spec_version")),
+        "executionContext": _column(row, "execution_context"),
+        "expiredAt": _utc(row.get("expired_at")),
+        "createdAt": _utc(row.get("created_at")),
+        "startedAt": _utc(row.get("started_at")),
+        "completedAt": _utc(row.get("completed_at")),
+        "updatedAt": _utc(row.get("updated_at")),
+        "input": _column(row, "input") if with_data else None,
+        "output": _column(row, "output") if with_data else None,
+        "error": _error_value(row),
+    }
+
+
+def _step_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``workflow_steps`` row → world-local's step record (for ``codec.step_from_record``)."""
+    return {
+        "stepId": row["step_id"],
+        "stepName": row.get("step_name"),
+        "status": row.get("status"),
+        "attempt": row.get("attempt"),
+        "startedAt": _utc(row.get("started_at")),
+        "completedAt": _utc(row.get("completed_at")),
+        "input": _column(row, "input"),
+        "output": _column(row, "output"),
+        "error": _error_value(row),
+    }
 
 
 def _cbor_resume_at(value: Any) -> bytes:
@@ -295,7 +208,7 @@ def _cbor_resume_at(value: Any) -> bytes:
     when = parse_time(value) if value is not None else None
     if when is None:
         return out + b"\xf7"  # undefined
-    ms = _ms(when) or 0
+    ms = epoch_ms(when) or 0
     if ms % 1000 == 0 and 0 <= ms // 1000 < 1 << 32:
         return out + b"\xc1\x1a" + struct.pack(">I", ms // 1000)
     return out + b"\xc1\xfb" + struct.pack(">d", ms / 1000)
@@ -551,58 +464,18 @@ class PostgresWorldBackend(Backend):
 
     # -- mapping -----------------------------------------------------------------------------------------
     def _run_id(self, run_id: str) -> str:
-        run_id = run_id.strip()
-        if is_ulid(run_id.upper()):  # a bare ULID
-            run_id = "wrun_" + run_id.upper()
-        return run_id
+        return normalize_run_id(run_id)
 
     def _to_run(self, row: dict[str, Any], with_data: bool = True) -> Run:
-        run_id = row["id"]
-        raw_status = row.get("status")
-        machine = row.get("name")
-        context = _column(row, "execution_context")
-        context = context if isinstance(context, dict) else {}
-        spec = _spec_version(row.get("spec_version"))
-        extra: dict[str, Any] = {
-            "deploymentId": row.get("deployment_id"),
-            "specVersion": spec,
-            "workflowCoreVersion": context.get("workflowCoreVersion"),
-        }
-        if isinstance(context.get("features"), dict):
-            extra["features"] = context["features"]
-        rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
-        if rest:
-            extra["executionContext"] = rest
-        if row.get("expired_at"):
-            extra["expiredAt"] = iso(_utc(row["expired_at"]))
-        created = _utc(row.get("created_at"))
-        if created is None:
-            ms = ulid_time_ms(run_id)
-            created = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
-        return Run(
-            runId=run_id,
-            backend=self.name,
-            workflowName=workflow_short_name(machine),
-            workflowId=machine,
-            status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
-            rawStatus=raw_status,
-            createdAt=created,
-            startedAt=_utc(row.get("started_at")),
-            completedAt=_utc(row.get("completed_at")),
-            updatedAt=_utc(row.get("updated_at")),
-            input=decode_payload(_column(row, "input")) if with_data else None,
-            output=decode_payload(_column(row, "output")) if with_data else None,
-            error=_run_error(_error_value(row)),
-            extra=extra,
-        )
+        return run_from_record(_run_record(row, with_data), self.name)
 
     def _event_dict(self, row: dict[str, Any]) -> dict[str, Any]:
         """An event row → world-local's event JSON shape (``eventData`` only when stored)."""
         out: dict[str, Any] = {"eventType": row["type"], "eventId": row["id"], "runId": row.get("run_id"),
-                               "correlationId": row.get("correlation_id"), "createdAt": row.get("created_at"),
+                               "correlationId": row.get("correlation_id"), "createdAt": _utc(row.get("created_at")),
                                "specVersion": row.get("spec_version")}
         if row.get("payload_cbor") is not None:
-            out["eventData"] = _cbor(row["payload_cbor"])
+            out["eventData"] = decode_cbor(row["payload_cbor"])
         elif row.get("payload") is not None:
             out["eventData"] = row["payload"]
         return out
@@ -668,23 +541,8 @@ class PostgresWorldBackend(Backend):
         return run
 
     def _steps(self, rows: list[dict[str, Any]]) -> list[Step]:
-        steps = []
-        for row in sorted(rows, key=lambda r: (iso(_utc(r.get("created_at"))) or "", r["step_id"])):
-            raw_status = row.get("status")
-            error = _run_error(_error_value(row)) if raw_status in (FAILED, PENDING, RUNNING) else None
-            steps.append(Step(
-                stepId=row["step_id"],
-                stepName=step_short_name(row.get("step_name")),
-                status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
-                rawStatus=raw_status,
-                attempt=row.get("attempt") if isinstance(row.get("attempt"), int) else None,
-                startedAt=_utc(row.get("started_at")),
-                completedAt=_utc(row.get("completed_at")),
-                input=decode_payload(_column(row, "input")),
-                output=decode_payload(_column(row, "output")),
-                error=error,
-            ))
-        return steps
+        return [step_from_record(_step_record(row))
+                for row in sorted(rows, key=lambda r: (iso(_utc(r.get("created_at"))) or "", r["step_id"]))]
 
     @staticmethod
     def _waits(run_id: str, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[Wait]:
@@ -702,20 +560,15 @@ class PostgresWorldBackend(Backend):
             elif event["eventType"] == "wait_completed" and corr:
                 wait = waits.setdefault(corr, Wait(corr, parse_time(data.get("resumeAt"))))
                 wait.status = "completed"
-                wait.completedAt = wait.completedAt or _event_time(event)
+                wait.completedAt = wait.completedAt or record_time(event.get("createdAt"), event.get("eventId"))
         return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
                                                      w.correlationId))
 
     @staticmethod
     def _hooks(rows: list[dict[str, Any]]) -> list[Hook]:
         """The run's live hooks (rows of ``workflow_hooks``), oldest first."""
-        hooks = []
-        for row in rows:
-            created = _utc(row.get("created_at"))
-            if created is None:
-                ms = ulid_time_ms(row["hook_id"])
-                created = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
-            hooks.append(Hook(row["hook_id"], row.get("token"), created, decode_payload(_column(row, "metadata"))))
+        hooks = [Hook(row["hook_id"], row.get("token"), record_time(_utc(row.get("created_at")), row["hook_id"]),
+                      decode_payload(_column(row, "metadata"))) for row in rows]
         return sorted(hooks, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _stream_rows(self, conn: Any, run_id: str) -> list[dict[str, Any]]:
@@ -741,24 +594,11 @@ class PostgresWorldBackend(Backend):
         for row in sorted(rows, key=lambda r: (r["stream_id"] != base, r["stream_id"])):
             stream = row["stream_id"]
             count = int(row.get("chunks") or 0)
-            namespace = _b64url_text(stream[len(base) + 1:]) if stream.startswith(base + "_") else None
-            out.append(StreamInfo(stream, namespace, count, count - 1, row.get("first_eof") is not None))
+            done = row.get("first_eof") is not None
+            out.append(StreamInfo(stream, stream_namespace(run_id, stream), count, count - 1, done))
         return out
 
     # -- list ----------------------------------------------------------------------------------------------
-    @staticmethod
-    def _statuses(words: list[str]) -> list[str] | None:
-        if not words:
-            return None
-        out: list[str] = []
-        for word in words:
-            lowered = word.strip().lower()
-            if lowered not in SDK_STATUSES and lowered not in STATUSES:
-                raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
-            if lowered not in out:
-                out.append(lowered)
-        return out
-
     @staticmethod
     def _cursor_id(cursor: str | None) -> str | None:
         if not cursor:
@@ -788,7 +628,7 @@ class PostgresWorldBackend(Backend):
     def list_runs(self, query: ListQuery) -> RunPage:
         if query.sort not in ("asc", "desc"):
             raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
-        statuses = self._statuses(query.statuses)
+        statuses = parse_statuses(query.statuses)
         descending = query.sort == "desc"
         limit = max(1, int(query.limit or 20))
         after = self._cursor_id(query.cursor)
@@ -815,12 +655,12 @@ class PostgresWorldBackend(Backend):
                 where.append("created_at >= %s")
                 params.append(_naive(query.since))
                 where.append("id >= %s")
-                params.append("wrun_" + _ulid_time_prefix((_ms(query.since) or 0) - ID_PAST_MARGIN_MS))
+                params.append("wrun_" + ulid_time_prefix((epoch_ms(query.since) or 0) - ID_PAST_MARGIN_MS))
             if query.until is not None:
                 where.append("created_at <= %s")
                 params.append(_naive(query.until))
                 where.append("id < %s")
-                params.append("wrun_" + _ulid_time_prefix((_ms(query.until) or 0) + ID_FUTURE_MARGIN_MS + 1))
+                params.append("wrun_" + ulid_time_prefix((epoch_ms(query.until) or 0) + ID_FUTURE_MARGIN_MS + 1))
             if query.search:
                 needle = f"%{_like_escape(query.search)}%"
                 have = self._schema(conn)["workflow_runs"]
@@ -946,22 +786,9 @@ class PostgresWorldBackend(Backend):
                 events = [self._event_dict(e) for e in self._rows(
                     conn, f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
                           "WHERE run_id = %s AND type IN ('wait_created', 'wait_completed') ORDER BY id", [run_id])]
-                created = {e["correlationId"]: e for e in events
-                           if e["eventType"] == "wait_created" and isinstance(e.get("correlationId"), str)}
-                completed = {e.get("correlationId") for e in events if e["eventType"] == "wait_completed"}
-                pending = [corr for corr in created if corr not in completed]
-                if correlation_ids:
-                    unknown = [c for c in correlation_ids if c not in created]
-                    if unknown:
-                        raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
-                                            hint=f"see its sleeps with 'wfctl get {run_id}'")
-                    pending = [c for c in pending if c in set(correlation_ids)]
-                if dry_run:
-                    when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
-                    return WakeResult(run_id, len(pending), pending, None,
-                                      f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""))
-                if not pending:
-                    return WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+                created, pending, early = plan_wake(run_id, events, correlation_ids, dry_run)
+                if early is not None:
+                    return early
                 machine = row.get("name")
                 if not isinstance(machine, str) or not machine:
                     raise UnavailableError(f"run {run_id} has no workflow name: cannot re-enqueue it; "
@@ -1061,44 +888,17 @@ class PostgresWorldBackend(Backend):
             after = rows[-1]["id"]
 
     def _tail_events(self, run_id: str, request: TailRequest) -> Iterator[Event]:
-        patterns = [t.strip() for t in request.types if t and t.strip()]
-
-        def wanted(event_type: str) -> bool:
-            return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
-
+        wanted = event_filter(request.types)
         step_names: dict[str, str] = {}
         seen: set[str] = set()
 
         def convert(raw: dict[str, Any], index: int) -> Event:
-            event_type = raw["eventType"]
-            corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
-            event_data = raw.get("eventData")
-            step_name = None
-            if event_type.startswith("step_") and corr:
-                named = event_data.get("stepName") if isinstance(event_data, dict) else None
-                if isinstance(named, str):
-                    step_names.setdefault(corr, step_short_name(named))
-                step_name = step_names.get(corr)
-            return Event(
-                runId=run_id, offset=raw["eventId"], index=index, type=event_type, time=_event_time(raw),
-                stepId=corr if event_type.startswith("step_") else None, correlationId=corr,
-                data=decode_event_data(event_data) if "eventData" in raw else None, stepName=step_name,
-            )
+            return event_from_record(raw, run_id, index, step_names)
 
         terminal_seen_at = time.monotonic() if request.live and self._run_status(run_id) in TERMINAL else None
         events = [self._event_dict(r) for r in self._follow(lambda conn: self._event_rows(conn, run_id, None),
                                                             "event query")]
-        start = 0
-        if request.offset:
-            ids = [e["eventId"] for e in events]
-            if request.offset in ids:
-                start = ids.index(request.offset) + 1
-            else:  # not in this log: resume after the events whose id sorts before it
-                start = next((i for i, e in enumerate(events) if e["eventId"] > request.offset), len(events))
-        batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
-        if request.last is not None:
-            batch = batch[-request.last:] if request.last > 0 else []
-        shown = set(batch)
+        shown = first_shown(events, request.offset, request.last, wanted)
         newest = ""
         for i, raw in enumerate(events):
             seen.add(raw["eventId"])
@@ -1174,18 +974,8 @@ class PostgresWorldBackend(Backend):
             known = self._read(lambda conn: self._stream_rows(conn, run_id), "stream query")
             names = ", ".join((s.namespace or "(default)") for s in self._streams(run_id, known)) or "none"
             self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {names})")
-        start = request.start_index or 0
-        if start < 0:
-            count = 0
-            for row in first:
-                if row["eof"]:
-                    break
-                count += 1
-            start = max(0, count + start)
-        after: tuple[str, int] | None = None
-        if request.offset:
-            chunk_id, _, frame = request.offset.partition("#")
-            after = (chunk_id, int(frame) if frame.isdigit() else 0)
+        start = stream_start(request.start_index, (row["eof"] for row in first))
+        after = chunk_offset(request.offset)
         index = 0  # data-chunk index of the next new chunk
 
         def emit(rows: list[dict[str, Any]]) -> Iterator[Chunk | None]:
@@ -1371,19 +1161,6 @@ def _one(conn: Any, sql: str, params: Any = None) -> Any:
     return rows[0][0] if rows else None
 
 
-def _event_time(event: dict[str, Any]) -> datetime | None:
-    created = _utc(event.get("createdAt"))
-    if created is None:
-        ms = ulid_time_ms(event.get("eventId"))
-        created = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
-    return created
-
-
-def _resume_at(event: dict[str, Any]) -> str | None:
-    data = event.get("eventData")
-    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
-
-
 def _lookback(newest: str, prefix: str) -> str | None:
     """The id to re-read from: ``LOOKBACK_MS`` before the newest id's ULID time (or the id itself)."""
     if not newest:
@@ -1391,7 +1168,7 @@ def _lookback(newest: str, prefix: str) -> str | None:
     ms = ulid_time_ms(newest)
     if ms is None or not newest.startswith(prefix):
         return newest
-    return prefix + _ulid_time_prefix(ms - LOOKBACK_MS)
+    return prefix + ulid_time_prefix(ms - LOOKBACK_MS)
 
 
 __all__ = ["PostgresWorldBackend", "redact_dsn", "stream_base", "stream_name"]

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import json
 import struct
 import time
@@ -64,11 +63,15 @@ from urllib.parse import quote
 
 from ...errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import (
-    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk,
-    Counts, Event, Hook, ListQuery, Run, RunError, RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+    CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
+    RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
 )
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
-from .codec import StreamDecoder, decode_event_data, decode_payload, step_short_name, workflow_short_name
+from .codec import (
+    SDK_STATUSES, StreamDecoder, b64url, b64url_decode, cbor_uint8array, decode_payload, event_filter,
+    event_from_record, first_shown, normalize_run_id, parse_statuses, plan_wake, record_time, run_from_record,
+    search_hit, step_from_record, stream_base, stream_name, stream_namespace, workflow_short_name,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -85,9 +88,6 @@ COUNTS_CAP = 10_000  # runs read for dashboard counts
 ID_TIME_MARGIN_S = 5 * 60  # run ids may be minted up to 5 minutes before createdAt
 MAX_FRAME_PART = 256 * 1024 * 1024
 CURSOR_PREFIX = "wfctl:"
-
-SDK_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, CANCELLED})
-TERMINAL_EVENTS = frozenset({"run_completed", "run_failed", "run_cancelled"})
 
 #: The eventData field whose bytes ride in a v4 frame's body (@workflow/world ``getEventDataPayloadField``).
 PAYLOAD_FIELD = {
@@ -231,9 +231,7 @@ def resolve_settings(profile: "Profile", cwd: Path | None = None) -> VercelSetti
 # -- wire helpers ----------------------------------------------------------------------------------------
 
 def _is_bytes(value: Any) -> bool:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return True
-    return getattr(value, "tag", None) == 64 and isinstance(getattr(value, "value", None), (bytes, bytearray))
+    return isinstance(value, (bytes, bytearray, memoryview)) or cbor_uint8array(value) is not None
 
 
 def _raw_bytes(value: Any) -> bytes:
@@ -309,7 +307,7 @@ def event_from_frame(meta: dict[str, Any], body: bytes) -> dict[str, Any]:
 
 def _encode_list_cursor(cursor: str | None, skip: int, limit: int) -> str:
     raw = json.dumps({"c": cursor, "s": skip, "l": limit}, separators=(",", ":")).encode()
-    return CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return CURSOR_PREFIX + b64url(raw)
 
 
 def _decode_list_cursor(cursor: str | None) -> tuple[str | None, int, int | None]:
@@ -320,27 +318,13 @@ def _decode_list_cursor(cursor: str | None) -> tuple[str | None, int, int | None
         return cursor, 0, None
     text = cursor[len(CURSOR_PREFIX):]
     try:
-        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        data = json.loads(b64url_decode(text))
         api_cursor, skip, limit = data.get("c"), int(data.get("s", 0)), int(data.get("l"))
     except (ValueError, TypeError, AttributeError, binascii.Error):
         raise UsageError(f"invalid cursor {cursor[:80]!r}", hint="pass the cursor a previous list printed") from None
     if (api_cursor is not None and not isinstance(api_cursor, str)) or skip < 0 or not 0 < limit <= PAGE_MAX:
         raise UsageError(f"invalid cursor {cursor[:80]!r}", hint="pass the cursor a previous list printed")
     return api_cursor, skip, limit
-
-
-def _ulid_time(value: str | None) -> datetime | None:
-    from .localfs import ulid_time_ms
-
-    ms = ulid_time_ms(value)
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
-
-
-def _time(value: Any, fallback_id: str | None = None) -> datetime | None:
-    parsed = parse_time(value)
-    if parsed is None and fallback_id:
-        parsed = _ulid_time(fallback_id)
-    return parsed
 
 
 def _int(value: Any) -> int | None:
@@ -351,57 +335,6 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
-
-
-def _error(value: Any, code: Any = None) -> RunError | None:
-    """A run or step error: structured, a legacy JSON string, or serialized bytes; ``errorCode`` merged in."""
-    code = code if isinstance(code, str) else None
-    if value is None:
-        return RunError(code=code) if code else None
-    if _is_bytes(value):
-        value = decode_payload(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{"):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict):
-                value = parsed
-    if isinstance(value, str):
-        return RunError(message=value, code=code)
-    if isinstance(value, dict):
-        message = value.get("message")
-        return RunError(
-            message=message if isinstance(message, str) or message is None else json.dumps(message),
-            code=value.get("code") if isinstance(value.get("code"), str) else code,
-            stack=value.get("stack") if isinstance(value.get("stack"), str) else None,
-        )
-    return RunError(message=str(value), code=code)
-
-
-def _b64url_text(encoded: str) -> str | None:
-    try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        return None
-
-
-def stream_base(run_id: str) -> str:
-    """``wrun_<ULID>`` → ``strm_<ULID>_user`` (the SDK's ``getWorkflowRunStreamId``)."""
-    return run_id.replace("wrun_", "strm_", 1) + "_user"
-
-
-def stream_name(run_id: str, stream: str) -> str:
-    """The stream name for ``tail --stream [NAMESPACE]`` (a full ``strm_...`` name is kept)."""
-    if stream.startswith("strm_"):
-        return stream
-    base = stream_base(run_id)
-    if not stream:
-        return base
-    encoded = base64.urlsafe_b64encode(stream.encode("utf-8")).decode("ascii").rstrip("=")
-    return f"{base}_{encoded}"
 
 
 def _q(segment: str) -> str:
@@ -508,12 +441,7 @@ class VercelWorldBackend(Backend):
         return self._decode(self._request("GET", path, params=params, not_found=not_found))
 
     def _run_id(self, run_id: str) -> str:
-        from .localfs import is_ulid
-
-        run_id = run_id.strip()
-        if is_ulid(run_id.upper()):  # a bare ULID, as the local world accepts
-            run_id = "wrun_" + run_id.upper()
-        return run_id
+        return normalize_run_id(run_id)  # a bare ULID gets its wrun_ prefix, as the local world accepts
 
     def _pages(self, path: str, params: dict[str, Any], *, not_found: str | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a ``{data, cursor, hasMore}`` listing, following the cursor."""
@@ -542,41 +470,13 @@ class VercelWorldBackend(Backend):
         return body
 
     def _to_run(self, raw: dict[str, Any]) -> Run:
-        run_id = raw["runId"]
-        raw_status = raw.get("status")
-        machine = raw.get("workflowName")
-        context = raw.get("executionContext") if isinstance(raw.get("executionContext"), dict) else {}
-        extra: dict[str, Any] = {
-            "deploymentId": raw.get("deploymentId"),
-            "specVersion": raw.get("specVersion"),
-            "workflowCoreVersion": context.get("workflowCoreVersion"),
-        }
-        if isinstance(context.get("features"), dict):
-            extra["features"] = context["features"]
-        rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
-        if rest:
-            extra["executionContext"] = decode_event_data(rest)
-        if raw.get("expiredAt"):
-            extra["expiredAt"] = iso(parse_time(raw["expiredAt"]))
+        """The world's mapping (``codec.run_from_record``; errors may be legacy JSON text + ``errorCode``), plus
+        the storage sizes the Vercel API reports."""
+        run = run_from_record(raw, self.name, legacy_errors=True)
         for key in ("blobStorageBytes", "streamStorageBytes"):
             if isinstance(raw.get(key), (int, float)) and not isinstance(raw.get(key), bool):
-                extra[key] = raw[key]
-        return Run(
-            runId=run_id,
-            backend=self.name,
-            workflowName=workflow_short_name(machine),
-            workflowId=machine,
-            status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
-            rawStatus=raw_status,
-            createdAt=_time(raw.get("createdAt"), run_id),
-            startedAt=_time(raw.get("startedAt")),
-            completedAt=_time(raw.get("completedAt")),
-            updatedAt=_time(raw.get("updatedAt")),
-            input=decode_payload(raw.get("input")),
-            output=decode_payload(raw.get("output")),
-            error=_error(raw.get("error"), raw.get("errorCode")),
-            extra=extra,
-        )
+                run.extra[key] = raw[key]
+        return run
 
     def get_status(self, run_id: str) -> Run:
         """One request, payloads not resolved (``remoteRefBehavior=lazy``)."""
@@ -598,25 +498,10 @@ class VercelWorldBackend(Backend):
     def _steps(self, run_id: str) -> list[Step]:
         raws = list(self._pages(f"/v2/runs/{_q(run_id)}/steps", {"remoteRefBehavior": "resolve",
                                                                   "sortOrder": "asc"}))
-        steps = []
-        for raw in sorted((r for r in raws if isinstance(r.get("stepId"), str)),
-                          key=lambda s: (iso(_time(s.get("createdAt"), s["stepId"])) or "", s["stepId"])):
-            raw_status = raw.get("status")
-            error = _error(raw.get("error"), raw.get("errorCode")) if raw_status in (FAILED, PENDING, RUNNING) \
-                else None
-            steps.append(Step(
-                stepId=raw["stepId"],
-                stepName=step_short_name(raw.get("stepName")),
-                status=raw_status if raw_status in SDK_STATUSES else UNKNOWN,
-                rawStatus=raw_status,
-                attempt=_int(raw.get("attempt")),
-                startedAt=_time(raw.get("startedAt")),
-                completedAt=_time(raw.get("completedAt")),
-                input=decode_payload(raw.get("input")),
-                output=decode_payload(raw.get("output")),
-                error=error,
-            ))
-        return steps
+        ordered = sorted((r for r in raws if isinstance(r.get("stepId"), str)),
+                         key=lambda s: (iso(record_time(s.get("createdAt"), s["stepId"])) or "", s["stepId"]))
+        # attempt may come as a digit string (JSON answers)
+        return [step_from_record({**raw, "attempt": _int(raw.get("attempt"))}, legacy_errors=True) for raw in ordered]
 
     @staticmethod
     def _waits(events: list[dict[str, Any]]) -> list[Wait]:
@@ -627,11 +512,11 @@ class VercelWorldBackend(Backend):
             if not isinstance(corr, str):
                 continue
             if event.get("eventType") == "wait_created":
-                waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt")), "waiting"))
+                waits.setdefault(corr, Wait(corr, record_time(data.get("resumeAt")), "waiting"))
             elif event.get("eventType") == "wait_completed":
-                wait = waits.setdefault(corr, Wait(corr, _time(data.get("resumeAt"))))
+                wait = waits.setdefault(corr, Wait(corr, record_time(data.get("resumeAt"))))
                 wait.status = "completed"
-                wait.completedAt = wait.completedAt or _time(event.get("createdAt"), event.get("eventId"))
+                wait.completedAt = wait.completedAt or record_time(event.get("createdAt"), event.get("eventId"))
         return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
                                                      w.correlationId))
 
@@ -641,7 +526,7 @@ class VercelWorldBackend(Backend):
             if not isinstance(raw.get("hookId"), str):
                 continue
             hooks.append(Hook(raw["hookId"], raw.get("token") if isinstance(raw.get("token"), str) else None,
-                              _time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata"))))
+                              record_time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata"))))
         return hooks
 
     def _stream_names(self, run_id: str) -> list[str]:
@@ -668,23 +553,10 @@ class VercelWorldBackend(Backend):
         out = []
         for name in sorted(set(self._stream_names(run_id)), key=lambda s: (s != base, s)):
             tail, done = self._stream_info(run_id, name)
-            namespace = _b64url_text(name[len(base) + 1:]) if name.startswith(base + "_") else None
-            out.append(StreamInfo(name, namespace, tail + 1, tail, done))
+            out.append(StreamInfo(name, stream_namespace(run_id, name), tail + 1, tail, done))
         return out
 
     # -- list -------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _statuses(words: list[str]) -> set[str] | None:
-        if not words:
-            return None
-        out = set()
-        for word in words:
-            lowered = word.strip().lower()
-            if lowered not in SDK_STATUSES and lowered not in STATUSES:
-                raise UsageError(f"unknown status {word!r}", hint="use one of: " + ", ".join(STATUSES))
-            out.add(lowered)
-        return out
-
     def list_runs(self, query: ListQuery) -> RunPage:
         if query.sort not in ("asc", "desc"):
             raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
@@ -692,10 +564,10 @@ class VercelWorldBackend(Backend):
         limit = max(1, int(query.limit or 20))
         params: dict[str, Any] = {"sortOrder": query.sort, "remoteRefBehavior": "resolve"}
 
-        statuses = self._statuses(query.statuses)
+        statuses = parse_statuses(query.statuses)
         local_statuses: set[str] | None = None
         if statuses is not None:
-            wanted = statuses & SDK_STATUSES
+            wanted = set(statuses) & SDK_STATUSES
             if not wanted:  # e.g. only "waiting": the Workflow SDK has no such status
                 return RunPage([], None, False)
             if len(wanted) == 1:
@@ -718,16 +590,16 @@ class VercelWorldBackend(Backend):
             machine = raw.get("workflowName")
             if local_workflow and local_workflow not in (machine, workflow_short_name(machine)):
                 return False
-            created = _time(raw.get("createdAt"), raw.get("runId"))
+            created = record_time(raw.get("createdAt"), raw.get("runId"))
             if since is not None and (created is None or created < since):
                 return False
             if until is not None and (created is None or created > until):
                 return False
-            return not search or _search_hit(raw, search)
+            return not search or search_hit(raw, search, json_text=True)
 
         def past_window(raw: dict[str, Any]) -> bool:
             """True when every later run of this order falls outside --since/--until."""
-            created = _time(raw.get("createdAt"), raw.get("runId"))
+            created = record_time(raw.get("createdAt"), raw.get("runId"))
             if created is None:
                 return False
             if descending and since is not None:
@@ -844,44 +716,15 @@ class VercelWorldBackend(Backend):
         return self._tail_events(run_id, request)
 
     def _tail_events(self, run_id: str, request: TailRequest) -> Iterator[Event]:
-        patterns = [t.strip() for t in request.types if t and t.strip()]
-
-        def wanted(event_type: str) -> bool:
-            return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
-
+        wanted = event_filter(request.types)
         step_names: dict[str, str] = {}
 
         def convert(raw: dict[str, Any], index: int) -> Event:
-            event_type = raw["eventType"]
-            corr = raw.get("correlationId") if isinstance(raw.get("correlationId"), str) else None
-            event_data = raw.get("eventData")
-            step_name = None
-            if event_type.startswith("step_") and corr:
-                named = event_data.get("stepName") if isinstance(event_data, dict) else None
-                if isinstance(named, str):
-                    step_names.setdefault(corr, step_short_name(named))
-                step_name = step_names.get(corr)
-            event_id = str(raw.get("eventId") or "")
-            return Event(
-                runId=run_id, offset=event_id or None, index=index, type=event_type,
-                time=_time(raw.get("createdAt"), event_id), stepId=corr if event_type.startswith("step_") else None,
-                correlationId=corr, data=decode_event_data(event_data) if "eventData" in raw else None,
-                stepName=step_name,
-            )
+            return event_from_record(raw, run_id, index, step_names)
 
         terminal = request.live and self._is_terminal(run_id)
         events, resume = self._read_events(run_id, None, resolve=True)
-        start = 0
-        if request.offset:
-            ids = [str(e.get("eventId", "")) for e in events]
-            if request.offset in ids:
-                start = ids.index(request.offset) + 1
-            else:
-                start = next((i for i, e in enumerate(ids) if e > request.offset), len(events))
-        batch = [i for i, e in enumerate(events) if i >= start and wanted(e["eventType"])]
-        if request.last is not None:
-            batch = batch[-request.last:] if request.last > 0 else []
-        shown = set(batch)
+        shown = first_shown(events, request.offset, request.last, wanted)
         seen: set[str] = set()
         for i, raw in enumerate(events):
             seen.add(str(raw.get("eventId", "")))
@@ -932,7 +775,7 @@ class VercelWorldBackend(Backend):
         names = self._stream_names(run_id)
         if name not in names:
             known = ", ".join(
-                (_b64url_text(n[len(stream_base(run_id)) + 1:]) if n.startswith(stream_base(run_id) + "_")
+                (stream_namespace(run_id, n) if n.startswith(stream_base(run_id) + "_")
                  else "(default)") if n.startswith(stream_base(run_id)) else n for n in names) or "none"
             self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
         start = request.start_index or 0
@@ -1086,23 +929,10 @@ class VercelWorldBackend(Backend):
         status = raw.get("status")
         if status in TERMINAL:
             return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
-        events = self._all_events(run_id, resolve=False)
-        created = {e["correlationId"]: e for e in events
-                   if e.get("eventType") == "wait_created" and isinstance(e.get("correlationId"), str)}
-        completed = {e.get("correlationId") for e in events if e.get("eventType") == "wait_completed"}
-        pending = [corr for corr in created if corr not in completed]
-        if correlation_ids:
-            unknown = [c for c in correlation_ids if c not in created]
-            if unknown:
-                raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
-                                    hint=f"see its sleeps with 'wfctl get {run_id}'")
-            pending = [c for c in pending if c in set(correlation_ids)]
-        if dry_run:
-            when = ", ".join(f"{c} (resumes at {_resume_at(created[c])})" for c in pending)
-            return WakeResult(run_id, len(pending), pending, None,
-                              f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""))
-        if not pending:
-            return WakeResult(run_id, 0, [], None, "no pending sleep to wake")
+        created, pending, early = plan_wake(run_id, self._all_events(run_id, resolve=False), correlation_ids,
+                                            dry_run)
+        if early is not None:
+            return early
         spec = _int(raw.get("specVersion"))
         if spec is None or spec < 2:
             raise UnsupportedError(f"run {run_id} is a legacy (specVersion {raw.get('specVersion')}) run: "
@@ -1212,20 +1042,3 @@ def _page(body: Any, what: str) -> tuple[list[Any], str | None, bool]:
     cursor = body.get("cursor") if isinstance(body.get("cursor"), str) and body.get("cursor") else None
     more = body.get("hasMore")
     return body["data"], cursor, bool(more) if isinstance(more, bool) else cursor is not None
-
-
-def _search_hit(raw: dict[str, Any], needle: str) -> bool:
-    error = raw.get("error")
-    if isinstance(error, str) and error.strip().startswith("{"):
-        try:
-            error = json.loads(error)
-        except ValueError:
-            pass
-    message = error.get("message") if isinstance(error, dict) else error
-    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), message]
-    return any(isinstance(h, str) and needle in h.lower() for h in hay)
-
-
-def _resume_at(event: dict[str, Any]) -> str | None:
-    data = event.get("eventData")
-    return iso(parse_time(data.get("resumeAt"))) if isinstance(data, dict) else None
