@@ -317,6 +317,17 @@ def test_dashboard_once(cli, recorded_db):
     assert {r["workflowName"] for r in only["recent"]} == {"demoWorkflow"}
 
 
+def test_dashboard_counts_stop_at_the_cap(cli, recorded_db, monkeypatch):
+    """Counting is capped per status, so the query costs the same however large the table grows."""
+    dsn, ids = recorded_db
+    monkeypatch.setattr(PostgresWorldBackend, "COUNT_CAP", 2)
+    doc = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
+    assert doc["counts"]["completed"] == 2 and doc["capped"] == ["completed"]
+    assert doc["counts"]["running"] == 2 and doc["counts"]["failed"] == 1
+    plain = pg(cli, dsn, "dashboard", "--once").stdout
+    assert "completed\t2+" in plain and "running\t2\n" in plain
+
+
 # -- tail ------------------------------------------------------------------------------------------------
 
 def tail_lines(result) -> list[dict[str, Any]]:

@@ -220,6 +220,8 @@ class Counts(_Model):
     counts: dict[str, int]
     total: int
     workflow: str | None = None
+    #: Statuses whose count stopped at the engine's counting cap: the number is a lower bound.
+    capped: list[str] = field(default_factory=list)
 
 
 @dataclass

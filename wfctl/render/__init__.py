@@ -154,10 +154,12 @@ class Renderer:
     def counts(self, counts: Counts, recent: Sequence[Run] = ()) -> None:
         if self.fmt in ("json", "jsonl"):
             doc = {"counts": counts.counts, "total": counts.total, "workflow": counts.workflow,
-                   "recent": [r.to_json() for r in recent]}
+                   "capped": counts.capped, "recent": [r.to_json() for r in recent]}
             output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
         elif self.fmt in ("plain", "id"):
-            output.write_tsv([[status, n] for status, n in counts.counts.items()] + [["total", counts.total]])
+            plus = lambda status: "+" if (status in counts.capped or (status == "total" and counts.capped)) else ""
+            output.write_tsv([[status, f"{n}{plus(status)}"] for status, n in counts.counts.items()]
+                             + [["total", f"{counts.total}{plus('total')}"]])
         else:
             self.views.counts_snapshot(counts, recent)
 

@@ -27,9 +27,10 @@ def bars(counts: Counts, width: int) -> Table:
     for status in STATUSES:
         n = counts.counts.get(status, 0)
         length = int(round(bar_width * n / top)) if n else 0
-        table.add_row(Text(status, style=STATUS_STYLE[status]), Text(str(n)),
+        table.add_row(Text(status, style=STATUS_STYLE[status]), Text(f"{n}+" if status in counts.capped else str(n)),
                       Text("█" * length + ("▏" if n and not length else ""), style=STATUS_STYLE[status]))
-    table.add_row(Text("total", style="bold"), Text(str(counts.total), style="bold"), Text(""))
+    table.add_row(Text("total", style="bold"), Text(f"{counts.total}{'+' if counts.capped else ''}", style="bold"),
+                  Text(""))
     return table
 
 
