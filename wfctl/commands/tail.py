@@ -43,11 +43,20 @@ def tail(
                           types=list(types), interval=interval, sse=sse)
     printer = rt.render.tail_printer(run_id, stream=stream is not None)
     started = time.monotonic()
+    footer = live and rt.out.format == "table" and rt.out.tty
+    status, checked = "…", 0.0
     try:
         for item in backend.tail(run_id, request):
             printer.item(item)
-            if live:
-                printer.status_footer(f"{run_id} · {human_duration(time.monotonic() - started)} · "
+            if footer:
+                now = time.monotonic()
+                if now - checked >= 2.0:  # the run's status, at most every 2 s (terminals only)
+                    checked = now
+                    try:
+                        status = backend.get_status(run_id).status
+                    except Exception:  # the footer is decoration: never let it end the tail
+                        pass
+                printer.status_footer(f"{run_id} · {status} · {human_duration(now - started)} · "
                                       f"{printer.count} {'chunks' if stream is not None else 'events'}")
     except KeyboardInterrupt:
         printer.status_footer(None)
