@@ -74,13 +74,14 @@ class Runtime:
     @cached_property
     def out(self) -> output.OutputOptions:
         tty = output.stream_is_tty(sys.stdout)
-        fmt = self.g.output or self._profile_value("output") or ("table" if tty else "plain")
+        # Flags are part of the resolved profile (flag > WFCTL_* > profile > default).
+        fmt = self.profile.get("output") or ("table" if tty else "plain")
         if fmt not in output.FORMATS:
             raise UsageError(f"unknown output format {fmt!r}", hint="use one of: " + ", ".join(output.FORMATS))
-        color_mode = self.g.color or self._profile_value("color") or "auto"
+        color_mode = self.profile.get("color", "auto")
         if color_mode not in output.COLOR_MODES:
             raise UsageError(f"unknown --color {color_mode!r}", hint="use auto, always or never")
-        time_mode = self.g.time or self._profile_value("time") or "relative"
+        time_mode = self.profile.get("time", "relative")
         if time_mode not in output.TIME_MODES:
             raise UsageError(f"unknown --time {time_mode!r}", hint="use relative, iso or local")
         width = None
@@ -96,12 +97,6 @@ class Runtime:
             width=width,
             verbose=self.g.verbose,
         )
-
-    def _profile_value(self, key: str) -> Any:
-        # Output preferences may come from a profile, but a broken config must
-        # not stop `wfctl config path` or `completion`; those never ask.
-        source = self.profile.source(key)
-        return None if source == "default" else self.profile.get(key)
 
     @cached_property
     def render(self) -> "Renderer":
