@@ -1016,3 +1016,84 @@ def test_sse_parser_crlf_split_across_chunks():
     p = SSEParser()
     assert p.feed(b"data: a\r") == []
     assert p.feed(b"\n\r\n") == [("message", b"a")]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Large responses: partial batches, resumed without duplicates after a cut
+# ----------------------------------------------------------------------------------------------------------
+
+
+def big_events(n: int) -> list[dict]:
+    # commas, colons, braces and non-ASCII inside strings, nested values: the splitter must not cut there
+    # (and a hash, so that the gzip body the reference server sends stays large enough to cut mid-way)
+    import hashlib
+
+    return [{"type": "log", "eventIndex": i, "message": f"tick {i}, a: {{b}} [c] é ✓",
+             "attributes": {"list": [i, {"x": "},{"}], "ok": True,
+                            "h": hashlib.sha256(str(i).encode()).hexdigest()}} for i in range(n)]
+
+
+@pytest.mark.live
+def test_large_response_is_delivered_in_partial_batches(server, rec):
+    path = new_stream(server, events=big_events(300))
+    tail = server.head(path).headers["stream-next-offset"]
+    with reader(server, path, client=rec.client, batch_bytes=2048) as r:
+        items, batches = follow(r, live=None)
+    assert items == big_events(300)
+    assert len(rec.requests) == 1  # one response, several batches
+    partial, final = batches[:-1], batches[-1]
+    assert len(partial) > 5 and all(b.partial for b in partial)
+    assert all(b.offset == "-1" and not b.up_to_date and not b.closed for b in partial)
+    assert not final.partial and final.offset == tail and final.up_to_date
+    position = 0
+    for b in batches:
+        assert b.index == position
+        assert json.loads(b.data) == b.items  # each batch's data is the array text of its own items
+        position += len(b.items)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("cut", [5_000, 12_001])
+def test_cut_large_response_is_read_again_without_duplicates(server, rec, cut):
+    path = new_stream(server, events=big_events(300))
+    server.inject_fault(path, method="GET", truncateBodyBytes=cut, count=1)
+    with reader(server, path, client=rec.client, batch_bytes=2048) as r:
+        items, batches = follow(r, live=None)
+    assert items == big_events(300)  # everything, in order, nothing twice
+    assert len(rec.requests) == 2
+    assert any(b.partial and b.items for b in batches[:3])  # the cut response had delivered some already
+    assert batches[-1].index + len(batches[-1].items) == 300
+
+
+@pytest.mark.live
+def test_persistently_cut_large_response_is_a_parse_error(server, rec):
+    path = new_stream(server, events=big_events(300))
+    server.inject_fault(path, method="GET", truncateBodyBytes=9_000, count=50)
+    delivered: list = []
+    with reader(server, path, client=rec.client, batch_bytes=2048, max_retries=5) as r:
+        with pytest.raises(ParseError):
+            for batch in r.read("-1"):
+                delivered.extend(batch.items)
+    assert delivered == big_events(len(delivered)) and delivered  # the prefix, once
+    assert len(rec.requests) == 2  # the same bad bytes twice: not retried further
+
+
+def test_unit_split_json_array():
+    from wfctl.durable_streams import _split_json_array
+
+    text = json.dumps(big_events(20), ensure_ascii=False, separators=(",", ":")).encode()
+    for size in range(2, len(text), 97):
+        buf = bytearray(text[:size])
+        split = _split_json_array(buf, 1, True)
+        if split is None:
+            continue
+        items, seg, cut = split
+        assert items == json.loads(b"[" + seg + b"]") == big_events(len(items))
+        assert text[cut - 1:cut] == b"," and text[1:cut - 1] == seg
+    # a non-object array, cut inside a string that contains commas, and inside a multi-byte character
+    text = json.dumps(["a,b", 1, "é,é", [1, 2], None], ensure_ascii=False).encode()
+    for size in range(2, len(text)):
+        split = _split_json_array(bytearray(text[:size]), 1, False)
+        if split is not None:
+            items, seg, cut = split
+            assert items == ["a,b", 1, "é,é", [1, 2], None][:len(items)]

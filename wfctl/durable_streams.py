@@ -19,9 +19,10 @@ Usage::
             for batch in batches:
                 for event in batch.items or []:
                     ...
-                checkpoint = batch.offset        # resume strictly after this batch
+                checkpoint = batch.offset        # resume strictly after this batch (partial: re-read it)
 
-``read()`` yields one :class:`Batch` per HTTP response (catch-up, long-poll) or per SSE ``control`` event.
+``read()`` yields one :class:`Batch` per HTTP response (catch-up, long-poll; a large JSON response as several,
+see "Large responses") or per SSE ``control`` event.
 Batches may be **empty**: they then report progress (caught up, a long-poll timeout, an SSE keep-alive,
 closure) and give the caller a chance to stop iterating. Closing the generator closes the connection.
 
@@ -97,9 +98,27 @@ with a ``HEAD`` the first time the caller's own offset reads as "caught up, noth
 raises :class:`InvalidOffsetError` instead of waiting forever (a resumed tail after an in-memory server
 restart would otherwise hang). ``verify_offsets=False`` disables this.
 
-*Memory.* Responses are streamed; at most one response body (or the SSE events since the last control) is
-held at a time, and nothing is kept after a batch is yielded, so reading an unbounded stream runs in
-constant memory.
+*Large responses.* A catch-up may answer with everything in one body (the reference server does: 70 MB for
+a million small messages). A JSON body is therefore parsed **as it arrives**: once more than ``batch_bytes``
+(1 MiB) of it are buffered, the complete messages at its start are split off (the text before the last
+top-level comma is parsed with one ``json.loads``; a cut that is not a top-level boundary cannot parse, so
+the parse itself proves the boundary, and a message-by-message scan takes over when it fails) and yielded
+as a ``partial`` batch. A partial batch does **not** move the committed offset: its ``offset`` is the
+offset the response was requested from, and only the response's last batch carries ``Stream-Next-Offset``
+and is committed. The reader counts the messages it delivered from the committed offset (``skip``); when
+the body is then cut (a dropped connection, a truncated or damaged body), the offset is read again and the
+first ``skip`` messages of the new answer are parsed and dropped: history is immutable, so they are the
+ones already delivered, and nothing is yielded twice. (A caller that resumes from a partial batch's
+``offset`` in a *new* read gets those messages again: at-least-once.) A body that never exceeds
+``batch_bytes`` is one batch, validated as a whole, exactly as before. The one thing streaming gives up: a
+damaged message that still parses *and* lies before the damage that makes the body invalid may already have
+been delivered in a partial batch when the damage is found (the same damage in a small body is caught
+before anything is delivered; damage that keeps the whole body valid JSON is undetectable either way).
+Compressed bodies are decompressed incrementally, and their end is still verified.
+
+*Memory.* Responses are streamed; at most ``batch_bytes`` of a JSON body plus its largest message (byte
+mode: one response body; SSE: the events since the last control) is held at a time, and nothing is kept
+after a batch is yielded, so reading an unbounded stream runs in constant memory.
 """
 
 from __future__ import annotations
@@ -149,6 +168,9 @@ _RESERVED_PARAMS = frozenset({"offset", "live", "cursor"})
 _MAX_ERROR_BODY = 4096
 _MAX_SSE_PENDING = 256 * 1024 * 1024  # bytes of uncommitted SSE data before we call the server broken
 _SHORT_SSE_SECONDS = 1.0
+#: A JSON response body larger than this is delivered in partial batches of about this size.
+BATCH_BYTES = 1 << 20
+_INFLATE_CHUNK = 1 << 20  # at most this many decompressed bytes per step
 _SHORT_SSE_LIMIT = 3
 
 
@@ -298,6 +320,14 @@ class Batch:
     * ``closed``: the stream is closed and this batch reached its end: EOF. Nothing follows.
     * ``cursor``: the last ``Stream-Cursor`` seen (echoed on live requests).
     * ``status``: the HTTP status of the response (``200``, or ``204`` for a long-poll without data).
+    * ``partial``: this batch is a *part* of a large JSON response, delivered before the rest of the body
+      has arrived (see "Large responses" in the module docstring). Its ``offset`` is then the offset the
+      response was requested from (the last committed one), **not** an offset after its items: resuming
+      from it re-delivers them (at-least-once). ``up_to_date`` and ``closed`` are false. Only the last
+      batch of the response (``partial`` false) carries the response's ``Stream-Next-Offset``.
+    * ``index``: how many messages of the response precede ``items[0]`` (``0`` unless the response was
+      delivered in several batches, or re-read after a cut); with the response's start offset and the
+      final batch's offset it lets a caller number the messages of a response exactly.
     """
 
     data: bytes
@@ -307,6 +337,8 @@ class Batch:
     closed: bool
     cursor: str | None
     status: int
+    partial: bool = False
+    index: int = 0
 
     @property
     def empty(self) -> bool:
@@ -469,6 +501,8 @@ class _Session:
     verified: bool = False
     short_sse: int = 0
     spins: int = 0
+    #: messages after ``offset`` already delivered (partial batches of a response that was then cut)
+    skip: int = 0
 
 
 class StreamReader:
@@ -487,6 +521,8 @@ class StreamReader:
     :param backoff: the :class:`Backoff` policy.
     :param verify_offsets: detect resume offsets beyond the tail (see the module docstring).
     :param sleep: the function used to wait between retries (tests inject a recorder).
+    :param batch_bytes: a JSON response body larger than this is delivered in ``partial`` batches of about
+        this many bytes as it arrives (see "Large responses" in the module docstring).
     """
 
     def __init__(
@@ -502,6 +538,7 @@ class StreamReader:
         backoff: Backoff | None = None,
         verify_offsets: bool = True,
         sleep: Callable[[float], None] = time.sleep,
+        batch_bytes: int = BATCH_BYTES,
     ):
         self._url = httpx.URL(str(url))
         bad = _RESERVED_PARAMS.intersection(params or {})
@@ -519,6 +556,9 @@ class StreamReader:
         self.backoff = backoff or Backoff()
         self.verify_offsets = verify_offsets
         self._sleep = sleep
+        if batch_bytes < 1:
+            raise ValueError("batch_bytes must be >= 1")
+        self.batch_bytes = batch_bytes
         if isinstance(timeout, httpx.Timeout):
             self._timeout = timeout
         else:
@@ -629,7 +669,9 @@ class StreamReader:
             try:
                 resp = self._send("GET", [("offset", requested)], live=False)
                 with closing(resp):
-                    batch = self._batch_from_response(s, resp, requested)
+                    for batch in self._response_batches(s, resp, requested):
+                        if batch.partial:
+                            yield batch
             except _Retry as r:
                 s.failures += 1
                 self._wait(s.failures, r)
@@ -654,7 +696,9 @@ class StreamReader:
             try:
                 resp = self._send("GET", params, live=True)
                 with closing(resp):
-                    batch = self._batch_from_response(s, resp, requested)
+                    for batch in self._response_batches(s, resp, requested):
+                        if batch.partial:
+                            yield batch
             except _Retry as r:
                 s.failures += 1
                 self._wait(s.failures, r)
@@ -731,8 +775,11 @@ class StreamReader:
 
     # -- responses ----------------------------------------------------------------------------------------
 
-    def _batch_from_response(self, s: _Session, resp: httpx.Response, requested: str) -> Batch:
-        """Turn a 200/204 catch-up or long-poll response into a Batch (reads the body)."""
+    def _response_batches(self, s: _Session, resp: httpx.Response, requested: str) -> Iterator[Batch]:
+        """Turn a 200/204 catch-up or long-poll response into batches (reads the body).
+
+        The last batch yielded is the response's own (``partial`` false; the caller commits its offset).
+        A large JSON body is delivered in ``partial`` batches first, as its messages arrive."""
         h = resp.headers
         closed = _truthy(h.get("stream-closed"))
         cursor = h.get("stream-cursor") or s.cursor
@@ -740,32 +787,114 @@ class StreamReader:
             next_offset = h.get("stream-next-offset") or requested
             self._check_progress(requested, next_offset, resp.status_code)
             s.cursor = cursor
-            return Batch(b"", [] if _is_json(s.content_type) else None, next_offset, True, closed, cursor, 204)
-        body = self._read_body(s, resp, requested)
+            yield Batch(b"", [] if _is_json(s.content_type) else None, next_offset, True, closed, cursor, 204)
+            return
         next_offset = h.get("stream-next-offset")
+        content_type = h.get("content-type")
+        json_mode = _is_json(content_type or s.content_type)
+        if json_mode and next_offset:
+            # the JSON body is parsed as it arrives
+            self._check_progress(requested, next_offset, resp.status_code)
+            if content_type:
+                s.content_type = content_type
+            up_to_date = _truthy(h.get("stream-up-to-date")) or closed
+            yield from self._json_batches(s, resp, requested, next_offset, up_to_date, closed, cursor)
+            return
+        body = self._read_body(s, resp, requested)
         if not next_offset:
             raise ProtocolError(
                 f"{self._display_url} answered {resp.status_code} without Stream-Next-Offset",
                 status=resp.status_code, url=self._display_url,
             )
-        content_type = h.get("content-type")
         if content_type:
             s.content_type = content_type
-        items: list[Any] | None = None
-        if _is_json(s.content_type):
+        self._check_progress(requested, next_offset, resp.status_code)
+        s.cursor = cursor
+        yield Batch(body, None, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor,
+                    resp.status_code)
+
+    def _json_batches(self, s: _Session, resp: httpx.Response, requested: str, next_offset: str,
+                      up_to_date: bool, closed: bool, cursor: str | None) -> Iterator[Batch]:
+        """The messages of a JSON response: partial batches while a large body arrives, then the last one.
+
+        ``s.skip`` messages after ``requested`` were already delivered by an earlier, cut read of the same
+        offset; they are parsed and dropped (history is immutable, so they are the same messages)."""
+        skip = s.skip
+        seen = 0  # messages of this response parsed so far (delivered or skipped)
+        buf = bytearray()
+        begin = -1  # index in buf after the opening '[' (or after the last top-level comma split off)
+        objects: bool | None = None  # the array's first message is an object: split at '},' first
+        threshold = self.batch_bytes
+        split_any = False
+        status = resp.status_code
+        chunks, fingerprint = self._body_chunks(s, resp, requested)
+        for chunk in chunks:
+            buf += chunk
+            if begin < 0:
+                first = buf.lstrip()[:1]
+                if not first:
+                    continue
+                if first != b"[":
+                    threshold = -1  # not an array: read it all, the final parse reports it
+                    begin = 0
+                    continue
+                begin = buf.index(b"[") + 1
+            if objects is None and threshold >= 0 and len(buf) - begin >= threshold:
+                objects = buf[begin:begin + 64].lstrip()[:1] == b"{"
+            while threshold >= 0 and len(buf) - begin >= threshold:
+                # batches of about batch_bytes each, however large the chunk that just arrived
+                split = _split_json_array(buf, begin, bool(objects), self.batch_bytes)
+                if split is None:
+                    threshold = 2 * (len(buf) - begin)  # one huge message: wait for (much) more to retry
+                    break
+                items, seg, cut = split
+                threshold = self.batch_bytes
+                begin = cut
+                split_any = True
+                n = len(items)
+                drop = min(n, max(0, skip - seen))
+                seen += n
+                if drop:
+                    items = items[drop:]
+                    seg = _encode_compact(items)[1:-1] if items else b""
+                if items:
+                    s.skip += len(items)
+                    s.failures = 0  # progress
+                    yield Batch(b"[" + seg + b"]", items, requested, False, False, s.cursor, status, True,
+                                seen - len(items))
+            if begin > 0 and split_any:
+                del buf[:begin]
+                begin = 0
+        # the whole body has arrived
+        if not split_any:
+            body = bytes(buf)
             if body.strip():
                 try:
                     items = json.loads(body)
                     if not isinstance(items, list):
                         raise ValueError(f"expected a JSON array, got {type(items).__name__}")
                 except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                    self._corrupt(s, requested, body, f"invalid JSON body ({e})", resp.status_code)
+                    self._corrupt(s, requested, body, f"invalid JSON body ({e})", status)
             else:
                 items = []
-        self._check_progress(requested, next_offset, resp.status_code)
+        else:
+            rest = bytes(buf[begin:])
+            try:
+                items = json.loads(b"[" + rest)
+                if not items:
+                    raise ValueError("no message after the last comma")
+            except ValueError as e:
+                self._corrupt(s, requested, rest, f"invalid JSON body ({e})", status, fingerprint())
+            body = b"[" + rest
+        n = len(items)
+        drop = min(n, max(0, skip - seen))
+        seen += n
+        if drop:
+            items = items[drop:]
+            body = _encode_compact(items)
+        s.skip = max(0, s.skip + len(items) - seen)  # messages already delivered beyond this response
         s.cursor = cursor
-        return Batch(body, items, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor,
-                     resp.status_code)
+        yield Batch(body, items, next_offset, up_to_date, closed, cursor, status, False, seen - len(items))
 
     def _read_body(self, s: _Session, resp: httpx.Response, requested: str) -> bytes:
         """Read a whole (small, one page) body. gzip/deflate are decoded here rather than by httpx because
@@ -795,6 +924,61 @@ class StreamReader:
         except zlib.error as e:
             self._corrupt(s, requested, raw, f"damaged {encoding} body ({e})", resp.status_code)
         return body
+
+    def _body_chunks(self, s: _Session, resp: httpx.Response, requested: str
+                     ) -> tuple[Iterator[bytes], Callable[[], tuple[str, int, int]]]:
+        """The decoded body of a response as it arrives, and a function giving the fingerprint of the raw
+        bytes received so far (for :meth:`_corrupt`). gzip/deflate are decoded here, as in :meth:`_read_body`,
+        and a compressed stream that does not end properly is reported as corrupt (at its end)."""
+        encoding = (resp.headers.get("content-encoding") or "").strip().lower()
+        state = [0, 0]  # raw bytes received, their CRC-32
+
+        def fingerprint() -> tuple[str, int, int]:
+            return (requested, state[0], state[1])
+
+        def raw_chunks(source: Iterator[bytes]) -> Iterator[bytes]:
+            try:
+                for chunk in source:
+                    state[0] += len(chunk)
+                    state[1] = zlib.crc32(chunk, state[1])
+                    yield chunk
+            except (httpx.TransportError, httpx.DecodingError) as e:
+                raise _Retry(self._network_error(e)) from e
+
+        def inflate() -> Iterator[bytes]:
+            wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+            d = zlib.decompressobj(wbits)
+            started = False
+            try:
+                for chunk in raw_chunks(resp.iter_raw()):
+                    if not started and encoding == "deflate":
+                        started = True
+                        try:
+                            out = d.decompress(chunk, _INFLATE_CHUNK)
+                        except zlib.error:  # some servers send raw deflate without the zlib wrapper
+                            d = zlib.decompressobj(-zlib.MAX_WBITS)
+                            out = d.decompress(chunk, _INFLATE_CHUNK)
+                    else:
+                        out = d.decompress(chunk, _INFLATE_CHUNK)
+                    while True:
+                        if out:
+                            yield out
+                        if not d.unconsumed_tail:
+                            break
+                        out = d.decompress(d.unconsumed_tail, _INFLATE_CHUNK)
+                out = d.flush()
+                if out:
+                    yield out
+                if not d.eof:
+                    raise zlib.error("the compressed stream ends early")
+            except zlib.error as e:
+                error = ParseError(f"{self._display_url}: damaged {encoding} body ({e})", status=resp.status_code,
+                                   url=self._display_url)
+                self._corrupt(s, requested, b"", "", resp.status_code, fingerprint(), error)
+
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            return inflate(), fingerprint
+        return raw_chunks(resp.iter_bytes()), fingerprint
 
     def _decode_sse_data(self, s: _Session, data: bytes, b64: bool, items: list[Any] | None) -> bytes:
         if b64:
@@ -865,10 +1049,13 @@ class StreamReader:
             s.failures = 0
             s.last_bad = None
 
-    def _corrupt(self, s: _Session, offset: str, blob: bytes, what: str, status: int) -> NoReturn:
+    def _corrupt(self, s: _Session, offset: str, blob: bytes, what: str, status: int,
+                 fingerprint: tuple[str, int, int] | None = None, error: ParseError | None = None) -> NoReturn:
         """A payload did not parse: retry (transient corruption) unless it is reproducibly the same."""
-        error = ParseError(f"{self._display_url}: {what}", status=status, url=self._display_url)
-        fingerprint = (offset, len(blob), hash(blob))
+        if error is None:
+            error = ParseError(f"{self._display_url}: {what}", status=status, url=self._display_url)
+        if fingerprint is None:
+            fingerprint = (offset, len(blob), hash(blob))
         if s.last_bad == fingerprint:
             raise error  # the same bad bytes twice for the same offset: a server bug, not the network
         s.last_bad = fingerprint
@@ -963,3 +1150,73 @@ def _join_json_arrays(payloads: list[bytes]) -> bytes:
         return payloads[0]
     inner = [p.strip()[1:-1].strip() for p in payloads]
     return b"[" + b",".join(part for part in inner if part) + b"]"
+
+
+def _encode_compact(items: list[Any]) -> bytes:
+    """A JSON array text for messages whose original text is not at hand (rare: a re-read after a cut)."""
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_scan_once = json.JSONDecoder().scan_once
+
+
+def _split_json_array(buf: bytearray, begin: int, objects: bool, size: int | None = None
+                      ) -> tuple[list[Any], bytes, int] | None:
+    """Split the complete messages off the start of a JSON array that is still arriving.
+
+    ``buf[begin:]`` holds the array's text after its ``[`` (or after a top-level comma). Returns the
+    messages, their text (``seg``: the messages without the enclosing brackets) and the index in ``buf``
+    just after the top-level comma that follows them; None when no complete message could be split off.
+
+    The fast path cuts at the last ``},`` (``,`` for arrays of non-objects) in the first ``size`` bytes (or
+    anywhere) and parses the part before it with ``json.loads`` in one call. That parse succeeds only if the cut is a top-level boundary: a comma
+    inside a string leaves the string unterminated, one inside a nested container leaves it unclosed, and
+    a cut before a comma never splits a number or literal. Otherwise the messages are scanned one by one.
+    """
+    pattern = b"}," if objects else b","
+    ends = [len(buf)]
+    if size is not None and begin + size < len(buf):
+        ends.insert(0, begin + size)
+    for end in ends:
+        for _ in range(4):  # a few candidates: the last one may sit inside a string or a nested value
+            comma = buf.rfind(pattern, begin, end)
+            if comma < begin:
+                break
+            end = comma
+            if objects:
+                comma += 1
+            seg = bytes(buf[begin:comma])
+            try:
+                items = json.loads(b"[" + seg + b"]")
+            except ValueError:
+                continue
+            if items:
+                return items, seg, comma + 1
+    # the slow path: one message at a time
+    raw = bytes(buf[begin:])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.reason != "unexpected end of data":
+            return None  # damaged: the final parse will say so
+        text = raw[:e.start].decode("utf-8")
+    items = []
+    idx, end, size = 0, -1, len(text)
+    while True:
+        while idx < size and text[idx] in " \t\n\r":
+            idx += 1
+        try:
+            item, stop = _scan_once(text, idx)
+        except (StopIteration, ValueError):
+            break
+        while stop < size and text[stop] in " \t\n\r":
+            stop += 1
+        if stop >= size or text[stop] != ",":
+            break
+        items.append(item)
+        end = stop
+        idx = stop + 1
+    if not items:
+        return None
+    seg = text[:end].encode("utf-8")
+    return items, seg, begin + len(seg) + 1

@@ -19,7 +19,12 @@ Offsets. Flue gives every event its own stream offset (``0000000000000000_<seq>`
 so each event of a batch gets its **exact** offset: ``wfctl tail --offset O`` resumes right after that event.
 When the offsets do not prove this (a raw Durable Streams stream, or an unexpected format) the events of a
 batch carry the offset the batch started from and the last one the batch's end offset: resuming may then
-re-deliver the rest of a batch (at-least-once; ``(runId, index)`` identifies repeats), never skip one.
+re-deliver the rest of a batch (at-least-once; ``(runId, index)`` identifies repeats), never skip one. The
+same holds for the parts of a large response that the reader delivers before its end (``Batch.partial``:
+their events carry the response's start offset); its last part is numbered exactly again (``Batch.index``).
+
+Output. ``FlueEvent.json_lines`` writes the ``-o jsonl`` lines of a whole batch at once (column by column,
+with the C JSON encoder called from ``map``), byte for byte the lines written event by event.
 
 Errors. A ``404 run_not_found`` means "unknown run, **or** its workflow does not export ``runs``
 middleware" (Flue makes the two indistinguishable on purpose). ``401``/``403`` come from the workflow's own
@@ -37,9 +42,12 @@ is not available. Used to read Flue event streams re-published on a plain DS ser
 from __future__ import annotations
 
 import json
+import operator
+from json.encoder import c_make_encoder, encode_basestring as _encode_str
 import re
 import time
 from collections import deque
+from itertools import repeat
 from contextlib import closing
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
@@ -54,6 +62,7 @@ from ..errors import (
     WfctlError,
 )
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, Run, RunError
+from ..output import _JSON_UNSAFE, _default, _encode, to_json_text
 from ..times import iso, parse_time
 from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, StartRequest, \
     TailRequest
@@ -126,6 +135,37 @@ class FlueEvent(Event):
         return {"runId": self.runId, "offset": self.offset, "index": self.index, "type": self.type,
                 "time": ts, "stepId": self.stepId, "correlationId": self.correlationId, "data": self.data}
 
+    @staticmethod
+    def json_lines(events: list["FlueEvent"]) -> str:
+        """The ``-o jsonl`` lines of ``events`` (each ending with a newline), byte for byte what
+        ``to_json_text({"kind": "event", **event.to_json()})`` gives for each, built column by column: the
+        values of each field are encoded together (mostly one repeated value), then the lines are assembled
+        by slice assignment and one join, so no Python code runs per event."""
+        n = len(events)
+        try:
+            rows = list(map(_COLUMNS, map(_DICT, events)))
+        except KeyError:  # events not made by this backend's tail
+            return "".join([to_json_text({"kind": "event", **e.to_json()}) + "\n" for e in events])
+        run_ids, offsets, indexes, kinds, steps, corrs, datas, stamps = zip(*rows)
+        data_texts = _encode_many(list(datas))
+        line = list(_LINE) * n
+        line[1::17] = _texts(run_ids, n)
+        line[3::17] = _texts(offsets, n)
+        line[5::17] = _texts(indexes, n)
+        line[7::17] = _texts(kinds, n)
+        if stamps.count(None) == n:
+            line[9::17] = [_time_text(e) for e in events] if any("_time" in e.__dict__ for e in events) else \
+                ["null"] * n
+        else:
+            line[9::17] = [_time_text(e) for e in events]
+        line[11::17] = _texts(steps, n)
+        line[13::17] = _texts(corrs, n)
+        line[15::17] = data_texts
+        text = "".join(line)
+        if text.isascii() and "\x7f" not in text:
+            return text
+        return _json_safe(text)
+
     @property
     def summary(self) -> str:
         return describe(self.data)
@@ -141,6 +181,36 @@ class FlueEvent(Event):
         return None
 
 
+_DICT = operator.attrgetter("__dict__")
+_COLUMNS = operator.itemgetter("runId", "offset", "index", "type", "stepId", "correlationId", "data", "_raw_ts")
+#: The constant parts of a JSON line, around its 8 values (every other element, filled in per event).
+_LINE = ('{"kind": "event", "runId": ', None, ', "offset": ', None, ', "index": ', None, ', "type": ', None,
+         ', "time": ', None, ', "stepId": ', None, ', "correlationId": ', None, ', "data": ', None, "}\n")
+
+
+def _texts(values: tuple[Any, ...], n: int) -> list[str]:
+    """The JSON texts of one column of values (mostly one value repeated, or all strings or all ints)."""
+    first = values[0]
+    if values.count(first) == n and first.__class__ in (str, int, type(None)):
+        return [_encode(first)] * n
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(_encode_str, values))
+    if kinds == {int}:
+        return list(map(str, values))
+    return list(map(_encode, values))
+
+
+def _time_text(event: "FlueEvent") -> str:
+    d = event.__dict__
+    ts = d.get("_raw_ts")
+    if ts is None:
+        ts = iso(d.get("_time"))
+    elif not (ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."):
+        ts = iso(event.time)
+    return "null" if ts is None else _encode(ts)
+
+
 def _flue_event(run_id: str | None, offset: str | None, index: Any, kind: Any, raw_ts: Any, step_id: Any,
                 step_name: Any, data: Any) -> FlueEvent:
     """A FlueEvent without the dataclass ``__init__`` (the tail's hot path: one dict instead of ten setattrs)."""
@@ -152,6 +222,22 @@ def _flue_event(run_id: str | None, offset: str | None, index: Any, kind: Any, r
 
 
 _new = object.__new__
+#: wfctl's JSON encoder (``wfctl.output``) as the C function behind it: ``"".join(_ENCODE(value, 0))`` is
+#: ``_encode(value)``, without a Python call per value.
+_ENCODE = c_make_encoder({}, _default, _encode_str, None, ": ", ", ", False, False, True) if c_make_encoder \
+    else None
+
+
+def _encode_many(values: list[Any]) -> list[str]:
+    """``[_encode(v) for v in values]``, with the C encoder called straight from ``map``."""
+    if _ENCODE is None:
+        return list(map(_encode, values))
+    return list(map("".join, map(_ENCODE, values, repeat(0))))
+
+
+def _json_safe(text: str) -> str:
+    """What :func:`wfctl.output.to_json_text` does to non-ASCII text (C1, DEL and bidi controls escaped)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def _compact(value: Any, limit: int = 80) -> str:
@@ -699,7 +785,17 @@ class FlueBackend(Backend):
                 if items is None:
                     raise UnavailableError(f"the stream of run {run_id} is not a JSON stream "
                                            f"({len(batch.data)} bytes of another content type)")
-                offsets = _event_offsets(start, end, len(items), exact)
+                if batch.partial:
+                    # a part of a large response: no offset after these events is known yet; resuming from
+                    # the response's start re-delivers them (at-least-once)
+                    offsets = None
+                elif batch.index:
+                    # the rest of a response delivered in parts: number it as a whole, keep its tail
+                    offsets = _event_offsets(start, end, batch.index + len(items), exact)
+                    if offsets is not None:
+                        offsets = offsets[batch.index:]
+                else:
+                    offsets = _event_offsets(start, end, len(items), exact)
                 last_i = len(items) - 1
                 stop = False
                 # Repeats are recognised by (runId, eventIndex); own-run events use the bare index as key.

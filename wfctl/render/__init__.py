@@ -203,8 +203,24 @@ class TailPrinter:
         self.collected: list[dict[str, Any]] = []
         self._line: Any = None
         check_fields(renderer.opts.fields, ["index", "data", "offset"] if stream else EVENT_FIELDS)
+        # ``-o jsonl`` without --fields: events whose class can write its lines in bulk (``json_lines``)
+        # are held until the end of their batch and written at once
+        self._bulk = renderer.fmt == "jsonl" and not renderer.opts.fields
+        self._bulk_cls: Any = None
+        self._pending: list[Any] = []
 
     def item(self, item: Event | Chunk) -> None:
+        if self._bulk:
+            cls = item.__class__
+            if cls is self._bulk_cls or (self._bulk_cls is None and callable(getattr(cls, "json_lines", None))):
+                self._bulk_cls = cls
+                pending = self._pending
+                pending.append(item)
+                self.count += 1
+                if item.batch_end or len(pending) >= 8192:
+                    self._write_pending(item.batch_end)
+                return
+            self._write_pending(False)
         self.count += 1
         if item.offset is not None:
             self.offset = item.offset
@@ -236,11 +252,25 @@ class TailPrinter:
         if getattr(item, "batch_end", True):
             output.out().flush()
 
+    def _write_pending(self, flush: bool) -> None:
+        """Write the held events (byte for byte the lines :meth:`item` writes one at a time)."""
+        pending = self._pending
+        if pending:
+            output.out().write(self._bulk_cls.json_lines(pending))
+            for event in reversed(pending):
+                if event.offset is not None:
+                    self.offset = event.offset  # only offsets of events written: a resume hint stays exact
+                    break
+            self._pending = []
+        if flush:
+            output.out().flush()
+
     def status_footer(self, text: str | None) -> None:
         if self.r.fmt == "table" and self.r.opts.tty:
             self.r.views.footer(text)
 
     def end(self, status: str | None) -> None:
+        self._write_pending(True)
         if self.r.fmt == "table":
             self.r.views.flush_fragments()
         self.status_footer(None)
