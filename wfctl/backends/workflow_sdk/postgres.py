@@ -887,15 +887,19 @@ class PostgresWorldBackend(Backend):
                 return []
             return self._rows(conn, f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
                                     "WHERE id = ANY(%s) ORDER BY id", [fresh])
+        return self._pages_after(conn, f"SELECT {self._select(conn, 'workflow_events')} "
+                                       "FROM workflow.workflow_events WHERE run_id = %s", [run_id], after)
+
+    def _pages_after(self, conn: Any, sql: str, params: list[Any], after: str | None) -> list[dict[str, Any]]:
+        """Every row of ``sql`` (a query ending in its WHERE clause) with ``id > after``, read in id order
+        with keyset paging, ``PAGE`` rows at a time."""
         out: list[dict[str, Any]] = []
-        select = self._select(conn, "workflow_events")
         while True:
-            sql = f"SELECT {select} FROM workflow.workflow_events WHERE run_id = %s"
-            params = [run_id]
+            page_sql, page_params = sql, list(params)
             if after is not None:
-                sql += " AND id > %s"
-                params.append(after)
-            rows = self._rows(conn, sql + " ORDER BY id LIMIT %s", params + [PAGE])
+                page_sql += " AND id > %s"
+                page_params.append(after)
+            rows = self._rows(conn, page_sql + " ORDER BY id LIMIT %s", page_params + [PAGE])
             out.extend(rows)
             if len(rows) < PAGE:
                 return out
@@ -964,19 +968,9 @@ class PostgresWorldBackend(Backend):
                 return []
             return self._rows(conn, "SELECT id, eof, data FROM workflow.workflow_stream_chunks "
                                     "WHERE stream_id = %s AND id = ANY(%s) ORDER BY id", [stream, fresh])
-        out: list[dict[str, Any]] = []
         columns = "id, eof, data" if with_data else "id, eof"
-        while True:
-            sql = f"SELECT {columns} FROM workflow.workflow_stream_chunks WHERE stream_id = %s"
-            params = [stream]
-            if after is not None:
-                sql += " AND id > %s"
-                params.append(after)
-            rows = self._rows(conn, sql + " ORDER BY id LIMIT %s", params + [PAGE])
-            out.extend(rows)
-            if len(rows) < PAGE:
-                return out
-            after = rows[-1]["id"]
+        return self._pages_after(conn, f"SELECT {columns} FROM workflow.workflow_stream_chunks WHERE stream_id = %s",
+                                 [stream], after)
 
     def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
         name = stream_name(run_id, request.stream or "")
