@@ -53,9 +53,11 @@ def clean_multiline(value: Any) -> str:
     return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) in "\n\t" else _escape(m), text)
 
 
-def to_json_text(value: Any, *, indent: int | None = None) -> str:
+def to_json_text(value: Any, *, indent: int | None = None, spaced: bool = False) -> str:
+    """JSON text made safe for a terminal: one compact line (``jsonl``), one line with a space after ``,``
+    and ``:`` (``spaced``: values shown to people in tables and tail lines), or indented (``-o json``)."""
     if indent is None:
-        text = _encode(value)
+        text = (_encode_spaced if spaced else _encode)(value)
     else:
         text = json.dumps(value, ensure_ascii=False, indent=indent, default=_default)
     if text.isascii() and "\x7f" not in text:  # the common case, checked in C: nothing to escape
@@ -78,7 +80,9 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, default=_default).encode  # built once, not per call
+#: One-line JSON (``jsonl``, values in cells) is compact, like ``jq -c``: no space after ``,`` and ``:``.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode  # built once
+_encode_spaced = json.JSONEncoder(ensure_ascii=False, default=_default).encode
 
 
 # -- time ----------------------------------------------------------------------

@@ -55,6 +55,9 @@ class TailRequest:
     types: list[str] = field(default_factory=list)
     interval: float = 1.0  # polling interval where the engine has no push
     sse: bool = False  # prefer SSE where the engine offers it
+    #: The caller also accepts :class:`~wfctl.model.EventBatch` items (blocks of events written at once by
+    #: ``-o jsonl``); a backend may yield them where it reads events in blocks, or ignore this.
+    batches: bool = False
 
 
 @dataclass

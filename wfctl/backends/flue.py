@@ -23,8 +23,13 @@ re-deliver the rest of a batch (at-least-once; ``(runId, index)`` identifies rep
 same holds for the parts of a large response that the reader delivers before its end (``Batch.partial``:
 their events carry the response's start offset); its last part is numbered exactly again (``Batch.index``).
 
-Output. ``FlueEvent.json_lines`` writes the ``-o jsonl`` lines of a whole batch at once (column by column,
-with the C JSON encoder called from ``map``), byte for byte the lines written event by event.
+Output. For ``-o jsonl`` (``TailRequest.batches``) each stream batch is checked column by column in C
+(:func:`_event_block`: identities, run, version, ``run_end``, ``--type``) and yielded as one
+:class:`FlueEventBatch`, whose lines carry each event's own JSON text, as the server sent it, as ``data``
+(when the array text splits provably into its messages; otherwise it is encoded again). A batch that needs
+more (repeats, events of other runs, a version warning) goes through the event-by-event loop, whose
+``FlueEvent.json_lines`` writes the same lines. A catch-up of a million events thus runs no Python code
+per event.
 
 Errors. A ``404 run_not_found`` means "unknown run, **or** its workflow does not export ``runs``
 middleware" (Flue makes the two indistinguishable on purpose). ``401``/``403`` come from the workflow's own
@@ -47,7 +52,7 @@ from json.encoder import c_make_encoder, encode_basestring as _encode_str
 import re
 import time
 from collections import deque
-from itertools import repeat
+from itertools import compress, repeat
 from contextlib import closing
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
@@ -61,7 +66,7 @@ from ..errors import (
     UsageError,
     WfctlError,
 )
-from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, Run, RunError
+from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
 from ..output import _JSON_UNSAFE, _default, _encode, to_json_text
 from ..times import iso, parse_time
 from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, StartRequest, \
@@ -130,7 +135,7 @@ class FlueEvent(Event):
         ts = d.get("_raw_ts")
         if ts is None:
             ts = iso(d.get("_time"))
-        elif not (ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."):
+        elif not _wfctl_time(ts):
             ts = iso(self.time)
         return {"runId": self.runId, "offset": self.offset, "index": self.index, "type": self.type,
                 "time": ts, "stepId": self.stepId, "correlationId": self.correlationId, "data": self.data}
@@ -138,33 +143,20 @@ class FlueEvent(Event):
     @staticmethod
     def json_lines(events: list["FlueEvent"]) -> str:
         """The ``-o jsonl`` lines of ``events`` (each ending with a newline), byte for byte what
-        ``to_json_text({"kind": "event", **event.to_json()})`` gives for each, built column by column: the
-        values of each field are encoded together (mostly one repeated value), then the lines are assembled
-        by slice assignment and one join, so no Python code runs per event."""
+        ``to_json_text({"kind": "event", **event.to_json()})`` gives for each, built column by column
+        (see :func:`_lines`)."""
         n = len(events)
         try:
             rows = list(map(_COLUMNS, map(_DICT, events)))
         except KeyError:  # events not made by this backend's tail
             return "".join([to_json_text({"kind": "event", **e.to_json()}) + "\n" for e in events])
         run_ids, offsets, indexes, kinds, steps, corrs, datas, stamps = zip(*rows)
-        data_texts = _encode_many(list(datas))
-        line = list(_LINE) * n
-        line[1::17] = _texts(run_ids, n)
-        line[3::17] = _texts(offsets, n)
-        line[5::17] = _texts(indexes, n)
-        line[7::17] = _texts(kinds, n)
-        if stamps.count(None) == n:
-            line[9::17] = [_time_text(e) for e in events] if any("_time" in e.__dict__ for e in events) else \
-                ["null"] * n
+        if stamps.count(None) == n and not any("_time" in e.__dict__ for e in events):
+            times: str | list[str] = "null"
         else:
-            line[9::17] = [_time_text(e) for e in events]
-        line[11::17] = _texts(steps, n)
-        line[13::17] = _texts(corrs, n)
-        line[15::17] = data_texts
-        text = "".join(line)
-        if text.isascii() and "\x7f" not in text:
-            return text
-        return _json_safe(text)
+            times = [_time_text(e) for e in events]
+        return _lines(n, [_texts(run_ids), _texts(offsets), _texts(indexes), _texts(kinds), times, _texts(steps),
+                          _texts(corrs), _encode_many(list(datas))])
 
     @property
     def summary(self) -> str:
@@ -181,34 +173,145 @@ class FlueEvent(Event):
         return None
 
 
+class FlueEventBatch(EventBatch):
+    """Consecutive events of one run's stream, kept as the columns they were checked in
+    (:func:`_event_block`): the FlueEvents themselves are only made if a renderer asks for them.
+
+    ``raw`` holds the JSON text of each event as the server sent it (without its outer braces) when the
+    batch's array text splits provably into its objects; ``-o jsonl`` then writes it as ``data`` unchanged
+    instead of decoding and re-encoding it."""
+
+    __slots__ = ("run_id", "items", "indexes", "kinds", "stamps", "steps", "names", "offsets", "start", "end",
+                 "raw")
+
+    def __init__(self, run_id: str, items: list[dict], indexes: list[Any], kinds: list[Any],
+                 stamps: list[Any] | None, steps: list[Any] | None, names: list[Any] | None,
+                 offsets: list[str] | None, start: str, end: str, raw: list[str] | None):
+        self.run_id, self.items, self.indexes, self.kinds = run_id, items, indexes, kinds
+        self.stamps, self.steps, self.names = stamps, steps, names
+        #: each event's offset, or None: all ``start`` but the last one, ``end``
+        self.offsets, self.start, self.end, self.raw = offsets, start, end, raw
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def last_offset(self) -> str | None:
+        return self.offsets[-1] if self.offsets is not None else self.end
+
+    def event_offsets(self) -> list[str]:
+        if self.offsets is not None:
+            return self.offsets
+        return [self.start] * (len(self.items) - 1) + [self.end] if self.items else []
+
+    def events(self) -> list[FlueEvent]:
+        none = repeat(None)
+        events = list(map(_flue_event, repeat(self.run_id), self.event_offsets(), self.indexes, self.kinds,
+                          self.stamps or none, self.steps or none, self.names or none, self.items))
+        if events:
+            events[-1].__dict__["batch_end"] = True
+        return events
+
+    def json_lines(self) -> str:
+        n = len(self.items)
+        if not n:
+            return ""
+        cols: list[str | list[str]] = [
+            _encode_str(self.run_id), "", _texts(self.indexes), _texts(self.kinds), _time_texts(self.stamps),
+            "null" if self.steps is None else _texts(self.steps), "null",
+            self.raw if self.raw is not None else _encode_many(self.items)]
+        raw = self.raw is not None
+        if self.offsets is not None:
+            cols[1] = _texts(self.offsets)
+        elif self.start == self.end or n == 1:
+            cols[1] = _encode_str(self.end)
+        else:  # all but the last line carry the start offset
+            head = [c if c.__class__ is str else c[:-1] for c in cols]
+            last = [c if c.__class__ is str else c[-1:] for c in cols]
+            head[1], last[1] = _encode_str(self.start), _encode_str(self.end)
+            return _lines(n - 1, head, raw) + _lines(1, last, raw)
+        return _lines(n, cols, raw)
+
+
 _DICT = operator.attrgetter("__dict__")
 _COLUMNS = operator.itemgetter("runId", "offset", "index", "type", "stepId", "correlationId", "data", "_raw_ts")
-#: The constant parts of a JSON line, around its 8 values (every other element, filled in per event).
-_LINE = ('{"kind": "event", "runId": ', None, ', "offset": ', None, ', "index": ', None, ', "type": ', None,
-         ', "time": ', None, ', "stepId": ', None, ', "correlationId": ', None, ', "data": ', None, "}\n")
+_NAMES = ("runId", "offset", "index", "type", "time", "stepId", "correlationId", "data")
 
 
-def _texts(values: tuple[Any, ...], n: int) -> list[str]:
-    """The JSON texts of one column of values (mostly one value repeated, or all strings or all ints)."""
-    first = values[0]
-    if values.count(first) == n and first.__class__ in (str, int, type(None)):
-        return [_encode(first)] * n
+def _lines(n: int, columns: list[str | list[str]], raw_data: bool = False) -> str:
+    """``n`` ``-o jsonl`` event lines from their 8 columns of JSON texts (in :data:`_NAMES` order), each a
+    list of ``n`` texts or one text shared by every line; with ``raw_data`` the data texts are objects
+    without their outer braces. Shared texts are folded into the constant parts of a line, the rest is
+    filled in by slice assignment and everything joined once: no Python code runs per event."""
+    template: list[Any] = []
+    slots: list[list[str]] = []
+    const = '{"kind":"event"'
+    for name, column in zip(_NAMES, columns):
+        const += f',"{name}":' + ("{" if raw_data and name == "data" else "")
+        if column.__class__ is str:
+            const += column
+        else:
+            template += [const, None]
+            slots.append(column)
+            const = ""
+    template.append(const + ("}}\n" if raw_data else "}\n"))
+    width = len(template)
+    line = template * n
+    for k, column in enumerate(slots):
+        line[2 * k + 1::width] = column
+    text = "".join(line)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _json_safe(text)
+
+
+def _texts(values: Any) -> str | list[str]:
+    """The JSON texts of one column of values: one text when they are all the same value (of one type)."""
+    n = len(values)
     kinds = set(map(type, values))
+    first = values[0]
+    if len(kinds) == 1 and values.count(first) == n and first.__class__ in (str, int, type(None)):
+        return _encode(first)
     if kinds == {str}:
         return list(map(_encode_str, values))
     if kinds == {int}:
-        return list(map(str, values))
+        return list(map(int.__repr__, values))
     return list(map(_encode, values))
+
+
+def _wfctl_time(ts: Any) -> bool:
+    """True when ``ts`` is already an RFC 3339 UTC time in wfctl's form (``2026-11-22T04:20:58.449Z``)."""
+    return ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."
+
+
+_WFCTL_TIME = re.compile(r".{10}T.{8}\..{3}Z", re.S)  # _wfctl_time for a str, in C
+
+
+def _stamp_text(ts: Any) -> str:
+    """The JSON text of ``time`` for a FlueEvent ``timestamp`` (passed through when in wfctl's form)."""
+    if ts is None:
+        return "null"
+    if not _wfctl_time(ts):
+        ts = iso(parse_time(ts))
+        if ts is None:
+            return "null"
+    return _encode_str(ts)
+
+
+def _time_texts(stamps: list[Any] | None) -> str | list[str]:
+    if stamps is None or stamps.count(None) == len(stamps):
+        return "null"
+    if set(map(type, stamps)) == {str} and all(map(_WFCTL_TIME.fullmatch, stamps)):
+        return list(map(_encode_str, stamps))
+    return list(map(_stamp_text, stamps))
 
 
 def _time_text(event: "FlueEvent") -> str:
     d = event.__dict__
-    ts = d.get("_raw_ts")
-    if ts is None:
-        ts = iso(d.get("_time"))
-    elif not (ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."):
-        ts = iso(event.time)
-    return "null" if ts is None else _encode(ts)
+    if "_time" in d and d.get("_raw_ts") is None:
+        ts = iso(d["_time"])
+        return "null" if ts is None else _encode_str(ts)
+    return _stamp_text(d.get("_raw_ts"))
 
 
 def _flue_event(run_id: str | None, offset: str | None, index: Any, kind: Any, raw_ts: Any, step_id: Any,
@@ -222,9 +325,9 @@ def _flue_event(run_id: str | None, offset: str | None, index: Any, kind: Any, r
 
 
 _new = object.__new__
-#: wfctl's JSON encoder (``wfctl.output``) as the C function behind it: ``"".join(_ENCODE(value, 0))`` is
-#: ``_encode(value)``, without a Python call per value.
-_ENCODE = c_make_encoder({}, _default, _encode_str, None, ": ", ", ", False, False, True) if c_make_encoder \
+#: wfctl's one-line JSON encoder (``wfctl.output``) as the C function behind it: ``"".join(_ENCODE(value, 0))``
+#: is ``_encode(value)``, without a Python call per value.
+_ENCODE = c_make_encoder({}, _default, _encode_str, None, ":", ",", False, False, True) if c_make_encoder \
     else None
 
 
@@ -418,6 +521,98 @@ class _Seen:
             self.previous, self.current = self.current, set()
         return True
 
+
+_OBJECT_SEP = re.compile(r"\}\s*,\s*\{")
+
+
+def _raw_objects(data: bytes, n: int) -> list[str] | None:
+    """The texts of the ``n`` objects of the JSON array text ``data``, without their outer braces, or None
+    when they cannot be told apart for sure. Of the ``}``-``,``-``{`` sequences in the text, ``n - 1`` are the
+    boundaries between the objects; when there are exactly ``n - 1``, each one is a boundary (none lies
+    inside a string or a nested array). Texts with a line break (a pretty-printed array) are refused: each
+    event's line must stay one line."""
+    if not data:
+        return None
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    if text[:2] != "[{" or text[-2:] != "}]" or "\n" in text or "\r" in text:
+        return None
+    pieces = _OBJECT_SEP.split(text[2:-2])
+    return pieces if len(pieces) == n else None
+
+
+def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] | None, start: str, end: str,
+                 types: frozenset[str] | None, seen: _Seen, check_version: bool
+                 ) -> tuple[FlueEventBatch, dict | None] | None:
+    """The events of one stream batch as a :class:`FlueEventBatch`, and the run's ``run_end`` event if the
+    batch holds it (the tail stops there). The same checks as the event-by-event loop of
+    :meth:`FlueBackend._tail`, column by column in C. None, with nothing remembered, when the batch needs
+    that loop: anything but objects of this run with distinct, unseen ``eventIndex`` values, or a FlueEvent
+    version to warn about."""
+    n = len(items)
+    get, has = dict.get, dict.__contains__
+    try:
+        if set(map(type, items)) != {dict}:
+            return None
+        if any(map(has, items, repeat("runId"))):
+            rids = list(map(get, items, repeat("runId")))
+            if rids.count(run_id) + rids.count(None) + rids.count("") != n:
+                return None  # events of other runs: their identity is (runId, eventIndex)
+        indexes = list(map(get, items, repeat("eventIndex")))
+        keys = set(indexes)
+        if None in keys or len(keys) != n or not keys.isdisjoint(seen.current) \
+                or not keys.isdisjoint(seen.previous):
+            return None  # repeats (or events without an index) to drop one by one
+        if check_version:
+            threes = list(map(get, items, repeat("v"))).count(3)
+            if threes != n and sum(map(has, items, repeat("v"))) != threes:
+                return None  # a version to warn about
+        kinds = list(map(get, items, repeat("type")))
+        kind_set = set(kinds)
+    except TypeError:  # unhashable values
+        return None
+    raw = _raw_objects(data, n)
+    run_end = None
+    if "run_end" in kind_set:
+        cut = kinds.index("run_end") + 1
+        run_end = items[cut - 1]
+        if cut < n:  # what follows this run's end is not shown (nor remembered)
+            items, kinds, indexes = items[:cut], kinds[:cut], indexes[:cut]
+            keys = set(indexes)
+            raw = raw[:cut] if raw is not None else None
+            if offsets is None:
+                offsets = [start] * cut  # the run_end is not the batch's last event
+            else:
+                offsets = offsets[:cut]
+    stamps = list(map(get, items, repeat("timestamp"))) if any(map(has, items, repeat("timestamp"))) else None
+    if types is not None and not kind_set <= types:
+        keep = list(map(types.__contains__, kinds))
+        if offsets is None:
+            offsets = [start] * (len(items) - 1) + [end]
+        items, kinds, indexes, offsets = (list(compress(c, keep)) for c in (items, kinds, indexes, offsets))
+        stamps = list(compress(stamps, keep)) if stamps is not None else None
+        raw = list(compress(raw, keep)) if raw is not None else None
+        kind_set = set(kinds)
+    steps = names = None
+    if not kind_set <= _PLAIN_KINDS:
+        steps, names = [], []
+        for item, kind in zip(items, kinds):
+            step_id = step_name = None
+            if kind not in _PLAIN_KINDS:
+                for id_key, name_key in _STEP_KEYS:
+                    if id_key in item:
+                        step_id = item.get(id_key)
+                        step_name = item.get(name_key) if name_key else None
+                        break
+            steps.append(step_id)
+            names.append(step_name)
+    current = seen.current
+    current |= keys
+    if len(current) >= seen.size:
+        seen.previous, seen.current = current, set()
+    return FlueEventBatch(run_id, items, indexes, kinds, stamps, steps, names, offsets, start, end, raw), run_end
 
 def _event_offsets(start: str, end: str, count: int, exact: bool) -> list[str] | None:
     """Exact per-event offsets for a Flue batch of ``count`` events ending at ``end`` (None: not provable)."""
@@ -752,6 +947,7 @@ class FlueBackend(Backend):
                 params["tail"] = str(request.last)
         types = frozenset(request.types) if request.types else None
         exact = not self.raw
+        bulk = request.batches
         seen = _Seen()
         warned_version = False
         start = offset
@@ -796,6 +992,19 @@ class FlueBackend(Backend):
                         offsets = offsets[batch.index:]
                 else:
                     offsets = _event_offsets(start, end, len(items), exact)
+                if bulk and client_last is None:
+                    block = _event_block(run_id, items, batch.data, offsets, start, end, types, seen,
+                                         not warned_version)
+                    if block is not None:  # the whole batch checked in C: one EventBatch
+                        events, run_end = block
+                        if run_end is not None:
+                            run_ends[run_id] = run_end
+                        if len(events):
+                            yield events
+                        start = end
+                        if run_end is not None:
+                            break
+                        continue
                 last_i = len(items) - 1
                 stop = False
                 # Repeats are recognised by (runId, eventIndex); own-run events use the bare index as key.

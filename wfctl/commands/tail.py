@@ -39,9 +39,9 @@ def tail(
     if interval <= 0:
         raise UsageError("--interval must be positive")
     backend = rt.backend(TAIL)
-    request = TailRequest(live=live, stream=stream, start_index=start_index, offset=offset, last=last,
-                          types=list(types), interval=interval, sse=sse)
     printer = rt.render.tail_printer(run_id, stream=stream is not None)
+    request = TailRequest(live=live, stream=stream, start_index=start_index, offset=offset, last=last,
+                          types=list(types), interval=interval, sse=sse, batches=printer.batches)
     started = time.monotonic()
     footer = live and rt.out.format == "table" and rt.out.tty
     status, checked = "…", 0.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from .. import output
-from ..model import Chunk, CancelOutcome, Counts, Event, Run, RunPage, WakeResult
+from ..model import Chunk, CancelOutcome, Counts, Event, EventBatch, Run, RunPage, WakeResult
 from ..output import OutputOptions, check_fields, select, to_json_text
 
 RUN_FIELDS = Run.field_names()
@@ -209,7 +209,25 @@ class TailPrinter:
         self._bulk_cls: Any = None
         self._pending: list[Any] = []
 
-    def item(self, item: Event | Chunk) -> None:
+    @property
+    def batches(self) -> bool:
+        """Whether :meth:`item` takes :class:`~wfctl.model.EventBatch` blocks as they are (``-o jsonl``)."""
+        return self._bulk
+
+    def item(self, item: Event | Chunk | EventBatch) -> None:
+        if isinstance(item, EventBatch):
+            if not self._bulk:
+                for event in item.events():
+                    self.item(event)
+                return
+            self._write_pending(False)
+            if len(item):
+                out = output.out()
+                out.write(item.json_lines())
+                self.count += len(item)
+                self.offset = item.last_offset
+                out.flush()
+            return
         if self._bulk:
             cls = item.__class__
             if cls is self._bulk_cls or (self._bulk_cls is None and callable(getattr(cls, "json_lines", None))):

@@ -61,7 +61,7 @@ def t(value: Any, style: str = "") -> Text:
 
 
 def short(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else to_json_text(value)
+    text = value if isinstance(value, str) else to_json_text(value, spaced=True)
     text = clean(text)
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
@@ -453,5 +453,6 @@ def summarize(event: Event) -> str:
         rest = {k: v for k, v in data.items() if k not in _NOISE}
         if not rest:
             return ""
-        return short(" ".join(f"{k}={v if isinstance(v, str) else to_json_text(v)}" for k, v in rest.items()), 120)
+        return short(" ".join(f"{k}={v if isinstance(v, str) else to_json_text(v, spaced=True)}"
+                              for k, v in rest.items()), 120)
     return short(data, 120)
