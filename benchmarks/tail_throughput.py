@@ -124,10 +124,11 @@ def count_wfctl(cmd: list[str], env: dict[str, str]) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--flat", action="store_true", help="also measure wfctl's peak RSS on a 10x smaller stream")
     ap.add_argument("--flue-flat", type=int, default=0, metavar="N",
                     help="also tail runs of N/10 and N events from the fake Flue server (peak RSS of each)")
+    ap.add_argument("--no-replay", action="store_true", help="skip the replay of the recorded answer")
     ap.add_argument("--json", action="store_true", help="print only the JSON result line")
     args = ap.parse_args()
 
@@ -155,7 +156,8 @@ def main() -> None:
         body_bytes = len(subprocess.run([curl, "-s", f"{stream_url}?offset=-1"], capture_output=True).stdout)
         wfctl_cmd = [wfctl, "--backend", "flue", "--url", template, "tail", "bench", "-o", "jsonl"]
         cases: dict[str, tuple[list[str], Path | None]] = {
-            "curl (raw body, floor)": ([curl, "-s", "-o", "/dev/null", f"{stream_url}?offset=-1"], None),
+            "curl (raw body, floor)": ([curl, "-s", "--compressed", "-o", "/dev/null", f"{stream_url}?offset=-1"],
+                                       None),
             "ts-client (count)": ([node, "--input-type=module", "-e", NODE_READER, stream_url, "count"], PEER_DIR),
             "ts-client (jsonl)": ([node, "--input-type=module", "-e", NODE_READER, stream_url, "jsonl"], PEER_DIR),
             "wfctl tail -o jsonl": (wfctl_cmd, None),
@@ -163,17 +165,13 @@ def main() -> None:
         counted = count_wfctl(wfctl_cmd, env)
         if counted != args.events:
             raise SystemExit(f"wfctl printed {counted} events, expected {args.events}")
-        results: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
-        for _ in range(args.runs):
-            for name, (cmd, cwd) in cases.items():
-                seconds, rss, code, err = measure(cmd, cwd=cwd, env=env)
-                if code != 0:
-                    raise SystemExit(f"{name} failed ({code}): {err[-500:]}")
-                if name.startswith("ts-client"):
-                    reported = json.loads(err.strip().splitlines()[-1])["count"]
-                    if reported != args.events:
-                        raise SystemExit(f"{name} read {reported} items, expected {args.events}")
-                results[name].append((seconds, rss))
+        results = run_readers(cases, args.runs, args.events, env)
+        replay_results = None
+        if not args.no_replay:
+            with Replay(server, "/v1/stream/runs/bench") as replay:
+                replay_cases = {name: ([a.replace(server.url, replay.url) for a in cmd], cwd)
+                                for name, (cmd, cwd) in cases.items()}
+                replay_results = run_readers(replay_cases, args.runs, args.events, env)
         flat = None
         if args.flat:
             small = max(1, args.events // 10)
@@ -186,37 +184,139 @@ def main() -> None:
 
     flue_flat = flue_memory(args.flue_flat, wfctl, env) if args.flue_flat else None
 
-    summary = {}
-    for name, samples in results.items():
-        secs = statistics.median(s for s, _ in samples)
-        rss = max(r for _, r in samples)
-        summary[name] = {"seconds": round(secs, 3), "eventsPerSecond": round(args.events / secs),
-                         "peakRssMB": round(rss / 2**20, 1)}
-    ts = summary["ts-client (count)"]["eventsPerSecond"]
+    summary = summarize(results, args.events)
     doc = {"events": args.events, "bodyMB": round(body_bytes / 2**20, 1), "fillSeconds": round(fill_seconds, 1),
-           "runs": args.runs, "results": summary,
-           "wfctlVsTsClient": round(summary["wfctl tail -o jsonl"]["eventsPerSecond"] / ts, 2),
-           "wfctlVsTsClientJsonl": round(summary["wfctl tail -o jsonl"]["eventsPerSecond"]
-                                          / summary["ts-client (jsonl)"]["eventsPerSecond"], 2)}
+           "runs": args.runs, "results": summary, **ratios(summary)}
+    if replay_results:
+        replay_summary = summarize(replay_results, args.events)
+        doc["replay"] = {"results": replay_summary, **ratios(replay_summary)}
     if flat:
-        doc["flat"] = {"smallStream": flat, "fullStreamPeakRssMB": summary["wfctl tail -o jsonl"]["peakRssMB"]}
+        doc["flat"] = {"smallStream": flat, "fullStreamPeakRssMB": summary[WFCTL]["peakRssMB"]}
     if flue_flat:
         doc["flueFlat"] = flue_flat
     if not args.json:
-        print(f"{args.events:,} events, {doc['bodyMB']} MB body, median of {args.runs} runs\n")
-        print(f"{'reader':<26}{'seconds':>10}{'events/s':>14}{'peak RSS':>12}")
-        for name, row in summary.items():
-            print(f"{name:<26}{row['seconds']:>10.2f}{row['eventsPerSecond']:>14,}{row['peakRssMB']:>9.1f} MB")
-        print(f"\nwfctl / ts-client (count): {doc['wfctlVsTsClient']}x;  wfctl / ts-client (jsonl): "
-              f"{doc['wfctlVsTsClientJsonl']}x")
+        print(f"{args.events:,} events, {doc['bodyMB']} MB body, median of {args.runs} runs (readers in rotating "
+              "order)")
+        print_table("the reference server (builds the whole answer first, then sends it)", summary, doc)
+        if replay_results:
+            print_table("replay: the reference server's recorded answer, served at once (the readers' own work)",
+                        doc["replay"]["results"], doc["replay"])
         if flat:
-            print(f"wfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
-                  f"{summary['wfctl tail -o jsonl']['peakRssMB']} MB at {args.events:,}")
+            print(f"\nwfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
+                  f"{summary[WFCTL]['peakRssMB']} MB at {args.events:,}")
         if flue_flat:
             print("wfctl on the fake Flue server (100-event pages): " + ", ".join(
                 f"{row['events']:,} events {row['peakRssMB']} MB peak, {row['eventsPerSecond']:,} events/s"
                 for row in flue_flat))
     print(json.dumps(doc))
+
+
+WFCTL = "wfctl tail -o jsonl"
+
+
+def run_readers(cases: dict[str, tuple[list[str], Path | None]], runs: int, events: int,
+                env: dict[str, str]) -> dict[str, list[tuple[float, int]]]:
+    """``runs`` rounds of every reader, each round in another order: the server's state after one reader
+    (its garbage collection of the last answer, say) does not always fall on the same next reader."""
+    results: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
+    names = list(cases)
+    for round_ in range(runs):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            cmd, cwd = cases[name]
+            seconds, rss, code, err = measure(cmd, cwd=cwd, env=env)
+            if code != 0:
+                raise SystemExit(f"{name} failed ({code}): {err[-500:]}")
+            if name.startswith("ts-client"):
+                reported = json.loads(err.strip().splitlines()[-1])["count"]
+                if reported != events:
+                    raise SystemExit(f"{name} read {reported} items, expected {events}")
+            results[name].append((seconds, rss))
+    return results
+
+
+def summarize(results: dict[str, list[tuple[float, int]]], events: int) -> dict[str, dict]:
+    summary = {}
+    for name, samples in results.items():
+        secs = statistics.median(s for s, _ in samples)
+        summary[name] = {"seconds": round(secs, 3), "eventsPerSecond": round(events / secs),
+                         "peakRssMB": round(max(r for _, r in samples) / 2**20, 1),
+                         "allSeconds": [round(s, 2) for s, _ in samples]}
+    return summary
+
+
+def ratios(summary: dict[str, dict]) -> dict[str, float]:
+    rate = summary[WFCTL]["eventsPerSecond"]
+    return {"wfctlVsTsClient": round(rate / summary["ts-client (count)"]["eventsPerSecond"], 2),
+            "wfctlVsTsClientJsonl": round(rate / summary["ts-client (jsonl)"]["eventsPerSecond"], 2)}
+
+
+def print_table(title: str, summary: dict[str, dict], doc: dict) -> None:
+    print(f"\n{title}\n{'reader':<26}{'seconds':>10}{'events/s':>14}{'peak RSS':>12}   all runs (s)")
+    for name, row in summary.items():
+        print(f"{name:<26}{row['seconds']:>10.2f}{row['eventsPerSecond']:>14,}{row['peakRssMB']:>9.1f} MB   "
+              + " ".join(f"{s:.2f}" for s in row["allSeconds"]))
+    print(f"wfctl / ts-client (count): {doc['wfctlVsTsClient']}x;  wfctl / ts-client (jsonl): "
+          f"{doc['wfctlVsTsClientJsonl']}x")
+
+
+class Replay:
+    """The reference server's answer to ``GET path?offset=-1``, recorded once (body and Durable Streams
+    headers) and served from memory by a thread of this process, gzip-compressed when the reader accepts
+    it, as the reference server does: every reader gets the same bytes without waiting for the server to
+    build them, so the timings are the readers' own work. ``HEAD`` answers with the same headers."""
+
+    def __init__(self, server: DSServer, path: str):
+        import gzip
+        import http.server
+        import threading
+
+        import httpx
+
+        with httpx.Client(timeout=120) as client:
+            resp = client.get(f"{server.url}{path}", params={"offset": "-1"},
+                              headers={"Accept-Encoding": "identity"})
+            resp.raise_for_status()
+        body = resp.content
+        compressed = gzip.compress(body, 6)  # zlib's default level, as node's
+        headers = [(k, v) for k, v in resp.headers.items()
+                   if k.lower().startswith("stream-") or k.lower() in ("content-type", "etag")]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _head(self) -> bytes:
+                gz = "gzip" in (self.headers.get("accept-encoding") or "")
+                payload = compressed if gz else body
+                self.send_response(200)
+                for k, v in headers:
+                    self.send_header(k, v)
+                if gz:
+                    self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                return payload
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self.wfile.write(self._head())
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._head()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Replay":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def flue_memory(events: int, wfctl: str, env: dict[str, str]) -> list[dict]:

@@ -267,3 +267,16 @@ def test_type_filter_and_last_through_blocks(cli, ds):
     assert [d["index"] for d in map(json.loads, r.stdout.splitlines()) if d["kind"] == "event"] == [2, 99, 196, 293]
     r = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl", "--last", "3")
     assert [d["index"] for d in map(json.loads, r.stdout.splitlines()) if d["kind"] == "event"] == [297, 298, 299]
+
+
+def test_keys_written_with_escapes_are_still_found():
+    items = [{k: v for k, v in log(i).items() if k not in ("runId", "timestamp")} for i in range(3)]
+    items[1]["runId"] = "run_other"
+    escaped = compact(items).replace(b'"runId"', b'"\\u0072unId"')
+    assert b'"runId"' not in escaped
+    assert block_of(items, escaped) is None  # another run's event, though its key is spelled with an escape
+    items[1]["runId"] = RUN
+    items[2]["timestamp"] = TS
+    escaped = compact(items).replace(b'"runId"', b'"\\u0072unId"').replace(b'"timestamp"', b'"\\u0074imestamp"')
+    block, _ = block_of(items, escaped)
+    assert [d["time"] for d in docs(block.json_lines())] == [None, None, TS]

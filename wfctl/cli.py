@@ -14,6 +14,12 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"wfctl {__version__}\n")
         raise SystemExit(0)
+    import gc
+
+    # A short-lived process that may allocate millions of short-lived objects (a catch-up of a million
+    # events): look for cycles among young objects every 10,000 allocations instead of every 700, so most
+    # of them are freed before the collector ever walks them (~3% of such a catch-up's time).
+    gc.set_threshold(10_000, 10, 10)
     from .app import run
 
     raise SystemExit(run(args))

@@ -268,14 +268,15 @@ def _lines(n: int, columns: list[str | list[str]], raw_data: bool = False) -> st
 def _texts(values: Any) -> str | list[str]:
     """The JSON texts of one column of values: one text when they are all the same value (of one type)."""
     n = len(values)
-    kinds = set(map(type, values))
     first = values[0]
-    if len(kinds) == 1 and values.count(first) == n and first.__class__ in (str, int, type(None)):
-        return _encode(first)
+    if first.__class__ is str or first is None:  # == holds only between equal strings / None and None
+        if values.count(first) == n:
+            return _encode(first)
+    kinds = set(map(type, values))
     if kinds == {str}:
         return list(map(_encode_str, values))
     if kinds == {int}:
-        return list(map(int.__repr__, values))
+        return repr(first) if values[-1] == first and values.count(first) == n else list(map(int.__repr__, values))
     return list(map(_encode, values))
 
 
@@ -539,7 +540,14 @@ def _raw_objects(data: bytes, n: int) -> list[str] | None:
         return None
     if text[:2] != "[{" or text[-2:] != "}]" or "\n" in text or "\r" in text:
         return None
-    pieces = _OBJECT_SEP.split(text[2:-2])
+    inner = text[2:-2]
+    if inner.count("}") == n - 1:
+        # every "}" closes one of the objects (none is nested or quoted): a plain split is exact as soon as
+        # it finds all n - 1 boundaries
+        pieces = inner.split("},{")
+        if len(pieces) == n:
+            return pieces
+    pieces = _OBJECT_SEP.split(inner)
     return pieces if len(pieces) == n else None
 
 
@@ -553,10 +561,10 @@ def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] 
     version to warn about."""
     n = len(items)
     get, has = dict.get, dict.__contains__
-    try:
-        if set(map(type, items)) != {dict}:
-            return None
-        if any(map(has, items, repeat("runId"))):
+    # A key absent from an escape-free text is in none of its messages (no need to look at each one).
+    plain_text = b"\\" not in data
+    try:  # dict.get and dict.__contains__ raise TypeError on anything but an object
+        if not (plain_text and b'"runId"' not in data) and any(map(has, items, repeat("runId"))):
             rids = list(map(get, items, repeat("runId")))
             if rids.count(run_id) + rids.count(None) + rids.count("") != n:
                 return None  # events of other runs: their identity is (runId, eventIndex)
@@ -571,7 +579,7 @@ def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] 
                 return None  # a version to warn about
         kinds = list(map(get, items, repeat("type")))
         kind_set = set(kinds)
-    except TypeError:  # unhashable values
+    except TypeError:  # a message that is not an object, or an unhashable index or type
         return None
     raw = _raw_objects(data, n)
     run_end = None
@@ -586,7 +594,9 @@ def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] 
                 offsets = [start] * cut  # the run_end is not the batch's last event
             else:
                 offsets = offsets[:cut]
-    stamps = list(map(get, items, repeat("timestamp"))) if any(map(has, items, repeat("timestamp"))) else None
+    stamps = None
+    if not (plain_text and b'"timestamp"' not in data) and any(map(has, items, repeat("timestamp"))):
+        stamps = list(map(get, items, repeat("timestamp")))
     if types is not None and not kind_set <= types:
         keep = list(map(types.__contains__, kinds))
         if offsets is None:
