@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Tail catch-up throughput (issue 5 point 5, design §9): events/s and peak memory, measured in one run.
 
-    python benchmarks/tail_throughput.py [--events 1000000] [--runs 3] [--json]
+    python benchmarks/tail_throughput.py [--events 1000000] [--runs 5] [--flat] [--flue-flat N] [--no-replay]
+                                         [--json]
 
 One Durable Streams reference server (``@durable-streams/server@0.3.7``, started by
 ``tests/support/ds_server.py`` from ``tests/peers/durable-streams``) holds one closed JSON stream of
 ``--events`` small FlueEvent-shaped messages (``{"type":"log","level":"info","message":"m123","v":3,
-"eventIndex":123}``, ~70 bytes each). Then, as interleaved repetitions, every reader reads the whole stream
-from ``-1`` as a fresh process:
+"eventIndex":123}``, ~70 bytes each). Then, in ``--runs`` rounds (each round in another order, so that the
+server's state after one reader, e.g. its garbage collection of the last 72 MB answer, does not always fall
+on the same next reader), every reader reads the whole stream from ``-1`` as a fresh process:
 
-* ``curl``            ``curl -s -o /dev/null URL?offset=-1`` — the raw body, the floor;
+* ``curl``            ``curl -s --compressed -o /dev/null URL?offset=-1`` — the body as the server sends it
+                       to the others (gzip), the floor;
 * ``ts-client``        a small Node script on the official ``@durable-streams/client`` (``stream({live:
                        false, json: true})``, ``subscribeJson``), counting the parsed items;
 * ``ts-client jsonl``  the same script also writing every item as a JSON line to stdout (``/dev/null``),
@@ -18,20 +21,21 @@ from ``-1`` as a fresh process:
                        > /dev/null`` (the Flue backend's raw Durable Streams mode: the profile URL is a stream
                        URL template).
 
-Each reader's wall time (process start to exit) gives events/s; its peak RSS comes from GNU
-``/usr/bin/time -f %M`` (no psutil, no polling). Every reader must report the full count (wfctl's is checked from a second run
-into a pipe). Memory flatness: ``--flat`` also runs wfctl on a stream 10× smaller and reports both peaks;
-``--flue-flat N`` tails runs of N/10 and N events from the fake Flue server (tests/fakes/flue_server.py),
-whose 100-event pages are what a real Flue 1.0 server sends, and reports wfctl's peak RSS for both.
+Two tables. **The reference server**: the issue's measurement. The server builds its whole answer before it
+sends a byte (2.0–3.0 s here, and it varies with its heap), and every reader waits for that. **Replay**: the
+server's answer, recorded once (body and Durable Streams headers), is served from memory by a thread of this
+process (gzip, as the reference server does): the readers' own work, without the server's share and noise.
 
-Target (issue 5): wfctl at least the TS client's rate, with memory that stays flat.
+Each reader's wall time (process start to exit) gives events/s (median of the runs; every run is listed);
+its peak RSS comes from GNU ``/usr/bin/time -f %M`` (no psutil, no polling). Every reader must report the
+full count (wfctl's is checked from a first run into a pipe, which also writes the bytecode caches: the
+runs are made without ``PYTHONDONTWRITEBYTECODE``, as an installed wfctl). Memory flatness: ``--flat`` also
+runs wfctl on a stream 10× smaller and reports both peaks; ``--flue-flat N`` tails runs of N/10 and N events
+from the fake Flue server (tests/fakes/flue_server.py), whose 100-event pages are what a real Flue 1.0 server
+sends, and reports wfctl's peak RSS and rate for both.
 
-Last measured (2 cores, 1,000,000 events, 72 MB body, ``--runs 2 --flat``): curl 485k events/s, 11 MB; TS
-client 255k/s (count) and 215k/s (jsonl), 424 MB; wfctl 123k/s, 56 MB peak RSS (53 MB at 100,000 events:
-flat; it was 60-80k/s and 579 MB before catch-up bodies were parsed as they arrive). The server needs ~2 s
-to produce the body; wfctl's remaining ~6 s are Python work per event (``json.loads``, the event object and
-de-duplication, the tail loop, and encoding the JSON line, which must be byte-identical to wfctl's output
-format, so the server's compact text cannot be passed through cheaply).
+Target (issue 5): wfctl at least the TS client's rate, with memory that stays flat. Results: README
+("Benchmarks").
 """
 
 from __future__ import annotations
