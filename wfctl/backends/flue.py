@@ -498,6 +498,16 @@ _STEP_KEYS = (("toolCallId", "toolName"), ("taskId", "agent"), ("operationId", "
 _PLAIN_KINDS = frozenset({"log", "run_start", "run_end", "run_resume", "idle", "agent_start"})
 
 
+def _step(raw: dict, kind: Any) -> tuple[Any, Any]:
+    """The step a FlueEvent belongs to, ``(id, name)``: its tool call, task, operation or turn; ``(None,
+    None)`` for run-level kinds."""
+    if kind not in _PLAIN_KINDS:
+        for id_key, name_key in _STEP_KEYS:
+            if id_key in raw:
+                return raw.get(id_key), raw.get(name_key) if name_key else None
+    return None, None
+
+
 def _mark_last(events: Any) -> Iterator[FlueEvent]:
     events = list(events)
     if events:
@@ -606,18 +616,8 @@ def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] 
         raw = list(compress(raw, keep)) if raw is not None else None
         kind_set = set(kinds)
     steps = names = None
-    if not kind_set <= _PLAIN_KINDS:
-        steps, names = [], []
-        for item, kind in zip(items, kinds):
-            step_id = step_name = None
-            if kind not in _PLAIN_KINDS:
-                for id_key, name_key in _STEP_KEYS:
-                    if id_key in item:
-                        step_id = item.get(id_key)
-                        step_name = item.get(name_key) if name_key else None
-                        break
-            steps.append(step_id)
-            names.append(step_name)
+    if items and not kind_set <= _PLAIN_KINDS:
+        steps, names = (list(column) for column in zip(*map(_step, items, kinds)))
     current = seen.current
     current |= keys
     if len(current) >= seen.size:
@@ -962,7 +962,7 @@ class FlueBackend(Backend):
         warned_version = False
         start = offset
         run_ends = self._run_ends
-        step_keys = _STEP_KEYS
+        step = _step
         plain_kinds = _PLAIN_KINDS
         make = _flue_event
         reader = self._reader(run_id, params)
@@ -1047,13 +1047,7 @@ class FlueBackend(Backend):
                             if stop:
                                 break
                             continue
-                        step_id = step_name = None
-                        if kind not in plain_kinds:
-                            for id_key, name_key in step_keys:
-                                if id_key in raw:
-                                    step_id = raw.get(id_key)
-                                    step_name = raw.get(name_key) if name_key else None
-                                    break
+                        step_id, step_name = step(raw, kind) if kind not in plain_kinds else (None, None)
                         event = make(rid, ev_offset, index, kind, raw.get("timestamp"), step_id, step_name, raw)
                     else:
                         event = make(run_id, ev_offset, None, None, None, None, None, raw)
