@@ -138,6 +138,7 @@ from typing import Any, Callable, Iterator, Mapping, NoReturn, Union
 import httpx
 
 from . import __version__
+from .times import retry_after_seconds
 
 __all__ = [
     "Backoff",
@@ -469,23 +470,6 @@ def _offset_beyond(requested: str, tail: str | None) -> bool:
 
 def _is_json(content_type: str | None) -> bool:
     return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == "application/json"
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def _truthy(value: str | None) -> bool:
@@ -1112,7 +1096,7 @@ class StreamReader:
         return bytes(chunks[:_MAX_ERROR_BODY]).decode("utf-8", "replace").strip()
 
     def _status_error(self, resp: httpx.Response, status: int, body: str) -> Exception:
-        retry_after = _parse_retry_after(resp.headers.get("retry-after"))
+        retry_after = retry_after_seconds(resp.headers.get("retry-after"))
         where = f"{resp.request.method} {self._display_url}"
         message = f"{where}: HTTP {status}" + (f": {body}" if body else "")
         kw = dict(status=status, url=self._display_url, body=body or None, retry_after=retry_after)

@@ -22,13 +22,13 @@ import random
 import re
 import time
 from contextlib import contextmanager
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
 from . import __version__
 from .errors import AuthError, NotFoundError, UnavailableError, UsageError, WfctlError
+from .times import retry_after_seconds
 
 USER_AGENT = f"wfctl/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -47,18 +47,7 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 def backoff_delay(attempt: int, *, base: float = 0.25, cap: float = 10.0) -> float:

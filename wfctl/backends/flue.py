@@ -528,9 +528,17 @@ class _Seen:
         if key in self.current or key in self.previous:
             return False
         self.current.add(key)
+        self._rotate()
+        return True
+
+    def add_all(self, keys: set[Any]) -> None:
+        """Remember ``keys`` (none of them seen recently: the caller checked)."""
+        self.current |= keys
+        self._rotate()
+
+    def _rotate(self) -> None:
         if len(self.current) >= self.size:
             self.previous, self.current = self.current, set()
-        return True
 
 
 _OBJECT_SEP = re.compile(r"\}\s*,\s*\{")
@@ -618,10 +626,7 @@ def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] 
     steps = names = None
     if items and not kind_set <= _PLAIN_KINDS:
         steps, names = (list(column) for column in zip(*map(_step, items, kinds)))
-    current = seen.current
-    current |= keys
-    if len(current) >= seen.size:
-        seen.previous, seen.current = current, set()
+    seen.add_all(keys)
     return FlueEventBatch(run_id, items, indexes, kinds, stamps, steps, names, offsets, start, end, raw), run_end
 
 def _event_offsets(start: str, end: str, count: int, exact: bool) -> list[str] | None:

@@ -363,13 +363,22 @@ class DataDir:
     def _temp(self, path: Path) -> Path:
         return path.with_name(f"{path.name}.tmp.{new_ulid()}")
 
-    def write_json(self, path: Path, data: Any) -> None:
-        """Overwrite atomically: temp file + rename."""
+    def _write_temp(self, path: Path, data: Any) -> Path:
+        """``data`` as JSON in a new temp file beside ``path`` (removed again if writing fails)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._temp(path)
         try:
             with open(tmp, "x", encoding="utf-8") as fh:
                 fh.write(dumps(data))
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return tmp
+
+    def write_json(self, path: Path, data: Any) -> None:
+        """Overwrite atomically: temp file + rename."""
+        tmp = self._write_temp(path, data)
+        try:
             os.replace(tmp, path)
         except BaseException:
             _unlink(tmp)
@@ -377,11 +386,8 @@ class DataDir:
 
     def publish(self, path: Path, data: Any) -> bool:
         """Create ``path`` only if absent (temp file + ``link``); False if it already exists."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._temp(path)
+        tmp = self._write_temp(path, data)
         try:
-            with open(tmp, "x", encoding="utf-8") as fh:
-                fh.write(dumps(data))
             try:
                 os.link(tmp, path)
             except FileExistsError:

@@ -263,30 +263,28 @@ def decode_frames(data: bytes) -> tuple[list[tuple[dict[str, Any], bytes]], dict
     import cbor2
 
     frames: list[tuple[dict[str, Any], bytes]] = []
-    pos, size = 0, len(data)
-    while pos < size:
-        if size - pos < 4:
-            raise ValueError("truncated meta length")
-        (meta_len,) = struct.unpack_from(">I", data, pos)
-        pos += 4
-        if meta_len > MAX_FRAME_PART or size - pos < meta_len:
-            raise ValueError("truncated meta block")
-        meta = cbor2.loads(data[pos:pos + meta_len])
-        pos += meta_len
+    pos = 0
+    while pos < len(data):
+        meta_bytes, pos = _frame_part(data, pos, "meta length", "meta block")
+        meta = cbor2.loads(meta_bytes)
         if not isinstance(meta, dict):
             raise ValueError("frame meta is not a map")
-        if size - pos < 4:
-            raise ValueError("truncated body length")
-        (body_len,) = struct.unpack_from(">I", data, pos)
-        pos += 4
-        if body_len > MAX_FRAME_PART or size - pos < body_len:
-            raise ValueError("truncated body")
-        body = data[pos:pos + body_len]
-        pos += body_len
+        body, pos = _frame_part(data, pos, "body length", "body")
         if meta.get("_end") == 1:
             return frames, meta
         frames.append((meta, body))
     return frames, None
+
+
+def _frame_part(data: bytes, pos: int, length_name: str, part_name: str) -> tuple[bytes, int]:
+    """The ``u32be`` length-prefixed part of a frame at ``pos``, and the position after it."""
+    if len(data) - pos < 4:
+        raise ValueError(f"truncated {length_name}")
+    (length,) = struct.unpack_from(">I", data, pos)
+    pos += 4
+    if length > MAX_FRAME_PART or len(data) - pos < length:
+        raise ValueError(f"truncated {part_name}")
+    return data[pos:pos + length], pos + length
 
 
 def event_from_frame(meta: dict[str, Any], body: bytes) -> dict[str, Any]:
