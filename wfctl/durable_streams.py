@@ -131,13 +131,16 @@ import random
 import re
 import time
 import zlib
+from collections import deque
+from collections.abc import Sequence as _SequenceABC
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, NoReturn, Union
+from typing import Any, Callable, Iterator, Mapping, NoReturn, Sequence, Union
 
 import httpx
 
 from . import __version__
+from .json_columns import ColumnHelper, nesting
 from .times import retry_after_seconds
 
 __all__ = [
@@ -333,10 +336,14 @@ class Batch:
     * ``index``: how many messages of the response precede ``items[0]`` (``0`` unless the response was
       delivered in several batches, or re-read after a cut); with the response's start offset and the
       final batch's offset it lets a caller number the messages of a response exactly.
+    * ``columns``: when ``read(columns=KEYS)`` asked for them and the batch is a part of a large response
+      decoded by the helper process (see "Large responses"), the values of those top-level keys of every
+      message (:func:`wfctl.json_columns.columns`); ``items`` are then decoded only when first used. None
+      otherwise (``columns(batch.items, KEYS)`` gives the same).
     """
 
     data: bytes
-    items: list[Any] | None
+    items: Sequence[Any] | None
     offset: str
     up_to_date: bool
     closed: bool
@@ -344,6 +351,7 @@ class Batch:
     status: int
     partial: bool = False
     index: int = 0
+    columns: dict[str, list[Any]] | None = None
 
     @property
     def empty(self) -> bool:
@@ -491,6 +499,9 @@ class _Session:
     spins: int = 0
     #: messages after ``offset`` already delivered (partial batches of a response that was then cut)
     skip: int = 0
+    #: top-level keys the caller wants as columns (``read(columns=...)``), and the helper decoding them
+    columns: tuple[str, ...] | None = None
+    helper: Any = None
 
 
 class StreamReader:
@@ -607,12 +618,17 @@ class StreamReader:
                 failures += 1
                 self._wait(failures, r)
 
-    def read(self, offset: str | None = "-1", live: str | None = None) -> Iterator[Batch]:
+    def read(self, offset: str | None = "-1", live: str | None = None,
+             columns: Sequence[str] | None = None) -> Iterator[Batch]:
         """Read the stream from ``offset`` (an offset from a previous batch, ``"-1"`` or ``"now"``).
 
         ``live=None`` catches up and stops at the tail; ``"long-poll"`` and ``"sse"`` keep following until
         the stream is closed or the caller stops iterating. Returns a generator of :class:`Batch`; close it
         (or use ``contextlib.closing``) to release the connection early.
+
+        ``columns``: top-level keys of the messages (JSON streams) the caller will look at first; the parts of
+        a large response are then decoded by a helper process, which sends back only these columns (see
+        "Large responses" in the module docstring and :attr:`Batch.columns`).
         """
         if live is False:
             live = None
@@ -621,11 +637,19 @@ class StreamReader:
         offset = "-1" if offset is None else str(offset)
         if not offset:
             raise ValueError("offset must not be empty")
-        return self._read(_Session(offset=offset, initial=offset), live)
+        keys = tuple(columns) if columns else None
+        return self._read(_Session(offset=offset, initial=offset, columns=keys), live)
 
     # -- modes --------------------------------------------------------------------------------------------
 
     def _read(self, s: _Session, live: str | None) -> Iterator[Batch]:
+        try:
+            yield from self._read_modes(s, live)
+        finally:
+            if s.helper is not None:
+                s.helper.close()
+
+    def _read_modes(self, s: _Session, live: str | None) -> Iterator[Batch]:
         if live == "long-poll" and s.offset == "now":
             yield from self._long_poll(s)
             return
@@ -808,7 +832,11 @@ class StreamReader:
         """The messages of a JSON response: partial batches while a large body arrives, then the last one.
 
         ``s.skip`` messages after ``requested`` were already delivered by an earlier, cut read of the same
-        offset; they are parsed and dropped (history is immutable, so they are the same messages)."""
+        offset; they are parsed and dropped (history is immutable, so they are the same messages).
+
+        With ``s.columns``, the parts of a large body cut where :func:`_proven_part` shows a top-level
+        boundary go to the helper process while it has room (the others are decoded here); ``pending``
+        holds the parts in order until their messages (or the helper's columns) are known."""
         skip = s.skip
         seen = 0  # messages of this response parsed so far (delivered or skipped)
         buf = bytearray()
@@ -817,45 +845,81 @@ class StreamReader:
         threshold = self.batch_bytes
         split_any = False
         status = resp.status_code
+        helper = None
+        #: parts in order: [text without brackets, messages (None: with the helper), columns]
+        pending: deque[list[Any]] = deque()
+
+        def deliver(part: list[Any]) -> Iterator[Batch]:
+            nonlocal seen
+            seg, items, cols = part
+            if items is None:  # the helper's part: wait for its answer
+                seg, answer = helper.result()
+                if answer is None:  # the helper is gone: decode the part here
+                    items = self._part_items(s, requested, seg, status)
+                elif answer[0] != "ok":
+                    self._corrupt(s, requested, seg, f"invalid JSON body ({answer[1]})", status)
+                else:
+                    items, cols = _LazyItems(b"[" + seg + b"]", answer[1]), answer[2]
+            n = len(items)
+            drop = min(n, max(0, skip - seen))
+            seen += n
+            if drop:
+                items, cols = list(items)[drop:], None
+                seg = _encode_compact(items)[1:-1] if items else b""
+            if items:
+                s.skip += len(items)
+                s.failures = 0  # progress
+                data = items.data if items.__class__ is _LazyItems else b"[" + seg + b"]"
+                yield Batch(data, items, requested, False, False, s.cursor, status, True, seen - len(items), cols)
+
         chunks, fingerprint = self._body_chunks(s, resp, requested)
-        for chunk in chunks:
-            buf += chunk
-            if begin < 0:
-                first = buf.lstrip()[:1]
-                if not first:
-                    continue
-                if first != b"[":
-                    threshold = -1  # not an array: read it all, the final parse reports it
+        try:
+            for chunk in chunks:
+                buf += chunk
+                if begin < 0:
+                    first = buf.lstrip()[:1]
+                    if not first:
+                        continue
+                    if first != b"[":
+                        threshold = -1  # not an array: read it all, the final parse reports it
+                        begin = 0
+                        continue
+                    begin = buf.index(b"[") + 1
+                if objects is None and threshold >= 0 and len(buf) - begin >= threshold:
+                    objects = buf[begin:begin + 64].lstrip()[:1] == b"{"
+                    if objects and s.columns:
+                        if s.helper is None:
+                            s.helper = ColumnHelper(s.columns)
+                        helper = s.helper
+                while threshold >= 0 and len(buf) - begin >= threshold:
+                    # batches of about batch_bytes each, however large the chunk that just arrived
+                    part = _proven_part(buf, begin, self.part_bytes) if helper and not helper.broken else None
+                    if part is not None:
+                        seg, cut = part
+                        items = None if helper.submit(seg) else self._part_items(s, requested, seg, status)
+                    else:
+                        split = _split_json_array(buf, begin, bool(objects), self.part_bytes)
+                        if split is None:
+                            threshold = 2 * (len(buf) - begin)  # one huge message: wait for (much) more
+                            break
+                        items, seg, cut = split
+                    pending.append([seg, items, None])
+                    threshold = self.part_bytes
+                    begin = cut
+                    split_any = True
+                    # deliver what is known between cuts: the helper's answers are taken (and it is given
+                    # new parts) while the caller works through the parts before them
+                    while pending and (pending[0][1] is not None or helper.ready()):
+                        yield from deliver(pending.popleft())
+                if begin > 0 and split_any:
+                    del buf[:begin]
                     begin = 0
-                    continue
-                begin = buf.index(b"[") + 1
-            if objects is None and threshold >= 0 and len(buf) - begin >= threshold:
-                objects = buf[begin:begin + 64].lstrip()[:1] == b"{"
-            while threshold >= 0 and len(buf) - begin >= threshold:
-                # batches of about batch_bytes each, however large the chunk that just arrived
-                split = _split_json_array(buf, begin, bool(objects), self.part_bytes)
-                if split is None:
-                    threshold = 2 * (len(buf) - begin)  # one huge message: wait for (much) more to retry
-                    break
-                items, seg, cut = split
-                threshold = self.part_bytes
-                begin = cut
-                split_any = True
-                n = len(items)
-                drop = min(n, max(0, skip - seen))
-                seen += n
-                if drop:
-                    items = items[drop:]
-                    seg = _encode_compact(items)[1:-1] if items else b""
-                if items:
-                    s.skip += len(items)
-                    s.failures = 0  # progress
-                    yield Batch(b"[" + seg + b"]", items, requested, False, False, s.cursor, status, True,
-                                seen - len(items))
-            if begin > 0 and split_any:
-                del buf[:begin]
-                begin = 0
-        # the whole body has arrived
+            while pending:  # the whole body has arrived
+                yield from deliver(pending.popleft())
+        finally:
+            if helper is not None and helper.pending:  # answers this response will not take
+                helper.close()
+                s.helper = None
         if not split_any:
             body = bytes(buf)
             if body.strip():
@@ -885,6 +949,13 @@ class StreamReader:
         s.skip = max(0, s.skip + len(items) - seen)  # messages already delivered beyond this response
         s.cursor = cursor
         yield Batch(body, items, next_offset, up_to_date, closed, cursor, status, False, seen - len(items))
+
+    def _part_items(self, s: _Session, requested: str, seg: bytes, status: int) -> list[Any]:
+        """The messages of a part whose cut is proven (its text can only fail to parse if it is damaged)."""
+        try:
+            return json.loads(b"[" + seg + b"]")
+        except ValueError as e:
+            self._corrupt(s, requested, seg, f"invalid JSON body ({e})", status)
 
     def _read_body(self, s: _Session, resp: httpx.Response, requested: str) -> bytes:
         """Read a whole (small, one page) body. gzip/deflate are decoded here rather than by httpx because
@@ -1142,12 +1213,62 @@ def _join_json_arrays(payloads: list[bytes]) -> bytes:
     return b"[" + b",".join(part for part in inner if part) + b"]"
 
 
+class _LazyItems(_SequenceABC):
+    """The messages of a part decoded by the helper process: decoded here only when first used."""
+
+    __slots__ = ("data", "_n", "_items")
+
+    def __init__(self, data: bytes, n: int):
+        self.data, self._n, self._items = data, n, None
+
+    def _decoded(self) -> list[Any]:
+        if self._items is None:
+            self._items = json.loads(self.data)
+        return self._items
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        return self._decoded() == (list(other) if isinstance(other, _LazyItems) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
 def _encode_compact(items: list[Any]) -> bytes:
     """A JSON array text for messages whose original text is not at hand (rare: a re-read after a cut)."""
     return json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 _scan_once = json.JSONDecoder().scan_once
+
+
+def _proven_part(buf: bytearray, begin: int, size: int) -> tuple[bytes, int] | None:
+    """The whole messages at the start of ``buf[begin:]`` (about ``size`` bytes of them, cut at a ``},``
+    that :func:`~wfctl.json_columns.nesting` shows to be at the top level) and the index after the comma
+    that follows them; None when no such cut is found cheaply."""
+    end = begin + size
+    for _ in range(4):  # a few candidates: the last "}," may close a nested object
+        brace = buf.rfind(b"},", begin, end)
+        if brace < begin:
+            return None
+        seg = bytes(buf[begin:brace + 1])
+        depth = nesting(seg)
+        if depth == 0:
+            return seg, brace + 2
+        if depth is None:
+            return None
+        end = brace
+    return None
 
 
 def _split_json_array(buf: bytearray, begin: int, objects: bool, size: int | None = None

@@ -55,7 +55,7 @@ from collections import deque
 from itertools import compress, repeat
 from contextlib import closing
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from urllib.parse import quote
 
 from ..errors import (
@@ -66,6 +66,7 @@ from ..errors import (
     UsageError,
     WfctlError,
 )
+from ..json_columns import columns
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
 from ..output import _JSON_UNSAFE, _default, _encode, to_json_text
 from ..times import iso, parse_time
@@ -499,12 +500,13 @@ _PLAIN_KINDS = frozenset({"log", "run_start", "run_end", "run_resume", "idle", "
 
 
 def _step(raw: dict, kind: Any) -> tuple[Any, Any]:
-    """The step a FlueEvent belongs to, ``(id, name)``: its tool call, task, operation or turn; ``(None,
-    None)`` for run-level kinds."""
+    """The step a FlueEvent belongs to, ``(id, name)``: its tool call, task, operation or turn (the first
+    of these ids it has, not null); ``(None, None)`` for run-level kinds."""
     if kind not in _PLAIN_KINDS:
         for id_key, name_key in _STEP_KEYS:
-            if id_key in raw:
-                return raw.get(id_key), raw.get(name_key) if name_key else None
+            step_id = raw.get(id_key)
+            if step_id is not None:
+                return step_id, raw.get(name_key) if name_key else None
     return None, None
 
 
@@ -569,36 +571,46 @@ def _raw_objects(data: bytes, n: int) -> list[str] | None:
     return pieces if len(pieces) == n else None
 
 
-def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] | None, start: str, end: str,
-                 types: frozenset[str] | None, seen: _Seen, check_version: bool
-                 ) -> tuple[FlueEventBatch, dict | None] | None:
+#: the top-level keys of a FlueEvent that :func:`_event_block` looks at (the stream reader's ``columns``)
+_BLOCK_KEYS = ("runId", "eventIndex", "v", "type", "timestamp") + tuple(
+    key for pair in _STEP_KEYS for key in pair if key)
+
+
+def _event_block(run_id: str, items: Sequence[Any], data: bytes, offsets: list[str] | None, start: str, end: str,
+                 types: frozenset[str] | None, seen: _Seen, check_version: bool,
+                 cols: dict[str, list[Any]] | None = None) -> tuple[FlueEventBatch, dict | None] | None:
     """The events of one stream batch as a :class:`FlueEventBatch`, and the run's ``run_end`` event if the
     batch holds it (the tail stops there). The same checks as the event-by-event loop of
-    :meth:`FlueBackend._tail`, column by column in C. None, with nothing remembered, when the batch needs
-    that loop: anything but objects of this run with distinct, unseen ``eventIndex`` values, or a FlueEvent
-    version to warn about."""
+    :meth:`FlueBackend._tail`, column by column in C, on the batch's ``cols`` (the reader's
+    :attr:`~wfctl.durable_streams.Batch.columns`, else taken from ``items`` here): the messages themselves
+    are not looked at, unless a ``run_end`` or ``--type`` cuts the batch or no raw texts can be split off.
+    None, with nothing remembered, when the batch needs that loop: anything but objects of this run with
+    distinct, unseen ``eventIndex`` values, or a FlueEvent version to warn about."""
     n = len(items)
-    get, has = dict.get, dict.__contains__
-    # A key absent from an escape-free text is in none of its messages (no need to look at each one).
-    plain_text = b"\\" not in data
-    try:  # dict.get and dict.__contains__ raise TypeError on anything but an object
-        if not (plain_text and b'"runId"' not in data) and any(map(has, items, repeat("runId"))):
-            rids = list(map(get, items, repeat("runId")))
-            if rids.count(run_id) + rids.count(None) + rids.count("") != n:
-                return None  # events of other runs: their identity is (runId, eventIndex)
-        indexes = list(map(get, items, repeat("eventIndex")))
-        keys = set(indexes)
-        if None in keys or len(keys) != n or not keys.isdisjoint(seen.current) \
-                or not keys.isdisjoint(seen.previous):
-            return None  # repeats (or events without an index) to drop one by one
-        if check_version:
-            threes = list(map(get, items, repeat("v"))).count(3)
-            if threes != n and sum(map(has, items, repeat("v"))) != threes:
-                return None  # a version to warn about
-        kinds = list(map(get, items, repeat("type")))
-        kind_set = set(kinds)
-    except TypeError:  # a message that is not an object, or an unhashable index or type
+    if cols is None:
+        cols = columns(items, _BLOCK_KEYS)
+        if cols is None:
+            return None  # a message that is not an object
+    rids = cols.get("runId")
+    if rids is not None and rids.count(run_id) + rids.count(None) + rids.count("") != n:
+        return None  # events of other runs: their identity is (runId, eventIndex)
+    indexes = cols.get("eventIndex")
+    if indexes is None:
         return None
+    try:
+        keys = set(indexes)
+        kinds = cols.get("type") or [None] * n
+        kind_set = set(kinds)
+    except TypeError:  # an unhashable index or type
+        return None
+    if None in keys or len(keys) != n or not keys.isdisjoint(seen.current) or not keys.isdisjoint(seen.previous):
+        return None  # repeats (or events without an index) to drop one by one
+    if check_version and "v" in cols and cols["v"].count(3) != n:
+        return None  # a version to warn about (or events without one: the loop tells them apart)
+    stamps = cols.get("timestamp")
+    steps = names = None
+    if not kind_set <= _PLAIN_KINDS:
+        steps, names = _steps(cols, kinds)
     raw = _raw_objects(data, n)
     run_end = None
     if "run_end" in kind_set:
@@ -607,27 +619,38 @@ def _event_block(run_id: str, items: list[Any], data: bytes, offsets: list[str] 
         if cut < n:  # what follows this run's end is not shown (nor remembered)
             items, kinds, indexes = items[:cut], kinds[:cut], indexes[:cut]
             keys = set(indexes)
-            raw = raw[:cut] if raw is not None else None
+            stamps, steps, names, raw = (c[:cut] if c is not None else None for c in (stamps, steps, names, raw))
             if offsets is None:
                 offsets = [start] * cut  # the run_end is not the batch's last event
             else:
                 offsets = offsets[:cut]
-    stamps = None
-    if not (plain_text and b'"timestamp"' not in data) and any(map(has, items, repeat("timestamp"))):
-        stamps = list(map(get, items, repeat("timestamp")))
     if types is not None and not kind_set <= types:
         keep = list(map(types.__contains__, kinds))
         if offsets is None:
             offsets = [start] * (len(items) - 1) + [end]
         items, kinds, indexes, offsets = (list(compress(c, keep)) for c in (items, kinds, indexes, offsets))
-        stamps = list(compress(stamps, keep)) if stamps is not None else None
-        raw = list(compress(raw, keep)) if raw is not None else None
-        kind_set = set(kinds)
-    steps = names = None
-    if items and not kind_set <= _PLAIN_KINDS:
-        steps, names = (list(column) for column in zip(*map(_step, items, kinds)))
+        stamps, steps, names, raw = (list(compress(c, keep)) if c is not None else None
+                                     for c in (stamps, steps, names, raw))
     seen.add_all(keys)
     return FlueEventBatch(run_id, items, indexes, kinds, stamps, steps, names, offsets, start, end, raw), run_end
+
+
+def _steps(cols: dict[str, list[Any]], kinds: list[Any]) -> tuple[list[Any], list[Any]]:
+    """:func:`_step` of every event, from the columns of the step keys."""
+    pairs = [(cols[id_key], cols.get(name_key) if name_key else None)
+             for id_key, name_key in _STEP_KEYS if id_key in cols]
+    n = len(kinds)
+    steps: list[Any] = [None] * n
+    names: list[Any] = [None] * n
+    for i, kind in enumerate(kinds):
+        if kind not in _PLAIN_KINDS:
+            for ids, labels in pairs:
+                if ids[i] is not None:
+                    steps[i] = ids[i]
+                    names[i] = labels[i] if labels is not None else None
+                    break
+    return steps, names
+
 
 def _event_offsets(start: str, end: str, count: int, exact: bool) -> list[str] | None:
     """Exact per-event offsets for a Flue batch of ``count`` events ending at ``end`` (None: not provable)."""
@@ -971,7 +994,10 @@ class FlueBackend(Backend):
         plain_kinds = _PLAIN_KINDS
         make = _flue_event
         reader = self._reader(run_id, params)
-        batches = reader.read(offset=offset, live=mode)
+        # -o jsonl: large catch-up answers are decoded on a second core, which sends back the columns
+        # _event_block checks (the reader's helper process)
+        batches = reader.read(offset=offset, live=mode,
+                              columns=_BLOCK_KEYS if bulk and client_last is None else None)
         first = True
         try:
             while True:
@@ -1009,7 +1035,7 @@ class FlueBackend(Backend):
                     offsets = _event_offsets(start, end, len(items), exact)
                 if bulk and client_last is None:
                     block = _event_block(run_id, items, batch.data, offsets, start, end, types, seen,
-                                         not warned_version)
+                                         not warned_version, batch.columns)
                     if block is not None:  # the whole batch checked in C: one EventBatch
                         events, run_end = block
                         if run_end is not None:

@@ -1,0 +1,298 @@
+"""Tests of wfctl.json_columns (the top-level check of a cut, columns, the helper process) and of the
+stream reader's ``columns`` mode against the Durable Streams reference server: large JSON answers decoded
+on the helper process give the same messages, offsets and order as decoding them here, survive cut and
+damaged bodies, and survive the helper dying mid-answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from support.ds_server import require_server, wait_for  # noqa: E402
+
+from wfctl.durable_streams import Backoff, ParseError, StreamReader, _proven_part  # noqa: E402
+from wfctl.json_columns import ColumnHelper, columns, nesting  # noqa: E402
+
+KEYS = ("runId", "eventIndex", "v", "type", "timestamp", "toolCallId")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# nesting: the cheap top-level check
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _true_depth(text: str) -> int:
+    """Open containers at the end of ``text`` (a valid JSON prefix), by a plain scanner."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return depth
+
+
+def _messages(seed: int, n: int, brackets: bool) -> list[Any]:
+    rnd = random.Random(seed)
+    pieces = ["a", "b c", "é", "✓", "\\", '"', "\\\\", '\\"', "\n", ",", ":", "\u2028"]
+    if brackets:
+        pieces += ["{", "}", "[", "]", "},{"]
+
+    def value(level: int) -> Any:
+        kind = rnd.randrange(6 if level < 3 else 3)
+        if kind == 0:
+            return rnd.randrange(-5, 10**6)
+        if kind == 1:
+            return "".join(rnd.choice(pieces) for _ in range(rnd.randrange(4)))
+        if kind == 2:
+            return rnd.choice([None, True, False, 1.5])
+        if kind == 3:
+            return [value(level + 1) for _ in range(rnd.randrange(3))]
+        return {f"k{j}": value(level + 1) for j in range(rnd.randrange(3))}
+
+    return [{"eventIndex": i, "type": "log", "data": value(0)} for i in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_nesting_is_exact_or_unknown_at_every_cut(seed):
+    """At every "}," of a JSON array text, nesting() is either None or the true depth (0: the text before
+    is a sequence of whole messages); it is never wrong, with escapes, brackets and quotes in strings."""
+    brackets = seed % 2 == 1  # brackets inside strings: the check may not decide
+    msgs = _messages(seed, 40, brackets)
+    text = json.dumps(msgs, ensure_ascii=seed % 4 < 2, separators=(",", ":"))
+    data = text.encode()
+    known = 0
+    for i in range(1, len(data) - 1):
+        if data[i:i + 2] != b"},":
+            continue
+        seg = data[1:i + 1]
+        depth = nesting(seg)
+        if depth is not None:
+            known += 1
+            assert depth == _true_depth(seg.decode()), seg[-80:]
+            if depth == 0:
+                assert json.loads(b"[" + seg + b"]") == msgs[:len(json.loads(b"[" + seg + b"]"))]
+    if not brackets:
+        assert known == text.count("},")  # without brackets in strings it decides every cut
+
+
+def test_nesting_cases():
+    assert nesting(b'{"a":1},{"b":2}') == 0
+    assert nesting(b'{"a":{"b":1}') == 1
+    assert nesting(b'{"a":[{"b":1}') == 2
+    assert nesting(b'{"s":"x\\"y","t":"\\\\"}') == 0  # escaped quote, escaped backslash before a quote
+    assert nesting(b'{"s":"}","a":{"b":1}') is None  # a bracket inside a string: cannot tell
+    assert nesting(b'{"s":"\\u007d"}') == 0  # an escaped bracket is no bracket
+
+
+def test_columns():
+    items = [{"eventIndex": 1, "type": "log", "v": 3}, {"eventIndex": 2, "type": None}, {"runId": "r"}]
+    assert columns(items, KEYS) == {"runId": [None, None, "r"], "eventIndex": [1, 2, None],
+                                    "v": [3, None, None], "type": ["log", None, None]}
+    assert columns([{"a": 1}, 2], KEYS) is None
+    assert columns([{"a": 1}, "ab"], KEYS) is None
+    assert columns([], KEYS) == {}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the helper process
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _seg(items: list[Any]) -> bytes:
+    return json.dumps(items, separators=(",", ":")).encode()[1:-1]
+
+
+def test_helper_answers_in_order_and_reports_damage():
+    parts = [[{"eventIndex": i + 10 * k, "type": f"t{k}"} for i in range(10)] for k in range(5)]
+    with ColumnHelper(KEYS, depth=8) as helper:
+        for part in parts:
+            assert helper.submit(_seg(part))
+        assert helper.submit(b'{"eventIndex":1},{"eventIndex":')  # damaged
+        assert helper.pending == 6
+        for part in parts:
+            seg, answer = helper.result()
+            assert seg == _seg(part)
+            assert answer == ("ok", 10, columns(part, KEYS))
+        seg, answer = helper.result()
+        assert answer[0] == "error" and "Expecting value" in answer[1]
+        assert helper.pending == 0
+        proc = helper._proc
+    assert proc.poll() is not None  # closed: the process has ended
+
+
+def test_helper_takes_at_most_depth_parts():
+    with ColumnHelper(KEYS, depth=2) as helper:
+        assert helper.submit(b'{"eventIndex":1}') and helper.submit(b'{"eventIndex":2}')
+        assert not helper.submit(b'{"eventIndex":3}')  # the caller decodes this one itself
+        wait_for(helper.ready, timeout=10, message="the first answer")
+        assert helper.result()[1] == ("ok", 1, {"eventIndex": [1]})
+
+
+def test_helper_that_dies_gives_its_parts_back():
+    with ColumnHelper(KEYS, depth=8) as helper:
+        assert helper.submit(b'{"eventIndex":1}')
+        assert helper.result()[1] == ("ok", 1, {"eventIndex": [1]})
+        assert helper.submit(b'{"eventIndex":2}')
+        os.kill(helper._proc.pid, signal.SIGKILL)
+        helper._proc.wait()
+        assert not helper.submit(b'{"eventIndex":3}') and helper.broken  # the caller decodes it
+        assert helper.ready()
+        seg, answer = helper.result()  # answered before the end, or given back
+        assert seg == b'{"eventIndex":2}' and answer in (None, ("ok", 1, {"eventIndex": [2]}))
+        assert helper.pending == 0 and not helper.ready()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the reader's columns mode, on the reference server
+# ----------------------------------------------------------------------------------------------------------
+
+FAST = Backoff(initial=0.01, multiplier=2.0, max_delay=0.2)
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from require_server()
+
+
+def nested_events(n: int) -> list[dict]:
+    """Nested objects (inner "}," before most cuts), escapes and non-ASCII, no bracket inside a string:
+    the cheap check decides every cut."""
+    return [{"type": "tool" if i % 3 else "log", "eventIndex": i, "v": 3, "toolCallId": f"c{i // 3}",
+             "message": f"tick {i} \"q\" \\ é ✓", "attributes": {"n": {"x": i}, "list": [{"a": 1}, {"b": i}],
+                                                                 "h": hashlib.sha256(str(i).encode()).hexdigest()}}
+            for i in range(n)]
+
+
+def new_stream(server, events: list[dict]) -> str:
+    path = server.new_path()
+    assert server.create(path, content_type="application/json").status_code == 201
+    server.append_json(path, events)
+    return path
+
+
+def read_all(server, path: str, cols: Any, **kw: Any) -> tuple[list, list]:
+    batches = []
+    kw.setdefault("batch_bytes", 4096)
+    with StreamReader(server.stream_url(path), backoff=FAST, **kw) as r:
+        gen = r.read("-1", None, columns=cols)
+        try:
+            batches = list(gen)
+        finally:
+            gen.close()
+    items = [item for b in batches for item in (b.items or [])]
+    return items, batches
+
+
+@pytest.mark.live
+def test_columns_mode_reads_the_same_stream(server, monkeypatch):
+    import wfctl.durable_streams as ds
+
+    events = nested_events(3000)
+    path = new_stream(server, events)
+    submitted = []
+    original = ColumnHelper.submit
+    monkeypatch.setattr(ds.ColumnHelper, "submit", lambda self, seg: submitted.append(len(seg)) or
+                        original(self, seg))
+    plain_items, plain = read_all(server, path, None)
+    items, batches = read_all(server, path, KEYS)
+    assert submitted  # the helper decoded parts
+    assert items == plain_items == events
+    assert [(b.offset, b.partial, b.index, len(b.items)) for b in batches] == \
+        [(b.offset, b.partial, b.index, len(b.items)) for b in plain]
+    assert [b.data for b in batches] == [b.data for b in plain]
+    with_columns = [b for b in batches if b.columns is not None]
+    assert with_columns
+    for b in with_columns:
+        assert b.columns == columns(json.loads(b.data), KEYS)
+
+
+@pytest.mark.live
+def test_columns_mode_reads_strings_with_brackets(server):
+    """Texts the cheap check cannot decide (brackets inside strings) are cut by parsing, as without it."""
+    events = [{"eventIndex": i, "type": "log", "message": f"}},{{ [{i}] {{", "a": {"b": [{"c": i}]}}
+              for i in range(2000)]
+    path = new_stream(server, events)
+    items, batches = read_all(server, path, KEYS)
+    assert items == events
+    assert len(batches) > 5
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("fault", [{"truncateBodyBytes": 30_000, "count": 1}, {"corruptBody": True, "count": 1},
+                                   {"dropConnection": True, "count": 1}], ids=["cut", "corrupt", "drop"])
+def test_columns_mode_survives_faults(server, fault):
+    events = nested_events(3000)
+    path = new_stream(server, events)
+    server.inject_fault(path, method="GET", **fault)
+    items, batches = read_all(server, path, KEYS)
+    assert items == events  # everything, in order, nothing twice
+
+
+@pytest.mark.live
+def test_columns_mode_persistent_damage_is_a_parse_error(server):
+    events = nested_events(3000)
+    path = new_stream(server, events)
+    server.inject_fault(path, method="GET", truncateBodyBytes=40_000, count=50)
+    delivered: list = []
+    with StreamReader(server.stream_url(path), backoff=FAST, batch_bytes=4096, max_retries=5) as r:
+        with pytest.raises(ParseError):
+            for batch in r.read("-1", None, columns=KEYS):
+                delivered.extend(batch.items)
+    assert delivered == events[:len(delivered)]  # a prefix, once
+
+
+@pytest.mark.live
+def test_columns_mode_survives_the_helper_dying(server, monkeypatch):
+    """The helper is killed after a few parts: the parts it held are decoded here, nothing is lost."""
+    import wfctl.durable_streams as ds
+
+    events = nested_events(3000)
+    path = new_stream(server, events)
+    original = ColumnHelper.submit
+    count = [0]
+
+    def submit(self, seg):
+        count[0] += 1
+        if count[0] == 5 and self._proc is not None:
+            os.kill(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+        return original(self, seg)
+
+    monkeypatch.setattr(ds.ColumnHelper, "submit", submit)
+    items, _ = read_all(server, path, KEYS)
+    assert count[0] >= 5
+    assert items == events
+
+
+def test_proven_part_tries_earlier_cuts():
+    msgs = nested_events(50)
+    text = bytearray(json.dumps(msgs, ensure_ascii=False, separators=(",", ":")).encode())
+    for size in range(200, 3000, 37):
+        part = _proven_part(text, 1, size)
+        if part is None:
+            continue
+        seg, cut = part
+        got = json.loads(b"[" + seg + b"]")
+        assert got == msgs[:len(got)] and text[cut - 1:cut] == b","
