@@ -34,6 +34,11 @@ runs wfctl on a stream 10× smaller and reports both peaks; ``--flue-flat N`` ta
 from the fake Flue server (tests/fakes/flue_server.py), whose 100-event pages are what a real Flue 1.0 server
 sends, and reports wfctl's peak RSS and rate for both.
 
+wfctl decodes most of a large answer in a helper process on the second core (``wfctl.json_columns``):
+its wall time includes the helper's work; since ``time`` reports the largest process of a tree rather than
+their sum, the helper's own peak RSS is measured apart (the same answer's parts sent through a helper) and
+listed next to wfctl's.
+
 Target (issue 5): wfctl at least the TS client's rate, with memory that stays flat. Results: README
 ("Benchmarks").
 """
@@ -118,6 +123,35 @@ def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
     return elapsed, rss, proc.returncode, text
 
 
+def helper_peak(server: DSServer, path: str) -> int:
+    """Peak RSS (bytes) of wfctl's helper process (``wfctl.json_columns``) decoding this stream's answer:
+    ``/usr/bin/time`` reports the largest process of a tree, not their sum, so the helper's share of a
+    ``wfctl tail`` is measured here, by sending the same answer's 64 KiB parts through a helper."""
+    import httpx
+
+    from wfctl.backends.flue import _BLOCK_KEYS
+    from wfctl.durable_streams import PART_BYTES, _proven_part
+    from wfctl.json_columns import ColumnHelper
+
+    with httpx.Client(timeout=120) as client:
+        body = bytearray(client.get(f"{server.url}{path}", params={"offset": "-1"}).content)
+    begin = body.index(b"[") + 1
+    with ColumnHelper(_BLOCK_KEYS) as helper:
+        while len(body) - begin > PART_BYTES:
+            part = _proven_part(body, begin, PART_BYTES)
+            if part is None:
+                raise SystemExit("the benchmark's answer did not cut")
+            if not helper.submit(part[0]):
+                helper.result()
+                helper.submit(part[0])
+            begin = part[1]
+        while helper.pending:
+            helper.result()
+    if not helper.max_rss:
+        raise SystemExit("the helper did not report its memory")
+    return helper.max_rss
+
+
 def count_wfctl(cmd: list[str], env: dict[str, str]) -> int:
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     if proc.returncode != 0:
@@ -170,6 +204,7 @@ def main() -> None:
         if counted != args.events:
             raise SystemExit(f"wfctl printed {counted} events, expected {args.events}")
         results = run_readers(cases, args.runs, args.events, env)
+        helper_rss = helper_peak(server, "/v1/stream/runs/bench")
         replay_results = None
         if not args.no_replay:
             with Replay(server, "/v1/stream/runs/bench") as replay:
@@ -189,6 +224,7 @@ def main() -> None:
     flue_flat = flue_memory(args.flue_flat, wfctl, env) if args.flue_flat else None
 
     summary = summarize(results, args.events)
+    summary[WFCTL]["helperPeakRssMB"] = round(helper_rss / 2**20, 1)
     doc = {"events": args.events, "bodyMB": round(body_bytes / 2**20, 1), "fillSeconds": round(fill_seconds, 1),
            "runs": args.runs, "results": summary, **ratios(summary)}
     if replay_results:
@@ -205,8 +241,10 @@ def main() -> None:
         if replay_results:
             print_table("replay: the reference server's recorded answer, served at once (the readers' own work)",
                         doc["replay"]["results"], doc["replay"])
+        print(f"\nwfctl's helper process (decoding on the second core): peak RSS "
+              f"{summary[WFCTL]['helperPeakRssMB']} MB, besides wfctl's own")
         if flat:
-            print(f"\nwfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
+            print(f"wfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
                   f"{summary[WFCTL]['peakRssMB']} MB at {args.events:,}")
         if flue_flat:
             print("wfctl on the fake Flue server (100-event pages): " + ", ".join(

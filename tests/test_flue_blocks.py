@@ -229,6 +229,12 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
 
     real = flue._raw_objects
     monkeypatch.setattr(flue, "_raw_objects", raw_objects)
+    from wfctl import json_columns
+
+    sent: list[bool] = []  # parts decoded by the helper process (True) or, with no room there, here
+    real_submit = json_columns.ColumnHelper.submit
+    monkeypatch.setattr(json_columns.ColumnHelper, "submit",
+                        lambda self, seg: sent.append(real_submit(self, seg)) or sent[-1])
     path = ds.new_path("/v1/stream/runs/")
     run_id = path.rsplit("/", 1)[1]
     ds.create(path)
@@ -241,6 +247,7 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
     lines = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl")
     assert lines.exit_code == 0, lines.stderr
     assert split.count(True) > 10 and split.count(False) >= 6, "both ways of writing data were taken"
+    assert sent and sent[0], "the helper process decoded parts (the first one always goes there)"
     whole = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "json")
     assert whole.exit_code == 0, whole.stderr
     got = [json.loads(line) for line in lines.stdout.splitlines()]
@@ -255,6 +262,10 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
     rest = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl", "--offset", middle["offset"])
     indexes = [d["index"] for d in map(json.loads, rest.stdout.splitlines()) if d["kind"] == "event"]
     assert indexes == sorted(indexes) and indexes[-1] == total and indexes[0] <= middle["index"] + 1
+    # --type through parts decoded by the helper: the lines are those of the whole stream, filtered
+    tools = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl", "--type", "tool")
+    assert [json.loads(line) for line in tools.stdout.splitlines()][:-1] == \
+        [d for d in got if d["kind"] == "event" and d["type"] == "tool"]
 
 
 def test_type_filter_and_last_through_blocks(cli, ds):

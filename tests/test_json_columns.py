@@ -140,6 +140,7 @@ def test_helper_answers_in_order_and_reports_damage():
         assert helper.pending == 0
         proc = helper._proc
     assert proc.poll() is not None  # closed: the process has ended
+    assert helper.max_rss and 1 << 20 < helper.max_rss < 1 << 30  # its peak memory, reported at the end
 
 
 def test_helper_takes_at_most_depth_parts():

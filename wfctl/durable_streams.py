@@ -117,6 +117,20 @@ been delivered in a partial batch when the damage is found (the same damage in a
 before anything is delivered; damage that keeps the whole body valid JSON is undetectable either way).
 Compressed bodies are decompressed incrementally, and their end is still verified.
 
+*Columns: large answers on two cores.* ``json.loads`` holds the GIL, and a million-message catch-up spends
+most of its time in it. A caller that only needs a few top-level fields of each message first (wfctl's
+``tail -o jsonl`` checks ``eventIndex``, ``type``, ``runId`` … and prints each message's own text) passes
+``read(columns=KEYS)``: the parts of a large response are then sent to one helper process
+(:class:`wfctl.json_columns.ColumnHelper`, the same interpreter running the standard library only), which
+decodes them and answers with those columns; the parts' messages are decoded here only if the caller uses
+``items``. While the helper holds ``depth`` (8) parts, the next ones are decoded here, so both cores work.
+A part sent away must be cut at a top-level boundary *before* it is parsed, which
+:func:`wfctl.json_columns.nesting` shows cheaply (the brackets outside strings balance; inconclusive when a
+string holds a bracket, and the cut is then found by parsing, as above); the helper's parse still validates
+every part, and a damaged part is handled as a damaged body. A helper that cannot start (no POSIX pipes)
+or dies hands its parts back to be decoded here; it ends with the read (or with this process: it exits at
+the end of its input and ignores Ctrl-C).
+
 *Memory.* Responses are streamed; at most ``batch_bytes`` of a JSON body plus its largest message (byte
 mode: one response body; SSE: the events since the last control) is held at a time, and nothing is kept
 after a batch is yielded, so reading an unbounded stream runs in constant memory.

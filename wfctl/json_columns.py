@@ -94,7 +94,9 @@ def serve() -> None:
         keys = None
         while True:
             payload = _read_frame(0)
-            if payload is None:
+            if payload is None:  # the end: say how much memory this took
+                out = marshal.dumps(("end", _peak_rss()))
+                _write_all(1, _LEN.pack(len(out)) + out)
                 return
             if keys is None:
                 keys = tuple(marshal.loads(payload))
@@ -103,6 +105,22 @@ def serve() -> None:
             _write_all(1, _LEN.pack(len(out)) + out)
     except (BrokenPipeError, OSError):
         return
+
+
+def _peak_rss() -> int:
+    """This process's peak resident set size in bytes since it started running this program: Linux's
+    ``VmHWM`` (``ru_maxrss`` would count the memory of the parent it was forked from, before ``exec``)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _read_frame(fd: int) -> bytes | None:
@@ -143,8 +161,11 @@ class ColumnHelper:
     def __init__(self, keys: Iterable[str], depth: int = 8):
         self.keys = tuple(keys)
         self.depth = depth
-        self.broken = os.name != "posix" or not sys.executable
+        # needs select() on pipes (POSIX) and a Python interpreter to run (not a frozen executable)
+        self.broken = os.name != "posix" or not sys.executable or bool(getattr(sys, "frozen", False))
         self._proc: Any = None
+        #: after :meth:`close`: the helper's peak resident set size in bytes (Linux/macOS; else None)
+        self.max_rss: int | None = None
         self._inflight: deque[bytes] = deque()  # parts sent, not yet answered (kept for a fallback)
         self._answers: deque[tuple] = deque()
         self._rbuf = bytearray()
@@ -180,15 +201,21 @@ class ColumnHelper:
         return self._send(_LEN.pack(len(keys)) + keys)
 
     def close(self) -> None:
+        """End the helper (it exits at the end of its input) and wait for it."""
         proc, self._proc = self._proc, None
         self.broken = True
         if proc is None:
             return
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            proc.stdin.close()  # the helper's end of input: it answers what it holds, then its peak memory
+            if not self._inflight:
+                self._answers.clear()
+                self._receive(wait=True, timeout=2.0)
+                if self._answers and self._answers[-1][0] == "end":
+                    self.max_rss = self._answers[-1][1]
+            proc.stdout.close()
+        except (OSError, ValueError):
+            pass
         try:
             proc.wait(timeout=2)
         except Exception:  # noqa: BLE001 - a helper that does not end on EOF is killed
@@ -259,12 +286,12 @@ class ColumnHelper:
             return False
         return True
 
-    def _receive(self, wait: bool) -> None:
+    def _receive(self, wait: bool, timeout: float | None = None) -> None:
         import select
 
         try:
             if wait:
-                select.select([self._r], [], [])
+                select.select([self._r], [], [], timeout)
             while True:
                 try:
                     data = os.read(self._r, 1 << 20)
