@@ -188,13 +188,14 @@ class ColumnHelper:
             return False
         self._w = self._proc.stdin.fileno()
         self._r = self._proc.stdout.fileno()
-        for fd in (self._w, self._r):
-            try:
-                import fcntl
+        try:
+            import fcntl
 
-                fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), self.PIPE_BYTES)
-            except (ImportError, OSError):
-                pass
+            for fd in (self._w, self._r):
+                if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux
+                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, self.PIPE_BYTES)
+        except (ImportError, OSError):  # a smaller limit (/proc/sys/fs/pipe-max-size): the default size
+            pass
         os.set_blocking(self._w, False)
         os.set_blocking(self._r, False)
         keys = marshal.dumps(list(self.keys))
