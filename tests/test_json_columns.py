@@ -297,3 +297,46 @@ def test_proven_part_tries_earlier_cuts():
         seg, cut = part
         got = json.loads(b"[" + seg + b"]")
         assert got == msgs[:len(got)] and text[cut - 1:cut] == b","
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
+def test_ctrl_c_ends_wfctl_and_its_helper(server, tmp_path):
+    """Ctrl-C on ``wfctl tail --live -o jsonl`` during a large catch-up: wfctl exits 130 and its helper
+    process does not outlive it."""
+    import subprocess
+    import threading
+
+    path = new_stream(server, nested_events(30_000))
+    url = f"{server.url}{path.rsplit('/', 1)[0]}/{{runId}}"
+    env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": str(tmp_path / "none.toml")}
+    proc = subprocess.Popen([sys.executable, "-c", "from wfctl.cli import main; main()", "--backend", "flue",
+                             "--url", url, "tail", path.rsplit("/", 1)[1], "--live", "-o", "jsonl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    lines = [0]
+
+    def drain() -> None:
+        for _ in proc.stdout:
+            lines[0] += 1
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        helper = int(wait_for(lambda: lines[0] and children.read_text().split(), timeout=30,
+                              message="the helper process")[0])
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(10)
+
+    def gone() -> bool:
+        try:
+            return Path(f"/proc/{helper}/stat").read_text().split(") ", 1)[1][0] in "ZX"
+        except (OSError, IndexError):
+            return True
+
+    wait_for(gone, timeout=10, message="the helper's end")
