@@ -247,7 +247,10 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
     lines = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl")
     assert lines.exit_code == 0, lines.stderr
     assert split.count(True) > 10 and split.count(False) >= 6, "both ways of writing data were taken"
-    assert sent and sent[0], "the helper process decoded parts (the first one always goes there)"
+    from wfctl.json_columns import _cpus
+
+    if _cpus() >= 2:  # (one CPU: no helper)
+        assert sent and sent[0], "the helper process decoded parts (the first one always goes there)"
     whole = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "json")
     assert whole.exit_code == 0, whole.stderr
     got = [json.loads(line) for line in lines.stdout.splitlines()]

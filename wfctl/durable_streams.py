@@ -127,8 +127,8 @@ decodes them and answers with those columns; the parts' messages are decoded her
 A part sent away must be cut at a top-level boundary *before* it is parsed, which
 :func:`wfctl.json_columns.nesting` shows cheaply (the brackets outside strings balance; inconclusive when a
 string holds a bracket, and the cut is then found by parsing, as above); the helper's parse still validates
-every part, and a damaged part is handled as a damaged body. A helper that cannot start (no POSIX pipes)
-or dies hands its parts back to be decoded here; it ends with the read (or with this process: it exits at
+every part, and a damaged part is handled as a damaged body. There is no helper on a single CPU (it would only
+add work) or without POSIX pipes, and one that cannot start or dies hands its parts back to be decoded here; it ends with the read (or with this process: it exits at
 the end of its input and ignores Ctrl-C).
 
 *Memory.* Responses are streamed; at most ``batch_bytes`` of a JSON body plus its largest message (byte

@@ -150,19 +150,30 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 class ColumnHelper:
     """The caller's side of the helper process: :meth:`submit` parts, take their answers in order with
     :meth:`result`. At most ``depth`` parts are in flight; :meth:`submit` returns False (decode it
-    yourself) when that many are, or when the helper is unavailable. Close it when done."""
+    yourself) when that many are, or when the helper is unavailable (fewer than ``min_cpus`` CPUs to run
+    on, no POSIX pipes, no interpreter to start). Close it when done."""
 
     #: Linux: pipe buffers this large let a few parts be written without waiting for the helper
     PIPE_BYTES = 1 << 20
 
-    def __init__(self, keys: Iterable[str], depth: int = 8):
+    def __init__(self, keys: Iterable[str], depth: int = 8, min_cpus: int = 2):
         self.keys = tuple(keys)
         self.depth = depth
-        # needs select() on pipes (POSIX) and a Python interpreter to run (not a frozen executable)
-        self.broken = os.name != "posix" or not sys.executable or bool(getattr(sys, "frozen", False))
+        # needs a second CPU to run on (on one, the helper only adds work: ~30% slower), select() on pipes
+        # (POSIX) and a Python interpreter to run (not a frozen executable)
+        self.broken = (_cpus() < min_cpus or os.name != "posix" or not sys.executable
+                       or bool(getattr(sys, "frozen", False)))
         self._proc: Any = None
         #: after :meth:`close`: the helper's peak resident set size in bytes (Linux/macOS; else None)
         self.max_rss: int | None = None
