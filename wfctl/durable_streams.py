@@ -127,9 +127,9 @@ decodes them and answers with those columns; the parts' messages are decoded her
 A part sent away must be cut at a top-level boundary *before* it is parsed, which
 :func:`wfctl.json_columns.nesting` shows cheaply (the brackets outside strings balance; inconclusive when a
 string holds a bracket, and the cut is then found by parsing, as above); the helper's parse still validates
-every part, and a damaged part is handled as a damaged body. There is no helper on a single CPU (it would only
-add work) or without POSIX pipes, and one that cannot start or dies hands its parts back to be decoded here; it ends with the read (or with this process: it exits at
-the end of its input and ignores Ctrl-C).
+every part, and a damaged part is handled as a damaged body. There is no helper on a single CPU (it would
+only add work) or without POSIX pipes, and one that cannot start or dies hands its parts back to be decoded
+here; it ends with the read (or with this process: it exits at the end of its input and ignores Ctrl-C).
 
 *Memory.* Responses are streamed; at most ``batch_bytes`` of a JSON body plus its largest message (byte
 mode: one response body; SSE: the events since the last control) is held at a time, and nothing is kept
@@ -1294,9 +1294,10 @@ def _split_json_array(buf: bytearray, begin: int, objects: bool, size: int | Non
     just after the top-level comma that follows them; None when no complete message could be split off.
 
     The fast path cuts at the last ``},`` (``,`` for arrays of non-objects) in the first ``size`` bytes (or
-    anywhere) and parses the part before it with ``json.loads`` in one call. That parse succeeds only if the cut is a top-level boundary: a comma
-    inside a string leaves the string unterminated, one inside a nested container leaves it unclosed, and
-    a cut before a comma never splits a number or literal. Otherwise the messages are scanned one by one.
+    anywhere) and parses the part before it with ``json.loads`` in one call. That parse succeeds only if the
+    cut is a top-level boundary: a comma inside a string leaves the string unterminated, one inside a nested
+    container leaves it unclosed, and a cut before a comma never splits a number or literal. Otherwise the
+    messages are scanned one by one.
     """
     pattern = b"}," if objects else b","
     ends = [len(buf)]
