@@ -579,19 +579,22 @@ def test_cancel_outcomes_and_idempotence(ref):
     assert backend.get_status(RUN).status == "cancelled"
 
 
-def test_cancel_into_the_per_run_layout_and_legacy_runs(tmp_path):
+def test_writes_into_the_per_run_layout_and_legacy_runs_are_refused(tmp_path):
+    """No real app was seen writing the per-run layout or legacy (spec 1) runs: the version gate refuses, and
+    nothing in the data directory changes."""
     w = World(tmp_path)
     run_id = "wrun_01M80QTRC00000000000000050"
     w.run(run_id, "running")
     w.event(run_id, "evnt_01M80QTRC00000000000000001", "run_created", "2026-11-22T04:19:07.060Z", per_run=True)
     legacy = "wrun_01M80QTRC00000000000000051"
     w.run(legacy, "running", spec=1)
+    before = snapshot(tmp_path)
     backend = backend_for(tmp_path)
-    assert [o.outcome for o in backend.cancel([run_id, legacy], reason="stuck")] == ["cancelled", "cancelled"]
-    assert len(list((tmp_path / "events" / run_id).iterdir())) == 2
-    assert [e.type for e in backend.tail(run_id, TailRequest())] == ["run_created", "run_cancelled"]
-    assert backend.get_status(legacy).status == "cancelled"
-    assert not list((tmp_path / "events").glob(f"{legacy}-*"))  # legacy runs get no event (as world-local)
+    outcomes = backend.cancel([run_id, legacy], reason="stuck")
+    assert [o.outcome for o in outcomes] == ["refused", "refused"]
+    assert "per-run layout" in outcomes[0].message and "specVersion 1" in outcomes[1].message
+    assert all(o.hint and "npx workflow" in o.hint for o in outcomes)
+    assert snapshot(tmp_path) == before
 
 
 # -- wake -------------------------------------------------------------------------------------------------------
@@ -835,10 +838,12 @@ def test_doctor(ref, tmp_path):
     world, backend, _ = ref
     checks = {c.name: c for c in backend.doctor()}
     assert checks["data directory"].ok and str(world.root) in checks["data directory"].detail
-    assert checks["world version"].ok and "version.txt" in checks["world version"].detail
+    assert checks["data layout"].ok and "4.x (flat)" in checks["data layout"].detail
+    assert "no version.txt" in checks["data layout"].detail
+    assert checks["spec versions"].ok and "3 ×" in checks["spec versions"].detail
     assert checks["app (for wake)"].ok  # not configured explicitly: informational
     world.write("version.txt", "@workflow/world-local@4.4.1")
-    assert backend.doctor()[1].detail == "@workflow/world-local@4.4.1"
+    assert "version.txt: @workflow/world-local@4.4.1" in {c.name: c for c in backend.doctor()}["data layout"].detail
     explicit = backend_for(world.root, app_url="http://127.0.0.1:9")
     assert not {c.name: c for c in explicit.doctor()}["app (for wake)"].ok
     with FakeApp() as app:

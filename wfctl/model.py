@@ -26,7 +26,8 @@ STATUSES = (PENDING, RUNNING, WAITING, COMPLETED, FAILED, CANCELLED)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 
 # Per-item outcomes of cancel (design §4).
-OUTCOMES = ("cancelled", "already_completed", "not_eligible", "not_found", "error")
+OUTCOMES = ("cancelled", "already_completed", "not_eligible", "not_found", "error", "refused")
+#: ``refused``: wfctl will not write into this run (a format version it was not proven against; exit 6).
 
 
 def is_terminal(status: str | None) -> bool:
@@ -117,6 +118,9 @@ class Run(_Model):
     input: Any = None
     output: Any = None
     error: RunError | None = None
+    #: Engine-side key/value attributes of the run (Workflow SDK 5.0 ``attributes``); null where the engine
+    #: has none.
+    attributes: dict[str, Any] | None = None
     steps: list[Step] = field(default_factory=list)
     waits: list[Wait] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
@@ -225,6 +229,17 @@ class CancelOutcome(_Model):
     outcome: str  # one of OUTCOMES
     message: str | None = None
     status: str | None = None
+    #: What the user can do instead (stderr only; not part of the JSON contract).
+    hint: str | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out.pop("hint", None)
+        return out
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [n for n in super().field_names() if n != "hint"]
 
 
 @dataclass

@@ -51,7 +51,7 @@ def cancel(
 ) -> None:
     """Cancel runs. Each run gets an outcome; exit 7 if any is not_found or error."""
     from ..backends.base import CANCEL, LIST
-    from ..errors import ExitCode, UsageError
+    from ..errors import ExitCode, UnsupportedError, UsageError
     from ..model import ListQuery, RunPage, TERMINAL
 
     rt = runtime(ctx)
@@ -99,10 +99,20 @@ def cancel(
         return
     options = {"terminate": True} if terminate else {}
     outcomes = backend.cancel(run_ids, reason, **options)
+    if len(outcomes) == 1 and outcomes[0].outcome == "refused":
+        raise UnsupportedError(outcomes[0].message or "refused", hint=outcomes[0].hint)
     rt.render.outcomes(outcomes)
-    if any(o.outcome in ("not_found", "error") for o in outcomes):
-        raise typer.Exit(int(ExitCode.PARTIAL) if len(outcomes) > 1 else int(
-            ExitCode.NOT_FOUND if outcomes[0].outcome == "not_found" else ExitCode.UNAVAILABLE))
+    refused = [o for o in outcomes if o.outcome == "refused"]
+    for outcome in refused[:1]:
+        if outcome.hint:
+            rt.note(f"hint: {outcome.hint}")
+    failed = [o for o in outcomes if o.outcome in ("not_found", "error", "refused")]
+    if failed:
+        if len(outcomes) == 1:
+            raise typer.Exit(int(ExitCode.NOT_FOUND if failed[0].outcome == "not_found" else ExitCode.UNAVAILABLE))
+        # every run refused by the version gate: 6; anything else partly failed: 7
+        all_refused = len(refused) == len(outcomes)
+        raise typer.Exit(int(ExitCode.UNSUPPORTED if all_refused else ExitCode.PARTIAL))
 
 
 def register(app: typer.Typer) -> None:

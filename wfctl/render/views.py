@@ -36,7 +36,7 @@ STATUS_ICON = {
     "unknown": "?",
 }
 OUTCOME_STYLE = {"cancelled": "green", "already_completed": "dim", "not_eligible": "yellow",
-                 "not_found": "red", "error": "bold red"}
+                 "not_found": "red", "error": "bold red", "refused": "magenta"}
 
 
 def make_console(opts: OutputOptions, *, stderr: bool = False) -> Console:

@@ -99,6 +99,8 @@ __all__ = [
     "run_error",
     "run_from_record",
     "search_hit",
+    "slot_event_id",
+    "slot_of",
     "step_from_record",
     "step_short_name",
     "stream_base",
@@ -113,6 +115,11 @@ __all__ = [
 
 FORMAT_DEVALUE = b"devl"
 FORMAT_ENCRYPTED = b"encr"
+FORMAT_SEALED = b"encp"  # 5.0: sealed to a run's public key (ciphertext for a reader)
+FORMAT_GZIP = b"gzip"  # 5.0: compressed payloads (>= 1 KiB); the inner bytes carry their own prefix
+FORMAT_ZSTD = b"zstd"
+MAX_DECOMPRESSED = 256 * 1024 * 1024  # a payload that inflates beyond this is not decoded
+MAX_NESTING = 4  # format prefixes wrapped inside each other
 FRAME_HEADER_SIZE = 4
 MAX_FRAME_SIZE = 100_000_000  # the SDK's own sanity bound for a frame length
 MAX_NODES = 1_000_000  # values produced while decoding one payload (shared references are expanded)
@@ -306,13 +313,17 @@ class _Unflattener:
         if tag in _STRING_TAGS:
             text = args[0] if args and isinstance(args[0], str) else self._reduced(args)[1]
             return None if text is None else str(text)
-        if tag in ("Error", "DOMException"):
+        if tag.endswith("Error") or tag == "DOMException":
+            # Error and its subclasses (the 5.0 reducers add FatalError, RetryableError, TypeError, ...):
+            # {name, message, stack} plus the subclass's own fields; FatalError adds fatal: true, as the
+            # official CLI shows it.
             payload = _finish(self._reduced(args)[1]) if args else None
             if isinstance(payload, dict):
                 out = {"name": payload.get("name", tag), "message": payload.get("message"),
                        "stack": payload.get("stack")}
-                if "cause" in payload:
-                    out["cause"] = payload["cause"]
+                out.update((k, v) for k, v in payload.items() if k not in out)
+                if tag == "FatalError":
+                    out.setdefault("fatal", True)
                 return out
             return {"name": tag, "message": None if payload is None else str(payload), "stack": None}
         if tag == "Headers":
@@ -458,21 +469,73 @@ def decode_bytes(data: bytes) -> Any:
     return _finish(_decode_bytes(data))
 
 
-def _decode_bytes(data: bytes) -> Any:
+def _decode_bytes(data: bytes, depth: int = 0) -> Any:
     prefix = data[:4]
     if prefix == FORMAT_DEVALUE:
         try:
             return _decode_devalue(data[4:])
         except DecodeError as exc:
             return {"$undecodable": str(exc), "$bytes": b64encode(data)}
-    if prefix == FORMAT_ENCRYPTED:
+    if prefix in (FORMAT_ENCRYPTED, FORMAT_SEALED):
         return {"$encrypted": True}
+    if prefix in (FORMAT_GZIP, FORMAT_ZSTD) and depth < MAX_NESTING:
+        try:
+            inner = _decompress(prefix, data[4:])
+        except DecodeError as exc:
+            return {"$undecodable": str(exc), "$bytes": b64encode(data)}
+        return _decode_bytes(inner, depth + 1)
     if data[:1] == b"[":  # unprefixed devalue text (older writers)
         try:
             return decode_devalue(data)
         except DecodeError:
             pass
     return _bytes_value(data)
+
+
+def _decompress(prefix: bytes, data: bytes) -> bytes:
+    """The bytes inside a ``gzip`` or ``zstd`` payload (bounded by :data:`MAX_DECOMPRESSED`)."""
+    if prefix == FORMAT_GZIP:
+        import zlib
+
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out = inflater.decompress(data, MAX_DECOMPRESSED)
+        except zlib.error as exc:
+            raise DecodeError(f"gzip payload: {exc}") from None
+        if inflater.unconsumed_tail:
+            raise DecodeError(f"gzip payload larger than {MAX_DECOMPRESSED} bytes")
+        return out
+    return _zstd_decompress(data)
+
+
+def _zstd_decompress(data: bytes) -> bytes:
+    """zstd through the ``zstandard`` package (or ``compression.zstd`` on Python 3.14), imported only when a
+    zstd payload is met (Node >= 22.15 apps write them)."""
+    try:
+        from compression import zstd as stdlib_zstd  # type: ignore[import-not-found]
+    except ImportError:
+        stdlib_zstd = None
+    if stdlib_zstd is not None:
+        try:
+            decompressor = stdlib_zstd.ZstdDecompressor()
+            out = decompressor.decompress(data, max_length=MAX_DECOMPRESSED)
+        except stdlib_zstd.ZstdError as exc:
+            raise DecodeError(f"zstd payload: {exc}") from None
+        if not decompressor.eof:
+            raise DecodeError(f"zstd payload truncated or larger than {MAX_DECOMPRESSED} bytes")
+        return out
+    try:
+        import zstandard
+    except ImportError:
+        raise DecodeError("zstd payload: the 'zstandard' package is not installed") from None
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(data)
+        out = reader.read(MAX_DECOMPRESSED + 1)
+    except zstandard.ZstdError as exc:
+        raise DecodeError(f"zstd payload: {exc}") from None
+    if len(out) > MAX_DECOMPRESSED:
+        raise DecodeError(f"zstd payload larger than {MAX_DECOMPRESSED} bytes")
+    return out
 
 
 def decode_payload(value: Any) -> Any:
@@ -692,13 +755,33 @@ def normalize_run_id(run_id: str) -> str:
     return run_id
 
 
+def slot_of(event_id: Any) -> int | None:
+    """The position in a 5.0 slot-numbered event id (``evnt_`` + 26 decimal digits, the first 10 zeros); None
+    for a ULID id or anything else."""
+    if not isinstance(event_id, str):
+        return None
+    body = event_id.rsplit("_", 1)[-1]
+    if len(body) != 26 or not body.isdigit() or not body.startswith("0" * 10):
+        return None
+    slot = int(body)
+    return slot if slot >= 1 else None
+
+
+def slot_event_id(slot: int) -> str:
+    """Position ``slot`` (from 1) as an event id: ``evnt_00000000000000000000000007``."""
+    if slot < 1:
+        raise ValueError(f"invalid event slot {slot}")
+    return f"evnt_{slot:026d}"
+
+
 def ulid_time_ms(value: str | None) -> int | None:
-    """Milliseconds since the epoch encoded in a ULID or a prefixed id (``wrun_<ULID>``); None if not one."""
+    """Milliseconds since the epoch encoded in a ULID or a prefixed id (``wrun_<ULID>``); None if not one
+    (a slot-numbered event id is a position, not a time)."""
     if not value:
         return None
     ulid = value.rsplit("_", 1)[-1] if "_" in value else value
     ulid = ulid.upper()
-    if not _ULID_RE.match(ulid):
+    if not _ULID_RE.match(ulid) or ulid.startswith("0" * 10):
         return None
     ms = 0
     for ch in ulid[:10]:
@@ -792,7 +875,7 @@ def run_error(value: Any, code: Any = None, *, json_text: bool = False) -> RunEr
     code = code if isinstance(code, str) else None
     if value is None:
         return RunError(code=code) if code else None
-    if not isinstance(value, (dict, str)):
+    if not isinstance(value, (dict, str)) or _as_bytes(value) is not None:  # a serialized (5.0) error
         value = decode_payload(value)
     if json_text:
         value = _json_object(value)
@@ -809,9 +892,9 @@ def run_error(value: Any, code: Any = None, *, json_text: bool = False) -> RunEr
 
 
 def _record_error(raw: dict[str, Any], legacy_errors: bool) -> RunError | None:
-    if legacy_errors:
-        return run_error(raw.get("error"), raw.get("errorCode"), json_text=True)
-    return run_error(raw.get("error"))
+    """A record's error: ``{message, stack, code}`` (4.x), or a serialized Error with ``errorCode`` beside it
+    (5.0); with ``legacy_errors`` also JSON text (the Vercel API)."""
+    return run_error(raw.get("error"), raw.get("errorCode"), json_text=legacy_errors)
 
 
 def run_from_record(raw: dict[str, Any], backend: str, *, legacy_errors: bool = False) -> Run:
@@ -837,6 +920,7 @@ def run_from_record(raw: dict[str, Any], backend: str, *, legacy_errors: bool = 
         extra["executionContext"] = decode_event_data(rest)
     if raw.get("expiredAt"):
         extra["expiredAt"] = iso(parse_time(raw["expiredAt"]))
+    attributes = raw.get("attributes")
     return Run(
         runId=run_id,
         backend=backend,
@@ -851,6 +935,7 @@ def run_from_record(raw: dict[str, Any], backend: str, *, legacy_errors: bool = 
         input=decode_payload(raw.get("input")),
         output=decode_payload(raw.get("output")),
         error=_record_error(raw, legacy_errors),
+        attributes=decode_event_data(attributes) if isinstance(attributes, dict) else None,
         extra=extra,
     )
 
@@ -923,14 +1008,19 @@ def parse_statuses(words: list[str]) -> list[str] | None:
 
 
 def search_hit(raw: dict[str, Any], needle: str, *, json_text: bool = False) -> bool:
-    """``list --search``: ``needle`` (lower case) in the run id, workflow, status, deployment id or error
-    message of a run record. With ``json_text``, an error stored as JSON text is searched by its message."""
+    """``list --search``: ``needle`` (lower case) in the run id, workflow, status, deployment id, error message
+    or error code of a run record (a 5.0 error is a serialized payload: decoded only when the cheap fields
+    do not match). With ``json_text``, an error stored as JSON text is searched by its message."""
+    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"),
+           raw.get("errorCode")]
+    if any(isinstance(h, str) and needle in h.lower() for h in hay):
+        return True
     error = raw.get("error")
-    if json_text:
-        error = _json_object(error)
-    message = error.get("message") if isinstance(error, dict) else error
-    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), message]
-    return any(isinstance(h, str) and needle in h.lower() for h in hay)
+    if error is None:
+        return False
+    found = run_error(error, json_text=json_text)
+    return found is not None and any(isinstance(h, str) and needle in h.lower()
+                                     for h in (found.message, found.code))
 
 
 def event_filter(types: Iterable[str]) -> Any:

@@ -27,7 +27,6 @@ Decisions where the SDK leaves a choice (also in the README):
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import os
@@ -35,7 +34,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ...errors import NotFoundError, UnavailableError, UsageError, WfctlError
+from ...errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import (
     CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
     RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
@@ -46,10 +45,12 @@ from ..base import (
 from .codec import (
     ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, SDK_STATUSES, TERMINAL_EVENTS, StreamDecoder, chunk_offset,
     decode_payload, epoch_ms, event_filter, event_from_record, first_shown, learn_step_name, new_ulid,
-    normalize_run_id, parse_statuses, plan_wake, record_time, run_from_record, search_hit, step_from_record,
+    normalize_run_id, slot_of, parse_statuses, plan_wake, record_time, run_from_record, search_hit, step_from_record,
     stream_base, stream_name, stream_namespace, stream_start, ulid_time_ms, workflow_short_name,
 )
-from .localfs import DataDir, entity_files, find_data_dir, iso_now, safe_id
+from .localfs import DataDir, find_data_dir, safe_id
+from .localwrite import LocalWriter
+from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, spec_of, write_refusal
 
 if TYPE_CHECKING:
     from ...config import Profile
@@ -60,7 +61,12 @@ FLOW_PATH = "/.well-known/workflow/v1/flow"
 
 
 def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
-    return (iso(record_time(raw.get("createdAt"), raw.get("eventId"))) or "", str(raw.get("eventId", "")))
+    """Log order: a slot-numbered (5.0) log is in position order; a ULID-numbered one in (createdAt, id)
+    order, as world-local lists them."""
+    event_id = str(raw.get("eventId", ""))
+    if slot_of(event_id) is not None:
+        return ("", event_id)
+    return (iso(record_time(raw.get("createdAt"), event_id)) or "", event_id)
 
 
 class LocalWorldBackend(Backend):
@@ -77,6 +83,7 @@ class LocalWorldBackend(Backend):
         self._data: DataDir | None = None
         self.data_source: str | None = None
         self._final_status: dict[str, tuple[str, str | None]] = {}  # terminal runs, for counts()
+        self._newer = ReadWarner(self.ctx.warn)
 
     # -- plumbing -----------------------------------------------------------------------------------------
     @property
@@ -101,7 +108,25 @@ class LocalWorldBackend(Backend):
         return raw
 
     def _to_run(self, raw: dict[str, Any]) -> Run:
+        self._newer.check(raw.get("specVersion"), raw.get("runId"))
         return run_from_record(raw, self.name)
+
+    @property
+    def writer(self) -> LocalWriter:
+        return LocalWriter(self.data)
+
+    def _write_refusal(self, run_id: str, raw: dict[str, Any], operation: str) -> str | None:
+        """Why wfctl will not write into this run (the version gate), or None."""
+        reason = write_refusal(LOCAL, run_id, raw.get("specVersion"), operation)
+        if reason is None and self.writer.per_run_layout(run_id):
+            reason = (f"run {run_id} is stored in the per-run layout (events/{run_id}/), which no released "
+                      f"Workflow SDK world writes; wfctl {operation}s only the layouts of world-local 4.x and "
+                      "5.0; nothing was changed")
+        attributes = raw.get("attributes")
+        if reason is None and operation == "cancel" and isinstance(attributes, dict) and "$retention" in attributes:
+            reason = (f"run {run_id} sets $retention, and ending it makes the world purge its data, which wfctl "
+                      "does not do; nothing was changed")
+        return reason
 
     # -- get / status ---------------------------------------------------------------------------------------
     def get_status(self, run_id: str) -> Run:
@@ -139,6 +164,8 @@ class LocalWorldBackend(Backend):
         return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _streams(self, run_id: str) -> list[StreamInfo]:
+        """The run's streams: the registered ones (``streams/runs/<runId>.json`` can miss some) and every
+        stream with chunk files, flat (4.x) or in a per-stream directory (5.0)."""
         base = stream_base(run_id)
         names = self.data.chunk_names()
         streams = set(self.data.registered_streams(run_id))
@@ -147,6 +174,8 @@ class LocalWorldBackend(Backend):
                 cut = name.rfind("-chnk_")
                 if cut > 0:
                     streams.add(name[:cut])
+                elif "." not in name and (self.data.chunks_dir / name).is_dir():
+                    streams.add(name)
         out = []
         for stream in sorted(streams, key=lambda s: (s != base, s)):
             count, done = 0, False
@@ -283,13 +312,20 @@ class LocalWorldBackend(Backend):
             if status in TERMINAL:
                 outcomes.append(CancelOutcome(run_id, "already_completed", f"run already {status}", status))
                 continue
+            refusal = self._write_refusal(run_id, raw, "cancel")
+            if refusal is not None:
+                outcomes.append(CancelOutcome(run_id, "refused", refusal, status, hint=refusal_hint(LOCAL)))
+                continue
             if dry_run:
                 outcomes.append(CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", status))
                 continue
             if index is None:
                 index = self._cleanup_index()
             try:
-                outcomes.append(self._cancel_one(run_id, raw, index, reason))
+                outcomes.append(self.writer.cancel(run_id, raw, reason, index["waits"].get(run_id, []),
+                                                   index["hooks"].get(run_id, [])))
+            except WfctlError as exc:
+                outcomes.append(CancelOutcome(run_id, "error", exc.message, status))
             except OSError as exc:
                 outcomes.append(CancelOutcome(run_id, "error", f"{exc.strerror or exc} ({exc.filename or ''})",
                                               status))
@@ -306,41 +342,6 @@ class LocalWorldBackend(Backend):
             if isinstance(data.get("runId"), str):
                 hooks.setdefault(data["runId"], []).append((name, data))
         return {"waits": waits, "hooks": hooks}
-
-    def _cancel_one(self, run_id: str, raw: dict[str, Any], index: dict[str, Any],
-                    reason: str | None) -> CancelOutcome:
-        data = self.data
-        fresh = data.read_run(run_id) or raw  # narrow the window against the app's own transitions
-        if fresh.get("status") in TERMINAL:
-            return CancelOutcome(run_id, "already_completed", f"run already {fresh['status']}", fresh["status"])
-        now = iso_now()
-        keep = ("runId", "deploymentId", "workflowName", "specVersion", "executionContext", "input", "createdAt",
-                "expiredAt", "startedAt")
-        record = {k: fresh[k] for k in keep if fresh.get(k) is not None}
-        record.update(status=CANCELLED, completedAt=now, updatedAt=now)
-        data.write_json(data.run_path(run_id), record)
-        spec = fresh.get("specVersion")
-        legacy = not isinstance(spec, int) or spec < 2
-        if not legacy:
-            for name in index["waits"].get(run_id, []):
-                data.delete(data.sub("waits", name))
-        for name, hook in index["hooks"].get(run_id, []):
-            token = hook.get("token")
-            if isinstance(token, str):
-                digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
-                data.delete(data.sub("hooks", "tokens", f"{digest}.json"))
-                marker = hashlib.sha256(f"{token}\0{run_id}\0{hook['hookId']}".encode("utf-8")).hexdigest()
-                data.delete(data.sub("hooks", "tokens", f"{marker}.recovery.json"))
-            data.delete(data.sub("hooks", name))
-        if not legacy:
-            event_id = f"evnt_{new_ulid()}"
-            event = {"eventType": "run_cancelled", "specVersion": spec, "runId": run_id, "eventId": event_id,
-                     "createdAt": now}
-            data.publish(data.event_dir_for(run_id) / f"{run_id}-{event_id}.json", event)
-        message = "cancelled; a step already running is not interrupted"
-        if reason:
-            message += " (the local world has no field for a reason; it was not recorded)"
-        return CancelOutcome(run_id, "cancelled", message, CANCELLED)
 
     # -- wake -----------------------------------------------------------------------------------------------
     def app_url(self) -> str:
@@ -370,14 +371,16 @@ class LocalWorldBackend(Backend):
         created, pending, early = plan_wake(run_id, events, correlation_ids, dry_run)
         if early is not None:
             return early
+        refusal = self._write_refusal(run_id, raw, "wake")
+        if refusal is not None:
+            raise UnsupportedError(refusal, hint=refusal_hint(LOCAL))
 
-        spec = raw.get("specVersion")
-        legacy = not isinstance(spec, int) or spec < 2
+        writer = self.writer
         stopped: list[str] = []
         errors: list[str] = []
         for corr in pending:
             try:
-                self._complete_wait(run_id, corr, created[corr], spec, legacy)
+                writer.complete_wait(run_id, corr, created[corr], raw.get("specVersion"))
                 stopped.append(corr)
             except (OSError, WfctlError) as exc:
                 errors.append(f"{corr}: {getattr(exc, 'message', None) or exc}")
@@ -410,39 +413,6 @@ class LocalWorldBackend(Backend):
             notes.append("not stopped: " + "; ".join(errors))
         result.message = "; ".join(notes)
         return result
-
-    def _complete_wait(self, run_id: str, corr: str, created: dict[str, Any], spec: Any, legacy: bool) -> None:
-        """world-local's ``wait_completed``: lock, wait record, event (legacy runs: the event only).
-
-        A lock someone else holds means the sleep was just completed (the app's own timer); like the SDK,
-        that still counts as stopped.
-        """
-        data = self.data
-        now = iso_now()
-        created_data = created.get("eventData")
-        resume_at = created_data.get("resumeAt") if isinstance(created_data, dict) else None
-        if not legacy:
-            key = f"{run_id}-{safe_id('correlation id', corr)}"
-            lock = data.sub(".locks", "waits", f"{key}.completed")
-            if not data.claim(lock):
-                return
-            files = entity_files(data.sub("waits"), prefix=key)
-            name = files.get(key)
-            wait = data.read_json(data.sub("waits", name)) if name else None
-            if wait is None:
-                data.delete(lock)
-                raise NotFoundError(f"wait {key} not found")
-            wait.update(status="completed", completedAt=now, updatedAt=now)
-            data.write_json(data.sub("waits", name), wait)
-        event_id = f"evnt_{new_ulid()}"
-        event: dict[str, Any] = {"eventType": "wait_completed", "correlationId": corr}
-        if not legacy:
-            event["specVersion"] = spec
-            event["eventData"] = {"resumeAt": resume_at} if resume_at else {}
-        event.update(runId=run_id, eventId=event_id, createdAt=now)
-        if legacy:
-            event["specVersion"] = 3  # world-local stamps legacy events with its current spec version
-        data.publish(data.event_dir_for(run_id) / f"{run_id}-{event_id}.json", event)
 
     def _enqueue(self, url: str, run_id: str, machine: str) -> Any:
         from ...http import HttpClient  # lazy: list/get never import httpx
@@ -576,7 +546,7 @@ class LocalWorldBackend(Backend):
         # terminal: then list twice more (a last write may land just after the status) and stop.
         terminal = request.live and self._is_terminal(run_id)
         drains = 0
-        watcher = _DirWatcher([data.chunks_dir])
+        watcher = _DirWatcher([data.chunks_dir, data.chunks_dir / name])  # 4.x flat, 5.0 per stream
         listing = files
         while True:
             for item in emit(listing):
@@ -605,19 +575,45 @@ class LocalWorldBackend(Backend):
         checks.append(Check("data directory", True, f"{data.root} ({self.data_source}; {runs} runs)"))
         if not os.access(data.root, os.W_OK):
             checks.append(Check("writable", False, f"{data.root} is not writable: cancel and wake need to write"))
-        version_file = data.root / "version.txt"
-        try:
-            version = version_file.read_text(encoding="utf-8").strip()
-        except OSError:
-            checks.append(Check("world version", True, "no version.txt (the app never ran world.start(); fine)"))
-        else:
-            major = version.rsplit("@", 1)[-1].split(".", 1)[0]
-            supported = major in ("4", "5")
-            checks.append(Check("world version", supported,
-                                version + ("" if supported else " (wfctl knows @workflow/world-local 4.x and 5.x)")))
+        checks.extend(self._version_checks(data))
         url = self.app_url()
         explicit = bool(self.profile.get("app_url") or self.profile.env.get("WORKFLOW_LOCAL_BASE_URL"))
         checks.append(self._check_app(url, explicit))
+        return checks
+
+    def _version_checks(self, data: DataDir) -> list[Check]:
+        """The world's versions: ``version.txt`` (4.x only writes it), the data layout, the spec versions and
+        ``workflowCoreVersion`` of its runs, and whether wfctl reads and writes them."""
+        checks = []
+        try:
+            version = (data.root / "version.txt").read_text(encoding="utf-8").strip()
+        except OSError:
+            version = None
+        writer = self.writer
+        layout = ("world-local 5.0 (per-stream chunk directories, run terminal markers, hook indexes)"
+                  if writer.v5_layout() else "world-local 4.x (flat)")
+        per_run = data.events_dir.is_dir() and any(
+            entry.is_dir() for entry in os.scandir(data.events_dir))
+        if per_run:
+            layout += "; some runs in the per-run layout (read only)"
+        detail = layout + (f"; version.txt: {version}" if version else "; no version.txt")
+        checks.append(Check("data layout", True, detail))
+        specs: list[Any] = []
+        cores: dict[str, int] = {}
+        ids, names = data.run_ids()
+        for run_id in ids:
+            raw = data.read_json(data.run_file(run_id, names), required=("runId", "status"))
+            if raw is None:
+                continue
+            specs.append(raw.get("specVersion"))
+            context = raw.get("executionContext")
+            core = context.get("workflowCoreVersion") if isinstance(context, dict) else None
+            if isinstance(core, str):
+                cores[core] = cores.get(core, 0) + 1
+        ok, detail = doctor_line(LOCAL, specs)
+        if cores:
+            detail += "; workflowCoreVersion " + ", ".join(f"{v} ×{n}" for v, n in sorted(cores.items()))
+        checks.append(Check("spec versions", ok, detail if ok else detail + f" (wfctl reads up to {READ_MAX})"))
         return checks
 
     def _check_app(self, url: str, explicit: bool) -> Check:

@@ -48,6 +48,11 @@ def safe_id(kind: str, value: str) -> str:
     return value
 
 
+def safe_stream(name: str) -> bool:
+    """A stream name that names a directory inside ``streams/chunks`` (never a path out of it)."""
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
+
+
 def list_names(directory: Path) -> list[str]:
     try:
         return os.listdir(directory)
@@ -321,23 +326,32 @@ class DataDir:
 
     def chunk_files(self, stream: str, names: list[str] | None = None) -> list[ChunkFile]:
         """A stream's chunk files in write order (``chnk_`` ULID order): ``.bin`` and legacy ``.json`` files
-        (world-local reads both as ``[eof byte][payload]``)."""
-        prefix = f"{stream}-"
+        (world-local reads both as ``[eof byte][payload]``), flat (4.x: ``<stream>-chnk_<ULID>.bin``) and in
+        the stream's own directory (5.0: ``<stream>/chnk_<ULID>.bin``; a purged stream holds only the EOF
+        tombstone ``chnk_00000000000000000000000000.bin``). ``names``: the flat listing, if already read."""
         chunks: dict[str, ChunkFile] = {}
-        for name in self.chunk_names() if names is None else names:
+
+        def add(name: str, prefix: str, directory: Path) -> None:
             if not name.startswith(prefix) or is_temp(name):
-                continue
+                return
             if name.endswith(".bin"):
                 stem = name[:-4]
             elif name.endswith(".json"):
                 stem = name[:-5]
             else:
-                continue
+                return
             chunk_id = strip_tag(stem[len(prefix):])
             if not chunk_id.startswith("chnk_"):
-                continue
+                return
             if chunk_id not in chunks or stem[len(prefix):] == chunk_id:
-                chunks[chunk_id] = ChunkFile(chunk_id, self.chunks_dir / name)
+                chunks[chunk_id] = ChunkFile(chunk_id, directory / name)
+
+        for name in self.chunk_names() if names is None else names:
+            add(name, f"{stream}-", self.chunks_dir)
+        if safe_stream(stream):
+            own = self.chunks_dir / stream
+            for name in list_names(own):
+                add(name, "", own)
         return [chunks[k] for k in sorted(chunks)]
 
     def read_chunk(self, chunk: ChunkFile) -> tuple[bool, bytes] | None:
