@@ -250,3 +250,53 @@ def test_shared_record_helpers():
                                    "attempt": 2, "error": {"message": "earlier attempt"}})
     assert (step.stepName, step.attempt, step.error) == ("greet", 2, None)
     assert codec.ulid_time_ms(run_id) == 1795321146967 and codec.is_ulid(run_id[5:])
+
+
+# -- the 5.0 line: compressed and sealed payloads, serialized errors, slot-numbered event ids ------------------
+
+def test_compressed_payloads_decode_through_their_inner_prefix():
+    import gzip
+
+    import zstandard
+
+    inner = b'devl[[1,2],"Ada","1h"]'
+    assert decode_payload(b"gzip" + gzip.compress(inner)) == ["Ada", "1h"]
+    assert decode_payload(b"zstd" + zstandard.ZstdCompressor().compress(inner)) == ["Ada", "1h"]
+    assert decode_payload(b"encp" + b"\x00" * 40) == {"$encrypted": True}
+    broken = decode_payload(b"gzip" + b"not gzip at all")
+    assert broken["$undecodable"].startswith("gzip payload") and "$bytes" in broken
+
+
+def test_a_decompression_bomb_is_not_inflated(monkeypatch):
+    import gzip
+
+    from wfctl.backends.workflow_sdk import codec
+
+    monkeypatch.setattr(codec, "MAX_DECOMPRESSED", 1000)
+    bomb = decode_payload(b"gzip" + gzip.compress(b"devl" + b"[" * 5000))
+    assert "larger than 1000 bytes" in bomb["$undecodable"]
+
+
+def test_5_0_errors_are_serialized_values_with_an_error_code_beside_them():
+    from wfctl.backends.workflow_sdk.codec import run_error
+
+    stored = u8(b'devl[["FatalError",1],{"message":2,"stack":3},"boom: bad input","FatalError: boom"]')
+    assert decode_payload(stored) == {"name": "FatalError", "message": "boom: bad input",
+                                      "stack": "FatalError: boom", "fatal": True}
+    error = run_error(stored, "USER_ERROR")
+    assert (error.message, error.code, error.stack) == ("boom: bad input", "USER_ERROR", "FatalError: boom")
+    retry = decode_payload(b'devl[["RetryableError",1],{"message":2,"retryAfter":3},"later",500]')
+    assert retry == {"name": "RetryableError", "message": "later", "stack": None, "retryAfter": 500}
+
+
+def test_slot_event_ids_are_positions_not_times():
+    from wfctl.backends.workflow_sdk.codec import record_time, slot_event_id, slot_of, ulid_time_ms
+
+    assert slot_event_id(7) == "evnt_00000000000000000000000007" and slot_of(slot_event_id(7)) == 7
+    assert slot_of("evnt_01M80QNBTPSHNMC34S1895N4EG") is None and slot_of("evnt_00000000000000000000000000") is None
+    assert ulid_time_ms("evnt_00000000000000000000000007") is None
+    assert record_time(None, "evnt_00000000000000000000000007") is None  # never 1970
+
+
+def u8(data: bytes) -> dict[str, str]:
+    return {"__type": "Uint8Array", "data": base64.b64encode(data).decode()}
