@@ -230,6 +230,14 @@ class RichViews:
             for s in run.streams:
                 table.add_row(t(s.name), t(s.chunks), t(s.tailIndex), t("yes" if s.done else "no"))
             self.console.print(table)
+        if run.attributes:
+            self.console.print(Text("Attributes", style="bold"))
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(style="dim", no_wrap=True)
+            grid.add_column(overflow="fold")
+            for key, value in run.attributes.items():
+                grid.add_row(t(key), Text(short(value, 200)))
+            self.console.print(grid)
         if run.extra:
             self.console.print(Text("Engine", style="bold"))
             grid = Table.grid(padding=(0, 2))

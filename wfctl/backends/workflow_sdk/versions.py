@@ -51,7 +51,7 @@ LOCAL = WorldSupport(
     "the app's own 'npx workflow cancel', or the Wake up button of 'npx workflow web'",
 )
 POSTGRES = WorldSupport(
-    "postgres", frozenset({2, 3}),
+    "postgres", frozenset({3}),
     "@workflow/world-postgres 4.3.7 (spec 3)",
     "the app's own 'npx workflow cancel --backend @workflow/world-postgres'",
 )
