@@ -68,6 +68,11 @@ def generate(root: Path, spec: int, run_id: str = RUN) -> Path:
               ("run_started", None, None),
               ("hook_created", HOOK, {"token": "approval:doc1"}),
               ("wait_created", WAIT, {"resumeAt": "2026-11-22T05:19:07.222Z"})]
+    if spec >= 4:  # run attributes are set through the log
+        events.append(("attr_set", None, {"changes": [{"key": "team", "value": "payments"}],
+                                          "writer": {"type": "workflow"}}))
+    if spec >= 7:  # a sealed log fills a position whose writer died with a noop
+        events.append(("noop", None, None))
     for n, (kind, corr, data) in enumerate(events, start=1):
         event: dict[str, Any] = {"eventType": kind, "specVersion": spec}
         if corr:
@@ -89,6 +94,10 @@ def generate(root: Path, spec: int, run_id: str = RUN) -> Path:
         write(f"hooks/by-run/{run_id}-{HOOK}.json", {"hookId": HOOK})
         write(f"hooks/token-index/{digest}/{event_id(spec, 3)}.json", {"runId": run_id})
     return root
+
+
+def event_count(spec: int) -> int:
+    return 4 + (spec >= 4) + (spec >= 7)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -118,7 +127,8 @@ def test_reads_every_spec_version(cli, tmp_path, spec):
                          "reads (up to 7): showing what it can; upgrade wfctl"] if spec == 99 else [])
     tail = cli("tail", RUN, "-o", "jsonl", cwd=tmp_path)
     events = [json.loads(line) for line in tail.stdout.splitlines()]
-    assert [e.get("type") for e in events[:-1]] == ["run_created", "run_started", "hook_created", "wait_created"]
+    assert [e.get("type") for e in events[:-1]] == ["run_created", "run_started", "hook_created", "wait_created"] \
+        + ["attr_set"] * (spec >= 4) + ["noop"] * (spec >= 7)
     # slot ids are positions: no 1970 times made up from them
     assert all(e["time"] == T0 for e in events[:-1])
     assert (root / "runs" / f"{RUN}.json").exists()
@@ -149,7 +159,7 @@ def test_cancel_is_gated_by_spec_version(cli, tmp_path, spec):
     [event_file] = [a for a in added if a.startswith("events/")]
     event = json.loads(after[event_file])
     if spec >= 6:  # 5.0: next log position, terminal marker, hook index entry gone, the reason recorded
-        assert event_file == f"events/{RUN}-evnt_{5:026d}.json"
+        assert event_file == f"events/{RUN}-{event_id(spec, event_count(spec) + 1)}.json"
         assert f".locks/runs/{RUN}.terminal" in added
         assert f"hooks/by-run/{RUN}-{HOOK}.json" in removed
         assert list(event) == ["eventType", "specVersion", "eventData", "runId", "eventId", "createdAt"]
@@ -157,7 +167,7 @@ def test_cancel_is_gated_by_spec_version(cli, tmp_path, spec):
         record = json.loads(after[f"runs/{RUN}.json"])
         assert record["attributes"] == {"team": "payments"} and record["status"] == "cancelled"
     else:  # 4.x: a ULID event id, no 5.0 bookkeeping
-        assert event["eventId"] > event_id(spec, 4) and not event["eventId"].startswith("evnt_0000000000")
+        assert event["eventId"] > event_id(spec, event_count(spec)) and not event["eventId"].startswith("evnt_000")
         assert not any(a.startswith(".locks/") for a in added)
         assert list(event) == ["eventType", "specVersion", "runId", "eventId", "createdAt"]
     assert event["specVersion"] == spec
@@ -178,7 +188,7 @@ def test_wake_is_gated_by_spec_version(cli, tmp_path, spec, app_url):
     assert result.exit_code == 0, result.stderr
     assert result.json()["stoppedCount"] == 1 and len(app_url.requests) == 1
     added = sorted(set(snapshot(root)) - set(before))
-    expected_event = f"events/{RUN}-{event_id(spec, 5)}.json" if spec >= 6 else None
+    expected_event = f"events/{RUN}-{event_id(spec, event_count(spec) + 1)}.json" if spec >= 6 else None
     events = [a for a in added if a.startswith("events/")]
     assert len(events) == 1 and (expected_event is None or events == [expected_event])
     assert f".locks/waits/{RUN}-{WAIT}.completed" in added
