@@ -39,7 +39,8 @@ cbor2 = pytest.importorskip("cbor2")
 from psycopg.rows import dict_row  # noqa: E402
 
 from wfctl.backends.base import TailRequest  # noqa: E402
-from wfctl.backends.workflow_sdk.postgres import PostgresWorldBackend  # noqa: E402
+from wfctl.backends.workflow_sdk.postgres import PROVEN_MIGRATIONS, PostgresWorldBackend  # noqa: E402
+from wfctl.backends.workflow_sdk.versions import POSTGRES, refusal_hint, write_refusal  # noqa: E402
 from wfctl.config import resolve  # noqa: E402
 from wfctl.errors import UnavailableError  # noqa: E402
 from wfctl.model import Event  # noqa: E402
@@ -116,6 +117,7 @@ def test_list_shows_every_run_newest_first_with_decoded_values(cli, recorded_db)
     assert sleeping["workflowName"] == "demoWorkflow" and sleeping["workflowId"] == MACHINE_DEMO
     assert sleeping["input"] == ["Ada", "1h"]
     assert sleeping["extra"]["specVersion"] == 3  # varchar '3' in workflow_runs
+    assert sleeping["attributes"] is None  # 4.3.7 has no attributes column
     assert sleeping["extra"]["deploymentId"] and sleeping["extra"]["workflowCoreVersion"]
     assert sleeping["createdAt"].endswith("Z") and len(sleeping["createdAt"]) == 24
     failed = by_id[ids["failed"]]
@@ -709,24 +711,31 @@ def test_since_and_until_compare_created_at_even_for_client_minted_ids(cli, worl
     assert pg(cli, dsn, "list", "-o", "id", "--since", "3h", "--until", "1h").stdout.split() == []
 
 
-def test_legacy_cancel_and_wake(cli, world_db):
-    """specVersion 1 runs: cancel writes no event, wake writes a bare wait_completed (as the world does)."""
+def test_legacy_runs_are_read_but_never_written(cli, world_db):
+    """specVersion 1 (or none) and 2 runs: wfctl writes only into spec 3 on Postgres, so cancel and wake are
+    refused (exit 6) before anything is touched; reads still show them."""
     dsn = world_db
     base = now_ms()
-    run_id = "wrun_" + ulid(base, 1)
-    insert_legacy_run(dsn, run_id, spec="1")
-    execute(dsn, "INSERT INTO workflow.workflow_events (id, type, correlation_id, run_id, payload, created_at) "
-                 "VALUES (%s, 'wait_created', 'wait_A', %s, %s, now() AT TIME ZONE 'UTC')",
-            ["wevt_" + ulid(base, 2), run_id, json.dumps({"resumeAt": "2030-01-01T00:00:00.000Z"})])
-    woke = pg(cli, dsn, "wake", run_id, "-o", "json")
-    assert woke.exit_code == 0 and woke.json()["stoppedCount"] == 1, woke.stderr
-    [event] = rows(dsn, "SELECT * FROM workflow.workflow_events WHERE type = 'wait_completed'")
-    assert event["payload_cbor"] is None and event["spec_version"] == 3 and event["correlation_id"] == "wait_A"
-    cancelled = pg(cli, dsn, "cancel", run_id, "-y")
-    assert cancelled.exit_code == 0
-    assert rows(dsn, "SELECT status::text AS s FROM workflow.workflow_runs WHERE id = %s", [run_id]) == \
-        [{"s": "cancelled"}]
-    assert rows(dsn, "SELECT count(*) AS n FROM workflow.workflow_events WHERE type = 'run_cancelled'") == [{"n": 0}]
+    for n, spec in enumerate((None, "1", "2"), start=1):
+        run_id = "wrun_" + ulid(base, 10 * n)
+        insert_legacy_run(dsn, run_id, spec=spec)
+        execute(dsn, "INSERT INTO workflow.workflow_events (id, type, correlation_id, run_id, payload, created_at) "
+                     "VALUES (%s, 'wait_created', 'wait_A', %s, %s, now() AT TIME ZONE 'UTC')",
+                ["wevt_" + ulid(base, 10 * n + 1), run_id, json.dumps({"resumeAt": "2030-01-01T00:00:00.000Z"})])
+        before = snapshot(dsn, run_id)
+        shown = spec or "1"
+        for command in ("cancel", "wake"):
+            result = pg(cli, dsn, command, run_id, "-o", "json", *(["-y"] if command == "cancel" else []))
+            assert result.exit_code == 6, (spec, command, result.stderr)
+            error, hint = result.stderr.strip().splitlines()
+            assert error.startswith(f"error: run {run_id} has specVersion {shown} (")
+            assert error.endswith(f"wfctl {command}s Workflow SDK postgres-world runs of spec versions 3 only; "
+                                  "nothing was changed")
+            assert hint == "hint: " + refusal_hint(POSTGRES)
+            assert result.stdout == ""
+            assert snapshot(dsn, run_id) == before, (spec, command)
+        got = pg(cli, dsn, "get", run_id, "-o", "json")
+        assert got.exit_code == 0 and got.json()["input"] == ["x", 1] and got.stderr == ""
 
 
 def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
@@ -746,6 +755,257 @@ def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
     assert pg(cli, dsn, "list", "-o", "id", "--search", "old").stdout.split() == [run_id]
     tail = pg(cli, dsn, "tail", run_id, "-o", "jsonl")
     assert tail.exit_code == 0 and [line["kind"] for line in tail_lines(tail)] == ["end"]
+
+
+# -- the version gate: spec versions, the schema's migrations, 5.0 columns --------------------------------------
+#
+# No 5.0 world-postgres runs with workflow@5.0.0-beta.55 (reference §3.10), so the runs and the schema here are the
+# ones the real app wrote through @workflow/world-postgres 4.3.7, relabelled (a run's spec_version), extended
+# (migrations rows the 4.3.7 package does not have) or ALTERed (the 5.0 columns) the way a newer world would
+# leave them.
+
+SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
+PG_HINT = "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend @workflow/world-postgres'"
+UNKNOWN_MIGRATIONS = [("f" * 63 + str(n), 1790000000000 + n) for n in range(3)]
+
+
+def set_spec(dsn: str, run_id: str, spec: int | None) -> None:
+    """``workflow_runs.spec_version`` is varchar (NULL: a legacy run)."""
+    execute(dsn, "UPDATE workflow.workflow_runs SET spec_version = %s WHERE id = %s",
+            [None if spec is None else str(spec), run_id])
+
+
+def add_migrations(dsn: str, migrations: list[tuple[str, int]]) -> None:
+    """Rows as drizzle's migrator records them (sha256 of the SQL file, the journal's ``when``)."""
+    for digest, when in migrations:
+        execute(dsn, "INSERT INTO workflow_drizzle.workflow_migrations (hash, created_at) VALUES (%s, %s)",
+                [digest, when])
+
+
+def refusal_lines(result) -> tuple[str, str]:
+    """A refused single write: exit 6, nothing on stdout, exactly an ``error:`` line and a ``hint:`` line."""
+    assert result.exit_code == 6, result.stdout + result.stderr
+    assert result.stdout == ""
+    error, hint = result.stderr.strip().splitlines()
+    assert error.startswith("error: ") and hint.startswith("hint: ")
+    return error, hint
+
+
+def test_proven_migrations_are_what_the_worlds_bootstrap_records(world_db):
+    """wfctl's list of the 4.3.7 migrations = the package's journal + SHA-256 of its SQL files = the rows its
+    ``bootstrap`` wrote (12 migrations: 0000-0010 and 0015; 0011-0014 do not exist in 4.3.7)."""
+    import hashlib
+
+    try:
+        from tests.support.pg_peer import APP_DIR
+    except ImportError:
+        from support.pg_peer import APP_DIR  # type: ignore[no-redef]
+    recorded = rows(world_db, "SELECT hash, created_at FROM workflow_drizzle.workflow_migrations ORDER BY id")
+    assert [(r["hash"], r["created_at"]) for r in recorded] == [(h, when) for _, when, h in PROVEN_MIGRATIONS]
+    package = APP_DIR / "node_modules" / "@workflow" / "world-postgres"
+    assert json.loads((package / "package.json").read_text())["version"] == "4.3.7"
+    migrations = package / "src" / "drizzle" / "migrations"
+    journal = json.loads((migrations / "meta" / "_journal.json").read_text())["entries"]
+    assert [(e["tag"], e["when"], hashlib.sha256((migrations / f"{e['tag']}.sql").read_bytes()).hexdigest())
+            for e in journal] == list(PROVEN_MIGRATIONS)
+    assert len(PROVEN_MIGRATIONS) == 12
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_cancel_is_gated_by_spec_version(cli, recorded_db, spec):
+    dsn, ids = recorded_db
+    run_id = ids["sleeping"]
+    set_spec(dsn, run_id, spec)
+    before = snapshot(dsn, run_id)
+    result = pg(cli, dsn, "cancel", run_id, "-y", "-o", "json")
+    if spec in POSTGRES.writes:
+        assert result.exit_code == 0, result.stderr
+        assert result.json()[0]["outcome"] == "cancelled"
+        after = snapshot(dsn, run_id)
+        assert after["run"][0]["status"] == "cancelled" and after["waits"] == []
+        assert [(e["type"], e["spec_version"]) for e in after["events"][len(before["events"]):]] == \
+            [("run_cancelled", spec)]
+        return
+    error, hint = refusal_lines(result)
+    assert error == "error: " + write_refusal(POSTGRES, run_id, spec, "cancel")
+    if spec == 7:
+        assert error == (f"error: run {run_id} has specVersion 7 (sealed log), wfctl cancels Workflow SDK "
+                         "postgres-world runs of spec versions 3 only; nothing was changed")
+    if spec == 99:
+        assert "specVersion 99 (unknown to this wfctl), newer than wfctl knows;" in error
+    assert hint == PG_HINT
+    assert snapshot(dsn, run_id) == before  # row, events, waits, hooks and jobs untouched
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_wake_is_gated_by_spec_version(cli, recorded_db, spec):
+    dsn, ids = recorded_db
+    run_id = ids["sleeping"]
+    set_spec(dsn, run_id, spec)
+    before = snapshot(dsn, run_id)
+    if spec not in POSTGRES.writes:
+        for extra in ([], ["--dry-run"]):  # a dry run predicts the refusal
+            error, hint = refusal_lines(pg(cli, dsn, "wake", run_id, "-o", "json", *extra))
+            assert error == "error: " + write_refusal(POSTGRES, run_id, spec, "wake")
+            assert "wfctl wakes Workflow SDK postgres-world runs of spec versions 3 only" in error
+            assert hint == PG_HINT
+        assert snapshot(dsn, run_id) == before
+        return
+    result = pg(cli, dsn, "wake", run_id, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["stoppedCount"] == 1
+    after = snapshot(dsn, run_id)
+    assert len(after["jobs"]) == len(before["jobs"]) + 1
+    assert [(e["type"], e["spec_version"]) for e in after["events"][len(before["events"]):]] == \
+        [("wait_completed", spec)]
+
+
+def test_bulk_cancel_refuses_some_runs_and_cancels_the_others(cli, recorded_db):
+    dsn, ids = recorded_db
+    set_spec(dsn, ids["hook"], 7)
+    before = snapshot(dsn, ids["hook"])
+    result = pg(cli, dsn, "cancel", "--status", "running", "-y", "-o", "json")
+    assert result.exit_code == 7, result.stderr  # partly refused: never 0
+    outcomes = {o["runId"]: o for o in result.json()}
+    assert outcomes[ids["sleeping"]]["outcome"] == "cancelled"
+    assert outcomes[ids["hook"]] == {"runId": ids["hook"], "outcome": "refused", "status": "running",
+                                     "message": write_refusal(POSTGRES, ids["hook"], 7, "cancel")}
+    assert PG_HINT in result.stderr.splitlines()
+    assert snapshot(dsn, ids["hook"]) == before
+    assert snapshot(dsn, ids["sleeping"])["run"][0]["status"] == "cancelled"
+
+
+def test_bulk_cancel_of_only_refused_runs_exits_6(cli, recorded_db):
+    dsn, ids = recorded_db
+    set_spec(dsn, ids["hook"], 6)
+    set_spec(dsn, ids["sleeping"], None)
+    before = {r: snapshot(dsn, ids[r]) for r in ("hook", "sleeping")}
+    result = pg(cli, dsn, "cancel", ids["hook"], ids["sleeping"], ids["completed"], "-y", "-o", "json")
+    outcomes = {o["runId"]: o["outcome"] for o in result.json()}
+    assert outcomes == {ids["hook"]: "refused", ids["sleeping"]: "refused", ids["completed"]: "already_completed"}
+    assert result.exit_code == 7  # a finished run is not refused: partly failed
+    result = pg(cli, dsn, "cancel", ids["hook"], ids["sleeping"], "-y", "-o", "json")
+    assert result.exit_code == 6 and {o["outcome"] for o in result.json()} == {"refused"}
+    assert {r: snapshot(dsn, ids[r]) for r in before} == before
+
+
+def test_a_newer_schema_refuses_writes_and_reads_with_one_warning(cli, recorded_db):
+    """Migrations the 4.3.7 package does not have (a newer world-postgres migrated this database): every write
+    is refused before anything is touched, naming what was found; reads go on with one warning."""
+    from wfctl.model import iso
+
+    dsn, ids = recorded_db
+    add_migrations(dsn, UNKNOWN_MIGRATIONS)
+    run_id = ids["sleeping"]
+    before = snapshot(dsn, run_id)
+    newest = (f"newest unknown, sha256 {'f' * 12}, created "
+              f"{iso(datetime.fromtimestamp(1790000000.002, tz=timezone.utc))}")
+    for command, done in (("cancel", "cancelled"), ("wake", "woken")):
+        error, hint = refusal_lines(pg(cli, dsn, command, run_id, "-y", "-o", "json") if command == "cancel"
+                                    else pg(cli, dsn, command, run_id, "-o", "json"))
+        assert error == (f"error: run {run_id} was not {done}: the database schema has 15 migrations (3 unknown "
+                         f"to wfctl, {newest}), wfctl writes into the 12 of @workflow/world-postgres 4.3.7 only; "
+                         "nothing was changed")
+        assert hint == PG_HINT
+    assert snapshot(dsn, run_id) == before
+    # bulk: every run refused (the finished ones are already_completed), exit 6
+    bulk = pg(cli, dsn, "cancel", "--status", "running", "-y", "-o", "json")
+    assert bulk.exit_code == 6 and {o["outcome"] for o in bulk.json()} == {"refused"}
+    assert snapshot(dsn, run_id) == before
+    warning = (f"warning: the database schema has 15 migrations, 3 of them unknown to wfctl (newer than "
+               f"@workflow/world-postgres 4.3.7; {newest}): showing what wfctl can read; cancel and wake are "
+               "refused; upgrade wfctl")
+    assert [line for line in bulk.stderr.splitlines() if line.startswith("warning:")] == [warning]
+    for args in (["list", "-o", "json"], ["get", run_id, "-o", "json"], ["status", run_id],
+                 ["tail", run_id, "-o", "jsonl"], ["dashboard", "--once", "-o", "json"]):
+        result = pg(cli, dsn, *args)
+        assert result.exit_code in (0, 12), (args, result.stderr)
+        assert result.stdout and result.stderr.splitlines() == [warning], args
+    doctor = pg(cli, dsn, "config", "doctor", "-o", "json")
+    checks = {c["name"]: c for c in doctor.json()}
+    assert doctor.exit_code == 5 and not checks["migrations"]["ok"]
+    assert checks["migrations"]["detail"].startswith("15 migrations, 3 of them unknown to wfctl (newer than "
+                                                     "@workflow/world-postgres 4.3.7;")
+    assert "cancel and wake are refused (reads go on)" in checks["migrations"]["detail"]
+    assert doctor.stderr == ""
+
+
+def test_an_older_schema_refuses_writes_without_a_read_warning(cli, recorded_db):
+    dsn, ids = recorded_db
+    execute(dsn, "DELETE FROM workflow_drizzle.workflow_migrations WHERE hash = %s", [PROVEN_MIGRATIONS[-1][2]])
+    run_id = ids["sleeping"]
+    before = snapshot(dsn, run_id)
+    error, hint = refusal_lines(pg(cli, dsn, "cancel", run_id, "-y"))
+    assert error == (f"error: run {run_id} was not cancelled: the database schema has 11 of the 12 migrations of "
+                     "@workflow/world-postgres 4.3.7 (an older world-postgres, missing "
+                     "0015_move_enums_to_workflow_schema); wfctl writes into the 12 of @workflow/world-postgres "
+                     "4.3.7 only; nothing was changed")
+    assert hint.startswith("hint: upgrade the app to @workflow/world-postgres 4.3.7 and run its bootstrap")
+    assert snapshot(dsn, run_id) == before
+    listed = pg(cli, dsn, "list", "-o", "id")
+    assert listed.exit_code == 0 and listed.stderr == ""
+
+
+def test_no_migrations_table_refuses_writes(cli, recorded_db):
+    """Without drizzle's table wfctl cannot tell the schema's version: refused (the query runs in a savepoint,
+    so its failure cannot break anything else)."""
+    dsn, ids = recorded_db
+    execute(dsn, "DROP SCHEMA workflow_drizzle CASCADE")
+    run_id = ids["sleeping"]
+    before = snapshot(dsn, run_id)
+    for args in (["cancel", run_id, "-y"], ["wake", run_id]):
+        error, hint = refusal_lines(pg(cli, dsn, *args))
+        assert "wfctl cannot tell the database schema's version (workflow_drizzle.workflow_migrations: " in error
+        assert "does not exist" in error and error.endswith("nothing was changed")
+        assert hint.startswith("hint: give the DSN's role SELECT on workflow_drizzle.workflow_migrations")
+    assert snapshot(dsn, run_id) == before
+    assert pg(cli, dsn, "get", run_id, "-o", "json").exit_code == 0
+    checks = {c["name"]: c for c in pg(cli, dsn, "config", "doctor", "-o", "json").json()}
+    assert not checks["migrations"]["ok"] and "unreadable" in checks["migrations"]["detail"]
+
+
+def test_5_0_columns_are_read_when_present(cli, recorded_db, pg_server):
+    """world-postgres 5.0 adds ``error_code``, ``attributes``, ``encryption_public_key`` (runs) and ``is_system``
+    (hooks) (reference §3.10). No published 5.0 world-postgres runs with workflow@5.0.0-beta.55, so this is the
+    database the real 4.3.7 app recorded, ALTERed to add those columns with the types the 5.0 migrations declare,
+    and filled with plausible 5.0 values: an error serialized as devalue bytes (FatalError reducer) with its
+    errorCode beside it, run attributes (jsonb, default ``{}``), a public key (not shown), the runtime's own
+    abort hook (``is_system``)."""
+    dsn, ids = recorded_db
+    pg_server.execute("""
+        ALTER TABLE workflow.workflow_runs ADD COLUMN error_code varchar,
+            ADD COLUMN attributes jsonb DEFAULT '{}'::jsonb NOT NULL, ADD COLUMN encryption_public_key varchar;
+        ALTER TABLE workflow.workflow_hooks ADD COLUMN is_system boolean DEFAULT false;
+    """, dbname=dsn.rsplit("/", 1)[1])
+    error = (b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
+             b'"FatalError: boom: bad input\\n    at validate"]')
+    execute(dsn, "UPDATE workflow.workflow_runs SET error_cbor = %s, error = NULL, error_code = 'USER_ERROR', "
+                 "attributes = %s::jsonb, encryption_public_key = 'pk_secretish', spec_version = '7' WHERE id = %s",
+            [cbor2.dumps(cbor2.CBORTag(64, error)), json.dumps({"team": "payments", "tier": 2}), ids["failed"]])
+    abort_hook = "hook_" + ulid(now_ms(), 99)
+    execute(dsn, "INSERT INTO workflow.workflow_hooks (hook_id, run_id, token, owner_id, project_id, environment, "
+                 "created_at, spec_version, is_webhook, is_system) VALUES (%s, %s, %s, 'o', 'p', 'e', "
+                 "now() AT TIME ZONE 'UTC', 7, false, true)", [abort_hook, ids["hook"], "abrt_" + ulid(now_ms())])
+    set_spec(dsn, ids["completed"], 99)
+
+    listed = pg(cli, dsn, "list", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stderr.splitlines() == [f"warning: run {ids['completed']} has specVersion 99, newer than this "
+                                          "wfctl reads (up to 7): showing what it can; upgrade wfctl"]
+    by_id = {r["runId"]: r for r in listed.json()["data"]}
+    failed = by_id[ids["failed"]]
+    assert failed["error"] == {"message": "boom: bad input", "code": "USER_ERROR",
+                               "stack": "FatalError: boom: bad input\n    at validate"}
+    assert failed["attributes"] == {"team": "payments", "tier": 2} and failed["extra"]["specVersion"] == 7
+    assert by_id[ids["sleeping"]]["attributes"] == {}  # the column's default
+    assert "pk_secretish" not in listed.stdout
+    status = pg(cli, dsn, "status", ids["failed"], "-o", "json")  # the cheap one-row read has them too
+    assert status.exit_code == 10 and "USER_ERROR" in status.stdout
+    assert pg(cli, dsn, "list", "-o", "id", "--search", "user_error").stdout.split() == [ids["failed"]]
+    got = pg(cli, dsn, "get", ids["hook"], "-o", "json")
+    assert got.exit_code == 0, got.stderr
+    assert {h["hookId"] for h in got.json()["hooks"]} >= {abort_hook}
+    assert pg(cli, dsn, "get", ids["completed"], "-o", "json").stderr.count("warning:") == 1
 
 
 # -- configuration, errors and secrets -------------------------------------------------------------------
@@ -825,6 +1085,29 @@ def test_doctor(cli, recorded_db):
     assert ":***@" in checks["database"]["detail"] and "world:world@" not in checks["database"]["detail"]
     assert checks["schema"]["ok"] and f"{len(ids)} runs" in checks["schema"]["detail"]
     assert checks["migrations"]["ok"] and checks["queue"]["ok"] and checks["permissions"]["ok"]
+    assert checks["migrations"]["detail"] == (
+        "12 migrations = the 12 of @workflow/world-postgres 4.3.7 (newest 0015_move_enums_to_workflow_schema, "
+        "created 2026-06-29T00:00:00.000Z, sha256 adc88e08a9a0) in workflow_drizzle.workflow_migrations; "
+        "cancel and wake write")
+    assert checks["spec versions"]["ok"]
+    assert checks["spec versions"]["detail"] == (
+        f"spec versions seen: 3 ×{len(ids)} (read+write); wfctl writes 3; "
+        f"workflowCoreVersion (newest {len(ids)} runs) 4.8.9 ×{len(ids)}")
+    assert result.stderr == ""
+
+
+def test_doctor_reports_every_spec_version_and_what_wfctl_does_with_it(cli, recorded_db):
+    dsn, ids = recorded_db
+    set_spec(dsn, ids["completed"], None)
+    set_spec(dsn, ids["failed"], 7)
+    set_spec(dsn, ids["flaky"], 99)
+    result = pg(cli, dsn, "config", "doctor", "-o", "json")
+    checks = {c["name"]: c for c in result.json()}
+    assert result.exit_code == 5 and not checks["spec versions"]["ok"]  # a version newer than wfctl reads
+    assert checks["spec versions"]["detail"].startswith(
+        f"spec versions seen: 1 ×1 (read only), 3 ×{len(ids) - 3} (read+write), 7 ×1 (read only), "
+        "99 ×1 (newer: partly read); wfctl writes 3")
+    assert checks["spec versions"]["detail"].endswith("(wfctl reads up to 7)")
 
 
 def test_psycopg_missing(cli, recorded_db, monkeypatch):

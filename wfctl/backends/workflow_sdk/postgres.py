@@ -21,11 +21,21 @@ Decisions (also in the README):
   run id's time and its creation, 24 h back and 5 min ahead, so the primary key bounds the scan),
   ``--search`` (ASCII-insensitive substring of run id, workflow, status, deployment id and error).
 * ``dashboard`` counts are one ``GROUP BY status`` query.
+* Version gate (``versions.py``): ``cancel`` and ``wake`` write only into runs of the spec versions in
+  ``POSTGRES.writes`` and only into the schema of :data:`PROVEN_WORLD`: drizzle's
+  ``workflow_drizzle.workflow_migrations`` must hold exactly the 12 migrations of that package (hash and
+  ``created_at``). Anything else (legacy spec 1 or missing, 5.0 specs, a newer or older or unreadable schema) is
+  refused before the row is locked: a single run exits 6 with the reason and a hint, a bulk cancel gives that
+  run the outcome ``refused``. Reads of a newer schema go on with one warning; ``config doctor`` reports the
+  migrations, the spec versions of the runs and the newest runs' ``workflowCoreVersion``.
+* 5.0 columns are read when the schema has them: run ``error_code`` (the error's code) and ``attributes``,
+  hook ``is_system``; ``encryption_public_key`` is not read. No 5.0 world-postgres ran with the 5.0 runtime
+  when this was written (reference §3.10), so they are tested on an ALTERed 4.3.7 database.
 * ``cancel`` and ``wake`` each run in one transaction that locks the run row first, and write what the world
-  writes (§5.4): cancel = run update + hooks and waits deleted + a ``run_cancelled`` event (legacy
-  specVersion-1 runs: no event, as the world does); wake = waits completed + ``wait_completed`` events (CBOR
-  ``{resumeAt}``) + ``graphile_worker.add_job('<prefix>flows', ...)``. If any statement fails, nothing is
-  written. Timestamps written are naive UTC from wfctl's clock (the world writes its own clock's UTC too).
+  writes (§5.4): cancel = run update + hooks and waits deleted + a ``run_cancelled`` event; wake = waits
+  completed + ``wait_completed`` events (CBOR ``{resumeAt}``) + ``graphile_worker.add_job('<prefix>flows',
+  ...)``. If any statement fails, nothing is written. Timestamps written are naive UTC from wfctl's clock (the
+  world writes its own clock's UTC too).
 * ``tail`` reads events by id and stream chunks by chunk id. ``--live`` follows stream chunks with ``LISTEN
   workflow_event_chunk`` (the world's NOTIFY channel) and events by polling (events have no NOTIFY); both
   re-read a short window behind the last id so a row committed late with a smaller id is not skipped, and
@@ -50,7 +60,9 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
-from ...errors import AuthError, ConfigError, NotFoundError, UnavailableError, UsageError, WfctlError
+from ...errors import (
+    AuthError, ConfigError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError,
+)
 from ...model import (
     CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
     RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
@@ -62,14 +74,13 @@ from .codec import (
     parse_statuses, plan_wake, record_time, run_from_record, step_from_record, stream_base, stream_name,
     stream_namespace, stream_start, ulid_time_ms, ulid_time_prefix, workflow_short_name,
 )
+from .versions import POSTGRES, READ_MAX, ReadWarner, doctor_line, refusal_hint, spec_of, write_refusal
 
 if TYPE_CHECKING:
     from ...config import Profile
 
 T = TypeVar("T")
 
-SPEC_VERSION_LEGACY = 1
-SPEC_VERSION_CURRENT = 3
 DEFAULT_DSN = "postgres://world:world@localhost:5432/world"  # the world's own default
 DEFAULT_JOB_PREFIX = "workflow_"
 LOOKBACK_MS = 30_000  # live tails re-read this far behind the newest id (late commits with smaller ids)
@@ -79,25 +90,52 @@ INSTALL_HINT = "pip install 'wfctl[postgres]'"
 BOOTSTRAP_HINT = ("create it with 'npx --package=@workflow/world-postgres bootstrap' (with WORKFLOW_POSTGRES_URL "
                   "set), or check that the DSN names the app's database")
 
+#: The world wfctl's writes were proven against, and its drizzle migrations (``src/drizzle/migrations/meta/
+#: _journal.json``; 0011-0014 do not exist in 4.3.7): tag, the journal's ``when`` (drizzle's ``created_at``) and
+#: the SHA-256 of the migration's SQL file (drizzle's ``hash``), as ``bootstrap`` records them in
+#: ``workflow_drizzle.workflow_migrations``. wfctl writes only into a schema that has exactly these.
+PROVEN_WORLD = "@workflow/world-postgres 4.3.7"
+PROVEN_MIGRATIONS: tuple[tuple[str, int, str], ...] = (
+    ("0000_cultured_the_anarchist", 1762873019948, "e92421745b2346049a277afbce781da3f260e68067eb1bdbd7d10bbf2ad2e743"),
+    ("0001_tricky_sersi", 1763903867386, "5bb606a2a55a2095101907d62d28917091316d9cddcdff5e8fc9a43e2e6f7a30"),
+    ("0002_add_expired_at", 1764815363008, "ac88e448e940f38bf18f076dde2abe63b53659a4c9936325e4e44cf95434e311"),
+    ("0003_add_stream_run_id", 1765900000000, "ad911e947a121b1def77b7ad37bd95ae7de2b453a05645e9b40f979a166e79b9"),
+    ("0004_remove_run_pause_status", 1765900000001,
+     "673b7222d0df6c2fd2d335072a9d85b695b5dae4a2c52b287d2aaa5d31d462f9"),
+    ("0005_add_spec_version", 1767723210726, "7c3f3b73a707af2386f5c20b953e4c54631be616bf0b9bfa8ced1b97018ad384"),
+    ("0006_add_error_cbor", 1768500000000, "928760bfbdd23576f119f3f14c3e6db78fb765cfd24f8595c70536cb975c7178"),
+    ("0007_add_waits_table", 1769500000000, "f904ecb9232a269f599b393fa4ce5e3762a8267d111ad103d56fdcd11837fdcd"),
+    ("0008_migrate_pgboss_to_graphile", 1770000000000,
+     "e424a48df5a1ddd752e4d09f05696e76da94e366b3d617ca10c3d3fbcdb74c77"),
+    ("0009_add_is_webhook", 1770500000000, "eafc36b3c9b1aaff44cd33cff9126bd7fdd796d2672b104125c32d91e0ce5597"),
+    ("0010_add_events_entity_creation_unique_index", 1771000000000,
+     "5584c9be57e2c0d82fa1e972d5ee5da711b31368fbf8efee16cd2857e071af41"),
+    ("0015_move_enums_to_workflow_schema", 1782691200000,
+     "adc88e08a9a0bba0bd13962db0c317b4e4aab4c6ae6ec281f2453dee9e4199c7"),
+)
+MIGRATIONS_TABLE = "workflow_drizzle.workflow_migrations"
+CORE_SAMPLE = 100  # newest runs whose workflowCoreVersion config doctor reports
+
 # Columns wfctl reads, per table. A column the database lacks (an old schema) is selected as NULL.
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "workflow_runs": ("id", "name", "status", "deployment_id", "spec_version", "input_cbor", "input",
                       "output_cbor", "output", "execution_context_cbor", "execution_context", "error_cbor",
-                      "error", "created_at", "updated_at", "started_at", "completed_at", "expired_at"),
+                      "error", "created_at", "updated_at", "started_at", "completed_at", "expired_at",
+                      "error_code", "attributes"),  # the last two: world-postgres 5.0
     "workflow_events": ("id", "type", "correlation_id", "run_id", "payload_cbor", "payload", "created_at",
                         "spec_version"),
     "workflow_steps": ("step_id", "run_id", "step_name", "status", "attempt", "input_cbor", "input",
                        "output_cbor", "output", "error_cbor", "error", "started_at", "completed_at", "created_at",
-                       "updated_at", "retry_after", "spec_version"),
+                       "updated_at", "retry_after", "spec_version", "error_code"),
     "workflow_waits": ("wait_id", "run_id", "status", "resume_at", "completed_at", "created_at", "updated_at",
                        "spec_version"),
-    "workflow_hooks": ("hook_id", "run_id", "token", "created_at", "metadata_cbor", "metadata"),
+    "workflow_hooks": ("hook_id", "run_id", "token", "created_at", "metadata_cbor", "metadata", "is_system"),
     "workflow_stream_chunks": ("id", "stream_id", "run_id", "data", "eof", "created_at"),
 }
 _CAST_TEXT = {"status", "spec_version"}  # enums and the varchar/int spec_version read as text
 _STATUS_COLUMNS = ("id", "name", "status", "deployment_id", "spec_version", "execution_context_cbor",
                    "execution_context", "error_cbor", "error", "created_at", "updated_at", "started_at",
-                   "completed_at", "expired_at")
+                   "completed_at", "expired_at", "error_code", "attributes")
 
 
 # -- small helpers -----------------------------------------------------------------------------------------
@@ -165,8 +203,22 @@ def _error_value(row: dict[str, Any]) -> Any:
     return _legacy_error(row.get("error"))
 
 
+def _attributes(value: Any) -> dict[str, Any] | None:
+    """``workflow_runs.attributes`` (world-postgres 5.0: jsonb, default ``{}``; CBOR if stored as bytes)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = decode_cbor(value)
+    elif isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
 def _run_record(row: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
-    """A ``workflow_runs`` row → world-local's run record (for ``codec.run_from_record``)."""
+    """A ``workflow_runs`` row → world-local's run record (for ``codec.run_from_record``). The 5.0 columns
+    ``error_code`` and ``attributes`` are read when the schema has them (NULL otherwise);
+    ``encryption_public_key`` is not read."""
     return {
         "runId": row["id"],
         "status": row.get("status"),
@@ -182,6 +234,8 @@ def _run_record(row: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
         "input": _column(row, "input") if with_data else None,
         "output": _column(row, "output") if with_data else None,
         "error": _error_value(row),
+        "errorCode": row.get("error_code"),
+        "attributes": _attributes(row.get("attributes")),
     }
 
 
@@ -197,7 +251,21 @@ def _step_record(row: dict[str, Any]) -> dict[str, Any]:
         "input": _column(row, "input"),
         "output": _column(row, "output"),
         "error": _error_value(row),
+        "errorCode": row.get("error_code"),
     }
+
+
+_HOOK_FIELDS = frozenset(Hook.field_names())
+
+
+def _hook(row: dict[str, Any]) -> Hook:
+    """A ``workflow_hooks`` row → :class:`Hook`. A 5.0 world's ``is_system`` (the runtime's own abort hooks,
+    token ``abrt_...``) is kept where the model has a field for it."""
+    hook = Hook(row["hook_id"], row.get("token"), record_time(_utc(row.get("created_at")), row["hook_id"]),
+                decode_payload(_column(row, "metadata")))
+    if "isSystem" in _HOOK_FIELDS and row.get("is_system") is not None:
+        setattr(hook, "isSystem", bool(row["is_system"]))
+    return hook
 
 
 def _cbor_resume_at(value: Any) -> bytes:
@@ -212,6 +280,101 @@ def _cbor_resume_at(value: Any) -> bytes:
     if ms % 1000 == 0 and 0 <= ms // 1000 < 1 << 32:
         return out + b"\xc1\x1a" + struct.pack(">I", ms // 1000)
     return out + b"\xc1\xfb" + struct.pack(">d", ms / 1000)
+
+
+# -- the schema's version: drizzle's migrations table --------------------------------------------------------
+
+_PROVEN_BY_HASH = {digest: tag for tag, _, digest in PROVEN_MIGRATIONS}
+BOOTSTRAP_CMD = "npx --package=@workflow/world-postgres bootstrap"
+
+
+class SchemaVersion:
+    """What ``workflow_drizzle.workflow_migrations`` says about the schema, against :data:`PROVEN_MIGRATIONS`.
+
+    ``rows`` = ``(hash, created_at)`` in the order applied, or None when the table could not be read
+    (``problem`` says why). Writes need exactly the proven migrations; reads go on whatever it says.
+    """
+
+    def __init__(self, rows: list[tuple[Any, Any]] | None, problem: str | None = None):
+        self.rows = rows or []
+        self.readable = rows is not None
+        self.problem = problem
+        self.known = [_PROVEN_BY_HASH[str(h)] for h, _ in self.rows if str(h) in _PROVEN_BY_HASH]
+        self.unknown = [(str(h), c) for h, c in self.rows if str(h) not in _PROVEN_BY_HASH]
+        self.missing = [tag for tag, _, _ in PROVEN_MIGRATIONS if tag not in set(self.known)]
+
+    @property
+    def proven(self) -> bool:
+        return self.readable and not self.unknown and not self.missing
+
+    def newest(self) -> str:
+        """The last migration applied: its tag (known) or hash prefix (unknown), and when it was created."""
+        if not self.rows:
+            return "none"
+        _, (digest, created) = max(enumerate(self.rows), key=lambda item: (_int_or_zero(item[1][1]), item[0]))
+        name = _PROVEN_BY_HASH.get(str(digest)) or f"unknown, sha256 {str(digest)[:12]}"
+        when = _ms_time(created)
+        return f"{name}" + (f", created {when}" if when else "")
+
+    def summary(self) -> str:
+        """For ``config doctor``: the count, what it is, the newest migration."""
+        total = len(PROVEN_MIGRATIONS)
+        if not self.readable:
+            return f"unknown: {MIGRATIONS_TABLE} unreadable ({self.problem})"
+        if self.proven:
+            return (f"{len(self.rows)} migrations = the {total} of {PROVEN_WORLD} (newest {self.newest()}, "
+                    f"sha256 {PROVEN_MIGRATIONS[-1][2][:12]})")
+        if self.unknown:
+            return (f"{len(self.rows)} migrations, {len(self.unknown)} of them unknown to wfctl (newer than "
+                    f"{PROVEN_WORLD}; newest {self.newest()})")
+        return (f"{len(self.known)} of the {total} migrations of {PROVEN_WORLD} (an older world-postgres; "
+                f"missing {', '.join(self.missing)}; newest {self.newest()})")
+
+    def refusal(self, run_id: str, operation: str) -> tuple[str, str] | None:
+        """Why wfctl will not write into this schema, and a hint; None when it may."""
+        if self.proven:
+            return None
+        total = len(PROVEN_MIGRATIONS)
+        done = {"cancel": "cancelled", "wake": "woken"}.get(operation, operation)
+        tail = f"wfctl writes into the {total} of {PROVEN_WORLD} only; nothing was changed"
+        if not self.readable:
+            return (f"run {run_id} was not {done}: wfctl cannot tell the database schema's version "
+                    f"({MIGRATIONS_TABLE}: {self.problem}); {tail}",
+                    f"give the DSN's role SELECT on {MIGRATIONS_TABLE}, or use {POSTGRES.fallback}")
+        if self.unknown:
+            return (f"run {run_id} was not {done}: the database schema has {len(self.rows)} migrations "
+                    f"({len(self.unknown)} unknown to wfctl, newest {self.newest()}), {tail}",
+                    refusal_hint(POSTGRES))
+        return (f"run {run_id} was not {done}: the database schema has {len(self.known)} of the {total} "
+                f"migrations of {PROVEN_WORLD} (an older world-postgres, missing {', '.join(self.missing)}); "
+                f"{tail}",
+                f"upgrade the app to {PROVEN_WORLD} and run its bootstrap ('{BOOTSTRAP_CMD}'), or use "
+                f"{POSTGRES.fallback}")
+
+    def read_warning(self) -> str | None:
+        if not self.unknown:
+            return None
+        return (f"the database schema has {len(self.rows)} migrations, {len(self.unknown)} of them unknown to "
+                f"wfctl (newer than {PROVEN_WORLD}; newest {self.newest()}): showing what wfctl can read; "
+                "cancel and wake are refused; upgrade wfctl")
+
+
+def _int_or_zero(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _ms_time(value: Any) -> str | None:
+    """drizzle's ``created_at`` (epoch milliseconds, bigint) as RFC 3339."""
+    ms = _int_or_zero(value)
+    if ms <= 0:
+        return None
+    try:
+        return iso(datetime.fromtimestamp(ms / 1000, tz=timezone.utc))
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 # -- DSN handling --------------------------------------------------------------------------------------------
@@ -285,6 +448,9 @@ class PostgresWorldBackend(Backend):
         self._listen: Any = None
         self._target: _Target | None = None
         self._columns: dict[str, set[str]] | None = None
+        self._version: SchemaVersion | None = None
+        self._version_noted = False  # the newer-schema warning is given once, on reads only
+        self._newer = ReadWarner(self.ctx.warn)
 
     # -- configuration -----------------------------------------------------------------------------------
     def _dsn(self) -> tuple[str, str]:
@@ -422,7 +588,17 @@ class PostgresWorldBackend(Backend):
                 raise UnavailableError(f"PostgreSQL {what} failed: {self.target.clean(_message(exc))}") from None
 
     def _read(self, fn: Callable[[Any], T], what: str = "query") -> T:
-        return self._call(fn, retry_budget=self.read_retry_budget, what=what)
+        result = self._call(fn, retry_budget=self.read_retry_budget, what=what)
+        self._note_version()
+        return result
+
+    def _note_version(self) -> None:
+        """After a read: warn once when the schema is newer than wfctl knows (reads go on)."""
+        if self._version is not None and not self._version_noted:
+            self._version_noted = True
+            warning = self._version.read_warning()
+            if warning:
+                self.ctx.warn(warning)
 
     def _rows(self, conn: Any, sql: str, params: Any = None) -> list[dict[str, Any]]:
         from psycopg.rows import dict_row
@@ -442,8 +618,24 @@ class PostgresWorldBackend(Backend):
             if "workflow_runs" not in columns:
                 raise ConfigError(f"no Workflow SDK schema in the database at {self.target.where} "
                                   "(table workflow.workflow_runs is missing)", hint=BOOTSTRAP_HINT)
+            self._migrations(conn)
             self._columns = columns
         return self._columns
+
+    def _migrations(self, conn: Any) -> SchemaVersion:
+        """The schema's version from drizzle's migrations table (read once). The query runs in a savepoint, so
+        a missing table or privilege cannot abort a write's transaction."""
+        if self._version is None:
+            psycopg = _psycopg()
+            try:
+                with conn.transaction():
+                    rows = conn.execute(f"SELECT hash, created_at FROM {MIGRATIONS_TABLE} ORDER BY id").fetchall()
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName,
+                    psycopg.errors.UndefinedColumn, psycopg.errors.InsufficientPrivilege) as exc:
+                self._version = SchemaVersion(None, self.target.clean(_message(exc)))
+            else:
+                self._version = SchemaVersion([(r[0], r[1]) for r in rows])
+        return self._version
 
     def _select(self, conn: Any, table: str, columns: Iterable[str] | None = None, alias: str = "") -> str:
         have = self._schema(conn).get(table, set())
@@ -467,7 +659,9 @@ class PostgresWorldBackend(Backend):
         return normalize_run_id(run_id)
 
     def _to_run(self, row: dict[str, Any], with_data: bool = True) -> Run:
-        return run_from_record(_run_record(row, with_data), self.name)
+        record = _run_record(row, with_data)
+        self._newer.check(record["specVersion"], record["runId"])
+        return run_from_record(record, self.name)
 
     def _event_dict(self, row: dict[str, Any]) -> dict[str, Any]:
         """An event row → world-local's event JSON shape (``eventData`` only when stored)."""
@@ -567,8 +761,7 @@ class PostgresWorldBackend(Backend):
     @staticmethod
     def _hooks(rows: list[dict[str, Any]]) -> list[Hook]:
         """The run's live hooks (rows of ``workflow_hooks``), oldest first."""
-        hooks = [Hook(row["hook_id"], row.get("token"), record_time(_utc(row.get("created_at")), row["hook_id"]),
-                      decode_payload(_column(row, "metadata"))) for row in rows]
+        hooks = [_hook(row) for row in rows]
         return sorted(hooks, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _stream_rows(self, conn: Any, run_id: str) -> list[dict[str, Any]]:
@@ -669,6 +862,8 @@ class PostgresWorldBackend(Backend):
                     fields.append("error")
                 if "error_cbor" in have:
                     fields.append("encode(error_cbor, 'escape')")
+                if "error_code" in have:  # world-postgres 5.0
+                    fields.append("error_code")
                 where.append("(" + " OR ".join(f"{f} ILIKE %s" for f in fields) + ")")
                 params.extend([needle] * len(fields))
             sql = f"SELECT {self._select(conn, 'workflow_runs')} FROM workflow.workflow_runs"
@@ -721,7 +916,9 @@ class PostgresWorldBackend(Backend):
 
     # -- cancel --------------------------------------------------------------------------------------------
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
-        """The world's ``run_cancelled``, one transaction per run (reference §5.4)."""
+        """The world's ``run_cancelled``, one transaction per run (reference §5.4). The version gate first: a run
+        of a spec version wfctl does not write, or any run in a schema other than the proven one, is
+        ``refused`` before its row is locked or written."""
         dry_run = bool(options.get("dry_run"))
         outcomes = []
         for given in run_ids:
@@ -735,29 +932,49 @@ class PostgresWorldBackend(Backend):
                     "; the transaction was rolled back unless it had already committed: check with wfctl status")))
         return outcomes
 
+    def _write_refusal(self, conn: Any, run_id: str, row: dict[str, Any], operation: str) -> tuple[str, str] | None:
+        """The version gate for one run: (why wfctl will not write, hint), or None. The schema (drizzle's
+        migrations) must be the proven one and the run's spec version one wfctl writes."""
+        refusal = self._migrations(conn).refusal(run_id, operation)
+        if refusal is not None:
+            return refusal
+        reason = write_refusal(POSTGRES, run_id, row.get("spec_version"), operation)
+        return (reason, refusal_hint(POSTGRES)) if reason is not None else None
+
+    def _cancel_check(self, conn: Any, run_id: str, row: dict[str, Any] | None) -> CancelOutcome | None:
+        """The outcome when the run is not to be written (not found, finished, refused), else None."""
+        if row is None:
+            return CancelOutcome(run_id, "not_found", "no such run")
+        status = row.get("status")
+        if status in TERMINAL:
+            return CancelOutcome(run_id, "already_completed", f"run already {status}", status)
+        refusal = self._write_refusal(conn, run_id, row, "cancel")
+        if refusal is not None:
+            return CancelOutcome(run_id, "refused", refusal[0], status, hint=refusal[1])
+        return None
+
     def _cancel_one(self, conn: Any, run_id: str, reason: str | None, dry_run: bool) -> CancelOutcome:
+        columns = ("id", "status", "spec_version")
+        row = self._fetch_run(conn, run_id, columns)  # no lock yet: a refused run is not even locked
+        early = self._cancel_check(conn, run_id, row)
+        if early is not None:
+            return early
+        if dry_run:
+            return CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", row.get("status"))
         with conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '10s'")
-            row = self._fetch_run(conn, run_id, ("id", "status", "spec_version"), lock=True)
-            if row is None:
-                return CancelOutcome(run_id, "not_found", "no such run")
-            status = row.get("status")
-            if status in TERMINAL:
-                return CancelOutcome(run_id, "already_completed", f"run already {status}", status)
-            spec = _spec_version(row.get("spec_version"))
-            if spec is not None and spec > SPEC_VERSION_CURRENT:
-                return CancelOutcome(run_id, "not_eligible", f"run has specVersion {spec}, newer than the world "
-                                     f"wfctl knows ({SPEC_VERSION_CURRENT}); cancel it with the app's SDK", status)
-            if dry_run:
-                return CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", status)
+            row = self._fetch_run(conn, run_id, columns, lock=True)
+            early = self._cancel_check(conn, run_id, row)  # again under the lock: it may have ended meanwhile
+            if early is not None:
+                return early
+            spec = spec_of(row.get("spec_version"))
             now = _now()
             conn.execute("UPDATE workflow.workflow_runs SET status = 'cancelled', completed_at = %s, updated_at = %s "
                          "WHERE id = %s AND status NOT IN ('completed', 'failed', 'cancelled')", [now, now, run_id])
             conn.execute("DELETE FROM workflow.workflow_hooks WHERE run_id = %s", [run_id])
             if self._has(conn, "workflow_waits"):
                 conn.execute("DELETE FROM workflow.workflow_waits WHERE run_id = %s", [run_id])
-            if spec is not None and spec > SPEC_VERSION_LEGACY:
-                self._insert_event(conn, run_id, "run_cancelled", None, None, spec, now)
+            self._insert_event(conn, run_id, "run_cancelled", None, None, spec, now)
         message = "cancelled; a step already running is not interrupted"
         if reason:
             message += " (the Postgres world has no field for a reason; it was not recorded)"
@@ -788,6 +1005,15 @@ class PostgresWorldBackend(Backend):
 
     def _wake(self, conn: Any, run_id: str, correlation_ids: list[str] | None, dry_run: bool) -> WakeResult:
         psycopg = _psycopg()
+        # The version gate, before the row is locked: a run wfctl does not write into is refused (exit 6)
+        # whether or not it sleeps, and a dry run says so too.
+        row = self._fetch_run(conn, run_id, ("id", "status", "spec_version"))
+        if row is None:
+            raise self._not_found(run_id)
+        if row.get("status") not in TERMINAL:
+            refusal = self._write_refusal(conn, run_id, row, "wake")
+            if refusal is not None:
+                raise UnsupportedError(refusal[0], hint=refusal[1])
         try:
             with conn.transaction():
                 conn.execute("SET LOCAL lock_timeout = '10s'")
@@ -807,16 +1033,11 @@ class PostgresWorldBackend(Backend):
                 if not isinstance(machine, str) or not machine:
                     raise UnavailableError(f"run {run_id} has no workflow name: cannot re-enqueue it; "
                                            "nothing was changed")
-                spec = _spec_version(row.get("spec_version"))
-                legacy = spec is None or spec <= SPEC_VERSION_LEGACY
+                spec = spec_of(row.get("spec_version"))
                 now = _now()
                 stopped: list[str] = []
                 errors: list[str] = []
                 for corr in pending:
-                    if legacy:  # the world stores the event only (no wait entity), with the current specVersion
-                        self._insert_event(conn, run_id, "wait_completed", corr, None, SPEC_VERSION_CURRENT, now)
-                        stopped.append(corr)
-                        continue
                     updated = conn.execute(
                         "UPDATE workflow.workflow_waits SET status = 'completed', completed_at = %s, updated_at = %s "
                         "WHERE wait_id = %s AND status = 'waiting' RETURNING wait_id",
@@ -866,7 +1087,9 @@ class PostgresWorldBackend(Backend):
 
     def _follow(self, fn: Callable[[Any], T], what: str) -> T:
         """A query of a live tail: reconnects for up to ``reconnect_budget`` seconds."""
-        return self._call(fn, retry_budget=self.reconnect_budget, what=what)
+        result = self._call(fn, retry_budget=self.reconnect_budget, what=what)
+        self._note_version()
+        return result
 
     def _run_status(self, run_id: str) -> str | None:
         return self._follow(lambda conn: _one(conn, "SELECT status::text FROM workflow.workflow_runs WHERE id = %s",
@@ -1096,6 +1319,7 @@ class PostgresWorldBackend(Backend):
 
     # -- doctor --------------------------------------------------------------------------------------------
     def doctor(self) -> list[Check]:
+        self._version_noted = True  # the schema's version is a check of its own here, not a warning
         try:
             target = self.target
         except WfctlError as exc:
@@ -1121,18 +1345,7 @@ class PostgresWorldBackend(Backend):
                                                  "run the world's bootstrap to migrate it"))
         else:
             checks.append(Check("schema", True, f"schema workflow ({runs} runs)"))
-        try:
-            migrations = self._read(lambda c: self._rows(
-                c, "SELECT count(*) AS n, max(created_at) AS last FROM workflow_drizzle.workflow_migrations"),
-                "migrations query")[0]
-            last = datetime.fromtimestamp(int(migrations["last"]) / 1000, tz=timezone.utc) \
-                if migrations.get("last") else None
-            ok = int(migrations["n"]) > 0
-            checks.append(Check("migrations", ok, f"{migrations['n']} applied (workflow_drizzle.workflow_migrations"
-                                + (f", latest {iso(last)}" if last else "") + ")"))
-        except WfctlError as exc:
-            checks.append(Check("migrations", False, f"no migrations table workflow_drizzle.workflow_migrations "
-                                                     f"({exc.message}); {BOOTSTRAP_HINT}"))
+        checks.extend(self._version_checks())
         queue = self._read(lambda c: _one(c, "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "
                                              "ON n.oid = p.pronamespace WHERE n.nspname = 'graphile_worker' "
                                              "AND p.proname = 'add_job')"), "queue query")
@@ -1147,6 +1360,38 @@ class PostgresWorldBackend(Backend):
                             else "read-only role: cancel and wake need UPDATE on workflow_runs and INSERT on "
                                  "workflow_events"))
         return checks
+
+    def _version_checks(self) -> list[Check]:
+        """The schema's version (drizzle's migrations against those of the proven world), the spec versions of
+        the runs (one ``GROUP BY``) and the ``workflowCoreVersion`` of the newest runs, and whether wfctl reads
+        and writes them."""
+        version = self._call(self._migrations, what="migrations query")
+        if not version.readable:
+            migrations = Check("migrations", False, f"{version.summary()}; cancel and wake are refused; "
+                                                    f"{BOOTSTRAP_HINT}")
+        else:
+            writes = "cancel and wake write" if version.proven else "cancel and wake are refused (reads go on)"
+            migrations = Check("migrations", version.proven,
+                               f"{version.summary()} in {MIGRATIONS_TABLE}; {writes}")
+        rows = self._read(lambda c: self._rows(
+            c, "SELECT spec_version::text AS spec, count(*) AS n FROM workflow.workflow_runs GROUP BY 1"
+            if self._has(c, "workflow_runs", "spec_version") else
+            "SELECT NULL AS spec, count(*) AS n FROM workflow.workflow_runs HAVING count(*) > 0"), "spec query")
+        ok, detail = doctor_line(POSTGRES, (row["spec"] for row in rows for _ in range(int(row["n"]))))
+        newest = self._read(lambda c: self._rows(
+            c, f"SELECT {self._select(c, 'workflow_runs', ('execution_context_cbor', 'execution_context'))} "
+               "FROM workflow.workflow_runs ORDER BY id DESC LIMIT %s", [CORE_SAMPLE]), "run query")
+        cores: dict[str, int] = {}
+        for row in newest:
+            context = _column(row, "execution_context")
+            core = context.get("workflowCoreVersion") if isinstance(context, dict) else None
+            if isinstance(core, str):
+                cores[core] = cores.get(core, 0) + 1
+        if cores:
+            detail += (f"; workflowCoreVersion (newest {len(newest)} runs) "
+                       + ", ".join(f"{v} ×{n}" for v, n in sorted(cores.items())))
+        specs = Check("spec versions", ok, detail if ok else detail + f" (wfctl reads up to {READ_MAX})")
+        return [migrations, specs]
 
 
 # -- module helpers ------------------------------------------------------------------------------------------
