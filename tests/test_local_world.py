@@ -34,6 +34,8 @@ from wfctl.model import Chunk, Event, ListQuery
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "workflow-sdk-demo"
+DEMO_V5 = ROOT / "examples" / "workflow-sdk-demo-v5"  # the same scenarios recorded on workflow 5.0.0-beta.55
+DEMOS = pytest.mark.parametrize("demo", [DEMO, DEMO_V5], ids=["4.x", "5.0"])
 
 WF = "workflow//./workflows/demo//demoWorkflow"
 RUN = "wrun_01M80QNBJQ0H1SETZXYVHZB6ZY"  # the reference's example run (§3.6)
@@ -958,15 +960,16 @@ def test_cli_dashboard_once(cli, ref_dir):
 
 # -- the recorded data directory ----------------------------------------------------------------------------------
 
-def demo_dir() -> Path:
+def demo_dir(demo: Path = DEMO) -> Path:
     for name in localfs.DATA_DIR_NAMES:
-        if (DEMO / name).is_dir():
-            return DEMO / name
-    pytest.skip("examples/workflow-sdk-demo is not recorded yet")
+        if (demo / name).is_dir():
+            return demo / name
+    pytest.skip(f"{demo} is not recorded yet")
 
 
-def test_recorded_demo_reads_cleanly():
-    data = demo_dir()
+@DEMOS
+def test_recorded_demo_reads_cleanly(demo):
+    data = demo_dir(demo)
     warnings: list[str] = []
     backend = backend_for(data, warnings=warnings)
     page = backend.list_runs(ListQuery(limit=1000))
@@ -989,11 +992,8 @@ def test_recorded_demo_reads_cleanly():
     assert counts.total == len(page.data)
 
 
-ORACLE = DEMO / "oracle"
-
-
-def oracle(*parts: str) -> Any:
-    path = ORACLE.joinpath(*parts)
+def oracle(demo: Path, *parts: str) -> Any:
+    path = (demo / "oracle").joinpath(*parts)
     if not path.exists():
         pytest.skip(f"no oracle file {path}")
     if path.suffix == ".ndjson":
@@ -1001,9 +1001,10 @@ def oracle(*parts: str) -> Any:
     return json.loads(path.read_text())
 
 
-def test_recorded_demo_list_agrees_with_the_official_cli():
-    backend = backend_for(demo_dir())
-    expected = oracle("runs.json")["data"]
+@DEMOS
+def test_recorded_demo_list_agrees_with_the_official_cli(demo):
+    backend = backend_for(demo_dir(demo))
+    expected = oracle(demo, "runs.json")["data"]
     mine = backend.list_runs(ListQuery(limit=100)).data
     assert [r.runId for r in mine] == [r["runId"] for r in expected]
     for run, want in zip(mine, expected):
@@ -1013,6 +1014,7 @@ def test_recorded_demo_list_agrees_with_the_official_cli():
                                                          want["specVersion"], want["workflowCoreVersion"])
         for key in ("createdAt", "startedAt", "completedAt", "updatedAt"):
             assert got[key] == want.get(key), (run.runId, key)
+        assert got["attributes"] == want.get("attributes")
     # the same pages, two at a time
     ids, cursor = [], None
     while True:
@@ -1024,17 +1026,22 @@ def test_recorded_demo_list_agrees_with_the_official_cli():
     assert ids == [r["runId"] for r in expected]
 
 
-def test_recorded_demo_get_agrees_with_the_official_cli():
-    backend = backend_for(demo_dir())
-    for entry in oracle("manifest.json")["runs"]:
+@DEMOS
+def test_recorded_demo_get_agrees_with_the_official_cli(demo):
+    backend = backend_for(demo_dir(demo))
+    for entry in oracle(demo, "manifest.json")["runs"]:
         run_id = entry["runId"]
-        want = oracle("runs", run_id, "run.json")
+        want = oracle(demo, "runs", run_id, "run.json")
         run = backend.get_run(run_id)
         assert run.status == want["status"] and run.workflowName == entry["workflow"]
         assert run.input == want.get("input") and run.output == want.get("output")
-        if want.get("error"):
-            assert run.error.message == want["error"]["message"] and run.error.code == want["error"].get("code")
-        steps = {s["stepId"]: s for s in oracle("runs", run_id, "steps.json")}
+        if want.get("error"):  # 4.x: {message, stack, code}; 5.0: a serialized Error, errorCode beside it
+            assert run.error.message == want["error"]["message"] and run.error.stack == want["error"]["stack"]
+            assert run.error.code == (want.get("errorCode") or want["error"].get("code"))
+        else:
+            assert run.error is None
+        assert run.attributes == want.get("attributes")
+        steps = {s["stepId"]: s for s in oracle(demo, "runs", run_id, "steps.json")}
         assert [s.stepId for s in run.steps] == sorted(steps, key=lambda i: (steps[i]["createdAt"], i))
         for step in run.steps:
             expected = steps[step.stepId]
@@ -1048,14 +1055,14 @@ def test_recorded_demo_get_agrees_with_the_official_cli():
                 assert got["error"]["message"] == expected["error"]["message"]
             elif expected["status"] == "completed":
                 assert got["error"] is None  # an earlier attempt's error is not shown
-        sleeps = oracle("runs", run_id, "sleeps.json")
+        sleeps = oracle(demo, "runs", run_id, "sleeps.json")
         pending = [s for s in sleeps if not s.get("completedAt")]
         if run.status not in ("completed", "failed", "cancelled"):
             assert [(w.correlationId, w.to_json()["resumeAt"]) for w in run.waits if w.status == "waiting"] == [
                 (s["correlationId"], s["resumeAt"]) for s in pending]
         assert sorted(s.name for s in run.streams) == sorted(s["streamId"] for s in
-                                                             oracle("runs", run_id, "streams.json"))
-    hooks = oracle("hooks.json")["data"]
+                                                             oracle(demo, "runs", run_id, "streams.json"))
+    hooks = oracle(demo, "hooks.json")["data"]
     for hook in hooks:
         run = backend.get_run(hook["runId"])
         assert [(h.hookId, h.token) for h in run.hooks] == [(hook["hookId"], hook["token"])]
@@ -1065,25 +1072,29 @@ def workflow_short(name: str) -> str:
     return name.rsplit("//", 1)[-1]
 
 
-def test_recorded_demo_events_and_streams_agree_with_the_official_cli():
-    backend = backend_for(demo_dir())
-    manifest = oracle("manifest.json")
+@DEMOS
+def test_recorded_demo_events_and_streams_agree_with_the_official_cli(demo):
+    backend = backend_for(demo_dir(demo))
+    manifest = oracle(demo, "manifest.json")
     for entry in manifest["runs"]:
         run_id = entry["runId"]
-        expected = sorted(oracle("runs", run_id, "events.json"), key=lambda e: (e["createdAt"], e["eventId"]))
+        # log order: (createdAt, eventId) on 4.x; a 5.0 log is numbered by position
+        order = (lambda e: e["eventId"]) if demo == DEMO_V5 else (lambda e: (e["createdAt"], e["eventId"]))
+        expected = sorted(oracle(demo, "runs", run_id, "events.json"), key=order)
         events = list(backend.tail(run_id, TailRequest()))
         assert [(e.offset, e.type, e.correlationId, e.to_json()["time"]) for e in events] == [
             (e["eventId"], e["eventType"], e.get("correlationId"), e["createdAt"]) for e in expected]
         for event, want in zip(events, expected):
             assert event.data == want.get("eventData"), (run_id, event.type)
-        for path in sorted((ORACLE / "runs" / run_id).glob("stream-*.ndjson")):
+        for path in sorted((demo / "oracle" / "runs" / run_id).glob("stream-*.ndjson")):
             stream = path.stem[len("stream-"):]
             values = [c.data for c in backend.tail(run_id, TailRequest(stream=stream))]
-            assert values == oracle("runs", run_id, path.name), stream
+            assert values == oracle(demo, "runs", run_id, path.name), stream
 
 
-def test_recorded_demo_cancel_on_a_copy(tmp_path):
-    data = demo_dir()
+@DEMOS
+def test_recorded_demo_cancel_on_a_copy(tmp_path, demo):
+    data = demo_dir(demo)
     copy = tmp_path / ".workflow-data"
     shutil.copytree(data, copy)
     backend = backend_for(copy)

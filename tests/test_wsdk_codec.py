@@ -286,7 +286,8 @@ def test_5_0_errors_are_serialized_values_with_an_error_code_beside_them():
     error = run_error(stored, "USER_ERROR")
     assert (error.message, error.code, error.stack) == ("boom: bad input", "USER_ERROR", "FatalError: boom")
     retry = decode_payload(b'devl[["RetryableError",1],{"message":2,"retryAfter":3},"later",500]')
-    assert retry == {"name": "RetryableError", "message": "later", "stack": None, "retryAfter": 500}
+    assert retry == {"name": "RetryableError", "message": "later", "stack": None,
+                     "retryAfter": "1970-01-01T00:00:00.500Z"}  # epoch ms, revived as a Date
 
 
 def test_slot_event_ids_are_positions_not_times():

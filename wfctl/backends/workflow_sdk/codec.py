@@ -324,6 +324,10 @@ class _Unflattener:
                 out.update((k, v) for k, v in payload.items() if k not in out)
                 if tag == "FatalError":
                     out.setdefault("fatal", True)
+                retry_after = out.get("retryAfter")
+                if tag == "RetryableError" and isinstance(retry_after, (int, float)) \
+                        and not isinstance(retry_after, bool):  # epoch ms, revived as a Date
+                    out["retryAfter"] = iso(datetime.fromtimestamp(retry_after / 1000, tz=timezone.utc))
                 return out
             return {"name": tag, "message": None if payload is None else str(payload), "stack": None}
         if tag == "Headers":
