@@ -577,6 +577,143 @@ def test_wake_of_a_finished_run_does_nothing(fake, run_cli):
     assert not fake.calls("POST")
 
 
+# -- the version gate and 5.0 fields ---------------------------------------------------------------------------
+
+SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
+VERCEL_HINT = "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend vercel' or the Vercel dashboard"
+FATAL = (b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
+         b'"FatalError: boom: bad input\\n    at validate"]')
+
+
+def newer_warning(run_id: str, spec: int) -> str:
+    return (f"warning: run {run_id} has specVersion {spec}, newer than this wfctl reads (up to 7): showing what it "
+            "can; upgrade wfctl")
+
+
+def test_reads_of_5_0_and_newer_runs(fake, run_cli):
+    """Runs the API serves with specVersion 7 (the 5.0 line: attributes, an error serialized as devalue bytes with
+    errorCode beside it, the runtime's own abort hook) and 99 (newer than wfctl): read, one warning per version
+    newer than 7."""
+    current = fake.add_run(status="running", spec_version=3)
+    v5 = fake.add_run(status="failed", spec_version=7, error=FATAL, error_code="USER_ERROR",
+                      attributes={"team": "payments", "tier": 2}, core_version="5.0.0-beta.55")
+    newer = fake.add_run(status="running", spec_version=99, input=["Ada"], attributes={})
+    newer2 = fake.add_run(status="completed", spec_version=99, output=1)
+    newest = fake.add_run(status="completed", spec_version=100, output=2)
+    listed = run_cli("list", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    # newest first: one warning for 100, one for 99 (naming the first run of that version met), none for 7
+    assert listed.stderr.splitlines() == [newer_warning(newest, 100), newer_warning(newer2, 99)]
+    by_id = {r["runId"]: r for r in listed.json()["data"]}
+    assert by_id[v5]["error"] == {"message": "boom: bad input", "code": "USER_ERROR",
+                                  "stack": "FatalError: boom: bad input\n    at validate"}
+    assert by_id[v5]["attributes"] == {"team": "payments", "tier": 2} and by_id[v5]["extra"]["specVersion"] == 7
+    assert by_id[newer]["attributes"] == {} and by_id[current]["attributes"] is None
+    assert by_id[newer]["input"] == ["Ada"]
+    for args in (["get", newer, "-o", "json"], ["status", newer, "-o", "json"]):
+        result = run_cli(*args)
+        assert result.exit_code in (0, 12), result.stderr
+        assert result.stderr.splitlines() == [newer_warning(newer, 99)], args
+    got = run_cli("get", v5, "-o", "json")
+    assert got.exit_code == 0 and got.stderr == ""
+    assert got.json()["error"]["code"] == "USER_ERROR" and got.json()["attributes"]["team"] == "payments"
+    assert run_cli("status", v5).exit_code == 10
+    hooked = fake.add_run(status="running", spec_version=7)
+    system = fake.add_hook(hooked, token="abrt_" + hooked, is_system=True)
+    user = fake.add_hook(hooked, token="approval:doc1", metadata={"doc": "doc1"})
+    hooks = run_cli("get", hooked, "-o", "json").json()["hooks"]
+    assert [h["hookId"] for h in hooks] == [system, user]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_cancel_is_gated_by_spec_version(fake, run_cli, spec):
+    from wfctl.backends.workflow_sdk.versions import VERCEL, write_refusal
+
+    run_id = fake.add_run(status="running", spec_version=spec)
+    fake.add_sleep(run_id)
+    result = run_cli("cancel", run_id, "-o", "json")
+    writes = fake.calls("POST") + fake.calls("PUT")
+    if spec is None or spec in VERCEL.writes:
+        assert result.exit_code == 0, result.stderr
+        assert result.json()[0]["outcome"] == "cancelled"
+        assert [(r.method, r.path) for r in writes] == (
+            [("PUT", f"/v1/runs/{run_id}/cancel")] if spec in (None, 1)
+            else [("POST", f"/v4/runs/{run_id}/events/run_cancelled")])
+        return
+    assert result.exit_code == 6 and result.stdout == ""
+    error, hint = result.stderr.strip().splitlines()
+    assert error == "error: " + write_refusal(VERCEL, run_id, spec, "cancel")
+    if spec == 7:
+        assert error == (f"error: run {run_id} has specVersion 7 (sealed log), wfctl cancels Workflow SDK "
+                         "vercel-world runs of spec versions 1, 2 and 3 only; nothing was changed")
+    assert hint == VERCEL_HINT
+    assert writes == [] and fake.runs[run_id]["status"] == "running"  # nothing was sent
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_wake_is_gated_by_spec_version(fake, run_cli, spec):
+    from wfctl.backends.workflow_sdk.versions import VERCEL, write_refusal
+
+    run_id = fake.add_run(status="running", spec_version=spec)
+    corr = fake.add_sleep(run_id)
+    result = run_cli("wake", run_id, "-o", "json")
+    if spec in (2, 3):
+        assert result.exit_code == 0, result.stderr
+        assert result.json()["correlationIds"] == [corr]
+        assert [r.path for r in fake.calls("POST")] == [f"/v4/runs/{run_id}/events/wait_completed"]
+        return
+    assert result.exit_code == 6 and result.stdout == ""
+    if spec in (None, 1):  # written by the gate, but a legacy run has no event log to wake through
+        assert "legacy" in result.stderr
+    else:
+        for extra in ([], ["--dry-run"]):  # a dry run predicts the refusal
+            again = run_cli("wake", run_id, "-o", "json", *extra)
+            assert again.exit_code == 6
+            lines = [line for line in again.stderr.strip().splitlines() if not line.startswith("note: ")]
+            assert lines == ["error: " + write_refusal(VERCEL, run_id, spec, "wake"), VERCEL_HINT]
+            assert "note: wake is experimental" in again.stderr  # wake on Vercel says so first
+    assert not fake.calls("POST") and not fake.calls("PUT")
+
+
+def test_bulk_cancel_refuses_5_0_runs_and_cancels_the_others(fake, run_cli):
+    from wfctl.backends.workflow_sdk.versions import VERCEL, write_refusal
+
+    current = fake.add_run(status="running", spec_version=3)
+    v5 = fake.add_run(status="running", spec_version=7)
+    newer = fake.add_run(status="running", spec_version=99)
+    result = run_cli("cancel", "--status", "running", "-y", "-o", "json")
+    assert result.exit_code == 7, result.stderr  # partly refused: never 0
+    outcomes = {o["runId"]: o for o in result.json()}
+    assert outcomes[current]["outcome"] == "cancelled"
+    assert outcomes[v5] == {"runId": v5, "outcome": "refused", "status": "running",
+                            "message": write_refusal(VERCEL, v5, 7, "cancel")}
+    assert outcomes[newer]["outcome"] == "refused" and "specVersion 99" in outcomes[newer]["message"]
+    assert VERCEL_HINT in result.stderr.splitlines()
+    assert [r.path for r in fake.calls("POST")] == [f"/v4/runs/{current}/events/run_cancelled"]
+    assert fake.runs[v5]["status"] == fake.runs[newer]["status"] == "running"
+    every = run_cli("cancel", v5, newer, "-o", "json")
+    assert every.exit_code == 6 and {o["outcome"] for o in every.json()} == {"refused"}
+    assert len(fake.calls("POST")) == 1
+
+
+def test_doctor_reports_the_spec_versions_of_the_newest_runs(fake, run_cli):
+    fake.add_run(status="completed", spec_version=3, output=1)
+    fake.add_run(status="running", spec_version=7, core_version="5.0.0-beta.55")
+    result = run_cli("config", "doctor", "-o", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    checks = {c["name"]: c for c in result.json()}
+    assert checks["spec versions"] == {
+        "name": "spec versions", "ok": True,
+        "detail": "spec versions seen: 3 ×1 (read+write), 7 ×1 (read only); wfctl writes 1, 2 and 3 (newest 2 "
+                  "runs); workflowCoreVersion 4.8.9 ×1, 5.0.0-beta.55 ×1"}
+    fake.add_run(status="running", spec_version=99)
+    result = run_cli("config", "doctor", "-o", "json")
+    checks = {c["name"]: c for c in result.json()}
+    assert result.exit_code == 5 and not checks["spec versions"]["ok"]
+    assert "99 ×1 (newer: partly read)" in checks["spec versions"]["detail"]
+    assert result.stderr == ""
+
+
 # -- dashboard, doctor -------------------------------------------------------------------------------------
 
 def test_dashboard_counts_page_through_the_run_list(fake, run_cli, monkeypatch):

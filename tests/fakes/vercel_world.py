@@ -43,6 +43,10 @@ Routes (relative to ``/v1/workflow``):
   done}``; ``cursor`` is null on the last page unless ``chunk_cursor_on_last_page=True``; 404 unknown stream.
 * ``GET /v2/runs/{runId}/streams/{name}/info`` → ``{tailIndex, done}``.
 
+Runs carry any ``specVersion`` they are given (the fake does not gate; 7 = the 5.0 line's sealed log) and the
+5.0 fields (reference §3.10): run ``attributes``, ``error`` as serialized bytes with ``errorCode`` beside it,
+hook ``isSystem``.
+
 Fault injection: :meth:`fail` (status, times, method, path regex; 5xx/429 answers carry ``Retry-After: 0``).
 Recording: :attr:`requests` (method, path, query, headers, body, status). :meth:`on_request` registers a
 callback run (under the fake's lock) after each request, to script changes ("after the 2nd event read, the
@@ -314,8 +318,12 @@ class FakeVercelWorld:
                 input: Any = None, output: Any = None, error: Any = None, error_code: str | None = None,
                 encrypted: bool = False, created: datetime | None = None, spec_version: int = 3,
                 environment: str | None = None, deployment_id: str = "dpl_fake1", events: bool = True,
-                error_as_json_string: bool = False) -> str:
-        """A run with its lifecycle events (run_created, run_started, and the terminal event)."""
+                error_as_json_string: bool = False, attributes: dict[str, Any] | None = None,
+                core_version: str = "4.8.9") -> str:
+        """A run with its lifecycle events (run_created, run_started, and the terminal event).
+
+        5.0 runs (spec 4 and later): ``attributes`` is the run's attribute map, and an ``error`` given as bytes
+        is a serialized value (devalue with a ``FatalError``/``Error`` reducer tag), ``errorCode`` beside it."""
         with self.lock:
             created = created or self.tick()
             run_id = run_id or f"wrun_{ulid(created)}"
@@ -323,7 +331,7 @@ class FakeVercelWorld:
             run: dict[str, Any] = {
                 "runId": run_id, "status": status, "deploymentId": deployment_id, "workflowName": workflow,
                 "specVersion": spec_version,
-                "executionContext": {"traceCarrier": {}, "workflowCoreVersion": "4.8.9",
+                "executionContext": {"traceCarrier": {}, "workflowCoreVersion": core_version,
                                      "features": {"encryption": encrypted}},
                 "input": payload_in, "createdAt": created, "updatedAt": created,
                 "_env": environment or self.environment,
@@ -336,10 +344,15 @@ class FakeVercelWorld:
             if status == "completed":
                 run["output"] = encr() if encrypted else devl(output)
             if status == "failed":
-                err = error if isinstance(error, dict) else {"message": error or "boom", "stack": "Error: boom"}
-                run["error"] = json.dumps(err) if error_as_json_string else err
+                if isinstance(error, (bytes, bytearray)):
+                    run["error"] = bytes(error)
+                else:
+                    err = error if isinstance(error, dict) else {"message": error or "boom", "stack": "Error: boom"}
+                    run["error"] = json.dumps(err) if error_as_json_string else err
                 if error_code:
                     run["errorCode"] = error_code
+            if attributes is not None:
+                run["attributes"] = dict(attributes)
             self.runs[run_id] = run
             self.steps.setdefault(run_id, [])
             self.events.setdefault(run_id, [])
@@ -360,8 +373,11 @@ class FakeVercelWorld:
         if status == "completed":
             self.add_event(run_id, "run_completed", payload=run.get("output"), at=run["completedAt"])
         elif status == "failed":
-            err = run["error"] if isinstance(run["error"], dict) else json.loads(run["error"])
-            self.add_event(run_id, "run_failed", payload=devl(err), at=run["completedAt"],
+            if isinstance(run["error"], bytes):
+                payload = run["error"]
+            else:
+                payload = devl(run["error"] if isinstance(run["error"], dict) else json.loads(run["error"]))
+            self.add_event(run_id, "run_failed", payload=payload, at=run["completedAt"],
                            **({"errorCode": run["errorCode"]} if run.get("errorCode") else {}))
         elif status == "cancelled":
             self.add_event(run_id, "run_cancelled", at=run["completedAt"])
@@ -426,7 +442,9 @@ class FakeVercelWorld:
             self.add_event(run_id, "wait_created", correlation_id=corr, at=at, resumeAt=at + resume_in)
             return corr
 
-    def add_hook(self, run_id: str, token: str = "approval:doc1", metadata: Any = None) -> str:
+    def add_hook(self, run_id: str, token: str = "approval:doc1", metadata: Any = None,
+                 is_system: bool | None = None) -> str:
+        """A hook; ``is_system`` (5.0): the runtime's own abort hook (token ``abrt_...``)."""
         with self.lock:
             at = self.tick()
             hook_id = f"hook_{ulid(at)}"
@@ -436,6 +454,8 @@ class FakeVercelWorld:
                     "specVersion": self.runs[run_id].get("specVersion", 3)}
             if meta_bytes is not None:
                 hook["metadata"] = meta_bytes
+            if is_system is not None:
+                hook["isSystem"] = is_system
             self.hooks.setdefault(run_id, []).append(hook)
             self.add_event(run_id, "hook_created", correlation_id=hook_id, payload=meta_bytes, at=at, token=token)
             return hook_id

@@ -36,6 +36,12 @@ Decisions (also in the README)
   Vercel Queues message that re-enqueues the run: that API is not documented and could not be tested. The
   result says so: the run continues when its queue next delivers it (at the latest its original sleep timer,
   which is how ``sleep()`` works on Vercel), or when re-enqueued from the Workflow web UI.
+* Version gate (``versions.VERCEL``): cancel and wake write only into runs of spec versions 1-3 (the 4.x API
+  contract). A 5.0 run (spec 4-7) or a newer one is refused before anything is sent: a single run exits 6 with
+  the reason and a hint, a bulk cancel gives it the outcome ``refused``. Reads show every run; one newer than
+  wfctl reads (spec > 7) is shown as far as it can be, with one warning per spec version. 5.0 fields are read:
+  run ``attributes``, ``error`` as a serialized value with ``errorCode`` beside it. ``config doctor`` reports
+  the spec versions and ``workflowCoreVersion`` of the newest runs.
 * ``list``: ``--status`` (one SDK status) and ``--workflow`` (a machine name ``workflow//...``) are sent to the
   API; several statuses, a short workflow name, ``--search``, ``--since`` and ``--until`` are applied here
   while paging. The API's cursor is passed through as is; when a page stops inside an API page, the cursor is
@@ -72,6 +78,7 @@ from .codec import (
     event_from_record, first_shown, normalize_run_id, parse_statuses, plan_wake, record_time, run_from_record,
     search_hit, step_from_record, stream_base, stream_name, stream_namespace, workflow_short_name,
 )
+from .versions import READ_MAX, VERCEL, ReadWarner, check_write, doctor_line, refusal_hint, write_refusal
 
 if TYPE_CHECKING:
     import httpx
@@ -85,6 +92,7 @@ V4_FRAMES_TYPE = "application/vnd.workflow.v4-frames"
 ENVIRONMENTS = ("production", "preview", "development")
 PAGE_MAX = 1000  # the API's largest page
 COUNTS_CAP = 10_000  # runs read for dashboard counts
+DOCTOR_SAMPLE = 100  # newest runs whose spec versions config doctor reports
 ID_TIME_MARGIN_S = 5 * 60  # run ids may be minted up to 5 minutes before createdAt
 MAX_FRAME_PART = 256 * 1024 * 1024
 CURSOR_PREFIX = "wfctl:"
@@ -339,6 +347,9 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
+_HOOK_FIELDS = frozenset(Hook.field_names())
+
+
 # -- the backend -----------------------------------------------------------------------------------------
 
 class VercelWorldBackend(Backend):
@@ -356,6 +367,7 @@ class VercelWorldBackend(Backend):
         self._settings: VercelSettings | None = None
         self._client: HttpClient | None = None
         self._warned: set[str] = set()
+        self._newer = ReadWarner(self.ctx.warn)
 
     # -- plumbing -----------------------------------------------------------------------------------------
     @property
@@ -468,8 +480,10 @@ class VercelWorldBackend(Backend):
         return body
 
     def _to_run(self, raw: dict[str, Any]) -> Run:
-        """The world's mapping (``codec.run_from_record``; errors may be legacy JSON text + ``errorCode``), plus
-        the storage sizes the Vercel API reports."""
+        """The world's mapping (``codec.run_from_record``: errors may be legacy JSON text or 5.0 serialized values,
+        with ``errorCode`` beside them; 5.0 ``attributes``), plus the storage sizes the Vercel API reports. A run
+        of a spec version newer than wfctl reads is shown as far as it can be, with one warning per version."""
+        self._newer.check(raw.get("specVersion"), raw.get("runId"))
         run = run_from_record(raw, self.name, legacy_errors=True)
         for key in ("blobStorageBytes", "streamStorageBytes"):
             if isinstance(raw.get(key), (int, float)) and not isinstance(raw.get(key), bool):
@@ -523,8 +537,11 @@ class VercelWorldBackend(Backend):
         for raw in self._pages("/v2/hooks", {"runId": run_id, "remoteRefBehavior": "resolve", "sortOrder": "asc"}):
             if not isinstance(raw.get("hookId"), str):
                 continue
-            hooks.append(Hook(raw["hookId"], raw.get("token") if isinstance(raw.get("token"), str) else None,
-                              record_time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata"))))
+            hook = Hook(raw["hookId"], raw.get("token") if isinstance(raw.get("token"), str) else None,
+                        record_time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata")))
+            if "isSystem" in _HOOK_FIELDS and isinstance(raw.get("isSystem"), bool):  # 5.0: the runtime's own
+                setattr(hook, "isSystem", raw["isSystem"])
+            hooks.append(hook)
         return hooks
 
     def _stream_names(self, run_id: str) -> list[str]:
@@ -831,7 +848,8 @@ class VercelWorldBackend(Backend):
 
     # -- cancel -----------------------------------------------------------------------------------------------
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
-        """Post a ``run_cancelled`` event for each run that is not already finished."""
+        """Post a ``run_cancelled`` event for each run that is not already finished and whose spec version wfctl
+        writes (``versions.VERCEL``; the others are ``refused`` and nothing is sent)."""
         dry_run = bool(options.get("dry_run"))
         outcomes: list[CancelOutcome] = []
         for given in run_ids:
@@ -847,6 +865,10 @@ class VercelWorldBackend(Backend):
             status = raw.get("status")
             if status in TERMINAL:
                 outcomes.append(CancelOutcome(run_id, "already_completed", f"run already {status}", status))
+                continue
+            refusal = write_refusal(VERCEL, run_id, raw.get("specVersion"), "cancel")
+            if refusal is not None:  # the version gate: nothing is sent
+                outcomes.append(CancelOutcome(run_id, "refused", refusal, status, hint=refusal_hint(VERCEL)))
                 continue
             if dry_run:
                 outcomes.append(CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", status))
@@ -927,6 +949,7 @@ class VercelWorldBackend(Backend):
         status = raw.get("status")
         if status in TERMINAL:
             return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
+        check_write(VERCEL, run_id, raw.get("specVersion"), "wake")  # the version gate: exit 6, nothing sent
         created, pending, early = plan_wake(run_id, self._all_events(run_id, resolve=False), correlation_ids,
                                             dry_run)
         if early is not None:
@@ -973,13 +996,32 @@ class VercelWorldBackend(Backend):
         if not (s.token and s.project and s.team):
             return checks
         try:
-            body = self._get("/v2/runs", {"limit": 1, "sortOrder": "desc", "remoteRefBehavior": "lazy"})
+            body = self._get("/v2/runs", {"limit": DOCTOR_SAMPLE, "sortOrder": "desc", "remoteRefBehavior": "lazy"})
             data, _, more = _page(body, "/v2/runs")
             checks.append(Check("API", True, f"{s.base_url} answers and authorises "
                                              f"({'runs found' if data or more else 'no runs yet'})"))
         except WfctlError as exc:
             checks.append(Check("API", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
+            return checks
+        checks.append(self._version_check([r for r in data if isinstance(r, dict)]))
         return checks
+
+    @staticmethod
+    def _version_check(runs: list[dict[str, Any]]) -> Check:
+        """The spec versions and ``workflowCoreVersion`` of the newest runs (one page), and whether wfctl reads
+        and writes them."""
+        ok, detail = doctor_line(VERCEL, (r.get("specVersion") for r in runs))
+        cores: dict[str, int] = {}
+        for raw in runs:
+            context = raw.get("executionContext")
+            core = context.get("workflowCoreVersion") if isinstance(context, dict) else None
+            if isinstance(core, str):
+                cores[core] = cores.get(core, 0) + 1
+        if runs:
+            detail += f" (newest {len(runs)} runs)"
+        if cores:
+            detail += "; workflowCoreVersion " + ", ".join(f"{v} ×{n}" for v, n in sorted(cores.items()))
+        return Check("spec versions", ok, detail if ok else detail + f" (wfctl reads up to {READ_MAX})")
 
 
 # -- module helpers --------------------------------------------------------------------------------------
