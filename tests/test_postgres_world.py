@@ -765,7 +765,8 @@ def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
 # leave them.
 
 SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
-PG_HINT = "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend @workflow/world-postgres'"
+PG_HINT = ("hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend @workflow/world-postgres', "
+           "or the Wake up button of 'npx workflow web'")
 UNKNOWN_MIGRATIONS = [("f" * 63 + str(n), 1790000000000 + n) for n in range(3)]
 
 

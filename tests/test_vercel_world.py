@@ -580,7 +580,7 @@ def test_wake_of_a_finished_run_does_nothing(fake, run_cli):
 # -- the version gate and 5.0 fields ---------------------------------------------------------------------------
 
 SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
-VERCEL_HINT = "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend vercel' or the Vercel dashboard"
+VERCEL_HINT = "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend vercel', or the Vercel dashboard"
 FATAL = (b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
          b'"FatalError: boom: bad input\\n    at validate"]')
 

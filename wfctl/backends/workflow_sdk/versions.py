@@ -53,12 +53,13 @@ LOCAL = WorldSupport(
 POSTGRES = WorldSupport(
     "postgres", frozenset({3}),
     "@workflow/world-postgres 4.3.7 (spec 3)",
-    "the app's own 'npx workflow cancel --backend @workflow/world-postgres'",
+    "the app's own 'npx workflow cancel --backend @workflow/world-postgres', or the Wake up button of "
+    "'npx workflow web'",
 )
 VERCEL = WorldSupport(
     "vercel", frozenset({1, 2, 3}),
     "the @workflow/world-vercel 4.x API contract",
-    "the app's own 'npx workflow cancel --backend vercel' or the Vercel dashboard",
+    "the app's own 'npx workflow cancel --backend vercel', or the Vercel dashboard",
 )
 
 
