@@ -324,7 +324,7 @@ def test_hooks_of_a_running_run(tmp_path):
     assert run.workflowName == "approvalWorkflow" and run.input == ["doc1"]
     assert [h.to_json() for h in run.hooks] == [{"hookId": "hook_01M80QTRCN1PY71JS211D9KQ5K",
                                                  "token": "approval:doc1", "createdAt": "2026-11-22T04:22:03.925Z",
-                                                 "metadata": {"who": "me"}}]
+                                                 "metadata": {"who": "me"}, "isSystem": None}]
 
 
 def test_streams_from_chunk_names_when_the_registry_lists_one(tmp_path):

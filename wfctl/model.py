@@ -92,6 +92,8 @@ class Hook(_Model):
     token: str | None = None
     createdAt: datetime | None = None
     metadata: Any = None
+    #: The engine's own hook rather than the workflow's (Workflow SDK 5.0 ``isSystem``); null where unknown.
+    isSystem: bool | None = None
 
 
 @dataclass

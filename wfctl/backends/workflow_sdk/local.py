@@ -160,7 +160,8 @@ class LocalWorldBackend(Backend):
         run_ms = ulid_time_ms(run_id)
         hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_FUTURE_MARGIN_MS)
         out = [Hook(raw["hookId"], raw.get("token"), record_time(raw.get("createdAt"), raw["hookId"]),
-                    decode_payload(raw.get("metadata"))) for _, raw in hooks]
+                    decode_payload(raw.get("metadata")),
+                    raw["isSystem"] if isinstance(raw.get("isSystem"), bool) else None) for _, raw in hooks]
         return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _streams(self, run_id: str) -> list[StreamInfo]:

@@ -255,16 +255,13 @@ def _step_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_HOOK_FIELDS = frozenset(Hook.field_names())
-
-
 def _hook(row: dict[str, Any]) -> Hook:
     """A ``workflow_hooks`` row → :class:`Hook`. A 5.0 world's ``is_system`` (the runtime's own abort hooks,
-    token ``abrt_...``) is kept where the model has a field for it."""
+    token ``abrt_...``) is kept."""
     hook = Hook(row["hook_id"], row.get("token"), record_time(_utc(row.get("created_at")), row["hook_id"]),
                 decode_payload(_column(row, "metadata")))
-    if "isSystem" in _HOOK_FIELDS and row.get("is_system") is not None:
-        setattr(hook, "isSystem", bool(row["is_system"]))
+    if row.get("is_system") is not None:
+        hook.isSystem = bool(row["is_system"])
     return hook
 
 

@@ -347,9 +347,6 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-_HOOK_FIELDS = frozenset(Hook.field_names())
-
-
 # -- the backend -----------------------------------------------------------------------------------------
 
 class VercelWorldBackend(Backend):
@@ -539,8 +536,8 @@ class VercelWorldBackend(Backend):
                 continue
             hook = Hook(raw["hookId"], raw.get("token") if isinstance(raw.get("token"), str) else None,
                         record_time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata")))
-            if "isSystem" in _HOOK_FIELDS and isinstance(raw.get("isSystem"), bool):  # 5.0: the runtime's own
-                setattr(hook, "isSystem", raw["isSystem"])
+            if isinstance(raw.get("isSystem"), bool):  # 5.0: the runtime's own hooks
+                hook.isSystem = raw["isSystem"]
             hooks.append(hook)
         return hooks
 
