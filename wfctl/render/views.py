@@ -230,22 +230,20 @@ class RichViews:
             for s in run.streams:
                 table.add_row(t(s.name), t(s.chunks), t(s.tailIndex), t("yes" if s.done else "no"))
             self.console.print(table)
-        if run.attributes:
-            self.console.print(Text("Attributes", style="bold"))
-            grid = Table.grid(padding=(0, 2))
-            grid.add_column(style="dim", no_wrap=True)
-            grid.add_column(overflow="fold")
-            for key, value in run.attributes.items():
-                grid.add_row(t(key), Text(short(value, 200)))
-            self.console.print(grid)
-        if run.extra:
-            self.console.print(Text("Engine", style="bold"))
-            grid = Table.grid(padding=(0, 2))
-            grid.add_column(style="dim", no_wrap=True)
-            grid.add_column(overflow="fold")
-            for key, value in run.extra.items():
-                grid.add_row(t(key), Text(short(value, 200)))
-            self.console.print(grid)
+        self._mapping("Attributes", run.attributes)
+        self._mapping("Engine", run.extra)
+
+    def _mapping(self, title: str, values: dict[str, Any] | None) -> None:
+        """A titled block of key/value rows (nothing when there are none)."""
+        if not values:
+            return
+        self.console.print(Text(title, style="bold"))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for key, value in values.items():
+            grid.add_row(t(key), Text(short(value, 200)))
+        self.console.print(grid)
 
     def _abs(self, when: datetime | None) -> Text:
         if when is None:
