@@ -119,6 +119,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     return home
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens: free when asked (never a well-known port assumed closed)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def config_file(isolated_env: Path) -> Path:
     return isolated_env / "config.toml"

@@ -31,6 +31,7 @@ from wfctl.backends.workflow_sdk.localfs import UlidFactory, find_data_dir, ulid
 from wfctl.config import resolve
 from wfctl.errors import ExitCode, NotFoundError, UnavailableError, UsageError
 from wfctl.model import Chunk, Event, ListQuery
+from conftest import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "workflow-sdk-demo"
@@ -669,7 +670,7 @@ def test_wake_writes_and_re_enqueues(ref):
     assert headers["x-vqs-message-attempt"] == "1" and headers["content-type"] == "application/json"
     assert json.loads(body) == {"runId": RUN}
     # nothing left to wake
-    backend2 = backend_for(world.root, app_url="http://127.0.0.1:9")
+    backend2 = backend_for(world.root, app_url=f"http://127.0.0.1:{closed_port()}")
     assert backend2.wake(RUN).stoppedCount == 0
 
 
@@ -682,8 +683,9 @@ def test_wake_reports_a_timeout_seconds_reply(ref):
 
 def test_wake_with_the_app_down_keeps_the_events(ref):
     world, backend, _ = ref
-    backend = backend_for(world.root, env={"PORT": "9"})  # nothing listens on the discard port
-    assert backend.app_url() == "http://localhost:9"
+    port = closed_port()
+    backend = backend_for(world.root, env={"PORT": str(port)})  # nothing listens there
+    assert backend.app_url() == f"http://localhost:{port}"
     with pytest.raises(UnavailableError) as info:
         backend.wake(RUN)
     assert info.value.code == ExitCode.UNAVAILABLE
@@ -846,7 +848,7 @@ def test_doctor(ref, tmp_path):
     assert checks["app (for wake)"].ok  # not configured explicitly: informational
     world.write("version.txt", "@workflow/world-local@4.4.1")
     assert "version.txt: @workflow/world-local@4.4.1" in {c.name: c for c in backend.doctor()}["data layout"].detail
-    explicit = backend_for(world.root, app_url="http://127.0.0.1:9")
+    explicit = backend_for(world.root, app_url=f"http://127.0.0.1:{closed_port()}")
     assert not {c.name: c for c in explicit.doctor()}["app (for wake)"].ok
     with FakeApp() as app:
         assert {c.name: c for c in backend_for(world.root, app_url=app.url).doctor()}["app (for wake)"].ok
@@ -907,7 +909,7 @@ def test_cli_cancel_and_tail(cli, ref_dir):
     assert result.exit_code == 0, result.stderr
     again = cli("cancel", RUN, "-o", "json", cwd=ref_dir)
     assert again.exit_code == 0
-    assert "already_completed" in again.stdout
+    assert [o["outcome"] for o in again.json()] == ["already_completed"]
     tail = cli("tail", RUN, "-o", "jsonl", cwd=ref_dir)
     lines = [json.loads(line) for line in tail.stdout.splitlines()]
     assert [line["kind"] for line in lines][-2:] == ["event", "end"]
@@ -932,22 +934,23 @@ def test_cli_bulk_cancel_by_filter(cli, ref_dir):
     assert snapshot(ref_dir / ".workflow-data") == before
     result = cli("cancel", "--workflow", "demoWorkflow", "-y", "-o", "json", cwd=ref_dir)
     assert result.exit_code == 0, result.stderr
-    assert RUN in result.stdout and other not in result.stdout and "cancelled" in result.stdout
+    assert {o["runId"]: o["outcome"] for o in result.json()} == {RUN: "cancelled"}
     backend = backend_for(ref_dir / ".workflow-data")
     assert [backend.get_status(r).status for r in (RUN, other, done)] == ["cancelled", "pending", "completed"]
 
 
 def test_cli_wake(cli, ref_dir):
     with FakeApp() as app:
-        result = cli("wake", RUN, "--app-url", app.url, cwd=ref_dir)
+        result = cli("wake", RUN, "--app-url", app.url, "-o", "json", cwd=ref_dir)
     assert result.exit_code == 0, result.stderr
-    assert "1" in result.stdout and len(app.requests) == 1
-    down = cli("wake", RUN, cwd=ref_dir, env={"PORT": "9"})
+    assert (result.json()["stoppedCount"], result.json()["correlationIds"]) == (1, [WAIT])
+    assert len(app.requests) == 1
+    down = cli("wake", RUN, cwd=ref_dir, env={"PORT": str(closed_port())})
     assert down.exit_code == 0  # nothing pending any more: no POST needed
 
 
 def test_cli_wake_app_down(cli, ref_dir):
-    result = cli("wake", RUN, cwd=ref_dir, env={"WORKFLOW_LOCAL_BASE_URL": "http://127.0.0.1:9"})
+    result = cli("wake", RUN, cwd=ref_dir, env={"WORKFLOW_LOCAL_BASE_URL": f"http://127.0.0.1:{closed_port()}"})
     assert result.exit_code == ExitCode.UNAVAILABLE
     assert "continues when the app" in result.stderr
 
