@@ -958,7 +958,9 @@ def test_cli_wake_app_down(cli, ref_dir):
 def test_cli_dashboard_once(cli, ref_dir):
     result = cli("dashboard", "--once", "-o", "json", cwd=ref_dir)
     assert result.exit_code == 0, result.stderr
-    assert "running" in result.stdout
+    doc = result.json()
+    assert (doc["counts"]["running"], doc["total"]) == (1, 1)
+    assert [r["runId"] for r in doc["recent"]] == [RUN]
 
 
 # -- the recorded data directory ----------------------------------------------------------------------------------
