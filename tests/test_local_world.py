@@ -1121,3 +1121,19 @@ def test_ulid_helpers():
     ids = [factory(1795321146967) for _ in range(50)]
     assert ids == sorted(ids) and len(set(ids)) == 50
     assert all(ulid_time_ms(i) == 1795321146967 for i in ids)
+
+
+@pytest.mark.parametrize(("status", "posts"), [(400, 1), (404, 1), (500, 1), (503, 3)])
+def test_cli_wake_when_the_app_answers_an_error(cli, ref_dir, status, posts):
+    """The sleep is stopped either way; the app's refusal is exit 5 with what happened, and only the answers
+    that mean "try again" (503) are retried."""
+    with FakeApp(reply={"error": "boom"}, status=status) as app:
+        result = cli("wake", RUN, "--app-url", app.url, cwd=ref_dir)
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"error: stopped 1 sleep(s) of {RUN}, but the app at {app.url} did not take the "
+                               f"run: the Workflow SDK app: HTTP {status}: boom.")
+    assert lines[1].startswith("hint: start the app or pass --app-url")
+    assert len(app.requests) == posts
+    events = [json.loads(p.read_text()) for p in (ref_dir / ".workflow-data" / "events").glob(f"{RUN}-*.json")]
+    assert [e["eventType"] for e in events].count("wait_completed") == 1
