@@ -1,4 +1,4 @@
-"""Issue 2: every command path against the in-memory backend."""
+"""Every command path against the in-memory backend."""
 
 import json
 import os
@@ -131,8 +131,11 @@ def test_status_unknown_run_exits_3(cli, memory_world):
 
 
 def test_bad_run_id(cli, memory_world):
-    r = cli(*M, "get", "a/b\x1b")
-    assert r.exit_code == 2 and "invalid run id" in r.stderr
+    r = cli(*M, "get", "a/b")
+    assert r.exit_code == 2 and r.stderr.startswith("error: invalid run id 'a/b'\n")
+    r = cli(*M, "get", "a\x1bb")
+    assert r.exit_code == 2
+    assert r.stderr == "error: argument 4 ('a\\x1bb') contains a control character (\\x1b)\n"
 
 
 # -- cancel ----------------------------------------------------------------------------
@@ -167,7 +170,8 @@ def test_bulk_cancel_prompt_on_tty(cli, world, monkeypatch):
 
     monkeypatch.setattr(wfctl.output, "stream_is_tty", lambda s: True)
     no = cli(*M, "cancel", "--status", "running", "-o", "plain", input="n\n")
-    assert no.exit_code == 2 and world.runs["r3"].status == "running"
+    assert no.exit_code == 130 and world.runs["r3"].status == "running"
+    assert no.stderr.endswith("[y/N] nothing cancelled\n") and "error:" not in no.stderr
     yes = cli(*M, "cancel", "--status", "running", "-o", "plain", input="y\n")
     assert yes.exit_code == 0 and world.runs["r3"].status == "cancelled"
     assert "[y/N]" in yes.stderr
@@ -179,7 +183,12 @@ def test_cancel_reason_limit(cli, world):
     assert world.runs["r3"].status == "running"
 
 
-def test_unsupported_operation_exit_6(cli, world):
+def test_unsupported_operation_exit_6(cli, world, monkeypatch):
+    from memory_backend import MemoryBackend
+
+    monkeypatch.setattr(MemoryBackend, "capabilities", MemoryBackend.capabilities - {"wake"})
+    monkeypatch.setattr(MemoryBackend, "unsupported_reasons", {"wake": "the memory backend has no sleeps to wake"},
+                        raising=False)
     r = cli(*M, "wake", "r3")
     assert r.exit_code == 6
     assert r.stderr == "error: the memory backend has no sleeps to wake\n"
@@ -235,5 +244,7 @@ def test_internal_error_is_one_line_and_debug_shows_traceback(cli, memory_world,
 def test_usage_error_format(cli):
     r = cli("list", "--limit", "abc")
     assert r.exit_code == 2
-    assert r.stderr.startswith("error: ")
-    assert "hint: see 'wfctl list --help'" in r.stderr
+    assert r.stderr == "error: invalid --limit 'abc': not a whole number\nhint: a whole number from 1 to 1000000\n"
+    r = cli("list", "--bogus")
+    assert r.exit_code == 2
+    assert r.stderr == "error: No such option: --bogus\nhint: see 'wfctl list --help'\n"

@@ -1,6 +1,10 @@
 """The Typer application: global options (defined once), command registration,
 argument normalisation and the mapping of errors to one line and an exit code.
 
+The whole command line is checked before it is parsed: undecodable bytes and control characters are usage
+errors (exit 2), and an option given without its value says so and lists the values it takes, instead of
+swallowing the next word (README, Commands).
+
 Command modules are small and import backends, httpx and Rich only inside
 their functions, so ``wfctl --help`` stays fast.
 """
@@ -15,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_CODE_HELP, ExitCode, WfctlError
+from .errors import EXIT_CODE_HELP, ExitCode, UsageError, WfctlError
 from .output import error_line
 from .runtime import Globals, Runtime
 
@@ -29,13 +33,61 @@ GLOBAL_OPTIONS: dict[str, bool] = {
 }
 
 
+#: What a value-taking global option takes, for "needs a value" errors and help.
+GLOBAL_VALUES: dict[str, str] = {
+    "--profile": "a profile name ('wfctl config profiles' lists them)",
+    "--backend": "one of: workflow-sdk, flue, workflow-runs-v1, workflow-runs-v2, temporal",
+    "--url": "the engine's http:// or https:// URL",
+    "--output": "one of: table, plain, json, jsonl, id",
+    "--fields": "comma-separated field names, e.g. runId,status,createdAt",
+    "--color": "one of: auto, always, never",
+    "--time": "one of: relative, iso, local",
+    "--data-dir": "the Workflow SDK local world's data directory, e.g. .workflow-data",
+    "--app-url": "the Workflow SDK app's http:// or https:// URL",
+    "--dsn": "a PostgreSQL connection string, e.g. postgres://world:world@localhost:5432/world",
+    "--namespace": "a Temporal namespace",
+}
+_LONG = {"-p": "--profile", "-o": "--output"}
+#: Options whose values are file system paths: they may hold bytes that are not UTF-8.
+PATH_OPTIONS = ("--data-dir", "--input-file")
+
+
+def _missing_value(option: str) -> None:
+    name = _LONG.get(option, option)
+    raise UsageError(f"option {option} needs a value", hint=GLOBAL_VALUES.get(name))
+
+
+def check_argv(args: Sequence[str]) -> None:
+    """Refuse arguments that cannot be meant: bytes that are not UTF-8 (Python keeps them as lone surrogates)
+    and control characters other than tab and newline. Paths may hold any bytes."""
+    for i, arg in enumerate(args):
+        previous = args[i - 1] if i else ""
+        if previous in PATH_OPTIONS or arg.split("=", 1)[0] in PATH_OPTIONS:
+            continue
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise UsageError(f"argument {i + 1} ('{shown[:80]}') is not valid UTF-8 text",
+                             hint="arguments are UTF-8 text; check the shell's locale (LANG, LC_ALL)")
+        bad = [c for c in arg if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F]
+        if bad:
+            from .output import clean
+
+            raise UsageError(f"argument {i + 1} ('{clean(arg)[:80]}') contains a control character "
+                             f"({clean(bad[0])})")
+
+
 def normalize_args(args: Sequence[str]) -> list[str]:
     """Move global options given after the subcommand in front of it.
 
     Also turns a bare ``--stream`` (tail's optional-value flag) into
-    ``--stream=`` so it can stand without a namespace.
+    ``--stream=`` so it can stand without a namespace, and refuses a global option
+    given without its value (last on the line, or followed by another option).
     """
     args = list(args)
+
+    def value_missing(position: int) -> bool:
+        return position >= len(args) or args[position] in GLOBAL_OPTIONS or args[position] in ("-h", "--help")
+
     out: list[str] = []
     i = 0
     # Leading globals, up to the subcommand.
@@ -45,7 +97,9 @@ def normalize_args(args: Sequence[str]) -> list[str]:
             break
         out.append(tok)
         name = tok.split("=", 1)[0]
-        if GLOBAL_OPTIONS.get(name) and "=" not in tok and i + 1 < len(args):
+        if GLOBAL_OPTIONS.get(name) and "=" not in tok:
+            if value_missing(i + 1):
+                _missing_value(name)
             out.append(args[i + 1])
             i += 1
         i += 1
@@ -61,7 +115,9 @@ def normalize_args(args: Sequence[str]) -> list[str]:
         name = tok.split("=", 1)[0]
         if name in GLOBAL_OPTIONS and j > 0:
             hoisted.append(tok)
-            if GLOBAL_OPTIONS[name] and "=" not in tok and j + 1 < len(rest):
+            if GLOBAL_OPTIONS[name] and "=" not in tok:
+                if value_missing(i + j + 1):
+                    _missing_value(name)
                 hoisted.append(rest[j + 1])
                 j += 1
         elif tok == "--stream" and (j + 1 >= len(rest) or rest[j + 1].startswith("-") or _looks_like_run(rest, j)):
@@ -97,13 +153,21 @@ def run_group(group: TyperGroup, raw: list[str], prog_name: str, complete_var: s
               **extra: Any) -> int:
     from typer import _click as click
 
+    args: list[str] = []
     try:
-        rv = TyperGroup.main(group, args=normalize_args(raw), prog_name=prog_name, complete_var=complete_var,
+        check_argv(raw)
+        args = normalize_args(raw)
+        rv = TyperGroup.main(group, args=args, prog_name=prog_name, complete_var=complete_var,
                              standalone_mode=False, **extra)
         return int(rv) if isinstance(rv, int) else 0
     except click.exceptions.NoArgsIsHelpError as exc:
         sys.stdout.write(exc.ctx.get_help() + "\n") if exc.ctx else None
         return 0
+    except click.exceptions.BadOptionUsage as exc:
+        path, command = _find_command(group, args, prog_name)
+        message, hint = _option_usage(exc, command)
+        error_line(message, hint or f"see '{path} --help'")
+        return ExitCode.USAGE
     except click.exceptions.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else prog_name
         error_line(exc.format_message(), f"see '{command} --help'")
@@ -140,6 +204,45 @@ def run_group(group: TyperGroup, raw: list[str], prog_name: str, complete_var: s
         return ExitCode.INTERNAL
 
 
+def _find_command(group: TyperGroup, args: list[str], prog_name: str) -> tuple[str, Any]:
+    """The (sub)command a normalised command line names, and its path for messages."""
+    from typer import _click as click
+
+    command: Any = group
+    path = prog_name
+    ctx = click.Context(group, info_name=prog_name)
+    i = 0
+    while i < len(args) and hasattr(command, "get_command"):
+        tok = args[i]
+        if tok == "--":
+            break
+        if tok.startswith("-"):
+            i += 2 if GLOBAL_OPTIONS.get(tok) else 1
+            continue
+        sub = command.get_command(ctx, tok)
+        if sub is None:
+            break
+        command, path = sub, f"{path} {tok}"
+        i += 1
+    return path, command
+
+
+def _option_usage(exc: Any, command: Any) -> tuple[str, str | None]:
+    """click's "Option '--last' requires an argument." → "option --last needs a value" and what it takes."""
+    from typer import _click as click
+
+    name = getattr(exc, "option_name", None)
+    if not name or "requires" not in exc.format_message():
+        return exc.format_message(), None
+    hint = None
+    for param in getattr(command, "params", []):
+        if name in getattr(param, "opts", []):
+            metavar = param.make_metavar(click.Context(command))
+            hint = f"{name} {metavar}" + (f": {param.help.strip()}" if param.help else "")
+            break
+    return f"option {name} needs a value", hint
+
+
 EXIT_CODES_EPILOG = "\b\nExit codes:\n" + "\n".join(
     f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items()
 ) + "\n\nGlobal options may stand before or after the command."
@@ -166,23 +269,32 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(None, "-p", "--profile", help="Profile to use (WFCTL_PROFILE).",
+    profile: Optional[str] = typer.Option(None, "-p", "--profile", metavar="NAME",
+                                          help="Profile to use [default: WFCTL_PROFILE, else current_profile].",
                                           autocompletion=lambda incomplete: _complete_profiles(incomplete)),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Backend: workflow-sdk, flue, workflow-runs-v1, "
-                                          "workflow-runs-v2, temporal."),
-    url: Optional[str] = typer.Option(None, "--url", help="Engine base URL."),
-    output: Optional[str] = typer.Option(None, "-o", "--output", help="table | plain | json | jsonl | id "
-                                         "[default: table on a terminal, else plain]."),
-    fields: Optional[str] = typer.Option(None, "--fields", help="Comma-separated fields to show."),
-    color: Optional[str] = typer.Option(None, "--color", help="auto | always | never (NO_COLOR, FORCE_COLOR)."),
-    time: Optional[str] = typer.Option(None, "--time", help="relative | iso | local times in tables."),
+    backend: Optional[str] = typer.Option(None, "--backend", metavar="BACKEND",
+                                          help="workflow-sdk | flue | workflow-runs-v1 | workflow-runs-v2 | "
+                                               "temporal."),
+    url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Engine base URL (http:// or https://)."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="table|plain|json|jsonl|id",
+                                         help="Output format [default: table on a terminal, else plain]."),
+    fields: Optional[str] = typer.Option(None, "--fields", metavar="FIELD,...",
+                                         help="Only these fields, in every format (e.g. runId,status)."),
+    color: Optional[str] = typer.Option(None, "--color", metavar="auto|always|never",
+                                        help="Colour in tables [default: auto; NO_COLOR, FORCE_COLOR]."),
+    time: Optional[str] = typer.Option(None, "--time", metavar="relative|iso|local",
+                                       help="Times in tables [default: relative]."),
     debug: bool = typer.Option(False, "--debug", help="Tracebacks and HTTP exchanges (credentials redacted)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notes on stderr."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Workflow SDK local world data directory."),
-    app_url: Optional[str] = typer.Option(None, "--app-url", help="Workflow SDK app URL (wake re-enqueues there)."),
-    dsn: Optional[str] = typer.Option(None, "--dsn", help="PostgreSQL DSN (Workflow SDK postgres world)."),
-    namespace: Optional[str] = typer.Option(None, "--namespace", help="Temporal namespace."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", metavar="DIR",
+                                           help="Workflow SDK local world data directory [default: found from "
+                                                "the current directory]."),
+    app_url: Optional[str] = typer.Option(None, "--app-url", metavar="URL",
+                                          help="Workflow SDK app URL (wake re-enqueues there)."),
+    dsn: Optional[str] = typer.Option(None, "--dsn", metavar="DSN", help="PostgreSQL DSN (Workflow SDK postgres "
+                                      "world)."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", metavar="NAME", help="Temporal namespace."),
     insecure: bool = typer.Option(False, "--insecure", help="Skip TLS certificate verification."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Full decoded data in tail and get."),
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
@@ -207,10 +319,16 @@ def _complete_profiles(incomplete: str) -> list[str]:
 
 def _register() -> None:
     from .commands import cancel, completion, config_cmd, dashboard, get, list_cmd, start, status, tail, wake
+    from .commands.options import WfctlCommand
 
     for module in (get, list_cmd, status, cancel, wake, tail, dashboard, start, completion):
         module.register(app)
     app.add_typer(config_cmd.app, name="config")
+    # Every command gets the same help layout: examples, global options, RUN_ID, whole-sentence summaries.
+    for typer_app in (app, config_cmd.app):
+        for info in typer_app.registered_commands:
+            if info.cls in (None, typer.core.TyperCommand):
+                info.cls = WfctlCommand
 
 
 _register()

@@ -31,16 +31,16 @@ EXIT_CODE_HELP = {
     ExitCode.OK: "success; for status/--wait/tail: the run completed",
     ExitCode.INTERNAL: "internal error (a bug; --debug shows the traceback)",
     ExitCode.USAGE: "usage or configuration error",
-    ExitCode.NOT_FOUND: "run or resource not found",
+    ExitCode.NOT_FOUND: "run or resource not found (a data directory included)",
     ExitCode.AUTH: "authentication or permission refused",
     ExitCode.UNAVAILABLE: "engine unreachable, timed out, or failing (after retries)",
     ExitCode.UNSUPPORTED: "operation not supported by this backend",
     ExitCode.PARTIAL: "a bulk operation partly failed (each item's outcome is printed)",
     ExitCode.RUN_FAILED: "the run failed",
     ExitCode.RUN_CANCELLED: "the run was cancelled",
-    ExitCode.RUN_NOT_FINISHED: "the run has not finished (status without --wait)",
+    ExitCode.RUN_NOT_FINISHED: "the run has not finished (status without --wait, tail without --live)",
     ExitCode.TIMEOUT: "--timeout elapsed while waiting; the run was left untouched",
-    ExitCode.INTERRUPTED: "interrupted",
+    ExitCode.INTERRUPTED: "interrupted, or a confirmation answered no (nothing was changed)",
 }
 
 

@@ -24,20 +24,27 @@ def exit_code_for(runs: list[Run]) -> ExitCode:
     return ExitCode.OK
 
 
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``10m``, ``2h``, ``7d``, ``1h30m`` → seconds."""
+DURATION_FORMS = "a number of seconds (2, 0.5) or a duration with units: 500ms, 1s, 10m, 2h, 1d, 1h30m"
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str, flag: str = "duration") -> float:
+    """``90``, ``0.5``, ``500ms``, ``90s``, ``10m``, ``2h``, ``7d``, ``1h30m`` → seconds; every duration option
+    accepts exactly these forms (README, Commands)."""
     import re
 
     from .errors import UsageError
 
     raw = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return float(raw)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise UsageError(f"invalid duration {text!r}", hint="use e.g. 30s, 10m, 2h, 7d")
-    unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    return sum(float(n) * unit[u] for n, u in parts)
+    if len(raw) <= 64:
+        if re.fullmatch(r"\d+(\.\d+)?", raw):
+            return float(raw)
+        parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", raw)
+        if parts and "".join(n + u for n, u in parts) == raw:
+            return sum(float(n) * _UNITS[u] for n, u in parts)
+    from .output import clean
+
+    raise UsageError(f"invalid {flag} {clean(text)[:80]!r}: not a duration", hint=DURATION_FORMS)
 
 
 def wait_for_runs(
@@ -48,10 +55,15 @@ def wait_for_runs(
     interval: float,
     on_update: Callable[[list[Run], float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    first: list[Run] | None = None,
 ) -> list[Run]:
-    """Poll until every run is terminal; raise WaitTimeout when ``timeout`` elapses."""
+    """Poll until every run is terminal; raise WaitTimeout when ``timeout`` (seconds) elapses. ``first``: the
+    runs' statuses the caller already read, in ``run_ids`` order."""
     started = clock()
-    current = {rid: backend.get_status(rid) for rid in run_ids}
+    if first is not None and len(first) == len(run_ids):
+        current = dict(zip(run_ids, first))
+    else:
+        current = {rid: backend.get_status(rid) for rid in run_ids}
     while True:
         runs = [current[rid] for rid in run_ids]
         elapsed = clock() - started
@@ -71,5 +83,6 @@ def wait_for_runs(
             backend.wait_for_change(pending[0], step)
         else:
             time.sleep(step)
-        for run in pending:
-            current[run.runId] = backend.get_status(run.runId)
+        for rid in run_ids:
+            if not current[rid].terminal:
+                current[rid] = backend.get_status(rid)

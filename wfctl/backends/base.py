@@ -80,6 +80,9 @@ class Backend:
     unsupported_reasons: ClassVar[dict[str, str]] = {}
     #: Operations that work but are experimental (help and README say so).
     experimental: ClassVar[frozenset[str]] = frozenset()
+    #: The event types the engine writes, when it has a fixed set: ``tail --type`` patterns that match none of
+    #: them are refused (exit 2) instead of silently printing nothing. None: the engine's types are open.
+    event_types: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
         self.profile = profile
@@ -95,6 +98,23 @@ class Backend:
                 f"the {self.label} backend does not support '{operation}'"
             )
             raise UnsupportedError(reason)
+
+    # -- checks before an operation (the CLI calls them before anything is read) ----------------------------
+    def query_language(self) -> str | None:
+        """What ``list --query`` takes on this engine, or None when it has no query language (the CLI then
+        refuses ``--query`` with exit 6 instead of ignoring it). Temporal's visibility queries are the only one
+        today."""
+        return "a Temporal visibility query" if self.name == "temporal" else None
+
+    def check_offset(self, offset: str, *, stream: bool) -> str | None:
+        """Why ``offset`` cannot be one this backend printed for ``tail`` (of the event log, or of a stream
+        with ``stream``), or None. A mistyped offset is then a usage error (exit 2) instead of a tail that
+        silently starts elsewhere. The default accepts every offset."""
+        return None
+
+    def preflight(self) -> None:
+        """Raise the error every operation would meet first (a missing data directory, say), with its exit
+        code; ``config doctor`` calls it so it exits with the code the commands exit with."""
 
     # -- operations ----------------------------------------------------------
     def get_run(self, run_id: str) -> Run:

@@ -1,11 +1,13 @@
 """One module per command. Each exposes ``register(app)``; bodies stay thin:
 resolve the runtime, call the backend, hand the result to the renderer.
+
+Options several commands share (durations, times, counts, text checks, the help layout) are declared once in
+:mod:`wfctl.commands.options`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -28,34 +30,26 @@ def complete_run_id(incomplete: str) -> list[str]:
 
 
 RUN_HELP = "Run id."
+MAX_RUN_ID = 512
 
 
 def run_argument(help: str = RUN_HELP) -> typer.models.ArgumentInfo:
-    return typer.Argument(..., help=help, autocompletion=complete_run_id, show_default=False)
+    return typer.Argument(..., help=help, metavar="RUN_ID", autocompletion=complete_run_id, show_default=False)
 
 
-def parse_when(text: Optional[str], flag: str) -> Optional[datetime]:
-    """``30m``, ``2h``, ``7d`` (ago) or an RFC 3339 timestamp."""
-    if not text:
-        return None
-    from ..model import parse_time
-    from ..waiting import parse_duration
-
-    stripped = text.strip()
-    if stripped and stripped[0].isdigit() and not any(c in stripped for c in "-:T"):
-        return datetime.now(timezone.utc) - timedelta(seconds=parse_duration(stripped))
-    when = parse_time(stripped)
-    if when is None:
-        raise UsageError(f"invalid {flag} {text!r}", hint="use a duration such as 30m, 2h, 7d or an RFC 3339 time")
-    return when
+def run_ids_argument(help: str = "Run ids.", required: bool = True) -> typer.models.ArgumentInfo:
+    return typer.Argument(... if required else None, help=help, metavar="RUN_ID", autocompletion=complete_run_id,
+                          show_default=False)
 
 
 def check_run_id(run_id: str) -> str:
-    """Reject ids that cannot be run ids on any engine (empty, control characters, slashes)."""
+    """Reject ids that cannot be run ids on any engine (empty, control characters, slashes, huge)."""
     from ..output import clean
 
     if not run_id or not run_id.strip():
         raise UsageError("run id is empty")
-    if clean(run_id) != run_id or "/" in run_id or len(run_id) > 512:
+    if len(run_id) > MAX_RUN_ID:
+        raise UsageError(f"invalid run id {clean(run_id)[:40]!r}…: {len(run_id)} characters; at most {MAX_RUN_ID}")
+    if clean(run_id) != run_id or "/" in run_id:
         raise UsageError(f"invalid run id {clean(run_id)[:80]!r}", hint="run ids have no slashes or control characters")
     return run_id

@@ -7,23 +7,32 @@ from typing import Optional
 import typer
 
 from . import runtime
+from .options import check_text, count_option, examples, interval_option, only_with
+
+EXAMPLES = examples(
+    "wfctl dashboard                          # live on a terminal; q quits",
+    "wfctl dashboard --once -o json           # one snapshot, for scripts",
+    "wfctl dashboard --live --interval 10s    # off a terminal: one line per status change",
+)
 
 
 def dashboard(
     ctx: typer.Context,
-    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", help="Only this workflow."),
-    interval: float = typer.Option(2.0, "--interval", help="Seconds between refreshes."),
+    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", metavar="NAME", help="Only this workflow."),
+    interval: float = interval_option("2s", "Time between refreshes."),
     once: bool = typer.Option(False, "--once", help="Print one snapshot and exit."),
     live: bool = typer.Option(False, "--live", help="Off a terminal: one line per status change."),
-    recent: int = typer.Option(10, "--recent", help="How many recent runs to show."),
+    recent: int = count_option(10, ["--recent"], "How many recent runs to show.", minimum=1, maximum=100),
 ) -> None:
     """A live view of runs: counts as bars, recent runs with changes highlighted, latest failures."""
     from ..backends.base import DASHBOARD
     from ..errors import UsageError
 
     rt = runtime(ctx)
-    if interval <= 0:
-        raise UsageError("--interval must be positive")
+    check_text(workflow, "--workflow")
+    if once and live:
+        raise UsageError("give --once or --live, not both")
+    only_with(ctx, not once, ("interval",), "a live dashboard", hint="--once prints one snapshot; drop --interval")
     backend = rt.backend(DASHBOARD)
     out = rt.out
     if once or out.format == "json" or not (live or (out.tty and out.format == "table")):
@@ -37,4 +46,4 @@ def dashboard(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("dashboard")(dashboard)
+    app.command("dashboard", epilog=EXAMPLES)(dashboard)

@@ -7,22 +7,31 @@ from typing import Optional
 import typer
 
 from . import check_run_id, run_argument, runtime
+from .options import examples, interval_option, only_with, timeout_option
+
+EXAMPLES = examples(
+    "wfctl get wrun_01M81013R4XC1AH1NY0GMYME33",
+    "wfctl get RUN -o json --fields status,output,error",
+    "wfctl get RUN --wait --timeout 30m -o json --fields output   # the return value, in a script",
+)
 
 
 def get(
     ctx: typer.Context,
     run_id: str = run_argument(),
-    wait: bool = typer.Option(False, "--wait", help="First wait until the run is terminal (like returnValue)."),
-    timeout: Optional[str] = typer.Option(None, "--timeout", help="Give up waiting after this long (exit 124)."),
-    interval: float = typer.Option(1.0, "--interval", help="Seconds between checks while waiting."),
+    wait: bool = typer.Option(False, "--wait", help="First wait until the run is terminal (like returnValue); "
+                              "then exit by its state like 'status'."),
+    timeout: Optional[float] = timeout_option(),
+    interval: float = interval_option("1s"),
 ) -> None:
     """Show one run: status, times, input, output or error, steps, sleeps, hooks, streams."""
     from ..backends.base import GET
     from .status import wait_runs
 
     rt = runtime(ctx)
-    backend = rt.backend(GET)
+    only_with(ctx, wait, ("timeout", "interval"), "--wait")
     check_run_id(run_id)
+    backend = rt.backend(GET)
     if wait:
         wait_runs(rt, backend, [run_id], timeout, interval)
     run = backend.get_run(run_id)
@@ -35,4 +44,4 @@ def get(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("get")(get)
+    app.command("get", epilog=EXAMPLES)(get)

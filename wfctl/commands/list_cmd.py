@@ -2,39 +2,57 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import List, Optional
 
 import typer
 
-from . import parse_when, runtime
+from . import runtime
+from .options import check_text, check_texts, count_option, examples, when_option
+
+EXAMPLES = examples(
+    "wfctl list --status running --since 2h --limit 50",
+    "wfctl list --status failed --workflow demoWorkflow -o json --fields runId,error",
+    "wfctl list --all -o jsonl | jq -r .runId            # every page, one object per line",
+)
 
 
 def list_runs(
     ctx: typer.Context,
-    status: List[str] = typer.Option([], "--status", "-s", help="Status (normalized or the engine's word); repeatable."),
-    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", help="Workflow name (or id)."),
-    search: Optional[str] = typer.Option(None, "--search", help="Substring of the workflow name."),
-    since: Optional[str] = typer.Option(None, "--since", help="Created after: 30m, 2h, 7d or RFC 3339."),
-    until: Optional[str] = typer.Option(None, "--until", help="Created before: 30m, 2h, 7d or RFC 3339."),
-    limit: int = typer.Option(20, "--limit", "-n", help="Runs per page."),
-    cursor: Optional[str] = typer.Option(None, "--cursor", help="Continue after this cursor."),
+    status: List[str] = typer.Option([], "--status", "-s", metavar="STATUS",
+                                     help="Status (normalized or the engine's word); repeatable."),
+    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", metavar="NAME", help="Workflow name (or id)."),
+    search: Optional[str] = typer.Option(None, "--search", metavar="TEXT", help="Substring of the workflow name."),
+    since: Optional[datetime] = when_option("--since", "Created after."),
+    until: Optional[datetime] = when_option("--until", "Created before."),
+    limit: int = count_option(20, ["--limit", "-n"], "Runs per page.", minimum=1, maximum=1_000_000),
+    cursor: Optional[str] = typer.Option(None, "--cursor", metavar="CURSOR",
+                                         help="Continue after this cursor (printed on stderr)."),
     all_pages: bool = typer.Option(False, "--all", help="Stream every page."),
-    sort: str = typer.Option("desc", "--sort", help="desc (newest first) or asc."),
-    query: Optional[str] = typer.Option(None, "--query", help="Raw engine query (Temporal visibility query)."),
+    sort: str = typer.Option("desc", "--sort", metavar="desc|asc", help="desc (newest first) or asc."),
+    query: Optional[str] = typer.Option(None, "--query", metavar="QUERY",
+                                        help="The engine's own query (Temporal visibility query); exit 6 on "
+                                             "engines without a query language."),
 ) -> None:
     """List runs, newest first."""
     from ..backends.base import LIST
-    from ..errors import UsageError
+    from ..errors import UnsupportedError, UsageError
     from ..model import ListQuery, RunPage
 
     rt = runtime(ctx)
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
+    status = check_texts(status, "--status")
+    check_text(workflow, "--workflow")
+    check_text(search, "--search")
+    check_text(cursor, "--cursor", limit=8192)
+    check_text(query, "--query", limit=16384, lines=True)
     if sort not in ("asc", "desc"):
         raise UsageError(f"unknown --sort {sort!r}", hint="use asc or desc")
-    q = ListQuery(statuses=list(status), workflow=workflow, search=search, since=parse_when(since, "--since"),
-                  until=parse_when(until, "--until"), limit=limit, cursor=cursor, sort=sort, query=query)
+    q = ListQuery(statuses=list(status), workflow=workflow, search=search, since=since, until=until, limit=limit,
+                  cursor=cursor, sort=sort, query=query)
     backend = rt.backend(LIST)
+    if query is not None and not backend.query_language():
+        raise UnsupportedError(f"--query: the {backend.label} backend has no query language",
+                               hint="filter with --status, --workflow, --search, --since and --until")
     render = rt.render
     collected: list = []
     first = True
@@ -56,4 +74,4 @@ def list_runs(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("list")(list_runs)
+    app.command("list", epilog=EXAMPLES)(list_runs)

@@ -9,6 +9,13 @@ from typing import Any, List, Optional
 import typer
 
 from . import runtime
+from .options import check_text, examples, interval_option, only_with, timeout_option
+
+EXAMPLES = examples(
+    "wfctl start demoWorkflow --input name=Ada --follow    # start and stream progress",
+    "wfctl start demoWorkflow --input-json '[\"Ada\", \"1h\"]' --wait --timeout 10m",
+    "wfctl start nightly --input-file input.json -o json",
+)
 
 
 def parse_pairs(pairs: List[str], flag: str, *, json_values: bool) -> dict[str, Any]:
@@ -62,19 +69,21 @@ def build_input(inputs: List[str], input_json: Optional[str], input_file: Option
 
 def start(
     ctx: typer.Context,
-    workflow: str = typer.Argument(..., help="Workflow name, id or type.", show_default=False),
-    inputs: List[str] = typer.Option([], "--input", "-i", help="Input KEY=VALUE (VALUE parsed as JSON when it "
-                                     "is); repeatable."),
-    input_json: Optional[str] = typer.Option(None, "--input-json", help="The whole input as JSON."),
-    input_file: Optional[str] = typer.Option(None, "--input-file", help="Read the input JSON from a file (- for "
-                                             "stdin)."),
-    env: List[str] = typer.Option([], "--env", "-e", help="Environment KEY=VALUE for the run; repeatable."),
-    task_queue: Optional[str] = typer.Option(None, "--task-queue", help="Task queue (Temporal)."),
-    run_id: Optional[str] = typer.Option(None, "--id", help="Choose the run/workflow id where the engine allows."),
+    workflow: str = typer.Argument(..., help="Workflow name, id or type.", metavar="WORKFLOW", show_default=False),
+    inputs: List[str] = typer.Option([], "--input", "-i", metavar="KEY=VALUE",
+                                     help="Input KEY=VALUE (VALUE parsed as JSON when it is); repeatable."),
+    input_json: Optional[str] = typer.Option(None, "--input-json", metavar="JSON", help="The whole input as JSON."),
+    input_file: Optional[str] = typer.Option(None, "--input-file", metavar="FILE",
+                                             help="Read the input JSON from a file (- for stdin)."),
+    env: List[str] = typer.Option([], "--env", "-e", metavar="KEY=VALUE",
+                                  help="Environment KEY=VALUE for the run; repeatable."),
+    task_queue: Optional[str] = typer.Option(None, "--task-queue", metavar="NAME", help="Task queue (Temporal)."),
+    run_id: Optional[str] = typer.Option(None, "--id", metavar="ID",
+                                         help="Choose the run/workflow id where the engine allows."),
     wait: bool = typer.Option(False, "--wait", help="Wait until the run is terminal."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Stream the run's progress as it happens."),
-    timeout: Optional[str] = typer.Option(None, "--timeout", help="Give up waiting after this long (exit 124)."),
-    interval: float = typer.Option(1.0, "--interval", help="Seconds between checks while waiting."),
+    timeout: Optional[float] = timeout_option(),
+    interval: float = interval_option("1s"),
 ) -> None:
     """Start a workflow run. Prints the run; with --wait or --follow exits by its final state."""
     from ..backends.base import START, StartRequest
@@ -86,6 +95,10 @@ def start(
     rt = runtime(ctx)
     if wait and follow:
         raise UsageError("give --wait or --follow, not both")
+    only_with(ctx, wait, ("timeout", "interval"), "--wait")
+    check_text(workflow, "WORKFLOW")
+    check_text(task_queue, "--task-queue")
+    check_text(run_id, "--id")
     backend = rt.backend(START)
     request = StartRequest(workflow=workflow, input=build_input(inputs, input_json, input_file),
                            env=parse_pairs(env, "--env", json_values=False), task_queue=task_queue, run_id=run_id,
@@ -122,4 +135,4 @@ def start(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("start")(start)
+    app.command("start", epilog=EXAMPLES)(start)

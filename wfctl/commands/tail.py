@@ -1,4 +1,7 @@
-"""wfctl tail RUN — the run's events (or output stream), optionally following it live."""
+"""wfctl tail RUN — the run's events (or output stream), optionally following it live.
+
+Ending, it exits like ``status``: by the run's state, 12 while it has not finished (README, Exit codes).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,13 @@ from typing import List, Optional
 import typer
 
 from . import check_run_id, run_argument, runtime
+from .options import check_text, check_texts, count_option, examples, interval_option, only_with
+
+EXAMPLES = examples(
+    "wfctl tail RUN --live                       # follow until the run ends; the exit code tells how",
+    "wfctl tail RUN --last 20 --type 'step_*' -o jsonl",
+    "wfctl tail RUN --stream --start-index -5    # the last 5 chunks of the run's output stream",
+)
 
 
 def tail(
@@ -17,29 +27,49 @@ def tail(
     stream: Optional[str] = typer.Option(None, "--stream", metavar="[=NAMESPACE]",
                                          help="Read the run's output stream instead of its events "
                                               "(--stream=NS for a namespaced stream)."),
-    start_index: Optional[int] = typer.Option(None, "--start-index", help="First stream chunk; negative counts "
-                                              "from the end."),
-    offset: Optional[str] = typer.Option(None, "--offset", help="Resume exactly after this printed offset."),
-    last: Optional[int] = typer.Option(None, "--last", help="Only the last N events."),
-    types: List[str] = typer.Option([], "--type", "-t", help="Only events of this type; repeatable."),
-    interval: float = typer.Option(1.0, "--interval", help="Polling interval where the engine has no push."),
+    start_index: Optional[int] = count_option(None, ["--start-index"], "With --stream: the first chunk; negative "
+                                              "counts from the end.", minimum=-10**9, maximum=10**9),
+    offset: Optional[str] = typer.Option(None, "--offset", metavar="OFFSET",
+                                         help="Resume exactly after this printed offset."),
+    last: Optional[int] = count_option(None, ["--last"], "Only the last N events (with --stream: --start-index "
+                                       "-N).", minimum=1, maximum=1_000_000),
+    types: List[str] = typer.Option([], "--type", "-t", metavar="TYPE",
+                                    help="Only events of this type (a glob such as 'step_*' where the engine "
+                                         "allows); repeatable."),
+    interval: float = interval_option("1s", "Polling interval where the engine has no push."),
     sse: bool = typer.Option(False, "--sse", help="Follow over SSE where the engine offers it."),
 ) -> None:
-    """Print a run's events and exit; with --live follow until the run ends (exit code by its state)."""
+    """Print a run's events and exit; with --live follow until the run ends. The exit code tells the run's
+    state, like 'status' (12: not finished)."""
     from ..backends.base import TAIL, TailRequest
     from ..errors import ExitCode, UsageError
-    from ..model import TERMINAL
     from ..output import human_duration
     from ..waiting import exit_code_for
 
     rt = runtime(ctx)
     check_run_id(run_id)
-    if last is not None and last < 0:
-        raise UsageError("--last must be positive")
-    if interval <= 0:
-        raise UsageError("--interval must be positive")
+    check_text(stream, "--stream")
+    check_text(offset, "--offset")
+    types = check_texts(types, "--type")
+    streaming = stream is not None
+    if streaming and last is not None:
+        raise UsageError("--last counts events; with --stream use --start-index", hint=f"--start-index -{last}")
+    if streaming and types:
+        raise UsageError("--type selects events; a stream has chunks, not typed events", hint="drop --type")
+    only_with(ctx, streaming, ("start_index",), "--stream", hint="--start-index picks stream chunks; for events "
+              "use --last N")
+    if start_index is not None and offset is not None:
+        raise UsageError("give --start-index or --offset, not both")
     backend = rt.backend(TAIL)
-    printer = rt.render.tail_printer(run_id, stream=stream is not None)
+    if offset is not None:
+        problem = backend.check_offset(offset, stream=streaming)
+        if problem:
+            raise UsageError(f"invalid --offset {offset[:80]!r}: {problem}",
+                             hint="use an offset wfctl printed: the 'offset' of a -o jsonl line, or the one "
+                                  "printed when a tail is interrupted")
+    if types and backend.event_types is not None:
+        _check_types(types, backend.event_types, backend.label)
+    printer = rt.render.tail_printer(run_id, stream=streaming)
     request = TailRequest(live=live, stream=stream, start_index=start_index, offset=offset, last=last,
                           types=list(types), interval=interval, sse=sse, batches=printer.batches)
     started = time.monotonic()
@@ -57,18 +87,29 @@ def tail(
                     except Exception:  # the footer is decoration: never let it end the tail
                         pass
                 printer.status_footer(f"{run_id} · {status} · {human_duration(now - started)} · "
-                                      f"{printer.count} {'chunks' if stream is not None else 'events'}")
+                                      f"{printer.count} {'chunks' if streaming else 'events'}")
     except KeyboardInterrupt:
         printer.status_footer(None)
         if printer.offset is not None:
             rt.note(f"interrupted; resume with: wfctl tail {run_id} --offset '{printer.offset}'")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    # Reconcile the final state with the engine before choosing the exit code.
+    # Reconcile the final state with the engine before choosing the exit code: 0 only for a completed run.
     final = backend.get_status(run_id) if backend.supports("status") else None
     printer.end(final.status if final else None)
-    if final is not None and final.status in TERMINAL:
+    if final is not None:
         raise typer.Exit(int(exit_code_for([final])))
 
 
+def _check_types(patterns: List[str], known: frozenset, label: str) -> None:
+    from fnmatch import fnmatchcase
+
+    from ..errors import UsageError
+
+    for pattern in patterns:
+        if pattern.strip() and not any(fnmatchcase(t, pattern.strip()) for t in known):
+            raise UsageError(f"--type {pattern!r} matches no event type of the {label} backend",
+                             hint="event types: " + ", ".join(sorted(known)))
+
+
 def register(app: typer.Typer) -> None:
-    app.command("tail")(tail)
+    app.command("tail", epilog=EXAMPLES)(tail)

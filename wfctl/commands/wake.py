@@ -7,12 +7,20 @@ from typing import List
 import typer
 
 from . import check_run_id, run_argument, runtime
+from .options import check_texts, examples
+
+EXAMPLES = examples(
+    "wfctl wake RUN                                   # stop every pending sleep of the run",
+    "wfctl wake RUN --dry-run                         # list the pending sleeps",
+    "wfctl wake RUN --correlation-id wait_01M81013ZK8P3JVFR2N3BBXRRD",
+)
 
 
 def wake(
     ctx: typer.Context,
     run_id: str = run_argument(),
-    correlation_id: List[str] = typer.Option([], "--correlation-id", help="Only this sleep; repeatable."),
+    correlation_id: List[str] = typer.Option([], "--correlation-id", metavar="ID",
+                                             help="Only this sleep (a wait_... id from 'get'); repeatable."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the pending sleeps; change nothing."),
 ) -> None:
     """Wake a sleeping run: complete its pending sleeps and re-enqueue it. Prints the stopped count.
@@ -23,6 +31,7 @@ def wake(
 
     rt = runtime(ctx)
     check_run_id(run_id)
+    correlation_id = check_texts(correlation_id, "--correlation-id")
     backend = rt.backend(WAKE)
     if WAKE in backend.experimental:
         rt.note(f"note: wake is experimental on the {backend.label} backend")
@@ -33,4 +42,4 @@ def wake(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("wake")(wake)
+    app.command("wake", epilog=EXAMPLES)(wake)

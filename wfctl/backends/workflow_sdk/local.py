@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import re
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
@@ -48,7 +49,7 @@ from .codec import (
     normalize_run_id, slot_of, parse_statuses, plan_wake, record_time, run_from_record, search_hit, step_from_record,
     stream_base, stream_name, stream_namespace, stream_start, ulid_time_ms, workflow_short_name,
 )
-from .localfs import DataDir, find_data_dir, safe_id
+from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
 from .localwrite import LocalWriter
 from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, spec_of, write_refusal
 
@@ -58,6 +59,32 @@ if TYPE_CHECKING:
 POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own readers poll every 100 ms)
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
 FLOW_PATH = "/.well-known/workflow/v1/flow"
+#: The Workflow SDK's event types (4.x and 5.0, which added attr_set and noop): what ``tail --type`` can select.
+EVENT_TYPES = frozenset({
+    "run_created", "run_started", "run_completed", "run_failed", "run_cancelled", "step_created", "step_started",
+    "step_completed", "step_failed", "step_retrying", "hook_created", "hook_received", "hook_disposed",
+    "hook_conflict", "wait_created", "wait_completed", "attr_set", "noop",
+})
+#: What a data directory of a world holds (world-local creates them as it writes); one without any is not one.
+WORLD_ENTRIES = ("runs", "events", "steps", "streams", "hooks", "waits", "version.txt", ".locks")
+_EVENT_OFFSET = re.compile(r"evnt_[0-9A-Za-z]{26}")
+_CHUNK_OFFSET = re.compile(r"chnk_[0-9A-Za-z]{26}(#\d{1,9})?")
+
+
+def _check_world(root: Any, source: str) -> None:
+    """A data directory named explicitly must hold a world (or be empty: a world not written to yet); pointing
+    at the project instead of its data directory is a usage error, not an empty list."""
+    try:
+        entries = set(os.listdir(root))
+    except OSError as exc:
+        raise UsageError(f"cannot read the data directory {root} ({source}): {exc.strerror or exc}") from None
+    if not entries or entries & set(WORLD_ENTRIES):
+        return
+    inside = [name for name in DATA_DIR_NAMES if (root / name).is_dir()]
+    raise UsageError(f"{root} ({source}) holds no Workflow SDK local world: it has none of "
+                     + ", ".join(WORLD_ENTRIES),
+                     hint=f"did you mean {root / inside[0]}?" if inside else
+                     "point --data-dir at the app's data directory (.workflow-data, .next/workflow-data)")
 
 
 def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
@@ -73,6 +100,7 @@ class LocalWorldBackend(Backend):
     name = "workflow-sdk"
     label = "Workflow SDK (local world)"
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
+    event_types = EVENT_TYPES
     unsupported_reasons = {
         START: "the Workflow SDK local world has no API to start a run: the app's own code starts runs "
                "(start() from workflow/api)",
@@ -90,14 +118,24 @@ class LocalWorldBackend(Backend):
     def data(self) -> DataDir:
         if self._data is None:
             root, source = find_data_dir(self.profile.get("data_dir"), self.profile.env)
+            if source in ("data_dir", ENV_DATA_DIR):
+                _check_world(root, self.profile.source("data_dir") if source == "data_dir" else f"env {source}")
             self._data = DataDir(root, warn=self.ctx.warn)
             self.data_source = source
         return self._data
 
+    def preflight(self) -> None:
+        self.data  # noqa: B018 - finds the data directory, or raises
+
+    def check_offset(self, offset: str, *, stream: bool) -> str | None:
+        if stream:
+            return None if _CHUNK_OFFSET.fullmatch(offset) else "stream offsets look like chnk_<26 characters>[#N]"
+        return None if _EVENT_OFFSET.fullmatch(offset) else "event offsets look like evnt_<26 characters>"
+
     def _run_id(self, run_id: str) -> str:
         run_id = normalize_run_id(run_id)
-        if "." in run_id:
-            raise NotFoundError(f"run {run_id} not found")
+        if "." in run_id or len(run_id.encode("utf-8", "replace")) > 200:  # no file name of the world is that
+            raise NotFoundError(f"run {run_id[:80]} not found")
         safe_id("run id", run_id)
         return run_id
 
@@ -570,7 +608,7 @@ class LocalWorldBackend(Backend):
         checks: list[Check] = []
         try:
             data = self.data
-        except NotFoundError as exc:
+        except (NotFoundError, UsageError) as exc:
             return [Check("data directory", False, exc.message)]
         runs = len(data.run_ids()[0])
         checks.append(Check("data directory", True, f"{data.root} ({self.data_source}; {runs} runs)"))
