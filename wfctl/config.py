@@ -5,6 +5,11 @@ variable > the selected profile > built-in default. The profile is chosen by
 ``--profile`` > ``WFCTL_PROFILE`` > ``current_profile`` > the implicit
 zero-config profile (the Workflow SDK local world, §2).
 
+Every broken input is a :class:`~wfctl.errors.ConfigError` (exit 2) in one line that names the file and,
+where known, the line and the key: undecodable bytes, TOML syntax, wrong types and choices, a URL that is not
+http(s), an engine that needs a ``url`` without one, an empty profile name. Keys a profile sets that its
+backend does not read are warnings (README, Configuration).
+
 The resolved :class:`Profile` is an ordinary value passed down to commands and
 backends; nothing here keeps module-level state.
 """
@@ -41,8 +46,8 @@ KEYS: dict[str, Key] = {
     "backend": Key(str, "engine adapter", BACKEND_NAMES),
     "world": Key(str, "Workflow SDK world", ("local", "postgres", "vercel")),
     "data_dir": Key(str, "Workflow SDK local world data directory (found automatically)"),
-    "app_url": Key(str, "where wake re-enqueues a local-world run"),
-    "url": Key(str, "engine base URL"),
+    "app_url": Key(str, "the app's URL, where wake re-enqueues a local-world run"),
+    "url": Key(str, "engine base URL (http:// or https://)"),
     "token": Key(str, "bearer token (the file must be mode 0600)", secret=True),
     "token_env": Key(str, "name of the environment variable holding the token"),
     "headers": Key(dict, "extra HTTP headers (a table of strings)"),
@@ -56,7 +61,8 @@ KEYS: dict[str, Key] = {
     "output": Key(str, "default output format", ("table", "plain", "json", "jsonl", "id")),
     "color": Key(str, "colour", ("auto", "always", "never")),
     "time": Key(str, "time format in tables", ("relative", "iso", "local")),
-    "timeout": Key(float, "HTTP read timeout in seconds"),
+    "timeout": Key(float, "seconds to wait for each answer of the engine over HTTP (read timeout); not the "
+                          "--timeout of --wait"),
     "insecure": Key(bool, "skip TLS verification"),
 }
 
@@ -71,6 +77,67 @@ DEFAULTS: dict[str, Any] = {
     "timeout": 30.0,
     "insecure": False,
 }
+
+# Which keys each engine reads (besides backend, output, color and time, which every profile may set). A
+# profile key outside its engine's set is warned about: it has no effect there.
+_HTTP_KEYS = ("url", "token", "token_env", "headers", "timeout", "insecure")
+ENGINE_KEYS: dict[str, tuple[str, ...]] = {
+    "local": ("world", "data_dir", "app_url", "timeout", "insecure"),
+    "postgres": ("world", "dsn", "job_prefix"),
+    "vercel": ("world", "url", "token", "token_env", "headers", "project", "team", "environment", "timeout",
+               "insecure"),
+    "flue": _HTTP_KEYS,
+    "workflow-runs-v1": _HTTP_KEYS,
+    "workflow-runs-v2": _HTTP_KEYS,
+    "temporal": ("url", "namespace", "task_queue", "token", "token_env", "headers", "timeout", "insecure"),
+}
+OUTPUT_KEYS = ("output", "color", "time")
+ENGINE_LABELS = {
+    "local": "the Workflow SDK local world", "postgres": "the Workflow SDK Postgres world",
+    "vercel": "the Workflow SDK Vercel world", "flue": "Flue", "workflow-runs-v1": "workflow-runs v1",
+    "workflow-runs-v2": "workflow-runs v2", "temporal": "Temporal",
+}
+# Engines reached only through a URL (the Vercel world has a default one).
+URL_BACKENDS = ("flue", "workflow-runs-v1", "workflow-runs-v2", "temporal")
+URL_KEYS = ("url", "app_url")
+MAX_FILE_BYTES = 1 << 20  # a config file is small; anything larger is not one
+TIMEOUT_RANGE = (0.0, 86400.0)
+
+
+def engine_of(backend: str | None, world: str | None) -> str:
+    """The key of :data:`ENGINE_KEYS` for a backend (and world)."""
+    backend = backend or "workflow-sdk"
+    return (world or "local") if backend == "workflow-sdk" else backend
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an http(s) URL with a host, or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "has no host"
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        return "contains spaces or control characters"
+    return None
+
+
+def profile_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a profile, or None."""
+    if not name.strip():
+        return "is empty"
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+        return "contains control characters or undecodable bytes"
+    if len(name) > 128:
+        return "is longer than 128 characters"
+    return None
+
 
 # Engine variables honoured by the implicit profile (design §2).
 _WORLD_ALIASES = {
@@ -136,22 +203,58 @@ def locate(text: str, section: str | None, key: str) -> int | None:
     return None
 
 
-def load_file(path: Path) -> ConfigFile:
+def header_line(text: str, section: str) -> int | None:
+    """1-based line of the ``[section]`` header."""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$", line)
+        if header and header.group(1).replace('"', "").replace(" ", "") == section:
+            return number
+    return None
+
+
+def load_file(path: Path, *, validate: bool = True) -> ConfigFile:
+    """Read and check a config file; a missing file is an empty configuration.
+
+    ``validate=False`` checks only that the file is UTF-8 TOML (``config set`` uses it, so a wrong value can be
+    fixed with wfctl itself)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return ConfigFile(path)
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}",
+                          hint="WFCTL_CONFIG or 'wfctl config path' names the file") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: not a wfctl config file (larger than {MAX_FILE_BYTES // 1024} KiB)",
+                          hint="WFCTL_CONFIG or 'wfctl config path' names the file")
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is allowed
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                          hint="save the file as UTF-8 TOML") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the file or run 'wfctl config path'") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(_toml_error(path, text, str(exc)), hint="fix the file; 'wfctl config path' names it") \
+            from None
     cfg = ConfigFile(path, text, data, True)
-    _validate(cfg)
+    if validate:
+        _validate(cfg)
     return cfg
+
+
+def _toml_error(path: Path, text: str, message: str) -> str:
+    """``path:line:column: invalid TOML: what``, from tomllib's ``what (at line L, column C)``."""
+    where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if where:
+        return f"{path}:{where.group(1)}:{where.group(2)}: invalid TOML: {message[:where.start()]}"
+    end = re.search(r"\s*\(at end of document\)$", message)
+    if end:
+        return f"{path}:{max(1, len(text.splitlines()))}: invalid TOML at the end of the file: {message[:end.start()]}"
+    return f"{path}: invalid TOML: {message}"
 
 
 def _where(cfg: ConfigFile, section: str | None, key: str) -> str:
@@ -166,13 +269,23 @@ def _validate(cfg: ConfigFile) -> None:
             raise ConfigError(f"{_where(cfg, None, key)}: unknown top-level key {key!r}",
                               hint="top-level keys: current_profile, [profiles.NAME]")
     current = cfg.data.get("current_profile")
-    if current is not None and not isinstance(current, str):
-        raise ConfigError(f"{_where(cfg, None, 'current_profile')}: key 'current_profile' must be a string")
+    if current is not None:
+        if not isinstance(current, str):
+            raise ConfigError(f"{_where(cfg, None, 'current_profile')}: key 'current_profile' must be a string, "
+                              f"not {_type_name(current)}")
+        problem = profile_name_problem(current)
+        if problem:
+            raise ConfigError(f"{_where(cfg, None, 'current_profile')}: current_profile {problem}",
+                              hint="name a profile ('wfctl config use NAME'), or remove the line to use the "
+                                   "implicit profile")
     profiles = cfg.data.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"{_where(cfg, None, 'profiles')}: 'profiles' must be a table of [profiles.NAME]")
     for name, table in profiles.items():
         section = f"profiles.{name}"
+        problem = profile_name_problem(name)
+        if problem:
+            raise ConfigError(f"{cfg.path}: the name of [profiles.{name!r}] {problem}")
         if not isinstance(table, dict):
             raise ConfigError(f"{_where(cfg, 'profiles', name)}: profile {name!r} must be a table")
         for key, value in table.items():
@@ -180,7 +293,13 @@ def _validate(cfg: ConfigFile) -> None:
             check_value(key, value, where=f"{where}: [{section}]")
 
 
+def _type_name(value: Any) -> str:
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", dict: "a table",
+            list: "an array"}.get(type(value), type(value).__name__)
+
+
 def check_value(key: str, value: Any, *, where: str) -> Any:
+    """Check one value of a profile key (type, choices, URL form, range); ``where`` starts the message."""
     spec = KEYS.get(key)
     if spec is None:
         raise ConfigError(f"{where} unknown key {key!r}", hint="valid keys: " + ", ".join(sorted(KEYS)))
@@ -193,6 +312,14 @@ def check_value(key: str, value: Any, *, where: str) -> Any:
         raise ConfigError(f"{where} key {key!r} must be a table of strings")
     if spec.choices and value not in spec.choices:
         raise ConfigError(f"{where} key {key!r} is {value!r}; expected one of: {', '.join(spec.choices)}")
+    if key in URL_KEYS:
+        problem = url_problem(value)
+        if problem:
+            raise ConfigError(f"{where} key {key!r} is {value!r}, which {problem}",
+                              hint="e.g. https://api.example.com or http://127.0.0.1:7243")
+    if key == "timeout" and not TIMEOUT_RANGE[0] < value <= TIMEOUT_RANGE[1]:
+        raise ConfigError(f"{where} key 'timeout' is {value:g}; expected seconds, more than 0 and at most "
+                          f"{TIMEOUT_RANGE[1]:g}")
     return value
 
 
@@ -215,6 +342,8 @@ def coerce(key: str, raw: str, *, where: str) -> Any:
             value = float(raw)
         except ValueError:
             raise ConfigError(f"{where}: key {key!r} must be a number, not {raw!r}") from None
+        if value != value:  # NaN
+            raise ConfigError(f"{where}: key {key!r} must be a number, not {raw!r}")
     elif spec.type is dict:
         value = {}
         for part in filter(None, (p.strip() for p in raw.split(","))):
@@ -235,10 +364,18 @@ class Profile:
     path: Path
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
+    #: Where the profile choice came from: "flag --profile", "env WFCTL_PROFILE", "current_profile in
+    #: PATH:LINE" or "implicit (no profile chosen)".
+    name_source: str = "implicit (no profile chosen)"
 
     @property
     def display_name(self) -> str:
         return self.name or "(implicit)"
+
+    @property
+    def engine(self) -> str:
+        """The engine key of :data:`ENGINE_KEYS` (``local``, ``postgres``, ``vercel``, ``temporal``, ...)."""
+        return engine_of(self.get("backend"), self.get("world"))
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.values.get(key)
@@ -260,6 +397,25 @@ class Profile:
         return dict(self.values.get("headers") or {})
 
 
+def choose_profile(profile: str | None, env: Mapping[str, str], cfg: ConfigFile) -> tuple[str | None, str]:
+    """The profile name and where the choice came from: ``--profile`` > ``WFCTL_PROFILE`` > ``current_profile``
+    > the implicit profile. An empty or blank name from any of them is an error, never the implicit profile."""
+    if profile is not None:
+        name, source = profile, "flag --profile"
+    elif "WFCTL_PROFILE" in env:
+        name, source = env["WFCTL_PROFILE"], "env WFCTL_PROFILE"
+    elif cfg.current_profile is not None:
+        name, source = cfg.current_profile, f"current_profile in {_where(cfg, None, 'current_profile')}"
+    else:
+        return None, "implicit (no profile chosen)"
+    problem = profile_name_problem(name)
+    if problem:
+        raise ConfigError(f"the profile name from {source} {problem}",
+                          hint="name a profile (" + (", ".join(sorted(cfg.profiles)) or "none defined yet")
+                               + "), or give none to use the implicit profile")
+    return name, source
+
+
 def resolve(
     *,
     profile: str | None = None,
@@ -273,23 +429,16 @@ def resolve(
     cfg = cfg or load_file(path)
     warnings: list[str] = []
 
-    if profile:
-        name, name_source = profile, "flag"
-    elif env.get("WFCTL_PROFILE"):
-        name, name_source = env["WFCTL_PROFILE"], "env WFCTL_PROFILE"
-    elif cfg.current_profile:
-        name, name_source = cfg.current_profile, f"current_profile in {cfg.path}"
-    else:
-        name, name_source = None, "implicit"
+    name, name_source = choose_profile(profile, env, cfg)
 
     table: dict[str, Any] = {}
     if name is not None:
         if name not in cfg.profiles:
             known = ", ".join(sorted(cfg.profiles)) or "none defined"
-            where = f"{cfg.path}:{cfg.line_of(None, 'current_profile')}" if name_source.startswith(
-                "current_profile") and cfg.line_of(None, "current_profile") else str(cfg.path)
+            where = _where(cfg, None, "current_profile") if name_source.startswith("current_profile") \
+                else str(cfg.path)
             raise ConfigError(
-                f"unknown profile {name!r} (from {name_source}; {where})",
+                f"unknown profile {name!r} (from {name_source.split(' in ')[0]}; {where})",
                 hint=f"profiles: {known}; create one with 'wfctl config set --profile {name} backend ...'",
             )
         table = cfg.profiles[name]
@@ -320,8 +469,24 @@ def resolve(
     for key, value in (flags or {}).items():
         if value is None:
             continue
+        flag = f"--{key.replace('_', '-')}"
+        if key in URL_KEYS:
+            problem = url_problem(value)
+            if problem:
+                raise ConfigError(f"{flag} {value!r} {problem}",
+                                  hint="e.g. https://api.example.com or http://127.0.0.1:7243")
         values[key] = value
-        sources[key] = f"flag --{key.replace('_', '-')}"
+        sources[key] = f"flag {flag}"
+
+    _check_url_needed(values, sources, cfg, name)
+    engine = engine_of(values.get("backend"), values.get("world"))
+    wanted = ENGINE_KEYS.get(engine)
+    for key, value in (flags or {}).items():
+        if wanted and value is not None and key not in wanted and key not in OUTPUT_KEYS and key != "backend":
+            warnings.append(f"--{key.replace('_', '-')} has no effect on {ENGINE_LABELS.get(engine, engine)} "
+                            f"(it reads: {', '.join(wanted)})")
+    if name is not None:
+        warnings.extend(fit_warnings(cfg, name, table, engine, sources.get("backend") != "default"))
 
     if "token" in table and cfg.exists and os.name == "posix":
         try:
@@ -334,7 +499,43 @@ def resolve(
                 "or use token_env / WFCTL_TOKEN"
             )
 
-    return Profile(name, values, sources, cfg.path, env, warnings)
+    return Profile(name, values, sources, cfg.path, env, warnings, name_source)
+
+
+def _check_url_needed(values: dict[str, Any], sources: dict[str, str], cfg: ConfigFile, name: str | None) -> None:
+    """An engine reached only over HTTP with no ``url`` from anywhere: one error naming where the backend was
+    chosen (the file's line, the flag or the variable)."""
+    backend = values.get("backend")
+    if backend not in URL_BACKENDS or values.get("url"):
+        return
+    source = sources.get("backend", "default")
+    if source.startswith("profile") and name is not None:
+        where = f"{_where(cfg, f'profiles.{name}', 'backend')}: [profiles.{name}] backend {backend!r}"
+        hint = f"add it with 'wfctl config set url URL -p {name}', or pass --url / set WFCTL_URL"
+    else:
+        where = f"{source.replace('flag ', '').replace('env ', '')}={backend}"
+        hint = "pass --url URL or set WFCTL_URL" + (f", or set url in profile {name}" if name else "")
+    raise ConfigError(f"{where} needs a url (no --url, WFCTL_URL or url in the profile)", hint=hint)
+
+
+def fit_warnings(cfg: ConfigFile, name: str, table: Mapping[str, Any], engine: str, backend_chosen: bool) -> list[str]:
+    """Warnings for a profile's keys that its engine (as resolved, flags included) does not read, and for a
+    profile that names no backend when nothing else chose one."""
+    section = f"profiles.{name}"
+    out: list[str] = []
+    if not backend_chosen:
+        line = header_line(cfg.text, section)
+        out.append(f"{cfg.path}:{line}: " if line else f"{cfg.path}: ")
+        out[-1] += (f"[{section}] sets no backend, so it uses {ENGINE_LABELS.get(engine, engine)} (the default "
+                    "backend is workflow-sdk); add 'backend = \"workflow-sdk\"' or another backend to say so")
+    wanted = ENGINE_KEYS.get(engine)
+    if wanted is None:
+        return out
+    unused = [k for k in table if k not in wanted and k not in OUTPUT_KEYS and k != "backend"]
+    for key in unused:
+        out.append(f"{_where(cfg, section, key)}: [{section}] key {key!r} has no effect on "
+                   f"{ENGINE_LABELS.get(engine, engine)} (it reads: {', '.join(wanted)})")
+    return out
 
 
 # -- editing -------------------------------------------------------------------

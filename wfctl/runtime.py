@@ -77,13 +77,13 @@ class Runtime:
         # Flags are part of the resolved profile (flag > WFCTL_* > profile > default).
         fmt = self.profile.get("output") or ("table" if tty else "plain")
         if fmt not in output.FORMATS:
-            raise UsageError(f"unknown output format {fmt!r}", hint="use one of: " + ", ".join(output.FORMATS))
+            raise UsageError(f"invalid --output {fmt!r}", hint="one of: " + ", ".join(output.FORMATS))
         color_mode = self.profile.get("color", "auto")
         if color_mode not in output.COLOR_MODES:
-            raise UsageError(f"unknown --color {color_mode!r}", hint="use auto, always or never")
+            raise UsageError(f"invalid --color {color_mode!r}", hint="one of: " + ", ".join(output.COLOR_MODES))
         time_mode = self.profile.get("time", "relative")
         if time_mode not in output.TIME_MODES:
-            raise UsageError(f"unknown --time {time_mode!r}", hint="use relative, iso or local")
+            raise UsageError(f"invalid --time {time_mode!r}", hint="one of: " + ", ".join(output.TIME_MODES))
         width = None
         if self.env.get("COLUMNS", "").isdigit():
             width = int(self.env["COLUMNS"])
@@ -97,6 +97,15 @@ class Runtime:
             width=width,
             verbose=self.g.verbose,
         )
+
+    @property
+    def format_without_profile(self) -> str:
+        """The output format from ``-o`` alone (else table on a terminal, plain elsewhere), for the commands that
+        must work while the configuration is broken: ``config profiles``, ``set``, ``use``, ``path``."""
+        fmt = self.g.output or ("table" if output.stream_is_tty(sys.stdout) else "plain")
+        if fmt not in output.FORMATS:
+            raise UsageError(f"invalid --output {fmt!r}", hint="one of: " + ", ".join(output.FORMATS))
+        return fmt
 
     @cached_property
     def render(self) -> "Renderer":
