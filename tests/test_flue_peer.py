@@ -163,11 +163,14 @@ class LiveTail:
     run's gate once the client printed everything before it), its stderr (the HTTP exchanges) in a file."""
 
     def __init__(self, server: flue_peer.PeerClient, *args: str):
-        self._err = tempfile.TemporaryFile()
+        fd, name = tempfile.mkstemp(prefix="wfctl-tail-", suffix=".log")
+        os.close(fd)
+        self._err_path = Path(name)
         argv = [sys.executable, "-c", "from wfctl.cli import main; main()",
                 "--backend", "flue", "--url", server.url, "--debug", "tail", *args, "-o", "jsonl"]
-        self.proc = subprocess.Popen(argv, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=self._err, text=True)
+        with open(self._err_path, "ab") as err:  # O_APPEND: reading it meanwhile never moves the writer
+            self.proc = subprocess.Popen(argv, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=err, text=True)
         self.lines: list[dict] = []
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -203,14 +206,16 @@ class LiveTail:
         return code
 
     def stderr(self) -> str:
-        self._err.seek(0)
-        return self._err.read().decode(errors="replace")
+        return self._err_path.read_text(errors="replace")
+
+    def live_reads(self, server: flue_peer.PeerClient, run_id: str) -> list[dict[str, str]]:
+        return [q for q in stream_reads(self.stderr(), server, run_id) if "live" in q]
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._err.close()
+        self._err_path.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -507,6 +512,33 @@ def test_tail_and_get_agree_with_the_official_sdk(cli, real_server):
     assert (doc["startedAt"], doc["completedAt"]) == (record["startedAt"], record["endedAt"])
     assert doc["error"] == {"message": record["error"]["message"], "code": record["error"]["name"], "stack": None}
     assert doc["extra"] == {"isError": record["isError"], "durationMs": record["durationMs"]}
+
+
+@pytest.mark.slow
+def test_live_tails_outlast_the_30s_long_poll_window_and_sse_heartbeats(real_server, tmp_path, live_tails):
+    """A run that stays quiet longer than Flue's 30 s long-poll window (204, then wfctl polls again with the
+    cursor) while an SSE tail of it receives only heartbeats and keep-alive controls (no reconnect)."""
+    gate = tmp_path / "gate"
+    run_id = real_server.start_run({"n": 6, "delayMs": 0, "gate": str(gate), "gateAt": 3, "gateTimeoutMs": 180_000})
+    real_server.wait_offset(run_id, format_offset(3))
+    sse = LiveTail(real_server, run_id, "--live", "--sse")
+    live_tails.append(sse)
+    sse.wait_events(4)
+    poll = LiveTail(real_server, run_id, "--live")
+    live_tails.append(poll)
+    poll.wait_events(4)
+    wfapp.wait_until(lambda: len(poll.live_reads(real_server, run_id)) >= 2, timeout=120, interval=0.2,
+                     message="Flue's long-poll window to pass and wfctl to poll again")
+    gate.touch()
+    assert (poll.finish(), sse.finish()) == (0, 0), poll.stderr()[-2000:] + sse.stderr()[-2000:]
+    for tail in (poll, sse):
+        assert_complete(tail.lines[:-1], run_id, 8)
+        assert tail.lines[-1] == {"kind": "end", "runId": run_id, "status": "completed", "offset": format_offset(7)}
+    polls = poll.live_reads(real_server, run_id)
+    assert [q["live"] for q in polls] == ["long-poll"] * len(polls)
+    assert polls[0]["offset"] == polls[1]["offset"] == format_offset(3)  # the 204 moved nothing
+    assert "cursor" in polls[1]  # Flue's Stream-Cursor echoed
+    assert [(q["live"], q["offset"]) for q in sse.live_reads(real_server, run_id)] == [("sse", format_offset(3))]
 
 
 def test_the_peer_listens_on_the_loopback_only(real_server):
