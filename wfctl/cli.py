@@ -1,5 +1,8 @@
 """Console entry point. ``wfctl --version`` answers here, before Typer, Rich or
 httpx are imported; everything else goes to :mod:`wfctl.app`.
+
+A closed pipe ends wfctl here, quietly and with exit 0 (README, "Output"):
+``wfctl list | head -1`` is a reader that took what it wanted, not an error.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ def main(argv: list[str] | None = None) -> None:
     if args in (["--version"], ["-V"]):
         from . import __version__
 
-        sys.stdout.write(f"wfctl {__version__}\n")
+        try:
+            sys.stdout.write(f"wfctl {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence()
         raise SystemExit(0)
     import gc
 
@@ -20,9 +27,35 @@ def main(argv: list[str] | None = None) -> None:
     # events): look for cycles among young objects every 10,000 allocations instead of every 700, so most
     # of them are freed before the collector ever walks them (~3% of such a catch-up's time).
     gc.set_threshold(10_000, 10, 10)
-    from .app import run
+    from .output import OutputClosed, guard_std_streams
 
-    raise SystemExit(run(args))
+    guard_std_streams()
+    try:
+        from .app import run
+
+        code = run(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught, not in the interpreter's exit
+    except OutputClosed:
+        _silence()
+        code = 0
+    raise SystemExit(code)
+
+
+def _silence() -> None:
+    """The reader has gone: point file descriptors 1 and 2 at ``/dev/null``, so that the interpreter's last
+    flush of whatever is still buffered finds a reader and prints nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

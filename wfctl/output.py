@@ -1,10 +1,14 @@
 """Output options and the formats that need no Rich: plain, json, jsonl, id (design §5).
 
-stdout carries data only; :func:`note`, :func:`warn` and :func:`hint` write to
+stdout carries data only; :func:`note`, :func:`warn` and :func:`error_line` write to
 stderr. Text that comes from an engine goes through :func:`clean` before it
 reaches a terminal: control characters and escape sequences become visible
 ``\\xNN`` escapes. (Rich markup is neutralised in the renderers, which build
 ``Text`` objects instead of markup strings.)
+
+A reader that goes away (``wfctl list | head -1``) ends wfctl quietly with exit 0: the
+entry point wraps stdout and stderr in :class:`GuardedStream`, which turns a broken pipe
+into :class:`OutputClosed` (README, "Output").
 """
 
 from __future__ import annotations
@@ -83,6 +87,53 @@ def _default(value: Any) -> Any:
 #: One-line JSON (``jsonl``, values in cells) is compact, like ``jq -c``: no space after ``,`` and ``:``.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode  # built once
 _encode_spaced = json.JSONEncoder(ensure_ascii=False, default=_default).encode
+
+
+# -- closed pipes --------------------------------------------------------------
+
+class OutputClosed(BaseException):
+    """stdout's (or stderr's) reader has gone away: stop, and exit 0 without a word.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: it ends the command wherever the write happened, and
+    no ``except Exception`` fallback on the way (a backend's retry, a best-effort decoration) may swallow
+    it and carry on writing into nothing. It is not an ``OSError`` either, so Click does not turn it into
+    exit 1. :func:`wfctl.cli.main` catches it."""
+
+
+class GuardedStream:
+    """A text stream whose broken pipe raises :class:`OutputClosed`; everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise OutputClosed() from None
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        try:
+            self._stream.writelines(lines)
+        except BrokenPipeError:
+            raise OutputClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed() from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_std_streams() -> None:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` (once) so that a closed pipe raises :class:`OutputClosed`."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, GuardedStream):
+            setattr(sys, name, GuardedStream(stream))
 
 
 # -- time ----------------------------------------------------------------------
