@@ -199,6 +199,22 @@ def format_time(when: datetime | None, mode: str, now_: datetime | None = None) 
     return relative(when, now_)
 
 
+def clock(when: datetime, mode: str, *, dated: bool) -> str:
+    """A time in a log line (``tail``), to the millisecond: ``iso`` RFC 3339 UTC, ``local`` the local date
+    and time, otherwise (``relative``: a log's lines do not age) the local time of day, with the date in
+    front when ``dated``."""
+    if mode == "iso":
+        return iso(when) or "-"
+    local = when.astimezone()
+    text = local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+    return local.strftime("%Y-%m-%d ") + text if (dated or mode == "local") else text
+
+
+def is_today(when: datetime, now_: datetime | None = None) -> bool:
+    """Whether ``when`` falls on the local calendar day of now (``WFCTL_NOW`` when pinned)."""
+    return when.astimezone().date() == (now_ or now()).astimezone().date()
+
+
 # -- options -------------------------------------------------------------------
 
 @dataclass

@@ -21,11 +21,36 @@ STATUS_FIELDS = ["runId", "status", "rawStatus", "workflowName", "createdAt", "s
 PLAIN_RUN_COLUMNS = ["runId", "workflowName", "status", "createdAt", "startedAt", "completedAt"]
 
 
+#: The Workflow SDK's machine names: ``{kind}//{module}//{function}``.
+_MACHINE_KINDS = ("workflow", "step", "class")
+
+
+def machine_function(name: str | None) -> str | None:
+    """The function part of a Workflow SDK machine name (``workflow//./workflows/demo//demoWorkflow`` →
+    ``demoWorkflow``; everything after the module's ``//``, however many ``/`` it holds); None for any
+    other name."""
+    if not name or "//" not in name:
+        return None
+    parts = name.split("//")
+    if len(parts) < 3 or parts[0] not in _MACHINE_KINDS or not parts[1]:
+        return None
+    return "//".join(parts[2:]) or None
+
+
 def short_name(name: str | None) -> str | None:
-    """``workflow//./workflows/demo//demoWorkflow`` → ``demoWorkflow``."""
-    if name and "//" in name:
-        return name.rstrip("/").rsplit("//", 1)[-1] or name
-    return name
+    """A name as tables show it: a Workflow SDK machine name is shortened at the SDK's own separator
+    (``//``) to its function name; every other name (a Temporal type, a URL, anything holding ``/``) is
+    shown whole — never cut inside the text, where a cut could leave half of a markup tag."""
+    return machine_function(name) or name
+
+
+def workflow_label(run: Run) -> str | None:
+    """The workflow name tables show: the function part of the SDK's full name (``workflowId``) when the
+    run has one, else the backend's ``workflowName``. A default export keeps the backend's name for it."""
+    function = machine_function(run.workflowId)
+    if function and function not in ("default", "__default"):
+        return function
+    return short_name(run.workflowName)
 
 
 class Renderer:
@@ -110,7 +135,7 @@ class Renderer:
         output.note(title)
         for run in runs:
             sys.stderr.write("  " + "\t".join(output.plain_cell(v) for v in (
-                run.runId, short_name(run.workflowName), run.status, run.createdAt)) + "\n")
+                run.runId, workflow_label(run), run.status, run.createdAt)) + "\n")
 
     def outcomes(self, outcomes: Sequence[CancelOutcome]) -> None:
         fields = self.opts.fields
@@ -260,9 +285,9 @@ class TailPrinter:
                 value = item.data
                 output.write(output.clean(value) if isinstance(value, str) else output.plain_cell(value))
             else:
+                # Plain lines are for programs: the data is whole (compact JSON), never shortened.
                 cols = fields or ["time", "type", "stepName", "correlationId", "data"]
-                output.write_tsv([[getattr(item, c, None) if c != "data" else _short_data(item.data)
-                                   for c in cols]])
+                output.write_tsv([[getattr(item, c, None) for c in cols]])
         else:
             self.r.views.tail_line(item)
         # A backend that knows its batches marks the last event of each (``batch_end``): flushing there
@@ -298,9 +323,3 @@ class TailPrinter:
             output.write_json({"runId": self.run_id, "status": status, "offset": self.offset,
                                "items": self.collected})
 
-
-def _short_data(data: Any) -> Any:
-    if data is None:
-        return None
-    text = data if isinstance(data, str) else to_json_text(data)
-    return text if len(text) <= 200 else text[:199] + "…"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..model import Counts, Run, STATUSES
-from ..output import OutputOptions, clean, format_time, human_duration, now
-from .views import STATUS_STYLE, short, short_name, status_text, t
+from ..output import OutputOptions, clean, now
+from .layout import Column, table as layout_table
+from .views import STATUS_STYLE, run_columns, t, workflow_label
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -54,34 +54,18 @@ def sparkline(runs: Sequence[Run], now: datetime, minutes: int = 60, width: int 
 
 def recent_table(runs: Sequence[Run], opts: OutputOptions, changed: set[str] = frozenset(), limit: int = 10,
                  width: int = 80) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-    table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=max(12, width // 3))
-    table.add_column("WORKFLOW", no_wrap=True, overflow="ellipsis", max_width=max(10, width // 4))
-    table.add_column("STATUS", no_wrap=True)
-    table.add_column("CREATED", no_wrap=True)
-    for run in runs[:limit]:
-        style = "reverse" if run.runId in changed else ""
-        table.add_row(t(run.runId, style), t(short_name(run.workflowName)), status_text(run.status),
-                      Text(format_time(run.createdAt, opts.time)))
-    return table
+    return layout_table(run_columns(runs[:limit], opts, changed=changed), width)
 
 
-def failures(runs: Sequence[Run], width: int, limit: int = 5) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True, overflow="ellipsis", max_width=max(12, width // 3))
-    table.add_column(no_wrap=True, overflow="ellipsis")
-    shown = 0
-    for run in runs:
-        if run.status != "failed":
-            continue
-        message = (run.error.message if run.error and run.error.message else "(no message)").splitlines()[0]
-        table.add_row(t(run.runId), Text(short(message, max(20, width - 20)), style="red"))
-        shown += 1
-        if shown >= limit:
-            break
-    if not shown:
-        table.add_row(Text("no recent failures", style="dim"), Text(""))
-    return table
+def failures(runs: Sequence[Run], width: int, limit: int = 5) -> Table | Text:
+    failed = [r for r in runs if r.status == "failed"][:limit]
+    if not failed:
+        return Text("no recent failures", style="dim")
+    messages = [Text(clean((r.error.message if r.error and r.error.message else "(no message)").splitlines()[0]),
+                     style="red") for r in failed]
+    columns = [Column("RUN ID", [t(r.runId) for r in failed], rank=0, fold=True),
+               Column("MESSAGE", messages, flex=True, rank=1, min=10)]
+    return layout_table(columns, width, headed=False, show_header=False)
 
 
 def snapshot(counts: Counts, recent: Sequence[Run], opts: OutputOptions, *, width: int = 80,
@@ -108,5 +92,5 @@ def change_line(run: Run, previous: str | None, opts: OutputOptions) -> str:
     from ..model import iso
 
     before = previous or "new"
-    return "\t".join([iso(datetime.now(timezone.utc)) or "", clean(run.runId), clean(short_name(run.workflowName) or ""),
+    return "\t".join([iso(datetime.now(timezone.utc)) or "", clean(run.runId), clean(workflow_label(run) or ""),
                       f"{before}->{run.status}"])

@@ -1,5 +1,6 @@
 """Rich views for terminals (``-o table``). Engine text is always wrapped in
 ``Text`` objects (never parsed as markup) after :func:`wfctl.output.clean`.
+Tables are laid out by :mod:`wfctl.render.layout`: ids and times are never cut.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
 from ..model import Chunk, CancelOutcome, Counts, Event, Run, STATUSES
-from ..output import OutputOptions, clean, format_time, human_duration, now, to_json_text
+from ..times import parse_time
+from ..output import (OutputOptions, clean, clock, format_time, human_duration, is_today, now,
+                      to_json_text)
+from .layout import Column, table as layout_table
 
 STATUS_STYLE = {
     "pending": "yellow",
@@ -80,6 +85,38 @@ def short_name(name: str | None) -> str | None:
     return _short(name)
 
 
+def workflow_label(run: Run) -> str | None:
+    from . import workflow_label as _label
+
+    return _label(run)
+
+
+#: ``--fields`` columns never shortened (ids and statuses; times and numbers are found by their values).
+_WHOLE_FIELDS = frozenset({"runId", "status", "rawStatus", "stepId", "correlationId", "hookId"})
+
+#: What a run's end time is called in ``get``, by how it ended.
+END_LABEL = {"completed": "Completed", "failed": "Failed", "cancelled": "Cancelled"}
+
+
+def run_columns(runs: Sequence[Run], opts: OutputOptions, *, duration: bool = False,
+                changed: frozenset[str] | set[str] = frozenset()) -> list[Column]:
+    """The columns of a run list (``list``, the dashboard's recent runs). The run id is essential; then the
+    status, the creation time and the workflow name join while they fit (the name shrinks first); the
+    duration only when everything else fits whole."""
+    columns = [
+        Column("RUN ID", [t(r.runId, "reverse" if r.runId in changed else "") for r in runs], rank=0, fold=True),
+        Column("WORKFLOW", [t(workflow_label(r)) for r in runs], flex=True, rank=3, min=8),
+        Column("STATUS", [status_text(r.status) for r in runs], rank=1),
+        Column("CREATED", [Text(format_time(r.createdAt, opts.time), style="" if r.createdAt else "dim")
+                           for r in runs], rank=2),
+    ]
+    if duration:
+        now_ = now()
+        columns.append(Column("DURATION", [Text(human_duration(r.duration(now_))) for r in runs], rank=4,
+                              optional=True, justify="right"))
+    return columns
+
+
 class RichViews:
     def __init__(self, opts: OutputOptions):
         self.opts = opts
@@ -87,38 +124,33 @@ class RichViews:
         self._footer_live: Any = None
         self._started: dict[str, datetime] = {}
         self._fragment: list | None = None  # [(runId, type), first event of the line, text so far]
+        self._dated = False  # tail: once a line's day is not today, every line carries its date
 
     def when(self, value: datetime | None) -> Text:
         return Text(format_time(value, self.opts.time), style="" if value else "dim")
 
     # -- lists -----------------------------------------------------------------
+    @property
+    def width(self) -> int:
+        return self.console.width
+
     def run_table(self, runs: Sequence[Run], fields: list[str] | None, *, header: bool = True) -> None:
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=header, pad_edge=False, expand=False)
-        if fields:
-            for f in fields:
-                table.add_column(f, overflow="ellipsis", no_wrap=True)
-            for run in runs:
-                doc = run.to_json()
-                table.add_row(*[self._cell(f, getattr(run, f, None), doc.get(f)) for f in fields])
-        else:
-            # Run ids are what users copy: they keep their full width; DURATION goes first when narrow.
-            narrow = self.console.width < 100
-            table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=36 if narrow else 64)
-            table.add_column("WORKFLOW", overflow="ellipsis", no_wrap=True, max_width=14 if narrow else 40)
-            table.add_column("STATUS", no_wrap=True, min_width=11)
-            table.add_column("CREATED", no_wrap=True, min_width=9)
-            if not narrow:
-                table.add_column("DURATION", justify="right", no_wrap=True, min_width=8)
-            for run in runs:
-                cells = [t(run.runId), t(short_name(run.workflowName)), status_text(run.status),
-                         self.when(run.createdAt)]
-                if not narrow:
-                    cells.append(Text(human_duration(run.duration(now()))))
-                table.add_row(*cells)
         if not runs:
             sys.stderr.write("no runs\n")
             return
-        self.console.print(table)
+        if fields:
+            columns = []
+            docs = [r.to_json() for r in runs]
+            for i, f in enumerate(fields):
+                cells = [self._cell(f, getattr(run, f, None), doc.get(f)) for run, doc in zip(runs, docs)]
+                flex = not (f in _WHOLE_FIELDS or f.endswith("At") or
+                            all(isinstance(d.get(f), (int, float, bool, type(None))) for d in docs))
+                # The first field is essential; ids, statuses, times and numbers join before names and values.
+                rank = 0 if i == 0 else (100 + i if flex else i)
+                columns.append(Column(f, cells, flex=flex and i > 0, rank=rank, fold=i == 0))
+        else:
+            columns = run_columns(runs, self.opts, duration=True)
+        self.console.print(layout_table(columns, self.width, show_header=header))
 
     def _cell(self, name: str, raw: Any, doc_value: Any) -> Text:
         if name == "status":
@@ -126,34 +158,44 @@ class RichViews:
         if isinstance(raw, datetime):
             return self.when(raw)
         if isinstance(doc_value, (dict, list)):
-            return Text(short(doc_value, 60))
+            return Text(short(doc_value, 500))  # a value in a cell gives way anyway (-o json shows it whole)
         return t(doc_value)
 
     def status_table(self, runs: Sequence[Run], fields: list[str] | None) -> None:
         if fields:
             self.run_table(runs, fields)
             return
-        table = Table(box=None, show_header=False, pad_edge=False)
-        table.add_column(no_wrap=True, overflow="ellipsis", max_width=40)
-        table.add_column(no_wrap=True, min_width=11)
-        table.add_column(overflow="ellipsis", no_wrap=True)
-        for run in runs:
-            detail = Text()
+        details: list[Text] = []
+        times = set()
+        for i, run in enumerate(runs):
             if run.error and run.error.message:
-                detail = Text(short(run.error.message.splitlines()[0] if run.error.message else "", 80), style="red")
+                detail = Text(clean(run.error.message.splitlines()[0]), style="red")
             elif run.completedAt:
                 detail = Text("finished " + format_time(run.completedAt, self.opts.time), style="dim")
-            table.add_row(t(run.runId), status_text(run.status, run.rawStatus), detail)
-        self.console.print(table)
+                times.add(i)  # a time: whole, or not at all
+            else:
+                detail = Text()
+            details.append(detail)
+        # The engine's own word for the status is engine text: it gives way like a message.
+        raws = [Text(f"({clean(r.rawStatus)})", style="dim") if r.rawStatus and r.rawStatus.lower() != r.status
+                else Text() for r in runs]
+        columns = [
+            Column("RUN ID", [t(r.runId) for r in runs], rank=0, fold=True),
+            Column("STATUS", [status_text(r.status) for r in runs], rank=0),
+            Column("RAW", raws, flex=True, rank=2, min=8),
+            Column("DETAIL", details, flex=True, rank=1, min=10, whole=frozenset(times)),
+        ]
+        if not any(raw.plain for raw in raws):
+            del columns[2]
+        self.console.print(layout_table(columns, self.width, headed=False, show_header=False))
 
     def outcome_table(self, outcomes: Sequence[CancelOutcome]) -> None:
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        table.add_column("RUN ID", no_wrap=True, overflow="ellipsis", max_width=40)
-        table.add_column("OUTCOME", no_wrap=True, min_width=17)
-        table.add_column("MESSAGE", overflow="ellipsis", no_wrap=True)
-        for o in outcomes:
-            table.add_row(t(o.runId), Text(o.outcome, style=OUTCOME_STYLE.get(o.outcome, "")), t(o.message or ""))
-        self.console.print(table)
+        columns = [
+            Column("RUN ID", [t(o.runId) for o in outcomes], rank=0, fold=True),
+            Column("OUTCOME", [Text(o.outcome, style=OUTCOME_STYLE.get(o.outcome, "")) for o in outcomes], rank=0),
+            Column("MESSAGE", [t(o.message or "") for o in outcomes], flex=True, rank=1, min=10),
+        ]
+        self.console.print(layout_table(columns, self.width))
 
     # -- one run ---------------------------------------------------------------
     def run_detail(self, run: Run) -> None:
@@ -161,8 +203,9 @@ class RichViews:
         head.add_column(style="bold", no_wrap=True)
         head.add_column(overflow="fold")
         head.add_row("Run", t(run.runId))
-        head.add_row("Workflow", t(short_name(run.workflowName)))
-        if run.workflowName and short_name(run.workflowName) != run.workflowName:
+        label = workflow_label(run)
+        head.add_row("Workflow", t(label))
+        if run.workflowName and run.workflowName not in (label, run.workflowId):
             head.add_row("", t(run.workflowName, "dim"))
         if run.workflowId:
             head.add_row("Workflow ID", t(run.workflowId))
@@ -171,7 +214,8 @@ class RichViews:
         if run.startedAt:
             head.add_row("Started", self._abs(run.startedAt))
         if run.completedAt:
-            head.add_row("Completed", self._abs(run.completedAt))
+            # A cancelled run did not complete: its end time is named by how it ended.
+            head.add_row(END_LABEL.get(run.status, "Ended"), self._abs(run.completedAt))
         head.add_row("Duration", Text(human_duration(run.duration(now())) + ("" if run.terminal else " (so far)")))
         self.console.print(Panel(head, title=Text(f"{run.backend} run"), title_align="left",
                                  box=box.ROUNDED, expand=False))
@@ -181,57 +225,96 @@ class RichViews:
         if run.output is not None:
             self._block("Output", run.output, width)
         if run.error is not None and (run.error.message or run.error.code):
-            msg = Text("Error", style="bold red")
-            self.console.print(msg)
-            code = f"[{run.error.code}] " if run.error.code else ""
-            lines = (code + (run.error.message or "")).splitlines() or [""]
-            limit = len(lines) if self.opts.verbose else 5
-            for line in lines[:limit]:
-                self.console.print(Text("  " + clean(line), style="red"), overflow="ellipsis", no_wrap=True,
-                                   crop=True)
-            if run.error.stack and self.opts.verbose:
-                for line in run.error.stack.splitlines():
-                    self.console.print(Text("    " + clean(line), style="dim"), overflow="ellipsis", no_wrap=True,
-                                       crop=True)
+            self._error(run)
         if run.steps:
             self.console.print(Text("Steps", style="bold"))
             self.console.print(self._steps(run))
         if run.waits:
             self.console.print(Text("Sleeps", style="bold"))
-            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            table.add_column("CORRELATION ID", no_wrap=True, overflow="ellipsis", min_width=20)
-            table.add_column("STATUS", no_wrap=True, min_width=9)
-            table.add_column("RESUMES", no_wrap=True, overflow="ellipsis")
-            for w in run.waits:
-                when = Text(format_time(w.resumeAt, "iso"))
-                if w.resumeAt is not None and w.status == "waiting":
-                    rel = format_time(w.resumeAt, "relative")
-                    when = Text(rel if rel.startswith("in ") else f"was due {rel}", style="cyan")
-                    when.append(f"  ({format_time(w.resumeAt, 'iso')})", style="dim")
-                table.add_row(t(w.correlationId), t(w.status), when)
-            self.console.print(table)
+            self.console.print(self._sleeps(run))
         if run.hooks:
             self.console.print(Text("Hooks", style="bold"))
-            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            table.add_column("HOOK ID", no_wrap=True, overflow="ellipsis", max_width=32)
-            table.add_column("TOKEN", overflow="ellipsis", no_wrap=True,
-                             max_width=max(12, self.console.width - 50))
-            table.add_column("CREATED", no_wrap=True, min_width=9)
-            for h in run.hooks:
-                table.add_row(t(h.hookId), t(h.token), self.when(h.createdAt))
-            self.console.print(table)
+            columns = [
+                Column("HOOK ID", [t(h.hookId) for h in run.hooks], rank=0, fold=True),
+                # A token is what `resume --hook` takes: an id, never cut.
+                Column("TOKEN", [t(h.token) for h in run.hooks], rank=0, fold=True),
+                Column("CREATED", [self.when(h.createdAt) for h in run.hooks], rank=1),
+            ]
+            self.console.print(layout_table(columns, self.width))
         if run.streams:
             self.console.print(Text("Streams", style="bold"))
-            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            table.add_column("NAME", overflow="ellipsis", no_wrap=True)
-            table.add_column("CHUNKS", justify="right")
-            table.add_column("TAIL", justify="right")
-            table.add_column("DONE")
-            for s in run.streams:
-                table.add_row(t(s.name), t(s.chunks), t(s.tailIndex), t("yes" if s.done else "no"))
-            self.console.print(table)
+            self.console.print(self._streams(run))
         self._mapping("Attributes", run.attributes)
         self._mapping("Engine", run.extra)
+
+    def _error(self, run: Run) -> None:
+        """The run's error: its first lines, or with ``-v`` all of it and the stack trace, whole."""
+        assert run.error is not None
+        verbose = self.opts.verbose
+        self.console.print(Text("Error", style="bold red"))
+        code = f"[{run.error.code}] " if run.error.code else ""
+        lines = (code + (run.error.message or "")).splitlines() or [""]
+        limit = len(lines) if verbose else 5
+        for line in lines[:limit]:
+            self._detail_line(Text("  " + clean(line), style="red"))
+        if len(lines) > limit:
+            self.console.print(Text(f"  … {len(lines) - limit} more lines (-v for all)", style="dim"))
+        if run.error.stack:
+            if verbose:
+                for line in run.error.stack.splitlines():
+                    self._detail_line(Text("    " + clean(line), style="dim"))
+            else:
+                self.console.print(Text("  (-v shows the stack trace)", style="dim"))
+
+    def _detail_line(self, line: Text) -> None:
+        """One line of a block: cut at the terminal's edge, or with ``-v`` printed whole (the terminal wraps
+        it, and a path in a stack trace stays one line to copy)."""
+        if self.opts.verbose:
+            whole_line(self.console, line)
+        else:
+            self.console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
+
+    def _sleeps(self, run: Run) -> Any:
+        relative = self.opts.time == "relative"
+        resumes: list[Text] = []
+        for w in run.waits:
+            if w.resumeAt is None:
+                resumes.append(Text("-", style="dim"))
+            elif relative and w.status == "waiting":
+                rel = format_time(w.resumeAt, "relative")
+                resumes.append(Text(rel if rel.startswith("in ") else f"was due {rel}", style="cyan"))
+            else:
+                resumes.append(Text(format_time(w.resumeAt, self.opts.time)))
+        columns = [
+            Column("CORRELATION ID", [t(w.correlationId) for w in run.waits], rank=0, fold=True),
+            Column("STATUS", [t(w.status) for w in run.waits], rank=1),
+            Column("RESUMES", resumes, rank=2),
+        ]
+        if relative:
+            columns.append(Column("AT", [Text(format_time(w.resumeAt, "iso"), style="dim") for w in run.waits],
+                                  rank=3, optional=True))
+        return layout_table(columns, self.width)
+
+    def _streams(self, run: Run) -> Any:
+        # What `tail --stream=NAME` takes: the namespace; the one stream without a namespace is the default
+        # one (a bare --stream). Should several lack a namespace, their full names are what --stream takes.
+        unnamed = [s for s in run.streams if s.namespace is None]
+        names = []
+        for s in run.streams:
+            if s.namespace is not None:
+                names.append(t(s.namespace))
+            elif len(unnamed) == 1:
+                names.append(Text("(default)", style="dim"))
+            else:
+                names.append(t(s.name))
+        columns = [
+            Column("STREAM", names, rank=0, fold=True),
+            Column("CHUNKS", [t(s.chunks) for s in run.streams], rank=1, justify="right"),
+            Column("TAIL", [t(s.tailIndex) for s in run.streams], rank=2, justify="right"),
+            Column("DONE", [t("yes" if s.done else "no") for s in run.streams], rank=3),
+            Column("NAME", [t(s.name, "dim") for s in run.streams], rank=4),
+        ]
+        return layout_table(columns, self.width)
 
     def _mapping(self, title: str, values: dict[str, Any] | None) -> None:
         """A titled block of key/value rows (nothing when there are none)."""
@@ -242,7 +325,8 @@ class RichViews:
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
         for key, value in values.items():
-            grid.add_row(t(key), Text(short(value, 200)))
+            text = value if isinstance(value, str) else to_json_text(value, spaced=True)
+            grid.add_row(t(key), Text(clean(text) if self.opts.verbose else short(text, 200)))
         self.console.print(grid)
 
     def _abs(self, when: datetime | None) -> Text:
@@ -259,23 +343,17 @@ class RichViews:
         lines = clean_lines(text)
         limit = 40 if not self.opts.verbose else 10_000
         for line in lines[:limit]:
-            self.console.print(Text("  " + line), overflow="ellipsis", no_wrap=True, crop=True)
+            self._detail_line(Text("  " + line))
         if len(lines) > limit:
             self.console.print(Text(f"  … {len(lines) - limit} more lines (-o json for all)", style="dim"))
 
-    def _steps(self, run: Run) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        table.add_column("", no_wrap=True)
-        table.add_column("STEP", overflow="ellipsis", no_wrap=True, max_width=36)
-        table.add_column("ATT", justify="right", no_wrap=True)
-        table.add_column("START", justify="right", no_wrap=True)
-        table.add_column("DURATION", justify="right", no_wrap=True)
-        table.add_column("TIMELINE", no_wrap=True, min_width=10)
+    def _steps(self, run: Run) -> Any:
         origin = run.startedAt or run.createdAt
         now_ = now()
         end_all = run.completedAt or now_
         span = max(0.001, (end_all - origin).total_seconds()) if origin else 0.001
-        bar_width = max(10, min(30, self.console.width - 80))
+        bar_width = max(10, min(30, self.width - 80))
+        icons, names, attempts, starts, durations, bars = [], [], [], [], [], []
         for step in run.steps:
             start = step.startedAt
             end = step.completedAt or (now_ if step.status == "running" else None)
@@ -289,18 +367,25 @@ class RichViews:
                 length = min(length, bar_width - left)
                 bar.append(" " * left)
                 bar.append("█" * length, style=STATUS_STYLE.get(step.status or "unknown", ""))
-            row_err = None
-            if step.status == "failed" and step.error and step.error.message:
-                row_err = step.error.message.splitlines()[0]
             name = t(short_name(step.stepName) or step.stepId)
-            if row_err:
-                name.append("  " + short(row_err, 60), style="red")
-            table.add_row(Text(STATUS_ICON.get(step.status or "unknown", "?"),
-                               style=STATUS_STYLE.get(step.status or "unknown", "")),
-                          name, t(step.attempt),
-                          Text("+" + human_duration(offset) if offset is not None else "-"),
-                          Text(human_duration(duration) if duration is not None else "-"), bar)
-        return table
+            if step.status == "failed" and step.error and step.error.message:
+                name.append("  " + clean(step.error.message.splitlines()[0]), style="red")
+            icons.append(Text(STATUS_ICON.get(step.status or "unknown", "?"),
+                              style=STATUS_STYLE.get(step.status or "unknown", "")))
+            names.append(name)
+            attempts.append(t(step.attempt))
+            starts.append(Text("+" + human_duration(offset) if offset is not None else "-"))
+            durations.append(Text(human_duration(duration) if duration is not None else "-"))
+            bars.append(bar)
+        columns = [
+            Column("", icons, rank=0),
+            Column("STEP", names, flex=True, rank=0, min=12),
+            Column("ATT", attempts, rank=4, justify="right"),
+            Column("START", starts, rank=3, justify="right"),
+            Column("DURATION", durations, rank=2, justify="right"),
+            Column("TIMELINE", bars, rank=5),
+        ]
+        return layout_table(columns, self.width)
 
     # -- tail -------------------------------------------------------------------
     def tail_line(self, item: Event | Chunk) -> None:
@@ -329,22 +414,24 @@ class RichViews:
             self._tail_line(self._fragment[1], self._fragment[2])
         self._fragment = None
 
+    def stamp(self, when: datetime | None) -> str:
+        """A tail line's time: ``--time iso`` RFC 3339, ``local`` the local date and time, by default the
+        local time of day — with the date once any line's day is not today."""
+        if when is None:
+            return "-"
+        if not self._dated and self.opts.time == "relative" and not is_today(when):
+            self._dated = True
+        return clock(when, self.opts.time, dated=self._dated)
+
     def _tail_line(self, item: Event | Chunk, text: str | None = None) -> None:
         if isinstance(item, Chunk):
             value = item.data
             line = Text(f"[{item.index}] ", style="dim")
-            line.append(clean(value) if isinstance(value, str) else short(value, 10_000))
-            self._print_line(line)
+            line.append(clean(value) if isinstance(value, str) else clean(to_json_text(value, spaced=True)))
+            self._print_line(line, cut=not self.opts.verbose)
             return
         line = Text()
-        if item.time is None:
-            stamp = "-"
-        elif self.opts.time == "iso":
-            stamp = format_time(item.time, "iso")
-        else:
-            local = item.time.astimezone()
-            stamp = local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
-        line.append(stamp, style="dim")
+        line.append(self.stamp(item.time), style="dim")
         line.append("  ")
         kind = clean(item.type or "event")
         line.append(f" {kind} ".ljust(max(18, len(kind) + 2)), style=_badge(kind))
@@ -360,20 +447,49 @@ class RichViews:
             elif _is_end(kind) and key in self._started:
                 took = (item.time - self._started.pop(key)).total_seconds()
                 line.append(f" ({human_duration(took)})", style="cyan")
-        summary = summarize(item) if text is None else short(text, 1000)
+        # The line so far (time, type, step name or id) is never cut; the summary after it gives way —
+        # except a time ("until …"), which is shown whole or not at all.
+        if text is None:
+            summary, whole = self._summary(item)
+        else:
+            summary, whole = clean(text), False
         if summary:
             style = "red" if ("fail" in kind or "error" in kind) else ("dim italic" if kind == "thinking" else "")
-            line.append("  " + summary, style=style)
-        self._print_line(line)
+            room = self.width - line.cell_len - 2
+            if self.opts.verbose:
+                line.append("  " + summary, style=style)
+            elif whole:
+                if cell_len(summary) <= room:
+                    line.append("  " + summary, style=style)
+            elif room >= min(8, cell_len(summary)):
+                part = Text(summary, style=style)
+                part.truncate(room, overflow="ellipsis")
+                line.append("  ")
+                line.append_text(part)
+        self._print_line(line, cut=False)
         if self.opts.verbose and item.data is not None:
             for data_line in clean_lines(to_json_text(item.data, indent=2)):
-                self._print_line(Text("    " + data_line, style="dim"))
+                self._print_line(Text("    " + data_line, style="dim"), cut=False)
 
-    def _print_line(self, line: Text) -> None:
-        if self._footer_live is not None:
-            self._footer_live.console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
+    def _summary(self, item: Event) -> tuple[str, bool]:
+        """The event's one-line summary, and whether it is a time (then never cut)."""
+        data = item.data
+        if getattr(item, "summary", None) is None and isinstance(data, dict) and isinstance(data.get("resumeAt"), str) \
+                and not any(isinstance(data.get(k), (str, dict)) for k in _MESSAGE_KEYS):
+            when = parse_time(data["resumeAt"])
+            if when is not None:  # in the lines' format; dated when not today (without dating later lines)
+                return "until " + clock(when, self.opts.time, dated=self._dated or not is_today(when)), True
+        return summarize(item, limit=None if self.opts.verbose else 1000), False
+
+    def _print_line(self, line: Text, *, cut: bool) -> None:
+        """A tail line. ``cut``: shortened at the terminal's edge (a stream chunk's data); otherwise printed
+        whole (its summary was already fitted; a time, type or id wider than the terminal is not cut, the
+        terminal wraps the line)."""
+        console = self._footer_live.console if self._footer_live is not None else self.console
+        if cut:
+            console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
         else:
-            self.console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
+            whole_line(console, line)
 
     def footer(self, text: str | None) -> None:
         """A one-line live status footer on terminals (removed with ``None``)."""
@@ -396,6 +512,11 @@ class RichViews:
         from .dashboard import snapshot
 
         self.console.print(snapshot(counts, recent, self.opts, width=self.console.width))
+
+
+def whole_line(console: Console, line: Text) -> None:
+    """Print ``line`` as one line however wide: neither cut nor wrapped by wfctl (a terminal wraps it)."""
+    console.print(line, overflow="ignore", no_wrap=True, crop=False)
 
 
 def clean_lines(text: str) -> list[str]:
@@ -433,32 +554,40 @@ _RESULT_KEYS = ("result", "output", "returnValue", "value")
 _INPUT_KEYS = ("input", "args", "payload", "metadata")
 
 
-def summarize(event: Event) -> str:
-    """A short one-line summary of an event's data (or the backend's own, ``event.summary``)."""
+_MESSAGE_KEYS = ("error", "failure", "message", "text", "summary", "reason", "cause")
+
+
+def summarize(event: Event, limit: int | None = 1000) -> str:
+    """A one-line summary of an event's data (or the backend's own, ``event.summary``), escaped, at most
+    ``limit`` characters (None: whole); a terminal line shortens it further to its width."""
+    def cut(value: Any, n: int | None = limit) -> str:
+        return short(value, n) if n is not None else clean(value if isinstance(value, str)
+                                                           else to_json_text(value, spaced=True))
+
     own = getattr(event, "summary", None)
     if isinstance(own, str):
-        return short(own.splitlines()[0] if own else "", 120)
+        return cut(own.splitlines()[0] if own else "")
     data = event.data
     if data is None:
         return ""
     if isinstance(data, dict):
-        for key in ("error", "failure", "message", "text", "summary", "reason", "cause"):
+        for key in _MESSAGE_KEYS:
             value = data.get(key)
             if isinstance(value, dict) and value.get("message"):
                 value = value["message"]
             if isinstance(value, str) and value:
-                return short(value.splitlines()[0], 120)
+                return cut(value.splitlines()[0])
         if "resumeAt" in data and isinstance(data["resumeAt"], str):
-            return "until " + data["resumeAt"]
+            return cut("until " + data["resumeAt"])
         for key in _RESULT_KEYS:
             if key in data:
-                return "→ " + short(data[key], 118)
+                return "→ " + cut(data[key])
         for key in _INPUT_KEYS:
             if key in data:
-                return short(data[key], 120)
+                return cut(data[key])
         rest = {k: v for k, v in data.items() if k not in _NOISE}
         if not rest:
             return ""
-        return short(" ".join(f"{k}={v if isinstance(v, str) else to_json_text(v, spaced=True)}"
-                              for k, v in rest.items()), 120)
-    return short(data, 120)
+        return cut(" ".join(f"{k}={v if isinstance(v, str) else to_json_text(v, spaced=True)}"
+                            for k, v in rest.items()))
+    return cut(data)
