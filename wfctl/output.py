@@ -317,8 +317,9 @@ def write_tsv(rows: Iterable[Sequence[Any]]) -> None:
 
 
 def note(message: str) -> None:
-    """Progress or information for humans: stderr, never stdout."""
-    sys.stderr.write(message + "\n")
+    """Progress or information for humans: stderr, never stdout. Notes quote engine text (a wake's message,
+    a cursor), so control characters and escape sequences are neutralised here too; lines and tabs stay."""
+    sys.stderr.write(clean_multiline(message) + "\n")
     sys.stderr.flush()
 
 
