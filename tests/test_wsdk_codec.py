@@ -218,7 +218,8 @@ def test_stream_legacy_and_raw_bytes():
 def test_names():
     assert workflow_short_name("workflow//./workflows/demo//demoWorkflow") == "demoWorkflow"
     assert step_short_name("step//./workflows/demo//greet") == "greet"
-    assert step_short_name("step//./src/jobs/order//processOrder/innerStep") == "innerStep"
+    assert step_short_name("step//./src/jobs/order//processOrder/innerStep") == "processOrder/innerStep"
+    assert workflow_short_name("workflow//./x//[red]a/b[/red]") == "[red]a/b[/red]"  # cut only at "//"
     assert workflow_short_name("workflow//./src/jobs/order//default") == "order"
     assert workflow_short_name("workflow//@myorg/shared@1.2.3//__default") == "shared"
     assert workflow_short_name("workflow//point@0.0.1//run") == "run"

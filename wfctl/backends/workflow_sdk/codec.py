@@ -709,7 +709,9 @@ def parse_machine_name(kind: str, name: Any) -> dict[str, str] | None:
     if len(parts) < 3 or parts[0] != kind or not parts[1]:
         return None
     module, function = parts[1], "//".join(parts[2:])
-    short = function.split("/")[-1]
+    # Shortened only at the SDK's own separator "//": a nested function keeps its "outer/inner" path (the SDK's
+    # parseWorkflowName would show "inner"), so a name holding "/" is never cut into fragments.
+    short = parts[-1]
     if module.startswith("./"):
         module_short = module.split("/")[-1]
     else:
