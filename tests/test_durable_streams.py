@@ -126,14 +126,28 @@ def run_bounded(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 def follow(r: StreamReader, offset: str = "-1", live: str | None = "long-poll",
-           on_batch: Callable[[Batch], None] | None = None, stop: Callable[[list], bool] | None = None
-           ) -> tuple[list, list[Batch]]:
-    """Consume ``r.read`` until the generator ends (closure) or ``stop(items)``; return items and batches."""
+           on_batch: Callable[[Batch], None] | None = None, stop: Callable[[list], bool] | None = None,
+           rereads: list[ParseError] | None = None) -> tuple[list, list[Batch]]:
+    """Consume ``r.read`` until the generator ends (closure) or ``stop(items)``; return items and batches.
+
+    With ``rereads`` (a list), a :class:`ParseError` is recorded there and the stream is read again from
+    its ``offset``, skipping its ``delivered`` messages (what ``wfctl tail`` does), up to 10 times."""
     items: list = []
     batches: list[Batch] = []
     gen = r.read(offset, live)
     try:
-        for batch in gen:
+        while True:
+            try:
+                batch = next(gen)
+            except StopIteration:
+                break
+            except ParseError as e:
+                if rereads is None or len(rereads) >= 10:
+                    raise
+                rereads.append(e)
+                gen.close()
+                gen = r.read(e.offset, live, skip=e.delivered)
+                continue
             batches.append(batch)
             if batch.items:
                 items.extend(batch.items)
@@ -510,10 +524,7 @@ def test_503_with_retry_after_is_honoured(server, rec):
     {"delayMs": 300, "count": 1},
     {"status": 500, "count": 2},
     {"status": 429, "count": 1},
-    {"truncateBodyBytes": 10, "count": 1},
-    {"truncateBodyBytes": 1, "count": 1},
-    {"corruptBody": True, "count": 2},
-], ids=["drop", "delay", "500", "429", "truncate", "truncate-1", "corrupt"])
+], ids=["drop", "delay", "500", "429"])
 def test_catch_up_survives_faults(server, rec, fault):
     path = new_stream(server, events=events(30))
     server.inject_fault(path, method="GET", **fault)
@@ -524,24 +535,51 @@ def test_catch_up_survives_faults(server, rec, fault):
 
 
 @pytest.mark.live
-def test_persistent_truncation_is_a_parse_error(server, rec):
-    """The same bad bytes twice for the same offset are deterministic: a server bug, not the network."""
-    path = new_stream(server, events=events(5))
-    server.inject_fault(path, method="GET", truncateBodyBytes=7, count=50)
+@pytest.mark.parametrize("fault", [
+    {"truncateBodyBytes": 10},
+    {"truncateBodyBytes": 1},
+    {"truncateBodyBytes": 7},
+    {"corruptBody": True},
+], ids=["truncate", "truncate-1", "truncate-7", "corrupt"])
+def test_malformed_body_is_a_parse_error_at_once(server, rec, fault):
+    """As the official client: the first malformed body raises PARSE_ERROR, without a retry; the error says
+    where to read again, and reading again from there gives everything."""
+    path = new_stream(server, events=events(30))
+    server.inject_fault(path, method="GET", count=1, **fault)
     with reader(server, path, client=rec.client) as r, pytest.raises(ParseError) as e:
         follow(r, live=None)
-    assert len(rec.gets()) == 2
-    assert e.value.code == "PARSE" and e.value.status == 200
-    server.clear_faults()
+    assert len(rec.gets()) == 1
+    err = e.value
+    assert (err.code, err.status, err.offset, err.delivered) == ("PARSE_ERROR", 200, "-1", 0)
+    assert "after offset -1" in err.message and err.reason in err.message and err.url in err.message
+    with reader(server, path, client=rec.client) as r:
+        items, batches = follow(r, err.offset, live=None)
+    assert indexes(items) == list(range(30)) and len(batches) == 1
 
 
 @pytest.mark.live
-def test_persistent_corruption_exhausts_the_budget(server, rec):
+def test_malformed_body_after_progress_names_the_last_good_offset(server, rec):
+    """The damage strikes the second read: the error carries the offset the first one ended at, and a read
+    from there (what ``wfctl tail`` does) gives exactly the rest."""
+    path = new_stream(server, events=events(5))
+    first = server.head(path).headers["stream-next-offset"]
+    server.append_json(path, events(5, 5))
+    server.inject_fault(path, method="GET", count=1, corruptBody=True)  # hits the first read ...
+    rereads: list[ParseError] = []
+    with reader(server, path, client=rec.client) as r:
+        items, _ = follow(r, first, live=None, rereads=rereads)  # ... which starts after the first 5
+    assert indexes(items) == list(range(5, 10))
+    assert [(e.offset, e.delivered) for e in rereads] == [(first, 0)]
+    assert [g.url.params["offset"] for g in rec.gets()] == [first, first]
+
+
+@pytest.mark.live
+def test_persistent_malformed_body_is_never_retried_by_the_reader(server, rec):
     path = new_stream(server, events=events(50))
     server.inject_fault(path, method="GET", corruptBody=True, count=50)
-    with reader(server, path, client=rec.client, max_retries=3) as r, pytest.raises(ParseError):
+    with reader(server, path, client=rec.client, max_retries=10) as r, pytest.raises(ParseError):
         follow(r, live=None)
-    assert 2 <= len(rec.gets()) <= 4
+    assert len(rec.gets()) == 1
     server.clear_faults()
 
 
@@ -565,6 +603,8 @@ def test_server_errors_exhaust_the_budget(server, rec):
 def test_live_follow_through_faults_is_complete_in_order_without_duplicates(server, rec, live):
     """Faults hit the reader's GETs while it follows; the output must be exactly 0..N-1.
 
+    Malformed bodies (a truncated or corrupted body with valid framing) raise ParseError, and ``follow``
+    reads again from the error's offset, as ``wfctl tail`` does; the other faults are retried by the reader.
     Long-poll makes a GET per batch. For SSE the idle watchdog (0.3 s, below the server's 0.5 s keep-alive)
     makes the reader reopen its connection whenever it is quiet, so faults also hit SSE reconnects. Each
     fault is consumed (two more GETs seen) before the next is injected (the server keeps one per path).
@@ -590,12 +630,15 @@ def test_live_follow_through_faults_is_complete_in_order_without_duplicates(serv
     n = 42
     w = Writer(server, path, n - 2, start=2, before_append=before_append)
     idle = 0.3 if live == "sse" else 10.0
+    rereads: list[ParseError] = []
     with reader(server, path, client=rec.client, max_retries=20, idle_timeout=idle) as r:
-        items, batches = run_bounded(lambda: follow(r, live=live, on_batch=w.on_batch), timeout=90)
+        items, batches = run_bounded(lambda: follow(r, live=live, on_batch=w.on_batch, rereads=rereads),
+                                     timeout=90)
     w.join()
     server.clear_faults()
     assert indexes(items) == list(range(n))
     assert batches[-1].closed
+    assert rereads and all(e.code == "PARSE_ERROR" for e in rereads)
     if live == "sse":
         assert len(rec.gets("sse")) >= 5
 
@@ -621,7 +664,10 @@ def test_sse_request_dropped_is_reopened_from_last_offset(server, rec):
 
 
 @pytest.mark.live
-def test_sse_malformed_control_event(server, rec):
+@pytest.mark.parametrize("bad", ["{bad", ""], ids=["not-json", "empty"])
+def test_sse_malformed_control_event_is_a_parse_error(server, rec, bad):
+    """As the official client: a control event that does not parse raises PARSE_ERROR at once (the data
+    buffered before it is not delivered); reading again from the error's offset continues exactly."""
     path = new_stream(server, content_type="text/plain")
     server.append(path, "hello")
     seen: list[Batch] = []
@@ -629,22 +675,17 @@ def test_sse_malformed_control_event(server, rec):
     def on_batch(batch: Batch) -> None:
         seen.append(batch)
         if len(seen) == 1:  # before the SSE request: its stream will start with a broken control event
-            server.inject_fault(path, method="GET", count=1,
-                                injectSseEvent={"eventType": "control", "data": "{bad"})
-        elif len(seen) == 2:  # the re-read after the parse failure reached the tail again
-            server.append(path, "-world", close=True)
+            server.inject_fault(path, method="GET", count=1, injectSseEvent={"eventType": "control", "data": bad})
 
+    with reader(server, path, client=rec.client) as r, pytest.raises(ParseError) as e:
+        run_bounded(lambda: follow(r, live="sse", on_batch=on_batch), timeout=10)
+    tail = seen[0].offset
+    assert "control" in e.value.message and (e.value.offset, e.value.delivered) == (tail, 0)
+    assert len(rec.gets("sse")) == 1
+    server.append(path, "-world", close=True)
     with reader(server, path, client=rec.client) as r:
-        _, batches = run_bounded(lambda: follow(r, live="sse", on_batch=on_batch), timeout=10)
-    assert b"".join(b.data for b in batches) == b"hello-world" and batches[-1].closed
-    assert len(rec.gets("sse")) == 2
-    # broken every time: a parse error, not an endless reconnect loop
-    path2 = new_stream(server, content_type="text/plain")
-    server.inject_fault(path2, method="GET", count=50, injectSseEvent={"eventType": "control", "data": "{bad"})
-    with reader(server, path2) as r2, pytest.raises(ParseError) as e:
-        run_bounded(lambda: follow(r2, "-1", live="sse"), timeout=10)
-    assert "control" in e.value.message
-    server.clear_faults()
+        _, batches = run_bounded(lambda: follow(r, e.value.offset, live="sse"), timeout=10)
+    assert b"".join(b.data for b in batches) == b"-world" and batches[-1].closed
 
 
 @pytest.mark.live
@@ -862,26 +903,56 @@ def test_unit_long_poll_does_not_hot_loop_on_immediate_empty_answers():
     assert len(s.sleeps) >= 4  # waits between the repeated empty answers
 
 
-def test_unit_corrupt_json_transient_and_deterministic():
-    s = Script(httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1},
-                              content=b'[{"a":'),
-               ok([{"a": 1}], closed=True))
-    items, _ = follow(s.reader(), live=None)
-    assert items == [{"a": 1}] and len(s.requests) == 2
-    def bad(_request: httpx.Request) -> httpx.Response:
+def test_unit_malformed_json_is_a_parse_error_without_retry():
+    def body(content: bytes) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1},
-                              content=b"not json")
+                              content=content)
 
-    s = Script(bad, bad, bad)
-    with pytest.raises(ParseError):
-        follow(s.reader(max_retries=10), live=None)
-    assert len(s.requests) == 2
-    s = Script(httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1},
-                              content=b'{"not": "an array"}'),
-               httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1},
-                              content=b'{"not": "an array"}'))
-    with pytest.raises(ParseError, match="JSON array"):
-        follow(s.reader(), live=None)
+    for content, match in [(b'[{"a":', "invalid JSON body"), (b"not json", "invalid JSON body"),
+                           (b'{"not": "an array"}', "JSON array"), (b"\xff\xfe[]", "invalid JSON body")]:
+        s = Script(body(content), ok([{"a": 1}], closed=True))
+        with pytest.raises(ParseError, match=match) as e:
+            follow(s.reader(max_retries=10), live=None)
+        assert len(s.requests) == 1 and (e.value.offset, e.value.delivered) == ("-1", 0)
+        assert e.value.code == "PARSE_ERROR" and e.value.exit_code == 5
+    # a valid page first: the error names the offset after it
+    s = Script(ok([{"a": 1}], offset=T0, up_to_date=False), body(b"[{"))
+    gen = s.reader().read("-1")
+    assert next(gen).items == [{"a": 1}]
+    with pytest.raises(ParseError) as e:
+        next(gen)
+    assert e.value.offset == T0 and f"after offset {T0}" in e.value.message
+
+
+def test_unit_damaged_gzip_is_a_parse_error():
+    import gzip
+
+    packed = gzip.compress(json.dumps([{"i": i} for i in range(100)]).encode())
+    for content in (packed[:len(packed) // 2], b"XY" + packed[2:]):
+        s = Script(httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1,
+                                                "content-encoding": "gzip"}, stream=httpx.ByteStream(content)))
+        with pytest.raises(ParseError, match="damaged gzip body"):
+            follow(s.reader(), live=None)
+        assert len(s.requests) == 1
+
+
+def test_unit_sse_malformed_payloads_are_parse_errors():
+    control = b'event: control\ndata:{"streamNextOffset":"%s","upToDate":true}\n\n' % T1.encode()
+    cases = [
+        (sse(b"event: data\ndata:[{\"i\":0}\n\n", control), "invalid JSON in SSE data event"),
+        (sse(b"event: control\ndata:[1]\n\n"), "invalid SSE control event"),
+        (sse(b'event: control\ndata:{"upToDate":true}\n\n'), "no streamNextOffset"),
+    ]
+    for response, match in cases:
+        s = Script(ok([], offset=T0), response)
+        with pytest.raises(ParseError, match=match) as e:
+            follow(s.reader(), live="sse")
+        assert len(s.requests) == 2 and e.value.offset == T0
+    s = Script(httpx.Response(200, headers={"content-type": "application/octet-stream", "stream-next-offset": T0,
+                                            "stream-up-to-date": "true"}, content=b""),
+               sse(b"event: data\ndata:!!!\n\n", control, stream_sse_data_encoding="base64"))
+    with pytest.raises(ParseError, match="invalid base64"):
+        follow(s.reader(), live="sse")
 
 
 def test_unit_cut_body_is_a_network_retry():
@@ -983,6 +1054,20 @@ def test_unit_headers_callable_is_evaluated_per_request():
     assert "Bearer" not in repr(r)
 
 
+def test_unit_params_callable_is_evaluated_per_request():
+    counter = iter(range(1, 10))
+    s = Script(status(503), ok([1], closed=True))
+    client = httpx.Client(transport=httpx.MockTransport(s))
+    r = StreamReader(URL + "?x=1", params=lambda: {"sig": str(next(counter))}, client=client, sleep=lambda d: None)
+    follow(r, live=None)
+    assert [(q.url.params["sig"], q.url.params["x"]) for q in s.requests] == [("1", "1"), ("2", "1")]
+    bad = StreamReader(URL, params=lambda: {"offset": "5"}, client=client)
+    with pytest.raises(ValueError, match="managed by the reader"):
+        follow(bad, live=None)
+    with pytest.raises(ValueError, match="skip"):
+        r.read("-1", skip=-1)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # SSE parser
 # ----------------------------------------------------------------------------------------------------------
@@ -1055,13 +1140,17 @@ def test_large_response_is_delivered_in_partial_batches(server, rec):
 @pytest.mark.live
 @pytest.mark.parametrize("cut", [5_000, 12_001])
 def test_cut_large_response_is_read_again_without_duplicates(server, rec, cut):
+    """A large body truncated with valid framing: its first parts were delivered when the damage shows; the
+    ParseError counts them (``delivered``) and ``read(offset, skip=delivered)`` gives exactly the rest."""
     path = new_stream(server, events=big_events(300))
     server.inject_fault(path, method="GET", truncateBodyBytes=cut, count=1)
+    rereads: list[ParseError] = []
     with reader(server, path, client=rec.client, batch_bytes=2048) as r:
-        items, batches = follow(r, live=None)
+        items, batches = follow(r, live=None, rereads=rereads)
     assert items == big_events(300)  # everything, in order, nothing twice
     assert len(rec.requests) == 2
-    assert any(b.partial and b.items for b in batches[:3])  # the cut response had delivered some already
+    assert len(rereads) == 1 and rereads[0].offset == "-1" and rereads[0].delivered > 0
+    assert sum(len(b.items) for b in batches if b.partial) >= rereads[0].delivered
     assert batches[-1].index + len(batches[-1].items) == 300
 
 
@@ -1071,11 +1160,19 @@ def test_persistently_cut_large_response_is_a_parse_error(server, rec):
     server.inject_fault(path, method="GET", truncateBodyBytes=9_000, count=50)
     delivered: list = []
     with reader(server, path, client=rec.client, batch_bytes=2048, max_retries=5) as r:
-        with pytest.raises(ParseError):
+        with pytest.raises(ParseError) as e:
             for batch in r.read("-1"):
                 delivered.extend(batch.items)
-    assert delivered == big_events(len(delivered)) and delivered  # the prefix, once
-    assert len(rec.requests) == 2  # the same bad bytes twice: not retried further
+        assert delivered == big_events(len(delivered)) and delivered  # the prefix, once
+        assert (e.value.offset, e.value.delivered) == ("-1", len(delivered))
+        assert len(rec.requests) == 1  # not retried
+        # the caller's re-read skips what it has: the same damage, nothing delivered twice
+        again: list = []
+        with pytest.raises(ParseError) as e2:
+            for batch in r.read("-1", skip=e.value.delivered):
+                again.extend(batch.items)
+        assert again == [] and e2.value.delivered == len(delivered)
+    server.clear_faults()
 
 
 def test_unit_split_json_array():

@@ -73,22 +73,28 @@ heartbeat comment) for ``idle_timeout`` seconds is abandoned and reopened from t
 and the reference server default to 30 s; hence 45 s). If SSE connections end cleanly within a second three
 times in a row (a buffering proxy), the reader falls back to long-poll, as the TypeScript client does.
 
-*Corrupt bodies.* A ``200`` JSON body that does not parse, or an SSE ``data``/``control`` payload that does
-not parse, is not necessarily a server bug: the reference server's fault injection (``truncateBodyBytes``,
-``corruptBody``) cuts or scrambles the body *and still frames it correctly* (chunked encoding, no
-``Content-Length``), so HTTP cannot tell. Because reads of a given offset are idempotent and history is
-immutable, the reader re-reads from the same offset (counted as a retry). If the re-read produces
-**byte-identical** bad bytes for the same offset, the corruption is deterministic, so it is a server bug and
-:class:`ParseError` is raised at once; otherwise the reader keeps retrying within ``max_retries`` and then
-raises :class:`ParseError`. In JSON mode damage is always detectable, because every strict prefix of a JSON
-array is invalid JSON. Compressed bodies are decoded by the reader itself (it sends ``Accept-Encoding: gzip,
-deflate``) and must end with a complete gzip/zlib stream, under the same policy: httpx's own decoder accepts
-a compressed stream that just stops, which turned a truncated compressed page into a silently *empty* page
-whose events were skipped (found with the reference server, which gzips bodies over 1 KiB). In byte mode
-(``text/*``, ``application/octet-stream``) an uncompressed body truncated with valid framing is
-indistinguishable from a shorter message and no DS client can detect it (offsets are opaque); Flue run
-streams are JSON-only. (The upstream client conformance suite, in files not vendored here, expects
-``PARSE_ERROR`` on the first corrupt body; wfctl deliberately re-reads first.)
+*Malformed bodies: a parse error, at once.* A ``200`` JSON body that does not parse (or is not an array), an
+SSE ``control`` event that is not a JSON object with a ``streamNextOffset``, an SSE ``data`` event that is not
+a JSON array on a JSON stream, base64 SSE data that does not decode, and a gzip/deflate body that is damaged or
+stops early raise :class:`ParseError` (``code`` ``PARSE_ERROR``) the moment they are found, and are **not
+retried**: the official TypeScript client (``@durable-streams/client``) throws ``DurableStreamError`` with
+code ``PARSE_ERROR`` in the same situations without retrying, and the client conformance suite expects exactly
+that (``json-parsing-errors``, ``sse-parsing-errors``). Whether to read again is the caller's decision: history
+is immutable, so re-reading is always safe, and the error says from where. Its ``offset`` is the last offset
+the reader committed (everything before it was delivered in full) and its ``delivered`` the number of messages
+after that offset already yielded in ``partial`` batches of the damaged response (see "Large responses"); a
+new ``read(error.offset, skip=error.delivered)`` continues exactly where the damage struck, with nothing
+skipped and nothing yielded twice (``wfctl tail`` does this a bounded number of times). The reference server's
+fault injection (``truncateBodyBytes``, ``corruptBody``, ``injectSseEvent``) produces such bodies *with valid
+HTTP framing*, which is why this is not a network error. A body whose HTTP framing itself breaks (fewer bytes
+than ``Content-Length``, cut chunked encoding, a reset connection) is a network failure and is retried. In
+JSON mode damage is always detectable, because every strict prefix of a JSON array is invalid JSON.
+Compressed bodies are decoded by the reader itself (it sends ``Accept-Encoding: gzip, deflate``) and must end
+with a complete gzip/zlib stream: httpx's own decoder accepts a compressed stream that just stops, which turned
+a truncated compressed page into a silently *empty* page whose events were skipped (found with the reference
+server, which gzips bodies over 1 KiB). In byte mode (``text/*``, ``application/octet-stream``) an
+uncompressed body truncated with valid framing is indistinguishable from a shorter message and no DS client
+can detect it (offsets are opaque); Flue run streams are JSON-only.
 
 *Offsets beyond the tail.* Offsets are opaque except that, within a stream, they sort lexicographically
 (protocol §8). A response whose ``Stream-Next-Offset`` sorts *before* the requested offset means the
@@ -107,10 +113,11 @@ the parse itself proves the boundary, and a message-by-message scan takes over w
 as a ``partial`` batch. A partial batch does **not** move the committed offset: its ``offset`` is the
 offset the response was requested from, and only the response's last batch carries ``Stream-Next-Offset``
 and is committed. The reader counts the messages it delivered from the committed offset (``skip``); when
-the body is then cut (a dropped connection, a truncated or damaged body), the offset is read again and the
-first ``skip`` messages of the new answer are parsed and dropped: history is immutable, so they are the
-ones already delivered, and nothing is yielded twice. (A caller that resumes from a partial batch's
-``offset`` in a *new* read gets those messages again: at-least-once.) A body that never exceeds
+the connection then drops, the offset is read again and the first ``skip`` messages of the new answer are
+parsed and dropped: history is immutable, so they are the ones already delivered, and nothing is yielded
+twice. A damaged body raises :class:`ParseError` instead, whose ``delivered`` is that count, so that the
+caller can do the same with ``read(offset, skip=delivered)``. (A caller that resumes from a partial batch's
+``offset`` in a *new* read without ``skip`` gets those messages again: at-least-once.) A body that never exceeds
 ``batch_bytes`` is one batch, validated as a whole, exactly as before. The one thing streaming gives up: a
 damaged message that still parses *and* lies before the damage that makes the body invalid may already have
 been delivered in a partial batch when the damage is found (the same damage in a small body is caught
@@ -206,13 +213,13 @@ class StreamError(Exception):
 
     ``status`` is the HTTP status when there was one (else ``None``); ``code`` is a stable string
     (``NOT_FOUND``, ``GONE``, ``INVALID_OFFSET``, ``BAD_REQUEST``, ``UNAUTHORIZED``, ``RATE_LIMITED``,
-    ``SERVER``, ``NETWORK``, ``PARSE``, ``PROTOCOL``, ``UNEXPECTED_STATUS``); ``body`` holds the start of the
+    ``SERVER``, ``NETWORK``, ``PARSE_ERROR``, ``PROTOCOL``, ``UNEXPECTED_STATUS``); ``body`` holds the start of the
     error response body (servers' own messages, e.g. Flue's JSON error envelope), ``url`` the stream URL
     without its query string. Messages never contain request headers.
     """
 
     code = "STREAM_ERROR"
-    #: wfctl exit code (design §6) suggested for this error.
+    #: wfctl exit code (see the README, Exit codes) suggested for this error.
     exit_code = 5
 
     def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
@@ -279,9 +286,24 @@ class NetworkError(StreamError):
 
 
 class ParseError(StreamError):
-    """A body or SSE event that is not what the protocol says (invalid JSON, bad base64, bad control)."""
+    """A body or SSE event that is not what the protocol says (invalid JSON, bad base64, a bad control event,
+    a damaged compressed body). Raised at once, never retried (as the official TypeScript client does).
 
-    code = "PARSE"
+    ``offset`` is the last offset the reader committed: everything before it was delivered in full, and
+    reading again from it is safe. ``delivered`` counts the messages after ``offset`` that were already
+    yielded (``partial`` batches of the damaged response); ``read(offset, skip=delivered)`` resumes without
+    repeating them. ``reason`` is what was wrong, without the URL or the data (e.g. ``invalid JSON body
+    (Expecting ',' delimiter: ...)``).
+    """
+
+    code = "PARSE_ERROR"
+
+    def __init__(self, message: str, *, offset: str | None = None, delivered: int = 0, reason: str | None = None,
+                 **kw: Any):
+        super().__init__(message, **kw)
+        self.offset = offset
+        self.delivered = delivered
+        self.reason = reason or message
 
 
 class ProtocolError(StreamError):
@@ -507,11 +529,11 @@ class _Session:
     cursor: str | None = None
     content_type: str | None = None
     failures: int = 0
-    last_bad: tuple[str, int, int] | None = None
     verified: bool = False
     short_sse: int = 0
     spins: int = 0
-    #: messages after ``offset`` already delivered (partial batches of a response that was then cut)
+    #: messages after ``offset`` already delivered (partial batches of a response that was then cut, or the
+    #: caller's ``read(skip=...)``)
     skip: int = 0
     #: top-level keys the caller wants as columns (``read(columns=...)``), and the helper decoding them
     columns: tuple[str, ...] | None = None
@@ -524,7 +546,8 @@ class StreamReader:
     :param url: the stream URL (any query parameters already in it are kept).
     :param headers: extra request headers (e.g. ``Authorization``), or a callable returning them, called
         for every request so that tokens can be refreshed between reconnects.
-    :param params: extra query parameters sent on every read (e.g. Flue's ``tail``); ``offset``, ``live`` and
+    :param params: extra query parameters sent on every read (e.g. Flue's ``tail``), or a callable returning
+        them, called for every request (e.g. a signed URL's expiring signature); ``offset``, ``live`` and
         ``cursor`` are managed by the reader. Query parameters are sorted (protocol §10.1, for CDN hits).
     :param client: an ``httpx.Client`` to use (not closed by the reader); by default the reader owns one,
         which does not follow redirects (credentials never leave the origin).
@@ -543,7 +566,7 @@ class StreamReader:
         self,
         url: str | httpx.URL,
         headers: HeadersLike = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         client: httpx.Client | None = None,
         *,
         timeout: float | httpx.Timeout = 30.0,
@@ -555,11 +578,10 @@ class StreamReader:
         batch_bytes: int = BATCH_BYTES,
     ):
         self._url = httpx.URL(str(url))
-        bad = _RESERVED_PARAMS.intersection(params or {})
-        if bad:
-            raise ValueError(f"query parameter(s) {sorted(bad)} are managed by the reader")
+        self._params_fn = params if callable(params) else None
+        static = {} if callable(params) else (params or {})
         base = [(k, v) for k, v in self._url.params.multi_items() if k not in _RESERVED_PARAMS]
-        self._base_params = base + [(str(k), str(v)) for k, v in (params or {}).items()]
+        self._base_params = base + _query_items(static)
         self._headers = headers
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -633,7 +655,7 @@ class StreamReader:
                 self._wait(failures, r)
 
     def read(self, offset: str | None = "-1", live: str | None = None,
-             columns: Sequence[str] | None = None) -> Iterator[Batch]:
+             columns: Sequence[str] | None = None, skip: int = 0) -> Iterator[Batch]:
         """Read the stream from ``offset`` (an offset from a previous batch, ``"-1"`` or ``"now"``).
 
         ``live=None`` catches up and stops at the tail; ``"long-poll"`` and ``"sse"`` keep following until
@@ -643,6 +665,10 @@ class StreamReader:
         ``columns``: top-level keys of the messages (JSON streams) the caller will look at first; the parts of
         a large response are then decoded by a helper process, which sends back only these columns (see
         "Large responses" in the module docstring and :attr:`Batch.columns`).
+
+        ``skip``: the number of messages right after ``offset`` the caller already has (a
+        :class:`ParseError`'s ``delivered``, for a read from its ``offset``); on a JSON stream they are read
+        and dropped, so that nothing is yielded twice.
         """
         if live is False:
             live = None
@@ -651,8 +677,10 @@ class StreamReader:
         offset = "-1" if offset is None else str(offset)
         if not offset:
             raise ValueError("offset must not be empty")
+        if skip < 0:
+            raise ValueError("skip must be >= 0")
         keys = tuple(columns) if columns else None
-        return self._read(_Session(offset=offset, initial=offset, columns=keys), live)
+        return self._read(_Session(offset=offset, initial=offset, columns=keys, skip=skip), live)
 
     # -- modes --------------------------------------------------------------------------------------------
 
@@ -671,7 +699,7 @@ class StreamReader:
         while True:
             # after an SSE reconnect, a catch-up without progress must not reset the failure count, or a
             # stream whose SSE connections keep failing would be retried forever
-            closed = yield from self._catch_up(s, reset=first)
+            closed = yield from self._catch_up(s, reset=first, verify=live != "sse")
             first = False
             if closed or live is None:
                 return
@@ -690,8 +718,10 @@ class StreamReader:
                 return
             # "reconnect": catch up again from the last committed offset, then reopen SSE
 
-    def _catch_up(self, s: _Session, reset: bool = True) -> Iterator[Batch]:
-        """Catch-up GETs until up-to-date or closed; returns True when the stream is closed."""
+    def _catch_up(self, s: _Session, reset: bool = True, verify: bool = True) -> Iterator[Batch]:
+        """Catch-up GETs until up-to-date or closed; returns True when the stream is closed. ``verify``:
+        check the caller's offset with HEAD here when it reads as caught up (SSE does it on its first
+        control event instead, so that the requests are those of the official client until then)."""
         while True:
             requested = s.offset
             try:
@@ -706,7 +736,7 @@ class StreamReader:
                 continue
             stalled = batch.offset == requested and not batch.closed
             self._healthy(s, batch, reset)
-            if batch.up_to_date and batch.empty and not batch.closed:
+            if verify and batch.up_to_date and batch.empty and not batch.closed:
                 self._verify_tail(s, requested)
             yield batch
             if batch.closed:
@@ -776,6 +806,8 @@ class StreamReader:
                             payloads, items, pending = [], ([] if json_mode else None), 0
                             requested = batch.offset
                             self._healthy(s, batch)
+                            if batch.up_to_date and batch.empty and not batch.closed:
+                                self._verify_tail(s, requested)
                             yield batch
                             if batch.closed:
                                 return "closed"
@@ -828,7 +860,7 @@ class StreamReader:
             up_to_date = _truthy(h.get("stream-up-to-date")) or closed
             yield from self._json_batches(s, resp, requested, next_offset, up_to_date, closed, cursor)
             return
-        body = self._read_body(s, resp, requested)
+        body = self._read_body(s, resp)
         if not next_offset:
             raise ProtocolError(
                 f"{self._display_url} answered {resp.status_code} without Stream-Next-Offset",
@@ -869,9 +901,9 @@ class StreamReader:
             if items is None:  # the helper's part: wait for its answer
                 seg, answer = helper.result()
                 if answer is None:  # the helper is gone: decode the part here
-                    items = self._part_items(s, requested, seg, status)
+                    items = self._part_items(s, seg, status)
                 elif answer[0] != "ok":
-                    self._corrupt(s, requested, seg, f"invalid JSON body ({answer[1]})", status)
+                    self._corrupt(s, seg, f"invalid JSON body ({answer[1]})", status)
                 else:
                     items, cols = _LazyItems(b"[" + seg + b"]", answer[1]), answer[2]
             n = len(items)
@@ -886,7 +918,7 @@ class StreamReader:
                 data = items.data if items.__class__ is _LazyItems else b"[" + seg + b"]"
                 yield Batch(data, items, requested, False, False, s.cursor, status, True, seen - len(items), cols)
 
-        chunks, fingerprint = self._body_chunks(s, resp, requested)
+        chunks = self._body_chunks(s, resp)
         try:
             for chunk in chunks:
                 buf += chunk
@@ -910,7 +942,7 @@ class StreamReader:
                     part = _proven_part(buf, begin, self.part_bytes) if helper and not helper.broken else None
                     if part is not None:
                         seg, cut = part
-                        items = None if helper.submit(seg) else self._part_items(s, requested, seg, status)
+                        items = None if helper.submit(seg) else self._part_items(s, seg, status)
                     else:
                         split = _split_json_array(buf, begin, bool(objects), self.part_bytes)
                         if split is None:
@@ -942,7 +974,7 @@ class StreamReader:
                     if not isinstance(items, list):
                         raise ValueError(f"expected a JSON array, got {type(items).__name__}")
                 except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                    self._corrupt(s, requested, body, f"invalid JSON body ({e})", status)
+                    self._corrupt(s, body, f"invalid JSON body ({e})", status)
             else:
                 items = []
         else:
@@ -952,7 +984,7 @@ class StreamReader:
                 if not items:
                     raise ValueError("no message after the last comma")
             except ValueError as e:
-                self._corrupt(s, requested, rest, f"invalid JSON body ({e})", status, fingerprint())
+                self._corrupt(s, rest, f"invalid JSON body ({e})", status)
             body = b"[" + rest
         n = len(items)
         drop = min(n, max(0, skip - seen))
@@ -964,14 +996,14 @@ class StreamReader:
         s.cursor = cursor
         yield Batch(body, items, next_offset, up_to_date, closed, cursor, status, False, seen - len(items))
 
-    def _part_items(self, s: _Session, requested: str, seg: bytes, status: int) -> list[Any]:
+    def _part_items(self, s: _Session, seg: bytes, status: int) -> list[Any]:
         """The messages of a part whose cut is proven (its text can only fail to parse if it is damaged)."""
         try:
             return json.loads(b"[" + seg + b"]")
         except ValueError as e:
-            self._corrupt(s, requested, seg, f"invalid JSON body ({e})", status)
+            self._corrupt(s, seg, f"invalid JSON body ({e})", status)
 
-    def _read_body(self, s: _Session, resp: httpx.Response, requested: str) -> bytes:
+    def _read_body(self, s: _Session, resp: httpx.Response) -> bytes:
         """Read a whole (small, one page) body. gzip/deflate are decoded here rather than by httpx because
         httpx accepts a compressed stream that simply stops (it never checks for the end of the stream), so
         a body cut with valid HTTP framing would decode to a silently shortened (often empty) body."""
@@ -997,26 +1029,18 @@ class StreamReader:
             if not d.eof:
                 raise zlib.error("the compressed stream ends early")
         except zlib.error as e:
-            self._corrupt(s, requested, raw, f"damaged {encoding} body ({e})", resp.status_code)
+            self._corrupt(s, b"", f"damaged {encoding} body ({e})", resp.status_code)
         return body
 
-    def _body_chunks(self, s: _Session, resp: httpx.Response, requested: str
-                     ) -> tuple[Iterator[bytes], Callable[[], tuple[str, int, int]]]:
-        """The decoded body of a response as it arrives, and a function giving the fingerprint of the raw
-        bytes received so far (for :meth:`_corrupt`). gzip/deflate are decoded here, as in :meth:`_read_body`,
-        and a compressed stream that does not end properly is reported as corrupt (at its end)."""
+    def _body_chunks(self, s: _Session, resp: httpx.Response) -> Iterator[bytes]:
+        """The decoded body of a response as it arrives. gzip/deflate are decoded here, as in
+        :meth:`_read_body`, and a compressed stream that is damaged or does not end properly is a
+        :class:`ParseError` (found at its end)."""
         encoding = (resp.headers.get("content-encoding") or "").strip().lower()
-        state = [0, 0]  # raw bytes received, their CRC-32
-
-        def fingerprint() -> tuple[str, int, int]:
-            return (requested, state[0], state[1])
 
         def raw_chunks(source: Iterator[bytes]) -> Iterator[bytes]:
             try:
-                for chunk in source:
-                    state[0] += len(chunk)
-                    state[1] = zlib.crc32(chunk, state[1])
-                    yield chunk
+                yield from source
             except (httpx.TransportError, httpx.DecodingError) as e:
                 raise _Retry(self._network_error(e)) from e
 
@@ -1047,27 +1071,25 @@ class StreamReader:
                 if not d.eof:
                     raise zlib.error("the compressed stream ends early")
             except zlib.error as e:
-                error = ParseError(f"{self._display_url}: damaged {encoding} body ({e})", status=resp.status_code,
-                                   url=self._display_url)
-                self._corrupt(s, requested, b"", "", resp.status_code, fingerprint(), error)
+                self._corrupt(s, b"", f"damaged {encoding} body ({e})", resp.status_code)
 
         if encoding in ("gzip", "x-gzip", "deflate"):
-            return inflate(), fingerprint
-        return raw_chunks(resp.iter_bytes()), fingerprint
+            return inflate()
+        return raw_chunks(resp.iter_bytes())
 
     def _decode_sse_data(self, s: _Session, data: bytes, b64: bool, items: list[Any] | None) -> bytes:
         if b64:
             try:
                 data = base64.b64decode(data.replace(b"\r", b"").replace(b"\n", b""), validate=True)
             except ValueError as e:
-                self._corrupt(s, s.offset, data, f"invalid base64 in SSE data ({e})", 200)
+                self._corrupt(s, data, f"invalid base64 in SSE data ({e})", 200)
         if items is not None:
             try:
                 decoded = json.loads(data)
                 if not isinstance(decoded, list):
                     raise ValueError(f"expected a JSON array, got {type(decoded).__name__}")
             except ValueError as e:
-                self._corrupt(s, s.offset, data, f"invalid JSON in SSE data event ({e})", 200)
+                self._corrupt(s, data, f"invalid JSON in SSE data event ({e})", 200)
             items.extend(decoded)
         return data
 
@@ -1081,7 +1103,7 @@ class StreamReader:
             if not isinstance(next_offset, str) or not next_offset:
                 raise ValueError("no streamNextOffset")
         except ValueError as e:
-            self._corrupt(s, s.offset, data, f"invalid SSE control event ({e})", 200)
+            self._corrupt(s, data, f"invalid SSE control event ({e})", 200)
         closed = control.get("streamClosed") is True
         cursor = control.get("streamCursor")
         if isinstance(cursor, (str, int)) and not isinstance(cursor, bool):
@@ -1122,19 +1144,15 @@ class StreamReader:
         s.offset = batch.offset
         if reset or progressed:
             s.failures = 0
-            s.last_bad = None
 
-    def _corrupt(self, s: _Session, offset: str, blob: bytes, what: str, status: int,
-                 fingerprint: tuple[str, int, int] | None = None, error: ParseError | None = None) -> NoReturn:
-        """A payload did not parse: retry (transient corruption) unless it is reproducibly the same."""
-        if error is None:
-            error = ParseError(f"{self._display_url}: {what}", status=status, url=self._display_url)
-        if fingerprint is None:
-            fingerprint = (offset, len(blob), hash(blob))
-        if s.last_bad == fingerprint:
-            raise error  # the same bad bytes twice for the same offset: a server bug, not the network
-        s.last_bad = fingerprint
-        raise _Retry(error)
+    def _corrupt(self, s: _Session, blob: bytes, what: str, status: int) -> NoReturn:
+        """A payload did not parse: raise :class:`ParseError` at once (never retried, as the official client
+        does), saying where a caller may safely read again."""
+        preview = ""
+        if blob:
+            preview = f"; data: {blob[:100]!r}" + ("..." if len(blob) > 100 else "")
+        raise ParseError(f"{self._display_url}: {what} after offset {s.offset}{preview}", status=status,
+                         url=self._display_url, offset=s.offset, delivered=s.skip, reason=what)
 
     # -- HTTP ---------------------------------------------------------------------------------------------
 
@@ -1150,6 +1168,8 @@ class StreamReader:
     def _send(self, method: str, params: list[tuple[str, str]], *, live: bool, accept: str | None = None
               ) -> httpx.Response:
         """Send one request; return the open response for 200/204, raise _Retry or a StreamError."""
+        if self._params_fn is not None:
+            params = params + _query_items(self._params_fn())
         query = sorted(self._base_params + params)
         url = self._url.copy_with(params=httpx.QueryParams(query))
         request = self._client.build_request(
@@ -1217,6 +1237,14 @@ class StreamReader:
         delay = self.backoff.delay(failures - 1, r.retry_after)
         log.debug("retry %d/%d in %.2fs: %s", failures, self.max_retries, delay, r.error.message)
         self._sleep(delay)
+
+
+def _query_items(params: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Extra query parameters as pairs; the reader's own ones are refused."""
+    bad = _RESERVED_PARAMS.intersection(params)
+    if bad:
+        raise ValueError(f"query parameter(s) {sorted(bad)} are managed by the reader")
+    return [(str(k), str(v)) for k, v in params.items()]
 
 
 def _join_json_arrays(payloads: list[bytes]) -> bytes:
