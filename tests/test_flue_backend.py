@@ -1,4 +1,4 @@
-"""The Flue backend (issue 5, point 2 and the Flue parts of point 3).
+"""The Flue backend: get, status, tail, start and the raw Durable Streams mode.
 
 Everything goes over real HTTP: against ``tests/fakes/flue_server.py`` (a fake Flue 1.0.0-beta server with
 Flue's own routes and quirks) through the ``cli`` fixture, and against the Durable Streams reference server
@@ -287,10 +287,16 @@ def test_invalid_offsets(cli, fake):
 
 
 def test_malformed_event_stream_exits_5(cli, fake):
+    """Every answer malformed: read again from -1 three times (one warning each), then exit 5, one error."""
     run_id = finished_run(fake, 3)
     fake.corrupt.add(run_id)
     r = flue(cli, fake, "tail", run_id)
-    assert r.exit_code == 5 and "malformed event stream" in r.stderr and "Traceback" not in r.stderr
+    assert r.exit_code == 5 and r.stdout == "" and "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    assert [line.split(" (", 1)[0] for line in lines if line.startswith("warning:")] == [
+        f"warning: malformed event stream for run {run_id} after offset -1"] * 3
+    assert len([line for line in lines if line.startswith("error:")]) == 1
+    assert f"error: Flue sent a malformed event stream for run {run_id} after offset -1: invalid JSON body" in r.stderr
 
 
 def test_dropped_connections_during_catch_up(cli):
@@ -581,7 +587,7 @@ def test_raw_mode_reads_a_reference_server_stream(cli, ds):
     ds.append_json(path, _flue_events(run_id, 50, 50))
     url = f"{ds.url}/v1/stream/runs/{{runId}}"
     r = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl")
-    assert r.exit_code == 0, r.stderr
+    assert r.exit_code == 12, r.stderr  # the stream is open: the run has not finished
     lines = jsonl(r.stdout)
     assert [e["index"] for e in lines[:-1]] == list(range(100))
     # byte offsets prove nothing about per-event positions: only batch boundaries are given

@@ -1,4 +1,4 @@
-"""Flue event blocks: the ``-o jsonl`` fast path of ``wfctl tail`` (issue 5, point 5).
+"""Flue event blocks: the ``-o jsonl`` fast path of ``wfctl tail``.
 
 When the caller takes blocks (``TailRequest.batches``), the Flue backend checks a whole stream batch column by
 column (:func:`wfctl.backends.flue._event_block`) and yields one :class:`FlueEventBatch`, whose JSON lines

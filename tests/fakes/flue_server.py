@@ -54,9 +54,12 @@ task, logs) and ``manual`` (waits until the test calls :meth:`FakeFlue.finish`).
 directly: :meth:`create_run`, :meth:`emit`, :meth:`finish`.
 
 Faults: :attr:`corrupt` (a set of run ids) serves their catch-up and long-poll bodies cut short but
-correctly framed, i.e. not JSON; ``drop_every=N`` cuts a response once at least ``N`` events were served since the last cut
-(rotating between a body cut short, a response cut right after its headers, and — in SSE — a ``data``
-event whose ``control`` never comes), so every cut is survivable and progress is guaranteed.
+correctly framed, i.e. not JSON; :meth:`damage` does the same for a given number of answers that deliver
+events after a given one (``kind="body"``), or replaces the ``control`` event that follows an SSE ``data``
+event by one that is not JSON and ends the response (``kind="control"``); ``drop_every=N`` cuts a response
+once at least ``N`` events were served since the last cut (rotating between a body cut short, a response cut
+right after its headers, and — in SSE — a ``data`` event whose ``control`` never comes), so every cut is
+survivable and progress is guaranteed.
 :meth:`restart` stops the server (aborting every open connection) and starts it again **on the same port**
 with the same runs (a persistent store). Every request is recorded in :attr:`requests`.
 """
@@ -490,6 +493,8 @@ class FakeFlue:
         self.errors: list[BaseException] = []
         self.drops = 0
         self.corrupt: set[str] = set()  # run ids whose catch-up/long-poll bodies are malformed JSON
+        self.damaged: list[dict] = []  # faults armed by damage(), consumed as they strike
+        self.damage_served = 0  # malformed answers served by damage() faults
         self.events_served = 0  # total events written in successful responses / SSE frames
         self._since_drop = 0
         self._cut_style = 0
@@ -689,6 +694,28 @@ class FakeFlue:
             self.runs[run_id].closed = True
             self.cond.notify_all()
 
+    def damage(self, run_id: str, *, count: int = 1, after: int = -1, kind: str = "body") -> None:
+        """Serve the next ``count`` answers for ``run_id`` that deliver events after event ``after`` (its
+        sequence number, ``-1``: any) malformed: ``kind="body"``, a catch-up or long-poll body cut short but
+        correctly framed (not JSON); ``kind="control"``, an SSE ``data`` event followed by a ``control``
+        event that is not JSON, after which the response ends."""
+        if kind not in ("body", "control"):
+            raise ValueError(kind)
+        with self.cond:
+            self.damaged.append({"run": run_id, "count": count, "after": after, "kind": kind})
+
+    def _take_damage(self, run_id: str, first_seq: int, kind: str) -> bool:
+        """Whether an answer for ``run_id`` whose first event is ``first_seq`` is served malformed."""
+        with self.cond:
+            for fault in self.damaged:
+                if fault["run"] == run_id and fault["kind"] == kind and first_seq > fault["after"]:
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self.damaged.remove(fault)
+                    self.damage_served += 1
+                    return True
+        return False
+
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 10.0, message: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -876,7 +903,7 @@ class FakeFlue:
         if closed and up_to_date:
             headers["Stream-Closed"] = "true"
         body = json.dumps(events, separators=(",", ":")).encode()
-        if run.run_id in self.corrupt:
+        if run.run_id in self.corrupt or (events and self._take_damage(run.run_id, start + 1, "body")):
             body = body[: max(1, len(body) // 3)]  # well framed (Content-Length matches), not JSON
         cut = self._should_cut(len(events))
         if cut and self._next_cut_style() == "headers":
@@ -955,6 +982,11 @@ class FakeFlue:
                         h.chunk(frame.encode()[: len(frame) // 2])
                     raise _Abort()
                 h.chunk(frame.encode())
+                if self._take_damage(run.run_id, current + 1, "control"):
+                    h.chunk(b'event: control\ndata:{"streamNextOffset":\n\n')  # not JSON
+                    h.chunk(b"")  # the last chunk: the response ends
+                    h.close_connection = True
+                    return
             control: dict[str, Any] = {"streamNextOffset": next_offset}
             at_end = closed and up_to_date
             if at_end:

@@ -31,6 +31,12 @@ more (repeats, events of other runs, a version warning) goes through the event-b
 ``FlueEvent.json_lines`` writes the same lines. A catch-up of a million events thus runs no Python code
 per event.
 
+Malformed answers. The reader raises :class:`~wfctl.durable_streams.ParseError` at once on a body or SSE
+event that does not parse (as the official Durable Streams client does). ``tail`` reads again from the error's
+``offset`` (the last one delivered in full) with ``skip=delivered`` (the events of the damaged answer already
+yielded), so nothing is lost or shown twice; it warns once per re-read, naming the offset, and after
+:data:`PARSE_REREADS` re-reads of the same offset it gives up with exit code 5.
+
 Errors. A ``404 run_not_found`` means "unknown run, **or** its workflow does not export ``runs``
 middleware" (Flue makes the two indistinguishable on purpose). ``401``/``403`` come from the workflow's own
 middleware and are shown verbatim. A ``route_not_found`` answer on ``/runs`` or ``/workflows`` means a
@@ -68,14 +74,14 @@ from ..errors import (
 )
 from ..json_columns import columns
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
-from ..output import _JSON_UNSAFE, _default, _encode, to_json_text
+from ..output import _JSON_UNSAFE, _default, _encode, clean, to_json_text
 from ..times import iso, parse_time
 from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, StartRequest, \
     TailRequest
 
 if TYPE_CHECKING:
     from ..config import Profile
-    from ..durable_streams import Batch, StreamError
+    from ..durable_streams import Batch, ParseError, StreamError
     from ..http import HttpClient
 
 SUPPORTED = "Flue 1.0 beta.3–beta.9"
@@ -94,6 +100,10 @@ EVENT_TYPES = (
     "tool_start", "tool", "task_start", "task", "compaction_start", "compaction", "operation_start", "operation",
     "log", "idle", "submission_settled",
 )
+
+#: How many times ``tail`` reads again from the same offset after a malformed answer (invalid JSON, a bad SSE
+#: control event, a damaged compressed body) before it gives up with exit code 5.
+PARSE_REREADS = 3
 
 #: How many recent ``(runId, eventIndex)`` identities are remembered for de-duplication. Repeats only come
 #: from a replayed batch (at-least-once delivery across reconnects), so a window keeps memory flat on an
@@ -973,7 +983,7 @@ class FlueBackend(Backend):
         return self._tail(run_id, request, "sse" if (live and request.sse) else "long-poll" if live else None)
 
     def _tail(self, run_id: str, request: TailRequest, mode: str | None) -> Iterator[Event]:
-        from ..durable_streams import StreamError
+        from ..durable_streams import ParseError, StreamError
 
         offset = request.offset or "-1"
         params: dict[str, str] = {}
@@ -996,15 +1006,27 @@ class FlueBackend(Backend):
         reader = self._reader(run_id, params)
         # -o jsonl: large catch-up answers are decoded on a second core, which sends back the columns
         # _event_block checks (the reader's helper process)
-        batches = reader.read(offset=offset, live=mode,
-                              columns=_BLOCK_KEYS if bulk and client_last is None else None)
+        keys = _BLOCK_KEYS if bulk and client_last is None else None
+        batches = reader.read(offset=offset, live=mode, columns=keys)
         first = True
+        rereads = 0  # re-reads after malformed answers since the stream last moved past the damage
+        damaged_at: str | None = None
         try:
             while True:
                 try:
                     batch: Batch = next(batches)
                 except StopIteration:
                     break
+                except ParseError as exc:
+                    # a malformed answer: read again from the last offset delivered in full, dropping the
+                    # events of the damaged answer already shown (``delivered``), a bounded number of times
+                    batches.close()
+                    rereads = rereads + 1 if exc.offset == damaged_at else 1
+                    damaged_at = exc.offset
+                    self._reread_or_fail(exc, run_id, rereads)
+                    start = exc.offset or start
+                    batches = reader.read(offset=start, live=mode, columns=keys, skip=exc.delivered)
+                    continue
                 except StreamError as exc:
                     raise self._stream_error(exc, run_id, offset) from None
                 items = batch.items
@@ -1104,6 +1126,27 @@ class FlueBackend(Backend):
         finally:
             batches.close()
             reader.close()
+
+    def _reread_or_fail(self, exc: "ParseError", run_id: str, attempt: int) -> None:
+        """After a malformed answer: warn and return (the caller reads again from ``exc.offset``), or, when
+        the same offset came back malformed more than :data:`PARSE_REREADS` times, raise the exit-5 error."""
+        where = clean(exc.offset or "-1")
+        reason = clean(exc.reason)
+        if attempt > PARSE_REREADS:
+            raise UnavailableError(
+                f"Flue sent a malformed event stream for run {run_id} after offset {where}: {reason} "
+                f"(still malformed after {PARSE_REREADS} re-reads)",
+                hint="a proxy may be rewriting responses; retry with --debug to see them") from None
+        self.ctx.warn(f"malformed event stream for run {run_id} after offset {where} ({reason}); reading again "
+                      f"from offset {where} ({attempt}/{PARSE_REREADS})")
+        if attempt > 1:
+            self._sleep_before_reread(attempt)
+
+    def _sleep_before_reread(self, attempt: int) -> None:
+        from ..durable_streams import Backoff
+
+        backoff = self._stream_options.get("backoff") or Backoff()
+        time.sleep(backoff.delay(attempt - 2))
 
     def _check_beyond_tail(self, reader: Any, run_id: str, offset: str) -> None:
         """Flue echoes a resume offset that lies beyond the tail, and the reader only checks open streams:
