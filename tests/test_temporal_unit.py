@@ -429,3 +429,46 @@ def test_unreachable_server_is_exit_5_and_a_failed_doctor_check():
     # status --wait survives a dropped long-poll: wait_for_change returns, the next status check decides
     run = Run(runId="wf", backend="temporal", workflowId="wf", status="running", extra={"runId": RUN_A})
     make(Fake().on("GET", f"{NS}/workflows/wf/history", refuse)).wait_for_change(run, 5.0)
+
+
+def test_answers_of_the_wrong_shape_exit_5_naming_the_field():
+    from wfctl.errors import UnavailableError
+
+    cases = [
+        (describe(status=None, type="demo"), "the describe of 'wf' with 'type' as a string where its API has an object"),
+        ({"workflowExecutionInfo": {**describe()["workflowExecutionInfo"], "startTime": {"seconds": 1}}},
+         "'startTime' as an object where its API has a string"),
+        ({**describe(), "pendingActivities": {"a": 1}}, "'pendingActivities' as an object where its API has an array"),
+        ({"workflowExecutionInfo": []}, "without a workflowExecutionInfo.execution object"),
+        (httpx.Response(200, json=[describe()]), "answered GET /api/v1/namespaces/default/workflows/wf with an array "
+                                                 "where its API has an object"),
+    ]
+    for answer, message in cases:
+        backend = make(Fake().on("GET", f"{NS}/workflows/wf", answer))
+        with pytest.raises(UnavailableError) as info:
+            backend.get_status("wf")
+        assert message in info.value.message, info.value.message
+
+    history = Fake().on("GET", f"{NS}/workflows/wf", describe()).on(
+        "GET", f"{NS}/workflows/wf/history", {"history": {"events": [{"eventId": "1", "eventType": ["STARTED"]}]}})
+    with pytest.raises(UnavailableError) as info:
+        list(make(history).tail("wf", TailRequest()))
+    assert info.value.message == ("Temporal answered the history of wf with 'eventType' as an array where its API "
+                                  "has a string")
+    listing = Fake().on("GET", f"{NS}/workflows", {"executions": {"wf": describe()["workflowExecutionInfo"]}})
+    with pytest.raises(UnavailableError) as info:
+        make(listing).list_runs(ListQuery())
+    assert "without a list of execution objects" in info.value.message
+    # a value deeper in an answer that is not what the API says: one line too, never an internal error
+    broken = {**describe(), "pendingActivities": ["not an activity"]}
+    deep = Fake().on("GET", f"{NS}/workflows/wf", broken).on("GET", f"{NS}/workflows/wf/history", {"history": {}})
+    with pytest.raises(UnavailableError) as info:
+        make(deep).get_run("wf")
+    assert info.value.message.startswith("Temporal answered the describe and history of wf in a shape wfctl does "
+                                         "not read (AttributeError:")
+
+
+def test_long_poll_window_follows_a_short_timeout():
+    backend = make(Fake(), timeout=2)
+    assert backend._long_poll() == (2.0, 1.0)
+    assert make(Fake())._long_poll() == (30.0, 15.0)

@@ -73,6 +73,12 @@ Decisions
   POST idempotent, so it is retried like a GET. ``--env`` is refused: Temporal workflows have no
   environment.
 * **wake** is unsupported: Temporal has no API to interrupt a workflow's timers.
+* **Timeouts and answers.** Every request is bounded by the profile's ``timeout`` (retries included, see
+  :mod:`wfctl.http`); a history long-poll's window is 30 s or that ``timeout`` if shorter, its read timeout the
+  window plus half the ``timeout`` (at most 15 s). A live tail retries a failed long-poll with its page token
+  (nothing printed twice) and ends with exit 5 once the server has not answered for ``timeout`` seconds (or
+  after :data:`MAX_RECONNECTS` failures in a row). An answer whose JSON has another shape than the API's
+  (an array for an object, a list for a status, ...) exits 5 naming the answer and the field.
 * **config doctor**: ``GET /api/v1/system-info`` (reachable, server version ≥ :data:`MIN_SERVER_VERSION`)
   and a describe of the namespace (authorised, namespace exists).
 """
@@ -80,6 +86,7 @@ Decisions
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import socket
@@ -106,12 +113,14 @@ API = "/api/v1"
 #: get reads at most this many history events (steps and timers come from them).
 HISTORY_SCAN_LIMIT = 10_000
 HISTORY_PAGE_SIZE = 1000
-#: Server-side window of one tail long-poll (sent as Grpc-Timeout) and the read timeout above it.
+#: Server-side window of one tail long-poll (sent as Grpc-Timeout) and the read timeout above it; a profile
+#: ``timeout`` below the window shortens both (window = timeout, slack = half of it).
 LONG_POLL_SECONDS = 30.0
 LONG_POLL_SLACK = 15.0
 #: The HTTP API, noPayloadShorthand and GROUP BY ExecutionStatus are all there from this version on.
 MIN_SERVER_VERSION = (1, 22, 0)
-#: Consecutive failed reconnects a live tail tolerates (each already retried by the HTTP client).
+#: Consecutive failed reconnects a live tail tolerates (each already retried by the HTTP client); it also gives
+#: up once the server has not answered for the profile's ``timeout``.
 MAX_RECONNECTS = 3
 
 # Short status words, keyed by the enum suffix.
@@ -158,6 +167,22 @@ _UNSET_TIME = "0001-01-01T00:00:00Z"
 
 # ----------------------------------------------------------------------------------------------------------
 # pure helpers (tested without a server)
+
+
+def reads_answers(what: str) -> Any:
+    """A public method that reads Temporal's answers: an answer of an unexpected shape exits 5 in one line
+    (:func:`wfctl.http.guarded_call`), never as an internal error."""
+
+    def decorate(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            from ..http import guarded_call
+
+            return guarded_call(fn, self, what, args, kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def split_address(run_id: str) -> tuple[str, str | None]:
@@ -440,6 +465,32 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
 
 
+#: The fields wfctl reads, and the types Temporal's HTTP API (protojson: 64-bit integers as strings) gives them.
+EXECUTION_FIELDS = {"execution": dict, "type": dict, "status": str, "startTime": str, "closeTime": str,
+                    "executionTime": str, "historyLength": (str, int), "taskQueue": str, "memo": dict,
+                    "searchAttributes": dict, "parentExecution": dict, "firstRunId": str,
+                    "historySizeBytes": (str, int), "stateTransitionCount": (str, int), "executionDuration": str}
+EVENT_FIELDS = {"eventId": (str, int), "eventType": str, "eventTime": str}
+
+
+def history_events(body: dict, what: str) -> list[dict]:
+    """The ``history.events`` of a history answer; an answer of another shape is an UnavailableError."""
+    history = body.get("history")
+    if history is None:
+        return []
+    events = history.get("events") if isinstance(history, dict) else None
+    if events is None and isinstance(history, dict):
+        return []
+    if not isinstance(events, list):
+        raise UnavailableError(f"Temporal answered the history of {what} without a list of events in "
+                               "history.events")
+    from ..http import check_fields
+
+    for event in events:
+        check_fields("Temporal", f"the history of {what}", event, EVENT_FIELDS)
+    return events
+
+
 # ----------------------------------------------------------------------------------------------------------
 # history analysis (get)
 
@@ -639,7 +690,15 @@ class TemporalBackend(Backend):
             return response
         if response.status_code >= 400:
             raise self._error(response, subject)
-        return self.http.decode_json(response) or {}
+        body = self.http.decode_json(response)
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            from ..http import json_type
+
+            raise UnavailableError(f"Temporal answered {method} {response.request.url.path} with "
+                                   f"{json_type(body)} where its API has an object")
+        return body
 
     def _error(self, response: Any, subject: str | None) -> WfctlError:
         status = response.status_code
@@ -681,7 +740,12 @@ class TemporalBackend(Backend):
         # "a:<uuid>" may be a workflow id with a colon in it.
         return self._send("GET", self._wf(run_id), subject=run_id), run_id
 
-    def _run(self, info: dict, run_id: str | None = None) -> Run:
+    def _run(self, info: dict, run_id: str | None = None, what: str = "the list of workflows") -> Run:
+        from ..http import check_fields
+
+        check_fields("Temporal", what, info, EXECUTION_FIELDS)
+        check_fields("Temporal", what, info.get("execution") or {}, {"workflowId": str, "runId": str})
+        check_fields("Temporal", what, info.get("type") or {}, {"name": str})
         execution = info.get("execution") or {}
         workflow_id = execution.get("workflowId")
         execution_run = execution.get("runId")
@@ -709,15 +773,24 @@ class TemporalBackend(Backend):
 
     def _describe_run(self, run_id: str) -> tuple[Run, dict, str]:
         desc, workflow_id = self._describe(run_id)
-        info = desc.get("workflowExecutionInfo") or {}
-        run = self._run(info, run_id)
+        info = desc.get("workflowExecutionInfo")
+        if not isinstance(info, dict) or not isinstance(info.get("execution"), dict):
+            raise UnavailableError(f"Temporal answered the describe of {run_id!r} without a "
+                                   "workflowExecutionInfo.execution object")
+        from ..http import check_fields
+
+        check_fields("Temporal", f"the describe of {run_id!r}", desc, {"pendingActivities": list,
+                                                                       "pendingChildren": list})
+        run = self._run(info, run_id, f"the describe of {run_id!r}")
         run.extra["namespace"] = self.namespace
         return run, desc, workflow_id
 
     # -- get / status ----------------------------------------------------------------------------------
+    @reads_answers("the describe of {0}")
     def get_status(self, run_id: str) -> Run:
         return self._describe_run(run_id)[0]
 
+    @reads_answers("the describe and history of {0}")
     def get_run(self, run_id: str) -> Run:
         run, desc, workflow_id = self._describe_run(run_id)
         info = desc.get("workflowExecutionInfo") or {}
@@ -733,7 +806,8 @@ class TemporalBackend(Backend):
         if truncated and history.close is None and run.status != RUNNING:
             events = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run_id, params={
                 "execution.runId": execution_run,
-                "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"}).get("history", {}).get("events")
+                "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"})
+            events = history_events(events, run_id)
             if events:
                 history.close = events[-1]
         run.input = history.input
@@ -789,12 +863,18 @@ class TemporalBackend(Backend):
         while True:
             body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=subject or workflow_id, params={
                 "execution.runId": execution_run, "maximumPageSize": page_size, "nextPageToken": token})
-            yield (body.get("history") or {}).get("events") or []
+            yield history_events(body, subject or workflow_id)
             token = body.get("nextPageToken")
             if not token:
                 return
 
+    def _long_poll(self) -> tuple[float, float]:
+        """(server-side window, read slack above it) of one history long-poll: at most the profile's timeout."""
+        timeout = self.http.read_timeout
+        return min(LONG_POLL_SECONDS, timeout), min(LONG_POLL_SLACK, max(0.5, timeout / 2))
+
     # -- waiting ---------------------------------------------------------------------------------------
+    @reads_answers("a history long-poll")
     def wait_for_change(self, run: Run, interval: float) -> None:
         """Long-poll the history for the execution's close event, for at most ``interval`` seconds."""
         workflow_id = run.workflowId or split_address(run.runId)[0]
@@ -813,16 +893,18 @@ class TemporalBackend(Backend):
                 body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run.runId, params={
                     "execution.runId": execution_run, "waitNewEvent": "true", "nextPageToken": token,
                     "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"},
-                    headers={"Grpc-Timeout": f"{max(1, int(window * 1000))}m"}, timeout=window + 2.0, retry=False)
+                    headers={"Grpc-Timeout": f"{max(1, int(window * 1000))}m"},
+                    timeout=window + min(2.0, max(0.5, self.http.read_timeout / 2)), retry=False)
             except UnavailableError:
                 return  # a timeout or a drop: the caller's next status check reports a real outage
-            if (body.get("history") or {}).get("events") or not body.get("nextPageToken"):
+            if history_events(body, run.runId) or not body.get("nextPageToken"):
                 return  # closed (or nothing more to wait for)
             token = body.get("nextPageToken")
             if time.monotonic() - began < 0.05:  # a server that does not hold the poll: do not spin
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     # -- list ------------------------------------------------------------------------------------------
+    @reads_answers("the list of workflows")
     def list_runs(self, query: ListQuery) -> RunPage:
         if query.sort == "asc":
             raise UnsupportedError("Temporal lists runs in a fixed order (running first, then the most recently "
@@ -842,11 +924,15 @@ class TemporalBackend(Backend):
                                                  f"Temporal rejected the visibility query {visibility!r}"),
                              hint="see Temporal's list filter syntax: "
                                   "https://docs.temporal.io/list-filter") from None
-        runs = [self._run(info) for info in body.get("executions") or []]
+        executions = body.get("executions") or []
+        if not isinstance(executions, list) or not all(isinstance(info, dict) for info in executions):
+            raise UnavailableError("Temporal answered the list of workflows without a list of execution objects")
+        runs = [self._run(info) for info in executions]
         token = body.get("nextPageToken") or None
         return RunPage(runs, token, bool(token))
 
     # -- counts ----------------------------------------------------------------------------------------
+    @reads_answers("the workflow counts")
     def counts(self, workflow: str | None = None) -> Counts:
         base = f"WorkflowType = {quote_value(workflow)}" if workflow else ""
         counts = {s: 0 for s in STATUSES}
@@ -875,6 +961,7 @@ class TemporalBackend(Backend):
         return Counts(counts, _int(body.get("count")) or sum(counts.values()), workflow)
 
     # -- cancel ----------------------------------------------------------------------------------------
+    @reads_answers("a cancel")
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
         terminate = bool(options.get("terminate"))
         return [self._cancel_one(run_id, reason, terminate) for run_id in run_ids]
@@ -915,6 +1002,7 @@ class TemporalBackend(Backend):
                              RUNNING)
 
     # -- tail ------------------------------------------------------------------------------------------
+    @reads_answers("the history of {0}")
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
         if request.stream is not None:
             raise UnsupportedError("Temporal runs have no output stream; tail reads the event history",
@@ -976,26 +1064,30 @@ class TemporalBackend(Backend):
         token: str | None = None
         last_id = 0
         failures = 0
+        window, slack = self._long_poll()
+        outage = self.http.read_timeout  # a live tail gives up once the server has been gone this long
+        answered = time.monotonic()
         while True:
             params: dict[str, Any] = {"execution.runId": execution_run, "maximumPageSize": HISTORY_PAGE_SIZE,
                                       "nextPageToken": token}
             kwargs: dict[str, Any] = {}
             if live:
                 params["waitNewEvent"] = "true"
-                kwargs = {"headers": {"Grpc-Timeout": f"{int(LONG_POLL_SECONDS)}S"},
-                          "timeout": LONG_POLL_SECONDS + LONG_POLL_SLACK}
+                kwargs = {"headers": {"Grpc-Timeout": f"{max(1, int(window * 1000))}m"}, "timeout": window + slack}
             try:
                 body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run_id, params=params, **kwargs)
             except UnavailableError:
                 failures += 1
-                if not live or failures > MAX_RECONNECTS:
+                gone = time.monotonic() - answered
+                if not live or failures > MAX_RECONNECTS or gone >= outage:
                     raise
                 from ..http import backoff_delay
 
-                time.sleep(backoff_delay(failures, base=0.5))
+                time.sleep(min(backoff_delay(failures, base=0.5), outage - gone))
                 continue  # resume with the same page token
             failures = 0
-            for event in (body.get("history") or {}).get("events") or []:
+            answered = time.monotonic()
+            for event in history_events(body, run_id):
                 event_id = _int(event.get("eventId")) or 0
                 if event_id <= last_id:
                     continue  # never twice
@@ -1020,7 +1112,7 @@ class TemporalBackend(Backend):
             body = self._send("GET", f"{self._wf(workflow_id)}/history-reverse", subject=run_id, params={
                 "execution.runId": execution_run, "maximumPageSize": min(HISTORY_PAGE_SIZE, max(last, 10)),
                 "nextPageToken": token})
-            for raw in (body.get("history") or {}).get("events") or []:
+            for raw in history_events(body, run_id):
                 kind = short_event_type(raw.get("eventType"))
                 eid = str(raw.get("eventId") or "")
                 if kind == "ActivityTaskScheduled":
@@ -1069,6 +1161,7 @@ class TemporalBackend(Backend):
                      data=decode_tree(attrs), stepName=step_name)
 
     # -- start -----------------------------------------------------------------------------------------
+    @reads_answers("the start of a workflow")
     def start(self, request: StartRequest) -> Run:
         if request.env:
             raise UnsupportedError("Temporal workflows have no environment variables; pass values in the input",
@@ -1104,6 +1197,7 @@ class TemporalBackend(Backend):
                    extra={"runId": answer.get("runId"), "taskQueue": task_queue, "namespace": self.namespace})
 
     # -- doctor ----------------------------------------------------------------------------------------
+    @reads_answers("a doctor check")
     def doctor(self) -> list[Check]:
         checks: list[Check] = []
         try:
