@@ -1015,3 +1015,34 @@ def test_stream_endpoint_answering_html(isolated_env):
     backend = _backend(None, isolated_env, transport=httpx.MockTransport(handler))
     with pytest.raises(UnavailableError, match="HTTP 200 and text/html, not an event stream"):
         list(backend.start_follow(StartRequest(workflow=RUN["workflowId"])))
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"id": "r1", "status": ["running"]}, "workflow-runs v1 answered run r1 with 'status' as an array where its API "
+                                          "has a string"),
+    ({"id": "r1", "status": "running", "createdAt": {"at": 1}}, "'createdAt' as an object where its API has a "
+                                                                "string or a number"),
+    ({"id": "r1", "status": "running", "activityRuns": [{"id": "a1", "attempt": "2"}]},
+     "answered an activity run of run r1 with 'attempt' as a string where its API has a number"),
+    ({"id": "r1", "status": "running", "activityRuns": {"a1": {}}}, "'activityRuns' as an object where its API has "
+                                                                    "an array"),
+    ({"id": 7, "status": "running"}, "answered a run with 'id' as a number where its API has a string"),
+])
+def test_v1_fields_of_another_type_are_exit_5_naming_the_field(body, message):
+    with pytest.raises(UnavailableError) as info:
+        wr.v1_run(body)
+    assert message in info.value.message
+
+
+def test_v2_fields_of_another_type_are_exit_5_naming_the_field():
+    with pytest.raises(UnavailableError) as info:
+        wr.v2_run({"id": "r2", "status": "IN_PROGRESS", "currentStateName": {"name": "Review"}})
+    assert info.value.message == ("workflow-runs v2 answered run r2 with 'currentStateName' as an object where its "
+                                  "API has a string")
+    assert wr.v2_run({"id": "r2", "status": "COMPLETED", "completedAt": None}).status == "completed"  # null is fine
+
+
+def test_an_empty_body_is_named_as_such():
+    with pytest.raises(UnavailableError) as info:
+        wr.unwrap_one("workflow-runs v1", None, wr._looks_like_run)
+    assert info.value.message == "workflow-runs v1 answered in a shape wfctl does not know (an empty body)"

@@ -63,6 +63,12 @@ under ``data``, ``workflowRuns`` / ``workflowRun``, ``runs`` / ``run``, ``result
   no ``offset`` (``--offset`` and ``--stream`` are not supported: there is nothing to
   resume from). ``--last`` applies to the initial state, ``--type`` to every event.
 
+**Answers that lie.** A field wfctl maps that comes with another JSON type than the API documents (a list
+for ``status``, an object for ``createdAt``, ...) exits 5 naming the answer and the field, as does anything
+else in an answer wfctl cannot read; bodies that do not match their headers are refused by :mod:`wfctl.http`.
+``tail --live`` and ``status --wait`` poll with ordinary requests, each bounded by the profile's ``timeout``
+with its retries: a restart shorter than that is ridden out, a longer outage or a silent server exits 5.
+
 **Event types** follow the Workflow SDK's words: a run or step entering pending (v1
 ``scheduled``, v2 ``PENDING``) is ``run_created`` / ``step_created``, running is ``*_started``
 (``*_resumed`` after waiting), then ``*_waiting``, ``*_completed``, ``*_failed``,
@@ -78,6 +84,7 @@ UUID) before anything is sent, and a bad id is a usage error that says what is w
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -207,7 +214,25 @@ def _check_success(engine: str, body: dict[str, Any]) -> None:
         raise UnavailableError(f"{engine}: {message}")
 
 
+def reads_answers(what: str) -> Any:
+    """A public method that reads the API's answers: an answer of an unexpected shape exits 5 in one line
+    (:func:`wfctl.http.guarded_call`), never as an internal error."""
+
+    def decorate(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            from ..http import guarded_call
+
+            return guarded_call(fn, self, what, args, kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _shape(body: Any) -> str:
+    if body is None:
+        return "an empty body"
     if isinstance(body, dict):
         return "an object with keys " + ", ".join(sorted(map(str, body))[:8])
     return f"a JSON {type(body).__name__}"
@@ -346,12 +371,39 @@ def v1_step(a: dict[str, Any]) -> Step:
     )
 
 
+_TIME = (str, int, float)
+#: The fields wfctl maps and the JSON types the APIs document for them (absent or null is always fine).
+V1_RUN_FIELDS = {"id": str, "runId": str, "workflowRunId": str, "status": str, "workflowId": str, "workflowName": str,
+                 "workflow": dict, "createdAt": _TIME, "updatedAt": _TIME, "completedAt": _TIME, "startedAt": _TIME,
+                 "activityRuns": list, "activities": list, "activity_runs": list, "steps": list}
+V1_STEP_FIELDS = {"id": str, "stepId": str, "stepName": str, "name": str, "status": str, "attempt": int,
+                  "createdAt": _TIME, "updatedAt": _TIME, "completedAt": _TIME, "startedAt": _TIME}
+V2_RUN_FIELDS = {"id": str, "runId": str, "workflowRunId": str, "workflowId": str, "workflowName": str, "status": str,
+                 "currentStateName": str, "jobRunId": str, "createdByUserId": str, "createdAt": _TIME,
+                 "updatedAt": _TIME, "completedAt": _TIME}
+
+
+def _checked(engine: str, d: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    from ..http import check_fields
+
+    rid = d.get("id") or d.get("runId") if isinstance(d, dict) else None
+    return check_fields(engine, f"run {rid}" if isinstance(rid, str) else "a run", d, spec)
+
+
 V1_RUN_KEYS = {"id", "runId", "workflowId", "workflowName", "workflow", "status", "inputs", "createdAt",
                "updatedAt", "completedAt", "startedAt", "activityRuns", "activities", "activity_runs", "steps",
                "output", "outputs", "result", "error"}
 
 
 def v1_run(d: dict[str, Any], backend: str = "workflow-runs-v1") -> Run:
+    engine = "workflow-runs v1"
+    _checked(engine, d, V1_RUN_FIELDS)
+    for key in ("activityRuns", "activities", "activity_runs", "steps"):
+        for a in d.get(key) or []:
+            if isinstance(a, dict):
+                from ..http import check_fields
+
+                check_fields(engine, f"an activity run of run {_run_id_of(d)}", a, V1_STEP_FIELDS)
     raw = d.get("status")
     status = v1_status(raw)
     acts = _activities(d)
@@ -400,6 +452,7 @@ V2_RUN_KEYS = {"id", "workflowId", "workflowName", "status", "completedAt", "cre
 
 
 def v2_run(d: dict[str, Any]) -> Run:
+    _checked("workflow-runs v2", d, V2_RUN_FIELDS)
     raw = d.get("status")
     status = v2_status(raw)
     extra = {"currentStateName": d.get("currentStateName"), "jobRunId": d.get("jobRunId"),
@@ -768,10 +821,12 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         return unwrap_one(self.label, body, _looks_like_run)
 
     # -- get / status --------------------------------------------------------------
+    @reads_answers("run {0}")
     def get_run(self, run_id: str) -> Run:
         self.require(GET)
         return v1_run(self._get_json(run_id))
 
+    @reads_answers("run {0}")
     def get_status(self, run_id: str) -> Run:
         self.require(STATUS)
         return v1_run(self._get_json(run_id))
@@ -824,6 +879,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
                 out.append(raw)
         return out or [None]
 
+    @reads_answers("the run list")
     def list_runs(self, query: ListQuery) -> RunPage:
         self.require(LIST)
         if query.query:
@@ -914,6 +970,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         if reason is not None and len(reason) > REASON_MAX:
             raise UsageError(f"--reason is {len(reason)} characters; {self.label} accepts at most {REASON_MAX}")
 
+    @reads_answers("the cancel request")
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
         self.require(CANCEL)
         if options.get("terminate"):
@@ -936,6 +993,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         return [by_id.get(rid) or CancelOutcome(rid, "error", f"{self.label} reported no outcome for this run")
                 for rid in run_ids]
 
+    @reads_answers("the cancel request")
     def cancel_workflow(self, workflow: str, reason: str | None = None) -> list[CancelOutcome]:
         """Cancel every non-terminal run of a workflow in one request (``{"workflowId"}``).
 
@@ -952,6 +1010,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         return parse_outcomes(self.label, answer)
 
     # -- dashboard -----------------------------------------------------------------
+    @reads_answers("the counts")
     def counts(self, workflow: str | None = None) -> Counts:
         self.require(DASHBOARD)
         if workflow:
@@ -988,12 +1047,14 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             "envs": (None, json.dumps(envs, ensure_ascii=False)),
         }
 
+    @reads_answers("the execute request")
     def start(self, request: StartRequest) -> Run:
         self.require(START)
         files = self._execute_form(request)
         body = self.http.json("POST", self._path("execute"), files=files, timeout=self.execute_timeout)
         return v1_run(unwrap_one(self.label, body, _looks_like_run), self.name)
 
+    @reads_answers("the execute stream")
     def start_follow(self, request: StartRequest) -> Iterator[Event | Run]:
         self.require(START)
         files = self._execute_form(request)
@@ -1030,6 +1091,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
                                hint=state.resume_hint(workflow_id))
 
     # -- tail ----------------------------------------------------------------------
+    @reads_answers("run {0}")
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
         self.require(TAIL)
         self._check_tail(request)
@@ -1037,6 +1099,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
                                lambda body: v1_status(body.get("status")) in TERMINAL)
 
     # -- doctor --------------------------------------------------------------------
+    @reads_answers("the run list")
     def doctor(self) -> list[Check]:
         try:
             items, pagination = self._list_request({"page": 1, "limit": 1})
@@ -1200,14 +1263,17 @@ class WorkflowRunsV2Backend(_WorkflowRunsBackend):
         body = self.http.get_json(V2_BASE + "/" + quote(run_id, safe=""))
         return unwrap_one(self.label, body, _looks_like_run)
 
+    @reads_answers("run {0}")
     def get_run(self, run_id: str) -> Run:
         self.require(GET)
         return v2_run(self._get_json(run_id))
 
+    @reads_answers("run {0}")
     def get_status(self, run_id: str) -> Run:
         self.require(STATUS)
         return v2_run(self._get_json(run_id))
 
+    @reads_answers("run {0}")
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
         self.require(TAIL)
         self._check_tail(request)
