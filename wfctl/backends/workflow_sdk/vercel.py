@@ -52,12 +52,16 @@ Decisions (also in the README)
   event id (stream chunks by index); it stops after one last read once the run is terminal (the SDK never
   closes run streams, vercel/workflow#964) or when the stream is done.
 * Values the run encrypted (``encr``) are shown as ``{"$encrypted": true}``; wfctl never fetches run keys.
+* Answers are checked: a run or step field of another type than the API gives it (a list for ``status``, ...)
+  exits 5 naming the answer and the field, as does anything else in an answer wfctl cannot read. Every request
+  is bounded by the profile's ``timeout``, retries included (:mod:`wfctl.http`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import struct
 import time
@@ -347,6 +351,38 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
+_WHEN = (str, int, float, datetime)
+#: The fields wfctl maps and the types the API gives them (CBOR dates decode as datetimes; absent or null is
+#: always fine). Payload fields are decoded by ``codec``, which shows what it cannot read as such.
+RUN_FIELDS = {"runId": str, "status": str, "workflowName": str, "deploymentId": str, "specVersion": (int, str),
+              "executionContext": dict, "attributes": dict, "createdAt": _WHEN, "startedAt": _WHEN,
+              "completedAt": _WHEN, "updatedAt": _WHEN, "expiredAt": _WHEN}
+STEP_FIELDS = {"stepId": str, "stepName": str, "status": str, "attempt": (int, str), "createdAt": _WHEN,
+               "startedAt": _WHEN, "completedAt": _WHEN, "updatedAt": _WHEN}
+
+
+def _check(what: str, value: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    from ...http import check_fields
+
+    return check_fields("Vercel workflow API", what, value, spec)
+
+
+def reads_answers(what: str) -> Any:
+    """A public method that reads the API's answers: an answer of an unexpected shape exits 5 in one line
+    (:func:`wfctl.http.guarded_call`), never as an internal error."""
+
+    def decorate(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            from ...http import guarded_call
+
+            return guarded_call(fn, self, what, args, kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 # -- the backend -----------------------------------------------------------------------------------------
 
 class VercelWorldBackend(Backend):
@@ -442,6 +478,8 @@ class VercelWorldBackend(Backend):
         return UsageError(what)
 
     def _decode(self, response: "httpx.Response") -> Any:
+        if "json" in response.headers.get("content-type", "").lower():
+            return self.client.decode_json(response)  # charset, truncation: one line naming what was wrong
         return _decode_body(response)
 
     def _get(self, path: str, params: dict[str, Any] | None = None, *, not_found: str | None = None) -> Any:
@@ -474,7 +512,7 @@ class VercelWorldBackend(Backend):
             body = body["run"]
         if not isinstance(body, dict) or not isinstance(body.get("runId"), str):
             raise UnavailableError(f"Vercel workflow API: unexpected answer for run {run_id} (no runId)")
-        return body
+        return _check(f"run {run_id}", body, RUN_FIELDS)
 
     def _to_run(self, raw: dict[str, Any]) -> Run:
         """The world's mapping (``codec.run_from_record``: errors may be legacy JSON text or 5.0 serialized values,
@@ -487,6 +525,7 @@ class VercelWorldBackend(Backend):
                 run.extra[key] = raw[key]
         return run
 
+    @reads_answers("run {0}")
     def get_status(self, run_id: str) -> Run:
         """One request, payloads not resolved (``remoteRefBehavior=lazy``)."""
         return self._to_run(self._fetch_run(self._run_id(run_id), resolve=False))
@@ -494,6 +533,7 @@ class VercelWorldBackend(Backend):
     def _is_terminal(self, run_id: str) -> bool:
         return self._fetch_run(run_id, resolve=False).get("status") in TERMINAL
 
+    @reads_answers("run {0}")
     def get_run(self, run_id: str) -> Run:
         run_id = self._run_id(run_id)
         run = self._to_run(self._fetch_run(run_id, resolve=True))
@@ -507,6 +547,8 @@ class VercelWorldBackend(Backend):
     def _steps(self, run_id: str) -> list[Step]:
         raws = list(self._pages(f"/v2/runs/{_q(run_id)}/steps", {"remoteRefBehavior": "resolve",
                                                                   "sortOrder": "asc"}))
+        for raw in raws:
+            _check(f"a step of run {run_id}", raw, STEP_FIELDS)
         ordered = sorted((r for r in raws if isinstance(r.get("stepId"), str)),
                          key=lambda s: (iso(record_time(s.get("createdAt"), s["stepId"])) or "", s["stepId"]))
         # attempt may come as a digit string (JSON answers)
@@ -569,6 +611,7 @@ class VercelWorldBackend(Backend):
         return out
 
     # -- list -------------------------------------------------------------------------------------------------
+    @reads_answers("the run list")
     def list_runs(self, query: ListQuery) -> RunPage:
         if query.sort not in ("asc", "desc"):
             raise UsageError(f"invalid sort order {query.sort!r}: use asc or desc")
@@ -633,6 +676,7 @@ class VercelWorldBackend(Backend):
                 raw = data[i]
                 if not isinstance(raw, dict) or not isinstance(raw.get("runId"), str):
                     continue
+                _check("the run list", raw, RUN_FIELDS)
                 if past_window(raw):
                     return RunPage(found, None, False)
                 if not wanted_run(raw):
@@ -652,6 +696,7 @@ class VercelWorldBackend(Backend):
             api_cursor, skip, fetch_limit = next_cursor, 0, page_limit
 
     # -- dashboard ----------------------------------------------------------------------------------------
+    @reads_answers("the run list")
     def counts(self, workflow: str | None = None) -> Counts:
         """Counts by paging the run list newest first (no count route), up to ``COUNTS_CAP`` runs."""
         params: dict[str, Any] = {"sortOrder": "desc", "remoteRefBehavior": "lazy"}
@@ -720,6 +765,7 @@ class VercelWorldBackend(Backend):
         return self._read_events(run_id, None, resolve=resolve)[0]
 
     # -- tail -------------------------------------------------------------------------------------------------
+    @reads_answers("the events of run {0}")
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
         run_id = self._run_id(run_id)
         self._fetch_run(run_id, resolve=False)  # not found → raise now, not at the first next()
@@ -844,6 +890,7 @@ class VercelWorldBackend(Backend):
             seen.clear()
 
     # -- cancel -----------------------------------------------------------------------------------------------
+    @reads_answers("a cancel")
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
         """Post a ``run_cancelled`` event for each run that is not already finished and whose spec version wfctl
         writes (``versions.VERCEL``; the others are ``refused`` and nothing is sent)."""
@@ -938,6 +985,7 @@ class VercelWorldBackend(Backend):
         return out
 
     # -- wake (experimental) ----------------------------------------------------------------------------------
+    @reads_answers("run {0}")
     def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
              **options: Any) -> WakeResult:
         """``Run.wakeUp()``'s events (``wait_completed``); the Vercel Queues re-enqueue is not sent."""
@@ -978,6 +1026,7 @@ class VercelWorldBackend(Backend):
         return WakeResult(run_id, len(stopped), stopped, False, "; ".join(notes))
 
     # -- doctor -----------------------------------------------------------------------------------------------
+    @reads_answers("a doctor check")
     def doctor(self) -> list[Check]:
         s = self.settings
         checks = [
