@@ -40,8 +40,11 @@ Decisions (also in the README):
   workflow_event_chunk`` (the world's NOTIFY channel) and events by polling (events have no NOTIFY); both
   re-read a short window behind the last id so a row committed late with a smaller id is not skipped, and
   remember what was printed so nothing is printed twice. When the connection drops (the database restarts),
-  it reconnects with backoff for up to :attr:`PostgresWorldBackend.reconnect_budget` seconds and continues
-  after the last printed id; then it gives up with exit 5.
+  it reconnects with backoff for up to :attr:`PostgresWorldBackend.reconnect_budget` seconds (the profile's
+  ``timeout``, default 30) and continues after the last printed id; then it gives up with exit 5.
+* A database that accepts and then never answers cannot hold wfctl: connecting gives up after ``timeout``
+  seconds (at most 5, at least libpq's 2), and a watchdog shuts down the socket of a query (or of the few
+  queries of one read) still unanswered after ``timeout`` seconds; that counts as a dropped connection.
 * ``get`` shows, like the local world, the sleeps (``workflow_waits``; the event log for schemas older than
   that table) and hooks (``workflow_hooks``) of runs that are still active. Streams of a run are found by
   ``workflow_stream_chunks.run_id`` (and the default stream's name, for chunks written before that column
@@ -53,10 +56,15 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import os
 import random
 import re
+import socket
 import struct
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
@@ -433,14 +441,27 @@ class PostgresWorldBackend(Backend):
                "(start() from workflow/api)",
     }
 
-    #: Seconds a live tail keeps reconnecting after the database went away (then exit 5).
+    #: Seconds a live tail keeps reconnecting after the database went away (then exit 5); the profile's
+    #: ``timeout`` when it sets one.
     reconnect_budget: float = 30.0
-    #: Seconds a one-shot read keeps retrying a dropped connection.
+    #: Seconds a one-shot read keeps retrying a dropped connection (never more than the ``timeout``).
     read_retry_budget: float = 3.0
+    #: libpq's connect timeout (whole seconds, at least 2).
     connect_timeout: int = 5
+    #: Seconds one query (or the queries of one read) may go unanswered before its socket is shut down.
+    query_timeout: float = 30.0
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
         super().__init__(profile, ctx)
+        try:
+            timeout = float(profile.get("timeout") or 30.0)
+        except (TypeError, ValueError):
+            timeout = 30.0
+        timeout = max(0.1, timeout)
+        self.reconnect_budget = timeout
+        self.read_retry_budget = min(self.read_retry_budget, timeout)
+        self.connect_timeout = int(max(2, min(5, math.ceil(timeout))))
+        self.query_timeout = timeout
         self._conn: Any = None
         self._listen: Any = None
         self._target: _Target | None = None
@@ -546,10 +567,13 @@ class PostgresWorldBackend(Backend):
         deadline = time.monotonic() + retry_budget
         delay = 0.1
         while True:
+            silent = threading.Event()
             try:
-                return fn(self.conn)
+                conn = self.conn
+                with _watchdog(conn, self.query_timeout, silent):
+                    return fn(conn)
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                if isinstance(exc, psycopg.errors.QueryCanceled):
+                if isinstance(exc, psycopg.errors.QueryCanceled) and not silent.is_set():
                     raise UnavailableError(f"PostgreSQL cancelled the {what}: {self.target.clean(_message(exc))}") \
                         from None
                 if isinstance(exc, psycopg.errors.LockNotAvailable):
@@ -557,6 +581,11 @@ class PostgresWorldBackend(Backend):
                                            f"({self.target.clean(_message(exc))})") from None
                 self._drop_connections()
                 remaining = deadline - time.monotonic()
+                if remaining <= 0 and silent.is_set():
+                    raise UnavailableError(
+                        f"PostgreSQL at {self.target.where} did not answer the {what} within "
+                        f"{self.query_timeout:g}s", hint="is the database overloaded, or the network to it broken? "
+                        "the profile's timeout (WFCTL_TIMEOUT) sets how long wfctl waits") from None
                 if remaining <= 0:
                     raise UnavailableError(
                         f"lost the connection to PostgreSQL at {self.target.where} during a {what}: "
@@ -1399,6 +1428,28 @@ def _psycopg() -> Any:
     except ImportError:
         raise UsageError(f"the postgres world needs psycopg: {INSTALL_HINT}") from None
     return psycopg
+
+
+@contextmanager
+def _watchdog(conn: Any, seconds: float, fired: threading.Event) -> Iterator[None]:
+    """Shut the connection's socket down if the block is still running after ``seconds``: a blocked libpq read
+    then fails at once (an OperationalError, like a dropped connection) instead of waiting forever."""
+
+    def cut() -> None:
+        fired.set()
+        try:
+            with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except Exception:  # noqa: BLE001 - already closed, or no socket: nothing to wake
+            pass
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _message(exc: BaseException) -> str:
