@@ -359,9 +359,8 @@ def test_offset_resume_at_the_end_prints_no_event(cli, flue):
     run_id, _ = finished(flue, 2)
     r = wf(cli, flue, "tail", run_id, "--offset", format_offset(3), "-o", "jsonl")
     assert r.exit_code == 0, r.stderr
-    # wfctl's end line carries the offset of the last event it printed: none here, so null (both servers
-    # answer Stream-Next-Offset = the given offset)
-    assert jsonl(r.stdout) == [{"kind": "end", "runId": run_id, "status": "completed", "offset": None}]
+    # nothing after it: the end line gives back the offset resumed from, so a script looping on it stays put
+    assert jsonl(r.stdout) == [{"kind": "end", "runId": run_id, "status": "completed", "offset": format_offset(3)}]
     r = wf(cli, flue, "tail", run_id, "--offset", format_offset(4), "-o", "jsonl")
     assert r.exit_code == 2 and f"is beyond the end of run {run_id}'s events" in r.stderr, r.stderr
 

@@ -1137,3 +1137,28 @@ def test_cli_wake_when_the_app_answers_an_error(cli, ref_dir, status, posts):
     assert len(app.requests) == posts
     events = [json.loads(p.read_text()) for p in (ref_dir / ".workflow-data" / "events").glob(f"{RUN}-*.json")]
     assert [e["eventType"] for e in events].count("wait_completed") == 1
+
+
+def test_ctrl_c_during_a_live_tail_prints_a_resume_command_that_keeps_live(tmp_path):
+    """The hint names the last event printed (never one past it) and keeps --live."""
+    import signal
+
+    data = tmp_path / ".workflow-data"
+    reference_world(data)
+    env = {**os.environ, "WORKFLOW_LOCAL_DATA_DIR": str(data), "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    with open(tmp_path / "stderr", "w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "wfctl.cli", "tail", RUN, "--live", "-o", "jsonl"],
+                                env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            assert proc.stdout is not None
+            lines = [json.loads(proc.stdout.readline())]  # output has begun: the tail is running
+            proc.send_signal(signal.SIGINT)
+            lines += [json.loads(line) for line in proc.stdout.read().splitlines() if line.strip()]
+            assert proc.wait(timeout=30) == ExitCode.INTERRUPTED
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        err.seek(0)
+        hint = err.read().strip().splitlines()[-1]
+    last = [line for line in lines if line["kind"] == "event"][-1]["offset"]
+    assert hint == f"interrupted; resume with: wfctl tail {RUN} --live --offset {last}"

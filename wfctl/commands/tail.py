@@ -5,8 +5,9 @@ Ending, it exits like ``status``: by the run's state, 12 while it has not finish
 
 from __future__ import annotations
 
+import shlex
 import time
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -43,7 +44,7 @@ def tail(
     state, like 'status' (12: not finished)."""
     from ..backends.base import TAIL, TailRequest
     from ..errors import ExitCode, UsageError
-    from ..output import human_duration
+    from ..interrupts import deferred
     from ..waiting import exit_code_for
 
     rt = runtime(ctx)
@@ -70,34 +71,46 @@ def tail(
     if types and backend.event_types is not None:
         _check_types(types, backend.event_types, backend.label)
     printer = rt.render.tail_printer(run_id, stream=streaming)
+    printer.offset = offset  # the resume point until something is printed: a resumed tail never reports null
     request = TailRequest(live=live, stream=stream, start_index=start_index, offset=offset, last=last,
                           types=list(types), interval=interval, sse=sse, batches=printer.batches)
-    started = time.monotonic()
     footer = live and rt.out.format == "table" and rt.out.tty
-    status, checked = "…", 0.0
     try:
-        for item in backend.tail(run_id, request):
-            printer.item(item)
-            if footer:
-                now = time.monotonic()
-                if now - checked >= 2.0:  # the run's status, at most every 2 s (terminals only)
-                    checked = now
-                    try:
-                        status = backend.get_status(run_id).status
-                    except Exception:  # the footer is decoration: never let it end the tail
-                        pass
-                printer.status_footer(f"{run_id} · {status} · {human_duration(now - started)} · "
-                                      f"{printer.count} {'chunks' if streaming else 'events'}")
+        with deferred():  # Ctrl-C never lands between a printed line and its offset
+            _follow(backend, run_id, request, printer, footer=footer, streaming=streaming)
     except KeyboardInterrupt:
         printer.status_footer(None)
         if printer.offset is not None:
-            rt.note(f"interrupted; resume with: wfctl tail {run_id} --offset '{printer.offset}'")
+            again = ["wfctl", "tail", run_id] + (["--live"] if live else [])
+            if stream is not None:
+                again.append(f"--stream={stream}" if stream else "--stream")
+            rt.note("interrupted; resume with: " + shlex.join(again + ["--offset", printer.offset]))
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     # Reconcile the final state with the engine before choosing the exit code: 0 only for a completed run.
     final = backend.get_status(run_id) if backend.supports("status") else None
     printer.end(final.status if final else None)
     if final is not None:
         raise typer.Exit(int(exit_code_for([final])))
+
+
+def _follow(backend: Any, run_id: str, request: Any, printer: Any, *, footer: bool, streaming: bool) -> None:
+    """Print the tail's items as they come; on a terminal, a footer with the run's status."""
+    from ..output import human_duration
+
+    started = time.monotonic()
+    status, checked = "…", 0.0
+    for item in backend.tail(run_id, request):
+        printer.item(item)
+        if footer:
+            now = time.monotonic()
+            if now - checked >= 2.0:  # the run's status, at most every 2 s (terminals only)
+                checked = now
+                try:
+                    status = backend.get_status(run_id).status
+                except Exception:  # the footer is decoration: never let it end the tail
+                    pass
+            printer.status_footer(f"{run_id} · {status} · {human_duration(now - started)} · "
+                                  f"{printer.count} {'chunks' if streaming else 'events'}")
 
 
 def _check_types(patterns: List[str], known: frozenset, label: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from .. import output
+from ..interrupts import critical
 from ..model import Chunk, CancelOutcome, Counts, Event, EventBatch, Run, RunPage, WakeResult
 from ..output import OutputOptions, check_fields, select, to_json_text
 
@@ -248,9 +249,10 @@ class TailPrinter:
             self._write_pending(False)
             if len(item):
                 out = output.out()
-                out.write(item.json_lines())
+                with critical:  # the line and its offset together (see wfctl.interrupts)
+                    out.write(item.json_lines())
+                    self.offset = item.last_offset
                 self.count += len(item)
-                self.offset = item.last_offset
                 out.flush()
             return
         if self._bulk:
@@ -265,8 +267,14 @@ class TailPrinter:
                 return
             self._write_pending(False)
         self.count += 1
-        if item.offset is not None:
-            self.offset = item.offset
+        with critical:  # the line and its offset together (see wfctl.interrupts)
+            self._write_item(item)
+        # A backend that knows its batches marks the last event of each (``batch_end``): flushing there
+        # keeps a live tail prompt without one write per event in a catch-up of millions.
+        if getattr(item, "batch_end", True):
+            output.out().flush()
+
+    def _write_item(self, item: Event | Chunk) -> None:
         fmt = self.r.fmt
         fields = self.r.opts.fields
         if isinstance(item, Chunk):
@@ -290,21 +298,20 @@ class TailPrinter:
                 output.write_tsv([[getattr(item, c, None) for c in cols]])
         else:
             self.r.views.tail_line(item)
-        # A backend that knows its batches marks the last event of each (``batch_end``): flushing there
-        # keeps a live tail prompt without one write per event in a catch-up of millions.
-        if getattr(item, "batch_end", True):
-            output.out().flush()
+        if item.offset is not None:
+            self.offset = item.offset
 
     def _write_pending(self, flush: bool) -> None:
         """Write the held events (byte for byte the lines :meth:`item` writes one at a time)."""
         pending = self._pending
         if pending:
-            output.out().write(self._bulk_cls.json_lines(pending))
-            for event in reversed(pending):
-                if event.offset is not None:
-                    self.offset = event.offset  # only offsets of events written: a resume hint stays exact
-                    break
-            self._pending = []
+            with critical:  # the lines and their offset together (see wfctl.interrupts)
+                output.out().write(self._bulk_cls.json_lines(pending))
+                for event in reversed(pending):
+                    if event.offset is not None:
+                        self.offset = event.offset
+                        break
+                self._pending = []
         if flush:
             output.out().flush()
 
