@@ -138,7 +138,7 @@ def test_redirect_to_another_origin_is_refused_before_anything_is_sent_there():
     with pytest.raises(UnavailableError) as info:
         client(handler, token="abc").get_json("/x")
     assert seen == ["engine.test"]  # credentials never reached other.test
-    assert info.value.message == ("Test redirected GET /y to http://other.test, another origin than "
+    assert info.value.message == ("Test redirected a GET to http://other.test/y, another origin than "
                                   "http://engine.test: wfctl does not follow redirects away from the configured "
                                   "engine")
 

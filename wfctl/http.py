@@ -179,16 +179,16 @@ class HttpClient:
         if _origin(request.url) == self._origin:
             return
         base = self.client.base_url
-        where = f"{request.method} {request.url.path}"
+        target = f"{_show_origin(request.url)}{request.url.path}"
         if request.url.scheme == "https" and base.scheme == "http" and request.url.host == base.host:
             raise UnavailableError(
-                f"{self.engine} redirected {where} to {_show_origin(request.url)}, but wfctl was configured with "
-                "its http:// URL and follows redirects within that origin only",
+                f"{self.engine} redirected a {request.method} to {target}, but wfctl was configured with its "
+                "http:// URL and follows redirects within that origin only",
                 hint="set the https:// URL in the profile (or --url)",
             )
         raise UnavailableError(
-            f"{self.engine} redirected {where} to {_show_origin(request.url)}, another origin than "
-            f"{_show_origin(base)}: wfctl does not follow redirects away from the configured engine",
+            f"{self.engine} redirected a {request.method} to {target}, another origin than {_show_origin(base)}: "
+            "wfctl does not follow redirects away from the configured engine",
             hint="if that is where the engine lives now, set that URL in the profile (or --url)",
         )
 
