@@ -520,7 +520,7 @@ def test_tail_stream_live_follows_until_the_stream_is_done(fake, run_cli):
 
     fake.on_request(write)
     result = run_cli("tail", run_id, "--stream", "--live", "--interval", "0.01", "-o", "jsonl")
-    assert result.exit_code == 0, result.stderr  # stream done; the run is still running
+    assert result.exit_code == 12, result.stderr  # stream done; the run is still running (12, like status)
     items = lines(result.stdout)
     assert [c["data"] for c in items[:-1]] == ["first", "second", "third"]
     assert items[-1]["status"] == "running"

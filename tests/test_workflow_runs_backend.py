@@ -396,7 +396,8 @@ def test_cancel_by_workflow_previews_confirms_and_cancels(fake, wfr):
     assert all(fake.status(r) != "cancelled" for r in live)
 
     dry = wfr(fake, "cancel", "--workflow", wf, "--dry-run", "-o", "json")
-    assert dry.exit_code == 0 and {d["runId"] for d in dry.json()["data"]} == set(live)
+    assert dry.exit_code == 0 and {d["runId"] for d in dry.json()} == set(live)
+    assert {d["outcome"] for d in dry.json()} == {"would_cancel"}
 
     fake.clear_requests()
     r = wfr(fake, "cancel", "--workflow", "nightly", "-y", "-o", "json")
@@ -689,7 +690,7 @@ def test_tail_snapshot_last_type_and_unsupported_options(fake, wfr):
     only = wfr(fake, "tail", rid, "--type", "run_completed", "-o", "jsonl")
     assert [e["type"] for e in events_of(only)] == ["run_completed"]
     running = fake.add_run(wf, status="running")
-    assert wfr(fake, "tail", running).exit_code == 0  # not live: prints the state and exits
+    assert wfr(fake, "tail", running).exit_code == 12  # not live: prints the state, exits like status
 
     assert wfr(fake, "tail", rid, "--offset", "3").exit_code == 6
     assert wfr(fake, "tail", rid, "--stream").exit_code == 6
