@@ -439,7 +439,8 @@ def test_bulk_cancel_by_filter(peer, backend, tctl):
     assert res.exit_code == 2
     # dry run: shows exactly the matches
     res = tctl("cancel", *filt, "--dry-run", "-o", "json")
-    assert res.exit_code == 0 and sorted(r["runId"] for r in res.json()["data"]) == sorted(ids)
+    assert res.exit_code == 0 and sorted(r["runId"] for r in res.json()) == sorted(ids)
+    assert {r["outcome"] for r in res.json()} == {"would_cancel"}
     assert all(peer.status(w) == "Running" for w in ids)
     # with -y: every match gets an outcome, and ends Canceled
     res = tctl("cancel", *filt, "-y", "--reason", "bulk test", "-o", "json")
