@@ -313,7 +313,8 @@ FLUE_SHAPES = ("wfctl/backends/flue.py (not this change's file) maps ?meta witho
                "startedAt 1e300 is an internal error, status ['active'] is shown as 'unknown'")
 
 
-@pytest.mark.parametrize("engine_key", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=FLUE_SHAPES))
+# Not strict: Flue's own files are being changed beside this one; once they check types, drop the mark.
+@pytest.mark.parametrize("engine_key", [pytest.param(k, marks=pytest.mark.xfail(strict=False, reason=FLUE_SHAPES))
                                         if k == "flue" else k for k in WRONG_SHAPES])
 def test_json_of_the_wrong_shape_exits_5_in_one_line(cli, liar, engine_key):
     engine = ENGINES[engine_key]
@@ -341,7 +342,7 @@ def _flue_stream_lie(lie: Callable[[LyingHandler], None]) -> Callable[[LyingHand
     return answer
 
 
-@pytest.mark.xfail(strict=True, reason=FLUE_STREAM_LIES)
+@pytest.mark.xfail(strict=False, reason=FLUE_STREAM_LIES)  # drop once the reader bounds answers
 @pytest.mark.parametrize("lie", [_endless, _redirect_loop], ids=["endless-body", "redirect-loop"])
 def test_flue_tail_on_a_stream_that_lies(liar, lie):
     liar.set(_flue_stream_lie(lie))
@@ -809,7 +810,7 @@ FLUE_SILENT = ("the Durable Streams reader behind Flue's tail keeps a silent con
                "profile's timeout")
 
 
-@pytest.mark.xfail(strict=True, reason=FLUE_SILENT)
+@pytest.mark.xfail(strict=False, reason=FLUE_SILENT)  # drop once Flue's tail honours the timeout
 def test_flue_tail_live_on_a_silent_server(flue_net, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "HARD_DEADLINE", STALL_BOUND)
     _tail_live(flue_net, "stall")
