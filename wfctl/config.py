@@ -83,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
 _HTTP_KEYS = ("url", "token", "token_env", "headers", "timeout", "insecure")
 ENGINE_KEYS: dict[str, tuple[str, ...]] = {
     "local": ("world", "data_dir", "app_url", "timeout", "insecure"),
-    "postgres": ("world", "dsn", "job_prefix"),
+    "postgres": ("world", "dsn", "job_prefix", "timeout"),
     "vercel": ("world", "url", "token", "token_env", "headers", "project", "team", "environment", "timeout",
                "insecure"),
     "flue": _HTTP_KEYS,

@@ -560,6 +560,9 @@ class StreamReader:
     :param batch_bytes: a JSON response body larger than this is delivered in ``partial`` batches (of
         ``PART_BYTES``, or ``batch_bytes`` if smaller) as it arrives (see "Large responses" in the module
         docstring).
+    :param answer_timeout: seconds a catch-up or long-poll answer may take from its headers to its end; one
+        that keeps sending without ending (a server or proxy that lies) is a :class:`ProtocolError`. None (the
+        default): no bound, for servers that send a whole stream in one answer. SSE answers are never bounded.
     """
 
     def __init__(
@@ -576,6 +579,7 @@ class StreamReader:
         verify_offsets: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         batch_bytes: int = BATCH_BYTES,
+        answer_timeout: float | None = None,
     ):
         self._url = httpx.URL(str(url))
         self._params_fn = params if callable(params) else None
@@ -596,6 +600,9 @@ class StreamReader:
             raise ValueError("batch_bytes must be >= 1")
         self.batch_bytes = batch_bytes
         self.part_bytes = min(batch_bytes, PART_BYTES)
+        if answer_timeout is not None and answer_timeout <= 0:
+            raise ValueError("answer_timeout must be > 0")
+        self.answer_timeout = answer_timeout
         if isinstance(timeout, httpx.Timeout):
             self._timeout = timeout
         else:
@@ -1010,8 +1017,8 @@ class StreamReader:
         encoding = (resp.headers.get("content-encoding") or "").strip().lower()
         try:
             if encoding not in ("gzip", "x-gzip", "deflate"):
-                return b"".join(resp.iter_bytes())
-            raw = b"".join(resp.iter_raw())
+                return b"".join(self._bounded(resp.iter_bytes()))
+            raw = b"".join(self._bounded(resp.iter_raw()))
         except (httpx.TransportError, httpx.DecodingError) as e:
             raise _Retry(self._network_error(e)) from e
         try:
@@ -1032,6 +1039,18 @@ class StreamReader:
             self._corrupt(s, b"", f"damaged {encoding} body ({e})", resp.status_code)
         return body
 
+    def _bounded(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """``chunks``, ended with a :class:`ProtocolError` once the answer outlives ``answer_timeout``."""
+        if self.answer_timeout is None:
+            yield from chunks
+            return
+        deadline = time.monotonic() + self.answer_timeout
+        for chunk in chunks:
+            if time.monotonic() > deadline:
+                raise ProtocolError(f"{self._display_url} kept sending one answer for more than "
+                                    f"{self.answer_timeout:g}s without ending it", url=self._display_url)
+            yield chunk
+
     def _body_chunks(self, s: _Session, resp: httpx.Response) -> Iterator[bytes]:
         """The decoded body of a response as it arrives. gzip/deflate are decoded here, as in
         :meth:`_read_body`, and a compressed stream that is damaged or does not end properly is a
@@ -1040,7 +1059,7 @@ class StreamReader:
 
         def raw_chunks(source: Iterator[bytes]) -> Iterator[bytes]:
             try:
-                yield from source
+                yield from self._bounded(source)
             except (httpx.TransportError, httpx.DecodingError) as e:
                 raise _Retry(self._network_error(e)) from e
 
@@ -1180,6 +1199,8 @@ class StreamReader:
             resp = self._client.send(request, stream=True)
         except httpx.TransportError as e:
             raise _Retry(self._network_error(e)) from e
+        except httpx.TooManyRedirects:
+            raise ProtocolError(f"{self._display_url} redirects in a loop", url=self._display_url) from None
         status = resp.status_code
         if status in (200, 204):
             return resp

@@ -866,7 +866,7 @@ class FlueBackend(Backend):
             return UnavailableError(f"Flue sent a malformed event stream for run {run_id}: {exc.message}",
                                     hint="a proxy may be rewriting responses; retry with --debug to see them")
         status = f"HTTP {exc.status}: " if exc.status and str(exc.status) not in exc.message else ""
-        return UnavailableError(f"reading the events of run {run_id} failed: {status}{exc.message}",
+        return UnavailableError(f"reading the events of run {run_id} from Flue failed: {status}{exc.message}",
                                 hint="check that the Flue server is running (wfctl config doctor)")
 
     # -- get / status --------------------------------------------------------------------------------------
@@ -878,6 +878,16 @@ class FlueBackend(Backend):
         if not isinstance(record, dict) or "status" not in record:
             raise UnavailableError(f"Flue answered ?meta for run {run_id} with something that is not a RunRecord",
                                    hint="is the URL the mount prefix of Flue's flue() app?")
+        for key in ("runId", "workflowName", "status", "startedAt", "endedAt"):
+            value = record.get(key)
+            if value is not None and not isinstance(value, str):
+                raise UnavailableError(f"Flue answered ?meta for run {run_id} with a RunRecord whose {key} is "
+                                       f"{type(value).__name__}, not a string",
+                                       hint="is the URL the mount prefix of Flue's flue() app?")
+        for key in ("startedAt", "endedAt"):
+            if record.get(key) is not None and parse_time(record[key]) is None:
+                raise UnavailableError(f"Flue answered ?meta for run {run_id} with a RunRecord whose {key} is not "
+                                       f"a time: {str(record[key])[:40]!r}")
         return record
 
     def _run(self, record: dict, run_id: str) -> Run:
@@ -959,6 +969,8 @@ class FlueBackend(Backend):
 
         options = {k: v for k, v in self._stream_options.items() if k in ("max_retries", "idle_timeout",
                                                                             "backoff", "timeout")}
+        if not self.raw:  # Flue answers in pages of at most 1,000 events: one must end within the timeout
+            options.setdefault("answer_timeout", float(self.profile.get("timeout", 30.0)))
         return StreamReader(self.stream_url(run_id), params=params, client=self.http.client, **options)
 
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
