@@ -102,9 +102,8 @@ class Backend:
     # -- checks before an operation (the CLI calls them before anything is read) ----------------------------
     def query_language(self) -> str | None:
         """What ``list --query`` takes on this engine, or None when it has no query language (the CLI then
-        refuses ``--query`` with exit 6 instead of ignoring it). Temporal's visibility queries are the only one
-        today."""
-        return "a Temporal visibility query" if self.name == "temporal" else None
+        refuses ``--query`` with exit 6 instead of ignoring it)."""
+        return None
 
     def check_offset(self, offset: str, *, stream: bool) -> str | None:
         """Why ``offset`` cannot be one this backend printed for ``tail`` (of the event log, or of a stream

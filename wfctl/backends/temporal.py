@@ -631,6 +631,9 @@ class TemporalBackend(Backend):
         WAKE: "Temporal has no API to interrupt a workflow's timers; signal the workflow instead",
     }
 
+    def query_language(self) -> str | None:
+        return "a Temporal visibility query"
+
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None, *, transport: Any = None):
         super().__init__(profile, ctx)
         self.namespace = str(profile.get("namespace") or "default")
