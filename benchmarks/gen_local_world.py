@@ -50,11 +50,20 @@ NAMES = ["Ada", "Bo", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo", "Kai
 
 # Light runs: (status, weight).
 LIGHT_STATUSES = [("completed", 80), ("failed", 8), ("cancelled", 4), ("running", 6), ("pending", 2)]
-FULL_SCENARIOS = ["completed-sleep", "sleeping", "hook-waiting", "hook-resumed", "failed", "cancelled-sleeping",
-                  "ticker"]
+FULL_SCENARIOS = [
+    "completed-sleep",
+    "sleeping",
+    "hook-waiting",
+    "hook-resumed",
+    "failed",
+    "cancelled-sleeping",
+    "ticker",
+]
 
-FAKE_STACK = ("FatalError: {msg}\n    at validate (file:///app/.output/server/index.mjs:102:8)\n"
-              "    at async file:///app/.output/server/_libs/@workflow/core+%5B...%5D.mjs:54501:14")
+FAKE_STACK = (
+    "FatalError: {msg}\n    at validate (file:///app/.output/server/index.mjs:102:8)\n"
+    "    at async file:///app/.output/server/_libs/@workflow/core+%5B...%5D.mjs:54501:14"
+)
 
 
 # -- ULIDs ----------------------------------------------------------------------------------------------------
@@ -90,8 +99,15 @@ class MonotonicUlids:
 # -- time ---------------------------------------------------------------------------------------------------------
 def iso(ms: int) -> str:
     t = time.gmtime(ms // 1000)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min,
-                                                     t.tm_sec, ms % 1000)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
+        t.tm_year,
+        t.tm_mon,
+        t.tm_mday,
+        t.tm_hour,
+        t.tm_min,
+        t.tm_sec,
+        ms % 1000,
+    )
 
 
 # -- payloads -------------------------------------------------------------------------------------------------
@@ -152,7 +168,7 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, indent=2, ensure_ascii=False).encode()
 
 
-# -- writing ------------------------------------------------------------------------------------------------------------
+# -- writing -----------------------------------------------------------------------------------------------------------
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL  # a fresh directory: every file is new
 
 
@@ -175,8 +191,14 @@ class RunWriter:
     def _ulid(self, ms: int) -> str:
         return encode_ulid(ms, self.rng.getrandbits(80))
 
-    def event(self, run_id: str, ms: int, event_type: str, correlation_id: str | None = None,
-              data: dict[str, Any] | None = None) -> str:
+    def event(
+        self,
+        run_id: str,
+        ms: int,
+        event_type: str,
+        correlation_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> str:
         event_id = "evnt_" + self._ulid(ms)
         ev: dict[str, Any] = {"eventType": event_type, "specVersion": SPEC_VERSION}
         if correlation_id is not None:
@@ -198,31 +220,59 @@ class RunWriter:
         write(f"{self.root}/runs/{run['runId']}.json", dumps(run))
         self.files += 1
 
-    def step(self, run_id: str, workflow_name: str, step_id: str, name: str, args: list[Any], ms: int,
-             status: str, output: Any = None, error: dict[str, str] | None = None, duration: int = 20) -> int:
+    def step(
+        self,
+        run_id: str,
+        workflow_name: str,
+        step_id: str,
+        name: str,
+        args: list[Any],
+        ms: int,
+        status: str,
+        output: Any = None,
+        error: dict[str, str] | None = None,
+        duration: int = 20,
+    ) -> int:
         """step_created/started/(completed|failed) events + the step file + its lock; returns the end time."""
         step_name = f"step//{MODULE}//{name}"
         inp = step_input(*args)
-        self.event(run_id, ms, "step_created", step_id, {"stepName": step_name, "workflowName": workflow_name,
-                                                         "input": inp})
+        self.event(
+            run_id, ms, "step_created", step_id, {"stepName": step_name, "workflowName": workflow_name, "input": inp}
+        )
         started = ms + 15
         self.event(run_id, started, "step_started", step_id, {"stepName": step_name})
         end = started + duration
-        step: dict[str, Any] = {"runId": run_id, "stepId": step_id, "stepName": step_name, "status": status,
-                                "input": inp, "attempt": 1, "startedAt": iso(started), "createdAt": iso(ms)}
+        step: dict[str, Any] = {
+            "runId": run_id,
+            "stepId": step_id,
+            "stepName": step_name,
+            "status": status,
+            "input": inp,
+            "attempt": 1,
+            "startedAt": iso(started),
+            "createdAt": iso(ms),
+        }
         if status == "completed":
             result = payload(output)
-            self.event(run_id, end, "step_completed", step_id, {"stepName": step_name,
-                                                                "workflowName": workflow_name, "result": result})
-            step.update({"updatedAt": iso(end), "specVersion": SPEC_VERSION, "output": result,
-                         "completedAt": iso(end)})
+            self.event(
+                run_id,
+                end,
+                "step_completed",
+                step_id,
+                {"stepName": step_name, "workflowName": workflow_name, "result": result},
+            )
+            step.update({"updatedAt": iso(end), "specVersion": SPEC_VERSION, "output": result, "completedAt": iso(end)})
             self.lock("steps", f"{run_id}-{step_id}.terminal")
         elif status == "failed":
             assert error is not None
-            self.event(run_id, end, "step_failed", step_id, {"stepName": step_name, "error": error["message"],
-                                                             "stack": error["stack"]})
-            step.update({"updatedAt": iso(end), "specVersion": SPEC_VERSION, "error": error,
-                         "completedAt": iso(end)})
+            self.event(
+                run_id,
+                end,
+                "step_failed",
+                step_id,
+                {"stepName": step_name, "error": error["message"], "stack": error["stack"]},
+            )
+            step.update({"updatedAt": iso(end), "specVersion": SPEC_VERSION, "error": error, "completedAt": iso(end)})
             self.lock("steps", f"{run_id}-{step_id}.terminal")
         else:  # running
             step["status"] = "running"
@@ -246,9 +296,14 @@ class RunWriter:
         self.files += 1
 
     def wait(self, run_id: str, corr: str, created: int, resume: int, completed: int | None) -> None:
-        w: dict[str, Any] = {"waitId": f"{run_id}-{corr}", "runId": run_id,
-                             "status": "waiting" if completed is None else "completed",
-                             "resumeAt": iso(resume), "createdAt": iso(created), "updatedAt": iso(created)}
+        w: dict[str, Any] = {
+            "waitId": f"{run_id}-{corr}",
+            "runId": run_id,
+            "status": "waiting" if completed is None else "completed",
+            "resumeAt": iso(resume),
+            "createdAt": iso(created),
+            "updatedAt": iso(created),
+        }
         if completed is not None:
             w["completedAt"] = iso(completed)
             w["updatedAt"] = iso(completed)
@@ -257,9 +312,17 @@ class RunWriter:
         self.files += 1
 
     def hook(self, run_id: str, hook_id: str, token: str, ms: int, event_id: str) -> None:
-        h = {"runId": run_id, "hookId": hook_id, "token": token, "ownerId": "local-owner",
-             "projectId": "local-project", "environment": "local", "createdAt": iso(ms),
-             "specVersion": SPEC_VERSION, "isWebhook": False}
+        h = {
+            "runId": run_id,
+            "hookId": hook_id,
+            "token": token,
+            "ownerId": "local-owner",
+            "projectId": "local-project",
+            "environment": "local",
+            "createdAt": iso(ms),
+            "specVersion": SPEC_VERSION,
+            "isWebhook": False,
+        }
         write(f"{self.root}/hooks/{hook_id}.json", dumps(h))
         claim = {"token": token, "hookId": hook_id, "runId": run_id, "eventId": event_id}
         digest = hashlib.sha256(token.encode()).hexdigest()
@@ -268,13 +331,25 @@ class RunWriter:
 
 
 def _base_run(run_id: str, workflow_name: str, inp: dict[str, str], created: int) -> dict[str, Any]:
-    return {"runId": run_id, "deploymentId": DEPLOYMENT_ID, "workflowName": workflow_name,
-            "specVersion": SPEC_VERSION, "executionContext": EXECUTION_CONTEXT, "input": inp,
-            "createdAt": iso(created)}
+    return {
+        "runId": run_id,
+        "deploymentId": DEPLOYMENT_ID,
+        "workflowName": workflow_name,
+        "specVersion": SPEC_VERSION,
+        "executionContext": EXECUTION_CONTEXT,
+        "input": inp,
+        "createdAt": iso(created),
+    }
 
 
-def _terminal_run(base: dict[str, Any], started: int, status: str, end: int, output: Any = UNDEFINED,
-                  error: dict[str, str] | None = None) -> dict[str, Any]:
+def _terminal_run(
+    base: dict[str, Any],
+    started: int,
+    status: str,
+    end: int,
+    output: Any = UNDEFINED,
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
     run = dict(base)
     run["startedAt"] = iso(started)
     run["status"] = status
@@ -296,8 +371,18 @@ def _running_run(base: dict[str, Any], started: int) -> dict[str, Any]:
 
 
 def _created_events(w: RunWriter, run_id: str, workflow_name: str, inp: dict[str, str], created: int) -> int:
-    w.event(run_id, created, "run_created", None, {"deploymentId": DEPLOYMENT_ID, "workflowName": workflow_name,
-                                                   "input": inp, "executionContext": EXECUTION_CONTEXT})
+    w.event(
+        run_id,
+        created,
+        "run_created",
+        None,
+        {
+            "deploymentId": DEPLOYMENT_ID,
+            "workflowName": workflow_name,
+            "input": inp,
+            "executionContext": EXECUTION_CONTEXT,
+        },
+    )
     started = created + 2
     w.event(run_id, started, "run_started")
     return started
@@ -305,36 +390,59 @@ def _created_events(w: RunWriter, run_id: str, workflow_name: str, inp: dict[str
 
 def light_run(w: RunWriter, run_id: str, created: int, status: str, rng: random.Random) -> None:
     name = rng.choice(NAMES)
-    kind = "failingWorkflow" if status == "failed" else rng.choice(["demoWorkflow", "tickerWorkflow",
-                                                                     "logsWorkflow"])
+    kind = "failingWorkflow" if status == "failed" else rng.choice(["demoWorkflow", "tickerWorkflow", "logsWorkflow"])
     workflow_name = f"workflow//{MODULE}//{kind}"
-    args: list[Any] = {"demoWorkflow": [name, "5s"], "tickerWorkflow": [3, 300], "logsWorkflow": [name],
-                       "failingWorkflow": [f"bad input {name}"]}[kind]
+    args: list[Any] = {
+        "demoWorkflow": [name, "5s"],
+        "tickerWorkflow": [3, 300],
+        "logsWorkflow": [name],
+        "failingWorkflow": [f"bad input {name}"],
+    }[kind]
     inp = payload(args)
     base = _base_run(run_id, workflow_name, inp, created)
     if status == "pending":
-        run = {"runId": run_id, "deploymentId": DEPLOYMENT_ID, "status": "pending", "workflowName": workflow_name,
-               "specVersion": SPEC_VERSION, "executionContext": EXECUTION_CONTEXT, "input": inp,
-               "createdAt": iso(created), "updatedAt": iso(created)}
-        w.event(run_id, created, "run_created", None, {"deploymentId": DEPLOYMENT_ID,
-                                                       "workflowName": workflow_name, "input": inp,
-                                                       "executionContext": EXECUTION_CONTEXT})
+        run = {
+            "runId": run_id,
+            "deploymentId": DEPLOYMENT_ID,
+            "status": "pending",
+            "workflowName": workflow_name,
+            "specVersion": SPEC_VERSION,
+            "executionContext": EXECUTION_CONTEXT,
+            "input": inp,
+            "createdAt": iso(created),
+            "updatedAt": iso(created),
+        }
+        w.event(
+            run_id,
+            created,
+            "run_created",
+            None,
+            {
+                "deploymentId": DEPLOYMENT_ID,
+                "workflowName": workflow_name,
+                "input": inp,
+                "executionContext": EXECUTION_CONTEXT,
+            },
+        )
         w.run_file(run)
         return
     started = _created_events(w, run_id, workflow_name, inp, created)
     end = started + rng.randint(30, 5000)
     if status == "completed":
-        output = {"demoWorkflow": {"greeting": f"Hello, {name}!", "length": len(name) + 8},
-                  "tickerWorkflow": {"ticks": 3}, "logsWorkflow": {"job": name, "logLines": 3}}[kind]
+        output = {
+            "demoWorkflow": {"greeting": f"Hello, {name}!", "length": len(name) + 8},
+            "tickerWorkflow": {"ticks": 3},
+            "logsWorkflow": {"job": name, "logLines": 3},
+        }[kind]
         w.event(run_id, end, "run_completed", None, {"output": payload(output)})
         w.run_file(_terminal_run(base, started, "completed", end, output=output))
     elif status == "failed":
         msg = f"boom: bad input {name}"
         stack = FAKE_STACK.format(msg=msg)
-        w.event(run_id, end, "run_failed", None, {"error": {"message": msg, "stack": stack},
-                                                  "errorCode": "USER_ERROR"})
-        w.run_file(_terminal_run(base, started, "failed", end,
-                                 error={"message": msg, "stack": stack, "code": "USER_ERROR"}))
+        w.event(run_id, end, "run_failed", None, {"error": {"message": msg, "stack": stack}, "errorCode": "USER_ERROR"})
+        w.run_file(
+            _terminal_run(base, started, "failed", end, error={"message": msg, "stack": stack, "code": "USER_ERROR"})
+        )
     elif status == "cancelled":
         w.event(run_id, end, "run_cancelled")
         w.run_file(_terminal_run(base, started, "cancelled", end))
@@ -354,8 +462,16 @@ def full_run(w: RunWriter, run_id: str, created: int, scenario: str, rng: random
         base = _base_run(run_id, workflow_name, inp, created)
         started = _created_events(w, run_id, workflow_name, inp, created)
         greet_id, wait_corr = "step_" + ids.next(), "wait_" + ids.next()
-        t = w.step(run_id, workflow_name, greet_id, "greet", [name], started + 30, "completed",
-                   output={"greeting": f"Hello, {name}!", "at": iso(started + 60)})
+        t = w.step(
+            run_id,
+            workflow_name,
+            greet_id,
+            "greet",
+            [name],
+            started + 30,
+            "completed",
+            output={"greeting": f"Hello, {name}!", "at": iso(started + 60)},
+        )
         w.chunks(run_ulid, started + 50, [f"hello {name}", f"second chunk for {name}"])
         w.stream_registry(run_id, run_ulid)
         wait_at = t + 15
@@ -399,8 +515,16 @@ def full_run(w: RunWriter, run_id: str, created: int, scenario: str, rng: random
         got = hook_at + rng.randint(200, 60000)
         w.event(run_id, got, "hook_received", hook_id, {"token": token, "payload": payload(decision)})
         result = f"{doc}: approved by {name}"
-        t = w.step(run_id, workflow_name, "step_" + ids.next(), "recordDecision", [doc, decision], got + 10,
-                   "completed", output=result)
+        t = w.step(
+            run_id,
+            workflow_name,
+            "step_" + ids.next(),
+            "recordDecision",
+            [doc, decision],
+            got + 10,
+            "completed",
+            output=result,
+        )
         end = t + 10
         w.event(run_id, end, "run_completed", None, {"output": payload(result)})
         w.run_file(_terminal_run(base, started, "completed", end, output=result))
@@ -412,13 +536,21 @@ def full_run(w: RunWriter, run_id: str, created: int, scenario: str, rng: random
         started = _created_events(w, run_id, workflow_name, inp, created)
         msg = f"boom: {arg}"
         stack = FAKE_STACK.format(msg=msg)
-        t = w.step(run_id, workflow_name, "step_" + ids.next(), "validate", [arg], started + 30, "failed",
-                   error={"message": msg, "stack": stack})
+        t = w.step(
+            run_id,
+            workflow_name,
+            "step_" + ids.next(),
+            "validate",
+            [arg],
+            started + 30,
+            "failed",
+            error={"message": msg, "stack": stack},
+        )
         end = t + 40
-        w.event(run_id, end, "run_failed", None, {"error": {"message": msg, "stack": stack},
-                                                  "errorCode": "USER_ERROR"})
-        w.run_file(_terminal_run(base, started, "failed", end,
-                                 error={"message": msg, "stack": stack, "code": "USER_ERROR"}))
+        w.event(run_id, end, "run_failed", None, {"error": {"message": msg, "stack": stack}, "errorCode": "USER_ERROR"})
+        w.run_file(
+            _terminal_run(base, started, "failed", end, error={"message": msg, "stack": stack, "code": "USER_ERROR"})
+        )
     elif scenario == "ticker":
         workflow_name = f"workflow//{MODULE}//tickerWorkflow"
         n = 3
@@ -469,12 +601,30 @@ def _worker(job: tuple[str, int, int, int, int, int, int, int]) -> dict[str, Any
     return {"files": w.files, "counts": counts, "first": first, "last": last}
 
 
-SUBDIRS = ["runs", "events", "steps", "waits", "hooks", "hooks/tokens", "streams/runs", "streams/chunks",
-           ".locks/steps", ".locks/waits"]
+SUBDIRS = [
+    "runs",
+    "events",
+    "steps",
+    "waits",
+    "hooks",
+    "hooks/tokens",
+    "streams/runs",
+    "streams/chunks",
+    ".locks/steps",
+    ".locks/waits",
+]
 
 
-def generate(out: Path, runs: int, *, seed: int = 1, gap_ms: int = 1000, full_every: int = 10,
-             start_ms: int | None = None, workers: int | None = None) -> dict[str, Any]:
+def generate(
+    out: Path,
+    runs: int,
+    *,
+    seed: int = 1,
+    gap_ms: int = 1000,
+    full_every: int = 10,
+    start_ms: int | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
     if gap_ms < 2:
         raise ValueError("--gap-ms must be >= 2 (run ids need strictly increasing timestamps)")
     for sub in SUBDIRS:
@@ -483,8 +633,10 @@ def generate(out: Path, runs: int, *, seed: int = 1, gap_ms: int = 1000, full_ev
         start_ms = int(time.time() * 1000) - runs * gap_ms - 3_600_000
     workers = workers or min(os.cpu_count() or 1, 8)
     per_job = 2000
-    jobs = [(str(out), lo, min(runs, lo + per_job), seed, start_ms, gap_ms, full_every, n)
-            for n, lo in enumerate(range(0, runs, per_job))]
+    jobs = [
+        (str(out), lo, min(runs, lo + per_job), seed, start_ms, gap_ms, full_every, n)
+        for n, lo in enumerate(range(0, runs, per_job))
+    ]
     t0 = time.monotonic()
     if workers > 1 and len(jobs) > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -512,20 +664,28 @@ def _looks_generated_or_empty(path: Path) -> bool:
     if not path.exists():
         return True
     entries = {p.name for p in path.iterdir()}
-    return not entries or entries <= set(["runs", "events", "steps", "waits", "hooks", "streams", ".locks",
-                                          "version.txt"])
+    return not entries or entries <= set(
+        ["runs", "events", "steps", "waits", "hooks", "streams", ".locks", "version.txt"]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", "-n", type=int, default=100_000, help="number of runs (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the data directory to create (default benchmarks/results/local-world-<N>/"
-                             ".workflow-data)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the data directory to create (default benchmarks/results/local-world-<N>/.workflow-data)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--gap-ms", type=int, default=1000, help="time between two runs' creation (ms)")
-    parser.add_argument("--full-every", type=int, default=10,
-                        help="every K-th run gets the full file set of a recorded scenario (0: none)")
+    parser.add_argument(
+        "--full-every",
+        type=int,
+        default=10,
+        help="every K-th run gets the full file set of a recorded scenario (0: none)",
+    )
     parser.add_argument("--start-ms", type=int, default=None, help="creation time of run 0 (epoch ms)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPU count, max 8)")
     parser.add_argument("--force", action="store_true", help="replace an existing data directory")
@@ -538,12 +698,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {out} is not empty (use --force to replace it)", file=sys.stderr)
             return 2
         if not _looks_generated_or_empty(out):
-            print(f"error: refusing to delete {out}: it does not look like a workflow data directory",
-                  file=sys.stderr)
+            print(f"error: refusing to delete {out}: it does not look like a workflow data directory", file=sys.stderr)
             return 2
         shutil.rmtree(out)
-    summary = generate(out, args.runs, seed=args.seed, gap_ms=args.gap_ms, full_every=args.full_every,
-                       start_ms=args.start_ms, workers=args.workers)
+    summary = generate(
+        out,
+        args.runs,
+        seed=args.seed,
+        gap_ms=args.gap_ms,
+        full_every=args.full_every,
+        start_ms=args.start_ms,
+        workers=args.workers,
+    )
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -40,8 +40,19 @@ def data_dir(runs: int) -> Path:
     path = RESULTS / f"local-world-{runs}" / ".workflow-data"
     if not (path / "runs").is_dir() or len(os.listdir(path / "runs")) != runs:
         print(f"generating {runs} runs in {path} ...", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_local_world.py"), "--runs", str(runs),
-                        "--out", str(path), "--force"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "gen_local_world.py"),
+                "--runs",
+                str(runs),
+                "--out",
+                str(path),
+                "--force",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return path
 
 
@@ -96,9 +107,15 @@ def main() -> int:
     # Bytecode caches on, as for an installed wfctl (the warm-up writes them): with PYTHONDONTWRITEBYTECODE
     # every process would recompile its modules and the benchmark would measure the compiler.
     inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    base_env = {**inherited, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl-bench.toml",
-                "WFCTL_CACHE_DIR": str(RESULTS / "wfctl-cache"), "PYTHONPATH": str(ROOT),
-                "WORKFLOW_NO_UPDATE_CHECK": "1", "CI": "1"}
+    base_env = {
+        **inherited,
+        "NO_COLOR": "1",
+        "WFCTL_CONFIG": "/nonexistent/wfctl-bench.toml",
+        "WFCTL_CACHE_DIR": str(RESULTS / "wfctl-cache"),
+        "PYTHONPATH": str(ROOT),
+        "WORKFLOW_NO_UPDATE_CHECK": "1",
+        "CI": "1",
+    }
 
     def wfctl(*argv: str) -> list[str]:
         return [args.python, "-m", "wfctl.cli", *argv]
@@ -106,8 +123,12 @@ def main() -> int:
     cases: dict[str, tuple[list[str], Path, dict[str, str], int]] = {}
     for n in sizes:
         env = {**base_env, "WORKFLOW_LOCAL_DATA_DIR": str(dirs[n])}
-        cases[f"wfctl list --limit 20 ({n} runs)"] = (wfctl("list", "--limit", "20", "-o", "json"), ROOT, env,
-                                                      args.repeat)
+        cases[f"wfctl list --limit 20 ({n} runs)"] = (
+            wfctl("list", "--limit", "20", "-o", "json"),
+            ROOT,
+            env,
+            args.repeat,
+        )
     main_env = {**base_env, "WORKFLOW_LOCAL_DATA_DIR": str(main_dir)}
     cases["wfctl get RUN"] = (wfctl("get", run_id, "-o", "json"), ROOT, main_env, args.repeat)
     npx = None
@@ -117,9 +138,17 @@ def main() -> int:
             raise SystemExit(f"{binary} is missing: run `npm ci` in {APP_DIR} (or pass --skip-npx)")
         npx = [str(binary)]
         cases["npx workflow inspect runs --limit 20"] = (
-            npx + ["inspect", "runs", "--limit", "20", "--json"], APP_DIR, main_env, args.npx_repeat)
-        cases["npx workflow inspect run RUN"] = (npx + ["inspect", "run", run_id, "--json"], APP_DIR, main_env,
-                                                 args.npx_repeat)
+            npx + ["inspect", "runs", "--limit", "20", "--json"],
+            APP_DIR,
+            main_env,
+            args.npx_repeat,
+        )
+        cases["npx workflow inspect run RUN"] = (
+            npx + ["inspect", "run", run_id, "--json"],
+            APP_DIR,
+            main_env,
+            args.npx_repeat,
+        )
 
     # Same answer first: the first page of both CLIs.
     cmd, cwd, env, _ = cases[f"wfctl list --limit 20 ({args.runs} runs)"]
@@ -135,7 +164,7 @@ def main() -> int:
             print(f"warning: first pages differ:\n  wfctl {mine}\n  npx   {theirs}", file=sys.stderr)
 
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for name, (cmd, cwd, env, _) in cases.items():  # warm-up: bytecode and disk caches
+    for _name, (cmd, cwd, env, _) in cases.items():  # warm-up: bytecode and disk caches
         timed(cmd, cwd=cwd, env=env)
     for i in range(max(c[3] for c in cases.values())):
         for name, (cmd, cwd, env, repeat) in cases.items():
@@ -149,23 +178,31 @@ def main() -> int:
         "runId": run_id,
         "medianSeconds": {k: round(v, 4) for k, v in median.items()},
         "samples": {k: len(v) for k, v in samples.items()},
-        "flatness": {"sizes": sizes, "seconds": [round(s, 4) for s in series],
-                     "largestOverSmallest": round(series[-1] / series[0], 2)},
+        "flatness": {
+            "sizes": sizes,
+            "seconds": [round(s, 4) for s in series],
+            "largestOverSmallest": round(series[-1] / series[0], 2),
+        },
         "firstPagesAgree": agree,
     }
     if npx:
-        result["listSpeedup"] = round(median["npx workflow inspect runs --limit 20"]
-                                      / median[f"wfctl list --limit 20 ({args.runs} runs)"], 1)
+        result["listSpeedup"] = round(
+            median["npx workflow inspect runs --limit 20"] / median[f"wfctl list --limit 20 ({args.runs} runs)"], 1
+        )
         result["getSpeedup"] = round(median["npx workflow inspect run RUN"] / median["wfctl get RUN"], 1)
 
     print(f"{'command':<46}{'median s':>10}{'n':>4}")
     for name, value in median.items():
         print(f"{name:<46}{value:>10.3f}{len(samples[name]):>4}")
     if npx:
-        print(f"\nlist: wfctl is {result['listSpeedup']}x faster than npx workflow inspect runs "
-              f"(target >= 10x); get: {result['getSpeedup']}x faster than npx workflow inspect run")
-    print(f"flatness: wfctl list at {sizes[-1]} runs takes {result['flatness']['largestOverSmallest']}x "
-          f"its time at {sizes[0]} runs")
+        print(
+            f"\nlist: wfctl is {result['listSpeedup']}x faster than npx workflow inspect runs "
+            f"(target >= 10x); get: {result['getSpeedup']}x faster than npx workflow inspect run"
+        )
+    print(
+        f"flatness: wfctl list at {sizes[-1]} runs takes {result['flatness']['largestOverSmallest']}x "
+        f"its time at {sizes[0]} runs"
+    )
     line = json.dumps(result)
     print(line)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import random
@@ -63,13 +62,21 @@ class RowMaker:
         import cbor2
 
         self.rng = random.Random(seed)
-        self.context = cbor2.dumps({"traceCarrier": {}, "workflowCoreVersion": "4.8.9",
-                                    "features": {"encryption": False}})
-        self.error = cbor2.dumps({"message": "boom: bad input", "stack": "FatalError: boom: bad input\n    at validate",
-                                  "code": "USER_ERROR"})
+        self.context = cbor2.dumps(
+            {"traceCarrier": {}, "workflowCoreVersion": "4.8.9", "features": {"encryption": False}}
+        )
+        self.error = cbor2.dumps(
+            {
+                "message": "boom: bad input",
+                "stack": "FatalError: boom: bad input\n    at validate",
+                "code": "USER_ERROR",
+            }
+        )
         self.inputs = [cbor_u8(b'devl[[1,2],"' + name.encode() + b'","1h"]') for name in ("Ada", "Cy", "Bo")]
-        self.outputs = [cbor_u8(b'devl[{"greeting":1,"length":2},"Hello, ' + name.encode() + b'!",10]')
-                        for name in ("Ada", "Cy", "Bo")]
+        self.outputs = [
+            cbor_u8(b'devl[{"greeting":1,"length":2},"Hello, ' + name.encode() + b'!",10]')
+            for name in ("Ada", "Cy", "Bo")
+        ]
         self.rand = 0
 
     def status(self) -> str:
@@ -90,18 +97,43 @@ class RowMaker:
             workflow = f"workflow//./workflows/demo//{self.rng.choice(WORKFLOWS)}"
             naive = created.astimezone(timezone.utc).replace(tzinfo=None)
             started = naive + timedelta(milliseconds=20)
-            done = naive + timedelta(seconds=self.rng.uniform(0.2, 5)) if status in (
-                "completed", "failed", "cancelled") else None
+            done = (
+                naive + timedelta(seconds=self.rng.uniform(0.2, 5))
+                if status in ("completed", "failed", "cancelled")
+                else None
+            )
             yield (
-                run_id, workflow, status, "postgres", "3", self.rng.choice(self.inputs),
-                self.rng.choice(self.outputs) if status == "completed" else None, self.context,
-                self.error if status == "failed" else None, naive, done or started,
-                started if status != "pending" else None, done,
+                run_id,
+                workflow,
+                status,
+                "postgres",
+                "3",
+                self.rng.choice(self.inputs),
+                self.rng.choice(self.outputs) if status == "completed" else None,
+                self.context,
+                self.error if status == "failed" else None,
+                naive,
+                done or started,
+                started if status != "pending" else None,
+                done,
             )
 
 
-COLUMNS = ("id", "name", "status", "deployment_id", "spec_version", "input_cbor", "output_cbor",
-           "execution_context_cbor", "error_cbor", "created_at", "updated_at", "started_at", "completed_at")
+COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "deployment_id",
+    "spec_version",
+    "input_cbor",
+    "output_cbor",
+    "execution_context_cbor",
+    "error_cbor",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+)
 
 
 def grow(dsn: str, maker: RowMaker, count: int, start: datetime, step_ms: float) -> float:
@@ -165,12 +197,20 @@ def main() -> int:
     try:
         server.start()
         dsn = server.create_world()
-        print(f"PostgreSQL {server.execute('SHOW server_version')[0][0]} on 127.0.0.1:{server.port}; "
-              "bootstrapping the world's schema ...", file=sys.stderr)
+        print(
+            f"PostgreSQL {server.execute('SHOW server_version')[0][0]} on 127.0.0.1:{server.port}; "
+            "bootstrapping the world's schema ...",
+            file=sys.stderr,
+        )
         bootstrap_world(dsn)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
-        env.update(WFCTL_WORLD="postgres", WFCTL_DSN=dsn, WFCTL_CONFIG=str(Path(server.base) / "none.toml"),
-                   WFCTL_CACHE_DIR=str(Path(server.base) / "cache"), NO_COLOR="1")
+        env.update(
+            WFCTL_WORLD="postgres",
+            WFCTL_DSN=dsn,
+            WFCTL_CONFIG=str(Path(server.base) / "none.toml"),
+            WFCTL_CACHE_DIR=str(Path(server.base) / "cache"),
+            NO_COLOR="1",
+        )
         wfctl = [sys.executable, "-c", "from wfctl.cli import main; main()"]
         maker = RowMaker()
         # 90 days of history, newest runs last: ids and created_at grow together, as they do in the world
@@ -188,10 +228,16 @@ def main() -> int:
             backend = PostgresWorldBackend(resolve(flags={"dsn": dsn}, env={"WFCTL_WORLD": "postgres"}))
             row = {
                 "rows": size,
-                "list_query": median_ms(lambda: backend.list_runs(ListQuery(limit=20)), args.repeat * 3),
-                "list_filtered": median_ms(lambda: backend.list_runs(
-                    ListQuery(limit=20, statuses=["failed"], workflow="demoWorkflow")), args.repeat * 3),
-                "counts_query": median_ms(lambda: backend.counts(), args.repeat * 3),
+                "list_query": median_ms(
+                    lambda backend=backend: backend.list_runs(ListQuery(limit=20)), args.repeat * 3
+                ),
+                "list_filtered": median_ms(
+                    lambda backend=backend: backend.list_runs(
+                        ListQuery(limit=20, statuses=["failed"], workflow="demoWorkflow")
+                    ),
+                    args.repeat * 3,
+                ),
+                "counts_query": median_ms(lambda backend=backend: backend.counts(), args.repeat * 3),
                 "list_cli": cli_ms(wfctl + ["list", "--limit", "20"], env, args.repeat),
                 "dashboard_cli": cli_ms(wfctl + ["dashboard", "--once", "-o", "json"], env, args.repeat),
             }
@@ -201,13 +247,19 @@ def main() -> int:
             print("\n-- plan: list --limit 20 (ORDER BY id DESC LIMIT 21)")
             print(explain(dsn, "SELECT id FROM workflow.workflow_runs ORDER BY id DESC LIMIT 21"))
             print("\n-- plan: list --status failed --workflow demoWorkflow")
-            print(explain(dsn, "SELECT id FROM workflow.workflow_runs WHERE status IN ('failed') AND name IN "
-                               "('workflow//./workflows/demo//demoWorkflow') ORDER BY id DESC LIMIT 21"))
+            print(
+                explain(
+                    dsn,
+                    "SELECT id FROM workflow.workflow_runs WHERE status IN ('failed') AND name IN "
+                    "('workflow//./workflows/demo//demoWorkflow') ORDER BY id DESC LIMIT 21",
+                )
+            )
             print("\n-- plan: dashboard counts (GROUP BY status)")
             cap = PostgresWorldBackend.COUNT_CAP + 1
             branches = " UNION ALL ".join(
                 f"(SELECT status FROM workflow.workflow_runs WHERE status = '{s}' LIMIT {cap})"
-                for s in ("pending", "running", "completed", "failed", "cancelled"))
+                for s in ("pending", "running", "completed", "failed", "cancelled")
+            )
             print(explain(dsn, f"SELECT status::text, count(*) FROM ({branches}) AS capped GROUP BY status"))
     finally:
         server.cleanup()
@@ -220,13 +272,21 @@ def main() -> int:
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---:" for _ in header) + "|")
     for row in results:
-        print(f"| {row['rows']:,} | {row['list_query']:.2f} ms | {row['list_filtered']:.2f} ms | "
-              f"{row['counts_query']:.2f} ms | {row['list_cli']:.0f} ms | {row['dashboard_cli']:.0f} ms |")
+        print(
+            f"| {row['rows']:,} | {row['list_query']:.2f} ms | {row['list_filtered']:.2f} ms | "
+            f"{row['counts_query']:.2f} ms | {row['list_cli']:.0f} ms | {row['dashboard_cli']:.0f} ms |"
+        )
     last = results[-1]
     ratios = [last[k] / first[k] for k in ("list_query", "list_filtered", "counts_query", "list_cli", "dashboard_cli")]
     print(f"| ratio {last['rows'] // first['rows']}x rows | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
-    print(json.dumps({"python_start_ms": round(python_start, 1), "results": [
-        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in results]}))
+    print(
+        json.dumps(
+            {
+                "python_start_ms": round(python_start, 1),
+                "results": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in results],
+            }
+        )
+    )
     return 0
 
 

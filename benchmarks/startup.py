@@ -52,25 +52,31 @@ def main() -> None:
     ap.add_argument("--python", default=sys.executable)
     args = ap.parse_args()
     py = args.python
-    env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
-           "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache",
-           # An installed wfctl has its bytecode cached; keep it cached here too (some sandboxes
-           # set PYTHONDONTWRITEBYTECODE, which would recompile every module on every run).
-           "PYTHONPYCACHEPREFIX": "/tmp/wfctl-bench-pycache"}
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
+        "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache",
+        # An installed wfctl has its bytecode cached; keep it cached here too (some sandboxes
+        # set PYTHONDONTWRITEBYTECODE, which would recompile every module on every run).
+        "PYTHONPYCACHEPREFIX": "/tmp/wfctl-bench-pycache",
+    }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cases: dict[str, tuple[list[str], str | None]] = {
         "python -c pass": ([py, "-c", "pass"], None),
         "wfctl --version": ([py, "-m", "wfctl.cli", "--version"], None),
         "wfctl --help": ([py, "-m", "wfctl.cli", "--help"], None),
         "wfctl status (memory backend)": (
-            [py, "-c", MEMORY_STATUS.format(tests=str(ROOT / "tests"), root=str(ROOT))], None),
+            [py, "-c", MEMORY_STATUS.format(tests=str(ROOT / "tests"), root=str(ROOT))],
+            None,
+        ),
     }
     demo = ROOT / "examples" / "workflow-sdk-demo"
     run_id = first_local_run(demo)
     if run_id:
         cases["wfctl status (local world)"] = ([py, "-m", "wfctl.cli", "status", run_id], str(demo))
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for name, (cmd, cwd) in cases.items():  # warm-up (bytecode caches, disk cache)
+    for _name, (cmd, cwd) in cases.items():  # warm-up (bytecode caches, disk cache)
         subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(args.runs):
         for name, (cmd, cwd) in cases.items():
@@ -86,8 +92,9 @@ def main() -> None:
         med = statistics.median(values)
         result[name] = {"median_ms": round(med * 1000, 1), "ratio": round(med / floor, 2)}
         print(f"{name:<34}{med * 1000:>10.1f}{med / floor:>8.2f}x")
-    version = subprocess.run([py, "-c", "import typer, importlib.metadata as m; print(m.version('typer'))"],
-                             capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [py, "-c", "import typer, importlib.metadata as m; print(m.version('typer'))"], capture_output=True, text=True
+    ).stdout.strip()
     print(json.dumps({"python": py, "typer": version, "runs": args.runs, "results": result}))
 
 

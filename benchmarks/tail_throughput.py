@@ -91,7 +91,8 @@ def fill(server: DSServer, path: str, events: int, batch: int = 20_000) -> int:
         n = min(batch, events - written)
         body = ",".join(
             f'{{"type":"log","level":"info","message":"m{i}","v":3,"eventIndex":{i}}}'
-            for i in range(written, written + n))
+            for i in range(written, written + n)
+        )
         resp = server.append(path, "[" + body + "]", "application/json", close=written + n >= events)
         if resp.status_code != 204:
             raise SystemExit(f"append failed: {resp.status_code} {resp.text[:200]}")
@@ -99,8 +100,13 @@ def fill(server: DSServer, path: str, events: int, batch: int = 20_000) -> int:
     return int(server.head(path).headers.get("content-length") or 0)
 
 
-def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-            stdout: int | None = subprocess.DEVNULL) -> tuple[float, int, int, str]:
+def measure(
+    cmd: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdout: int | None = subprocess.DEVNULL,
+) -> tuple[float, int, int, str]:
     """Run ``cmd``; return (seconds, peak RSS in bytes, exit code, stderr).
 
     The peak RSS is the command's own maximum resident set size, as reported by GNU ``/usr/bin/time -f %M``
@@ -164,8 +170,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--flat", action="store_true", help="also measure wfctl's peak RSS on a 10x smaller stream")
-    ap.add_argument("--flue-flat", type=int, default=0, metavar="N",
-                    help="also tail runs of N/10 and N events from the fake Flue server (peak RSS of each)")
+    ap.add_argument(
+        "--flue-flat",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also tail runs of N/10 and N events from the fake Flue server (peak RSS of each)",
+    )
     ap.add_argument("--no-replay", action="store_true", help="skip the replay of the recorded answer")
     ap.add_argument("--json", action="store_true", help="print only the JSON result line")
     args = ap.parse_args()
@@ -178,13 +189,20 @@ def main() -> None:
     try:
         server = DSServer.start(long_poll_timeout_ms=500)
     except PeerUnavailable as exc:
-        raise SystemExit(f"reference server unavailable: {exc}")
-    env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
-           "WFCTL_CACHE_DIR": f"/tmp/wfctl-bench-cache-{os.getpid()}"}
+        raise SystemExit(f"reference server unavailable: {exc}") from None
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
+        "WFCTL_CACHE_DIR": f"/tmp/wfctl-bench-cache-{os.getpid()}",
+    }
     # Bytecode caches on, as for an installed wfctl (count_wfctl's first run writes them): an inherited
     # PYTHONDONTWRITEBYTECODE would recompile every changed module on every run.
-    env = {k: v for k, v in env.items()
-           if k not in ("WFCTL_TOKEN", "WFCTL_PROFILE", "WFCTL_URL", "PYTHONDONTWRITEBYTECODE")}
+    env = {
+        k: v
+        for k, v in env.items()
+        if k not in ("WFCTL_TOKEN", "WFCTL_PROFILE", "WFCTL_URL", "PYTHONDONTWRITEBYTECODE")
+    }
     try:
         started = time.perf_counter()
         fill(server, "/v1/stream/runs/bench", args.events)
@@ -194,8 +212,10 @@ def main() -> None:
         body_bytes = len(subprocess.run([curl, "-s", f"{stream_url}?offset=-1"], capture_output=True).stdout)
         wfctl_cmd = [wfctl, "--backend", "flue", "--url", template, "tail", "bench", "-o", "jsonl"]
         cases: dict[str, tuple[list[str], Path | None]] = {
-            "curl (raw body, floor)": ([curl, "-s", "--compressed", "-o", "/dev/null", f"{stream_url}?offset=-1"],
-                                       None),
+            "curl (raw body, floor)": (
+                [curl, "-s", "--compressed", "-o", "/dev/null", f"{stream_url}?offset=-1"],
+                None,
+            ),
             "ts-client (count)": ([node, "--input-type=module", "-e", NODE_READER, stream_url, "count"], PEER_DIR),
             "ts-client (jsonl)": ([node, "--input-type=module", "-e", NODE_READER, stream_url, "jsonl"], PEER_DIR),
             "wfctl tail -o jsonl": (wfctl_cmd, None),
@@ -208,8 +228,9 @@ def main() -> None:
         replay_results = None
         if not args.no_replay:
             with Replay(server, "/v1/stream/runs/bench") as replay:
-                replay_cases = {name: ([a.replace(server.url, replay.url) for a in cmd], cwd)
-                                for name, (cmd, cwd) in cases.items()}
+                replay_cases = {
+                    name: ([a.replace(server.url, replay.url) for a in cmd], cwd) for name, (cmd, cwd) in cases.items()
+                }
                 replay_results = run_readers(replay_cases, args.runs, args.events, env)
         flat = None
         if args.flat:
@@ -225,8 +246,14 @@ def main() -> None:
 
     summary = summarize(results, args.events)
     summary[WFCTL]["helperPeakRssMB"] = round(helper_rss / 2**20, 1)
-    doc = {"events": args.events, "bodyMB": round(body_bytes / 2**20, 1), "fillSeconds": round(fill_seconds, 1),
-           "runs": args.runs, "results": summary, **ratios(summary)}
+    doc = {
+        "events": args.events,
+        "bodyMB": round(body_bytes / 2**20, 1),
+        "fillSeconds": round(fill_seconds, 1),
+        "runs": args.runs,
+        "results": summary,
+        **ratios(summary),
+    }
     if replay_results:
         replay_summary = summarize(replay_results, args.events)
         doc["replay"] = {"results": replay_summary, **ratios(replay_summary)}
@@ -235,29 +262,42 @@ def main() -> None:
     if flue_flat:
         doc["flueFlat"] = flue_flat
     if not args.json:
-        print(f"{args.events:,} events, {doc['bodyMB']} MB body, median of {args.runs} runs (readers in rotating "
-              "order)")
+        print(
+            f"{args.events:,} events, {doc['bodyMB']} MB body, median of {args.runs} runs (readers in rotating order)"
+        )
         print_table("the reference server (builds the whole answer first, then sends it)", summary, doc)
         if replay_results:
-            print_table("replay: the reference server's recorded answer, served at once (the readers' own work)",
-                        doc["replay"]["results"], doc["replay"])
-        print(f"\nwfctl's helper process (decoding on the second core): peak RSS "
-              f"{summary[WFCTL]['helperPeakRssMB']} MB, besides wfctl's own")
+            print_table(
+                "replay: the reference server's recorded answer, served at once (the readers' own work)",
+                doc["replay"]["results"],
+                doc["replay"],
+            )
+        print(
+            f"\nwfctl's helper process (decoding on the second core): peak RSS "
+            f"{summary[WFCTL]['helperPeakRssMB']} MB, besides wfctl's own"
+        )
         if flat:
-            print(f"wfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
-                  f"{summary[WFCTL]['peakRssMB']} MB at {args.events:,}")
+            print(
+                f"wfctl peak RSS: {flat['peakRssMB']} MB at {flat['events']:,} events, "
+                f"{summary[WFCTL]['peakRssMB']} MB at {args.events:,}"
+            )
         if flue_flat:
-            print("wfctl on the fake Flue server (100-event pages): " + ", ".join(
-                f"{row['events']:,} events {row['peakRssMB']} MB peak, {row['eventsPerSecond']:,} events/s"
-                for row in flue_flat))
+            print(
+                "wfctl on the fake Flue server (100-event pages): "
+                + ", ".join(
+                    f"{row['events']:,} events {row['peakRssMB']} MB peak, {row['eventsPerSecond']:,} events/s"
+                    for row in flue_flat
+                )
+            )
     print(json.dumps(doc))
 
 
 WFCTL = "wfctl tail -o jsonl"
 
 
-def run_readers(cases: dict[str, tuple[list[str], Path | None]], runs: int, events: int,
-                env: dict[str, str]) -> dict[str, list[tuple[float, int]]]:
+def run_readers(
+    cases: dict[str, tuple[list[str], Path | None]], runs: int, events: int, env: dict[str, str]
+) -> dict[str, list[tuple[float, int]]]:
     """``runs`` rounds of every reader, each round in another order: the server's state after one reader
     (its garbage collection of the last answer, say) does not always fall on the same next reader."""
     results: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
@@ -281,25 +321,34 @@ def summarize(results: dict[str, list[tuple[float, int]]], events: int) -> dict[
     summary = {}
     for name, samples in results.items():
         secs = statistics.median(s for s, _ in samples)
-        summary[name] = {"seconds": round(secs, 3), "eventsPerSecond": round(events / secs),
-                         "peakRssMB": round(max(r for _, r in samples) / 2**20, 1),
-                         "allSeconds": [round(s, 2) for s, _ in samples]}
+        summary[name] = {
+            "seconds": round(secs, 3),
+            "eventsPerSecond": round(events / secs),
+            "peakRssMB": round(max(r for _, r in samples) / 2**20, 1),
+            "allSeconds": [round(s, 2) for s, _ in samples],
+        }
     return summary
 
 
 def ratios(summary: dict[str, dict]) -> dict[str, float]:
     rate = summary[WFCTL]["eventsPerSecond"]
-    return {"wfctlVsTsClient": round(rate / summary["ts-client (count)"]["eventsPerSecond"], 2),
-            "wfctlVsTsClientJsonl": round(rate / summary["ts-client (jsonl)"]["eventsPerSecond"], 2)}
+    return {
+        "wfctlVsTsClient": round(rate / summary["ts-client (count)"]["eventsPerSecond"], 2),
+        "wfctlVsTsClientJsonl": round(rate / summary["ts-client (jsonl)"]["eventsPerSecond"], 2),
+    }
 
 
 def print_table(title: str, summary: dict[str, dict], doc: dict) -> None:
     print(f"\n{title}\n{'reader':<26}{'seconds':>10}{'events/s':>14}{'peak RSS':>12}   all runs (s)")
     for name, row in summary.items():
-        print(f"{name:<26}{row['seconds']:>10.2f}{row['eventsPerSecond']:>14,}{row['peakRssMB']:>9.1f} MB   "
-              + " ".join(f"{s:.2f}" for s in row["allSeconds"]))
-    print(f"wfctl / ts-client (count): {doc['wfctlVsTsClient']}x;  wfctl / ts-client (jsonl): "
-          f"{doc['wfctlVsTsClientJsonl']}x")
+        print(
+            f"{name:<26}{row['seconds']:>10.2f}{row['eventsPerSecond']:>14,}{row['peakRssMB']:>9.1f} MB   "
+            + " ".join(f"{s:.2f}" for s in row["allSeconds"])
+        )
+    print(
+        f"wfctl / ts-client (count): {doc['wfctlVsTsClient']}x;  wfctl / ts-client (jsonl): "
+        f"{doc['wfctlVsTsClientJsonl']}x"
+    )
 
 
 class Replay:
@@ -316,13 +365,15 @@ class Replay:
         import httpx
 
         with httpx.Client(timeout=120) as client:
-            resp = client.get(f"{server.url}{path}", params={"offset": "-1"},
-                              headers={"Accept-Encoding": "identity"})
+            resp = client.get(f"{server.url}{path}", params={"offset": "-1"}, headers={"Accept-Encoding": "identity"})
             resp.raise_for_status()
         body = resp.content
         compressed = gzip.compress(body, 6)  # zlib's default level, as node's
-        headers = [(k, v) for k, v in resp.headers.items()
-                   if k.lower().startswith("stream-") or k.lower() in ("content-type", "etag")]
+        headers = [
+            (k, v)
+            for k, v in resp.headers.items()
+            if k.lower().startswith("stream-") or k.lower() in ("content-type", "etag")
+        ]
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -369,15 +420,26 @@ def flue_memory(events: int, wfctl: str, env: dict[str, str]) -> list[dict]:
         for n in (max(1, events // 10), events):
             run_id = fake.create_run("manual")
             for start in range(0, n, 10_000):
-                fake.emit_many(run_id, [{"type": "log", "level": "info", "message": f"m{i}"}
-                                        for i in range(start, min(n, start + 10_000))])
+                fake.emit_many(
+                    run_id,
+                    [
+                        {"type": "log", "level": "info", "message": f"m{i}"}
+                        for i in range(start, min(n, start + 10_000))
+                    ],
+                )
             fake.finish(run_id, result=None)
             cmd = [wfctl, "--backend", "flue", "--url", fake.url, "tail", run_id, "-o", "jsonl"]
             seconds, rss, code, err = measure(cmd, env={**env, "WFCTL_TOKEN": "bench"})
             if code != 0:
                 raise SystemExit(f"wfctl failed on the fake Flue server ({code}): {err[-500:]}")
-            rows.append({"events": n + 2, "seconds": round(seconds, 2), "eventsPerSecond": round((n + 2) / seconds),
-                         "peakRssMB": round(rss / 2**20, 1)})
+            rows.append(
+                {
+                    "events": n + 2,
+                    "seconds": round(seconds, 2),
+                    "eventsPerSecond": round((n + 2) / seconds),
+                    "peakRssMB": round(rss / 2**20, 1),
+                }
+            )
     return rows
 
 

@@ -46,8 +46,10 @@ def wfctl_command(python: str) -> list[str]:
 
 def seed(peer: TemporalPeer, completed: int) -> tuple[str, list[str]]:
     """``completed`` finished runs and 3 running ones; returns (a completed id to describe, running ids)."""
-    ids = [peer.start_workflow("wfctl-complete", {"name": f"n{i}", "steps": 2}, workflow_id=f"bench-{i:03d}")
-           .workflow_id for i in range(completed)]
+    ids = [
+        peer.start_workflow("wfctl-complete", {"name": f"n{i}", "steps": 2}, workflow_id=f"bench-{i:03d}").workflow_id
+        for i in range(completed)
+    ]
     for wid in ids:
         peer.result(wid, timeout=60)
     running = [peer.start_workflow("wfctl-sleep", {}, workflow_id=f"bench-sleep-{i}").workflow_id for i in range(3)]
@@ -60,8 +62,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20, help="repetitions of every command (interleaved)")
     ap.add_argument("--seed", type=int, default=40, help="completed workflows to create first")
     ap.add_argument("--python", default=sys.executable, help="interpreter that runs wfctl")
-    ap.add_argument("--pycache", default="/tmp/wfctl-bench-pycache",
-                    help="bytecode cache for the wfctl processes (PYTHONPYCACHEPREFIX)")
+    ap.add_argument(
+        "--pycache",
+        default="/tmp/wfctl-bench-pycache",
+        help="bytecode cache for the wfctl processes (PYTHONPYCACHEPREFIX)",
+    )
     args = ap.parse_args()
     temporal = find_temporal_binary()
     if temporal is None:
@@ -70,8 +75,13 @@ def main() -> None:
     with TemporalPeer() as peer:
         wid, running = seed(peer, args.seed)
         wfctl = wfctl_command(args.python)
-        env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
-               "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "NO_COLOR": "1",
+            "WFCTL_CONFIG": "/nonexistent/wfctl.toml",
+            "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache",
+            "PYTHONPATH": str(ROOT),
+        }
         for key in [k for k in env if k.startswith(("WFCTL_TOKEN", "TEMPORAL_"))]:
             env.pop(key)
         # An installed wfctl runs from cached bytecode; keep that cache out of the source tree.
@@ -88,13 +98,20 @@ def main() -> None:
             "wfctl status WID -o json": w + ["status", wid, "-o", "json"],
         }
         # sanity: both sides answer with the same data
-        listed = json.loads(subprocess.run(cases["wfctl list --limit 20 -o json"], env=env, capture_output=True,
-                                           check=True, text=True).stdout)["data"]
-        theirs = json.loads(subprocess.run(cases["temporal workflow list --limit 20 -o json"], env=env,
-                                           capture_output=True, check=True, text=True).stdout)
+        listed = json.loads(
+            subprocess.run(
+                cases["wfctl list --limit 20 -o json"], env=env, capture_output=True, check=True, text=True
+            ).stdout
+        )["data"]
+        theirs = json.loads(
+            subprocess.run(
+                cases["temporal workflow list --limit 20 -o json"], env=env, capture_output=True, check=True, text=True
+            ).stdout
+        )
         assert len(listed) == 20 and len(theirs) == 20, (len(listed), len(theirs))
-        got = json.loads(subprocess.run(cases["wfctl get WID -o json"], env=env, capture_output=True, check=True,
-                                        text=True).stdout)
+        got = json.loads(
+            subprocess.run(cases["wfctl get WID -o json"], env=env, capture_output=True, check=True, text=True).stdout
+        )
         assert got["status"] == "completed" and got["output"]["greeting"].startswith("hello"), got
 
         samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -109,8 +126,12 @@ def main() -> None:
                     raise SystemExit(f"{name} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
         for wid_ in running:
             peer.terminate(wid_, reason="benchmark done")
-        server_version = json.loads(subprocess.run([temporal, "--version"], capture_output=True, text=True)
-                                    .stdout.strip().join(['"', '"']).replace("\n", " "))
+        server_version = json.loads(
+            subprocess.run([temporal, "--version"], capture_output=True, text=True)
+            .stdout.strip()
+            .join(['"', '"'])
+            .replace("\n", " ")
+        )
 
     med = {name: statistics.median(values) for name, values in samples.items()}
     pairs = {
@@ -128,11 +149,19 @@ def main() -> None:
     for key, (ours, theirs_) in pairs.items():
         ratios[key] = round(med[ours] / med[theirs_], 2)
         print(f"{key:<10}{ratios[key]:>21.2f}x")
-    print(json.dumps({
-        "python": args.python, "wfctl": " ".join(wfctl[-2:]) if len(wfctl) > 1 else wfctl[0],
-        "temporal": server_version, "runs": args.runs, "seeded": args.seed + 3,
-        "median_ms": {name: round(v * 1000, 1) for name, v in med.items()}, "ratios": ratios,
-    }))
+    print(
+        json.dumps(
+            {
+                "python": args.python,
+                "wfctl": " ".join(wfctl[-2:]) if len(wfctl) > 1 else wfctl[0],
+                "temporal": server_version,
+                "runs": args.runs,
+                "seeded": args.seed + 3,
+                "median_ms": {name: round(v * 1000, 1) for name, v in med.items()},
+                "ratios": ratios,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

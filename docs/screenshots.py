@@ -40,7 +40,7 @@ def run_in_pane(command: str, env: dict[str, str]) -> None:
 
 
 def prompt_back() -> bool:
-    lines = [l for l in capture().splitlines() if l.strip()]
+    lines = [line for line in capture().splitlines() if line.strip()]
     return bool(lines) and lines[-1].strip() == "$"
 
 
@@ -60,10 +60,17 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="wfctl-shots-")) / ".workflow-data"
     app = WorkflowApp()
     with app.start(data_dir=data) as server:
-        env = {"WFCTL_CONFIG": "/nonexistent.toml", "WORKFLOW_LOCAL_DATA_DIR": str(data), "TERM": "xterm-256color",
-               "WFCTL_APP_URL": server.url}
-        ids = [server.start_run("demoWorkflow", ["Ada", "1h"]), server.start_run("failingWorkflow", ["oops"]),
-               server.start_run("approvalWorkflow", ["doc1"])]
+        env = {
+            "WFCTL_CONFIG": "/nonexistent.toml",
+            "WORKFLOW_LOCAL_DATA_DIR": str(data),
+            "TERM": "xterm-256color",
+            "WFCTL_APP_URL": server.url,
+        }
+        ids = [
+            server.start_run("demoWorkflow", ["Ada", "1h"]),
+            server.start_run("failingWorkflow", ["oops"]),
+            server.start_run("approvalWorkflow", ["doc1"]),
+        ]
         for rid in ids:
             server.wait_for_status(rid, ("running", "failed", "completed"), timeout=30)
         tmux("new-session", "-d", "-s", SESSION, "-x", str(WIDTH), "-y", str(HEIGHT), "bash --norc --noprofile")

@@ -42,7 +42,7 @@ def _skip_reason(longrepr: object) -> str:
         reason = str(longrepr[2])
     else:
         reason = str(longrepr)
-    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+    return reason[len("Skipped: ") :] if reason.startswith("Skipped: ") else reason
 
 
 def _fail_unallowed_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
@@ -70,8 +70,10 @@ class _SkippedModule(pytest.Item):
         self.reason = reason
 
     def runtest(self) -> None:
-        pytest.fail(f"skipped under CI=true, and the reason is not in CI_ALLOWED_SKIPS (tests/conftest.py): "
-                    f"{self.reason}", pytrace=False)
+        pytest.fail(
+            f"skipped under CI=true, and the reason is not in CI_ALLOWED_SKIPS (tests/conftest.py): {self.reason}",
+            pytrace=False,
+        )
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, self.name
@@ -140,8 +142,9 @@ def cli(monkeypatch: pytest.MonkeyPatch):
 
     from wfctl.app import app as command
 
-    def run(*args: str, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None,
-            input: str | None = None) -> Result:
+    def run(
+        *args: str, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None, input: str | None = None
+    ) -> Result:
         runner = CliRunner()
         old = os.getcwd()
         if cwd is not None:

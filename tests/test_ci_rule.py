@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CASES = '''
+CASES = """
 import pytest
 
 def test_missing_peer():
@@ -19,16 +19,16 @@ def test_allowed():
 
 def test_passes():
     pass
-'''
+"""
 
-MODULE_SKIP = '''
+MODULE_SKIP = """
 import pytest
 
 pytest.importorskip("no_such_module_for_wfctl_tests")
 
 def test_never_runs():
     pass
-'''
+"""
 
 
 def run_pytest(tmp_path: Path, ci: bool) -> subprocess.CompletedProcess[str]:
@@ -38,8 +38,14 @@ def run_pytest(tmp_path: Path, ci: bool) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci:
         env["CI"] = "true"
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-rf", "-p", "no:cacheprovider", str(tmp_path)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-rf", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_under_ci_only_allowlisted_skips_pass(tmp_path):

@@ -1,7 +1,5 @@
 import json
 
-import pytest
-
 
 def test_list_json_shape(cli, memory_world):
     memory_world.add("r1", "completed", minutes=1)

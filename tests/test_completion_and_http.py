@@ -1,6 +1,5 @@
 """Issue 2 points 6 and 7: completion scripts, the run-id cache, HTTP retries and redaction."""
 
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,8 @@ def test_completion_scripts_match_generator(cli, shell):
     assert r.exit_code == 0
     committed = (ROOT / "completions" / f"wfctl.{shell}").read_text()
     assert r.stdout == committed == script(shell), (
-        f"completions/wfctl.{shell} drifted: regenerate with 'wfctl completion {shell} > completions/wfctl.{shell}'")
+        f"completions/wfctl.{shell} drifted: regenerate with 'wfctl completion {shell} > completions/wfctl.{shell}'"
+    )
 
 
 def test_completion_unknown_shell(cli):
@@ -40,10 +40,16 @@ def test_listing_fills_run_id_cache(cli, memory_world):
 
 
 def test_run_id_completion_subprocess_reads_only_cache(tmp_path):
-    env = {**os.environ, "WFCTL_CACHE_DIR": str(tmp_path), "_WFCTL_COMPLETE": "complete_bash",
-           "COMP_WORDS": "wfctl get wrun_A", "COMP_CWORD": "2",
-           # a backend that would fail if contacted: completion must not touch it
-           "WFCTL_BACKEND": "temporal", "WFCTL_URL": "http://127.0.0.1:9"}
+    env = {
+        **os.environ,
+        "WFCTL_CACHE_DIR": str(tmp_path),
+        "_WFCTL_COMPLETE": "complete_bash",
+        "COMP_WORDS": "wfctl get wrun_A",
+        "COMP_CWORD": "2",
+        # a backend that would fail if contacted: completion must not touch it
+        "WFCTL_BACKEND": "temporal",
+        "WFCTL_URL": "http://127.0.0.1:9",
+    }
     (tmp_path / "recent-run-ids").write_text("wrun_AB\nwrun_XY\nwrun_AC\n")
     out = subprocess.run([sys.executable, "-m", "wfctl.cli"], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
@@ -92,8 +98,9 @@ def test_post_not_retried_by_default():
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("status,exc", [(401, AuthError), (403, AuthError), (404, NotFoundError),
-                                        (400, UsageError), (500, UnavailableError)])
+@pytest.mark.parametrize(
+    "status,exc", [(401, AuthError), (403, AuthError), (404, NotFoundError), (400, UsageError), (500, UnavailableError)]
+)
 def test_status_mapping(status, exc):
     c = client(lambda r: httpx.Response(status, json={"message": "nope"}), max_retries=0)
     with pytest.raises(exc) as info:
@@ -118,8 +125,11 @@ def test_connection_refused_is_unavailable():
 
 def test_debug_log_redacts_token():
     lines = []
-    c = client(lambda r: httpx.Response(200, json={}, headers={"set-cookie": "s=1"}), token="tok-SECRET-123",
-               debug_log=lines.append)
+    c = client(
+        lambda r: httpx.Response(200, json={}, headers={"set-cookie": "s=1"}),
+        token="tok-SECRET-123",
+        debug_log=lines.append,
+    )
     c.get_json("/x", params={"q": "tok-SECRET-123"})
     text = "\n".join(lines)
     assert "tok-SECRET-123" not in text
@@ -138,9 +148,11 @@ def test_redirect_to_another_origin_is_refused_before_anything_is_sent_there():
     with pytest.raises(UnavailableError) as info:
         client(handler, token="abc").get_json("/x")
     assert seen == ["engine.test"]  # credentials never reached other.test
-    assert info.value.message == ("Test redirected a GET to http://other.test/y, another origin than "
-                                  "http://engine.test: wfctl does not follow redirects away from the configured "
-                                  "engine")
+    assert info.value.message == (
+        "Test redirected a GET to http://other.test/y, another origin than "
+        "http://engine.test: wfctl does not follow redirects away from the configured "
+        "engine"
+    )
 
 
 def test_redirect_within_the_origin_is_followed():
@@ -170,27 +182,43 @@ def test_plain_http_engine_refuses_redirect_to_https():
     assert "https" in info.value.hint and "http:// URL" in info.value.message
 
 
-@pytest.mark.parametrize("body,headers,expected", [
-    (b'{"a": 1', {"content-type": "application/json"}, "whose JSON ends early, after 7 bytes (Content-Length: 7): a truncated answer"),
-    (b'{"name": "caf\xe9"}', {"content-type": "application/json; charset=utf-8"},
-     "whose body is not valid utf-8 (byte 13)"),
-    (b'{"name": "caf\xe9"}', {"content-type": "application/json"}, "whose body is not valid UTF-8 (byte 13)"),
-    (b'{"a": 1}', {"content-type": "application/json; charset=x-no-such"}, "in an unknown charset 'x-no-such'"),
-    (b'{"a": 1}', {"content-type": "application/json; charset=utf-16"}, "that is not JSON"),
-    (b"[" * 100_000, {"content-type": "application/json"}, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "body,headers,expected",
+    [
+        (
+            b'{"a": 1',
+            {"content-type": "application/json"},
+            "whose JSON ends early, after 7 bytes (Content-Length: 7): a truncated answer",
+        ),
+        (
+            b'{"name": "caf\xe9"}',
+            {"content-type": "application/json; charset=utf-8"},
+            "whose body is not valid utf-8 (byte 13)",
+        ),
+        (b'{"name": "caf\xe9"}', {"content-type": "application/json"}, "whose body is not valid UTF-8 (byte 13)"),
+        (b'{"a": 1}', {"content-type": "application/json; charset=x-no-such"}, "in an unknown charset 'x-no-such'"),
+        (b'{"a": 1}', {"content-type": "application/json; charset=utf-16"}, "that is not JSON"),
+        (b"[" * 100_000, {"content-type": "application/json"}, "nested too deeply"),
+    ],
+)
 def test_bodies_that_lie_about_their_json_are_one_line(body, headers, expected):
     c = client(lambda r: httpx.Response(200, content=body, headers=headers))
     with pytest.raises(UnavailableError) as info:
         c.get_json("/x")
-    assert info.value.message.startswith("Test answered HTTP 200 with application/json") and expected in \
-        info.value.message and info.value.message.endswith("(GET /x)")
+    assert (
+        info.value.message.startswith("Test answered HTTP 200 with application/json")
+        and expected in info.value.message
+        and info.value.message.endswith("(GET /x)")
+    )
 
 
 def test_json_in_a_declared_charset_and_under_another_content_type_is_read():
     text = '{"name": "café"}'
-    c = client(lambda r: httpx.Response(200, content=text.encode("latin-1"),
-                                        headers={"content-type": "application/json; charset=iso-8859-1"}))
+    c = client(
+        lambda r: httpx.Response(
+            200, content=text.encode("latin-1"), headers={"content-type": "application/json; charset=iso-8859-1"}
+        )
+    )
     assert c.get_json("/x") == {"name": "café"}
     c = client(lambda r: httpx.Response(200, content=text.encode(), headers={"content-type": "text/plain"}))
     assert c.get_json("/x") == {"name": "café"}

@@ -3,8 +3,6 @@
 import json
 import os
 
-import pytest
-
 from wfctl import config
 
 
@@ -14,8 +12,10 @@ def write(path, text, mode=0o600):
 
 
 def test_precedence_flag_env_profile_default(cli, config_file):
-    write(config_file, 'current_profile = "ops"\n[profiles.ops]\nbackend = "temporal"\nurl = "http://a"\n'
-                       'namespace = "prod"\n')
+    write(
+        config_file,
+        'current_profile = "ops"\n[profiles.ops]\nbackend = "temporal"\nurl = "http://a"\nnamespace = "prod"\n',
+    )
     r = cli("config", "view", "--show-sources", "-o", "json", env={"WFCTL_URL": "http://b"})
     doc = json.loads(r.stdout)
     assert doc["url"] == {"value": "http://b", "source": "env WFCTL_URL"}
@@ -26,9 +26,15 @@ def test_precedence_flag_env_profile_default(cli, config_file):
 
 
 def test_profile_choice_order(cli, config_file):
-    write(config_file, 'current_profile = "a"\n[profiles.a]\nbackend = "temporal"\nurl = "http://a"\n'
-                       '[profiles.b]\nbackend = "temporal"\nurl = "http://b"\n')
-    view = lambda *a, **kw: json.loads(cli("config", "view", "-o", "json", *a, **kw).stdout)
+    write(
+        config_file,
+        'current_profile = "a"\n[profiles.a]\nbackend = "temporal"\nurl = "http://a"\n'
+        '[profiles.b]\nbackend = "temporal"\nurl = "http://b"\n',
+    )
+
+    def view(*a, **kw):
+        return json.loads(cli("config", "view", "-o", "json", *a, **kw).stdout)
+
     assert view()["url"] == "http://a"
     assert view(env={"WFCTL_PROFILE": "b"})["url"] == "http://b"
     assert view("-p", "a", env={"WFCTL_PROFILE": "b"})["url"] == "http://a"
@@ -86,8 +92,7 @@ def test_token_precedence(config_file, tmp_path):
     assert p.token() == "file"
     p = config.resolve(profile="a", env={"WFCTL_CONFIG": str(config_file), "MY_TOKEN": "envvar"})
     assert p.token() == "envvar"
-    p = config.resolve(profile="a", env={"WFCTL_CONFIG": str(config_file), "MY_TOKEN": "envvar",
-                                         "WFCTL_TOKEN": "wf"})
+    p = config.resolve(profile="a", env={"WFCTL_CONFIG": str(config_file), "MY_TOKEN": "envvar", "WFCTL_TOKEN": "wf"})
     assert p.token() == "wf"
 
 
@@ -113,8 +118,11 @@ def test_set_token_makes_file_private(cli, config_file):
 
 
 def test_implicit_profile_honours_workflow_target_world(cli):
-    doc = json.loads(cli("config", "view", "--show-sources", "-o", "json",
-                         env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres"}).stdout)
+    doc = json.loads(
+        cli(
+            "config", "view", "--show-sources", "-o", "json", env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres"}
+        ).stdout
+    )
     assert doc["world"] == {"value": "postgres", "source": "env WORKFLOW_TARGET_WORLD"}
     assert doc["profile"]["value"] == "(implicit)"
 

@@ -1,7 +1,5 @@
 """Issue 8 point 1: the dashboard off a terminal — snapshots, and one line per change with --live."""
 
-import json
-
 from memory_backend import MemoryBackend
 
 from wfctl.output import OutputOptions
@@ -20,12 +18,16 @@ def test_live_lines_print_each_change_once(memory_world, capsys, config_file):
         return MemoryBackend.counts(backend, workflow)
 
     backend.counts = counts_and_advance
-    run_dashboard(backend, None, OutputOptions(format="plain"), workflow=None, interval=0.001, recent=10,
-                  lines=True, max_ticks=5)
+    run_dashboard(
+        backend, None, OutputOptions(format="plain"), workflow=None, interval=0.001, recent=10, lines=True, max_ticks=5
+    )
     lines = capsys.readouterr().out.splitlines()
-    changes = [l.split("\t")[1:] for l in lines]
-    assert changes == [["a", "demo", "new->running"], ["b", "demo", "new->pending"],
-                       ["a", "demo", "running->completed"]]
+    changes = [line.split("\t")[1:] for line in lines]
+    assert changes == [
+        ["a", "demo", "new->running"],
+        ["b", "demo", "new->pending"],
+        ["a", "demo", "running->completed"],
+    ]
 
 
 def test_dashboard_plain_snapshot_off_tty(cli, memory_world):

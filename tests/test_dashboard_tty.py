@@ -27,12 +27,24 @@ class Terminal:
         self.master, self.slave = os.openpty()
         os.set_blocking(self.master, False)
         self.before = termios.tcgetattr(self.slave)
-        full_env = {**os.environ, **env, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40",
-                    "PYTHONPATH": str(ROOT)}
+        full_env = {
+            **os.environ,
+            **env,
+            "TERM": "xterm-256color",
+            "COLUMNS": "100",
+            "LINES": "40",
+            "PYTHONPATH": str(ROOT),
+        }
         full_env.pop("NO_COLOR", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "wfctl.cli", *args], stdin=self.slave,
-                                     stdout=self.slave, stderr=self.slave, env=full_env, cwd=ROOT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wfctl.cli", *args],
+            stdin=self.slave,
+            stdout=self.slave,
+            stderr=self.slave,
+            env=full_env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.raw = b""
 
     def read(self) -> None:
@@ -99,8 +111,10 @@ def test_dashboard_on_the_local_world(tmp_path, isolated_env):
 
     data = tmp_path / ".workflow-data"
     reference_world(data)
-    term = Terminal(["dashboard", "--interval", "0.2s"], {"WORKFLOW_LOCAL_DATA_DIR": str(data),
-                                                         "WFCTL_CONFIG": str(isolated_env / "config.toml")})
+    term = Terminal(
+        ["dashboard", "--interval", "0.2s"],
+        {"WORKFLOW_LOCAL_DATA_DIR": str(data), "WFCTL_CONFIG": str(isolated_env / "config.toml")},
+    )
     try:
         term.wait_for(count_line("running", 1))
         assert not re.search(count_line("completed", 1), term.screen)
@@ -122,8 +136,10 @@ def test_dashboard_on_workflow_runs_v1(isolated_env):
     fake = FakeWorkflowRuns(envelope="data")
     try:
         run_id = fake.add_run(status="running")
-        term = Terminal(["--backend", "workflow-runs-v1", "--url", fake.url, "dashboard", "--interval", "0.2s"],
-                        {"WFCTL_TOKEN": fake.token, "WFCTL_CONFIG": str(isolated_env / "config.toml")})
+        term = Terminal(
+            ["--backend", "workflow-runs-v1", "--url", fake.url, "dashboard", "--interval", "0.2s"],
+            {"WFCTL_TOKEN": fake.token, "WFCTL_CONFIG": str(isolated_env / "config.toml")},
+        )
         try:
             term.wait_for(count_line("running", 1))
             assert not re.search(count_line("failed", 1), term.screen)

@@ -66,8 +66,11 @@ def test_exclusions_are_documented():
     for case_id in not_run:
         assert case_id in documented, f"case {case_id} is not run but not listed in DS_CONFORMANCE.md"
     in_scope = {c.id for c in CASES if not conformance.out_of_scope(c)}
-    assert {"json-parsing-errors/truncated-json-response", "sse-parsing-errors/malformed-control-event-json",
-            "read-sse-base64/sse-base64-large-payload-4kb"} <= in_scope
+    assert {
+        "json-parsing-errors/truncated-json-response",
+        "sse-parsing-errors/malformed-control-event-json",
+        "read-sse-base64/sse-base64-large-payload-4kb",
+    } <= in_scope
 
 
 #: The cases in scope; the others (auto mode, producers, ...) are not collected: test_exclusions_are_documented

@@ -125,9 +125,14 @@ def run_bounded(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
     return box.get("value")
 
 
-def follow(r: StreamReader, offset: str = "-1", live: str | None = "long-poll",
-           on_batch: Callable[[Batch], None] | None = None, stop: Callable[[list], bool] | None = None,
-           rereads: list[ParseError] | None = None) -> tuple[list, list[Batch]]:
+def follow(
+    r: StreamReader,
+    offset: str = "-1",
+    live: str | None = "long-poll",
+    on_batch: Callable[[Batch], None] | None = None,
+    stop: Callable[[list], bool] | None = None,
+    rereads: list[ParseError] | None = None,
+) -> tuple[list, list[Batch]]:
     """Consume ``r.read`` until the generator ends (closure) or ``stop(items)``; return items and batches.
 
     With ``rereads`` (a list), a :class:`ParseError` is recorded there and the stream is read again from
@@ -171,8 +176,15 @@ def indexes(items: list) -> list[int]:
 class Writer:
     """Appends events from a thread once ``go`` is set (the reader reached the tail)."""
 
-    def __init__(self, server: DSServer, path: str, n: int, close: bool = True,
-                 before_append: Callable[[int], None] | None = None, start: int = 0):
+    def __init__(
+        self,
+        server: DSServer,
+        path: str,
+        n: int,
+        close: bool = True,
+        before_append: Callable[[int], None] | None = None,
+        start: int = 0,
+    ):
         self.go = threading.Event()
         self.error: BaseException | None = None
         self.done = threading.Event()
@@ -363,8 +375,9 @@ def test_resume_from_checkpoint_is_exact(server):
     path = new_stream(server, events=events(5))
     w = Writer(server, path, 10, start=5)
     with reader(server, path) as r:
-        first, batches = run_bounded(lambda: follow(r, live="long-poll", on_batch=w.on_batch,
-                                                    stop=lambda items: len(items) >= 8))
+        first, batches = run_bounded(
+            lambda: follow(r, live="long-poll", on_batch=w.on_batch, stop=lambda items: len(items) >= 8)
+        )
         checkpoint = batches[-1].offset
         w.join()
         rest, _ = run_bounded(lambda: follow(r, checkpoint, live="sse"))
@@ -468,7 +481,8 @@ def test_memory_stays_flat_while_following(server):
         # only memory allocated under the reader's frames: the writer thread and pytest's own log capture
         # (which keeps every httpx log record) are not the reader's
         snap = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(True, "*wfctl/durable_streams.py", all_frames=True)])
+            [tracemalloc.Filter(True, "*wfctl/durable_streams.py", all_frames=True)]
+        )
         return sum(stat.size for stat in snap.statistics("filename"))
 
     def consume(r: StreamReader) -> int:
@@ -519,12 +533,16 @@ def test_503_with_retry_after_is_honoured(server, rec):
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("fault", [
-    {"dropConnection": True, "count": 2},
-    {"delayMs": 300, "count": 1},
-    {"status": 500, "count": 2},
-    {"status": 429, "count": 1},
-], ids=["drop", "delay", "500", "429"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"dropConnection": True, "count": 2},
+        {"delayMs": 300, "count": 1},
+        {"status": 500, "count": 2},
+        {"status": 429, "count": 1},
+    ],
+    ids=["drop", "delay", "500", "429"],
+)
 def test_catch_up_survives_faults(server, rec, fault):
     path = new_stream(server, events=events(30))
     server.inject_fault(path, method="GET", **fault)
@@ -535,12 +553,16 @@ def test_catch_up_survives_faults(server, rec, fault):
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("fault", [
-    {"truncateBodyBytes": 10},
-    {"truncateBodyBytes": 1},
-    {"truncateBodyBytes": 7},
-    {"corruptBody": True},
-], ids=["truncate", "truncate-1", "truncate-7", "corrupt"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"truncateBodyBytes": 10},
+        {"truncateBodyBytes": 1},
+        {"truncateBodyBytes": 7},
+        {"corruptBody": True},
+    ],
+    ids=["truncate", "truncate-1", "truncate-7", "corrupt"],
+)
 def test_malformed_body_is_a_parse_error_at_once(server, rec, fault):
     """As the official client: the first malformed body raises PARSE_ERROR, without a retry; the error says
     where to read again, and reading again from there gives everything."""
@@ -632,8 +654,7 @@ def test_live_follow_through_faults_is_complete_in_order_without_duplicates(serv
     idle = 0.3 if live == "sse" else 10.0
     rereads: list[ParseError] = []
     with reader(server, path, client=rec.client, max_retries=20, idle_timeout=idle) as r:
-        items, batches = run_bounded(lambda: follow(r, live=live, on_batch=w.on_batch, rereads=rereads),
-                                     timeout=90)
+        items, batches = run_bounded(lambda: follow(r, live=live, on_batch=w.on_batch, rereads=rereads), timeout=90)
     w.join()
     server.clear_faults()
     assert indexes(items) == list(range(n))
@@ -740,8 +761,9 @@ class Script:
         return [r.url.params.get(key) for r in self.requests]
 
 
-def ok(items: list | None = None, offset: str = T1, up_to_date: bool = True, closed: bool = False,
-       **headers: str) -> httpx.Response:
+def ok(
+    items: list | None = None, offset: str = T1, up_to_date: bool = True, closed: bool = False, **headers: str
+) -> httpx.Response:
     h = {"content-type": "application/json", "stream-next-offset": offset}
     if up_to_date:
         h["stream-up-to-date"] = "true"
@@ -762,18 +784,21 @@ def test_unit_retryable_statuses(code):
     assert items == [1] and len(s.requests) == 3 and len(s.sleeps) == 2
 
 
-@pytest.mark.parametrize("code,body,exc", [
-    (400, "Invalid offset format", InvalidOffsetError),
-    (400, '{"error":{"type":"invalid_request","details":"Tail must be an integer"}}', BadRequestError),
-    (401, "no token", UnauthorizedError),
-    (403, "forbidden", UnauthorizedError),
-    (404, "Stream not found", NotFoundError),
-    (405, "", UnexpectedStatusError),
-    (409, "", UnexpectedStatusError),
-    (410, "", GoneError),
-    (501, "", ServerError),
-    (302, "", UnexpectedStatusError),
-])
+@pytest.mark.parametrize(
+    "code,body,exc",
+    [
+        (400, "Invalid offset format", InvalidOffsetError),
+        (400, '{"error":{"type":"invalid_request","details":"Tail must be an integer"}}', BadRequestError),
+        (401, "no token", UnauthorizedError),
+        (403, "forbidden", UnauthorizedError),
+        (404, "Stream not found", NotFoundError),
+        (405, "", UnexpectedStatusError),
+        (409, "", UnexpectedStatusError),
+        (410, "", GoneError),
+        (501, "", ServerError),
+        (302, "", UnexpectedStatusError),
+    ],
+)
 def test_unit_non_retryable_statuses(code, body, exc):
     s = Script(status(code, body))
     with pytest.raises(exc) as e:
@@ -841,9 +866,9 @@ def test_unit_failure_count_resets_after_healthy_responses():
 def test_unit_minus_one_next_offset_flue_quirk():
     """Flue answers an empty run stream with ``Stream-Next-Offset: -1``; it must be echoed, not rejected."""
     s = Script(
-        ok([], offset="-1"),                                           # catch-up: empty, up to date
+        ok([], offset="-1"),  # catch-up: empty, up to date
         status(204, stream_next_offset="-1", stream_up_to_date="true", stream_cursor="7"),
-        ok([{"eventIndex": 0}], offset=T0, stream_cursor="8"),         # long-poll wakes up
+        ok([{"eventIndex": 0}], offset=T0, stream_cursor="8"),  # long-poll wakes up
         ok([{"eventIndex": 1}], offset=T1, closed=True),
     )
     items, batches = follow(s.reader(), live="long-poll")
@@ -905,11 +930,16 @@ def test_unit_long_poll_does_not_hot_loop_on_immediate_empty_answers():
 
 def test_unit_malformed_json_is_a_parse_error_without_retry():
     def body(content: bytes) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1},
-                              content=content)
+        return httpx.Response(
+            200, headers={"content-type": "application/json", "stream-next-offset": T1}, content=content
+        )
 
-    for content, match in [(b'[{"a":', "invalid JSON body"), (b"not json", "invalid JSON body"),
-                           (b'{"not": "an array"}', "JSON array"), (b"\xff\xfe[]", "invalid JSON body")]:
+    for content, match in [
+        (b'[{"a":', "invalid JSON body"),
+        (b"not json", "invalid JSON body"),
+        (b'{"not": "an array"}', "JSON array"),
+        (b"\xff\xfe[]", "invalid JSON body"),
+    ]:
         s = Script(body(content), ok([{"a": 1}], closed=True))
         with pytest.raises(ParseError, match=match) as e:
             follow(s.reader(max_retries=10), live=None)
@@ -928,9 +958,14 @@ def test_unit_damaged_gzip_is_a_parse_error():
     import gzip
 
     packed = gzip.compress(json.dumps([{"i": i} for i in range(100)]).encode())
-    for content in (packed[:len(packed) // 2], b"XY" + packed[2:]):
-        s = Script(httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1,
-                                                "content-encoding": "gzip"}, stream=httpx.ByteStream(content)))
+    for content in (packed[: len(packed) // 2], b"XY" + packed[2:]):
+        s = Script(
+            httpx.Response(
+                200,
+                headers={"content-type": "application/json", "stream-next-offset": T1, "content-encoding": "gzip"},
+                stream=httpx.ByteStream(content),
+            )
+        )
         with pytest.raises(ParseError, match="damaged gzip body"):
             follow(s.reader(), live=None)
         assert len(s.requests) == 1
@@ -939,7 +974,7 @@ def test_unit_damaged_gzip_is_a_parse_error():
 def test_unit_sse_malformed_payloads_are_parse_errors():
     control = b'event: control\ndata:{"streamNextOffset":"%s","upToDate":true}\n\n' % T1.encode()
     cases = [
-        (sse(b"event: data\ndata:[{\"i\":0}\n\n", control), "invalid JSON in SSE data event"),
+        (sse(b'event: data\ndata:[{"i":0}\n\n', control), "invalid JSON in SSE data event"),
         (sse(b"event: control\ndata:[1]\n\n"), "invalid SSE control event"),
         (sse(b'event: control\ndata:{"upToDate":true}\n\n'), "no streamNextOffset"),
     ]
@@ -948,9 +983,14 @@ def test_unit_sse_malformed_payloads_are_parse_errors():
         with pytest.raises(ParseError, match=match) as e:
             follow(s.reader(), live="sse")
         assert len(s.requests) == 2 and e.value.offset == T0
-    s = Script(httpx.Response(200, headers={"content-type": "application/octet-stream", "stream-next-offset": T0,
-                                            "stream-up-to-date": "true"}, content=b""),
-               sse(b"event: data\ndata:!!!\n\n", control, stream_sse_data_encoding="base64"))
+    s = Script(
+        httpx.Response(
+            200,
+            headers={"content-type": "application/octet-stream", "stream-next-offset": T0, "stream-up-to-date": "true"},
+            content=b"",
+        ),
+        sse(b"event: data\ndata:!!!\n\n", control, stream_sse_data_encoding="base64"),
+    )
     with pytest.raises(ParseError, match="invalid base64"):
         follow(s.reader(), live="sse")
 
@@ -961,9 +1001,10 @@ def test_unit_cut_body_is_a_network_retry():
             yield b'[{"a":1},'
             raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    s = Script(httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1},
-                              stream=Cut()),
-               ok([{"a": 1}, {"a": 2}], closed=True))
+    s = Script(
+        httpx.Response(200, headers={"content-type": "application/json", "stream-next-offset": T1}, stream=Cut()),
+        ok([{"a": 1}, {"a": 2}], closed=True),
+    )
     items, _ = follow(s.reader(), live=None)
     assert items == [{"a": 1}, {"a": 2}]
 
@@ -987,11 +1028,16 @@ def sse(*chunks: bytes, error: Exception | None = None, **headers: str) -> httpx
 def test_unit_sse_buffers_until_control_and_resumes_exactly():
     c1 = b'event: control\ndata:{"streamNextOffset":"%s","streamCursor":"5","upToDate":true}\n\n' % T1.encode()
     s = Script(
-        ok([], offset=T0),                                               # catch-up
-        sse(b"event: data\ndata:[{\"i\":0}]\n\n", b"event: data\ndata:[{\"i\":1},\n", b"data:{\"i\":2}]\n\n",
-            c1, b"event: data\ndata:[{\"i\":3}]\n\n",                   # data without control...
-            error=httpx.ReadError("connection reset")),                  # ...then the connection drops
-        ok([{"i": 3}], offset=T2),                                       # catch-up from T1 re-reads i=3
+        ok([], offset=T0),  # catch-up
+        sse(
+            b'event: data\ndata:[{"i":0}]\n\n',
+            b'event: data\ndata:[{"i":1},\n',
+            b'data:{"i":2}]\n\n',
+            c1,
+            b'event: data\ndata:[{"i":3}]\n\n',  # data without control...
+            error=httpx.ReadError("connection reset"),
+        ),  # ...then the connection drops
+        ok([{"i": 3}], offset=T2),  # catch-up from T1 re-reads i=3
         sse(b'event: control\ndata:{"streamNextOffset":"%s","streamClosed":true}\n\n' % T2.encode()),
     )
     items, batches = follow(s.reader(), live="sse")
@@ -1010,11 +1056,15 @@ def test_unit_sse_base64():
     payload = bytes(range(256))
     enc = base64.b64encode(payload)
     s = Script(
-        httpx.Response(200, headers={"content-type": "application/octet-stream", "stream-next-offset": T0,
-                                     "stream-up-to-date": "true"}),
-        sse(b"event: data\ndata:" + enc[:100] + b"\ndata:" + enc[100:] + b"\n\n",
+        httpx.Response(
+            200,
+            headers={"content-type": "application/octet-stream", "stream-next-offset": T0, "stream-up-to-date": "true"},
+        ),
+        sse(
+            b"event: data\ndata:" + enc[:100] + b"\ndata:" + enc[100:] + b"\n\n",
             b'event: control\ndata:{"streamNextOffset":"%s","streamClosed":true}\n\n' % T1.encode(),
-            stream_sse_data_encoding="base64"),
+            stream_sse_data_encoding="base64",
+        ),
     )
     _, batches = follow(s.reader(), live="sse")
     assert batches[-1].data == payload and batches[-1].items is None
@@ -1047,8 +1097,9 @@ def test_unit_headers_callable_is_evaluated_per_request():
     tokens = iter(["a", "b", "c"])
     s = Script(status(503), ok([1], closed=True))
     client = httpx.Client(transport=httpx.MockTransport(s))
-    r = StreamReader(URL, headers=lambda: {"Authorization": f"Bearer {next(tokens)}"}, client=client,
-                     sleep=lambda d: None)
+    r = StreamReader(
+        URL, headers=lambda: {"Authorization": f"Bearer {next(tokens)}"}, client=client, sleep=lambda d: None
+    )
     follow(r, live=None)
     assert [q.headers["authorization"] for q in s.requests] == ["Bearer a", "Bearer b"]
     assert "Bearer" not in repr(r)
@@ -1072,12 +1123,16 @@ def test_unit_params_callable_is_evaluated_per_request():
 # SSE parser
 # ----------------------------------------------------------------------------------------------------------
 
-STREAM = (b"\xef\xbb\xbf: comment\r\nevent: data\r\ndata:  two\r\ndata:x" b"\\u2028" b"y\xc2\x85z\r\n\r\n"
-          b"event:control\rdata:{}\r\r"
-          b"id: 1\nretry: 5\n\n"
-          b"data\n\n"
-          b"event: x\n\n"
-          b"data: tail")
+STREAM = (
+    b"\xef\xbb\xbf: comment\r\nevent: data\r\ndata:  two\r\ndata:x"
+    b"\\u2028"
+    b"y\xc2\x85z\r\n\r\n"
+    b"event:control\rdata:{}\r\r"
+    b"id: 1\nretry: 5\n\n"
+    b"data\n\n"
+    b"event: x\n\n"
+    b"data: tail"
+)
 EXPECTED = [("data", b" two\nx\\u2028y\xc2\x85z"), ("control", b"{}"), ("message", b"")]
 
 
@@ -1092,7 +1147,7 @@ def test_sse_parser_whole_and_split_at_every_byte():
     p = SSEParser()
     out = []
     for i in range(len(stream)):
-        out += p.feed(stream[i:i + 1])
+        out += p.feed(stream[i : i + 1])
     assert out == expected
     assert p.pending_bytes > 0  # "data: tail" has no terminating blank line: never dispatched
 
@@ -1113,9 +1168,15 @@ def big_events(n: int) -> list[dict]:
     # (and a hash, so that the gzip body the reference server sends stays large enough to cut mid-way)
     import hashlib
 
-    return [{"type": "log", "eventIndex": i, "message": f"tick {i}, a: {{b}} [c] é ✓",
-             "attributes": {"list": [i, {"x": "},{"}], "ok": True,
-                            "h": hashlib.sha256(str(i).encode()).hexdigest()}} for i in range(n)]
+    return [
+        {
+            "type": "log",
+            "eventIndex": i,
+            "message": f"tick {i}, a: {{b}} [c] é ✓",
+            "attributes": {"list": [i, {"x": "},{"}], "ok": True, "h": hashlib.sha256(str(i).encode()).hexdigest()},
+        }
+        for i in range(n)
+    ]
 
 
 @pytest.mark.live
@@ -1186,11 +1247,11 @@ def test_unit_split_json_array():
             continue
         items, seg, cut = split
         assert items == json.loads(b"[" + seg + b"]") == big_events(len(items))
-        assert text[cut - 1:cut] == b"," and text[1:cut - 1] == seg
+        assert text[cut - 1 : cut] == b"," and text[1 : cut - 1] == seg
     # a non-object array, cut inside a string that contains commas, and inside a multi-byte character
     text = json.dumps(["a,b", 1, "é,é", [1, 2], None], ensure_ascii=False).encode()
     for size in range(2, len(text)):
         split = _split_json_array(bytearray(text[:size]), 1, False)
         if split is not None:
             items, seg, cut = split
-            assert items == ["a,b", 1, "é,é", [1, 2], None][:len(items)]
+            assert items == ["a,b", 1, "é,é", [1, 2], None][: len(items)]

@@ -74,7 +74,7 @@ def test_auth_missing_wrong_forbidden_expired(fake, client):
     assert httpx.get(f"{fake.v2_url}/{v2}", headers=fake.headers).status_code == 401
 
     assert fake.token.count(".") == 2  # JWT-shaped
-    assert fake.requests_for("GET", f"{fake.v1_url[len(fake.url):]}/{rid}")[0].authorization is None
+    assert fake.requests_for("GET", f"{fake.v1_url[len(fake.url) :]}/{rid}")[0].authorization is None
 
 
 # --------------------------------------------------------------------------- list
@@ -98,8 +98,16 @@ def test_list_paging_bounds_and_filters(fake, client):
     assert len(client.get("/", params={"limit": 100}).json()["data"]) == 26
     assert len(client.get("/", params={"limit": 1}).json()["data"]) == 1
 
-    for params in ({"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"page": 0}, {"status": "done"},
-                   {"status": "COMPLETED"}, {"workflowId": "not-a-uuid"}, [("status", "running"), ("status", "failed")]):
+    for params in (
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"page": 0},
+        {"status": "done"},
+        {"status": "COMPLETED"},
+        {"workflowId": "not-a-uuid"},
+        [("status", "running"), ("status", "failed")],
+    ):
         r = client.get("/", params=params)
         assert r.status_code == 400, params
         assert r.json()["success"] is False and r.json()["message"]
@@ -185,8 +193,9 @@ def test_cancel_validations(fake, client):
 
 def test_cancel_outcomes(fake, client):
     wf = fake.add_workflow("wf", steps=["a"])
-    running = fake.add_run(wf, status="running", activities=[{"stepName": "a", "status": "running"}],
-                           script=[{"status": "completed"}])
+    running = fake.add_run(
+        wf, status="running", activities=[{"stepName": "a", "status": "running"}], script=[{"status": "completed"}]
+    )
     done = fake.add_run(wf, status="completed")
     waiting = fake.add_run(wf, status="waiting")
     broken = fake.add_run(wf, status="scheduled")
@@ -197,8 +206,11 @@ def test_cancel_outcomes(fake, client):
     assert r.status_code == 200
     data = r.json()["data"]
     assert [(x["runId"], x["outcome"]) for x in data["results"]] == [
-        (running, "cancelled"), (done, "already_completed"), (waiting, "not_eligible"),
-        (broken, "error"), (missing, "not_found"),
+        (running, "cancelled"),
+        (done, "already_completed"),
+        (waiting, "not_eligible"),
+        (broken, "error"),
+        (missing, "not_found"),
     ]
     assert data["summary"] == {"cancelled": 1, "already_completed": 1, "not_eligible": 1, "error": 1, "not_found": 1}
     run = client.get(f"/{running}").json()["data"]
@@ -212,7 +224,10 @@ def test_cancel_outcomes(fake, client):
     fake.clear_cancel_errors()
     data = client.post("/cancel", json={"workflowId": wf}).json()["data"]
     assert {x["runId"]: x["outcome"] for x in data["results"]} == {
-        waiting: "not_eligible", broken: "cancelled", fresh: "cancelled"}
+        waiting: "not_eligible",
+        broken: "cancelled",
+        fresh: "cancelled",
+    }
     assert fake.status(other) == "running"
     assert fake.requests_for("POST", prefix="/api/v1/workflow-runs/cancel")[-1].json() == {"workflowId": wf}
 
@@ -237,11 +252,15 @@ def test_progression_on_each_get(fake, client):
 
 def test_progression_by_virtual_time_retry_and_fail():
     with FakeWorkflowRuns(envelope="bare", clock="virtual", outputs_encoding="object") as fake:
-        rid = fake.add_run(status="running", script=[
-            {"step": "a", "status": "running"},
-            {"step": "a", "status": "failed", "outputs": {"error": "flaky"}},
-            {"step": "a", "status": "running", "retry": True},
-        ], advance_on=10)
+        rid = fake.add_run(
+            status="running",
+            script=[
+                {"step": "a", "status": "running"},
+                {"step": "a", "status": "failed", "outputs": {"error": "flaky"}},
+                {"step": "a", "status": "running", "retry": True},
+            ],
+            advance_on=10,
+        )
         c = httpx.Client(base_url=fake.v1_url, headers=fake.headers)
         assert c.get(f"/{rid}").json()["activityRuns"] == []
         fake.advance_time(10)
@@ -259,23 +278,41 @@ def test_progression_by_virtual_time_retry_and_fail():
 
 def test_v2_get_progression_and_id_validation():
     with FakeWorkflowRuns(envelope="workflowRuns", v2_envelope="bare") as fake:
-        rid = fake.add_v2_run(script=fake.v2_script(("IN_PROGRESS", "Intake"), ("AWAITING_USER_INPUT", "Review"),
-                                                    ("COMPLETED", None)))
+        rid = fake.add_v2_run(
+            script=fake.v2_script(("IN_PROGRESS", "Intake"), ("AWAITING_USER_INPUT", "Review"), ("COMPLETED", None))
+        )
         c = httpx.Client(base_url=fake.v2_url, headers=fake.headers)
         states = []
         while not states or states[-1][0] != "COMPLETED":
             body = c.get(f"/{rid}").json()
             states.append((body["status"], body["currentStateName"], body["completedAt"]))
             assert len(states) < 10
-        assert [s[:2] for s in states] == [("PENDING", None), ("IN_PROGRESS", "Intake"),
-                                           ("AWAITING_USER_INPUT", "Review"), ("COMPLETED", None)]
+        assert [s[:2] for s in states] == [
+            ("PENDING", None),
+            ("IN_PROGRESS", "Intake"),
+            ("AWAITING_USER_INPUT", "Review"),
+            ("COMPLETED", None),
+        ]
         assert states[-1][2] is not None and all(s[2] is None for s in states[:-1])
-        assert set(body) == {"id", "workflowId", "status", "completedAt", "createdAt", "updatedAt",
-                             "createdByUserId", "jobRunId", "currentStateName"}
+        assert set(body) == {
+            "id",
+            "workflowId",
+            "status",
+            "completedAt",
+            "createdAt",
+            "updatedAt",
+            "createdByUserId",
+            "jobRunId",
+            "currentStateName",
+        }
         assert c.get(f"/{uuid.uuid4()}").status_code == 404
         assert c.get("/00000000-0000-0000-0000-000000000000").status_code == 404
-        for bad in ("abc", "123e4567-e89b-02d3-a456-426614174000", "123e4567-e89b-12d3-c456-426614174000",
-                    "123e4567e89b12d3a456426614174000"):
+        for bad in (
+            "abc",
+            "123e4567-e89b-02d3-a456-426614174000",
+            "123e4567-e89b-12d3-c456-426614174000",
+            "123e4567e89b12d3a456426614174000",
+        ):
             r = c.get(f"/{bad}")
             assert r.status_code == 400, bad
             assert "UUID" in r.json()["message"]
@@ -312,14 +349,24 @@ def test_stream_event_order_with_pings_and_thinking(fake, client):
     assert names[-1] == "result"
     assert "ping" in names
     assert all(e.data == {"content": "ping"} for e in events if e.event == "ping")
-    meaningful = [(e.event, e.data.get("content", {}).get("status") if isinstance(e.data.get("content"), dict) else None)
-                  for e in events if e.event != "ping"]
+    meaningful = [
+        (e.event, e.data.get("content", {}).get("status") if isinstance(e.data.get("content"), dict) else None)
+        for e in events
+        if e.event != "ping"
+    ]
     assert meaningful == [
-        ("workflow-run", "scheduled"), ("workflow-run", "running"), ("activity-run", "running"),
-        ("thinking", None), ("activity-run", "completed"), ("workflow-run", "completed"), ("result", None),
+        ("workflow-run", "scheduled"),
+        ("workflow-run", "running"),
+        ("activity-run", "running"),
+        ("thinking", None),
+        ("activity-run", "completed"),
+        ("workflow-run", "completed"),
+        ("result", None),
     ]
     run_id = events[0].data["content"]["workflowRunId"]
-    assert all(e.data["content"]["workflowRunId"] == run_id for e in events if e.event in ("workflow-run", "activity-run"))
+    assert all(
+        e.data["content"]["workflowRunId"] == run_id for e in events if e.event in ("workflow-run", "activity-run")
+    )
     thinking = next(e for e in events if e.event == "thinking")
     assert thinking.data["content"] == "Working on plan"
     final = events[-1].data
@@ -330,8 +377,14 @@ def test_stream_event_order_with_pings_and_thinking(fake, client):
 
 
 def test_stream_error_event_and_failed_run(fake, client):
-    wf = fake.add_workflow("wf", script=[{"status": "running"}, {"step": "a", "status": "running"},
-                                         {"error": "Model quota exceeded", "details": {"code": "QUOTA"}}])
+    wf = fake.add_workflow(
+        "wf",
+        script=[
+            {"status": "running"},
+            {"step": "a", "status": "running"},
+            {"error": "Model quota exceeded", "details": {"code": "QUOTA"}},
+        ],
+    )
     events = [e for e in read_stream(client, wf) if e.event != "ping"]
     assert events[-1].event == "error"
     assert events[-1].data == {"error": "Model quota exceeded", "details": {"code": "QUOTA"}}
@@ -358,8 +411,10 @@ def test_stream_follows_external_cancel(fake, client):
                     run_id = events[0].data["content"]["workflowRunId"]
                     # waiting runs are not eligible; the engine moves it on, then it is cancelled
                     fake.set_status(run_id, "running")
-                    assert client.post("/cancel", json={"runIds": [run_id]}).json()["data"]["results"][0][
-                        "outcome"] == "cancelled"
+                    assert (
+                        client.post("/cancel", json={"runIds": [run_id]}).json()["data"]["results"][0]["outcome"]
+                        == "cancelled"
+                    )
             if events and events[-1].event == "result":
                 break
     assert events[-1].data["workflowRun"]["status"] == "cancelled"
@@ -388,8 +443,13 @@ def test_silent_stream_and_stop_does_not_hang():
 
         def reader():
             try:
-                with httpx.stream("POST", f"{fake.v1_url}/execute/stream", headers=fake.headers,
-                                  files=execute_form(wf), timeout=httpx.Timeout(5, read=30)) as resp:
+                with httpx.stream(
+                    "POST",
+                    f"{fake.v1_url}/execute/stream",
+                    headers=fake.headers,
+                    files=execute_form(wf),
+                    timeout=httpx.Timeout(5, read=30),
+                ) as resp:
                     got_headers.set()
                     outcome["body"] = resp.read()
             except httpx.HTTPError as exc:

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-
 from conftest import peer_missing
 from support.fault_proxy import FaultProxy, LyingHandler, LyingServer, response
 
@@ -45,6 +44,7 @@ HARD_DEADLINE = 30.0  # no wfctl process in this file may live longer
 
 
 # -- running wfctl -----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Done:
@@ -63,13 +63,20 @@ class Proc:
     def __init__(self, args: list[str], env: dict[str, str]):
         full_env = {**os.environ, **env}
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "wfctl.cli", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=full_env, cwd=str(ROOT))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wfctl.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=str(ROOT),
+        )
         self.lines: list[str] = []
         self._err: list[bytes] = []
         self._cond = threading.Condition()
-        self._readers = [threading.Thread(target=self._read_out, daemon=True),
-                         threading.Thread(target=self._read_err, daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read_out, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -89,8 +96,10 @@ class Proc:
         with self._cond:
             while len(self.lines) < n:
                 if self.proc.poll() is not None and not any(r.is_alive() for r in self._readers[:1]):
-                    raise AssertionError(f"wfctl exited {self.proc.returncode} after {len(self.lines)} lines: "
-                                         f"{self.lines} {b''.join(self._err).decode(errors='replace')}")
+                    raise AssertionError(
+                        f"wfctl exited {self.proc.returncode} after {len(self.lines)} lines: "
+                        f"{self.lines} {b''.join(self._err).decode(errors='replace')}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"waited {timeout:g}s for {n} lines, got {self.lines}")
@@ -104,12 +113,16 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError(f"wfctl hung: still running after {timeout:g}s; stdout so far {self.lines}")
+            raise AssertionError(f"wfctl hung: still running after {timeout:g}s; stdout so far {self.lines}") from None
         elapsed = time.monotonic() - self.started
         for reader in self._readers:
             reader.join(timeout=5)
-        return Done(self.proc.returncode, "\n".join(self.lines) + ("\n" if self.lines else ""),
-                    b"".join(self._err).decode("utf-8", "replace"), elapsed)
+        return Done(
+            self.proc.returncode,
+            "\n".join(self.lines) + ("\n" if self.lines else ""),
+            b"".join(self._err).decode("utf-8", "replace"),
+            elapsed,
+        )
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -157,6 +170,7 @@ def assert_one_line_exit_5(done: Done, *, within: float, says: str | tuple[str, 
 
 # -- engines that lie -----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Engine:
     """How to point wfctl at a (lying) server as one backend, and what that backend's first answer is."""
@@ -169,20 +183,45 @@ class Engine:
 
 
 ENGINES = {
-    "temporal": Engine("Temporal", lambda url: ["--backend", "temporal", "--url", url, "get", "wf-1"],
-                       good={"workflowExecutionInfo": {"execution": {"workflowId": "wf-1", "runId": "r"},
-                                                       "status": "WORKFLOW_EXECUTION_STATUS_RUNNING"}}),
-    "v1": Engine("workflow-runs v1", lambda url: ["--backend", "workflow-runs-v1", "--url", url, "get", V1_ID],
-                 env={"WFCTL_TOKEN": "t0k"}, good={"id": V1_ID, "status": "running"}),
-    "v2": Engine("workflow-runs v2", lambda url: ["--backend", "workflow-runs-v2", "--url", url, "get", V2_ID],
-                 env={"WFCTL_TOKEN": "t0k"}, good={"id": V2_ID, "status": "IN_PROGRESS"}),
-    "vercel": Engine("Vercel", lambda url: ["--url", url, "get", VERCEL_RUN],
-                     env={"WFCTL_WORLD": "vercel", "WORKFLOW_VERCEL_AUTH_TOKEN": "t0k",
-                          "WORKFLOW_VERCEL_PROJECT": "prj_1", "WORKFLOW_VERCEL_TEAM": "team_1"},
-                     good={"runId": VERCEL_RUN, "status": "running", "workflowName": "workflow//x//y"}),
-    "flue": Engine("Flue", lambda url: ["--backend", "flue", "--url", url, "get", FLUE_RUN],
-                   env={"WFCTL_TOKEN": "t0k"}, good={"runId": FLUE_RUN, "status": "active",
-                                                     "workflowName": "w", "startedAt": "2026-01-01T00:00:00Z"}),
+    "temporal": Engine(
+        "Temporal",
+        lambda url: ["--backend", "temporal", "--url", url, "get", "wf-1"],
+        good={
+            "workflowExecutionInfo": {
+                "execution": {"workflowId": "wf-1", "runId": "r"},
+                "status": "WORKFLOW_EXECUTION_STATUS_RUNNING",
+            }
+        },
+    ),
+    "v1": Engine(
+        "workflow-runs v1",
+        lambda url: ["--backend", "workflow-runs-v1", "--url", url, "get", V1_ID],
+        env={"WFCTL_TOKEN": "t0k"},
+        good={"id": V1_ID, "status": "running"},
+    ),
+    "v2": Engine(
+        "workflow-runs v2",
+        lambda url: ["--backend", "workflow-runs-v2", "--url", url, "get", V2_ID],
+        env={"WFCTL_TOKEN": "t0k"},
+        good={"id": V2_ID, "status": "IN_PROGRESS"},
+    ),
+    "vercel": Engine(
+        "Vercel",
+        lambda url: ["--url", url, "get", VERCEL_RUN],
+        env={
+            "WFCTL_WORLD": "vercel",
+            "WORKFLOW_VERCEL_AUTH_TOKEN": "t0k",
+            "WORKFLOW_VERCEL_PROJECT": "prj_1",
+            "WORKFLOW_VERCEL_TEAM": "team_1",
+        },
+        good={"runId": VERCEL_RUN, "status": "running", "workflowName": "workflow//x//y"},
+    ),
+    "flue": Engine(
+        "Flue",
+        lambda url: ["--backend", "flue", "--url", url, "get", FLUE_RUN],
+        env={"WFCTL_TOKEN": "t0k"},
+        good={"runId": FLUE_RUN, "status": "active", "workflowName": "w", "startedAt": "2026-01-01T00:00:00Z"},
+    ),
 }
 
 JSON = {"Content-Type": "application/json"}
@@ -212,8 +251,10 @@ def _drip(h: LyingHandler) -> None:
 
 
 def _short_chunked(h: LyingHandler) -> None:
-    h.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-          b"20\r\n{\"only\": \"part of a chunk\r\n")  # declared 0x20 bytes, sent fewer, then closed
+    h.raw(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'20\r\n{"only": "part of a chunk\r\n'
+    )  # declared 0x20 bytes, sent fewer, then closed
 
 
 def _redirect_elsewhere(h: LyingHandler) -> None:
@@ -226,27 +267,59 @@ def _redirect_loop(h: LyingHandler) -> None:
 
 # (case id, answer(engine) -> callable, what the error line says)
 LIES: list[tuple[str, Callable[[Engine], Callable[[LyingHandler], None]], tuple[str, ...]]] = [
-    ("gzip-label-plain-body", lambda e: lambda h: h.raw(response(
-        headers={**JSON, "Content-Encoding": "gzip"}, body=_good(e))), ("Content-Encoding 'gzip'",)),
-    ("deflate-label-gzip-body", lambda e: lambda h: h.raw(response(
-        headers={**JSON, "Content-Encoding": "deflate"}, body=gzip.compress(_good(e)))),
-     ("Content-Encoding 'deflate'",)),
-    ("html-under-json-type", lambda e: lambda h: h.raw(response(
-        headers=JSON, body=b"<html><body>Sign in to the proxy</body></html>")), ("not JSON",)),
-    ("html-page", lambda e: lambda h: h.raw(response(
-        headers={"Content-Type": "text/html"}, body=b"<html>maintenance</html>")), ("text/html",)),
-    ("charset-utf8-latin1-body", lambda e: lambda h: h.raw(response(
-        headers={"Content-Type": "application/json; charset=utf-8"}, body=b'{"status": "caf\xe9"}')),
-     ("not valid utf-8",)),
-    ("unknown-charset", lambda e: lambda h: h.raw(response(
-        headers={"Content-Type": "application/json; charset=x-martian"}, body=_good(e))),
-     ("unknown charset 'x-martian'",)),
-    ("content-length-longer-than-body", lambda e: lambda h: h.raw(response(
-        headers={**JSON, "Content-Length": str(len(_good(e)) + 50)}, body=_good(e))), ("cut off",)),
-    ("content-length-shorter-than-body", lambda e: lambda h: h.raw(response(
-        headers={**JSON, "Content-Length": str(len(_good(e)) // 2)}, body=_good(e))), ("ends early",)),
-    ("close-delimited-truncated", lambda e: lambda h: h.raw(response(
-        headers=JSON, body=_good(e)[:-7], content_length=False)), ("ends early",)),
+    (
+        "gzip-label-plain-body",
+        lambda e: lambda h: h.raw(response(headers={**JSON, "Content-Encoding": "gzip"}, body=_good(e))),
+        ("Content-Encoding 'gzip'",),
+    ),
+    (
+        "deflate-label-gzip-body",
+        lambda e: (
+            lambda h: h.raw(response(headers={**JSON, "Content-Encoding": "deflate"}, body=gzip.compress(_good(e))))
+        ),
+        ("Content-Encoding 'deflate'",),
+    ),
+    (
+        "html-under-json-type",
+        lambda e: lambda h: h.raw(response(headers=JSON, body=b"<html><body>Sign in to the proxy</body></html>")),
+        ("not JSON",),
+    ),
+    (
+        "html-page",
+        lambda e: lambda h: h.raw(response(headers={"Content-Type": "text/html"}, body=b"<html>maintenance</html>")),
+        ("text/html",),
+    ),
+    (
+        "charset-utf8-latin1-body",
+        lambda e: (
+            lambda h: h.raw(
+                response(headers={"Content-Type": "application/json; charset=utf-8"}, body=b'{"status": "caf\xe9"}')
+            )
+        ),
+        ("not valid utf-8",),
+    ),
+    (
+        "unknown-charset",
+        lambda e: (
+            lambda h: h.raw(response(headers={"Content-Type": "application/json; charset=x-martian"}, body=_good(e)))
+        ),
+        ("unknown charset 'x-martian'",),
+    ),
+    (
+        "content-length-longer-than-body",
+        lambda e: lambda h: h.raw(response(headers={**JSON, "Content-Length": str(len(_good(e)) + 50)}, body=_good(e))),
+        ("cut off",),
+    ),
+    (
+        "content-length-shorter-than-body",
+        lambda e: lambda h: h.raw(response(headers={**JSON, "Content-Length": str(len(_good(e)) // 2)}, body=_good(e))),
+        ("ends early",),
+    ),
+    (
+        "close-delimited-truncated",
+        lambda e: lambda h: h.raw(response(headers=JSON, body=_good(e)[:-7], content_length=False)),
+        ("ends early",),
+    ),
     ("chunked-cut-off", lambda e: _short_chunked, ("cut off",)),
     ("endless-body", lambda e: _endless, ("timed out",)),
     ("dripping-body", lambda e: _drip, ("timed out",)),
@@ -259,21 +332,36 @@ LIES: list[tuple[str, Callable[[Engine], Callable[[LyingHandler], None]], tuple[
 
 # JSON that has the right top level but wrong types inside, per engine.
 WRONG_SHAPES: dict[str, list[Any]] = {
-    "temporal": [{"workflowExecutionInfo": []},
-                 {"workflowExecutionInfo": {"execution": {"workflowId": "wf-1"}, "type": "demo",
-                                            "status": ["RUNNING"]}},
-                 {"workflowExecutionInfo": {"execution": {"workflowId": "wf-1"}, "startTime": {"s": 1},
-                                            "memo": [1], "pendingActivities": 3}}],
-    "v1": [{"id": V1_ID, "status": "running", "activityRuns": [{"status": {"x": 1}, "createdAt": 1e300}]},
-           {"data": {"id": V1_ID, "status": "running", "workflow": "named", "inputs": {"a": 1}, "error": [1]}},
-           {"id": V1_ID, "status": ["running"], "createdAt": [2026]}],
-    "v2": [{"id": V2_ID, "status": {"v": "IN_PROGRESS"}, "updatedAt": {"t": 1}},
-           {"id": [V2_ID], "status": "COMPLETED", "completedAt": 1e300}],
-    "vercel": [{"runId": VERCEL_RUN, "status": "running", "workflowName": ["x"], "createdAt": "soon"},
-               {"runId": VERCEL_RUN, "status": {"s": 1}, "input": 5, "executionContext": [1]},
-               {"run": {"runId": VERCEL_RUN, "status": "completed", "output": {"$$": 1}, "error": 7}}],
-    "flue": [{"runId": FLUE_RUN, "status": "completed", "startedAt": 1e300},
-             {"runId": FLUE_RUN, "status": ["active"], "error": [1, 2], "startedAt": {"t": 1}}],
+    "temporal": [
+        {"workflowExecutionInfo": []},
+        {"workflowExecutionInfo": {"execution": {"workflowId": "wf-1"}, "type": "demo", "status": ["RUNNING"]}},
+        {
+            "workflowExecutionInfo": {
+                "execution": {"workflowId": "wf-1"},
+                "startTime": {"s": 1},
+                "memo": [1],
+                "pendingActivities": 3,
+            }
+        },
+    ],
+    "v1": [
+        {"id": V1_ID, "status": "running", "activityRuns": [{"status": {"x": 1}, "createdAt": 1e300}]},
+        {"data": {"id": V1_ID, "status": "running", "workflow": "named", "inputs": {"a": 1}, "error": [1]}},
+        {"id": V1_ID, "status": ["running"], "createdAt": [2026]},
+    ],
+    "v2": [
+        {"id": V2_ID, "status": {"v": "IN_PROGRESS"}, "updatedAt": {"t": 1}},
+        {"id": [V2_ID], "status": "COMPLETED", "completedAt": 1e300},
+    ],
+    "vercel": [
+        {"runId": VERCEL_RUN, "status": "running", "workflowName": ["x"], "createdAt": "soon"},
+        {"runId": VERCEL_RUN, "status": {"s": 1}, "input": 5, "executionContext": [1]},
+        {"run": {"runId": VERCEL_RUN, "status": "completed", "output": {"$$": 1}, "error": 7}},
+    ],
+    "flue": [
+        {"runId": FLUE_RUN, "status": "completed", "startedAt": 1e300},
+        {"runId": FLUE_RUN, "status": ["active"], "error": [1, 2], "startedAt": {"t": 1}},
+    ],
 }
 
 
@@ -309,7 +397,6 @@ def test_an_engine_that_lies_exits_5_in_one_line(cli, liar, fast_retries, engine
         assert all(path != "/stolen" for _, path in liar.requests)
 
 
-
 @pytest.mark.parametrize("engine_key", list(WRONG_SHAPES))
 def test_json_of_the_wrong_shape_exits_5_in_one_line(cli, liar, engine_key):
     engine = ENGINES[engine_key]
@@ -319,11 +406,11 @@ def test_json_of_the_wrong_shape_exits_5_in_one_line(cli, liar, engine_key):
         assert_one_line_exit_5(done, within=6.0, says=engine.name)
 
 
-
 def _flue_stream_lie(lie: Callable[[LyingHandler], None]) -> Callable[[LyingHandler], None]:
     """A Flue whose ?meta is honest and whose event stream lies."""
-    meta = json.dumps({"runId": FLUE_RUN, "status": "completed", "workflowName": "w",
-                       "startedAt": "2026-01-01T00:00:00Z"}).encode()
+    meta = json.dumps(
+        {"runId": FLUE_RUN, "status": "completed", "workflowName": "w", "startedAt": "2026-01-01T00:00:00Z"}
+    ).encode()
 
     def answer(h: LyingHandler) -> None:
         if "meta" in h.path:
@@ -390,6 +477,7 @@ class Network:
 
 def _await(proxy: FaultProxy, predicate: Callable[[], Any], what: str, proc: Proc) -> None:
     """Wait for a proxy condition while ``proc`` runs; a process that ended meanwhile fails at once."""
+
     def check() -> Any:
         if proc.proc.poll() is not None and not predicate():
             done = proc.finish()
@@ -554,6 +642,7 @@ def test_faults_on_every_network_backend(request, key, fault):
 
 # -- the networks -------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def temporal_net():
     try:
@@ -585,11 +674,19 @@ def temporal_net():
             return Live(wid, advance=signal, finish=signal)
 
         yield Network(
-            key="temporal", name="Temporal", upstream=(host, port),
+            key="temporal",
+            name="Temporal",
+            upstream=(host, port),
             connect=lambda p: ["--backend", "temporal", "--url", http if p is None else f"http://{host}:{p}"],
-            env={}, get_id=static, list_args=["list", "--query", f"WorkflowId = '{static}'"],
-            pattern=static.encode(), new_live=new_live, final_pattern=b"COMPLETED",
-            live_pattern=b"SIGNALED", tail_initial=4)
+            env={},
+            get_id=static,
+            list_args=["list", "--query", f"WorkflowId = '{static}'"],
+            pattern=static.encode(),
+            new_live=new_live,
+            final_pattern=b"COMPLETED",
+            live_pattern=b"SIGNALED",
+            tail_initial=4,
+        )
     finally:
         peer.stop()
 
@@ -634,12 +731,14 @@ class PgWriter:
     def run(self, status: str = "running") -> "PgWriter":
         import cbor2
 
-        self._exec("""
+        self._exec(
+            """
             INSERT INTO workflow.workflow_runs (id, name, status, deployment_id, spec_version, input_cbor,
                                                 created_at, updated_at, started_at)
             VALUES (%s, %s, %s, 'dpl_faults', '3', %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC',
                     now() AT TIME ZONE 'UTC')""",
-                   [self.run_id, self.workflow, status, cbor2.dumps(cbor2.CBORTag(64, b'devl[["faults"],1]'))])
+            [self.run_id, self.workflow, status, cbor2.dumps(cbor2.CBORTag(64, b'devl[["faults"],1]'))],
+        )
         self.event("run_created", {"workflowName": self.workflow})
         self.event("run_started")
         return self
@@ -647,9 +746,11 @@ class PgWriter:
     def event(self, event_type: str, data: Any = None) -> None:
         import cbor2
 
-        self._exec("INSERT INTO workflow.workflow_events (id, type, run_id, payload_cbor, created_at, spec_version) "
-                   "VALUES (%s, %s, %s, %s, now() AT TIME ZONE 'UTC', 3)",
-                   [self._id("wevt_"), event_type, self.run_id, cbor2.dumps(data) if data is not None else None])
+        self._exec(
+            "INSERT INTO workflow.workflow_events (id, type, run_id, payload_cbor, created_at, spec_version) "
+            "VALUES (%s, %s, %s, %s, now() AT TIME ZONE 'UTC', 3)",
+            [self._id("wevt_"), event_type, self.run_id, cbor2.dumps(data) if data is not None else None],
+        )
 
     def steps(self) -> None:
         self.event("step_created", {"stepName": "step//./workflows/demo//greet"})
@@ -659,8 +760,11 @@ class PgWriter:
         import cbor2
 
         self.event("run_completed", {"output": cbor2.CBORTag(64, b'devl["done"]')})
-        self._exec("UPDATE workflow.workflow_runs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC', "
-                   "output_cbor = %s WHERE id = %s", [cbor2.dumps(cbor2.CBORTag(64, b'devl["done"]')), self.run_id])
+        self._exec(
+            "UPDATE workflow.workflow_runs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC', "
+            "output_cbor = %s WHERE id = %s",
+            [cbor2.dumps(cbor2.CBORTag(64, b'devl["done"]')), self.run_id],
+        )
 
 
 @pytest.fixture(scope="module")
@@ -686,11 +790,19 @@ def postgres_net(request):
             return Live(writer.run_id, advance=writer.steps, finish=writer.finish)
 
         yield Network(
-            key="postgres", name="PostgreSQL", upstream=(server.host, server.port),
+            key="postgres",
+            name="PostgreSQL",
+            upstream=(server.host, server.port),
             connect=lambda p: ["--dsn", dsn if p is None else server.dsn(dbname=name, port=p)],
-            env={"WFCTL_WORLD": "postgres"}, get_id=static.run_id,
-            list_args=["list", "--workflow", "staticWorkflow"], pattern=static.run_id.encode(),
-            new_live=new_live, final_pattern=b"completed", live_pattern=b"step_created", tail_initial=2)
+            env={"WFCTL_WORLD": "postgres"},
+            get_id=static.run_id,
+            list_args=["list", "--workflow", "staticWorkflow"],
+            pattern=static.run_id.encode(),
+            new_live=new_live,
+            final_pattern=b"completed",
+            live_pattern=b"step_created",
+            tail_initial=2,
+        )
     finally:
         server.drop_database(name)
 
@@ -708,26 +820,46 @@ def wfr_fake():
 def v1_net(wfr_fake):
     fake = wfr_fake
     static_wf = fake.add_workflow("static-report", steps=["fetch", "summarize"])
-    static = fake.add_run(static_wf, status="completed", inputs={"day": "monday"},
-                          activities=[{"stepName": "fetch", "outputs": {"rows": 3}},
-                                      {"stepName": "summarize", "outputs": {"total": 42}}])
-    fake.add_run(static_wf, status="failed", activities=[{"stepName": "fetch", "status": "failed",
-                                                          "outputs": {"error": "no rows"}}])
+    static = fake.add_run(
+        static_wf,
+        status="completed",
+        inputs={"day": "monday"},
+        activities=[{"stepName": "fetch", "outputs": {"rows": 3}}, {"stepName": "summarize", "outputs": {"total": 42}}],
+    )
+    fake.add_run(
+        static_wf,
+        status="failed",
+        activities=[{"stepName": "fetch", "status": "failed", "outputs": {"error": "no rows"}}],
+    )
     live_wf = fake.add_workflow("live-report", steps=["alpha", "beta"])
 
     def new_live() -> Live:
-        frames = [[{"step": "beta", "status": "running"}],
-                  [{"step": "beta", "status": "completed", "outputs": {"ok": True}}, {"status": "completed"}]]
+        frames = [
+            [{"step": "beta", "status": "running"}],
+            [{"step": "beta", "status": "completed", "outputs": {"ok": True}}, {"status": "completed"}],
+        ]
         rid = fake.add_run(live_wf, status="running", script=frames, advance_on="manual")
         return Live(rid, advance=lambda: fake.step(rid), finish=lambda: fake.step(rid, fake.pending_frames(rid)))
 
     return Network(
-        key="v1", name="workflow-runs v1", upstream=(fake.host, fake.port),
-        connect=lambda p: ["--backend", "workflow-runs-v1", "--url", fake.url if p is None
-                           else f"http://{fake.host}:{p}"],
-        env={"WFCTL_TOKEN": fake.token}, get_id=static, list_args=["list", "--workflow", static_wf],
-        pattern=static.encode(), new_live=new_live, final_pattern=b'"completed"', live_pattern=b'"beta"',
-        tail_initial=1)
+        key="v1",
+        name="workflow-runs v1",
+        upstream=(fake.host, fake.port),
+        connect=lambda p: [
+            "--backend",
+            "workflow-runs-v1",
+            "--url",
+            fake.url if p is None else f"http://{fake.host}:{p}",
+        ],
+        env={"WFCTL_TOKEN": fake.token},
+        get_id=static,
+        list_args=["list", "--workflow", static_wf],
+        pattern=static.encode(),
+        new_live=new_live,
+        final_pattern=b'"completed"',
+        live_pattern=b'"beta"',
+        tail_initial=1,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -736,17 +868,32 @@ def v2_net(wfr_fake):
     static = fake.add_v2_run("COMPLETED", current_state_name="Done", job_run_id="job-1")
 
     def new_live() -> Live:
-        frames = [{"status": "IN_PROGRESS", "currentStateName": "Review"},
-                  {"status": "COMPLETED", "currentStateName": "Done"}]
+        frames = [
+            {"status": "IN_PROGRESS", "currentStateName": "Review"},
+            {"status": "COMPLETED", "currentStateName": "Done"},
+        ]
         rid = fake.add_v2_run("IN_PROGRESS", current_state_name="Intake", script=frames, advance_on="manual")
         return Live(rid, advance=lambda: fake.step(rid), finish=lambda: fake.step(rid, fake.pending_frames(rid)))
 
     return Network(
-        key="v2", name="workflow-runs v2", upstream=(fake.host, fake.port),
-        connect=lambda p: ["--backend", "workflow-runs-v2", "--url", fake.url if p is None
-                           else f"http://{fake.host}:{p}"],
-        env={"WFCTL_TOKEN": fake.token}, get_id=static, list_args=None, pattern=static.encode(),
-        new_live=new_live, final_pattern=b'"COMPLETED"', live_pattern=b'"Review"', tail_initial=2)
+        key="v2",
+        name="workflow-runs v2",
+        upstream=(fake.host, fake.port),
+        connect=lambda p: [
+            "--backend",
+            "workflow-runs-v2",
+            "--url",
+            fake.url if p is None else f"http://{fake.host}:{p}",
+        ],
+        env={"WFCTL_TOKEN": fake.token},
+        get_id=static,
+        list_args=None,
+        pattern=static.encode(),
+        new_live=new_live,
+        final_pattern=b'"COMPLETED"',
+        live_pattern=b'"Review"',
+        tail_initial=2,
+    )
 
 
 # The Vercel world: its contract fake.
@@ -761,17 +908,32 @@ def vercel_net():
 
         def new_live() -> Live:
             rid = fake.add_run(status="running", input=["Bo"])
-            return Live(rid, advance=lambda: fake.add_step(rid, "greet", output="hi Bo"),
-                        finish=lambda: fake.set_status(rid, "completed", output="done"))
+            return Live(
+                rid,
+                advance=lambda: fake.add_step(rid, "greet", output="hi Bo"),
+                finish=lambda: fake.set_status(rid, "completed", output="done"),
+            )
 
         base = fake.url
         yield Network(
-            key="vercel", name="Vercel", upstream=("127.0.0.1", fake.port),
+            key="vercel",
+            name="Vercel",
+            upstream=("127.0.0.1", fake.port),
             connect=lambda p: ["--url", base if p is None else base.replace(f":{fake.port}/", f":{p}/")],
-            env={"WFCTL_WORLD": "vercel", "WORKFLOW_VERCEL_AUTH_TOKEN": "tok-faults",
-                 "WORKFLOW_VERCEL_PROJECT": "prj_1", "WORKFLOW_VERCEL_TEAM": "team_1"},
-            get_id=static, list_args=["list", "--workflow", STATIC_WORKFLOW], pattern=static.encode(),
-            new_live=new_live, final_pattern=b"completed", live_pattern=b"step_created", tail_initial=2)
+            env={
+                "WFCTL_WORLD": "vercel",
+                "WORKFLOW_VERCEL_AUTH_TOKEN": "tok-faults",
+                "WORKFLOW_VERCEL_PROJECT": "prj_1",
+                "WORKFLOW_VERCEL_TEAM": "team_1",
+            },
+            get_id=static,
+            list_args=["list", "--workflow", STATIC_WORKFLOW],
+            pattern=static.encode(),
+            new_live=new_live,
+            final_pattern=b"completed",
+            live_pattern=b"step_created",
+            tail_initial=2,
+        )
 
 
 # Flue over Durable Streams: its fake server.
@@ -786,19 +948,33 @@ def flue_net():
 
         def new_live() -> Live:
             rid = fake.create_run("manual", {"n": 2})
-            return Live(rid, advance=lambda: fake.emit(rid, "log", message="fault-marker", level="info"),
-                        finish=lambda: fake.finish(rid, result={"ok": True}))
+            return Live(
+                rid,
+                advance=lambda: fake.emit(rid, "log", message="fault-marker", level="info"),
+                finish=lambda: fake.finish(rid, result={"ok": True}),
+            )
 
         yield Network(
-            key="flue", name="Flue", upstream=("127.0.0.1", fake.port),
+            key="flue",
+            name="Flue",
+            upstream=("127.0.0.1", fake.port),
             connect=lambda p: ["--backend", "flue", "--url", fake.url if p is None else f"http://127.0.0.1:{p}"],
-            env={"WFCTL_TOKEN": "tok-flue"}, get_id=static, list_args=None, pattern=static.encode(),
-            new_live=new_live, final_pattern=b'"completed"', live_pattern=b"fault-marker", tail_initial=1)
+            env={"WFCTL_TOKEN": "tok-flue"},
+            get_id=static,
+            list_args=None,
+            pattern=static.encode(),
+            new_live=new_live,
+            final_pattern=b'"completed"',
+            live_pattern=b"fault-marker",
+            tail_initial=1,
+        )
 
 
-FLUE_SILENT = ("a known gap: Flue's own long-poll window (30 s) and SSE heartbeats (15 s) make a silent "
-               "connection legitimate for up to 30 s, so the Durable Streams reader waits its idle_timeout (45 s), "
-               "not the profile's timeout, before reopening it (README, Faults)")
+FLUE_SILENT = (
+    "a known gap: Flue's own long-poll window (30 s) and SSE heartbeats (15 s) make a silent "
+    "connection legitimate for up to 30 s, so the Durable Streams reader waits its idle_timeout (45 s), "
+    "not the profile's timeout, before reopening it (README, Faults)"
+)
 
 
 @pytest.mark.xfail(strict=True, reason=FLUE_SILENT)

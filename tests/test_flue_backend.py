@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-
 from fakes.flue_server import FakeFlue, format_offset
 from support.ds_server import require_server
 
@@ -152,10 +151,14 @@ def test_token_and_profile_headers_go_on_every_request(cli, fake, config_file: P
     fake.required_headers = {"X-Tenant": "acme"}
     config_file.write_text(
         'current_profile = "f"\n[profiles.f]\nbackend = "flue"\n'
-        f'url = "{fake.url}"\ntoken_env = "FLUE_TOKEN"\nheaders = {{ "X-Tenant" = "acme" }}\n')
+        f'url = "{fake.url}"\ntoken_env = "FLUE_TOKEN"\nheaders = {{ "X-Tenant" = "acme" }}\n'
+    )
     run_id = fake.create_run("manual")
-    driver = Driver(fake, lambda: live_reads(fake, run_id),
-                    lambda: (fake.emit(run_id, "log", level="info", message="late"), fake.finish(run_id, result=1)))
+    driver = Driver(
+        fake,
+        lambda: live_reads(fake, run_id),
+        lambda: (fake.emit(run_id, "log", level="info", message="late"), fake.finish(run_id, result=1)),
+    )
     r = cli("tail", run_id, "--live", "-o", "jsonl", env={"FLUE_TOKEN": TOKEN})
     driver.join()
     assert r.exit_code == 0, r.stderr
@@ -179,8 +182,10 @@ def test_debug_shows_the_exchanges_without_credentials(cli, fake):
 
 
 def test_accept_header_in_the_profile_is_refused(cli, fake, config_file: Path):
-    config_file.write_text(f'current_profile = "f"\n[profiles.f]\nbackend = "flue"\nurl = "{fake.url}"\n'
-                           'headers = { "Accept" = "text/plain" }\n')
+    config_file.write_text(
+        f'current_profile = "f"\n[profiles.f]\nbackend = "flue"\nurl = "{fake.url}"\n'
+        'headers = { "Accept" = "text/plain" }\n'
+    )
     r = cli("get", "run_x")
     assert r.exit_code == 2 and "Accept header is managed by wfctl" in r.stderr
 
@@ -244,7 +249,13 @@ def test_event_index_is_identity_not_offset(cli, fake):
     fake.finish(run_id, result="ok")
     events = events_of(flue(cli, fake, "tail", run_id, "-o", "jsonl").stdout)
     assert [(e["type"], e["index"]) for e in events] == [
-        ("run_start", 0), ("tool_start", 5), ("text_delta", 2), ("text_delta", 3), ("tool", 6), ("run_end", 7)]
+        ("run_start", 0),
+        ("tool_start", 5),
+        ("text_delta", 2),
+        ("text_delta", 3),
+        ("tool", 6),
+        ("run_end", 7),
+    ]
     assert [e["offset"] for e in events] == [format_offset(i) for i in (0, 1, 2, 3, 5, 6)]
     assert events[1]["stepId"] == "c1"
 
@@ -268,7 +279,11 @@ def test_type_filter_and_unknown_type_warning(cli, fake):
     r = flue(cli, fake, "tail", run_id, "-t", "tool", "--type", "log", "-o", "jsonl")
     assert r.exit_code == 0, r.stderr
     assert [(e["type"], e["data"].get("toolName") or e["data"].get("level")) for e in events_of(r.stdout)] == [
-        ("tool", "bash"), ("tool", "read"), ("log", "warn"), ("log", "error")]
+        ("tool", "bash"),
+        ("tool", "read"),
+        ("log", "warn"),
+        ("log", "error"),
+    ]
     r = flue(cli, fake, "tail", run_id, "--type", "tool_call", "-o", "jsonl")
     assert r.exit_code == 0 and events_of(r.stdout) == []
     assert "unknown Flue event type tool_call" in r.stderr
@@ -294,7 +309,8 @@ def test_malformed_event_stream_exits_5(cli, fake):
     assert r.exit_code == 5 and r.stdout == "" and "Traceback" not in r.stderr
     lines = r.stderr.splitlines()
     assert [line.split(" (", 1)[0] for line in lines if line.startswith("warning:")] == [
-        f"warning: malformed event stream for run {run_id} after offset -1"] * 3
+        f"warning: malformed event stream for run {run_id} after offset -1"
+    ] * 3
     assert len([line for line in lines if line.startswith("error:")]) == 1
     assert f"error: Flue sent a malformed event stream for run {run_id} after offset -1: invalid JSON body" in r.stderr
 
@@ -363,8 +379,9 @@ def test_stops_on_run_end_when_the_stream_stays_open():
     with FakeFlue(token=TOKEN, long_poll_timeout=0.3) as fake:
         run_id = fake.create_run("manual")
         fake.emit(run_id, "log", level="info", message="x")
-        fake.emit(run_id, "run_end", isError=True, error={"name": "Error", "message": "crashed"}, durationMs=5,
-                  result=None)
+        fake.emit(
+            run_id, "run_end", isError=True, error={"name": "Error", "message": "crashed"}, durationMs=5, result=None
+        )
         backend = backend_for(fake.url, reconcile_seconds=0.2)
         with backend:
             events = list(backend.tail(run_id, TailRequest(live=True)))
@@ -411,8 +428,23 @@ def test_start_without_input_sends_no_body(cli, fake):
 
 
 def test_start_wait_exits_by_final_state(cli, fake):
-    r = flue(cli, fake, "start", "ticker", "-i", "n=2", "-i", "delayMs=1", "-i", "fail=true", "--wait",
-             "--interval", "0.05", "-o", "json")
+    r = flue(
+        cli,
+        fake,
+        "start",
+        "ticker",
+        "-i",
+        "n=2",
+        "-i",
+        "delayMs=1",
+        "-i",
+        "fail=true",
+        "--wait",
+        "--interval",
+        "0.05",
+        "-o",
+        "json",
+    )
     assert r.exit_code == 10, r.stderr
     assert r.json()["error"]["message"] == "requested failure"
 
@@ -457,12 +489,15 @@ def test_pre_beta3_receipts_are_refused(cli):
 # ----------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args,reason", [
-    (("list",), "Flue 1.0 has no endpoint to list runs"),
-    (("cancel", "run_x", "-y"), "no endpoint to cancel a workflow run"),
-    (("wake", "run_x"), "no sleeps that can be interrupted"),
-    (("dashboard", "--once"), "no endpoint to list or count runs"),
-])
+@pytest.mark.parametrize(
+    "args,reason",
+    [
+        (("list",), "Flue 1.0 has no endpoint to list runs"),
+        (("cancel", "run_x", "-y"), "no endpoint to cancel a workflow run"),
+        (("wake", "run_x"), "no sleeps that can be interrupted"),
+        (("dashboard", "--once"), "no endpoint to list or count runs"),
+    ],
+)
 def test_unsupported_operations_exit_6_with_the_reason(cli, fake, args, reason):
     r = flue(cli, fake, *args)
     assert r.exit_code == 6, r.stderr
@@ -472,8 +507,11 @@ def test_unsupported_operations_exit_6_with_the_reason(cli, fake, args, reason):
 
 def test_flue_2_is_detected_and_refused(cli):
     with FakeFlue(token=TOKEN, version="2.0.3") as fake:
-        for args in (("get", "run_01M80QRREDC995ZW7SB6QN3197"), ("tail", "run_01M80QRREDC995ZW7SB6QN3197"),
-                     ("start", "ticker")):
+        for args in (
+            ("get", "run_01M80QRREDC995ZW7SB6QN3197"),
+            ("tail", "run_01M80QRREDC995ZW7SB6QN3197"),
+            ("start", "ticker"),
+        ):
             r = flue(cli, fake, *args)
             assert r.exit_code == 6, (args, r.stderr)
             assert "Flue 2.x is not supported (wfctl speaks Flue 1.0 beta.3–beta.9)" in r.stderr
@@ -507,8 +545,15 @@ def test_doctor_on_something_that_is_not_flue(cli):
 def test_flue_event_json_has_the_event_model_shape():
     from wfctl.backends.flue import _flue_event
 
-    raw = {"type": "log", "level": "info", "message": "m", "runId": "run_a", "v": 3, "eventIndex": 4,
-           "timestamp": "2026-11-22T04:20:58.479Z"}
+    raw = {
+        "type": "log",
+        "level": "info",
+        "message": "m",
+        "runId": "run_a",
+        "v": 3,
+        "eventIndex": 4,
+        "timestamp": "2026-11-22T04:20:58.479Z",
+    }
     fast = _flue_event("run_a", "0_1", 4, "log", raw["timestamp"], None, None, raw)
     assert fast.time is not None and fast.time.microsecond == 479000 and fast.time.utcoffset().total_seconds() == 0
     generic = Event(runId="run_a", offset="0_1", index=4, type="log", time=fast.time, data=raw)
@@ -522,30 +567,61 @@ def test_flue_event_json_has_the_event_model_shape():
     assert built.to_json() == generic.to_json()
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ({"type": "log", "level": "warn", "message": "disk", "attributes": {"free": 1}}, '[warn] disk  {"free":1}'),
-    ({"type": "text_delta", "text": "Hel"}, "Hel"),
-    ({"type": "tool_start", "toolName": "bash", "toolCallId": "c", "args": {"command": "ls"}},
-     '{"command":"ls"}'),
-    ({"type": "tool", "toolName": "bash", "isError": False, "result": "a\nb", "durationMs": 12},
-     "ok in 12ms: a b"),
-    ({"type": "tool", "toolName": "read", "isError": True, "result": "ENOENT", "durationMs": 1500},
-     "failed in 1.5s: ENOENT"),
-    ({"type": "run_start", "workflowName": "ticker", "input": {"n": 5}}, 'ticker started with {"n":5}'),
-    ({"type": "run_end", "isError": False, "result": {"ticks": 5}, "durationMs": 2038},
-     'completed in 2.0s → {"ticks":5}'),
-    ({"type": "run_end", "isError": True, "error": {"name": "Error", "message": "requested failure"},
-      "durationMs": 15}, "failed after 15ms: Error: requested failure"),
-    ({"type": "turn", "durationMs": 850, "request": {"requestedModel": "m1"},
-      "response": {"responseModel": "m2", "usage": {"input": 10, "output": 2}, "finishReason": "stop"}},
-     "m2 in 850ms, 10 in / 2 out tokens, stop"),
-    ({"type": "message_end", "message": {"role": "assistant", "content": [{"type": "text", "text": "Hi there"}]}},
-     "assistant: Hi there"),
-    ({"type": "task_start", "taskId": "t", "prompt": "Summarize", "agent": "helper"}, "Summarize"),
-    ({"type": "operation", "operationKind": "shell", "isError": True, "error": {"message": "exit 1"},
-      "durationMs": 5}, "failed in 5ms: exit 1"),
-    ({"type": "future_type", "foo": 1, "v": 3, "eventIndex": 1}, '{"foo":1}'),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ({"type": "log", "level": "warn", "message": "disk", "attributes": {"free": 1}}, '[warn] disk  {"free":1}'),
+        ({"type": "text_delta", "text": "Hel"}, "Hel"),
+        ({"type": "tool_start", "toolName": "bash", "toolCallId": "c", "args": {"command": "ls"}}, '{"command":"ls"}'),
+        ({"type": "tool", "toolName": "bash", "isError": False, "result": "a\nb", "durationMs": 12}, "ok in 12ms: a b"),
+        (
+            {"type": "tool", "toolName": "read", "isError": True, "result": "ENOENT", "durationMs": 1500},
+            "failed in 1.5s: ENOENT",
+        ),
+        ({"type": "run_start", "workflowName": "ticker", "input": {"n": 5}}, 'ticker started with {"n":5}'),
+        (
+            {"type": "run_end", "isError": False, "result": {"ticks": 5}, "durationMs": 2038},
+            'completed in 2.0s → {"ticks":5}',
+        ),
+        (
+            {
+                "type": "run_end",
+                "isError": True,
+                "error": {"name": "Error", "message": "requested failure"},
+                "durationMs": 15,
+            },
+            "failed after 15ms: Error: requested failure",
+        ),
+        (
+            {
+                "type": "turn",
+                "durationMs": 850,
+                "request": {"requestedModel": "m1"},
+                "response": {"responseModel": "m2", "usage": {"input": 10, "output": 2}, "finishReason": "stop"},
+            },
+            "m2 in 850ms, 10 in / 2 out tokens, stop",
+        ),
+        (
+            {
+                "type": "message_end",
+                "message": {"role": "assistant", "content": [{"type": "text", "text": "Hi there"}]},
+            },
+            "assistant: Hi there",
+        ),
+        ({"type": "task_start", "taskId": "t", "prompt": "Summarize", "agent": "helper"}, "Summarize"),
+        (
+            {
+                "type": "operation",
+                "operationKind": "shell",
+                "isError": True,
+                "error": {"message": "exit 1"},
+                "durationMs": 5,
+            },
+            "failed in 5ms: exit 1",
+        ),
+        ({"type": "future_type", "foo": 1, "v": 3, "eventIndex": 1}, '{"foo":1}'),
+    ],
+)
 def test_describe(raw, expected):
     assert describe(raw) == expected
 
@@ -575,8 +651,18 @@ def ds():
 
 
 def _flue_events(run_id: str, start: int, count: int) -> list[dict]:
-    return [{"type": "log", "level": "info", "message": f"m{i}", "runId": run_id, "v": 3, "eventIndex": i,
-             "timestamp": "2026-11-22T04:20:58.479Z"} for i in range(start, start + count)]
+    return [
+        {
+            "type": "log",
+            "level": "info",
+            "message": f"m{i}",
+            "runId": run_id,
+            "v": 3,
+            "eventIndex": i,
+            "timestamp": "2026-11-22T04:20:58.479Z",
+        }
+        for i in range(start, start + count)
+    ]
 
 
 def test_raw_mode_reads_a_reference_server_stream(cli, ds):
@@ -615,8 +701,15 @@ def test_raw_mode_live_with_faults_is_complete_and_in_order(ds, sse):
             ds.inject_fault(path, dropConnection=True, count=1, method="GET")
             for start in range(10, 200, 19):
                 ds.append_json(path, _flue_events(run_id, start, min(19, 200 - start)))
-            end = {"type": "run_end", "runId": run_id, "isError": True, "error": {"message": "x"}, "v": 3,
-                   "eventIndex": 200, "timestamp": "2026-11-22T04:20:58.479Z"}
+            end = {
+                "type": "run_end",
+                "runId": run_id,
+                "isError": True,
+                "error": {"message": "x"},
+                "v": 3,
+                "eventIndex": 200,
+                "timestamp": "2026-11-22T04:20:58.479Z",
+            }
             ds.append_json(path, end, close=True)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)

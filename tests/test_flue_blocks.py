@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 import pytest
-
 from support.ds_server import require_server
 
 from wfctl.backends.flue import FlueEventBatch, _event_block, _raw_objects, _Seen
@@ -26,8 +25,16 @@ TS = "2026-11-22T04:20:58.479Z"
 
 
 def log(i: int, **extra: Any) -> dict:
-    return {"type": "log", "level": "info", "message": f"m{i}", "runId": RUN, "v": 3, "eventIndex": i,
-            "timestamp": TS, **extra}
+    return {
+        "type": "log",
+        "level": "info",
+        "message": f"m{i}",
+        "runId": RUN,
+        "v": 3,
+        "eventIndex": i,
+        "timestamp": TS,
+        **extra,
+    }
 
 
 def compact(items: list[Any]) -> bytes:
@@ -35,11 +42,20 @@ def compact(items: list[Any]) -> bytes:
     return json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def block_of(items: list[Any], data: bytes | None = None, *, offsets: list[str] | None = None,
-             start: str = "0_0", end: str = "0_9", types: frozenset[str] | None = None,
-             seen: _Seen | None = None, check_version: bool = True):
-    return _event_block(RUN, items, compact(items) if data is None else data, offsets, start, end, types,
-                        seen or _Seen(), check_version)
+def block_of(
+    items: list[Any],
+    data: bytes | None = None,
+    *,
+    offsets: list[str] | None = None,
+    start: str = "0_0",
+    end: str = "0_9",
+    types: frozenset[str] | None = None,
+    seen: _Seen | None = None,
+    check_version: bool = True,
+):
+    return _event_block(
+        RUN, items, compact(items) if data is None else data, offsets, start, end, types, seen or _Seen(), check_version
+    )
 
 
 def event_lines(batch: FlueEventBatch) -> str:
@@ -73,11 +89,14 @@ def test_exact_offsets_are_kept():
     assert block.last_offset == "0_3"
 
 
-@pytest.mark.parametrize("items,why", [
-    ([log(0, message="a},{b"), log(1)], "a '},{' inside a string"),
-    ([log(0, messages=[{"a": 1}, {"b": 2}]), log(1)], "an array of objects inside a message"),
-    ([log(0, message='},{"type":"log"'), log(1), log(2)], "a forged boundary inside a string"),
-])
+@pytest.mark.parametrize(
+    "items,why",
+    [
+        ([log(0, message="a},{b"), log(1)], "a '},{' inside a string"),
+        ([log(0, messages=[{"a": 1}, {"b": 2}]), log(1)], "an array of objects inside a message"),
+        ([log(0, message='},{"type":"log"'), log(1), log(2)], "a forged boundary inside a string"),
+    ],
+)
 def test_text_that_cannot_be_split_provably_is_encoded_again(items, why):
     block, _ = block_of(items)
     assert block.raw is None, why
@@ -117,15 +136,18 @@ def test_hostile_text_is_escaped_in_passed_through_data():
     assert line == event_lines(block)
 
 
-@pytest.mark.parametrize("items,seen,reason", [
-    ([log(0), log(0)], None, "a repeat inside the batch"),
-    ([log(5), log(6)], {5}, "an event seen before"),
-    ([log(0), {**log(1), "runId": "run_other"}], None, "an event of another run"),
-    ([log(0), {k: v for k, v in log(1).items() if k != "eventIndex"}], None, "an event without an index"),
-    ([log(0), {**log(1), "v": 4}], None, "a version to warn about"),
-    ([log(0), ["not", "an", "object"]], None, "a message that is not an object"),
-    ([log(0), {**log(1), "eventIndex": [1]}], None, "an unhashable index"),
-])
+@pytest.mark.parametrize(
+    "items,seen,reason",
+    [
+        ([log(0), log(0)], None, "a repeat inside the batch"),
+        ([log(5), log(6)], {5}, "an event seen before"),
+        ([log(0), {**log(1), "runId": "run_other"}], None, "an event of another run"),
+        ([log(0), {k: v for k, v in log(1).items() if k != "eventIndex"}], None, "an event without an index"),
+        ([log(0), {**log(1), "v": 4}], None, "a version to warn about"),
+        ([log(0), ["not", "an", "object"]], None, "a message that is not an object"),
+        ([log(0), {**log(1), "eventIndex": [1]}], None, "an unhashable index"),
+    ],
+)
 def test_batches_that_need_the_event_by_event_path_are_left_alone(items, seen, reason):
     window = _Seen()
     for key in seen or ():
@@ -151,8 +173,15 @@ def test_blocks_remember_their_keys():
 
 
 def test_run_end_stops_the_block_and_what_follows_is_not_shown_or_remembered():
-    end = {"type": "run_end", "runId": RUN, "isError": False, "result": {"ok": True}, "v": 3, "eventIndex": 2,
-           "timestamp": TS}
+    end = {
+        "type": "run_end",
+        "runId": RUN,
+        "isError": False,
+        "result": {"ok": True},
+        "v": 3,
+        "eventIndex": 2,
+        "timestamp": TS,
+    }
     items = [log(0), log(1), end, log(3)]
     window = _Seen()
     block, run_end = block_of(items, seen=window)
@@ -177,16 +206,28 @@ def test_type_filter_keeps_offsets_of_the_events_kept():
 
 def test_step_ids_names_and_times():
     items = [
-        {"type": "tool_start", "toolCallId": "call_1", "toolName": "bash", "args": {}, "runId": RUN, "v": 3,
-         "eventIndex": 0, "timestamp": "2026-11-22T05:20:58.4791+01:00"},
+        {
+            "type": "tool_start",
+            "toolCallId": "call_1",
+            "toolName": "bash",
+            "args": {},
+            "runId": RUN,
+            "v": 3,
+            "eventIndex": 0,
+            "timestamp": "2026-11-22T05:20:58.4791+01:00",
+        },
         {"type": "task", "taskId": "t1", "agent": "helper", "runId": RUN, "v": 3, "eventIndex": 1},
         {"type": "turn", "turnId": "turn_7", "runId": RUN, "v": 3, "eventIndex": 2, "timestamp": TS},
         log(3),
     ]
     block, _ = block_of(items)
     events = block.events()
-    assert [(e.stepId, e.stepName) for e in events] == [("call_1", "bash"), ("t1", "helper"), ("turn_7", None),
-                                                        (None, None)]
+    assert [(e.stepId, e.stepName) for e in events] == [
+        ("call_1", "bash"),
+        ("t1", "helper"),
+        ("turn_7", None),
+        (None, None),
+    ]
     got = docs(block.json_lines())
     assert [d["stepId"] for d in got] == ["call_1", "t1", "turn_7", None]
     assert [d["time"] for d in got] == ["2026-11-22T04:20:58.479Z", None, TS, TS]
@@ -205,8 +246,15 @@ def ds():
 
 def tricky(run_id: str, i: int, every: int = 97) -> dict:
     """Of every ``every`` messages, three are ones the fast path must not split, or must escape."""
-    event = {"type": "log", "level": "info", "message": f"m{i}", "runId": run_id, "v": 3, "eventIndex": i,
-             "timestamp": TS}
+    event = {
+        "type": "log",
+        "level": "info",
+        "message": f"m{i}",
+        "runId": run_id,
+        "v": 3,
+        "eventIndex": i,
+        "timestamp": TS,
+    }
     kind = i % every
     if kind == 1:
         event["message"] = "a},{b \u202e\u009b"
@@ -233,16 +281,28 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
 
     sent: list[bool] = []  # parts decoded by the helper process (True) or, with no room there, here
     real_submit = json_columns.ColumnHelper.submit
-    monkeypatch.setattr(json_columns.ColumnHelper, "submit",
-                        lambda self, seg: sent.append(real_submit(self, seg)) or sent[-1])
+    monkeypatch.setattr(
+        json_columns.ColumnHelper, "submit", lambda self, seg: sent.append(real_submit(self, seg)) or sent[-1]
+    )
     path = ds.new_path("/v1/stream/runs/")
     run_id = path.rsplit("/", 1)[1]
     ds.create(path)
     total = 30_000  # ~4 MB: one response delivered in many partial batches
     for start in range(0, total, 5_000):
         ds.append_json(path, [tricky(run_id, i, every=4_999) for i in range(start, start + 5_000)])
-    ds.append_json(path, {"type": "run_end", "runId": run_id, "isError": False, "result": None, "v": 3,
-                          "eventIndex": total, "timestamp": TS}, close=True)
+    ds.append_json(
+        path,
+        {
+            "type": "run_end",
+            "runId": run_id,
+            "isError": False,
+            "result": None,
+            "v": 3,
+            "eventIndex": total,
+            "timestamp": TS,
+        },
+        close=True,
+    )
     url = f"{ds.url}/v1/stream/runs/{{runId}}"
     lines = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl")
     assert lines.exit_code == 0, lines.stderr
@@ -267,8 +327,9 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
     assert indexes == sorted(indexes) and indexes[-1] == total and indexes[0] <= middle["index"] + 1
     # --type through parts decoded by the helper: the lines are those of the whole stream, filtered
     tools = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl", "--type", "tool")
-    assert [json.loads(line) for line in tools.stdout.splitlines()][:-1] == \
-        [d for d in got if d["kind"] == "event" and d["type"] == "tool"]
+    assert [json.loads(line) for line in tools.stdout.splitlines()][:-1] == [
+        d for d in got if d["kind"] == "event" and d["type"] == "tool"
+    ]
 
 
 def test_type_filter_and_last_through_blocks(cli, ds):

@@ -32,7 +32,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-
 from conftest import peer_missing
 from fakes.flue_server import FakeFlue, RunContext, WorkflowFailure, format_offset
 from support import flue_peer, wfapp
@@ -82,8 +81,9 @@ def _validate_twin(input: Any) -> list[dict] | None:
     issues = []
     for key in ("n", "delayMs", "gateAt", "gateTimeoutMs"):
         if key in input and not isinstance(input[key], (int, float)):
-            issues.append({"message": f"Invalid type: Expected number but received {json.dumps(input[key])}",
-                           "path": [key]})
+            issues.append(
+                {"message": f"Invalid type: Expected number but received {json.dumps(input[key])}", "path": [key]}
+            )
     return issues or None
 
 
@@ -155,7 +155,11 @@ def assert_complete(events: list[dict], run_id: str, count: int) -> None:
     for e in events[1:-1]:
         i = e["index"] - 1
         assert (e["type"], e["data"]["level"], e["data"]["message"], e["data"]["attributes"]) == (
-            "log", "info", f"tick {i}", {"i": i})
+            "log",
+            "info",
+            f"tick {i}",
+            {"i": i},
+        )
 
 
 class LiveTail:
@@ -166,11 +170,24 @@ class LiveTail:
         fd, name = tempfile.mkstemp(prefix="wfctl-tail-", suffix=".log")
         os.close(fd)
         self._err_path = Path(name)
-        argv = [sys.executable, "-c", "from wfctl.cli import main; main()",
-                "--backend", "flue", "--url", server.url, "--debug", "tail", *args, "-o", "jsonl"]
+        argv = [
+            sys.executable,
+            "-c",
+            "from wfctl.cli import main; main()",
+            "--backend",
+            "flue",
+            "--url",
+            server.url,
+            "--debug",
+            "tail",
+            *args,
+            "-o",
+            "jsonl",
+        ]
         with open(self._err_path, "ab") as err:  # O_APPEND: reading it meanwhile never moves the writer
-            self.proc = subprocess.Popen(argv, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=err, text=True)
+            self.proc = subprocess.Popen(
+                argv, env={**os.environ, **ENV}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True
+            )
         self.lines: list[dict] = []
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -190,8 +207,10 @@ class LiveTail:
             while len(self.lines) < count:
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None and not self._reader.is_alive():
-                    raise AssertionError(f"the tail printed {len(self.lines)} of {count} lines "
-                                         f"(exit {self.proc.poll()}):\n{self.stderr()[-3000:]}")
+                    raise AssertionError(
+                        f"the tail printed {len(self.lines)} of {count} lines "
+                        f"(exit {self.proc.poll()}):\n{self.stderr()[-3000:]}"
+                    )
                 self._cond.wait(min(left, 0.5))
             return list(self.lines)
 
@@ -237,8 +256,13 @@ def test_get_maps_the_run_record(cli, flue):
     assert r.exit_code == 0, r.stderr
     doc = r.json()
     assert {k: doc[k] for k in ("runId", "backend", "workflowName", "workflowId", "status", "rawStatus")} == {
-        "runId": run_id, "backend": "flue", "workflowName": "ticker", "workflowId": None,
-        "status": "completed", "rawStatus": "completed"}
+        "runId": run_id,
+        "backend": "flue",
+        "workflowName": "ticker",
+        "workflowId": None,
+        "status": "completed",
+        "rawStatus": "completed",
+    }
     assert (doc["input"], doc["output"], doc["error"]) == ({"n": 3, "delayMs": 0}, {"ticks": 3}, None)
     assert (doc["createdAt"], doc["startedAt"]) == (record["startedAt"], record["startedAt"])
     assert (doc["completedAt"], doc["updatedAt"]) == (record["endedAt"], record["endedAt"])
@@ -256,7 +280,12 @@ def test_status_exit_codes_follow_the_flue_status(cli, flue, tmp_path):
     assert r.exit_code == 12, r.stderr
     doc = r.json()
     assert (doc["runId"], doc["status"], doc["rawStatus"], doc["completedAt"], doc["error"]) == (
-        held, "running", "active", None, None)
+        held,
+        "running",
+        "active",
+        None,
+        None,
+    )
     r = wf(cli, flue, "status", done)
     assert (r.exit_code, r.stdout.split()) == (0, [done, "completed"])
     r = wf(cli, flue, "status", failed, "-o", "json")
@@ -274,8 +303,21 @@ def test_status_exit_codes_follow_the_flue_status(cli, flue, tmp_path):
 @pytest.mark.parametrize("fail", [False, True], ids=["completed", "failed"])
 def test_start_wait_exits_by_the_final_state(cli, flue, fail):
     body = {"n": 2, "delayMs": 1, **({"fail": True} if fail else {})}
-    r = wf(cli, flue, "start", "ticker", "--input-json", json.dumps(body), "--wait", "--interval", "0.05",
-           "--timeout", "60", "-o", "json")
+    r = wf(
+        cli,
+        flue,
+        "start",
+        "ticker",
+        "--input-json",
+        json.dumps(body),
+        "--wait",
+        "--interval",
+        "0.05",
+        "--timeout",
+        "60",
+        "-o",
+        "json",
+    )
     assert r.exit_code == (10 if fail else 0), r.stderr
     doc = r.json()
     assert re.fullmatch(r"run_[0-9A-HJKMNP-TV-Z]{26}", doc["runId"])
@@ -285,7 +327,11 @@ def test_start_wait_exits_by_the_final_state(cli, flue, fail):
         assert doc["error"] == {"message": "requested failure", "code": "Error", "stack": None}
     else:
         assert (doc["status"], doc["rawStatus"], doc["output"], doc["error"]) == (
-            "completed", "completed", {"ticks": 2}, None)
+            "completed",
+            "completed",
+            {"ticks": 2},
+            None,
+        )
     assert flue.meta(doc["runId"])["status"] == ("errored" if fail else "completed")
 
 
@@ -351,7 +397,7 @@ def test_offset_resume_gives_exactly_the_events_after_it(cli, flue, cut):
     r = wf(cli, flue, "tail", run_id, "--offset", full[cut]["offset"], "-o", "jsonl")
     assert r.exit_code == 0, r.stderr
     lines = jsonl(r.stdout)
-    assert lines[:-1] == full[cut + 1:]  # the same events, byte for byte, none twice, none missing
+    assert lines[:-1] == full[cut + 1 :]  # the same events, byte for byte, none twice, none missing
     assert lines[-1] == {"kind": "end", "runId": run_id, "status": "completed", "offset": format_offset(199)}
 
 
@@ -374,8 +420,9 @@ def test_offset_resume_at_the_end_prints_no_event(cli, flue):
 MODES = {"long-poll": (("--live",), "long-poll"), "sse": (("--live", "--sse"), "sse"), "implicit": ((), "long-poll")}
 
 
-@pytest.mark.parametrize("mode,fail", [("long-poll", False), ("sse", False), ("implicit", False),
-                                       ("long-poll", True), ("sse", True)])
+@pytest.mark.parametrize(
+    "mode,fail", [("long-poll", False), ("sse", False), ("implicit", False), ("long-poll", True), ("sse", True)]
+)
 def test_tail_live_follows_the_run_to_its_end(flue, tmp_path, live_tails, mode, fail):
     flags, live = MODES[mode]
     gate = tmp_path / "gate"
@@ -395,11 +442,18 @@ def test_tail_live_follows_the_run_to_its_end(flue, tmp_path, live_tails, mode, 
     run_end = lines[-2]["data"]
     if fail:
         assert (run_end["isError"], run_end["error"], run_end["result"]) == (
-            True, {"name": "Error", "message": "requested failure"}, None)
+            True,
+            {"name": "Error", "message": "requested failure"},
+            None,
+        )
     else:
         assert (run_end["isError"], run_end["result"]) == (False, {"ticks": 250})
-    assert lines[-1] == {"kind": "end", "runId": run_id, "status": "failed" if fail else "completed",
-                         "offset": format_offset(251)}
+    assert lines[-1] == {
+        "kind": "end",
+        "runId": run_id,
+        "status": "failed" if fail else "completed",
+        "offset": format_offset(251),
+    }
     reads = stream_reads(stderr, flue, run_id)
     assert reads[0] == {"offset": "-1"}  # the catch-up first
     assert reads[1:] and all(q.get("live") == live for q in reads[1:]), reads
@@ -466,9 +520,13 @@ def test_the_wire_pages_offsets_closure_and_errors(flue):
         assert (post.status_code, post.headers["allow"]) == (405, "GET, HEAD")
         assert post.json()["error"]["type"] == "method_not_allowed"
         unknown = http.get(f"/runs/{UNKNOWN_RUN}", params={"meta": ""})
-        assert unknown.status_code == 404 and unknown.json() == {"error": {
-            "type": "run_not_found", "message": f'Run "{UNKNOWN_RUN}" was not found.',
-            "details": "Verify the run id is correct and its history is still available."}}
+        assert unknown.status_code == 404 and unknown.json() == {
+            "error": {
+                "type": "run_not_found",
+                "message": f'Run "{UNKNOWN_RUN}" was not found.',
+                "details": "Verify the run id is correct and its history is still available.",
+            }
+        }
         anonymous = httpx.get(f"{flue.url}/runs/{run_id}", params={"meta": ""})
         assert anonymous.status_code == 401
         assert anonymous.json() == {"error": {"type": "unauthorized", "message": "missing or bad token"}}
@@ -487,9 +545,15 @@ def test_doctor_recognizes_the_server(cli, flue):
 
 
 def _sdk_read(server: flue_peer.FlueServer, run_id: str, offset: str = "-1") -> dict:
-    proc = subprocess.run([wfapp.node24(), "sdk-read.mjs", server.url, run_id, offset], cwd=flue_peer.PEER_DIR,
-                          env={**os.environ, "FLUE_PEER_TOKEN": TOKEN, "NODE_NO_WARNINGS": "1"},
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [wfapp.node24(), "sdk-read.mjs", server.url, run_id, offset],
+        cwd=flue_peer.PEER_DIR,
+        env={**os.environ, "FLUE_PEER_TOKEN": TOKEN, "NODE_NO_WARNINGS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -507,7 +571,11 @@ def test_tail_and_get_agree_with_the_official_sdk(cli, real_server):
     record = oracle["record"]
     doc = wf(cli, real_server, "get", run_id, "-o", "json").json()
     assert (doc["runId"], doc["workflowName"], doc["rawStatus"], doc["input"]) == (
-        record["runId"], record["workflowName"], record["status"], record["input"])
+        record["runId"],
+        record["workflowName"],
+        record["status"],
+        record["input"],
+    )
     assert (doc["startedAt"], doc["completedAt"]) == (record["startedAt"], record["endedAt"])
     assert doc["error"] == {"message": record["error"]["message"], "code": record["error"]["name"], "stack": None}
     assert doc["extra"] == {"isError": record["isError"], "durationMs": record["durationMs"]}
@@ -526,8 +594,12 @@ def test_live_tails_outlast_the_30s_long_poll_window_and_sse_heartbeats(real_ser
     poll = LiveTail(real_server, run_id, "--live")
     live_tails.append(poll)
     poll.wait_events(4)
-    wfapp.wait_until(lambda: len(poll.live_reads(real_server, run_id)) >= 2, timeout=120, interval=0.2,
-                     message="Flue's long-poll window to pass and wfctl to poll again")
+    wfapp.wait_until(
+        lambda: len(poll.live_reads(real_server, run_id)) >= 2,
+        timeout=120,
+        interval=0.2,
+        message="Flue's long-poll window to pass and wfctl to poll again",
+    )
     gate.touch()
     assert (poll.finish(), sse.finish()) == (0, 0), poll.stderr()[-2000:] + sse.stderr()[-2000:]
     for tail in (poll, sse):

@@ -26,12 +26,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-
 from fakes.flue_server import FakeFlue, format_offset
 from support.ds_server import require_server
 
@@ -42,8 +40,7 @@ TOTAL = 20_000  # run_start + 19,998 logs + run_end
 WFCTL = str(Path(sys.executable).with_name("wfctl"))
 
 
-@pytest.mark.parametrize("mode,fail", [("long-poll", False), ("sse", True)], ids=["long-poll-completed",
-                                                                                  "sse-failed"])
+@pytest.mark.parametrize("mode,fail", [("long-poll", False), ("sse", True)], ids=["long-poll-completed", "sse-failed"])
 def test_live_tail_survives_drops_and_a_restart(tmp_path: Path, mode: str, fail: bool):
     assert os.path.exists(WFCTL), f"wfctl is not installed next to {sys.executable}"
     fake = FakeFlue(token=TOKEN, drop_every=250, long_poll_timeout=1.0, heartbeat=0.5)
@@ -61,8 +58,9 @@ def test_live_tail_survives_drops_and_a_restart(tmp_path: Path, mode: str, fail:
         if mode == "sse":
             args.append("--sse")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WFCTL_")}
-        env.update(WFCTL_TOKEN=TOKEN, WFCTL_CONFIG=str(tmp_path / "config.toml"),
-                   WFCTL_CACHE_DIR=str(tmp_path / "cache"))
+        env.update(
+            WFCTL_TOKEN=TOKEN, WFCTL_CONFIG=str(tmp_path / "config.toml"), WFCTL_CACHE_DIR=str(tmp_path / "cache")
+        )
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env)
 
         def restart_midway() -> None:
@@ -152,10 +150,12 @@ def test_malformed_page_once_is_read_again_and_the_output_is_that_of_a_clean_run
     assert _warnings(r.stderr) == [
         f"warning: malformed event stream for run {run_id} after offset {last_good} (invalid JSON body "
         + r.stderr.split("(invalid JSON body ", 1)[1].split("); reading again", 1)[0]
-        + f"); reading again from offset {last_good} (1/{PARSE_REREADS})"]
+        + f"); reading again from offset {last_good} (1/{PARSE_REREADS})"
+    ]
     assert len(r.stderr.splitlines()) == 1 and fake.damage_served == 1
-    reads = [dict(q.query).get("offset") for q in fake.requests_to(f"/runs/{run_id}")[before:]
-             if ("meta", "") not in q.query]
+    reads = [
+        dict(q.query).get("offset") for q in fake.requests_to(f"/runs/{run_id}")[before:] if ("meta", "") not in q.query
+    ]
     assert reads == ["-1", format_offset(99), last_good, last_good, format_offset(299)]
     lines = _jsonl(r.stdout)
     assert [e["index"] for e in lines[:-1]] == list(range(350)) and lines[-1]["status"] == "completed"
@@ -173,9 +173,10 @@ def test_malformed_page_every_time_exits_5_and_what_was_printed_is_printed_once(
     last_good = format_offset(199)
     warnings = _warnings(r.stderr)
     assert len(warnings) == PARSE_REREADS
-    assert all(f"after offset {last_good} " in w and w.endswith(f"reading again from offset {last_good} "
-                                                                f"({i}/{PARSE_REREADS})")
-               for i, w in enumerate(warnings, 1))
+    assert all(
+        f"after offset {last_good} " in w and w.endswith(f"reading again from offset {last_good} ({i}/{PARSE_REREADS})")
+        for i, w in enumerate(warnings, 1)
+    )
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"malformed event stream for run {run_id} after offset {last_good}" in errors[0]
     assert f"still malformed after {PARSE_REREADS} re-reads" in errors[0]
@@ -193,8 +194,11 @@ def test_malformed_sse_control_event_once_is_read_again_while_following(cli, fak
         fake.wait_until(lambda: sse_reads() >= 1, timeout=20, message="the tail to follow over SSE")
         fake.damage(run_id, kind="control", count=1)
         fake.emit_many(run_id, [{"type": "log", "level": "info", "message": f"live {i}"} for i in range(7)])
-        fake.wait_until(lambda: fake.damage_served == 1 and sse_reads() >= 2, timeout=20,
-                        message="the tail to read again after the malformed control event")
+        fake.wait_until(
+            lambda: fake.damage_served == 1 and sse_reads() >= 2,
+            timeout=20,
+            message="the tail to read again after the malformed control event",
+        )
         fake.emit_many(run_id, [{"type": "log", "level": "info", "message": f"late {i}"} for i in range(3)])
         fake.finish(run_id, result={"ok": True})
 
@@ -230,12 +234,28 @@ def _large_stream(ds, n: int) -> tuple[str, str, int]:
     run_id = path.rsplit("/", 1)[1]
     ds.create(path)
     for start in range(0, n, 5000):
-        ds.append_json(path, [{"type": "log", "level": "info", "message": f"line {i} " + "x" * (i % 97),
-                               "runId": run_id, "v": 3, "eventIndex": i, "timestamp": "2026-11-22T04:20:58.479Z"}
-                              for i in range(start, min(n, start + 5000))])
+        ds.append_json(
+            path,
+            [
+                {
+                    "type": "log",
+                    "level": "info",
+                    "message": f"line {i} " + "x" * (i % 97),
+                    "runId": run_id,
+                    "v": 3,
+                    "eventIndex": i,
+                    "timestamp": "2026-11-22T04:20:58.479Z",
+                }
+                for i in range(start, min(n, start + 5000))
+            ],
+        )
     ds.close_stream(path)
-    with httpx.Client() as client, client.stream("GET", ds.stream_url(path), params={"offset": "-1"},
-                                                 headers={"Accept-Encoding": "gzip"}) as answer:
+    with (
+        httpx.Client() as client,
+        client.stream(
+            "GET", ds.stream_url(path), params={"offset": "-1"}, headers={"Accept-Encoding": "gzip"}
+        ) as answer,
+    ):
         assert answer.headers.get("content-encoding") == "gzip"
         compressed = len(b"".join(answer.iter_raw()))
     assert compressed > 256 << 10  # two thirds of it hold more than the reader's 1 MiB: delivered in parts

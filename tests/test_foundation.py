@@ -1,8 +1,6 @@
 """Every command path against the in-memory backend."""
 
 import json
-import os
-import stat
 
 import pytest
 
@@ -41,7 +39,7 @@ def test_plain_is_tab_separated_with_iso_times(cli, world):
 
 def test_id_and_jsonl(cli, world):
     assert cli(*M, "list", "-o", "id").stdout.split() == ["r3", "r2", "r1"]
-    rows = [json.loads(l) for l in cli(*M, "list", "-o", "jsonl").stdout.splitlines()]
+    rows = [json.loads(line) for line in cli(*M, "list", "-o", "jsonl").stdout.splitlines()]
     assert [r["runId"] for r in rows] == ["r3", "r2", "r1"]
 
 
@@ -100,8 +98,9 @@ def test_cursor_goes_to_stderr(cli, world):
 
 
 # -- status semantics ------------------------------------------------------------------
-@pytest.mark.parametrize("status,code", [("completed", 0), ("failed", 10), ("cancelled", 11), ("running", 12),
-                                          ("pending", 12)])
+@pytest.mark.parametrize(
+    "status,code", [("completed", 0), ("failed", 10), ("cancelled", 11), ("running", 12), ("pending", 12)]
+)
 def test_status_exit_codes(cli, memory_world, status, code):
     memory_world.add("r", status)
     r = cli(*M, "status", "r")
@@ -144,7 +143,10 @@ def test_cancel_ids_outcomes_and_partial_exit(cli, world):
     r = cli(*M, "cancel", "r3", "r1", "zz", "-o", "json")
     assert r.exit_code == 7
     assert [(o["runId"], o["outcome"]) for o in json.loads(r.stdout)] == [
-        ("r3", "error"), ("r1", "already_completed"), ("zz", "not_found")]
+        ("r3", "error"),
+        ("r1", "already_completed"),
+        ("zz", "not_found"),
+    ]
 
 
 def test_bulk_cancel_refuses_off_tty_without_yes(cli, world):
@@ -187,8 +189,9 @@ def test_unsupported_operation_exit_6(cli, world, monkeypatch):
     from memory_backend import MemoryBackend
 
     monkeypatch.setattr(MemoryBackend, "capabilities", MemoryBackend.capabilities - {"wake"})
-    monkeypatch.setattr(MemoryBackend, "unsupported_reasons", {"wake": "the memory backend has no sleeps to wake"},
-                        raising=False)
+    monkeypatch.setattr(
+        MemoryBackend, "unsupported_reasons", {"wake": "the memory backend has no sleeps to wake"}, raising=False
+    )
     r = cli(*M, "wake", "r3")
     assert r.exit_code == 6
     assert r.stderr == "error: the memory backend has no sleeps to wake\n"
@@ -198,12 +201,12 @@ def test_unsupported_operation_exit_6(cli, world, monkeypatch):
 def test_tail_jsonl_end_line_and_exit_code(cli, memory_world):
     memory_world.add("r", "running", script=["running", "completed"])
     r = cli(*M, "tail", "r", "--live", "-o", "jsonl")
-    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert lines[0]["kind"] == "event" and lines[0]["type"] == "run_created"
     assert lines[-1] == {"kind": "end", "runId": "r", "status": "completed", "offset": lines[-2]["offset"]}
     assert r.exit_code == 0
     resumed = cli(*M, "tail", "r", "--offset", "1", "-o", "jsonl")
-    assert [json.loads(l)["index"] for l in resumed.stdout.splitlines()[:-1]] == [2, 3]
+    assert [json.loads(line)["index"] for line in resumed.stdout.splitlines()[:-1]] == [2, 3]
 
 
 # -- start -----------------------------------------------------------------------------

@@ -35,11 +35,14 @@ def test_undecodable_bytes_name_file_line_and_column(cli, config_file):
     assert r.stdout == ""
 
 
-@pytest.mark.parametrize("garbage,first_line", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "{path}:1:1: not UTF-8 text (byte 0x89)"),
-    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "{path}:1:1: invalid TOML: Invalid statement"),
-    (b'a = "x\x00y"\n', "{path}:1:7: invalid TOML: Illegal character '\\x00'"),
-])
+@pytest.mark.parametrize(
+    "garbage,first_line",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "{path}:1:1: not UTF-8 text (byte 0x89)"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00", "{path}:1:1: invalid TOML: Invalid statement"),
+        (b'a = "x\x00y"\n', "{path}:1:7: invalid TOML: Illegal character '\\x00'"),
+    ],
+)
 def test_binary_garbage_is_one_line(cli, config_file, garbage, first_line):
     write(config_file, garbage)
     r = cli("status", "r1")
@@ -60,11 +63,12 @@ def test_toml_errors_name_line_and_column(cli, config_file):
     write(config_file, '[profiles.a]\nbackend = "temporal"\nurl = http://x\n')
     r = cli("list")
     assert (r.exit_code, r.stderr.splitlines()[0]) == (2, f"error: {config_file}:3:7: invalid TOML: Invalid value")
-    write(config_file, '[profiles.a]\nbackend')
+    write(config_file, "[profiles.a]\nbackend")
     r = cli("list")
     assert r.exit_code == 2
-    assert r.stderr.splitlines()[0] == (f"error: {config_file}:2: invalid TOML at the end of the file: Expected '=' "
-                                        "after a key in a key/value pair")
+    assert r.stderr.splitlines()[0] == (
+        f"error: {config_file}:2: invalid TOML at the end of the file: Expected '=' after a key in a key/value pair"
+    )
 
 
 def test_a_byte_order_mark_is_accepted(cli, config_file):
@@ -74,13 +78,16 @@ def test_a_byte_order_mark_is_accepted(cli, config_file):
     assert r.json()["url"] == "http://t"
 
 
-@pytest.mark.parametrize("line,message", [
-    ('timeout = "soon"', "[profiles.a] key 'timeout' must be float, not str"),
-    ('insecure = "yes"', "[profiles.a] key 'insecure' must be bool, not str"),
-    ("headers = { x-a = 1 }", "[profiles.a] key 'headers' must be a table of strings"),
-    ("timeout = -5", "[profiles.a] key 'timeout' is -5; expected seconds, more than 0 and at most 86400"),
-    ('color = "rainbow"', "[profiles.a] key 'color' is 'rainbow'; expected one of: auto, always, never"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ('timeout = "soon"', "[profiles.a] key 'timeout' must be float, not str"),
+        ('insecure = "yes"', "[profiles.a] key 'insecure' must be bool, not str"),
+        ("headers = { x-a = 1 }", "[profiles.a] key 'headers' must be a table of strings"),
+        ("timeout = -5", "[profiles.a] key 'timeout' is -5; expected seconds, more than 0 and at most 86400"),
+        ('color = "rainbow"', "[profiles.a] key 'color' is 'rainbow'; expected one of: auto, always, never"),
+    ],
+)
 def test_wrong_types_name_line_and_key(cli, config_file, line, message):
     write(config_file, f'[profiles.a]\nbackend = "workflow-sdk"\n{line}\n')
     r = cli("-p", "a", "list")
@@ -92,11 +99,15 @@ def test_wrong_top_level_types(cli, config_file):
     write(config_file, "current_profile = 3\n")
     r = cli("list")
     assert (r.exit_code, r.stderr.splitlines()[0]) == (
-        2, f"error: {config_file}:1: key 'current_profile' must be a string, not an integer")
+        2,
+        f"error: {config_file}:1: key 'current_profile' must be a string, not an integer",
+    )
     write(config_file, "profiles = 3\n")
     r = cli("list")
     assert (r.exit_code, r.stderr.splitlines()[0]) == (
-        2, f"error: {config_file}:1: 'profiles' must be a table of [profiles.NAME]")
+        2,
+        f"error: {config_file}:1: 'profiles' must be a table of [profiles.NAME]",
+    )
 
 
 # -- URLs ------------------------------------------------------------------------------------------------------
@@ -104,18 +115,26 @@ def test_url_backend_without_url_names_the_profile_line(cli, config_file):
     write(config_file, 'current_profile = "ops"\n[profiles.ops]\nbackend = "temporal"\nnamespace = "prod"\n')
     r = cli("status", "wf-1")
     assert r.exit_code == 2
-    assert r.stderr == (f"error: {config_file}:3: [profiles.ops] backend 'temporal' needs a url (no --url, WFCTL_URL "
-                        "or url in the profile)\nhint: add it with 'wfctl config set url URL -p ops', or pass --url / "
-                        "set WFCTL_URL\n")
+    assert r.stderr == (
+        f"error: {config_file}:3: [profiles.ops] backend 'temporal' needs a url (no --url, WFCTL_URL "
+        "or url in the profile)\nhint: add it with 'wfctl config set url URL -p ops', or pass --url / "
+        "set WFCTL_URL\n"
+    )
     ok = cli("config", "view", "-o", "json", "--url", "http://127.0.0.1:7243")
     assert ok.exit_code == 0 and ok.json()["url"] == "http://127.0.0.1:7243"
 
 
-@pytest.mark.parametrize("args,env,first", [
-    (("--backend", "flue"), {}, "error: --backend=flue needs a url (no --url, WFCTL_URL or url in the profile)"),
-    ((), {"WFCTL_BACKEND": "workflow-runs-v1"},
-     "error: WFCTL_BACKEND=workflow-runs-v1 needs a url (no --url, WFCTL_URL or url in the profile)"),
-])
+@pytest.mark.parametrize(
+    "args,env,first",
+    [
+        (("--backend", "flue"), {}, "error: --backend=flue needs a url (no --url, WFCTL_URL or url in the profile)"),
+        (
+            (),
+            {"WFCTL_BACKEND": "workflow-runs-v1"},
+            "error: WFCTL_BACKEND=workflow-runs-v1 needs a url (no --url, WFCTL_URL or url in the profile)",
+        ),
+    ],
+)
 def test_url_backend_chosen_outside_the_file(cli, args, env, first):
     r = cli(*args, "get", "run-1", env=env)
     assert r.exit_code == 2
@@ -128,10 +147,13 @@ def test_url_that_is_not_http(cli, config_file):
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         f"error: {config_file}:3: [profiles.t] key 'url' is 'localhost:7233', which is not an http:// or https:// URL",
-        "hint: e.g. https://api.example.com or http://127.0.0.1:7243"]
+        "hint: e.g. https://api.example.com or http://127.0.0.1:7243",
+    ]
     write(config_file, '[profiles.t]\nbackend = "temporal"\nurl = "http://"\n')
-    assert cli("-p", "t", "list").stderr.splitlines()[0] == \
-        f"error: {config_file}:3: [profiles.t] key 'url' is 'http://', which has no host"
+    assert (
+        cli("-p", "t", "list").stderr.splitlines()[0]
+        == f"error: {config_file}:3: [profiles.t] key 'url' is 'http://', which has no host"
+    )
 
 
 def test_url_flag_and_env_must_be_http(cli):
@@ -139,10 +161,14 @@ def test_url_flag_and_env_must_be_http(cli):
     assert (r.exit_code, r.stderr.splitlines()[0]) == (2, "error: --url 'ftp://x' is not an http:// or https:// URL")
     r = cli("--backend", "temporal", "list", env={"WFCTL_URL": "nope"})
     assert (r.exit_code, r.stderr.splitlines()[0]) == (
-        2, "error: env WFCTL_URL: key 'url' is 'nope', which is not an http:// or https:// URL")
+        2,
+        "error: env WFCTL_URL: key 'url' is 'nope', which is not an http:// or https:// URL",
+    )
     r = cli("--app-url", "localhost:3000", "wake", "wrun_x")
     assert (r.exit_code, r.stderr.splitlines()[0]) == (
-        2, "error: --app-url 'localhost:3000' is not an http:// or https:// URL")
+        2,
+        "error: --app-url 'localhost:3000' is not an http:// or https:// URL",
+    )
 
 
 # -- profile names -------------------------------------------------------------------------------------------
@@ -150,8 +176,10 @@ def test_empty_profile_names_are_errors_not_the_implicit_profile(cli, config_fil
     write(config_file, '[profiles.a]\nbackend = "workflow-sdk"\n')
     r = cli("-p", "", "list")
     assert r.exit_code == 2
-    assert r.stderr.splitlines() == ["error: the profile name from flag --profile is empty",
-                                     "hint: name a profile (a), or give none to use the implicit profile"]
+    assert r.stderr.splitlines() == [
+        "error: the profile name from flag --profile is empty",
+        "hint: name a profile (a), or give none to use the implicit profile",
+    ]
     r = cli("list", env={"WFCTL_PROFILE": "  "})
     assert (r.exit_code, r.stderr.splitlines()[0]) == (2, "error: the profile name from env WFCTL_PROFILE is empty")
     write(config_file, 'current_profile = " "\n[profiles.a]\nbackend = "workflow-sdk"\n')
@@ -161,8 +189,11 @@ def test_empty_profile_names_are_errors_not_the_implicit_profile(cli, config_fil
 
 # -- where the profile choice came from ------------------------------------------------------------------------
 def test_show_sources_says_where_the_profile_choice_came_from(cli, config_file):
-    write(config_file, 'current_profile = "a"\n[profiles.a]\nbackend = "temporal"\nurl = "http://a"\n'
-                       '[profiles.b]\nbackend = "temporal"\nurl = "http://b"\n')
+    write(
+        config_file,
+        'current_profile = "a"\n[profiles.a]\nbackend = "temporal"\nurl = "http://a"\n'
+        '[profiles.b]\nbackend = "temporal"\nurl = "http://b"\n',
+    )
 
     def choice(*args, env=None):
         r = cli("config", "view", "--show-sources", "-o", "json", *args, env=env)
@@ -182,8 +213,9 @@ def test_config_set_edits_the_named_profile_and_never_makes_it_current(cli, conf
     assert r.exit_code == 0, r.stderr
     assert "current_profile" not in config_file.read_text()
     assert '[profiles.ops]\nurl = "https://api.example.com"' in config_file.read_text()
-    assert r.stderr.splitlines()[-1] == ("profile ops is not the current profile: use it with -p ops, or make it "
-                                         "current with 'wfctl config use ops'")
+    assert r.stderr.splitlines()[-1] == (
+        "profile ops is not the current profile: use it with -p ops, or make it current with 'wfctl config use ops'"
+    )
     write(config_file, 'current_profile = "a"\n[profiles.a]\nbackend = "workflow-sdk"\n')
     assert cli("config", "set", "url", "https://api.example.com", "-p", "ops").exit_code == 0
     assert 'current_profile = "a"' in config_file.read_text()
@@ -196,7 +228,8 @@ def test_config_set_without_a_profile_to_edit(cli, config_file):
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         "error: which profile? there is no current profile",
-        "hint: name one: wfctl config set url VALUE -p NAME (then 'wfctl config use NAME' makes it current)"]
+        "hint: name one: wfctl config set url VALUE -p NAME (then 'wfctl config use NAME' makes it current)",
+    ]
     assert not config_file.exists()
     write(config_file, 'current_profile = "a"\n[profiles.a]\nbackend = "temporal"\nurl = "http://old"\n')
     assert cli("config", "set", "url", "http://new").exit_code == 0
@@ -206,7 +239,9 @@ def test_config_set_without_a_profile_to_edit(cli, config_file):
 def test_config_set_refuses_names_it_cannot_write_and_fixes_wrong_values(cli, config_file):
     r = cli("config", "set", "url", "http://x", "-p", "a b")
     assert (r.exit_code, r.stderr.splitlines()[0]) == (
-        2, "error: invalid -p 'a b': profile names are letters, digits, '-' and '_'")
+        2,
+        "error: invalid -p 'a b': profile names are letters, digits, '-' and '_'",
+    )
     write(config_file, '[profiles.a]\nbackend = "temporal"\nurl = "http://a"\ntimeout = "soon"\n')
     assert cli("-p", "a", "list").exit_code == 2
     fixed = cli("config", "set", "timeout", "5", "-p", "a")
@@ -216,15 +251,19 @@ def test_config_set_refuses_names_it_cannot_write_and_fixes_wrong_values(cli, co
 
 # -- keys that do not fit the backend --------------------------------------------------------------------------
 def test_keys_the_backend_does_not_read_are_warned_about(cli, config_file, project):
-    write(config_file, 'current_profile = "l"\n[profiles.l]\nbackend = "workflow-sdk"\nurl = "https://x.example"\n'
-                       'namespace = "prod"\n')
+    write(
+        config_file,
+        'current_profile = "l"\n[profiles.l]\nbackend = "workflow-sdk"\nurl = "https://x.example"\n'
+        'namespace = "prod"\n',
+    )
     r = cli("list", "-o", "id", cwd=project)
     assert r.exit_code == 0
     assert r.stderr.splitlines() == [
         f"warning: {config_file}:4: [profiles.l] key 'url' has no effect on the Workflow SDK local world (it reads: "
         f"{LOCAL_KEYS})",
         f"warning: {config_file}:5: [profiles.l] key 'namespace' has no effect on the Workflow SDK local world (it "
-        f"reads: {LOCAL_KEYS})"]
+        f"reads: {LOCAL_KEYS})",
+    ]
     assert len(r.stdout.split()) == 11
 
 
@@ -232,9 +271,11 @@ def test_a_profile_without_backend_is_warned_about(cli, config_file, project):
     write(config_file, 'current_profile = "x"\n\n[profiles.x]\ndata_dir = ".workflow-data"\n')
     r = cli("list", "-o", "id", cwd=project)
     assert r.exit_code == 0
-    assert r.stderr == (f"warning: {config_file}:3: [profiles.x] sets no backend, so it uses the Workflow SDK local "
-                        "world (the default backend is workflow-sdk); add 'backend = \"workflow-sdk\"' or another "
-                        "backend to say so\n")
+    assert r.stderr == (
+        f"warning: {config_file}:3: [profiles.x] sets no backend, so it uses the Workflow SDK local "
+        "world (the default backend is workflow-sdk); add 'backend = \"workflow-sdk\"' or another "
+        "backend to say so\n"
+    )
 
 
 def test_flags_the_backend_does_not_read_are_warned_about(cli, project):
@@ -248,10 +289,23 @@ def test_config_view_shows_what_the_local_world_uses(cli, project):
     r = cli("config", "view", "--show-sources", "-o", "json", cwd=project)
     assert r.exit_code == 0, r.stderr
     doc = r.json()
-    assert list(doc) == ["profile", "config", "backend", "world", "data_dir", "app_url", "timeout", "insecure",
-                         "output", "color", "time"]  # output: from -o
-    assert doc["data_dir"] == {"value": str((project / ".workflow-data").resolve()),
-                               "source": f"found from {project.resolve()}"}
+    assert list(doc) == [
+        "profile",
+        "config",
+        "backend",
+        "world",
+        "data_dir",
+        "app_url",
+        "timeout",
+        "insecure",
+        "output",
+        "color",
+        "time",
+    ]  # output: from -o
+    assert doc["data_dir"] == {
+        "value": str((project / ".workflow-data").resolve()),
+        "source": f"found from {project.resolve()}",
+    }
     assert doc["app_url"] == {"value": "http://localhost:3000", "source": "default"}
     r = cli("config", "view", "-o", "json", cwd=project, env={"PORT": "4000"})
     assert r.json()["app_url"] == "http://localhost:4000"
@@ -261,8 +315,10 @@ def test_config_view_says_what_timeout_is_for(cli, project):
     r = cli("config", "view", "-o", "table", cwd=project)
     assert r.exit_code == 0
     timeout = [line for line in r.stdout.splitlines() if line.startswith("timeout")]
-    assert timeout == ["timeout       30.0  # seconds to wait for each answer of the engine over HTTP (read timeout); "
-                       "not the --timeout of --wait"]
+    assert timeout == [
+        "timeout       30.0  # seconds to wait for each answer of the engine over HTTP (read timeout); "
+        "not the --timeout of --wait"
+    ]
 
 
 def test_config_view_without_a_data_directory_says_why(cli, tmp_path):
@@ -275,8 +331,18 @@ def test_config_view_without_a_data_directory_says_why(cli, tmp_path):
 def test_config_view_of_another_engine_shows_its_keys_only(cli, config_file):
     write(config_file, 'current_profile = "t"\n[profiles.t]\nbackend = "temporal"\nurl = "http://t:7243"\n')
     doc = cli("config", "view", "-o", "json").json()
-    assert list(doc) == ["profile", "config", "backend", "url", "namespace", "timeout", "insecure", "output", "color",
-                         "time"]
+    assert list(doc) == [
+        "profile",
+        "config",
+        "backend",
+        "url",
+        "namespace",
+        "timeout",
+        "insecure",
+        "output",
+        "color",
+        "time",
+    ]
 
 
 def test_config_set_help_lists_the_keys(cli):

@@ -42,8 +42,12 @@ def test_tail_without_live_exits_by_the_run_state(cli, world, run, code):
 def test_tail_of_an_unfinished_local_run_exits_12(cli, project):
     r = cli("tail", RUNNING, "-o", "jsonl", cwd=project)
     assert r.exit_code == 12
-    assert json.loads(r.stdout.splitlines()[-1]) == {"kind": "end", "runId": RUNNING, "status": "running",
-                                                     "offset": "evnt_01M81014S23CDRP0GP7WSYS1RT"}
+    assert json.loads(r.stdout.splitlines()[-1]) == {
+        "kind": "end",
+        "runId": RUNNING,
+        "status": "running",
+        "offset": "evnt_01M81014S23CDRP0GP7WSYS1RT",
+    }
     assert cli("tail", RUNNING, "--stream", "-o", "jsonl", cwd=project).exit_code == 12
     assert cli("tail", COMPLETED, cwd=project).exit_code == 0
 
@@ -87,9 +91,11 @@ def test_dry_run_outcomes(cli, world):
     assert dry.json() == [
         {"runId": "live", "outcome": "would_cancel", "message": None, "status": "running"},
         {"runId": "done", "outcome": "already_completed", "message": "run is completed", "status": "completed"},
-        {"runId": "nope", "outcome": "not_found", "message": "run nope not found", "status": None}]
-    assert dry.stderr == ("dry run: 1 run(s) would be cancelled; 1 already finished, left as they are: done; "
-                          "1 not found: nope\n")
+        {"runId": "nope", "outcome": "not_found", "message": "run nope not found", "status": None},
+    ]
+    assert dry.stderr == (
+        "dry run: 1 run(s) would be cancelled; 1 already finished, left as they are: done; 1 not found: nope\n"
+    )
 
 
 def test_bulk_dry_run_counts_only_what_it_would_cancel(cli, world):

@@ -84,15 +84,15 @@ def test_nesting_is_exact_or_unknown_at_every_cut(seed):
     data = text.encode()
     known = 0
     for i in range(1, len(data) - 1):
-        if data[i:i + 2] != b"},":
+        if data[i : i + 2] != b"},":
             continue
-        seg = data[1:i + 1]
+        seg = data[1 : i + 1]
         depth = nesting(seg)
         if depth is not None:
             known += 1
             assert depth == _true_depth(seg.decode()), seg[-80:]
             if depth == 0:
-                assert json.loads(b"[" + seg + b"]") == msgs[:len(json.loads(b"[" + seg + b"]"))]
+                assert json.loads(b"[" + seg + b"]") == msgs[: len(json.loads(b"[" + seg + b"]"))]
     if not brackets:
         assert known == text.count("},")  # without brackets in strings it decides every cut
 
@@ -108,8 +108,12 @@ def test_nesting_cases():
 
 def test_columns():
     items = [{"eventIndex": 1, "type": "log", "v": 3}, {"eventIndex": 2, "type": None}, {"runId": "r"}]
-    assert columns(items, KEYS) == {"runId": [None, None, "r"], "eventIndex": [1, 2, None],
-                                    "v": [3, None, None], "type": ["log", None, None]}
+    assert columns(items, KEYS) == {
+        "runId": [None, None, "r"],
+        "eventIndex": [1, 2, None],
+        "v": [3, None, None],
+        "type": ["log", None, None],
+    }
     assert columns([{"a": 1}, 2], KEYS) is None
     assert columns([{"a": 1}, "ab"], KEYS) is None
     assert columns([], KEYS) == {}
@@ -170,9 +174,11 @@ def test_no_helper_on_one_cpu():
     """Pinned to one CPU, the parts are decoded in-process: a helper would only add work."""
     import subprocess
 
-    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
-            "from wfctl.json_columns import ColumnHelper; h = ColumnHelper(('a',)); "
-            "print(h.broken, h.submit(b'{}'))")
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from wfctl.json_columns import ColumnHelper; h = ColumnHelper(('a',)); "
+        "print(h.broken, h.submit(b'{}'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "False"]
 
@@ -192,10 +198,21 @@ def server():
 def nested_events(n: int) -> list[dict]:
     """Nested objects (inner "}," before most cuts), escapes and non-ASCII, no bracket inside a string:
     the cheap check decides every cut."""
-    return [{"type": "tool" if i % 3 else "log", "eventIndex": i, "v": 3, "toolCallId": f"c{i // 3}",
-             "message": f"tick {i} \"q\" \\ é ✓", "attributes": {"n": {"x": i}, "list": [{"a": 1}, {"b": i}],
-                                                                 "h": hashlib.sha256(str(i).encode()).hexdigest()}}
-            for i in range(n)]
+    return [
+        {
+            "type": "tool" if i % 3 else "log",
+            "eventIndex": i,
+            "v": 3,
+            "toolCallId": f"c{i // 3}",
+            "message": f'tick {i} "q" \\ é ✓',
+            "attributes": {
+                "n": {"x": i},
+                "list": [{"a": 1}, {"b": i}],
+                "h": hashlib.sha256(str(i).encode()).hexdigest(),
+            },
+        }
+        for i in range(n)
+    ]
 
 
 def new_stream(server, events: list[dict]) -> str:
@@ -237,13 +254,13 @@ def test_columns_mode_reads_the_same_stream(server, monkeypatch):
     path = new_stream(server, events)
     submitted = []
     original = ColumnHelper.submit
-    monkeypatch.setattr(ds.ColumnHelper, "submit", lambda self, seg: submitted.append(len(seg)) or
-                        original(self, seg))
+    monkeypatch.setattr(ds.ColumnHelper, "submit", lambda self, seg: submitted.append(len(seg)) or original(self, seg))
     plain_items, plain = read_all(server, path, None)
     items, batches = read_all(server, path, KEYS)
     assert items == plain_items == events
-    assert [(b.offset, b.partial, b.index, len(b.items)) for b in batches] == \
-        [(b.offset, b.partial, b.index, len(b.items)) for b in plain]
+    assert [(b.offset, b.partial, b.index, len(b.items)) for b in batches] == [
+        (b.offset, b.partial, b.index, len(b.items)) for b in plain
+    ]
     assert [b.data for b in batches] == [b.data for b in plain]
     with_columns = [b for b in batches if b.columns is not None]
     if _cpus() >= 2:  # (on one CPU there is no helper: everything is decoded here)
@@ -255,8 +272,9 @@ def test_columns_mode_reads_the_same_stream(server, monkeypatch):
 @pytest.mark.live
 def test_columns_mode_reads_strings_with_brackets(server):
     """Texts the cheap check cannot decide (brackets inside strings) are cut by parsing, as without it."""
-    events = [{"eventIndex": i, "type": "log", "message": f"}},{{ [{i}] {{", "a": {"b": [{"c": i}]}}
-              for i in range(2000)]
+    events = [
+        {"eventIndex": i, "type": "log", "message": f"}},{{ [{i}] {{", "a": {"b": [{"c": i}]}} for i in range(2000)
+    ]
     path = new_stream(server, events)
     items, batches = read_all(server, path, KEYS)
     assert items == events
@@ -264,8 +282,15 @@ def test_columns_mode_reads_strings_with_brackets(server):
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("fault", [{"truncateBodyBytes": 30_000, "count": 1}, {"corruptBody": True, "count": 1},
-                                   {"dropConnection": True, "count": 1}], ids=["cut", "corrupt", "drop"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"truncateBodyBytes": 30_000, "count": 1},
+        {"corruptBody": True, "count": 1},
+        {"dropConnection": True, "count": 1},
+    ],
+    ids=["cut", "corrupt", "drop"],
+)
 def test_columns_mode_survives_faults(server, fault):
     """A dropped connection is retried by the reader; a damaged body (cut with valid framing, or corrupted)
     is a ParseError after which the caller reads again, skipping what it has."""
@@ -288,7 +313,7 @@ def test_columns_mode_persistent_damage_is_a_parse_error(server):
         with pytest.raises(ParseError) as e:
             for batch in r.read("-1", None, columns=KEYS):
                 delivered.extend(batch.items)
-    assert delivered == events[:len(delivered)]  # a prefix, once
+    assert delivered == events[: len(delivered)]  # a prefix, once
     assert (e.value.offset, e.value.delivered) == ("-1", len(delivered))
 
 
@@ -324,7 +349,7 @@ def test_proven_part_tries_earlier_cuts():
             continue
         seg, cut = part
         got = json.loads(b"[" + seg + b"]")
-        assert got == msgs[:len(got)] and text[cut - 1:cut] == b","
+        assert got == msgs[: len(got)] and text[cut - 1 : cut] == b","
 
 
 @pytest.mark.live
@@ -340,9 +365,25 @@ def test_ctrl_c_ends_wfctl_and_its_helper(server, tmp_path):
     path = new_stream(server, nested_events(30_000))
     url = f"{server.url}{path.rsplit('/', 1)[0]}/{{runId}}"
     env = {**os.environ, "NO_COLOR": "1", "WFCTL_CONFIG": str(tmp_path / "none.toml")}
-    proc = subprocess.Popen([sys.executable, "-c", "from wfctl.cli import main; main()", "--backend", "flue",
-                             "--url", url, "tail", path.rsplit("/", 1)[1], "--live", "-o", "jsonl"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from wfctl.cli import main; main()",
+            "--backend",
+            "flue",
+            "--url",
+            url,
+            "tail",
+            path.rsplit("/", 1)[1],
+            "--live",
+            "-o",
+            "jsonl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     lines = [0]
 
     def drain() -> None:
@@ -353,8 +394,9 @@ def test_ctrl_c_ends_wfctl_and_its_helper(server, tmp_path):
     reader.start()
     try:
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-        helper = int(wait_for(lambda: lines[0] and children.read_text().split(), timeout=30,
-                              message="the helper process")[0])
+        helper = int(
+            wait_for(lambda: lines[0] and children.read_text().split(), timeout=30, message="the helper process")[0]
+        )
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
     finally:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import closed_port
 
 from wfctl.backends.base import BackendContext, TailRequest
 from wfctl.backends.workflow_sdk import localfs
@@ -31,7 +32,6 @@ from wfctl.backends.workflow_sdk.localfs import UlidFactory, find_data_dir, ulid
 from wfctl.config import resolve
 from wfctl.errors import ExitCode, NotFoundError, UnavailableError, UsageError
 from wfctl.model import Chunk, Event, ListQuery
-from conftest import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "workflow-sdk-demo"
@@ -45,6 +45,7 @@ WAIT = "wait_01M80QNBNMA2QC4CBMJ35EB8CC"
 
 
 # -- building worlds in the SDK's format ------------------------------------------------------------------
+
 
 def u8(payload: bytes) -> dict[str, str]:
     """The local world's JSON encoding of a Uint8Array."""
@@ -65,25 +66,51 @@ class World:
     def write(self, rel: str, data: Any) -> Path:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2) if not isinstance(data, (str, bytes)) else data) \
-            if not isinstance(data, bytes) else path.write_bytes(data)
+        path.write_text(json.dumps(data, indent=2) if not isinstance(data, (str, bytes)) else data) if not isinstance(
+            data, bytes
+        ) else path.write_bytes(data)
         return path
 
-    def run(self, run_id: str, status: str, *, workflow: str = WF, created: str = "2026-11-22T04:19:07.060Z",
-            input: bytes = b'devl[[1,2],"Ada","1h"]', spec: int = 3, tag: str | None = None, **extra: Any) -> Path:
-        record = {"runId": run_id, "deploymentId": "dpl_local@bundled", "workflowName": workflow,
-                  "specVersion": spec,
-                  "executionContext": {"traceCarrier": {}, "workflowCoreVersion": "4.8.9",
-                                       "features": {"encryption": False}},
-                  "input": u8(input), "createdAt": created, "status": status, "updatedAt": created}
+    def run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        workflow: str = WF,
+        created: str = "2026-11-22T04:19:07.060Z",
+        input: bytes = b'devl[[1,2],"Ada","1h"]',
+        spec: int = 3,
+        tag: str | None = None,
+        **extra: Any,
+    ) -> Path:
+        record = {
+            "runId": run_id,
+            "deploymentId": "dpl_local@bundled",
+            "workflowName": workflow,
+            "specVersion": spec,
+            "executionContext": {"traceCarrier": {}, "workflowCoreVersion": "4.8.9", "features": {"encryption": False}},
+            "input": u8(input),
+            "createdAt": created,
+            "status": status,
+            "updatedAt": created,
+        }
         if status != "pending":
             record["startedAt"] = created
         record.update(extra)
         name = f"{run_id}.{tag}.json" if tag else f"{run_id}.json"
         return self.write(f"runs/{name}", record)
 
-    def event(self, run_id: str, event_id: str, event_type: str, created: str, *, corr: str | None = None,
-              data: dict[str, Any] | None = None, per_run: bool = False) -> Path:
+    def event(
+        self,
+        run_id: str,
+        event_id: str,
+        event_type: str,
+        created: str,
+        *,
+        corr: str | None = None,
+        data: dict[str, Any] | None = None,
+        per_run: bool = False,
+    ) -> Path:
         event: dict[str, Any] = {"eventType": event_type, "specVersion": 3}
         if corr:
             event["correlationId"] = corr
@@ -94,25 +121,54 @@ class World:
         return self.write(f"{where}{run_id}-{event_id}.json", event)
 
     def step(self, run_id: str, step_id: str, name: str, status: str, **fields: Any) -> Path:
-        record = {"runId": run_id, "stepId": step_id, "stepName": f"step//./workflows/demo//{name}",
-                  "status": status, "attempt": 1, "createdAt": "2026-11-22T04:19:07.140Z",
-                  "updatedAt": "2026-11-22T04:19:07.207Z", "specVersion": 3}
+        record = {
+            "runId": run_id,
+            "stepId": step_id,
+            "stepName": f"step//./workflows/demo//{name}",
+            "status": status,
+            "attempt": 1,
+            "createdAt": "2026-11-22T04:19:07.140Z",
+            "updatedAt": "2026-11-22T04:19:07.207Z",
+            "specVersion": 3,
+        }
         record.update(fields)
         return self.write(f"steps/{run_id}-{step_id}.json", record)
 
     def wait(self, run_id: str, corr: str, resume_at: str, status: str = "waiting") -> Path:
-        return self.write(f"waits/{run_id}-{corr}.json", {
-            "waitId": f"{run_id}-{corr}", "runId": run_id, "status": status, "resumeAt": resume_at,
-            "createdAt": "2026-11-22T04:19:07.222Z", "updatedAt": "2026-11-22T04:19:07.222Z", "specVersion": 3})
+        return self.write(
+            f"waits/{run_id}-{corr}.json",
+            {
+                "waitId": f"{run_id}-{corr}",
+                "runId": run_id,
+                "status": status,
+                "resumeAt": resume_at,
+                "createdAt": "2026-11-22T04:19:07.222Z",
+                "updatedAt": "2026-11-22T04:19:07.222Z",
+                "specVersion": 3,
+            },
+        )
 
     def hook(self, run_id: str, hook_id: str, token: str, **fields: Any) -> None:
-        self.write(f"hooks/{hook_id}.json", {
-            "runId": run_id, "hookId": hook_id, "token": token, "ownerId": "local-owner",
-            "projectId": "local-project", "environment": "local", "createdAt": "2026-11-22T04:22:03.925Z",
-            "specVersion": 3, "isWebhook": False, **fields})
+        self.write(
+            f"hooks/{hook_id}.json",
+            {
+                "runId": run_id,
+                "hookId": hook_id,
+                "token": token,
+                "ownerId": "local-owner",
+                "projectId": "local-project",
+                "environment": "local",
+                "createdAt": "2026-11-22T04:22:03.925Z",
+                "specVersion": 3,
+                "isWebhook": False,
+                **fields,
+            },
+        )
         digest = hashlib.sha256(token.encode()).hexdigest()
-        self.write(f"hooks/tokens/{digest}.json", {"token": token, "hookId": hook_id, "runId": run_id,
-                                                   "eventId": "evnt_01M80QTRCP0000000000000000"})
+        self.write(
+            f"hooks/tokens/{digest}.json",
+            {"token": token, "hookId": hook_id, "runId": run_id, "eventId": "evnt_01M80QTRCP0000000000000000"},
+        )
 
     def chunk(self, stream: str, chunk_id: str, payload: bytes, eof: bool = False, ext: str = ".bin") -> Path:
         return self.write(f"streams/chunks/{stream}-{chunk_id}{ext}", (b"\x01" if eof else b"\x00") + payload)
@@ -127,21 +183,63 @@ def reference_world(root: Path) -> World:
     w.run(RUN, "running")
     # run_started sorts before run_created (same createdAt, smaller event id): §3.4's quirk
     w.event(RUN, "evnt_01M80QNBJQ1H1SETZXYVHZN621", "run_started", "2026-11-22T04:19:07.060Z")
-    w.event(RUN, "evnt_01M80QNBJQ2H1SETZXYVHZMJEP", "run_created", "2026-11-22T04:19:07.060Z",
-            data={"deploymentId": "dpl_local@bundled", "workflowName": WF, "input": u8(b'devl[[1,2],"Ada","1h"]')})
-    w.event(RUN, "evnt_01M80QNBNMSVNG000000000000", "step_created", "2026-11-22T04:19:07.140Z", corr=STEP,
-            data={"stepName": "step//./workflows/demo//greet", "workflowName": WF,
-                  "input": u8(b'devl[{"args":1,"closureVars":-1,"thisVal":-1},[2],"Ada"]')})
-    w.event(RUN, "evnt_01M80QNBQB0EHZ000000000000", "step_started", "2026-11-22T04:19:07.179Z", corr=STEP,
-            data={"stepName": "step//./workflows/demo//greet"})
-    w.event(RUN, "evnt_01M80QNBRZNVC7000000000000", "step_completed", "2026-11-22T04:19:07.207Z", corr=STEP,
-            data={"stepName": "step//./workflows/demo//greet", "workflowName": WF,
-                  "result": u8(b'devl[{"greeting":1,"at":2},"Hello, Ada!","2026-11-22T04:19:07.206Z"]')})
-    w.event(RUN, "evnt_01M80QNBTPSHNMC34S1895N4EG", "wait_created", "2026-11-22T04:19:07.222Z", corr=WAIT,
-            data={"resumeAt": "2026-11-22T05:19:07.222Z"})
-    w.step(RUN, STEP, "greet", "completed", input=u8(b'devl[{"args":1,"closureVars":-1,"thisVal":-1},[2],"Ada"]'),
-           output=u8(b'devl[{"greeting":1,"at":2},"Hello, Ada!","2026-11-22T04:19:07.206Z"]'),
-           startedAt="2026-11-22T04:19:07.179Z", completedAt="2026-11-22T04:19:07.207Z")
+    w.event(
+        RUN,
+        "evnt_01M80QNBJQ2H1SETZXYVHZMJEP",
+        "run_created",
+        "2026-11-22T04:19:07.060Z",
+        data={"deploymentId": "dpl_local@bundled", "workflowName": WF, "input": u8(b'devl[[1,2],"Ada","1h"]')},
+    )
+    w.event(
+        RUN,
+        "evnt_01M80QNBNMSVNG000000000000",
+        "step_created",
+        "2026-11-22T04:19:07.140Z",
+        corr=STEP,
+        data={
+            "stepName": "step//./workflows/demo//greet",
+            "workflowName": WF,
+            "input": u8(b'devl[{"args":1,"closureVars":-1,"thisVal":-1},[2],"Ada"]'),
+        },
+    )
+    w.event(
+        RUN,
+        "evnt_01M80QNBQB0EHZ000000000000",
+        "step_started",
+        "2026-11-22T04:19:07.179Z",
+        corr=STEP,
+        data={"stepName": "step//./workflows/demo//greet"},
+    )
+    w.event(
+        RUN,
+        "evnt_01M80QNBRZNVC7000000000000",
+        "step_completed",
+        "2026-11-22T04:19:07.207Z",
+        corr=STEP,
+        data={
+            "stepName": "step//./workflows/demo//greet",
+            "workflowName": WF,
+            "result": u8(b'devl[{"greeting":1,"at":2},"Hello, Ada!","2026-11-22T04:19:07.206Z"]'),
+        },
+    )
+    w.event(
+        RUN,
+        "evnt_01M80QNBTPSHNMC34S1895N4EG",
+        "wait_created",
+        "2026-11-22T04:19:07.222Z",
+        corr=WAIT,
+        data={"resumeAt": "2026-11-22T05:19:07.222Z"},
+    )
+    w.step(
+        RUN,
+        STEP,
+        "greet",
+        "completed",
+        input=u8(b'devl[{"args":1,"closureVars":-1,"thisVal":-1},[2],"Ada"]'),
+        output=u8(b'devl[{"greeting":1,"at":2},"Hello, Ada!","2026-11-22T04:19:07.206Z"]'),
+        startedAt="2026-11-22T04:19:07.179Z",
+        completedAt="2026-11-22T04:19:07.207Z",
+    )
     w.wait(RUN, WAIT, "2026-11-22T05:19:07.222Z")
     stream = "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user"
     w.register_streams(RUN, stream)
@@ -150,8 +248,9 @@ def reference_world(root: Path) -> World:
     return w
 
 
-def backend_for(data_dir: Path | None = None, *, env: dict[str, str] | None = None, warnings: list | None = None,
-                **flags: Any) -> LocalWorldBackend:
+def backend_for(
+    data_dir: Path | None = None, *, env: dict[str, str] | None = None, warnings: list | None = None, **flags: Any
+) -> LocalWorldBackend:
     environment = {"WFCTL_CONFIG": "/nonexistent/wfctl-config.toml", **(env or {})}
     if data_dir is not None:
         flags["data_dir"] = str(data_dir)
@@ -171,6 +270,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 # -- discovery --------------------------------------------------------------------------------------------
+
 
 def test_discovery_searches_upwards(tmp_path, monkeypatch):
     project = tmp_path / "app"
@@ -219,13 +319,18 @@ def test_discovery_uses_the_cwd_at_call_time(tmp_path, monkeypatch):
 
 # -- get / status ----------------------------------------------------------------------------------------
 
+
 def test_get_reference_run(ref):
     _, backend, warnings = ref
     run = backend.get_run(RUN)
     assert (run.status, run.rawStatus, run.workflowName, run.workflowId) == ("running", "running", "demoWorkflow", WF)
     assert run.input == ["Ada", "1h"] and run.output is None and run.error is None
-    assert run.extra == {"deploymentId": "dpl_local@bundled", "specVersion": 3, "workflowCoreVersion": "4.8.9",
-                         "features": {"encryption": False}}
+    assert run.extra == {
+        "deploymentId": "dpl_local@bundled",
+        "specVersion": 3,
+        "workflowCoreVersion": "4.8.9",
+        "features": {"encryption": False},
+    }
     [step] = run.steps
     assert (step.stepName, step.status, step.attempt) == ("greet", "completed", 1)
     assert step.input == {"args": ["Ada"]}
@@ -234,8 +339,13 @@ def test_get_reference_run(ref):
     assert (wait.correlationId, wait.status) == (WAIT, "waiting")
     assert wait.resumeAt == datetime(2026, 11, 22, 5, 19, 7, 222000, tzinfo=timezone.utc)
     [stream] = run.streams
-    assert stream.to_json() == {"name": "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user", "namespace": None, "chunks": 2,
-                                "tailIndex": 1, "done": False}
+    assert stream.to_json() == {
+        "name": "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user",
+        "namespace": None,
+        "chunks": 2,
+        "tailIndex": 1,
+        "done": False,
+    }
     assert run.to_json()["createdAt"] == "2026-11-22T04:19:07.060Z"
     assert warnings == []
 
@@ -283,23 +393,56 @@ def test_get_status_reads_only_the_run_file(ref, monkeypatch):
 def test_failed_and_completed_runs(tmp_path):
     w = World(tmp_path)
     failed = "wrun_01M80QTRCN1PY71JS211D9KQ5A"
-    w.run(failed, "failed", completedAt="2026-11-22T04:20:00.000Z",
-          error={"message": "boom: bad input", "stack": "FatalError: boom: bad input\n    at validate",
-                 "code": "USER_ERROR"})
-    w.step(failed, "step_01M80QTRCN1PY71JS211D9KQ5B", "validate", "failed",
-           error={"message": "boom: bad input", "stack": "FatalError: boom"})
+    w.run(
+        failed,
+        "failed",
+        completedAt="2026-11-22T04:20:00.000Z",
+        error={
+            "message": "boom: bad input",
+            "stack": "FatalError: boom: bad input\n    at validate",
+            "code": "USER_ERROR",
+        },
+    )
+    w.step(
+        failed,
+        "step_01M80QTRCN1PY71JS211D9KQ5B",
+        "validate",
+        "failed",
+        error={"message": "boom: bad input", "stack": "FatalError: boom"},
+    )
     # completed after a retry: the record keeps the failed attempt's error, which is not shown
     done = "wrun_01M80QTRCN1PY71JS211D9KQ5C"
-    w.run(done, "completed", output=u8(b'devl[{"greeting":1,"length":2},"Hello, Cy!",10]'),
-          completedAt="2026-11-22T04:20:05.000Z")
-    w.step(done, "step_01M80QTRCN1PY71JS211D9KQ5D", "flaky", "completed", attempt=2,
-           error={"message": "first attempt failed"}, output=u8(b"devl[1]"))
-    w.step(done, "step_01M80QTRCN1PY71JS211D9KQ5E", "retrying", "pending", attempt=1,
-           error={"message": "try again"}, retryAfter="2026-11-22T04:21:00.000Z")
+    w.run(
+        done,
+        "completed",
+        output=u8(b'devl[{"greeting":1,"length":2},"Hello, Cy!",10]'),
+        completedAt="2026-11-22T04:20:05.000Z",
+    )
+    w.step(
+        done,
+        "step_01M80QTRCN1PY71JS211D9KQ5D",
+        "flaky",
+        "completed",
+        attempt=2,
+        error={"message": "first attempt failed"},
+        output=u8(b"devl[1]"),
+    )
+    w.step(
+        done,
+        "step_01M80QTRCN1PY71JS211D9KQ5E",
+        "retrying",
+        "pending",
+        attempt=1,
+        error={"message": "try again"},
+        retryAfter="2026-11-22T04:21:00.000Z",
+    )
     backend = backend_for(tmp_path)
     run = backend.get_run(failed)
     assert run.status == "failed" and run.error.to_json() == {
-        "message": "boom: bad input", "code": "USER_ERROR", "stack": "FatalError: boom: bad input\n    at validate"}
+        "message": "boom: bad input",
+        "code": "USER_ERROR",
+        "stack": "FatalError: boom: bad input\n    at validate",
+    }
     assert run.steps[0].error.message == "boom: bad input"
     run = backend.get_run(done)
     assert run.output == {"greeting": "Hello, Cy!", "length": 10}
@@ -313,19 +456,35 @@ def test_hooks_of_a_running_run(tmp_path):
     w = World(tmp_path)
     run_id = "wrun_01M80QTRC00000000000000001"
     w.run(run_id, "running", input=b'devl[[1],"doc1"]', workflow="workflow//./workflows/demo//approvalWorkflow")
-    w.hook(run_id, "hook_01M80QTRCN1PY71JS211D9KQ5K", "approval:doc1",
-           metadata=u8(b'devl[{"who":1},"me"]'))
+    w.hook(run_id, "hook_01M80QTRCN1PY71JS211D9KQ5K", "approval:doc1", metadata=u8(b'devl[{"who":1},"me"]'))
     w.hook("wrun_01M80QTRC00000000000000009", "hook_01M80QTRCN1PY71JS211D9KQ5M", "someone else's")
     # a disposed hook has no file any more (hook_disposed deletes it); only its events remain
-    w.event(run_id, "evnt_01M80QTRCP0000000000000001", "hook_created", "2026-11-22T04:22:03.926Z",
-            corr="hook_01M80QTRCN1PY71JS211D9KQ5Z", data={"token": "gone"})
-    w.event(run_id, "evnt_01M80QTRCP0000000000000002", "hook_disposed", "2026-11-22T04:22:04.000Z",
-            corr="hook_01M80QTRCN1PY71JS211D9KQ5Z")
+    w.event(
+        run_id,
+        "evnt_01M80QTRCP0000000000000001",
+        "hook_created",
+        "2026-11-22T04:22:03.926Z",
+        corr="hook_01M80QTRCN1PY71JS211D9KQ5Z",
+        data={"token": "gone"},
+    )
+    w.event(
+        run_id,
+        "evnt_01M80QTRCP0000000000000002",
+        "hook_disposed",
+        "2026-11-22T04:22:04.000Z",
+        corr="hook_01M80QTRCN1PY71JS211D9KQ5Z",
+    )
     run = backend_for(tmp_path).get_run(run_id)
     assert run.workflowName == "approvalWorkflow" and run.input == ["doc1"]
-    assert [h.to_json() for h in run.hooks] == [{"hookId": "hook_01M80QTRCN1PY71JS211D9KQ5K",
-                                                 "token": "approval:doc1", "createdAt": "2026-11-22T04:22:03.925Z",
-                                                 "metadata": {"who": "me"}, "isSystem": None}]
+    assert [h.to_json() for h in run.hooks] == [
+        {
+            "hookId": "hook_01M80QTRCN1PY71JS211D9KQ5K",
+            "token": "approval:doc1",
+            "createdAt": "2026-11-22T04:22:03.925Z",
+            "metadata": {"who": "me"},
+            "isSystem": None,
+        }
+    ]
 
 
 def test_streams_from_chunk_names_when_the_registry_lists_one(tmp_path):
@@ -342,11 +501,13 @@ def test_streams_from_chunk_names_when_the_registry_lists_one(tmp_path):
     streams = backend_for(tmp_path).get_run(run_id).streams
     assert [s.to_json() for s in streams] == [
         {"name": base, "namespace": None, "chunks": 1, "tailIndex": 0, "done": False},
-        {"name": logs, "namespace": "logs", "chunks": 2, "tailIndex": 1, "done": True}]
+        {"name": logs, "namespace": "logs", "chunks": 2, "tailIndex": 1, "done": True},
+    ]
     assert stream_name(run_id, "logs") == logs and stream_name(run_id, "") == base
 
 
 # -- reading robustness ------------------------------------------------------------------------------------
+
 
 def test_corrupt_tmp_tagged_and_per_run_files(tmp_path):
     w = World(tmp_path)
@@ -358,13 +519,29 @@ def test_corrupt_tmp_tagged_and_per_run_files(tmp_path):
     w.write("runs/wrun_01M80QTRC00000000000000013.json.tmp.01M80QTRC00000000000000000", "{}")
     w.write("runs/wrun_01M80QTRC00000000000000014.json", "[1, 2]")
     # per-run layout events and steps (newer world-local) next to a flat one
-    w.event(good, "evnt_01M80QTRC00000000000000001", "run_created", "2026-11-22T04:19:07.060Z", per_run=True,
-            data={"workflowName": WF, "input": u8(b'devl[[1],"x"]')})
+    w.event(
+        good,
+        "evnt_01M80QTRC00000000000000001",
+        "run_created",
+        "2026-11-22T04:19:07.060Z",
+        per_run=True,
+        data={"workflowName": WF, "input": u8(b'devl[[1],"x"]')},
+    )
     w.event(good, "evnt_01M80QTRC00000000000000002", "run_started", "2026-11-22T04:19:07.061Z")
     w.write(f"events/{good}/{good}-evnt_01M80QTRC00000000000000003.json", '{"eventType": "step_cr')
-    w.write(f"steps/{good}/{good}-step_01M80QTRC00000000000000001.json", json.dumps({
-        "runId": good, "stepId": "step_01M80QTRC00000000000000001", "stepName": "step//./x//one",
-        "status": "running", "attempt": 1, "createdAt": "2026-11-22T04:19:07.100Z"}))
+    w.write(
+        f"steps/{good}/{good}-step_01M80QTRC00000000000000001.json",
+        json.dumps(
+            {
+                "runId": good,
+                "stepId": "step_01M80QTRC00000000000000001",
+                "stepName": "step//./x//one",
+                "status": "running",
+                "attempt": 1,
+                "createdAt": "2026-11-22T04:19:07.100Z",
+            }
+        ),
+    )
     warnings: list[str] = []
     backend = backend_for(tmp_path, warnings=warnings)
     page = backend.list_runs(ListQuery())
@@ -397,15 +574,16 @@ from wfctl.config import resolve
 from wfctl.backends.workflow_sdk.local import LocalWorldBackend
 from wfctl.model import ListQuery
 b = LocalWorldBackend(resolve(flags={{"data_dir": {str(world.root)!r}}}, env={{"WFCTL_CONFIG": "/nonexistent"}}))
-b.list_runs(ListQuery()); b.get_run({RUN!r}); b.get_status({RUN!r}); list(b.tail({RUN!r}, __import__("wfctl.backends.base", fromlist=["x"]).TailRequest()))
+from wfctl.backends.base import TailRequest
+b.list_runs(ListQuery()); b.get_run({RUN!r}); b.get_status({RUN!r}); list(b.tail({RUN!r}, TailRequest()))
 bad = [m for m in ("httpx", "rich", "typer") if m in sys.modules]
 assert not bad, bad
 """
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 # -- list ---------------------------------------------------------------------------------------------------
+
 
 def many_runs(root: Path, count: int = 300) -> tuple[World, list[str]]:
     """``count`` runs created 1 s apart; every 3rd failed, the others completed; two workflows."""
@@ -537,6 +715,7 @@ def test_unfiltered_list_reads_only_the_page(tmp_path, monkeypatch):
 
 # -- cancel ---------------------------------------------------------------------------------------------------
 
+
 def test_cancel_writes_what_world_local_writes(ref):
     world, backend, _ = ref
     world.hook(RUN, "hook_01M80QTRCN1PY71JS211D9KQ5K", "approval:doc1")
@@ -557,17 +736,23 @@ def test_cancel_writes_what_world_local_writes(ref):
     assert event["eventType"] == "run_cancelled" and event["specVersion"] == 3
     assert event_file == f"events/{RUN}-{event['eventId']}.json"
     token = hashlib.sha256(b"approval:doc1").hexdigest()
-    assert removed == sorted([f"waits/{RUN}-{WAIT}.json", "hooks/hook_01M80QTRCN1PY71JS211D9KQ5K.json",
-                              f"hooks/tokens/{token}.json"])
+    assert removed == sorted(
+        [f"waits/{RUN}-{WAIT}.json", "hooks/hook_01M80QTRCN1PY71JS211D9KQ5K.json", f"hooks/tokens/{token}.json"]
+    )
     run = json.loads(after[f"runs/{RUN}.json"])
     old = json.loads(before[f"runs/{RUN}.json"])
     assert run["status"] == "cancelled" and run["completedAt"] == run["updatedAt"] == event["createdAt"]
-    assert {k: v for k, v in run.items() if k not in ("status", "completedAt", "updatedAt")} == \
-        {k: v for k, v in old.items() if k not in ("status", "updatedAt")}
+    assert {k: v for k, v in run.items() if k not in ("status", "completedAt", "updatedAt")} == {
+        k: v for k, v in old.items() if k not in ("status", "updatedAt")
+    }
     assert after[f"runs/{RUN}.json"].decode().startswith('{\n  "runId": ')  # JSON.stringify(x, null, 2)
     assert not any(".tmp." in name for name in after)
     # the other run is untouched
-    assert all(after[k] == before[k] for k in before if other in k or "keep-me" in k or k.startswith("hooks/hook_01M80QTRCN1PY71JS211D9KQ5Z"))
+    assert all(
+        after[k] == before[k]
+        for k in before
+        if other in k or "keep-me" in k or k.startswith("hooks/hook_01M80QTRCN1PY71JS211D9KQ5Z")
+    )
 
 
 def test_cancel_outcomes_and_idempotence(ref):
@@ -577,7 +762,10 @@ def test_cancel_outcomes_and_idempotence(ref):
     before = snapshot(world.root)
     outcomes = backend.cancel([RUN, "wrun_01M80QTRC00000000000000040", "wrun_01M80QTRC00000000000000041"])
     assert [(o.outcome, o.status) for o in outcomes] == [
-        ("already_completed", "cancelled"), ("already_completed", "completed"), ("not_found", None)]
+        ("already_completed", "cancelled"),
+        ("already_completed", "completed"),
+        ("not_found", None),
+    ]
     assert snapshot(world.root) == before  # nothing written for terminal runs
     assert backend.get_status(RUN).status == "cancelled"
 
@@ -601,6 +789,7 @@ def test_writes_into_the_per_run_layout_and_legacy_runs_are_refused(tmp_path):
 
 
 # -- wake -------------------------------------------------------------------------------------------------------
+
 
 class FakeApp:
     """A stand-in for the app's /.well-known/workflow/v1/flow endpoint that records deliveries."""
@@ -714,13 +903,19 @@ def test_app_url_precedence(tmp_path):
 
 # -- tail -------------------------------------------------------------------------------------------------------
 
+
 def test_tail_events(ref):
     _, backend, _ = ref
     events = list(backend.tail(RUN, TailRequest()))
     assert all(isinstance(e, Event) for e in events)
     assert [(e.index, e.type) for e in events] == [
-        (0, "run_started"), (1, "run_created"), (2, "step_created"), (3, "step_started"), (4, "step_completed"),
-        (5, "wait_created")]
+        (0, "run_started"),
+        (1, "run_created"),
+        (2, "step_created"),
+        (3, "step_started"),
+        (4, "step_completed"),
+        (5, "wait_created"),
+    ]
     created = events[1]
     assert created.data["input"] == ["Ada", "1h"] and created.stepId is None
     completed = events[4]
@@ -737,39 +932,68 @@ def test_tail_events(ref):
     assert types(last=2) == [(4, "step_completed"), (5, "wait_created")]
     assert types(types=["step_*"]) == [(2, "step_created"), (3, "step_started"), (4, "step_completed")]
     assert types(types=["run_created", "wait_created"], last=1) == [(5, "wait_created")]
-    assert types(offset="evnt_01M80QNBQ00000000000000000") == [(3, "step_started"), (4, "step_completed"),
-                                                              (5, "wait_created")]
+    assert types(offset="evnt_01M80QNBQ00000000000000000") == [
+        (3, "step_started"),
+        (4, "step_completed"),
+        (5, "wait_created"),
+    ]
     assert [e.stepName for e in backend.tail(RUN, TailRequest(last=1, types=["step_completed"]))] == ["greet"]
 
 
 def test_tail_live_follows_new_events_until_terminal(ref):
     world, backend, _ = ref
     script = [
-        lambda: world.event(RUN, "evnt_01M80QNBV00000000000000001", "wait_completed", "2026-11-22T04:19:08.000Z",
-                            corr=WAIT, data={"resumeAt": "2026-11-22T05:19:07.222Z"}),
-        lambda: world.event(RUN, "evnt_01M80QNBV00000000000000002", "step_created", "2026-11-22T04:19:08.100Z",
-                            corr="step_01M80QNBV00000000000000001",
-                            data={"stepName": "step//./workflows/demo//finish", "input": u8(b'devl[[1],"x"]')}),
-        lambda: (world.run(RUN, "completed", completedAt="2026-11-22T04:19:08.300Z",
-                           output=u8(b'devl["done"]')),
-                 world.event(RUN, "evnt_01M80QNBV00000000000000003", "run_completed", "2026-11-22T04:19:08.300Z",
-                             data={"output": u8(b'devl["done"]')})),
+        lambda: world.event(
+            RUN,
+            "evnt_01M80QNBV00000000000000001",
+            "wait_completed",
+            "2026-11-22T04:19:08.000Z",
+            corr=WAIT,
+            data={"resumeAt": "2026-11-22T05:19:07.222Z"},
+        ),
+        lambda: world.event(
+            RUN,
+            "evnt_01M80QNBV00000000000000002",
+            "step_created",
+            "2026-11-22T04:19:08.100Z",
+            corr="step_01M80QNBV00000000000000001",
+            data={"stepName": "step//./workflows/demo//finish", "input": u8(b'devl[[1],"x"]')},
+        ),
+        lambda: (
+            world.run(RUN, "completed", completedAt="2026-11-22T04:19:08.300Z", output=u8(b'devl["done"]')),
+            world.event(
+                RUN,
+                "evnt_01M80QNBV00000000000000003",
+                "run_completed",
+                "2026-11-22T04:19:08.300Z",
+                data={"output": u8(b'devl["done"]')},
+            ),
+        ),
     ]
     seen = []
     for event in backend.tail(RUN, TailRequest(live=True, last=1)):
         seen.append((event.index, event.type, event.stepName))
         if script and event.index >= 5:
             script.pop(0)()
-    assert seen == [(5, "wait_created", None), (6, "wait_completed", None), (7, "step_created", "finish"),
-                    (8, "run_completed", None)]
+    assert seen == [
+        (5, "wait_created", None),
+        (6, "wait_completed", None),
+        (7, "step_created", "finish"),
+        (8, "run_completed", None),
+    ]
 
 
 def test_tail_live_on_a_terminal_run_ends_at_once(tmp_path):
     w = World(tmp_path)
     run_id = "wrun_01M80QTRC00000000000000070"
     w.run(run_id, "failed", completedAt="2026-11-22T04:20:00.000Z", error={"message": "x"})
-    w.event(run_id, "evnt_01M80QTRC00000000000000001", "run_failed", "2026-11-22T04:20:00.000Z",
-            data={"error": {"message": "x"}, "errorCode": "USER_ERROR"})
+    w.event(
+        run_id,
+        "evnt_01M80QTRC00000000000000001",
+        "run_failed",
+        "2026-11-22T04:20:00.000Z",
+        data={"error": {"message": "x"}, "errorCode": "USER_ERROR"},
+    )
     events = list(backend_for(tmp_path).tail(run_id, TailRequest(live=True)))
     assert [e.data for e in events] == [{"error": {"message": "x"}, "errorCode": "USER_ERROR"}]
 
@@ -780,21 +1004,27 @@ def test_tail_stream(ref):
     chunks = list(backend.tail(RUN, TailRequest(stream="")))
     assert all(isinstance(c, Chunk) for c in chunks)
     assert [(c.index, c.data, c.offset) for c in chunks] == [
-        (0, "hello Ada", "chnk_01M80QNBR00000000000000001"), (1, "second chunk for Ada",
-                                                               "chnk_01M80QNBR00000000000000002")]
+        (0, "hello Ada", "chnk_01M80QNBR00000000000000001"),
+        (1, "second chunk for Ada", "chnk_01M80QNBR00000000000000002"),
+    ]
     assert [c.data for c in backend.tail(RUN, TailRequest(stream="", start_index=-1))] == ["second chunk for Ada"]
     assert [c.data for c in backend.tail(RUN, TailRequest(stream="", start_index=1))] == ["second chunk for Ada"]
     assert [c.data for c in backend.tail(RUN, TailRequest(stream="", start_index=-5))] == [
-        "hello Ada", "second chunk for Ada"]
+        "hello Ada",
+        "second chunk for Ada",
+    ]
     assert [c.data for c in backend.tail(RUN, TailRequest(stream="", offset=chunks[0].offset))] == [
-        "second chunk for Ada"]
+        "second chunk for Ada"
+    ]
     # two values in one chunk get distinct offsets; a resume after the first gives the second
     world.chunk(stream, "chnk_01M80QNBR00000000000000003", frame(b'devl["x"]') + frame(b'devl["y"]'))
     world.chunk(stream, "chnk_01M80QNBR00000000000000004", b"", eof=True)
     world.chunk(stream, "chnk_01M80QNBR00000000000000005", frame(b'devl["after eof"]'))
     more = list(backend.tail(RUN, TailRequest(stream="", start_index=-1)))
     assert [(c.index, c.data, c.offset) for c in more] == [
-        (2, "x", "chnk_01M80QNBR00000000000000003"), (2, "y", "chnk_01M80QNBR00000000000000003#1")]
+        (2, "x", "chnk_01M80QNBR00000000000000003"),
+        (2, "y", "chnk_01M80QNBR00000000000000003#1"),
+    ]
     assert [c.data for c in backend.tail(RUN, TailRequest(stream="", offset=more[0].offset))] == ["y"]
     assert list(backend.tail(RUN, TailRequest(stream="nothing"))) == []
     assert any("no stream" in m for m in warnings)
@@ -824,6 +1054,7 @@ def test_tail_stream_live_ends_at_eof_or_terminal(ref):
 
 
 # -- dashboard / doctor -------------------------------------------------------------------------------------------
+
 
 def test_counts(tmp_path):
     _, ids = many_runs(tmp_path, 30)
@@ -866,6 +1097,7 @@ def test_unsupported_start(ref):
 
 # -- the CLI on this backend ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def ref_dir(tmp_path) -> Path:
     reference_world(tmp_path / "project" / ".workflow-data")
@@ -900,8 +1132,9 @@ def test_cli_status_exit_codes(cli, tmp_path):
         w.run(ids[status], status, completedAt="2026-11-22T04:20:00.000Z")
     assert cli("status", ids["completed"], "--wait", "--timeout", "5s", cwd=tmp_path).exit_code == 0
     assert cli("status", ids["failed"], "--wait", "--timeout", "5s", cwd=tmp_path).exit_code == ExitCode.RUN_FAILED
-    assert cli("status", ids["cancelled"], "--wait", "--timeout", "5s",
-               cwd=tmp_path).exit_code == ExitCode.RUN_CANCELLED
+    assert (
+        cli("status", ids["cancelled"], "--wait", "--timeout", "5s", cwd=tmp_path).exit_code == ExitCode.RUN_CANCELLED
+    )
 
 
 def test_cli_cancel_and_tail(cli, ref_dir):
@@ -965,6 +1198,7 @@ def test_cli_dashboard_once(cli, ref_dir):
 
 # -- the recorded data directory ----------------------------------------------------------------------------------
 
+
 def demo_dir(demo: Path = DEMO) -> Path:
     for name in localfs.DATA_DIR_NAMES:
         if (demo / name).is_dir():
@@ -1012,11 +1246,21 @@ def test_recorded_demo_list_agrees_with_the_official_cli(demo):
     expected = oracle(demo, "runs.json")["data"]
     mine = backend.list_runs(ListQuery(limit=100)).data
     assert [r.runId for r in mine] == [r["runId"] for r in expected]
-    for run, want in zip(mine, expected):
+    for run, want in zip(mine, expected, strict=False):
         got = run.to_json()
-        assert (got["rawStatus"], got["workflowId"], got["extra"]["deploymentId"], got["extra"]["specVersion"],
-                got["extra"]["workflowCoreVersion"]) == (want["status"], want["workflowName"], want["deploymentId"],
-                                                         want["specVersion"], want["workflowCoreVersion"])
+        assert (
+            got["rawStatus"],
+            got["workflowId"],
+            got["extra"]["deploymentId"],
+            got["extra"]["specVersion"],
+            got["extra"]["workflowCoreVersion"],
+        ) == (
+            want["status"],
+            want["workflowName"],
+            want["deploymentId"],
+            want["specVersion"],
+            want["workflowCoreVersion"],
+        )
         for key in ("createdAt", "startedAt", "completedAt", "updatedAt"):
             assert got[key] == want.get(key), (run.runId, key)
         assert got["attributes"] == want.get("attributes")
@@ -1051,10 +1295,21 @@ def test_recorded_demo_get_agrees_with_the_official_cli(demo):
         for step in run.steps:
             expected = steps[step.stepId]
             got = step.to_json()
-            assert (got["rawStatus"], got["attempt"], got["input"], got["output"], got["startedAt"],
-                    got["completedAt"]) == (expected["status"], expected["attempt"], expected.get("input"),
-                                            expected.get("output"), expected.get("startedAt"),
-                                            expected.get("completedAt"))
+            assert (
+                got["rawStatus"],
+                got["attempt"],
+                got["input"],
+                got["output"],
+                got["startedAt"],
+                got["completedAt"],
+            ) == (
+                expected["status"],
+                expected["attempt"],
+                expected.get("input"),
+                expected.get("output"),
+                expected.get("startedAt"),
+                expected.get("completedAt"),
+            )
             assert step.stepName == workflow_short(expected["stepName"])
             if expected["status"] == "failed":
                 assert got["error"]["message"] == expected["error"]["message"]
@@ -1064,9 +1319,11 @@ def test_recorded_demo_get_agrees_with_the_official_cli(demo):
         pending = [s for s in sleeps if not s.get("completedAt")]
         if run.status not in ("completed", "failed", "cancelled"):
             assert [(w.correlationId, w.to_json()["resumeAt"]) for w in run.waits if w.status == "waiting"] == [
-                (s["correlationId"], s["resumeAt"]) for s in pending]
-        assert sorted(s.name for s in run.streams) == sorted(s["streamId"] for s in
-                                                             oracle(demo, "runs", run_id, "streams.json"))
+                (s["correlationId"], s["resumeAt"]) for s in pending
+            ]
+        assert sorted(s.name for s in run.streams) == sorted(
+            s["streamId"] for s in oracle(demo, "runs", run_id, "streams.json")
+        )
     hooks = oracle(demo, "hooks.json")["data"]
     for hook in hooks:
         run = backend.get_run(hook["runId"])
@@ -1088,11 +1345,12 @@ def test_recorded_demo_events_and_streams_agree_with_the_official_cli(demo):
         expected = sorted(oracle(demo, "runs", run_id, "events.json"), key=order)
         events = list(backend.tail(run_id, TailRequest()))
         assert [(e.offset, e.type, e.correlationId, e.to_json()["time"]) for e in events] == [
-            (e["eventId"], e["eventType"], e.get("correlationId"), e["createdAt"]) for e in expected]
-        for event, want in zip(events, expected):
+            (e["eventId"], e["eventType"], e.get("correlationId"), e["createdAt"]) for e in expected
+        ]
+        for event, want in zip(events, expected, strict=False):
             assert event.data == want.get("eventData"), (run_id, event.type)
         for path in sorted((demo / "oracle" / "runs" / run_id).glob("stream-*.ndjson")):
-            stream = path.stem[len("stream-"):]
+            stream = path.stem[len("stream-") :]
             values = [c.data for c in backend.tail(run_id, TailRequest(stream=stream))]
             assert values == oracle(demo, "runs", run_id, path.name), stream
 
@@ -1131,8 +1389,10 @@ def test_cli_wake_when_the_app_answers_an_error(cli, ref_dir, status, posts):
         result = cli("wake", RUN, "--app-url", app.url, cwd=ref_dir)
     assert result.exit_code == ExitCode.UNAVAILABLE
     lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith(f"error: stopped 1 sleep(s) of {RUN}, but the app at {app.url} did not take the "
-                               f"run: the Workflow SDK app: HTTP {status}: boom.")
+    assert lines[0].startswith(
+        f"error: stopped 1 sleep(s) of {RUN}, but the app at {app.url} did not take the "
+        f"run: the Workflow SDK app: HTTP {status}: boom."
+    )
     assert lines[1].startswith("hint: start the app or pass --app-url")
     assert len(app.requests) == posts
     events = [json.loads(p.read_text()) for p in (ref_dir / ".workflow-data" / "events").glob(f"{RUN}-*.json")]
@@ -1147,8 +1407,13 @@ def test_ctrl_c_during_a_live_tail_prints_a_resume_command_that_keeps_live(tmp_p
     reference_world(data)
     env = {**os.environ, "WORKFLOW_LOCAL_DATA_DIR": str(data), "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     with open(tmp_path / "stderr", "w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "wfctl.cli", "tail", RUN, "--live", "-o", "jsonl"],
-                                env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wfctl.cli", "tail", RUN, "--live", "-o", "jsonl"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             lines = [json.loads(proc.stdout.readline())]  # output has begun: the tail is running

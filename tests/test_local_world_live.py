@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from conftest import closed_port, peer_missing
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -74,17 +73,28 @@ def run_file(server, run_id: str) -> dict:
 
 
 def pending_waits(server, run_id: str) -> list[Path]:
-    return sorted((server.data_dir / "waits").glob(f"{run_id}-wait_*.json")) \
-        if (server.data_dir / "waits").is_dir() else []
+    return (
+        sorted((server.data_dir / "waits").glob(f"{run_id}-wait_*.json"))
+        if (server.data_dir / "waits").is_dir()
+        else []
+    )
 
 
 def spawn_wfctl(server, *args: str) -> subprocess.Popen:
     env = {**os.environ, **wfctl_env(server), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "wfctl.cli", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wfctl.cli", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # -- list / get agree with the official CLI -------------------------------------------------------------------
+
 
 def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
     runs = {
@@ -108,7 +118,7 @@ def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
     mine = result.json()["data"]
     assert [r["runId"] for r in mine] == [r["runId"] for r in expected]
     assert sorted(r["runId"] for r in mine) == sorted(runs.values())
-    for got, want in zip(mine, expected):
+    for got, want in zip(mine, expected, strict=False):
         assert (got["rawStatus"], got["workflowId"]) == (want["status"], want["workflowName"])
         assert got["workflowName"] == want["workflowName"].rsplit("//", 1)[-1]
         for key in ("createdAt", "startedAt", "completedAt", "updatedAt"):
@@ -137,7 +147,8 @@ def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
     sleeping = cli("get", runs["sleeping"], "-o", "json", env=wfctl_env(server)).json()
     sleeps = server.inspect_json("sleeps", f"--runId={runs['sleeping']}")
     assert [(w["correlationId"], w["resumeAt"]) for w in sleeping["waits"]] == [
-        (s["correlationId"], s["resumeAt"]) for s in sleeps]
+        (s["correlationId"], s["resumeAt"]) for s in sleeps
+    ]
     hook = cli("get", runs["hook"], "-o", "json", env=wfctl_env(server)).json()
     assert [h["token"] for h in hook["hooks"]] == ["approval:doc-live"]
     failed = cli("list", "--search", "boom: bad", "-o", "id", env=wfctl_env(server))
@@ -149,6 +160,7 @@ def test_list_and_get_agree_with_npx_workflow_inspect(server, cli):
 
 
 # -- wake ----------------------------------------------------------------------------------------------------------
+
 
 def test_wake_completes_a_1h_sleep_within_seconds(server, cli):
     run_id = server.start_run("demoWorkflow", ["Ada", "1h"])
@@ -179,6 +191,7 @@ def test_wake_with_the_app_unreachable_then_the_app_delivers(server, cli):
 
 # -- cancel --------------------------------------------------------------------------------------------------------
 
+
 def test_cancel_a_sleeping_run_stays_cancelled(server, cli):
     run_id = server.start_run("demoWorkflow", ["Cy", "3s"])
     wait_until(lambda: pending_waits(server, run_id), 30, "the 3s sleep")
@@ -195,8 +208,7 @@ def test_cancel_a_sleeping_run_stays_cancelled(server, cli):
     seen: set[tuple[str, int]] = set()
 
     def timer_passed() -> bool:
-        seen.add((run_file(server, run_id)["status"],
-                  len(list((server.data_dir / "events").glob(f"{run_id}-*.json")))))
+        seen.add((run_file(server, run_id)["status"], len(list((server.data_dir / "events").glob(f"{run_id}-*.json")))))
         return time.time() > deadline
 
     wait_until(timer_passed, 30, "the sleep's timer to pass")
@@ -208,6 +220,7 @@ def test_cancel_a_sleeping_run_stays_cancelled(server, cli):
 
 
 # -- tail --live --stream -----------------------------------------------------------------------------------------
+
 
 def test_tail_live_stream_prints_chunks_as_written_and_exits(server):
     run_id = server.start_run("tickerWorkflow", [4, 500, False])
@@ -249,11 +262,13 @@ def test_tail_live_events_exit_with_the_run(server):
     assert events[-1]["type"] == "run_completed" and lines[-1]["kind"] == "end"
     # log order: 4.x lists by (createdAt, eventId); a 5.0 log is numbered by position
     order = (lambda e: e["eventId"]) if server.app.line == "5.0" else (lambda e: (e["createdAt"], e["eventId"]))
-    assert [e["offset"] for e in events] == [e["eventId"] for e in sorted(
-        server.inspect_json("events", f"--runId={run_id}", "--sort=asc"), key=order)]
+    assert [e["offset"] for e in events] == [
+        e["eventId"] for e in sorted(server.inspect_json("events", f"--runId={run_id}", "--sort=asc"), key=order)
+    ]
 
 
 # -- status --wait ------------------------------------------------------------------------------------------------
+
 
 def test_status_wait_exit_codes(server, cli):
     completed = server.start_run("demoWorkflow", ["Gus", "1s"])
@@ -275,6 +290,7 @@ def test_status_wait_exit_codes(server, cli):
 
 
 # -- cancel of a run waiting on a hook: the token is free again ---------------------------------------------------
+
 
 def test_cancel_a_hook_waiting_run_frees_its_token(server, cli):
     run_id = server.start_run("approvalWorkflow", ["doc-cancel"])
@@ -301,6 +317,7 @@ def test_cancel_a_hook_waiting_run_frees_its_token(server, cli):
 
 # -- 5.0 only: spec 6 runs, and zstd payloads under Node 24 ---------------------------------------------------------
 
+
 def test_spec_6_runs_wake_and_cancel(app_v5, cli, tmp_path):
     """``WORKFLOW_SEALED_LOG=0`` makes the 5.0 world stamp spec 6 (slot ids without the sealed log)."""
     with app_v5.start(data_dir=tmp_path / ".workflow-data", env={"WORKFLOW_SEALED_LOG": "0"}) as server:
@@ -314,8 +331,8 @@ def test_spec_6_runs_wake_and_cancel(app_v5, cli, tmp_path):
         events = server.inspect_json("events", f"--runId={cancelled}")
         assert sorted(e["eventId"] for e in events)[-1] == f"evnt_{len(events):026d}"  # dense positions
         resume_at = datetime.fromisoformat(
-            [e for e in events if e["eventType"] == "wait_created"][0]["eventData"]["resumeAt"]
-            .replace("Z", "+00:00")).timestamp()
+            [e for e in events if e["eventType"] == "wait_created"][0]["eventData"]["resumeAt"].replace("Z", "+00:00")
+        ).timestamp()
         statuses: set[str] = set()
 
         def timer_passed() -> bool:

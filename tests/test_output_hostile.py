@@ -64,8 +64,12 @@ def markup_fragments(text: str) -> list[str]:
 
 
 #: Every command in every format; tables (the only output that depends on the width) at three widths.
-CASES = [(command, fmt, width) for command in sorted(COMMANDS) for fmt in FORMATS
-         for width in (("60", "80", "160") if fmt == "table" else ("80",))]
+CASES = [
+    (command, fmt, width)
+    for command in sorted(COMMANDS)
+    for fmt in FORMATS
+    for width in (("60", "80", "160") if fmt == "table" else ("80",))
+]
 
 
 @pytest.mark.parametrize("command,fmt,width", CASES, ids=["-".join(case) for case in CASES])
@@ -93,7 +97,8 @@ def test_every_view_neutralises_hostile_text(cli, hostile, command, fmt, width):
 def test_list_shortens_names_only_at_the_sdks_separator(cli, hostile):
     r = cli(*M, "list", "-o", "table", env={"COLUMNS": "200", "WFCTL_NOW": NOW})
     assert r.stdout.splitlines()[2] == (
-        "wrun_hostile   [bold red]alarm[/bold red]/" + ESCAPED + "   ✗ failed      25m ago       5.0s")
+        "wrun_hostile   [bold red]alarm[/bold red]/" + ESCAPED + "   ✗ failed      25m ago       5.0s"
+    )
     # plain and JSON carry the name as the engine gave it
     plain = cli(*M, "list", "-o", "plain", env={"WFCTL_NOW": NOW}).stdout
     assert plain.splitlines()[0].split("\t")[:3] == ["wrun_hostile", clean(HOSTILE_WORKFLOW), "failed"]
@@ -107,7 +112,8 @@ def test_a_name_gives_way_with_an_ellipsis_never_as_a_fragment(cli, hostile):
         "RUN ID         WORKFLOW                                    STATUS        CREATED\n"
         "────────────────────────────────────────────────────────────────────────────────\n"
         "wrun_hostile   [bold red]alarm[/bold red]/\\x1b]0;pwned\\…   ✗ failed      25m ago\n"
-        "r2             demoWorkflow                                ✓ completed   30m ago\n")
+        "r2             demoWorkflow                                ✓ completed   30m ago\n"
+    )
 
 
 def test_status_keeps_the_engines_word_apart(cli, hostile):
@@ -115,7 +121,8 @@ def test_status_keeps_the_engines_word_apart(cli, hostile):
     assert r.exit_code == 10
     assert r.stdout == (
         "wrun_hostile  ✗ failed     (FAILED \\x1b]0;pwned\\x0…  boom \\x1b]0;pwned\\x07[red]…\n"
-        "r2            ✓ completed                            finished 29m ago           \n")
+        "r2            ✓ completed                            finished 29m ago           \n"
+    )
 
 
 def test_outcomes_and_wake_exactly(cli, hostile):
@@ -124,16 +131,21 @@ def test_outcomes_and_wake_exactly(cli, hostile):
     r = cli(*M, "wake", "wrun_hostile", "--dry-run", "-o", "json")
     assert r.json()["correlationIds"] == ["wait_" + HOSTILE]
     r = cli(*M, "wake", "wrun_hostile", "-o", "table")
-    assert (r.exit_code, r.stdout, r.stderr) == (0, f"stopped 1 sleep of wrun_hostile: wait_{ESCAPED}\n",
-                                                  f"woke: {ESCAPED}\n")
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        0,
+        f"stopped 1 sleep of wrun_hostile: wait_{ESCAPED}\n",
+        f"woke: {ESCAPED}\n",
+    )
 
 
 def test_tail_plain_and_jsonl_carry_the_whole_data(cli, hostile):
     r = cli(*M, "tail", "wrun_hostile", "-o", "plain")
     lines = r.stdout.splitlines()
-    assert lines[3] == ("2026-11-22T04:05:00.000Z\trun_failed\t\t\t"
-                        '{"\\u001b]0;pwned\\u0007[red]x[/red] \\u001b[2J\\u202e\\u009b31m":'
-                        '"\\u001b]0;pwned\\u0007[red]x[/red] \\u001b[2J\\u202e\\u009b31m"}')
+    assert lines[3] == (
+        "2026-11-22T04:05:00.000Z\trun_failed\t\t\t"
+        '{"\\u001b]0;pwned\\u0007[red]x[/red] \\u001b[2J\\u202e\\u009b31m":'
+        '"\\u001b]0;pwned\\u0007[red]x[/red] \\u001b[2J\\u202e\\u009b31m"}'
+    )
     r = cli(*M, "tail", "wrun_hostile", "-o", "jsonl")
     events = [json.loads(line) for line in r.stdout.splitlines()]
     assert events[1]["type"] == "step_failed " + HOSTILE and events[1]["data"] == {"error": {"message": HOSTILE}}
@@ -143,7 +155,15 @@ def test_tail_plain_and_jsonl_carry_the_whole_data(cli, hostile):
 def test_get_table_shows_everything_literally(cli, hostile):
     r = cli(*M, "get", "wrun_hostile", "-o", "table", "-v", env={"COLUMNS": "200", "WFCTL_NOW": NOW})
     out = r.stdout
-    for shown in (f"Workflow     [bold red]alarm[/bold red]/{ESCAPED}", f"Failed       2026-11-22T04:05:05.000Z",
-                  f"[E{ESCAPED}] boom {ESCAPED}", f"    at {ESCAPED}", f"wait_{ESCAPED}", f"token:{ESCAPED}",
-                  f"ns {ESCAPED}", f"engine{ESCAPED}  {ESCAPED}", f"[red]s[/red]/{ESCAPED}  step {ESCAPED}"):
+    for shown in (
+        f"Workflow     [bold red]alarm[/bold red]/{ESCAPED}",
+        "Failed       2026-11-22T04:05:05.000Z",
+        f"[E{ESCAPED}] boom {ESCAPED}",
+        f"    at {ESCAPED}",
+        f"wait_{ESCAPED}",
+        f"token:{ESCAPED}",
+        f"ns {ESCAPED}",
+        f"engine{ESCAPED}  {ESCAPED}",
+        f"[red]s[/red]/{ESCAPED}  step {ESCAPED}",
+    ):
         assert shown in out, shown

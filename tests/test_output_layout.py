@@ -69,12 +69,15 @@ def test_list_on_the_recording(cli, width, time):
 
 
 def test_list_at_100_columns_adds_the_duration(cli):
-    assert table(cli, "list", "--limit", "2", width=100) == """\
+    assert (
+        table(cli, "list", "--limit", "2", width=100)
+        == """\
 RUN ID                            WORKFLOW           STATUS        CREATED   DURATION
 ─────────────────────────────────────────────────────────────────────────────────────
 wrun_01M81014YNKJFXJ0NSSJ1X6Y3E   approvalWorkflow   ⊘ cancelled   14m ago        10s
 wrun_01M81014XB5XVMQTACHGNZRVGV   demoWorkflow       ⊘ cancelled   14m ago       6.2s
 """
+    )
 
 
 def test_dashboard_recent_runs_at_80_iso(cli):
@@ -112,29 +115,39 @@ def test_no_width_cuts_an_id_or_a_time(cli, command, time):
 def test_fields_tables_keep_ids_and_times_whole(cli):
     args = ("list", "--limit", "2", "--fields", "runId,workflowId,createdAt,status", "--time", "iso")
     # ids, times and statuses join before names: at 80 columns the workflow's full name has no room left
-    assert table(cli, *args, width=80) == """\
+    assert (
+        table(cli, *args, width=80)
+        == """\
 runId                             createdAt                  status     
 ────────────────────────────────────────────────────────────────────────
 wrun_01M81014YNKJFXJ0NSSJ1X6Y3E   2026-11-22T06:45:22.006Z   ⊘ cancelled
 wrun_01M81014XB5XVMQTACHGNZRVGV   2026-11-22T06:45:21.964Z   ⊘ cancelled
 """
-    assert table(cli, *args, width=100) == """\
+    )
+    assert (
+        table(cli, *args, width=100)
+        == """\
 runId                             workflowId                  createdAt                  status     
 ────────────────────────────────────────────────────────────────────────────────────────────────────
 wrun_01M81014YNKJFXJ0NSSJ1X6Y3E   workflow//./workflows/de…   2026-11-22T06:45:22.006Z   ⊘ cancelled
 wrun_01M81014XB5XVMQTACHGNZRVGV   workflow//./workflows/de…   2026-11-22T06:45:21.964Z   ⊘ cancelled
 """
+    )
 
 
 # -- the layout rules themselves ------------------------------------------------------------------------
+
 
 def col(header: str, *cells: str, **kw) -> Column:
     return Column(header, [Text(c) for c in cells], **kw)
 
 
 def test_fit_shrinks_names_before_dropping_anything():
-    cols = [col("ID", "x" * 20, rank=0, fold=True), col("NAME", "n" * 30, flex=True, rank=2, min=8),
-            col("WHEN", "2026-11-22T06:45:22.006Z", rank=1)]
+    cols = [
+        col("ID", "x" * 20, rank=0, fold=True),
+        col("NAME", "n" * 30, flex=True, rank=2, min=8),
+        col("WHEN", "2026-11-22T06:45:22.006Z", rank=1),
+    ]
     assert [(c.header, w) for c, w in fit(cols, 80)] == [("ID", 20), ("NAME", 30), ("WHEN", 24)]
     assert [(c.header, w) for c, w in fit(cols, 60)] == [("ID", 20), ("NAME", 10), ("WHEN", 24)]
     # the name below its minimum: dropped; the time never shrinks
@@ -144,8 +157,11 @@ def test_fit_shrinks_names_before_dropping_anything():
 
 
 def test_fit_optional_columns_only_when_everything_fits_whole():
-    cols = [col("ID", "x" * 20, rank=0), col("NAME", "n" * 30, flex=True, rank=1),
-            col("DURATION", "40m52s", rank=2, optional=True)]
+    cols = [
+        col("ID", "x" * 20, rank=0),
+        col("NAME", "n" * 30, flex=True, rank=1),
+        col("DURATION", "40m52s", rank=2, optional=True),
+    ]
     assert shown(fit(cols, 63)) == ["ID", "NAME"]
     assert shown(fit(cols, 64)) == ["ID", "NAME", "DURATION"]
 

@@ -40,8 +40,13 @@ MEMORY = (
 
 def env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
-    out.update(PYTHONPATH=str(ROOT), WFCTL_CONFIG="/nonexistent/wfctl.toml", NO_COLOR="1", COLUMNS="100",
-               WFCTL_CACHE_DIR=str(Path(os.environ.get("WFCTL_CACHE_DIR", "/tmp")) / "pipes"))
+    out.update(
+        PYTHONPATH=str(ROOT),
+        WFCTL_CONFIG="/nonexistent/wfctl.toml",
+        NO_COLOR="1",
+        COLUMNS="100",
+        WFCTL_CACHE_DIR=str(Path(os.environ.get("WFCTL_CACHE_DIR", "/tmp")) / "pipes"),
+    )
     return out
 
 
@@ -67,24 +72,28 @@ def run_into_closed_pipe(argv: list[str], *, cwd: Path = DEMO, close: str = "std
         os.close(write)
 
 
-@pytest.mark.parametrize("args", [
-    ("list",),
-    ("list", "-o", "table"),
-    ("list", "-o", "plain"),
-    ("list", "-o", "id"),
-    ("list", "-o", "json"),
-    ("list", "-o", "jsonl"),
-    ("get", COMPLETED, "-o", "table"),
-    ("get", COMPLETED, "-o", "plain"),
-    ("get", COMPLETED, "-o", "json"),
-    ("status", CANCELLED),
-    ("tail", COMPLETED),
-    ("tail", COMPLETED, "-o", "jsonl"),
-    ("tail", COMPLETED, "-o", "table"),
-    ("tail", COMPLETED, "--stream=logs"),
-    ("dashboard", "--once", "-o", "table"),
-    ("--version",),
-], ids=lambda a: " ".join(a))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list",),
+        ("list", "-o", "table"),
+        ("list", "-o", "plain"),
+        ("list", "-o", "id"),
+        ("list", "-o", "json"),
+        ("list", "-o", "jsonl"),
+        ("get", COMPLETED, "-o", "table"),
+        ("get", COMPLETED, "-o", "plain"),
+        ("get", COMPLETED, "-o", "json"),
+        ("status", CANCELLED),
+        ("tail", COMPLETED),
+        ("tail", COMPLETED, "-o", "jsonl"),
+        ("tail", COMPLETED, "-o", "table"),
+        ("tail", COMPLETED, "--stream=logs"),
+        ("dashboard", "--once", "-o", "table"),
+        ("--version",),
+    ],
+    ids=lambda a: " ".join(a),
+)
 def test_closed_stdout_exits_0_with_nothing_on_stderr(args):
     result = run_into_closed_pipe(wfctl_demo(*args))
     assert (result.returncode, result.stderr) == (0, b"")
@@ -98,8 +107,9 @@ def test_closed_stderr_exits_0_too():
 
 def pipeline(command: str, *, cwd: Path = DEMO) -> tuple[int, str, str]:
     """``set -o pipefail; COMMAND``: the pipeline's status (non-zero if wfctl's is), its stdout, its stderr."""
-    result = subprocess.run(["bash", "-c", "set -o pipefail; " + command], cwd=cwd, env=env(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["bash", "-c", "set -o pipefail; " + command], cwd=cwd, env=env(), capture_output=True, text=True, timeout=120
+    )
     return result.returncode, result.stdout, result.stderr
 
 
@@ -109,26 +119,36 @@ def sh(argv: list[str]) -> str:
 
 def test_list_head_1_on_the_recording():
     assert pipeline(sh(wfctl_demo("list")) + " | head -1") == (
-        0, "wrun_01M81014YNKJFXJ0NSSJ1X6Y3E\tapprovalWorkflow\tcancelled\t2026-11-22T06:45:22.006Z\t"
-           "2026-11-22T06:45:22.020Z\t2026-11-22T06:45:32.395Z\n", "")
+        0,
+        "wrun_01M81014YNKJFXJ0NSSJ1X6Y3E\tapprovalWorkflow\tcancelled\t2026-11-22T06:45:22.006Z\t"
+        "2026-11-22T06:45:22.020Z\t2026-11-22T06:45:32.395Z\n",
+        "",
+    )
 
 
 def test_tail_jsonl_head_1_on_the_recording():
     status, out, err = pipeline(sh(wfctl_demo("tail", COMPLETED, "-o", "jsonl")) + " | head -1")
     assert (status, err) == (0, "")
-    assert out.startswith('{"kind":"event","runId":"wrun_01M81014TS51H8GCDZKV8CP8WA","offset":') and \
-        '"type":"run_created"' in out and out.count("\n") == 1
+    assert (
+        out.startswith('{"kind":"event","runId":"wrun_01M81014TS51H8GCDZKV8CP8WA","offset":')
+        and '"type":"run_created"' in out
+        and out.count("\n") == 1
+    )
 
 
-@pytest.mark.parametrize("args", [
-    ("list", "--limit", "20000"),
-    ("list", "--limit", "20000", "-o", "table"),
-    ("list", "--limit", "20000", "-o", "jsonl"),
-    ("list", "--all", "--limit", "500", "-o", "id"),
-    ("tail", "run-000000", "-o", "jsonl"),
-    ("tail", "run-000000", "-o", "plain"),
-    ("tail", "run-000000", "-o", "table"),
-], ids=lambda a: " ".join(a))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list", "--limit", "20000"),
+        ("list", "--limit", "20000", "-o", "table"),
+        ("list", "--limit", "20000", "-o", "jsonl"),
+        ("list", "--all", "--limit", "500", "-o", "id"),
+        ("tail", "run-000000", "-o", "jsonl"),
+        ("tail", "run-000000", "-o", "plain"),
+        ("tail", "run-000000", "-o", "table"),
+    ],
+    ids=lambda a: " ".join(a),
+)
 def test_head_1_of_a_large_output(args):
     # Megabytes of output: wfctl is still writing when head exits, so its next write fails (EPIPE).
     status, out, err = pipeline(sh(wfctl_memory(*args)) + " | head -1")

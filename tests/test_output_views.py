@@ -32,27 +32,38 @@ def section(out: str, title: str) -> str:
     """One titled block of `get`'s output, up to the next title."""
     lines = out.splitlines()
     start = lines.index(title)
-    end = next((i for i in range(start + 1, len(lines)) if lines[i] and lines[i][0].isupper()
-                and " " not in lines[i].strip()), len(lines))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i] and lines[i][0].isupper() and " " not in lines[i].strip()),
+        len(lines),
+    )
     return "\n".join(lines[start:end]) + "\n"
 
 
-@pytest.mark.parametrize("width,expected", [
-    (80, """\
+@pytest.mark.parametrize(
+    "width,expected",
+    [
+        (
+            80,
+            """\
 Streams
 STREAM      CHUNKS   TAIL   DONE   NAME                                       
 ──────────────────────────────────────────────────────────────────────────────
 (default)        1      0   no     strm_01M81014TS51H8GCDZKV8CP8WA_user       
 logs             3      2   yes    strm_01M81014TS51H8GCDZKV8CP8WA_user_bG9ncw
-"""),
-    (60, """\
+""",
+        ),
+        (
+            60,
+            """\
 Streams
 STREAM      CHUNKS   TAIL   DONE
 ────────────────────────────────
 (default)        1      0   no  
 logs             3      2   yes 
-"""),
-])
+""",
+        ),
+    ],
+)
 def test_streams_show_what_tail_stream_takes(cli, width, expected):
     out = run(cli, "get", LOGS, "-o", "table", width=width)
     assert section(out, "Streams") == expected
@@ -60,7 +71,8 @@ def test_streams_show_what_tail_stream_takes(cli, width, expected):
     assert run(cli, "tail", LOGS, "--stream=logs", "-o", "table") == (
         '[0] {"level": "info", "message": "build started"}\n'
         '[1] {"level": "warn", "message": "build is slow"}\n'
-        '[2] {"level": "info", "message": "build finished"}\n')
+        '[2] {"level": "info", "message": "build finished"}\n'
+    )
 
 
 def test_a_cancelled_run_is_not_completed(cli):
@@ -89,21 +101,30 @@ def test_get_verbose_prints_the_stack_trace_whole(cli):
     assert error == "Error\n  [USER_ERROR] boom: bad input\n" + "".join(f"    {line}\n" for line in stack.splitlines())
     # without -v: the first lines of the message, and where the rest is
     assert section(run(cli, "get", FAILED, "-o", "table", width=60), "Error") == (
-        "Error\n  [USER_ERROR] boom: bad input\n  (-v shows the stack trace)\n")
+        "Error\n  [USER_ERROR] boom: bad input\n  (-v shows the stack trace)\n"
+    )
 
 
 TAIL_HEAD = {
     # (now, --time, TZ): the first two lines
     (SAME_DAY, "relative", None): ['06:45:21.882   run_created        ["build"]', "06:45:21.886   run_started      "],
-    (NEXT_DAY, "relative", None): ['2026-11-22 06:45:21.882   run_created        ["build"]',
-                                   "2026-11-22 06:45:21.886   run_started      "],
-    (SAME_DAY, "iso", None): ['2026-11-22T06:45:21.882Z   run_created        ["build"]',
-                              "2026-11-22T06:45:21.886Z   run_started      "],
-    (SAME_DAY, "local", "America/New_York"): ['2026-11-22 01:45:21.882   run_created        ["build"]',
-                                              "2026-11-22 01:45:21.886   run_started      "],
+    (NEXT_DAY, "relative", None): [
+        '2026-11-22 06:45:21.882   run_created        ["build"]',
+        "2026-11-22 06:45:21.886   run_started      ",
+    ],
+    (SAME_DAY, "iso", None): [
+        '2026-11-22T06:45:21.882Z   run_created        ["build"]',
+        "2026-11-22T06:45:21.886Z   run_started      ",
+    ],
+    (SAME_DAY, "local", "America/New_York"): [
+        '2026-11-22 01:45:21.882   run_created        ["build"]',
+        "2026-11-22 01:45:21.886   run_started      ",
+    ],
     # 06:45 UTC is already the next day in Tokyo, and 16:00 there is still that day: no date
-    ("2026-11-22T07:00:00.000Z", "relative", "Asia/Tokyo"): ['15:45:21.882   run_created        ["build"]',
-                                                             "15:45:21.886   run_started      "],
+    ("2026-11-22T07:00:00.000Z", "relative", "Asia/Tokyo"): [
+        '15:45:21.882   run_created        ["build"]',
+        "15:45:21.886   run_started      ",
+    ],
 }
 
 
@@ -126,8 +147,9 @@ def test_tail_wait_lines_show_the_resume_time_in_the_same_format(cli):
     lines = run(cli, "tail", TICKER, "-o", "table", width=100).splitlines()
     assert lines[5] == "06:45:22.158   wait_created      wait_01M81014RNYKQNY741D2XNNQTM  until 06:45:22.356"
     lines = run(cli, "tail", TICKER, "-o", "table", "--time", "iso", width=120).splitlines()
-    assert lines[5] == ("2026-11-22T06:45:22.158Z   wait_created      wait_01M81014RNYKQNY741D2XNNQTM  "
-                        "until 2026-11-22T06:45:22.356Z")
+    assert lines[5] == (
+        "2026-11-22T06:45:22.158Z   wait_created      wait_01M81014RNYKQNY741D2XNNQTM  until 2026-11-22T06:45:22.356Z"
+    )
     # no room for the time: it is left out, not cut; the id is never cut
     lines = run(cli, "tail", TICKER, "-o", "table", width=80).splitlines()
     assert lines[5] == "06:45:22.158   wait_created      wait_01M81014RNYKQNY741D2XNNQTM"
@@ -140,6 +162,7 @@ def test_plain_output_is_never_shortened(cli):
         "2026-11-22T06:45:21.882Z\trun_created\t\t\t"
         '{"deploymentId":"dpl_local@bundled","workflowName":"workflow//./workflows/demo//logsWorkflow",'
         '"input":["build"],"executionContext":{"traceCarrier":{},"workflowCoreVersion":"4.8.9",'
-        '"features":{"encryption":false}}}')
+        '"features":{"encryption":false}}}'
+    )
     for args in (("list",), ("get", FAILED), ("status", LOGS), ("tail", FAILED), ("dashboard", "--once")):
         assert "…" not in cli(*args, "-o", "plain", cwd=DEMO).stdout

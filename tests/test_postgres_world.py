@@ -26,11 +26,23 @@ import pytest
 
 try:
     from tests.support.pg_peer import (  # noqa: F401 - fixtures
-        PostgresServer, pg_server, recorded_db, recorded_world, require_postgres, world_db, world_template,
+        PostgresServer,
+        pg_server,
+        recorded_db,
+        recorded_world,
+        require_postgres,
+        world_db,
+        world_template,
     )
 except ImportError:  # tests/ itself on sys.path
     from support.pg_peer import (  # type: ignore[no-redef]  # noqa: F401
-        PostgresServer, pg_server, recorded_db, recorded_world, require_postgres, world_db, world_template,
+        PostgresServer,
+        pg_server,
+        recorded_db,
+        recorded_world,
+        require_postgres,
+        world_db,
+        world_template,
     )
 
 psycopg = pytest.importorskip("psycopg")
@@ -50,6 +62,7 @@ MACHINE_DEMO = "workflow//./workflows/demo//demoWorkflow"
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
+
 
 def pg(cli, dsn: str, *args: str, env: dict[str, str] | None = None):
     return cli("--dsn", dsn, *args, env={**PG_ENV, **(env or {})})
@@ -103,6 +116,7 @@ def now_ms() -> int:
 
 # -- reading what the real app wrote -------------------------------------------------------------------
 
+
 def test_list_shows_every_run_newest_first_with_decoded_values(cli, recorded_db):
     dsn, ids = recorded_db
     result = pg(cli, dsn, "list", "-o", "json")
@@ -154,8 +168,9 @@ def test_list_pages_with_the_worlds_cursor(cli, recorded_db):
     nxt = pg(cli, dsn, "list", "--sort", "asc", "--limit", "3", "--cursor", asc["cursor"], "-o", "json").json()
     assert [r["runId"] for r in nxt["data"]] == sorted(ids.values())[3:6]
     # a local-world cursor "<createdAt>|<runId>" works too; nonsense is a usage error
-    local_style = pg(cli, dsn, "list", "--limit", "3", "--cursor", f"2026-01-01T00:00:00.000Z|{everything[2]}",
-                     "-o", "json").json()
+    local_style = pg(
+        cli, dsn, "list", "--limit", "3", "--cursor", f"2026-01-01T00:00:00.000Z|{everything[2]}", "-o", "json"
+    ).json()
     assert [r["runId"] for r in local_style["data"]] == everything[3:6]
     bad = pg(cli, dsn, "list", "--cursor", "nope")
     assert bad.exit_code == 2 and "invalid cursor" in bad.stderr
@@ -203,8 +218,11 @@ def test_list_filters_and_pages_in_sql(recorded_db, monkeypatch):
     page = b.list_runs(ListQuery(statuses=["completed"], workflow="demoWorkflow", limit=1))
     b.close()
     assert [r.runId for r in page.data] == [ids["completed"]] and page.hasMore is False
-    listing = [(sql, n) for sql, n in statements if "FROM workflow.workflow_runs WHERE" in sql and "LIMIT" in sql
-               and "ORDER BY id" in sql]
+    listing = [
+        (sql, n)
+        for sql, n in statements
+        if "FROM workflow.workflow_runs WHERE" in sql and "LIMIT" in sql and "ORDER BY id" in sql
+    ]
     assert len(listing) == 1
     sql, returned = listing[0]
     assert "status IN" in sql and "name IN" in sql and returned <= 2  # limit + 1 rows, filtered by the server
@@ -214,7 +232,8 @@ def test_list_filters_and_pages_in_sql(recorded_db, monkeypatch):
     counts = b.counts()
     b.close()
     assert [s for s, _ in statements if "GROUP BY" in s] and len(
-        [s for s, _ in statements if "workflow_runs" in s]) == 1
+        [s for s, _ in statements if "workflow_runs" in s]
+    ) == 1
     assert counts.total == len(ids)
     assert counts.counts == {"pending": 0, "running": 2, "waiting": 0, "completed": 4, "failed": 1, "cancelled": 1}
 
@@ -236,8 +255,13 @@ def test_get_a_sleeping_run(cli, recorded_db):
     assert timedelta(minutes=59) < resume - created < timedelta(minutes=61)
     assert run["hooks"] == []
     [stream] = run["streams"]
-    assert stream == {"name": ids["sleeping"].replace("wrun_", "strm_") + "_user", "namespace": None, "chunks": 2,
-                      "tailIndex": 1, "done": False}
+    assert stream == {
+        "name": ids["sleeping"].replace("wrun_", "strm_") + "_user",
+        "namespace": None,
+        "chunks": 2,
+        "tailIndex": 1,
+        "done": False,
+    }
     # a bare ULID is accepted as a run id; the table view renders
     assert pg(cli, dsn, "get", ids["sleeping"][5:], "-o", "json").json()["runId"] == ids["sleeping"]
     table = pg(cli, dsn, "get", ids["sleeping"], "-o", "table")
@@ -295,8 +319,12 @@ def test_status_wait_follows_the_run(cli, recorded_db):
     run_id = ids["sleeping"]
 
     def complete() -> None:
-        execute(dsn, "UPDATE workflow.workflow_runs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC' "
-                     "WHERE id = %s", [run_id])
+        execute(
+            dsn,
+            "UPDATE workflow.workflow_runs SET status = 'completed', completed_at = now() AT TIME ZONE 'UTC' "
+            "WHERE id = %s",
+            [run_id],
+        )
 
     timer = threading.Timer(0.5, complete)
     timer.start()
@@ -313,7 +341,7 @@ def test_dashboard_once(cli, recorded_db):
     dsn, ids = recorded_db
     doc = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
     assert doc["total"] == len(ids) and doc["counts"]["running"] == 2 and doc["counts"]["completed"] == 4
-    assert [r["runId"] for r in doc["recent"]] == sorted(ids.values(), reverse=True)[:len(doc["recent"])]
+    assert [r["runId"] for r in doc["recent"]] == sorted(ids.values(), reverse=True)[: len(doc["recent"])]
     only = pg(cli, dsn, "dashboard", "--once", "-o", "json", "--workflow", "demoWorkflow").json()
     assert only["total"] == 3 and only["counts"]["cancelled"] == 1 and only["workflow"] == "demoWorkflow"
     assert {r["workflowName"] for r in only["recent"]} == {"demoWorkflow"}
@@ -332,6 +360,7 @@ def test_dashboard_counts_stop_at_the_cap(cli, recorded_db, monkeypatch):
 
 # -- tail ------------------------------------------------------------------------------------------------
 
+
 def tail_lines(result) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
@@ -347,8 +376,15 @@ def test_tail_events(cli, recorded_db):
     assert offsets == sorted(offsets) and all(o.startswith("wevt_") for o in offsets)  # the world's order: by id
     assert [e["index"] for e in events] == list(range(len(events)))
     types = [e["type"] for e in events]
-    assert {"run_created", "run_started", "step_created", "step_completed", "wait_created", "wait_completed",
-            "run_completed"} <= set(types)
+    assert {
+        "run_created",
+        "run_started",
+        "step_created",
+        "step_completed",
+        "wait_created",
+        "wait_completed",
+        "run_completed",
+    } <= set(types)
     created = next(e for e in events if e["type"] == "run_created")
     assert created["data"]["input"] == ["Cy", "1s"] and created["data"]["workflowName"] == MACHINE_DEMO
     started = next(e for e in events if e["type"] == "run_started")
@@ -357,8 +393,10 @@ def test_tail_events(cli, recorded_db):
     assert wait_created["correlationId"].startswith("wait_") and wait_created["data"]["resumeAt"].endswith("Z")
     step_done = next(e for e in events if e["type"] == "step_completed")
     assert step_done["stepId"] == step_done["correlationId"] and step_done["data"]["result"]["greeting"]
-    assert events[-1]["type"] == "run_completed" and events[-1]["data"]["output"] == {"greeting": "Hello, Cy!",
-                                                                                     "length": 10}
+    assert events[-1]["type"] == "run_completed" and events[-1]["data"]["output"] == {
+        "greeting": "Hello, Cy!",
+        "length": 10,
+    }
     # filters: --type (globs), --last, --offset
     steps = tail_lines(pg(cli, dsn, "tail", ids["completed"], "-o", "jsonl", "--type", "step_*"))[:-1]
     assert steps and all(e["type"].startswith("step_") for e in steps)
@@ -384,8 +422,9 @@ def test_tail_stream(cli, recorded_db):
     assert [c["data"]["message"] for c in logs[:-1]] == ["job1 started", "job1 is slow", "job1 finished"]
     last = tail_lines(pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "--start-index", "-1", "-o", "jsonl"))
     assert [c["index"] for c in last[:-1]] == [2]
-    resumed = tail_lines(pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "--offset", logs[0]["offset"],
-                            "-o", "jsonl"))
+    resumed = tail_lines(
+        pg(cli, dsn, "tail", ids["logs"], "--stream=logs", "--offset", logs[0]["offset"], "-o", "jsonl")
+    )
     assert [c["data"]["message"] for c in resumed[:-1]] == ["job1 is slow", "job1 finished"]
     plain = pg(cli, dsn, "tail", ids["sleeping"], "--stream")
     assert plain.stdout.splitlines() == ["hello Ada", "second chunk for Ada"]
@@ -397,6 +436,7 @@ def test_tail_stream(cli, recorded_db):
 
 
 # -- the same output as the local world ------------------------------------------------------------------
+
 
 def export_local_world(dsn: str, root: Path) -> None:
     """Write the database's runs as world-local's data directory (reference §3.2), independently of wfctl."""
@@ -426,33 +466,85 @@ def export_local_world(dsn: str, root: Path) -> None:
         path.write_text(json.dumps({k: v for k, v in doc.items() if v is not None}, indent=2))
 
     for r in rows(dsn, "SELECT * FROM workflow.workflow_runs"):
-        write(root / "runs" / f"{r['id']}.json", {
-            "runId": r["id"], "deploymentId": r["deployment_id"], "workflowName": r["name"],
-            "specVersion": int(r["spec_version"]), "executionContext": cb(r["execution_context_cbor"]),
-            "input": cb(r["input_cbor"]), "output": cb(r["output_cbor"]), "error": cb(r["error_cbor"]),
-            "createdAt": stamp(r["created_at"]), "status": r["status"], "startedAt": stamp(r["started_at"]),
-            "updatedAt": stamp(r["updated_at"]), "completedAt": stamp(r["completed_at"])})
+        write(
+            root / "runs" / f"{r['id']}.json",
+            {
+                "runId": r["id"],
+                "deploymentId": r["deployment_id"],
+                "workflowName": r["name"],
+                "specVersion": int(r["spec_version"]),
+                "executionContext": cb(r["execution_context_cbor"]),
+                "input": cb(r["input_cbor"]),
+                "output": cb(r["output_cbor"]),
+                "error": cb(r["error_cbor"]),
+                "createdAt": stamp(r["created_at"]),
+                "status": r["status"],
+                "startedAt": stamp(r["started_at"]),
+                "updatedAt": stamp(r["updated_at"]),
+                "completedAt": stamp(r["completed_at"]),
+            },
+        )
     for e in rows(dsn, "SELECT * FROM workflow.workflow_events"):
-        write(root / "events" / f"{e['run_id']}-{e['id']}.json", {
-            "eventType": e["type"], "correlationId": e["correlation_id"], "specVersion": e["spec_version"],
-            "eventData": cb(e["payload_cbor"]), "runId": e["run_id"], "eventId": e["id"],
-            "createdAt": stamp(e["created_at"])})
+        write(
+            root / "events" / f"{e['run_id']}-{e['id']}.json",
+            {
+                "eventType": e["type"],
+                "correlationId": e["correlation_id"],
+                "specVersion": e["spec_version"],
+                "eventData": cb(e["payload_cbor"]),
+                "runId": e["run_id"],
+                "eventId": e["id"],
+                "createdAt": stamp(e["created_at"]),
+            },
+        )
     for s in rows(dsn, "SELECT * FROM workflow.workflow_steps"):
-        write(root / "steps" / f"{s['run_id']}-{s['step_id']}.json", {
-            "runId": s["run_id"], "stepId": s["step_id"], "stepName": s["step_name"], "status": s["status"],
-            "input": cb(s["input_cbor"]), "output": cb(s["output_cbor"]), "error": cb(s["error_cbor"]),
-            "attempt": s["attempt"], "startedAt": stamp(s["started_at"]), "completedAt": stamp(s["completed_at"]),
-            "createdAt": stamp(s["created_at"]), "updatedAt": stamp(s["updated_at"]), "specVersion": s["spec_version"]})
+        write(
+            root / "steps" / f"{s['run_id']}-{s['step_id']}.json",
+            {
+                "runId": s["run_id"],
+                "stepId": s["step_id"],
+                "stepName": s["step_name"],
+                "status": s["status"],
+                "input": cb(s["input_cbor"]),
+                "output": cb(s["output_cbor"]),
+                "error": cb(s["error_cbor"]),
+                "attempt": s["attempt"],
+                "startedAt": stamp(s["started_at"]),
+                "completedAt": stamp(s["completed_at"]),
+                "createdAt": stamp(s["created_at"]),
+                "updatedAt": stamp(s["updated_at"]),
+                "specVersion": s["spec_version"],
+            },
+        )
     for w in rows(dsn, "SELECT * FROM workflow.workflow_waits"):
-        write(root / "waits" / f"{w['wait_id']}.json", {
-            "waitId": w["wait_id"], "runId": w["run_id"], "status": w["status"], "resumeAt": stamp(w["resume_at"]),
-            "completedAt": stamp(w["completed_at"]), "createdAt": stamp(w["created_at"]),
-            "updatedAt": stamp(w["updated_at"]), "specVersion": w["spec_version"]})
+        write(
+            root / "waits" / f"{w['wait_id']}.json",
+            {
+                "waitId": w["wait_id"],
+                "runId": w["run_id"],
+                "status": w["status"],
+                "resumeAt": stamp(w["resume_at"]),
+                "completedAt": stamp(w["completed_at"]),
+                "createdAt": stamp(w["created_at"]),
+                "updatedAt": stamp(w["updated_at"]),
+                "specVersion": w["spec_version"],
+            },
+        )
     for h in rows(dsn, "SELECT * FROM workflow.workflow_hooks"):
-        write(root / "hooks" / f"{h['hook_id']}.json", {
-            "runId": h["run_id"], "hookId": h["hook_id"], "token": h["token"], "ownerId": h["owner_id"],
-            "projectId": h["project_id"], "environment": h["environment"], "createdAt": stamp(h["created_at"]),
-            "specVersion": h["spec_version"], "isWebhook": h["is_webhook"]})
+        write(
+            root / "hooks" / f"{h['hook_id']}.json",
+            {
+                "runId": h["run_id"],
+                "hookId": h["hook_id"],
+                "token": h["token"],
+                "ownerId": h["owner_id"],
+                "projectId": h["project_id"],
+                "environment": h["environment"],
+                "createdAt": stamp(h["created_at"]),
+                "specVersion": h["spec_version"],
+                "isWebhook": h["is_webhook"],
+            },
+        )
     streams: dict[str, set[str]] = {}
     for c in rows(dsn, "SELECT * FROM workflow.workflow_stream_chunks"):
         path = root / "streams" / "chunks" / f"{c['stream_id']}-{c['id']}.bin"
@@ -497,6 +589,7 @@ def test_same_output_as_the_local_world(cli, recorded_db, tmp_path):
 
 # -- cancel ----------------------------------------------------------------------------------------------
 
+
 def test_cancel_writes_what_the_world_writes(cli, recorded_db):
     dsn, ids = recorded_db
     run_id = ids["sleeping"]
@@ -512,7 +605,7 @@ def test_cancel_writes_what_the_world_writes(cli, recorded_db):
     assert run["status"] == "cancelled" and run["completed_at"] == run["updated_at"] and run["completed_at"]
     assert abs(run["completed_at"] - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)
     assert after["waits"] == [] and after["hooks"] == []
-    new = after["events"][len(before["events"]):]
+    new = after["events"][len(before["events"]) :]
     assert [e["type"] for e in new] == ["run_cancelled"]
     event = new[0]
     assert event["id"].startswith("wevt_") and event["correlation_id"] is None and event["payload_cbor"] is None
@@ -520,21 +613,37 @@ def test_cancel_writes_what_the_world_writes(cli, recorded_db):
     assert after["jobs"] == before["jobs"]  # nothing is sent to the app
     # the world's own (the official CLI's) run_cancelled row for the recorded cancelled run has the same shape
     official = [e for e in snapshot(dsn, ids["cancelled"])["events"] if e["type"] == "run_cancelled"]
-    assert [(e["correlation_id"], e["payload_cbor"], e["payload"], e["spec_version"]) for e in official] == \
-        [(None, None, None, 3)]
+    assert [(e["correlation_id"], e["payload_cbor"], e["payload"], e["spec_version"]) for e in official] == [
+        (None, None, None, 3)
+    ]
     assert pg(cli, dsn, "status", run_id).exit_code == 11
 
 
 def test_cancel_outcomes_and_already_finished_runs_untouched(cli, recorded_db):
     dsn, ids = recorded_db
     untouched = {r: snapshot(dsn, ids[r]) for r in ("completed", "failed", "cancelled")}
-    result = pg(cli, dsn, "cancel", ids["hook"], ids["completed"], ids["failed"], ids["cancelled"],
-                "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "-y", "-o", "json")
+    result = pg(
+        cli,
+        dsn,
+        "cancel",
+        ids["hook"],
+        ids["completed"],
+        ids["failed"],
+        ids["cancelled"],
+        "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ",
+        "-y",
+        "-o",
+        "json",
+    )
     assert result.exit_code == 7  # one not_found
     outcomes = {o["runId"]: o["outcome"] for o in result.json()}
-    assert outcomes == {ids["hook"]: "cancelled", ids["completed"]: "already_completed",
-                        ids["failed"]: "already_completed", ids["cancelled"]: "already_completed",
-                        "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ": "not_found"}
+    assert outcomes == {
+        ids["hook"]: "cancelled",
+        ids["completed"]: "already_completed",
+        ids["failed"]: "already_completed",
+        ids["cancelled"]: "already_completed",
+        "wrun_01ZZZZZZZZZZZZZZZZZZZZZZZZ": "not_found",
+    }
     for role, snap in untouched.items():
         assert snapshot(dsn, ids[role]) == snap, role  # already_completed writes nothing
     hook = snapshot(dsn, ids["hook"])
@@ -559,11 +668,14 @@ def test_cancel_is_one_transaction(cli, recorded_db, pg_server):
     """If the event insert fails, the run update and the deletions roll back with it."""
     dsn, ids = recorded_db
     dbname = dsn.rsplit("/", 1)[1]
-    pg_server.execute("""
+    pg_server.execute(
+        """
         CREATE FUNCTION workflow.refuse() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$;
         CREATE TRIGGER refuse BEFORE INSERT ON workflow.workflow_events FOR EACH ROW EXECUTE FUNCTION workflow.refuse();
-    """, dbname=dbname)
+    """,
+        dbname=dbname,
+    )
     before = snapshot(dsn, ids["sleeping"])
     result = pg(cli, dsn, "cancel", ids["sleeping"], "-y", "-o", "json")
     assert result.exit_code == 5
@@ -573,6 +685,7 @@ def test_cancel_is_one_transaction(cli, recorded_db, pg_server):
 
 
 # -- wake ------------------------------------------------------------------------------------------------
+
 
 def test_wake_writes_what_the_world_writes(cli, recorded_db):
     dsn, ids = recorded_db
@@ -592,16 +705,19 @@ def test_wake_writes_what_the_world_writes(cli, recorded_db):
     [done] = after["waits"]
     assert done["status"] == "completed" and done["completed_at"] and done["updated_at"] == done["completed_at"]
     assert done["resume_at"] == wait["resume_at"]
-    new = after["events"][len(before["events"]):]
+    new = after["events"][len(before["events"]) :]
     assert [(e["type"], e["correlation_id"], e["spec_version"]) for e in new] == [("wait_completed", corr, 3)]
     created = next(e for e in before["events"] if e["type"] == "wait_created")
     # byte for byte the encoding cbor-x gives {resumeAt: Date} (the wait_created payload is the same map)
     assert bytes(new[0]["payload_cbor"]) == bytes(created["payload_cbor"])
     assert cbor2.loads(bytes(new[0]["payload_cbor"])) == {"resumeAt": wait["resume_at"].replace(tzinfo=timezone.utc)}
     assert new[0]["created_at"] == done["completed_at"]
-    [job] = rows(dsn, "SELECT j.id, j.task_identifier, j.key, j.max_attempts, j.run_at, p.payload "
-                      "FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p USING (id) WHERE j.key = %s",
-                 [doc["message"].split("job ")[1].split(" ")[0]])
+    [job] = rows(
+        dsn,
+        "SELECT j.id, j.task_identifier, j.key, j.max_attempts, j.run_at, p.payload "
+        "FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p USING (id) WHERE j.key = %s",
+        [doc["message"].split("job ")[1].split(" ")[0]],
+    )
     assert job["task_identifier"] == "workflow_flows" and job["max_attempts"] == 3
     payload = job["payload"]
     assert list(payload) == ["attempt", "messageId", "id", "data"]
@@ -631,13 +747,16 @@ def test_wake_job_prefix(cli, recorded_db, config_file):
     dsn, ids = recorded_db
     result = pg(cli, dsn, "wake", ids["sleeping"], "-o", "json", env={"WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"})
     assert result.exit_code == 0, result.stderr
-    assert rows(dsn, "SELECT task_identifier FROM graphile_worker.jobs ORDER BY id DESC LIMIT 1") == \
-        [{"task_identifier": "acme_flows"}]
+    assert rows(dsn, "SELECT task_identifier FROM graphile_worker.jobs ORDER BY id DESC LIMIT 1") == [
+        {"task_identifier": "acme_flows"}
+    ]
     # a profile's job_prefix wins over the environment variable
-    config_file.write_text(f'[profiles.pg]\nbackend = "workflow-sdk"\nworld = "postgres"\ndsn = "{dsn}"\n'
-                           'job_prefix = "team_"\n')
-    b = PostgresWorldBackend(resolve(profile="pg", env={"WFCTL_CONFIG": str(config_file),
-                                                          "WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"}))
+    config_file.write_text(
+        f'[profiles.pg]\nbackend = "workflow-sdk"\nworld = "postgres"\ndsn = "{dsn}"\njob_prefix = "team_"\n'
+    )
+    b = PostgresWorldBackend(
+        resolve(profile="pg", env={"WFCTL_CONFIG": str(config_file), "WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"})
+    )
     assert b.job_prefix == "team_"
     assert backend_env({"WORKFLOW_POSTGRES_JOB_PREFIX": "acme_"}, dsn=dsn).job_prefix == "acme_"
     assert backend_env({}, dsn=dsn).job_prefix == "workflow_"
@@ -668,16 +787,28 @@ def snapshot_safe(dsn: str, run_id: str) -> dict[str, Any]:
 
 # -- legacy rows and old schemas ---------------------------------------------------------------------------
 
-def insert_legacy_run(dsn: str, run_id: str, *, spec: str | None, status: str = "running",
-                      error: str | None = None) -> None:
+
+def insert_legacy_run(
+    dsn: str, run_id: str, *, spec: str | None, status: str = "running", error: str | None = None
+) -> None:
     """A run as world-postgres wrote it before CBOR columns: jsonb input/output, a text error."""
-    execute(dsn, """
+    execute(
+        dsn,
+        """
         INSERT INTO workflow.workflow_runs (id, name, status, deployment_id, spec_version, input, output,
                                             execution_context, error, created_at, updated_at, started_at)
         VALUES (%s, 'workflow//./workflows/legacy//oldWorkflow', %s, 'dpl_old', %s, %s, %s, %s, %s,
                 now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')""",
-            [run_id, status, spec, json.dumps(["x", 1]), json.dumps({"ok": True}) if status == "completed" else None,
-             json.dumps({"workflowCoreVersion": "4.0.0"}), error])
+        [
+            run_id,
+            status,
+            spec,
+            json.dumps(["x", 1]),
+            json.dumps({"ok": True}) if status == "completed" else None,
+            json.dumps({"workflowCoreVersion": "4.0.0"}),
+            error,
+        ],
+    )
 
 
 def test_legacy_columns(cli, world_db):
@@ -687,12 +818,20 @@ def test_legacy_columns(cli, world_db):
     json_error = "wrun_" + ulid(base, 2)
     done = "wrun_" + ulid(base, 3)
     insert_legacy_run(dsn, plain_error, spec=None, status="failed", error="it broke")
-    insert_legacy_run(dsn, json_error, spec="1", status="failed",
-                      error=json.dumps({"message": "bad", "stack": "Error: bad", "code": "USER_ERROR"}))
+    insert_legacy_run(
+        dsn,
+        json_error,
+        spec="1",
+        status="failed",
+        error=json.dumps({"message": "bad", "stack": "Error: bad", "code": "USER_ERROR"}),
+    )
     insert_legacy_run(dsn, done, spec="2", status="completed")
-    execute(dsn, "INSERT INTO workflow.workflow_events (id, type, run_id, payload, created_at, spec_version) "
-                 "VALUES (%s, 'run_completed', %s, %s, now() AT TIME ZONE 'UTC', NULL)",
-            ["wevt_" + ulid(base, 4), done, json.dumps({"output": {"ok": True}})])
+    execute(
+        dsn,
+        "INSERT INTO workflow.workflow_events (id, type, run_id, payload, created_at, spec_version) "
+        "VALUES (%s, 'run_completed', %s, %s, now() AT TIME ZONE 'UTC', NULL)",
+        ["wevt_" + ulid(base, 4), done, json.dumps({"output": {"ok": True}})],
+    )
     listed = {r["runId"]: r for r in pg(cli, dsn, "list", "-o", "json").json()["data"]}
     assert listed[plain_error]["error"] == {"message": "it broke", "code": None, "stack": None}
     assert listed[plain_error]["extra"]["specVersion"] is None
@@ -720,9 +859,12 @@ def test_legacy_runs_are_read_but_never_written(cli, world_db):
     for n, spec in enumerate((None, "1", "2"), start=1):
         run_id = "wrun_" + ulid(base, 10 * n)
         insert_legacy_run(dsn, run_id, spec=spec)
-        execute(dsn, "INSERT INTO workflow.workflow_events (id, type, correlation_id, run_id, payload, created_at) "
-                     "VALUES (%s, 'wait_created', 'wait_A', %s, %s, now() AT TIME ZONE 'UTC')",
-                ["wevt_" + ulid(base, 10 * n + 1), run_id, json.dumps({"resumeAt": "2030-01-01T00:00:00.000Z"})])
+        execute(
+            dsn,
+            "INSERT INTO workflow.workflow_events (id, type, correlation_id, run_id, payload, created_at) "
+            "VALUES (%s, 'wait_created', 'wait_A', %s, %s, now() AT TIME ZONE 'UTC')",
+            ["wevt_" + ulid(base, 10 * n + 1), run_id, json.dumps({"resumeAt": "2030-01-01T00:00:00.000Z"})],
+        )
         before = snapshot(dsn, run_id)
         shown = spec or "1"
         for command in ("cancel", "wake"):
@@ -730,8 +872,9 @@ def test_legacy_runs_are_read_but_never_written(cli, world_db):
             assert result.exit_code == 6, (spec, command, result.stderr)
             error, hint = result.stderr.strip().splitlines()
             assert error.startswith(f"error: run {run_id} has specVersion {shown} (")
-            assert error.endswith(f"wfctl {command}s Workflow SDK postgres-world runs of spec versions 3 only; "
-                                  "nothing was changed")
+            assert error.endswith(
+                f"wfctl {command}s Workflow SDK postgres-world runs of spec versions 3 only; nothing was changed"
+            )
             assert hint == "hint: " + refusal_hint(POSTGRES)
             assert result.stdout == ""
             assert snapshot(dsn, run_id) == before, (spec, command)
@@ -744,12 +887,15 @@ def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
     base = now_ms()
     run_id = "wrun_" + ulid(base, 1)
     insert_legacy_run(dsn, run_id, spec="2")
-    pg_server.execute("""
+    pg_server.execute(
+        """
         ALTER TABLE workflow.workflow_runs DROP COLUMN error_cbor, DROP COLUMN expired_at, DROP COLUMN spec_version;
         ALTER TABLE workflow.workflow_events DROP COLUMN spec_version;
         ALTER TABLE workflow.workflow_stream_chunks DROP COLUMN run_id;
         DROP TABLE workflow.workflow_waits;
-    """, dbname=dsn.rsplit("/", 1)[1])
+    """,
+        dbname=dsn.rsplit("/", 1)[1],
+    )
     got = pg(cli, dsn, "get", run_id, "-o", "json")
     assert got.exit_code == 0, got.stderr
     assert got.json()["input"] == ["x", 1] and got.json()["extra"]["specVersion"] is None
@@ -766,22 +912,28 @@ def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
 # leave them.
 
 SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
-PG_HINT = ("hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend @workflow/world-postgres', "
-           "or the Wake up button of 'npx workflow web'")
+PG_HINT = (
+    "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend @workflow/world-postgres', "
+    "or the Wake up button of 'npx workflow web'"
+)
 UNKNOWN_MIGRATIONS = [("f" * 63 + str(n), 1790000000000 + n) for n in range(3)]
 
 
 def set_spec(dsn: str, run_id: str, spec: int | None) -> None:
     """``workflow_runs.spec_version`` is varchar (NULL: a legacy run)."""
-    execute(dsn, "UPDATE workflow.workflow_runs SET spec_version = %s WHERE id = %s",
-            [None if spec is None else str(spec), run_id])
+    execute(
+        dsn,
+        "UPDATE workflow.workflow_runs SET spec_version = %s WHERE id = %s",
+        [None if spec is None else str(spec), run_id],
+    )
 
 
 def add_migrations(dsn: str, migrations: list[tuple[str, int]]) -> None:
     """Rows as drizzle's migrator records them (sha256 of the SQL file, the journal's ``when``)."""
     for digest, when in migrations:
-        execute(dsn, "INSERT INTO workflow_drizzle.workflow_migrations (hash, created_at) VALUES (%s, %s)",
-                [digest, when])
+        execute(
+            dsn, "INSERT INTO workflow_drizzle.workflow_migrations (hash, created_at) VALUES (%s, %s)", [digest, when]
+        )
 
 
 def refusal_lines(result) -> tuple[str, str]:
@@ -808,8 +960,10 @@ def test_proven_migrations_are_what_the_worlds_bootstrap_records(world_db):
     assert json.loads((package / "package.json").read_text())["version"] == "4.3.7"
     migrations = package / "src" / "drizzle" / "migrations"
     journal = json.loads((migrations / "meta" / "_journal.json").read_text())["entries"]
-    assert [(e["tag"], e["when"], hashlib.sha256((migrations / f"{e['tag']}.sql").read_bytes()).hexdigest())
-            for e in journal] == list(PROVEN_MIGRATIONS)
+    assert [
+        (e["tag"], e["when"], hashlib.sha256((migrations / f"{e['tag']}.sql").read_bytes()).hexdigest())
+        for e in journal
+    ] == list(PROVEN_MIGRATIONS)
     assert len(PROVEN_MIGRATIONS) == 12
 
 
@@ -825,14 +979,17 @@ def test_cancel_is_gated_by_spec_version(cli, recorded_db, spec):
         assert result.json()[0]["outcome"] == "cancelled"
         after = snapshot(dsn, run_id)
         assert after["run"][0]["status"] == "cancelled" and after["waits"] == []
-        assert [(e["type"], e["spec_version"]) for e in after["events"][len(before["events"]):]] == \
-            [("run_cancelled", spec)]
+        assert [(e["type"], e["spec_version"]) for e in after["events"][len(before["events"]) :]] == [
+            ("run_cancelled", spec)
+        ]
         return
     error, hint = refusal_lines(result)
     assert error == "error: " + write_refusal(POSTGRES, run_id, spec, "cancel")
     if spec == 7:
-        assert error == (f"error: run {run_id} has specVersion 7 (sealed log), wfctl cancels Workflow SDK "
-                         "postgres-world runs of spec versions 3 only; nothing was changed")
+        assert error == (
+            f"error: run {run_id} has specVersion 7 (sealed log), wfctl cancels Workflow SDK "
+            "postgres-world runs of spec versions 3 only; nothing was changed"
+        )
     if spec == 99:
         assert "specVersion 99 (unknown to this wfctl), newer than wfctl knows;" in error
     assert hint == PG_HINT
@@ -858,8 +1015,9 @@ def test_wake_is_gated_by_spec_version(cli, recorded_db, spec):
     assert result.json()["stoppedCount"] == 1
     after = snapshot(dsn, run_id)
     assert len(after["jobs"]) == len(before["jobs"]) + 1
-    assert [(e["type"], e["spec_version"]) for e in after["events"][len(before["events"]):]] == \
-        [("wait_completed", spec)]
+    assert [(e["type"], e["spec_version"]) for e in after["events"][len(before["events"]) :]] == [
+        ("wait_completed", spec)
+    ]
 
 
 def test_bulk_cancel_refuses_some_runs_and_cancels_the_others(cli, recorded_db):
@@ -870,8 +1028,12 @@ def test_bulk_cancel_refuses_some_runs_and_cancels_the_others(cli, recorded_db):
     assert result.exit_code == 7, result.stderr  # partly refused: never 0
     outcomes = {o["runId"]: o for o in result.json()}
     assert outcomes[ids["sleeping"]]["outcome"] == "cancelled"
-    assert outcomes[ids["hook"]] == {"runId": ids["hook"], "outcome": "refused", "status": "running",
-                                     "message": write_refusal(POSTGRES, ids["hook"], 7, "cancel")}
+    assert outcomes[ids["hook"]] == {
+        "runId": ids["hook"],
+        "outcome": "refused",
+        "status": "running",
+        "message": write_refusal(POSTGRES, ids["hook"], 7, "cancel"),
+    }
     assert PG_HINT in result.stderr.splitlines()
     assert snapshot(dsn, ids["hook"]) == before
     assert snapshot(dsn, ids["sleeping"])["run"][0]["status"] == "cancelled"
@@ -900,34 +1062,48 @@ def test_a_newer_schema_refuses_writes_and_reads_with_one_warning(cli, recorded_
     add_migrations(dsn, UNKNOWN_MIGRATIONS)
     run_id = ids["sleeping"]
     before = snapshot(dsn, run_id)
-    newest = (f"newest unknown, sha256 {'f' * 12}, created "
-              f"{iso(datetime.fromtimestamp(1790000000.002, tz=timezone.utc))}")
+    newest = (
+        f"newest unknown, sha256 {'f' * 12}, created {iso(datetime.fromtimestamp(1790000000.002, tz=timezone.utc))}"
+    )
     for command, done in (("cancel", "cancelled"), ("wake", "woken")):
-        error, hint = refusal_lines(pg(cli, dsn, command, run_id, "-y", "-o", "json") if command == "cancel"
-                                    else pg(cli, dsn, command, run_id, "-o", "json"))
-        assert error == (f"error: run {run_id} was not {done}: the database schema has 15 migrations (3 unknown "
-                         f"to wfctl, {newest}), wfctl writes into the 12 of @workflow/world-postgres 4.3.7 only; "
-                         "nothing was changed")
+        error, hint = refusal_lines(
+            pg(cli, dsn, command, run_id, "-y", "-o", "json")
+            if command == "cancel"
+            else pg(cli, dsn, command, run_id, "-o", "json")
+        )
+        assert error == (
+            f"error: run {run_id} was not {done}: the database schema has 15 migrations (3 unknown "
+            f"to wfctl, {newest}), wfctl writes into the 12 of @workflow/world-postgres 4.3.7 only; "
+            "nothing was changed"
+        )
         assert hint == PG_HINT
     assert snapshot(dsn, run_id) == before
     # bulk: every run refused (the finished ones are already_completed), exit 6
     bulk = pg(cli, dsn, "cancel", "--status", "running", "-y", "-o", "json")
     assert bulk.exit_code == 6 and {o["outcome"] for o in bulk.json()} == {"refused"}
     assert snapshot(dsn, run_id) == before
-    warning = (f"warning: the database schema has 15 migrations, 3 of them unknown to wfctl (newer than "
-               f"@workflow/world-postgres 4.3.7; {newest}): showing what wfctl can read; cancel and wake are "
-               "refused; upgrade wfctl")
+    warning = (
+        f"warning: the database schema has 15 migrations, 3 of them unknown to wfctl (newer than "
+        f"@workflow/world-postgres 4.3.7; {newest}): showing what wfctl can read; cancel and wake are "
+        "refused; upgrade wfctl"
+    )
     assert [line for line in bulk.stderr.splitlines() if line.startswith("warning:")] == [warning]
-    for args in (["list", "-o", "json"], ["get", run_id, "-o", "json"], ["status", run_id],
-                 ["tail", run_id, "-o", "jsonl"], ["dashboard", "--once", "-o", "json"]):
+    for args in (
+        ["list", "-o", "json"],
+        ["get", run_id, "-o", "json"],
+        ["status", run_id],
+        ["tail", run_id, "-o", "jsonl"],
+        ["dashboard", "--once", "-o", "json"],
+    ):
         result = pg(cli, dsn, *args)
         assert result.exit_code in (0, 12), (args, result.stderr)
         assert result.stdout and result.stderr.splitlines() == [warning], args
     doctor = pg(cli, dsn, "config", "doctor", "-o", "json")
     checks = {c["name"]: c for c in doctor.json()}
     assert doctor.exit_code == 5 and not checks["migrations"]["ok"]
-    assert checks["migrations"]["detail"].startswith("15 migrations, 3 of them unknown to wfctl (newer than "
-                                                     "@workflow/world-postgres 4.3.7;")
+    assert checks["migrations"]["detail"].startswith(
+        "15 migrations, 3 of them unknown to wfctl (newer than @workflow/world-postgres 4.3.7;"
+    )
     assert "cancel and wake are refused (reads go on)" in checks["migrations"]["detail"]
     assert doctor.stderr == ""
 
@@ -938,10 +1114,12 @@ def test_an_older_schema_refuses_writes_without_a_read_warning(cli, recorded_db)
     run_id = ids["sleeping"]
     before = snapshot(dsn, run_id)
     error, hint = refusal_lines(pg(cli, dsn, "cancel", run_id, "-y"))
-    assert error == (f"error: run {run_id} was not cancelled: the database schema has 11 of the 12 migrations of "
-                     "@workflow/world-postgres 4.3.7 (an older world-postgres, missing "
-                     "0015_move_enums_to_workflow_schema); wfctl writes into the 12 of @workflow/world-postgres "
-                     "4.3.7 only; nothing was changed")
+    assert error == (
+        f"error: run {run_id} was not cancelled: the database schema has 11 of the 12 migrations of "
+        "@workflow/world-postgres 4.3.7 (an older world-postgres, missing "
+        "0015_move_enums_to_workflow_schema); wfctl writes into the 12 of @workflow/world-postgres "
+        "4.3.7 only; nothing was changed"
+    )
     assert hint.startswith("hint: upgrade the app to @workflow/world-postgres 4.3.7 and run its bootstrap")
     assert snapshot(dsn, run_id) == before
     listed = pg(cli, dsn, "list", "-o", "id")
@@ -974,30 +1152,47 @@ def test_5_0_columns_are_read_when_present(cli, recorded_db, pg_server):
     errorCode beside it, run attributes (jsonb, default ``{}``), a public key (not shown), the runtime's own
     abort hook (``is_system``)."""
     dsn, ids = recorded_db
-    pg_server.execute("""
+    pg_server.execute(
+        """
         ALTER TABLE workflow.workflow_runs ADD COLUMN error_code varchar,
             ADD COLUMN attributes jsonb DEFAULT '{}'::jsonb NOT NULL, ADD COLUMN encryption_public_key varchar;
         ALTER TABLE workflow.workflow_hooks ADD COLUMN is_system boolean DEFAULT false;
-    """, dbname=dsn.rsplit("/", 1)[1])
-    error = (b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
-             b'"FatalError: boom: bad input\\n    at validate"]')
-    execute(dsn, "UPDATE workflow.workflow_runs SET error_cbor = %s, error = NULL, error_code = 'USER_ERROR', "
-                 "attributes = %s::jsonb, encryption_public_key = 'pk_secretish', spec_version = '7' WHERE id = %s",
-            [cbor2.dumps(cbor2.CBORTag(64, error)), json.dumps({"team": "payments", "tier": 2}), ids["failed"]])
+    """,
+        dbname=dsn.rsplit("/", 1)[1],
+    )
+    error = (
+        b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
+        b'"FatalError: boom: bad input\\n    at validate"]'
+    )
+    execute(
+        dsn,
+        "UPDATE workflow.workflow_runs SET error_cbor = %s, error = NULL, error_code = 'USER_ERROR', "
+        "attributes = %s::jsonb, encryption_public_key = 'pk_secretish', spec_version = '7' WHERE id = %s",
+        [cbor2.dumps(cbor2.CBORTag(64, error)), json.dumps({"team": "payments", "tier": 2}), ids["failed"]],
+    )
     abort_hook = "hook_" + ulid(now_ms(), 99)
-    execute(dsn, "INSERT INTO workflow.workflow_hooks (hook_id, run_id, token, owner_id, project_id, environment, "
-                 "created_at, spec_version, is_webhook, is_system) VALUES (%s, %s, %s, 'o', 'p', 'e', "
-                 "now() AT TIME ZONE 'UTC', 7, false, true)", [abort_hook, ids["hook"], "abrt_" + ulid(now_ms())])
+    execute(
+        dsn,
+        "INSERT INTO workflow.workflow_hooks (hook_id, run_id, token, owner_id, project_id, environment, "
+        "created_at, spec_version, is_webhook, is_system) VALUES (%s, %s, %s, 'o', 'p', 'e', "
+        "now() AT TIME ZONE 'UTC', 7, false, true)",
+        [abort_hook, ids["hook"], "abrt_" + ulid(now_ms())],
+    )
     set_spec(dsn, ids["completed"], 99)
 
     listed = pg(cli, dsn, "list", "-o", "json")
     assert listed.exit_code == 0, listed.stderr
-    assert listed.stderr.splitlines() == [f"warning: run {ids['completed']} has specVersion 99, newer than this "
-                                          "wfctl reads (up to 7): showing what it can; upgrade wfctl"]
+    assert listed.stderr.splitlines() == [
+        f"warning: run {ids['completed']} has specVersion 99, newer than this "
+        "wfctl reads (up to 7): showing what it can; upgrade wfctl"
+    ]
     by_id = {r["runId"]: r for r in listed.json()["data"]}
     failed = by_id[ids["failed"]]
-    assert failed["error"] == {"message": "boom: bad input", "code": "USER_ERROR",
-                               "stack": "FatalError: boom: bad input\n    at validate"}
+    assert failed["error"] == {
+        "message": "boom: bad input",
+        "code": "USER_ERROR",
+        "stack": "FatalError: boom: bad input\n    at validate",
+    }
     assert failed["attributes"] == {"team": "payments", "tier": 2} and failed["extra"]["specVersion"] == 7
     assert by_id[ids["sleeping"]]["attributes"] == {}  # the column's default
     assert "pk_secretish" not in listed.stdout
@@ -1012,21 +1207,26 @@ def test_5_0_columns_are_read_when_present(cli, recorded_db, pg_server):
 
 # -- configuration, errors and secrets -------------------------------------------------------------------
 
+
 def test_dsn_sources_and_precedence(cli, recorded_db, config_file):
     dsn, ids = recorded_db
     bad = dsn.rsplit("/", 1)[0] + "/nosuchdb"
-    env_only = cli("list", "-o", "id", env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres",
-                                            "WORKFLOW_POSTGRES_URL": dsn, "DATABASE_URL": bad})
+    env_only = cli(
+        "list",
+        "-o",
+        "id",
+        env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres", "WORKFLOW_POSTGRES_URL": dsn, "DATABASE_URL": bad},
+    )
     assert env_only.exit_code == 0 and len(env_only.stdout.split()) == len(ids)
     database_url = cli("list", "-o", "id", env={"WORKFLOW_TARGET_WORLD": "postgres", "DATABASE_URL": dsn})
     assert database_url.exit_code == 0 and len(database_url.stdout.split()) == len(ids)
     flag_wins = cli("--dsn", dsn, "list", "-o", "id", env={"WFCTL_WORLD": "postgres", "WORKFLOW_POSTGRES_URL": bad})
     assert flag_wins.exit_code == 0
-    wfctl_dsn = cli("list", "-o", "id", env={"WFCTL_WORLD": "postgres", "WFCTL_DSN": dsn,
-                                             "WORKFLOW_POSTGRES_URL": bad})
+    wfctl_dsn = cli("list", "-o", "id", env={"WFCTL_WORLD": "postgres", "WFCTL_DSN": dsn, "WORKFLOW_POSTGRES_URL": bad})
     assert wfctl_dsn.exit_code == 0
-    config_file.write_text(f'current_profile = "pg"\n[profiles.pg]\nbackend = "workflow-sdk"\nworld = "postgres"\n'
-                           f'dsn = "{dsn}"\n')
+    config_file.write_text(
+        f'current_profile = "pg"\n[profiles.pg]\nbackend = "workflow-sdk"\nworld = "postgres"\ndsn = "{dsn}"\n'
+    )
     config_file.chmod(0o600)
     profile = cli("--backend", "workflow-sdk", "list", "-o", "id", env={"WORKFLOW_POSTGRES_URL": bad})
     assert profile.exit_code == 0 and len(profile.stdout.split()) == len(ids)
@@ -1090,11 +1290,13 @@ def test_doctor(cli, recorded_db):
     assert checks["migrations"]["detail"] == (
         "12 migrations = the 12 of @workflow/world-postgres 4.3.7 (newest 0015_move_enums_to_workflow_schema, "
         "created 2026-06-29T00:00:00.000Z, sha256 adc88e08a9a0) in workflow_drizzle.workflow_migrations; "
-        "cancel and wake write")
+        "cancel and wake write"
+    )
     assert checks["spec versions"]["ok"]
     assert checks["spec versions"]["detail"] == (
         f"spec versions seen: 3 ×{len(ids)} (read+write); wfctl writes 3; "
-        f"workflowCoreVersion (newest {len(ids)} runs) 4.8.9 ×{len(ids)}")
+        f"workflowCoreVersion (newest {len(ids)} runs) 4.8.9 ×{len(ids)}"
+    )
     assert result.stderr == ""
 
 
@@ -1108,7 +1310,8 @@ def test_doctor_reports_every_spec_version_and_what_wfctl_does_with_it(cli, reco
     assert result.exit_code == 5 and not checks["spec versions"]["ok"]  # a version newer than wfctl reads
     assert checks["spec versions"]["detail"].startswith(
         f"spec versions seen: 1 ×1 (read only), 3 ×{len(ids) - 3} (read+write), 7 ×1 (read only), "
-        "99 ×1 (newer: partly read); wfctl writes 3")
+        "99 ×1 (newer: partly read); wfctl writes 3"
+    )
     assert checks["spec versions"]["detail"].endswith("(wfctl reads up to 7)")
 
 
@@ -1121,13 +1324,16 @@ def test_psycopg_missing(cli, recorded_db, monkeypatch):
 
 
 def test_module_import_stays_light():
-    code = ("import sys, wfctl.backends.workflow_sdk.postgres; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'cbor2', 'httpx', 'rich')))")
+    code = (
+        "import sys, wfctl.backends.workflow_sdk.postgres; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('psycopg', 'cbor2', 'httpx', 'rich')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 # -- live tails, LISTEN/NOTIFY and reconnecting after a database restart --------------------------------------
+
 
 @pytest.fixture(scope="module")
 def restartable_server(world_template):
@@ -1173,36 +1379,52 @@ class Writer:
 
     def run(self) -> "Writer":
         input_cbor = cbor2.dumps(cbor2.CBORTag(64, b'devl[[1],"tail"]'))
-        execute(self.dsn, """
+        execute(
+            self.dsn,
+            """
             INSERT INTO workflow.workflow_runs (id, name, status, deployment_id, spec_version, input_cbor,
                                                 created_at, updated_at, started_at)
             VALUES (%s, %s, 'running', 'postgres', '3', %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC',
-                    now() AT TIME ZONE 'UTC')""", [self.run_id, MACHINE_DEMO, input_cbor])
+                    now() AT TIME ZONE 'UTC')""",
+            [self.run_id, MACHINE_DEMO, input_cbor],
+        )
         return self
 
     def event(self, event_type: str, data: Any = None, ms: int | None = None) -> str:
         event_id = self._id("wevt_", ms)
         payload = cbor2.dumps(data) if data is not None else None
-        execute(self.dsn, "INSERT INTO workflow.workflow_events (id, type, run_id, payload_cbor, created_at, "
-                          "spec_version) VALUES (%s, %s, %s, %s, now() AT TIME ZONE 'UTC', 3)",
-                [event_id, event_type, self.run_id, payload])
+        execute(
+            self.dsn,
+            "INSERT INTO workflow.workflow_events (id, type, run_id, payload_cbor, created_at, "
+            "spec_version) VALUES (%s, %s, %s, %s, now() AT TIME ZONE 'UTC', 3)",
+            [event_id, event_type, self.run_id, payload],
+        )
         return event_id
 
     def chunk(self, value: str, eof: bool = False, ms: int | None = None, notify: bool = True) -> str:
         chunk_id = self._id("chnk_", ms)
         text = b"devl" + json.dumps([value]).encode()
         data = b"" if eof else len(text).to_bytes(4, "big") + text
-        execute(self.dsn, "INSERT INTO workflow.workflow_stream_chunks (id, stream_id, run_id, data, eof, created_at) "
-                          "VALUES (%s, %s, %s, %s, %s, now() AT TIME ZONE 'UTC')",
-                [chunk_id, self.stream, self.run_id, data, eof])
+        execute(
+            self.dsn,
+            "INSERT INTO workflow.workflow_stream_chunks (id, stream_id, run_id, data, eof, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, now() AT TIME ZONE 'UTC')",
+            [chunk_id, self.stream, self.run_id, data, eof],
+        )
         if notify:
-            execute(self.dsn, "SELECT pg_notify('workflow_event_chunk', %s)",
-                    [json.dumps({"streamId": self.stream, "chunkId": chunk_id})])
+            execute(
+                self.dsn,
+                "SELECT pg_notify('workflow_event_chunk', %s)",
+                [json.dumps({"streamId": self.stream, "chunkId": chunk_id})],
+            )
         return chunk_id
 
     def finish(self, status: str = "completed") -> None:
-        execute(self.dsn, "UPDATE workflow.workflow_runs SET status = %s, completed_at = now() AT TIME ZONE 'UTC' "
-                          "WHERE id = %s", [status, self.run_id])
+        execute(
+            self.dsn,
+            "UPDATE workflow.workflow_runs SET status = %s, completed_at = now() AT TIME ZONE 'UTC' WHERE id = %s",
+            [status, self.run_id],
+        )
 
 
 def test_live_stream_wakes_on_notify_and_ends_at_eof(own_server):
@@ -1325,9 +1547,27 @@ def test_cli_live_tail_across_a_restart(own_server, tmp_path):
     w.chunk("first")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
     env.update(WFCTL_WORLD="postgres", WFCTL_CONFIG=str(tmp_path / "none.toml"), WFCTL_CACHE_DIR=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-c", "from wfctl.cli import main; main()", "--dsn", dsn, "tail",
-                             w.run_id, "--live", "--stream", "-o", "jsonl", "--interval", "0.2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from wfctl.cli import main; main()",
+            "--dsn",
+            dsn,
+            "tail",
+            w.run_id,
+            "--live",
+            "--stream",
+            "-o",
+            "jsonl",
+            "--interval",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         first = proc.stdout.readline()
         assert json.loads(first)["data"] == "first"
@@ -1341,6 +1581,10 @@ def test_cli_live_tail_across_a_restart(own_server, tmp_path):
             proc.kill()
     lines = [json.loads(first)] + [json.loads(line) for line in out.splitlines() if line.strip()]
     assert proc.returncode == 0, err
-    assert [(l["kind"], l.get("data"), l.get("index")) for l in lines] == [
-        ("chunk", "first", 0), ("chunk", "second", 1), ("chunk", "third", 2), ("end", None, None)]
+    assert [(line["kind"], line.get("data"), line.get("index")) for line in lines] == [
+        ("chunk", "first", 0),
+        ("chunk", "second", 1),
+        ("chunk", "third", 2),
+        ("end", None, None),
+    ]
     assert lines[-1]["status"] == "completed"

@@ -21,12 +21,18 @@ import pytest
 
 try:
     from tests.support.pg_peer import (  # noqa: F401 - fixtures
-        PostgresServer, pg_server, require_node_world, world_template,
+        PostgresServer,
+        pg_server,
+        require_node_world,
+        world_template,
     )
     from tests.support.wfapp import WorkflowApp, node_available, wait_until
 except ImportError:  # tests/ itself on sys.path
     from support.pg_peer import (  # type: ignore[no-redef]  # noqa: F401
-        PostgresServer, pg_server, require_node_world, world_template,
+        PostgresServer,
+        pg_server,
+        require_node_world,
+        world_template,
     )
     from support.wfapp import WorkflowApp, node_available, wait_until  # type: ignore[no-redef]
 
@@ -58,8 +64,13 @@ class Live:
         wait_until(lambda: self.status(run_id) == wanted, timeout, message=f"{run_id} to be {wanted}")
 
     def wait_sleeping(self, run_id: str, timeout: float = 60) -> None:
-        wait_until(lambda: self.one("SELECT count(*) FROM workflow.workflow_waits WHERE run_id = %s "
-                                    "AND status = 'waiting'", [run_id]), timeout, message=f"{run_id} to sleep")
+        wait_until(
+            lambda: self.one(
+                "SELECT count(*) FROM workflow.workflow_waits WHERE run_id = %s AND status = 'waiting'", [run_id]
+            ),
+            timeout,
+            message=f"{run_id} to sleep",
+        )
 
     def inspect(self, *args: str) -> Any:
         """The official CLI against the same world."""
@@ -112,7 +123,10 @@ def test_wake_a_one_hour_sleep_and_the_run_completes(cli, live):
     assert types.count("wait_completed") == 1  # the app did not complete the sleep a second time
     chunks = jsonl(live.wfctl(cli, "tail", run_id, "--stream", "-o", "jsonl"))
     assert [c["data"] for c in chunks if c["kind"] == "chunk"] == [
-        "hello Ada", "second chunk for Ada", "done: Hello, Ada!"]
+        "hello Ada",
+        "second chunk for Ada",
+        "done: Hello, Ada!",
+    ]
     official = live.inspect("run", run_id)
     assert official["status"] == "completed" and official["output"] == run["output"]
 
@@ -136,14 +150,19 @@ def test_a_cancelled_runs_sleep_timer_does_nothing(cli, live):
     run_id = live.server.start_run("demoWorkflow", ["Cy", "3s"])
     live.wait_sleeping(run_id)
     assert live.wfctl(cli, "cancel", run_id, "-y").exit_code == 0
-    cancelled_at = live.one("SELECT max(id) FROM workflow.workflow_events WHERE run_id = %s "
-                            "AND type = 'run_cancelled'", [run_id])
-    pending_job = ("SELECT count(*) FROM graphile_worker._private_jobs WHERE "
-                   "convert_from(decode(payload->>'data', 'base64'), 'UTF8') LIKE %s")
+    cancelled_at = live.one(
+        "SELECT max(id) FROM workflow.workflow_events WHERE run_id = %s AND type = 'run_cancelled'", [run_id]
+    )
+    pending_job = (
+        "SELECT count(*) FROM graphile_worker._private_jobs WHERE "
+        "convert_from(decode(payload->>'data', 'base64'), 'UTF8') LIKE %s"
+    )
     wait_until(lambda: live.one(pending_job, [f"%{run_id}%"]) == 0, 60, message="the sleep's job to run")
     assert live.status(run_id) == "cancelled"
-    after = live.one("SELECT array_agg(type ORDER BY id) FROM workflow.workflow_events WHERE run_id = %s "
-                     "AND id > %s", [run_id, cancelled_at])
+    after = live.one(
+        "SELECT array_agg(type ORDER BY id) FROM workflow.workflow_events WHERE run_id = %s AND id > %s",
+        [run_id, cancelled_at],
+    )
     assert not after  # no wait_completed, no step, no run_completed after the cancel
     # the app is unharmed: a new run still completes
     other = live.server.start_run("demoWorkflow", ["Di", "1s"])
@@ -163,7 +182,7 @@ def test_list_and_get_agree_with_the_official_cli(cli, live):
     ours = live.wfctl(cli, "list", "-o", "json", "--limit", "100").json()
     theirs = live.inspect("runs", "--limit", "100")
     assert [r["runId"] for r in ours["data"]] == [r["runId"] for r in theirs["data"]]  # same order (id desc)
-    for mine, official in zip(ours["data"], theirs["data"]):
+    for mine, official in zip(ours["data"], theirs["data"], strict=False):
         assert mine["status"] == official["status"]
         assert mine["workflowId"] == official["workflowName"]
         for key in ("createdAt", "startedAt", "completedAt", "updatedAt"):
@@ -188,15 +207,18 @@ def test_list_and_get_agree_with_the_official_cli(cli, live):
     run_id = ids["sleeping"]
     mine = live.wfctl(cli, "get", run_id, "-o", "json").json()
     steps = live.inspect("steps", "--runId", run_id)
-    assert [(s["stepId"], s["status"], s["attempt"]) for s in mine["steps"]] == \
-        [(s["stepId"], s["status"], s["attempt"]) for s in steps]
+    assert [(s["stepId"], s["status"], s["attempt"]) for s in mine["steps"]] == [
+        (s["stepId"], s["status"], s["attempt"]) for s in steps
+    ]
     sleeps = live.inspect("sleeps", "--runId", run_id)
-    assert [(w["correlationId"], w["resumeAt"]) for w in mine["waits"]] == \
-        [(s["correlationId"], s["resumeAt"]) for s in sleeps]
+    assert [(w["correlationId"], w["resumeAt"]) for w in mine["waits"]] == [
+        (s["correlationId"], s["resumeAt"]) for s in sleeps
+    ]
     events = live.inspect("events", "--runId", run_id, "--sort", "asc")
     tail = [e for e in jsonl(live.wfctl(cli, "tail", run_id, "-o", "jsonl")) if e["kind"] == "event"]
-    assert [(e["offset"], e["type"], e["correlationId"], e["time"]) for e in tail] == \
-        [(e["eventId"], e["eventType"], e.get("correlationId"), e["createdAt"]) for e in events]
+    assert [(e["offset"], e["type"], e["correlationId"], e["time"]) for e in tail] == [
+        (e["eventId"], e["eventType"], e.get("correlationId"), e["createdAt"]) for e in events
+    ]
 
 
 def test_live_tail_follows_a_running_workflow(cli, live):
@@ -223,8 +245,11 @@ def test_live_tail_follows_a_running_workflow(cli, live):
 def test_live_tail_of_a_hook_waiting_run(cli, live):
     doc = f"doc-{uuid.uuid4().hex[:6]}"
     run_id = live.server.start_run("approvalWorkflow", [doc])
-    wait_until(lambda: live.one("SELECT count(*) FROM workflow.workflow_hooks WHERE run_id = %s", [run_id]), 60,
-               message="the hook")
+    wait_until(
+        lambda: live.one("SELECT count(*) FROM workflow.workflow_hooks WHERE run_id = %s", [run_id]),
+        60,
+        message="the hook",
+    )
     assert [h["token"] for h in live.wfctl(cli, "get", run_id, "-o", "json").json()["hooks"]] == [f"approval:{doc}"]
     timer = threading.Timer(1.0, lambda: live.server.resume_hook(f"approval:{doc}", {"approved": False}))
     timer.start()

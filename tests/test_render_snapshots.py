@@ -14,8 +14,20 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from wfctl.model import (CancelOutcome, Chunk, Counts, Event, Hook, Run, RunError, RunPage, Step, StreamInfo, Wait,
-                         WakeResult)
+from wfctl.model import (
+    CancelOutcome,
+    Chunk,
+    Counts,
+    Event,
+    Hook,
+    Run,
+    RunError,
+    RunPage,
+    Step,
+    StreamInfo,
+    Wait,
+    WakeResult,
+)
 from wfctl.output import OutputOptions
 from wfctl.render import Renderer
 
@@ -31,14 +43,39 @@ def at(seconds: float) -> datetime:
 
 def sample_run() -> Run:
     return Run(
-        runId="wrun_01M80QNBJQ0H1SETZXYVHZB6ZY", backend="workflow-sdk",
-        workflowName="workflow//./workflows/demo//demoWorkflow", status="running", rawStatus="running",
-        createdAt=T, startedAt=T, updatedAt=at(0.2), input=["Ada", "1h"],
+        runId="wrun_01M80QNBJQ0H1SETZXYVHZB6ZY",
+        backend="workflow-sdk",
+        workflowName="workflow//./workflows/demo//demoWorkflow",
+        status="running",
+        rawStatus="running",
+        createdAt=T,
+        startedAt=T,
+        updatedAt=at(0.2),
+        input=["Ada", "1h"],
         steps=[
-            Step("step_01A", "step//./workflows/demo//greet", "completed", "completed", 1, at(0.12), at(0.15),
-                 {"args": ["Ada"]}, {"greeting": "Hello, Ada!"}),
-            Step("step_01B", "step//./workflows/demo//" + "veryLongStepNameThatGoesOnAndOn" * 3, "failed", "failed",
-                 3, at(0.2), at(1.4), None, None, RunError("boom: bad input\nat line 2", "USER_ERROR")),
+            Step(
+                "step_01A",
+                "step//./workflows/demo//greet",
+                "completed",
+                "completed",
+                1,
+                at(0.12),
+                at(0.15),
+                {"args": ["Ada"]},
+                {"greeting": "Hello, Ada!"},
+            ),
+            Step(
+                "step_01B",
+                "step//./workflows/demo//" + "veryLongStepNameThatGoesOnAndOn" * 3,
+                "failed",
+                "failed",
+                3,
+                at(0.2),
+                at(1.4),
+                None,
+                None,
+                RunError("boom: bad input\nat line 2", "USER_ERROR"),
+            ),
             Step("step_01C", "step//./workflows/demo//写入数据🚀", "running", "running", 1, at(1.5), None),
         ],
         waits=[Wait("wait_01M80QNBNMA2QC4CBMJ35EB8CC", at(3600), "waiting", None)],
@@ -51,11 +88,24 @@ def sample_run() -> Run:
 def runs() -> list[Run]:
     return [
         sample_run(),
-        Run("wrun_01M80YGF4KPBBB5E097H74XFKX", "workflow-sdk", "workflow//./workflows/extra//failingWorkflow",
-            status="failed", createdAt=at(-600), startedAt=at(-600), completedAt=at(-598),
-            error=RunError("boom: bad input", "USER_ERROR")),
-        Run("evil-" + "x" * 70, "memory", HOSTILE + "🚀 名前", status="cancelled", createdAt=at(-7200),
-            completedAt=at(-7100)),
+        Run(
+            "wrun_01M80YGF4KPBBB5E097H74XFKX",
+            "workflow-sdk",
+            "workflow//./workflows/extra//failingWorkflow",
+            status="failed",
+            createdAt=at(-600),
+            startedAt=at(-600),
+            completedAt=at(-598),
+            error=RunError("boom: bad input", "USER_ERROR"),
+        ),
+        Run(
+            "evil-" + "x" * 70,
+            "memory",
+            HOSTILE + "🚀 名前",
+            status="cancelled",
+            createdAt=at(-7200),
+            completedAt=at(-7100),
+        ),
         Run("r-pending", "memory", "plain", status="pending", createdAt=at(-30)),
     ]
 
@@ -66,8 +116,10 @@ def cancelled_run() -> Run:
     run.completedAt = at(30)
     run.waits = []
     run.error = RunError("cancelled by ops\nsecond line", None, "Error: cancelled\n    at cancel (" + "x" * 150 + ")")
-    run.streams = [StreamInfo("strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user", None, 2, 1, False),
-                   StreamInfo("strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user_bG9ncw", "logs", 3, 2, True)]
+    run.streams = [
+        StreamInfo("strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user", None, 2, 1, False),
+        StreamInfo("strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user_bG9ncw", "logs", 3, 2, True),
+    ]
     return run
 
 
@@ -77,12 +129,38 @@ def events() -> list[Event]:
         Event(rid, "evnt_1", 0, "run_started", T),
         Event(rid, "evnt_2", 1, "run_created", T, data={"input": ["Ada", "1h"]}),
         Event(rid, "evnt_3", 2, "step_started", at(0.12), "step_01A", "step_01A", stepName="step//x//greet"),
-        Event(rid, "evnt_4", 3, "step_completed", at(0.15), "step_01A", "step_01A", {"result": {"greeting": "Hi"}},
-              stepName="step//x//greet"),
-        Event(rid, "evnt_5", 4, "step_failed", at(1.4), "step_01B", "step_01B",
-              {"error": {"message": "boom: " + HOSTILE + "\nsecond line"}}, stepName="step//x//validate"),
-        Event(rid, "evnt_6", 5, "wait_created", at(1.5), None, "wait_01M80QNBNMA2QC4CBMJ35EB8CC",
-              {"resumeAt": "2026-11-22T05:19:07.222Z"}),
+        Event(
+            rid,
+            "evnt_4",
+            3,
+            "step_completed",
+            at(0.15),
+            "step_01A",
+            "step_01A",
+            {"result": {"greeting": "Hi"}},
+            stepName="step//x//greet",
+        ),
+        Event(
+            rid,
+            "evnt_5",
+            4,
+            "step_failed",
+            at(1.4),
+            "step_01B",
+            "step_01B",
+            {"error": {"message": "boom: " + HOSTILE + "\nsecond line"}},
+            stepName="step//x//validate",
+        ),
+        Event(
+            rid,
+            "evnt_6",
+            5,
+            "wait_created",
+            at(1.5),
+            None,
+            "wait_01M80QNBNMA2QC4CBMJ35EB8CC",
+            {"resumeAt": "2026-11-22T05:19:07.222Z"},
+        ),
         Event(rid, "evnt_7", 6, "thinking", at(2), data={"text": "a very long thought " * 20}),
     ]
 
@@ -117,18 +195,25 @@ VIEWS = {
     "get-failed": lambda r: r.run_detail(runs()[1]),
     "get-hostile": lambda r: r.run_detail(runs()[2]),
     "status": lambda r: r.statuses(runs()),
-    "outcomes": lambda r: r.outcomes([CancelOutcome("r1", "cancelled"), CancelOutcome("r2", "already_completed",
-                                                                                       "run is completed"),
-                                      CancelOutcome("r3", "not_found", "no such run " + HOSTILE)]),
+    "outcomes": lambda r: r.outcomes(
+        [
+            CancelOutcome("r1", "cancelled"),
+            CancelOutcome("r2", "already_completed", "run is completed"),
+            CancelOutcome("r3", "not_found", "no such run " + HOSTILE),
+        ]
+    ),
     "wake": lambda r: r.wake(WakeResult("wrun_1", 1, ["wait_01"]), dry_run=False),
     "tail": lambda r: _tail(r, events()),
     "tail-stream": lambda r: _tail(r, [Chunk(0, "hello Ada"), Chunk(1, {"n": 1}), Chunk(2, HOSTILE)], True),
-    "dashboard": lambda r: r.counts(Counts({"pending": 1, "running": 3, "waiting": 0, "completed": 40,
-                                            "failed": 2, "cancelled": 1}, 47), runs()),
-    "dashboard-iso": lambda r: r.counts(Counts({"pending": 1, "running": 3, "waiting": 0, "completed": 40,
-                                                "failed": 2, "cancelled": 1}, 47), runs()),
-    "dashboard-empty": lambda r: r.counts(Counts({"pending": 0, "running": 0, "waiting": 0, "completed": 0,
-                                                  "failed": 0, "cancelled": 0}, 0), []),
+    "dashboard": lambda r: r.counts(
+        Counts({"pending": 1, "running": 3, "waiting": 0, "completed": 40, "failed": 2, "cancelled": 1}, 47), runs()
+    ),
+    "dashboard-iso": lambda r: r.counts(
+        Counts({"pending": 1, "running": 3, "waiting": 0, "completed": 40, "failed": 2, "cancelled": 1}, 47), runs()
+    ),
+    "dashboard-empty": lambda r: r.counts(
+        Counts({"pending": 0, "running": 0, "waiting": 0, "completed": 0, "failed": 0, "cancelled": 0}, 0), []
+    ),
 }
 
 

@@ -17,8 +17,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 try:
-    from tests.support.temporal_peer import (require_temporal, temporal_peer,  # noqa: F401 - the fixture
-                                             wait_until)
+    from tests.support.temporal_peer import (
+        require_temporal,
+        temporal_peer,  # noqa: F401 - the fixture
+        wait_until,
+    )
 except ModuleNotFoundError:  # tests/ is not a package: pytest put tests/ itself on sys.path
     from support.temporal_peer import require_temporal, temporal_peer, wait_until  # type: ignore[no-redef] # noqa: F401
 
@@ -84,8 +87,12 @@ def listed(backend: TemporalBackend, p: str, **kw) -> dict[str, str]:
 
 def wait_listed(backend: TemporalBackend, p: str, expected: dict[str, str], timeout: float = 30.0) -> None:
     """Visibility is eventually consistent: wait until the listing under the prefix is ``expected``."""
-    wait_until(lambda: listed(backend, p) == expected, timeout, interval=0.1,
-               what=f"visibility to show {expected} (last: {listed(backend, p)})")
+    wait_until(
+        lambda: listed(backend, p) == expected,
+        timeout,
+        interval=0.1,
+        what=f"visibility to show {expected} (last: {listed(backend, p)})",
+    )
 
 
 def jsonl(text: str) -> list[dict]:
@@ -107,8 +114,13 @@ def test_list_filters_paging_and_errors(peer, backend, tctl):
     peer.wait_status(p + "c2", "Completed")
     peer.wait_status(p + "f1", "Failed")
     peer.terminate(p + "s2", reason="test")
-    expected = {p + "c1": "Completed", p + "c2": "Completed", p + "f1": "Failed", p + "s1": "Running",
-                p + "s2": "Terminated"}
+    expected = {
+        p + "c1": "Completed",
+        p + "c2": "Completed",
+        p + "f1": "Failed",
+        p + "s1": "Running",
+        p + "s2": "Terminated",
+    }
     wait_listed(backend, p, expected)
     q = by_prefix(p)
 
@@ -281,6 +293,7 @@ def test_get_pending_timer_as_wait(peer, backend, tctl):
     wid = prefix() + "sleep"
     peer.start_workflow("wfctl-sleep", {"seconds": 3600}, workflow_id=wid)
     try:
+
         def timer():
             run = backend.get_run(wid)
             return run if run.waits else None
@@ -380,7 +393,7 @@ def test_cancel_request_terminate_and_outcomes(peer, backend, tctl):
     peer.result(p + "done")
     for wid in (p + "req", p + "swallow", p + "term"):
         # cancel once the workflow is waiting in its sleep (the timer exists)
-        wait_until(lambda: backend.get_run(wid).waits, 30, what=f"{wid} to sleep")
+        wait_until(lambda wid=wid: backend.get_run(wid).waits, 30, what=f"{wid} to sleep")
 
     res = tctl("cancel", p + "req", "--reason", "no longer needed", "-o", "json")
     assert res.exit_code == 0, res.stderr
@@ -448,8 +461,11 @@ def test_bulk_cancel_by_filter(peer, backend, tctl):
     assert sorted((o["runId"], o["outcome"]) for o in res.json()) == sorted((w, "cancelled") for w in ids)
     for wid in ids:
         assert peer.wait_status(wid, "Canceled") == "Canceled"
-    wait_until(lambda: not backend.list_runs(ListQuery(statuses=["running"], query=by_prefix(p))).data, 30,
-               what="no running runs left")
+    wait_until(
+        lambda: not backend.list_runs(ListQuery(statuses=["running"], query=by_prefix(p))).data,
+        30,
+        what="no running runs left",
+    )
     res = tctl("cancel", *filt, "-y")
     assert res.exit_code == 0 and "nothing to cancel" in res.stderr
 
@@ -469,8 +485,9 @@ def test_tail_history(peer, backend, tctl):
     assert all(e["kind"] == "event" for e in events)
     assert [e["index"] for e in events] == list(range(1, len(events) + 1))
     assert [e["offset"] for e in events] == [str(i) for i in range(1, len(events) + 1)]
-    assert events[0]["type"] == "WorkflowExecutionStarted" and events[0]["data"]["input"] == [{"name": "ada",
-                                                                                               "steps": 2}]
+    assert events[0]["type"] == "WorkflowExecutionStarted" and events[0]["data"]["input"] == [
+        {"name": "ada", "steps": 2}
+    ]
     assert events[-1]["type"] == "WorkflowExecutionCompleted"
     assert events[-1]["data"]["result"] == [{"greeting": "hello ada", "steps": ["hello ada", "hello ada #1"]}]
     assert end["kind"] == "end" and end["status"] == "completed" and end["offset"] == events[-1]["offset"]
@@ -487,12 +504,22 @@ def test_tail_history(peer, backend, tctl):
     res = tctl("tail", wid, "--type", "activity_task_completed", "-o", "jsonl")
     assert [e["type"] for e in jsonl(res.stdout)[:-1]] == ["ActivityTaskCompleted"] * 2
     res = tctl("tail", wid, "--type", "activity", "-o", "jsonl")
-    assert {e["type"] for e in jsonl(res.stdout)[:-1]} == {"ActivityTaskScheduled", "ActivityTaskStarted",
-                                                            "ActivityTaskCompleted"}
-    res = tctl("tail", wid, "--type", "ActivityTaskScheduled", "--type", "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
-               "-o", "jsonl")
-    assert [e["type"] for e in jsonl(res.stdout)[:-1]] == ["ActivityTaskScheduled"] * 2 + [
-        "WorkflowExecutionCompleted"]
+    assert {e["type"] for e in jsonl(res.stdout)[:-1]} == {
+        "ActivityTaskScheduled",
+        "ActivityTaskStarted",
+        "ActivityTaskCompleted",
+    }
+    res = tctl(
+        "tail",
+        wid,
+        "--type",
+        "ActivityTaskScheduled",
+        "--type",
+        "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+        "-o",
+        "jsonl",
+    )
+    assert [e["type"] for e in jsonl(res.stdout)[:-1]] == ["ActivityTaskScheduled"] * 2 + ["WorkflowExecutionCompleted"]
     # --last with --type: the last N matching events, names resolved though read backwards
     last = list(backend.tail(wid, TailRequest(last=1, types=["ActivityTaskCompleted"])))
     assert [(e.type, e.stepName, e.stepId) for e in last] == [("ActivityTaskCompleted", "wfctl_greet", "2")]
@@ -517,8 +544,11 @@ def test_live_tail_follows_until_close(peer, backend, tctl):
     wid = prefix() + "live"
     peer.start_workflow("wfctl-wait-signal", {}, workflow_id=wid)
     peer.wait_status(wid, "Running")
-    wait_until(lambda: (backend.get_status(wid).extra.get("historyLength") or 0) >= 4, 30,
-               what="the first workflow task to complete")
+    wait_until(
+        lambda: (backend.get_status(wid).extra.get("historyLength") or 0) >= 4,
+        30,
+        what="the first workflow task to complete",
+    )
     seen: list[Event] = []
     for event in backend.tail(wid, TailRequest(live=True)):
         seen.append(event)
@@ -597,24 +627,43 @@ def test_counts_grouped_by_status(peer, backend, tctl):
     peer.start_workflow("wfctl-sleep", {}, workflow_id=p + "s")
     peer.wait_status(p + "f", "Failed")
     peer.result(p + "c")
-    wait_listed(backend, p, {p + "f": "Failed", p + "c": "Completed", p + f"c:{_cont_run(backend, p)}":
-                             "ContinuedAsNew", p + "s": "Running"})
+    wait_listed(
+        backend,
+        p,
+        {
+            p + "f": "Failed",
+            p + "c": "Completed",
+            p + f"c:{_cont_run(backend, p)}": "ContinuedAsNew",
+            p + "s": "Running",
+        },
+    )
     try:
+
         def expected(workflow: str | None) -> dict[str, int]:
             counts = {"pending": 0, "running": 0, "waiting": 0, "completed": 0, "failed": 0, "cancelled": 0}
             q = f"WorkflowType = '{workflow}'" if workflow else ""
             for execution in peer.list_http(query=q, page_size=1000):
                 status = execution["status"].removeprefix("WORKFLOW_EXECUTION_STATUS_")
-                counts[{"RUNNING": "running", "COMPLETED": "completed", "CONTINUED_AS_NEW": "completed",
-                        "FAILED": "failed", "TIMED_OUT": "failed", "CANCELED": "cancelled",
-                        "TERMINATED": "cancelled"}[status]] += 1
+                counts[
+                    {
+                        "RUNNING": "running",
+                        "COMPLETED": "completed",
+                        "CONTINUED_AS_NEW": "completed",
+                        "FAILED": "failed",
+                        "TIMED_OUT": "failed",
+                        "CANCELED": "cancelled",
+                        "TERMINATED": "cancelled",
+                    }[status]
+                ] += 1
             return counts
 
         for workflow in ("wfctl-continue", "wfctl-fail", None):
-            def same():
+
+            def same(workflow=workflow):
                 got = backend.counts(workflow)
                 want = expected(workflow)
                 return got.counts == want and got.total == sum(want.values()) and got
+
             got = wait_until(same, 30, what=f"counts for {workflow}")
             assert got.workflow == workflow
         assert backend.counts("wfctl-continue").counts["completed"] >= 2  # ContinuedAsNew counts as completed
@@ -644,8 +693,19 @@ def _cont_run(backend, p: str) -> str:
 
 
 def test_start_and_wait(peer, backend, tctl):
-    res = tctl("start", "wfctl-complete", "--task-queue", TQ, "--input-json", '{"name": "eve", "steps": 1}',
-               "--wait", "--timeout", "60s", "-o", "json")
+    res = tctl(
+        "start",
+        "wfctl-complete",
+        "--task-queue",
+        TQ,
+        "--input-json",
+        '{"name": "eve", "steps": 1}',
+        "--wait",
+        "--timeout",
+        "60s",
+        "-o",
+        "json",
+    )
     assert res.exit_code == 0, res.stderr
     run = res.json()
     assert run["status"] == "completed" and run["output"] == {"greeting": "hello eve", "steps": ["hello eve"]}
@@ -654,8 +714,7 @@ def test_start_and_wait(peer, backend, tctl):
 
     # the task queue from the profile (here: the environment), a chosen id, --input KEY=VALUE
     wid = prefix() + "started"
-    res = tctl("start", "wfctl-wait-signal", "--id", wid, "--input", "x=1", "-o", "json",
-               env={"WFCTL_TASK_QUEUE": TQ})
+    res = tctl("start", "wfctl-wait-signal", "--id", wid, "--input", "x=1", "-o", "json", env={"WFCTL_TASK_QUEUE": TQ})
     assert res.exit_code == 0, res.stderr
     started = res.json()
     assert started["runId"] == wid and started["status"] == "running"

@@ -63,9 +63,13 @@ def test_every_workflow_kind_shows_in_the_http_api(temporal_peer):  # noqa: F811
         "signal": peer.start_workflow("wfctl-wait-signal", {}, workflow_id=wid("signal")),
         "signal-done": peer.start_workflow("wfctl-wait-signal", {}, workflow_id=wid("signal-done")),
         "flaky": peer.start_workflow("wfctl-flaky", {"failures": 2, "interval": 0.1}, workflow_id=wid("flaky")),
-        "flaky-forever": peer.start_workflow("wfctl-flaky", {"failures": -1, "interval": 0.2}, workflow_id=wid("flaky-forever")),
+        "flaky-forever": peer.start_workflow(
+            "wfctl-flaky", {"failures": -1, "interval": 0.2}, workflow_id=wid("flaky-forever")
+        ),
         "cancel": peer.start_workflow("wfctl-cancellable", {}, workflow_id=wid("cancel")),
-        "cancel-swallow": peer.start_workflow("wfctl-cancellable", {"swallow": True}, workflow_id=wid("cancel-swallow")),
+        "cancel-swallow": peer.start_workflow(
+            "wfctl-cancellable", {"swallow": True}, workflow_id=wid("cancel-swallow")
+        ),
         "terminate": peer.start_workflow("wfctl-sleep", {}, workflow_id=wid("terminate")),
         "timeout": peer.start_workflow("wfctl-sleep", {}, workflow_id=wid("timeout"), execution_timeout=1),
         "continue": peer.start_workflow("wfctl-continue", {"remaining": 2}, workflow_id=wid("continue")),
@@ -129,7 +133,15 @@ def test_every_workflow_kind_shows_in_the_http_api(temporal_peer):  # noqa: F811
         count = http.get(f"{ns}/workflow-count", params={"query": f"{query} GROUP BY ExecutionStatus"}).json()
         groups = {_decode_payload(g["groupValues"][0]): int(g["count"]) for g in count["groups"]}
         assert int(count["count"]) == 14
-        assert groups == {"Completed": 5, "ContinuedAsNew": 2, "Running": 3, "Failed": 1, "Canceled": 1, "Terminated": 1, "TimedOut": 1}
+        assert groups == {
+            "Completed": 5,
+            "ContinuedAsNew": 2,
+            "Running": 3,
+            "Failed": 1,
+            "Canceled": 1,
+            "Terminated": 1,
+            "TimedOut": 1,
+        }
 
         # describe: pending activity with attempts and last failure
         desc = http.get(f"{ns}/workflows/{wid('flaky-forever')}").json()
@@ -178,15 +190,20 @@ def test_http_api_can_start_signal_and_cancel(temporal_peer):  # noqa: F811
         run_id = started.json()["runId"]
         assert started.json()["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"
 
-        signalled = http.post(f"{ns}/workflows/{workflow_id}/signal/approve", json={"input": ["carol"], "identity": "wfctl-test"})
+        signalled = http.post(
+            f"{ns}/workflows/{workflow_id}/signal/approve", json={"input": ["carol"], "identity": "wfctl-test"}
+        )
         assert signalled.status_code == 200, signalled.text
         assert peer.result(workflow_id) == {"approvedBy": "carol"}
 
         sleeper = f"http-sleep-{uuid.uuid4().hex[:8]}"
         assert http.post(
-            f"{ns}/workflows/{sleeper}", json={"workflowType": {"name": "wfctl-sleep"}, "taskQueue": {"name": peer.worker.task_queue}}
+            f"{ns}/workflows/{sleeper}",
+            json={"workflowType": {"name": "wfctl-sleep"}, "taskQueue": {"name": peer.worker.task_queue}},
         ).is_success
-        cancelled = http.post(f"{ns}/workflows/{sleeper}/cancel", json={"reason": "wfctl test", "identity": "wfctl-test"})
+        cancelled = http.post(
+            f"{ns}/workflows/{sleeper}/cancel", json={"reason": "wfctl test", "identity": "wfctl-test"}
+        )
         assert cancelled.status_code == 200 and cancelled.json() == {}
         assert peer.wait_status(sleeper, "Canceled") == "Canceled"
 

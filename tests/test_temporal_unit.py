@@ -18,9 +18,18 @@ import pytest
 
 from wfctl.backends import temporal
 from wfctl.backends.base import StartRequest, TailRequest
-from wfctl.backends.temporal import (NOTHING, TemporalBackend, build_query, decode_payload, decode_tree,
-                                     failure_error, short_event_type, split_address, statuses_for,
-                                     type_matches)
+from wfctl.backends.temporal import (
+    NOTHING,
+    TemporalBackend,
+    build_query,
+    decode_payload,
+    decode_tree,
+    failure_error,
+    short_event_type,
+    split_address,
+    statuses_for,
+    type_matches,
+)
 from wfctl.config import resolve
 from wfctl.errors import AuthError, NotFoundError, UnsupportedError, UsageError
 from wfctl.model import ListQuery, Run
@@ -81,9 +90,14 @@ def make(fake: Fake, **flags) -> TemporalBackend:
 
 
 def describe(status: str = "RUNNING", wid: str = "wf", run_id: str = RUN_A, **info) -> dict:
-    base = {"execution": {"workflowId": wid, "runId": run_id}, "type": {"name": "demo"},
-            "startTime": "2026-11-22T06:11:23.599327Z", "status": f"WORKFLOW_EXECUTION_STATUS_{status}",
-            "historyLength": "5", "taskQueue": "q"}
+    base = {
+        "execution": {"workflowId": wid, "runId": run_id},
+        "type": {"name": "demo"},
+        "startTime": "2026-11-22T06:11:23.599327Z",
+        "status": f"WORKFLOW_EXECUTION_STATUS_{status}",
+        "historyLength": "5",
+        "taskQueue": "q",
+    }
     base.update(info)
     return {"workflowExecutionInfo": base}
 
@@ -101,17 +115,29 @@ def test_payload_decoding():
     assert decode_payload(payload({"a": 1})) == {"a": 1}
     assert decode_payload({"metadata": {"encoding": b64("binary/null")}}) is None
     assert decode_payload({"metadata": {"encoding": b64("binary/plain")}, "data": b64(b"raw\x00")}) == {
-        "$bytes": b64(b"raw\x00")}
+        "$bytes": b64(b"raw\x00")
+    }
     assert decode_payload({"metadata": {"encoding": b64("binary/encrypted")}, "data": "xx"}) == {"$encrypted": True}
     assert decode_payload({"metadata": {"encoding": b64("binary/zstd")}, "data": "AA=="}) == {
-        "$bytes": "AA==", "$encoding": "binary/zstd"}
-    assert decode_payload({"metadata": {"encoding": b64("json/protobuf"), "messageType": b64("x")},
-                           "data": b64('{"k": 2}')}) == {"k": 2}
+        "$bytes": "AA==",
+        "$encoding": "binary/zstd",
+    }
+    assert decode_payload(
+        {"metadata": {"encoding": b64("json/protobuf"), "messageType": b64("x")}, "data": b64('{"k": 2}')}
+    ) == {"k": 2}
     assert decode_payload("shorthand") == "shorthand"  # a server that ignored noPayloadShorthand
-    tree = {"input": payloads(1, "two"), "memo": {"fields": {"k": payload("v")}},
-            "failure": {"applicationFailureInfo": {"details": payloads({"attempt": 3})}}, "n": "5"}
-    assert decode_tree(tree) == {"input": [1, "two"], "memo": {"fields": {"k": "v"}},
-                                 "failure": {"applicationFailureInfo": {"details": [{"attempt": 3}]}}, "n": "5"}
+    tree = {
+        "input": payloads(1, "two"),
+        "memo": {"fields": {"k": payload("v")}},
+        "failure": {"applicationFailureInfo": {"details": payloads({"attempt": 3})}},
+        "n": "5",
+    }
+    assert decode_tree(tree) == {
+        "input": [1, "two"],
+        "memo": {"fields": {"k": "v"}},
+        "failure": {"applicationFailureInfo": {"details": [{"attempt": 3}]}},
+        "n": "5",
+    }
     # mixed items (shorthand beside full payloads) as the server writes them
     assert decode_tree({"input": {"payloads": ["s", payload([1])]}}) == {"input": ["s", [1]]}
 
@@ -127,13 +153,20 @@ def test_status_words_and_query_building():
         statuses_for(["sleepy"])
 
     since = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
-    q = ListQuery(statuses=["running", "failed"], workflow="it's", search="ord\\er", since=since, until=since,
-                  query="TaskQueue = 'q' OR TaskQueue = 'r'")
+    q = ListQuery(
+        statuses=["running", "failed"],
+        workflow="it's",
+        search="ord\\er",
+        since=since,
+        until=since,
+        query="TaskQueue = 'q' OR TaskQueue = 'r'",
+    )
     assert build_query(q) == (
         "ExecutionStatus IN ('Running', 'Failed', 'TimedOut') AND WorkflowType = 'it\\'s' AND "
         "(WorkflowId STARTS_WITH 'ord\\\\er' OR WorkflowType STARTS_WITH 'ord\\\\er') AND "
         "StartTime >= '2026-11-22T06:00:00.000000Z' AND StartTime < '2026-11-22T06:00:00.000000Z' AND "
-        "(TaskQueue = 'q' OR TaskQueue = 'r')")
+        "(TaskQueue = 'q' OR TaskQueue = 'r')"
+    )
     assert build_query(ListQuery(query="WorkflowId = 'x'")) == "WorkflowId = 'x'"
     assert build_query(ListQuery()) == ""
     assert build_query(ListQuery(statuses=["waiting"])) is NOTHING
@@ -149,12 +182,19 @@ def test_addresses_event_types_and_failures():
     assert type_matches("ActivityTaskCompleted", ["EVENT_TYPE_ACTIVITY_TASK_COMPLETED"])
     assert type_matches("WorkflowExecutionFailed", ["FAILED"])
     assert not type_matches("TimerStarted", ["activity", "signaled"])
-    err = failure_error({"message": "Activity task failed", "stackTrace": "st",
-                         "activityFailureInfo": {}, "cause": {"message": "boom",
-                                                              "applicationFailureInfo": {"type": "Boom"}}})
+    err = failure_error(
+        {
+            "message": "Activity task failed",
+            "stackTrace": "st",
+            "activityFailureInfo": {},
+            "cause": {"message": "boom", "applicationFailureInfo": {"type": "Boom"}},
+        }
+    )
     assert (err.message, err.code, err.stack) == ("Activity task failed: boom", "Boom", "st")
-    assert failure_error({"message": "t", "timeoutFailureInfo": {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"}}
-                         ).code == "TimeoutStartToClose"
+    assert (
+        failure_error({"message": "t", "timeoutFailureInfo": {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"}}).code
+        == "TimeoutStartToClose"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -175,10 +215,14 @@ def test_api_key_is_sent_as_bearer_and_refusals_are_exit_4():
 
 
 def test_error_bodies_become_typed_errors():
-    fake = Fake().on("GET", f"{NS}/workflows/gone", httpx.Response(404, json={
-        "code": 5, "message": "workflow not found for ID: gone"}))
-    fake.on("GET", f"{NS}/workflows", httpx.Response(404, json={"code": 5, "message": "Namespace default is not "
-                                                                                      "found."}))
+    fake = Fake().on(
+        "GET",
+        f"{NS}/workflows/gone",
+        httpx.Response(404, json={"code": 5, "message": "workflow not found for ID: gone"}),
+    )
+    fake.on(
+        "GET", f"{NS}/workflows", httpx.Response(404, json={"code": 5, "message": "Namespace default is not found."})
+    )
     backend = make(fake)
     with pytest.raises(NotFoundError, match="unknown workflow 'gone' in namespace 'default'"):
         backend.get_run("gone")
@@ -194,9 +238,14 @@ def test_error_bodies_become_typed_errors():
 
 
 def test_list_paging_and_sort():
-    fake = Fake().on("GET", f"{NS}/workflows", {"executions": [describe("COMPLETED", closeTime="2026-11-22T06:11:25Z"
-                                                                        )["workflowExecutionInfo"]],
-                                                "nextPageToken": "dG9rZW4="})
+    fake = Fake().on(
+        "GET",
+        f"{NS}/workflows",
+        {
+            "executions": [describe("COMPLETED", closeTime="2026-11-22T06:11:25Z")["workflowExecutionInfo"]],
+            "nextPageToken": "dG9rZW4=",
+        },
+    )
     backend = make(fake)
     page = backend.list_runs(ListQuery(limit=7, cursor="cHJldg==", statuses=["completed"]))
     assert page.hasMore and page.cursor == "dG9rZW4=" and page.data[0].runId == "wf"
@@ -213,12 +262,27 @@ def test_list_paging_and_sort():
 
 def test_counts_group_by_and_fallback():
     def group(word: str, n: int) -> dict:
-        return {"groupValues": [{"metadata": {"encoding": b64("json/plain"), "type": b64("Keyword")},
-                                 "data": b64(json.dumps(word))}], "count": str(n)}
+        return {
+            "groupValues": [
+                {"metadata": {"encoding": b64("json/plain"), "type": b64("Keyword")}, "data": b64(json.dumps(word))}
+            ],
+            "count": str(n),
+        }
 
-    fake = Fake().on("GET", f"{NS}/workflow-count", {"count": "9", "groups": [
-        group("Running", 2), group("Completed", 3), group("ContinuedAsNew", 1), group("TimedOut", 1),
-        group("Terminated", 2)]})
+    fake = Fake().on(
+        "GET",
+        f"{NS}/workflow-count",
+        {
+            "count": "9",
+            "groups": [
+                group("Running", 2),
+                group("Completed", 3),
+                group("ContinuedAsNew", 1),
+                group("TimedOut", 1),
+                group("Terminated", 2),
+            ],
+        },
+    )
     counts = make(fake).counts("demo")
     assert counts.counts == {"pending": 0, "running": 2, "waiting": 0, "completed": 4, "failed": 1, "cancelled": 2}
     assert counts.total == 9 and counts.workflow == "demo"
@@ -228,9 +292,11 @@ def test_counts_group_by_and_fallback():
         query = parse_qs(urlsplit(str(request.url)).query)["query"][0]
         if "GROUP BY" in query:
             return httpx.Response(400, json={"code": 3, "message": "'GROUP BY' clause is not supported"})
-        return {"count": {"'Running'": "4", "'Failed'": "1"}.get(query.split("IN (")[1].split(",")[0].rstrip(")"),
-                                                                 "0")} if "Running" in query or "Failed" in query \
+        return (
+            {"count": {"'Running'": "4", "'Failed'": "1"}.get(query.split("IN (")[1].split(",")[0].rstrip(")"), "0")}
+            if "Running" in query or "Failed" in query
             else {}
+        )
 
     fake = Fake().on("GET", f"{NS}/workflow-count", answer)
     counts = make(fake).counts()
@@ -241,13 +307,23 @@ def test_counts_group_by_and_fallback():
 def test_get_run_with_children_failures_and_a_racing_close():
     history = [
         event(1, "WORKFLOW_EXECUTION_STARTED", {"input": payloads({"n": 1}, 2)}),
-        event(5, "ACTIVITY_TASK_SCHEDULED", {"activityId": "a1", "activityType": {"name": "charge"},
-                                             "input": payloads(10)}),
+        event(
+            5,
+            "ACTIVITY_TASK_SCHEDULED",
+            {"activityId": "a1", "activityType": {"name": "charge"}, "input": payloads(10)},
+        ),
         event(6, "ACTIVITY_TASK_STARTED", {"scheduledEventId": "5", "attempt": 3}),
-        event(7, "ACTIVITY_TASK_FAILED", {"scheduledEventId": "5", "failure": {
-            "message": "declined", "applicationFailureInfo": {"type": "CardError"}}}),
-        event(8, "START_CHILD_WORKFLOW_EXECUTION_INITIATED", {"workflowId": "child-1",
-                                                              "workflowType": {"name": "ship"}}),
+        event(
+            7,
+            "ACTIVITY_TASK_FAILED",
+            {
+                "scheduledEventId": "5",
+                "failure": {"message": "declined", "applicationFailureInfo": {"type": "CardError"}},
+            },
+        ),
+        event(
+            8, "START_CHILD_WORKFLOW_EXECUTION_INITIATED", {"workflowId": "child-1", "workflowType": {"name": "ship"}}
+        ),
         event(9, "CHILD_WORKFLOW_EXECUTION_STARTED", {"initiatedEventId": "8"}),
         event(10, "CHILD_WORKFLOW_EXECUTION_COMPLETED", {"initiatedEventId": "8", "result": payloads("shipped")}),
         event(11, "TIMER_STARTED", {"timerId": "t1", "startToFireTimeout": "60s"}),
@@ -263,12 +339,18 @@ def test_get_run_with_children_failures_and_a_racing_close():
     assert run.input == [{"n": 1}, 2] and run.output == {"ok": True}
     charge, ship = run.steps
     assert (charge.stepId, charge.stepName, charge.status, charge.attempt, charge.input) == (
-        "a1", "charge", "failed", 3, 10)
+        "a1",
+        "charge",
+        "failed",
+        3,
+        10,
+    )
     assert charge.error.message == "declined" and charge.error.code == "CardError"
     assert (ship.stepId, ship.stepName, ship.status, ship.output) == ("child-1", "ship", "completed", "shipped")
     (timer,) = run.waits
-    assert timer.status == "completed" and timer.resumeAt == datetime(2026, 11, 22, 6, 12, 23, 581991,
-                                                                      tzinfo=timezone.utc)
+    assert timer.status == "completed" and timer.resumeAt == datetime(
+        2026, 11, 22, 6, 12, 23, 581991, tzinfo=timezone.utc
+    )
     assert run.extra["memo"] == {"k": "v"} and run.extra["runId"] == RUN_A
     # the history was read pinned to the described execution, without payload shorthand
     params = fake.params()
@@ -294,8 +376,9 @@ def test_wait_for_change_is_bounded_and_survives_a_read_timeout():
     assert params["waitNewEvent"] == ["true"] and params["execution.runId"] == [RUN_A]
     assert params["historyEventFilterType"] == ["HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"]
 
-    closed = Fake().on("GET", f"{NS}/workflows/wf/history", {"history": {"events": [
-        event(9, "WORKFLOW_EXECUTION_COMPLETED")]}})
+    closed = Fake().on(
+        "GET", f"{NS}/workflows/wf/history", {"history": {"events": [event(9, "WORKFLOW_EXECUTION_COMPLETED")]}}
+    )
     make(closed).wait_for_change(run, 30.0)  # the close event: back at once
     assert len(closed.requests) == 1
 
@@ -338,12 +421,21 @@ def test_live_tail_resumes_after_drops_without_duplicates(monkeypatch):
 
 def test_tail_last_reads_backwards_and_names_activities():
     reverse_pages = {
-        None: ([event(9, "WORKFLOW_EXECUTION_COMPLETED"), event(8, "ACTIVITY_TASK_COMPLETED",
-                                                                 {"scheduledEventId": "5", "result": payloads(1)})],
-               "older"),
-        "older": ([event(7, "WORKFLOW_TASK_STARTED"), event(6, "ACTIVITY_TASK_STARTED", {"scheduledEventId": "5"}),
-                   event(5, "ACTIVITY_TASK_SCHEDULED", {"activityId": "a", "activityType": {"name": "pay"}})],
-                  "oldest"),
+        None: (
+            [
+                event(9, "WORKFLOW_EXECUTION_COMPLETED"),
+                event(8, "ACTIVITY_TASK_COMPLETED", {"scheduledEventId": "5", "result": payloads(1)}),
+            ],
+            "older",
+        ),
+        "older": (
+            [
+                event(7, "WORKFLOW_TASK_STARTED"),
+                event(6, "ACTIVITY_TASK_STARTED", {"scheduledEventId": "5"}),
+                event(5, "ACTIVITY_TASK_SCHEDULED", {"activityId": "a", "activityType": {"name": "pay"}}),
+            ],
+            "oldest",
+        ),
     }
 
     def reverse(request: httpx.Request):
@@ -354,7 +446,9 @@ def test_tail_last_reads_backwards_and_names_activities():
     fake = Fake().on("GET", f"{NS}/workflows/wf/history-reverse", reverse)
     events = list(make(fake).tail("wf", TailRequest(last=2)))
     assert [(e.index, e.type, e.stepName, e.stepId) for e in events] == [
-        (8, "ActivityTaskCompleted", "pay", "a"), (9, "WorkflowExecutionCompleted", None, None)]
+        (8, "ActivityTaskCompleted", "pay", "a"),
+        (9, "WorkflowExecutionCompleted", None, None),
+    ]
     assert len(fake.requests) == 2  # read back only until the activity's name was known
 
 
@@ -377,8 +471,13 @@ def test_start_is_idempotent_and_retried():
     (arg,) = body["input"]["payloads"]  # a list input is ONE argument
     assert decode_payload(arg) == [1, {"a": "b"}]
 
-    conflict = Fake().on("POST", f"{NS}/workflows/dup", httpx.Response(409, json={
-        "code": 6, "message": "Workflow execution is already running. WorkflowId: dup, RunId: x."}))
+    conflict = Fake().on(
+        "POST",
+        f"{NS}/workflows/dup",
+        httpx.Response(
+            409, json={"code": 6, "message": "Workflow execution is already running. WorkflowId: dup, RunId: x."}
+        ),
+    )
     with pytest.raises(UsageError, match="already running"):
         make(conflict).start(StartRequest(workflow="demo", run_id="dup", task_queue="q"))
     with pytest.raises(UsageError, match="task queue"):
@@ -435,13 +534,20 @@ def test_answers_of_the_wrong_shape_exit_5_naming_the_field():
     from wfctl.errors import UnavailableError
 
     cases = [
-        (describe(status=None, type="demo"), "the describe of 'wf' with 'type' as a string where its API has an object"),
-        ({"workflowExecutionInfo": {**describe()["workflowExecutionInfo"], "startTime": {"seconds": 1}}},
-         "'startTime' as an object where its API has a string"),
+        (
+            describe(status=None, type="demo"),
+            "the describe of 'wf' with 'type' as a string where its API has an object",
+        ),
+        (
+            {"workflowExecutionInfo": {**describe()["workflowExecutionInfo"], "startTime": {"seconds": 1}}},
+            "'startTime' as an object where its API has a string",
+        ),
         ({**describe(), "pendingActivities": {"a": 1}}, "'pendingActivities' as an object where its API has an array"),
         ({"workflowExecutionInfo": []}, "without a workflowExecutionInfo.execution object"),
-        (httpx.Response(200, json=[describe()]), "answered GET /api/v1/namespaces/default/workflows/wf with an array "
-                                                 "where its API has an object"),
+        (
+            httpx.Response(200, json=[describe()]),
+            "answered GET /api/v1/namespaces/default/workflows/wf with an array where its API has an object",
+        ),
     ]
     for answer, message in cases:
         backend = make(Fake().on("GET", f"{NS}/workflows/wf", answer))
@@ -449,12 +555,16 @@ def test_answers_of_the_wrong_shape_exit_5_naming_the_field():
             backend.get_status("wf")
         assert message in info.value.message, info.value.message
 
-    history = Fake().on("GET", f"{NS}/workflows/wf", describe()).on(
-        "GET", f"{NS}/workflows/wf/history", {"history": {"events": [{"eventId": "1", "eventType": ["STARTED"]}]}})
+    history = (
+        Fake()
+        .on("GET", f"{NS}/workflows/wf", describe())
+        .on("GET", f"{NS}/workflows/wf/history", {"history": {"events": [{"eventId": "1", "eventType": ["STARTED"]}]}})
+    )
     with pytest.raises(UnavailableError) as info:
         list(make(history).tail("wf", TailRequest()))
-    assert info.value.message == ("Temporal answered the history of wf with 'eventType' as an array where its API "
-                                  "has a string")
+    assert info.value.message == (
+        "Temporal answered the history of wf with 'eventType' as an array where its API has a string"
+    )
     listing = Fake().on("GET", f"{NS}/workflows", {"executions": {"wf": describe()["workflowExecutionInfo"]}})
     with pytest.raises(UnavailableError) as info:
         make(listing).list_runs(ListQuery())
@@ -464,8 +574,9 @@ def test_answers_of_the_wrong_shape_exit_5_naming_the_field():
     deep = Fake().on("GET", f"{NS}/workflows/wf", broken).on("GET", f"{NS}/workflows/wf/history", {"history": {}})
     with pytest.raises(UnavailableError) as info:
         make(deep).get_run("wf")
-    assert info.value.message.startswith("Temporal answered the describe and history of wf in a shape wfctl does "
-                                         "not read (AttributeError:")
+    assert info.value.message.startswith(
+        "Temporal answered the describe and history of wf in a shape wfctl does not read (AttributeError:"
+    )
 
 
 def test_long_poll_window_follows_a_short_timeout():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import cbor2
 import pytest
-
 from fakes.vercel_world import DEMO_WORKFLOW, FakeVercelWorld, Recorded, decode_v4_frames, frame_value
+
 from wfctl.backends.workflow_sdk import vercel as vercel_mod
 
 TOKEN = "tok-vercel-secret-1234"
@@ -24,8 +24,13 @@ def fake():
 
 @pytest.fixture
 def env(fake: FakeVercelWorld) -> dict[str, str]:
-    return {"WFCTL_WORLD": "vercel", "WFCTL_URL": fake.url, "WORKFLOW_VERCEL_AUTH_TOKEN": TOKEN,
-            "WORKFLOW_VERCEL_PROJECT": "prj_1", "WORKFLOW_VERCEL_TEAM": "team_1"}
+    return {
+        "WFCTL_WORLD": "vercel",
+        "WFCTL_URL": fake.url,
+        "WORKFLOW_VERCEL_AUTH_TOKEN": TOKEN,
+        "WORKFLOW_VERCEL_PROJECT": "prj_1",
+        "WORKFLOW_VERCEL_TEAM": "team_1",
+    }
 
 
 @pytest.fixture
@@ -44,6 +49,7 @@ def lines(stdout: str) -> list[dict]:
 
 # -- headers, credentials, configuration ---------------------------------------------------------------------
 
+
 def test_every_request_carries_the_documented_headers(fake, run_cli):
     run_id = fake.add_run(status="completed", output="ok")
     result = run_cli("status", run_id, "--debug")
@@ -57,7 +63,8 @@ def test_every_request_carries_the_documented_headers(fake, run_cli):
         assert "application/cbor" in request.headers["accept"]
     # status is cheap: one request, payloads not resolved
     assert [(r.method, r.path, r.param("remoteRefBehavior")) for r in fake.requests] == [
-        ("GET", f"/v2/runs/{run_id}", "lazy")]
+        ("GET", f"/v2/runs/{run_id}", "lazy")
+    ]
     assert TOKEN not in result.stdout + result.stderr  # --debug redacts the token
 
 
@@ -132,6 +139,7 @@ def test_default_base_url_is_the_vercel_proxy(tmp_path):
 
 # -- auth and failures ---------------------------------------------------------------------------------------
 
+
 def test_401_exits_4_with_the_token_hint(fake, run_cli):
     result = run_cli("list", extra={"WORKFLOW_VERCEL_AUTH_TOKEN": "wrong-token"})
     assert result.exit_code == 4
@@ -176,6 +184,7 @@ def test_persistent_5xx_exits_5(fake, run_cli):
 
 
 # -- list ------------------------------------------------------------------------------------------------------
+
 
 def test_list_pages_with_the_api_cursor(fake, run_cli):
     ids = [fake.add_run(status="completed", output=i) for i in range(5)]
@@ -256,6 +265,7 @@ def test_list_since_until_and_search(fake, run_cli):
 
 # -- get, status, encryption ----------------------------------------------------------------------------------
 
+
 def test_get_maps_run_steps_waits_hooks_and_streams(fake, run_cli):
     run_id = fake.add_run(status="running", input=["Ada", "1h"])
     fake.add_step(run_id, "greet", input=["Ada"], output={"greeting": "Hello, Ada!"})
@@ -279,8 +289,9 @@ def test_get_maps_run_steps_waits_hooks_and_streams(fake, run_cli):
     assert steps[0]["input"] == {"args": ["Ada"]} and steps[0]["output"] == {"greeting": "Hello, Ada!"}
     assert steps[1]["attempt"] == 2 and steps[1]["error"]["message"] == "timeout"
     assert steps[2]["error"] is None  # an earlier attempt's error is not shown on a completed step
-    assert run["waits"] == [{"correlationId": corr, "resumeAt": run["waits"][0]["resumeAt"], "status": "waiting",
-                             "completedAt": None}]
+    assert run["waits"] == [
+        {"correlationId": corr, "resumeAt": run["waits"][0]["resumeAt"], "status": "waiting", "completedAt": None}
+    ]
     assert run["hooks"][0]["hookId"] == hook and run["hooks"][0]["metadata"] == {"doc": "doc1"}
     streams = {s["namespace"]: s for s in run["streams"]}
     assert streams[None]["chunks"] == 1 and streams[None]["done"] is False
@@ -318,9 +329,16 @@ def test_plain_cbor_byte_strings_decode_too():
         from wfctl.backends.base import BackendContext
         from wfctl.config import resolve
 
-        profile = resolve(env={"WFCTL_WORLD": "vercel", "WFCTL_URL": world.url, "WORKFLOW_VERCEL_AUTH_TOKEN": "t",
-                               "WORKFLOW_VERCEL_PROJECT": "prj_1", "WORKFLOW_VERCEL_TEAM": "team_1",
-                               "WFCTL_CONFIG": "/nonexistent/config.toml"})
+        profile = resolve(
+            env={
+                "WFCTL_WORLD": "vercel",
+                "WFCTL_URL": world.url,
+                "WORKFLOW_VERCEL_AUTH_TOKEN": "t",
+                "WORKFLOW_VERCEL_PROJECT": "prj_1",
+                "WORKFLOW_VERCEL_TEAM": "team_1",
+                "WFCTL_CONFIG": "/nonexistent/config.toml",
+            }
+        )
         with vercel_mod.VercelWorldBackend(profile, BackendContext()) as backend:
             run = backend.get_run(run_id)
         assert run.input == ["Ada"] and run.output == {"ok": True}
@@ -332,6 +350,7 @@ def test_bare_ulid_is_a_run_id(fake, run_cli):
 
 
 # -- cancel ----------------------------------------------------------------------------------------------------
+
 
 def test_cancel_posts_one_v4_run_cancelled_frame(fake, run_cli):
     run_id = fake.add_run(status="running")
@@ -355,8 +374,12 @@ def test_cancel_outcomes_check_first_and_never_write_to_finished_runs(fake, run_
     result = run_cli("cancel", running, done, cancelled, missing, "-o", "json")
     assert result.exit_code == 7  # partly failed: one not found
     outcomes = {o["runId"]: o["outcome"] for o in result.json()}
-    assert outcomes == {running: "cancelled", done: "already_completed", cancelled: "already_completed",
-                        missing: "not_found"}
+    assert outcomes == {
+        running: "cancelled",
+        done: "already_completed",
+        cancelled: "already_completed",
+        missing: "not_found",
+    }
     assert [p.path for p in fake.calls("POST")] == [f"/v4/runs/{running}/events/run_cancelled"]
     assert run_cli("cancel", missing).exit_code == 3
 
@@ -365,8 +388,11 @@ def test_cancel_race_409_reports_already_completed(fake, run_cli):
     run_id = fake.add_run(status="running")
 
     def finish_first(world: FakeVercelWorld, request: Recorded) -> None:
-        if request.method == "GET" and request.path == f"/v2/runs/{run_id}" and \
-                world.runs[run_id]["status"] == "running":
+        if (
+            request.method == "GET"
+            and request.path == f"/v2/runs/{run_id}"
+            and world.runs[run_id]["status"] == "running"
+        ):
             world.set_status(run_id, "completed", output=1)  # the run completes between check and write
 
     fake.on_request(finish_first)
@@ -404,6 +430,7 @@ def test_cancel_retries_a_5xx_write(fake, run_cli):
 
 # -- tail ------------------------------------------------------------------------------------------------------
 
+
 def test_tail_reads_v4_frames_across_pages(fake, run_cli, monkeypatch):
     monkeypatch.setattr(vercel_mod, "PAGE_MAX", 2)
     run_id = fake.add_run(status="running", input=["Ada", "1h"])
@@ -413,8 +440,14 @@ def test_tail_reads_v4_frames_across_pages(fake, run_cli, monkeypatch):
     assert result.exit_code == 0, result.stderr
     items = lines(result.stdout)
     events, end = items[:-1], items[-1]
-    assert [e["type"] for e in events] == ["run_created", "run_started", "step_created", "step_started",
-                                           "step_completed", "run_completed"]
+    assert [e["type"] for e in events] == [
+        "run_created",
+        "run_started",
+        "step_created",
+        "step_started",
+        "step_completed",
+        "run_completed",
+    ]
     assert [e["index"] for e in events] == list(range(6))
     assert events[0]["data"]["input"] == ["Ada", "1h"]
     assert events[4]["stepId"] == step and events[4]["data"]["result"] == {"greeting": "Hello, Ada!"}
@@ -458,8 +491,7 @@ def test_tail_live_follows_until_the_run_ends(fake, run_cli):
     assert result.exit_code == 0, result.stderr
     items = lines(result.stdout)
     types = [e["type"] for e in items[:-1]]
-    assert types == ["run_created", "run_started", "step_created", "step_started", "step_completed",
-                     "run_completed"]
+    assert types == ["run_created", "run_started", "step_created", "step_started", "step_completed", "run_completed"]
     assert [e["index"] for e in items[:-1]] == list(range(6))  # nothing twice, nothing skipped
     assert items[-1]["status"] == "completed"
     # each poll resumed from the previous answer's cursor
@@ -491,12 +523,19 @@ def test_tail_stream_reads_chunks_with_cursor_paging(fake, run_cli, monkeypatch)
     assert result.exit_code == 0, result.stderr
     items = lines(result.stdout)
     assert [(c["index"], c["data"], c["offset"]) for c in items[:-1]] == [
-        (0, "a", "0"), (1, "b", "1"), (2, "c", "2"), (3, {"d": 4}, "3"), (4, "e", "4")]
+        (0, "a", "0"),
+        (1, "b", "1"),
+        (2, "c", "2"),
+        (3, {"d": 4}, "3"),
+        (4, "e", "4"),
+    ]
     assert items[-1] == {"kind": "end", "runId": run_id, "status": "completed", "offset": "4"}
     chunk_reads = fake.calls("GET", r"/chunks$")
     assert [r.param("cursor") is None for r in chunk_reads] == [True, False, False]
-    assert [c["data"] for c in lines(run_cli("tail", run_id, "--stream=logs", "-o", "jsonl").stdout)[:-1]] == \
-        ["log 1", "log 2"]
+    assert [c["data"] for c in lines(run_cli("tail", run_id, "--stream=logs", "-o", "jsonl").stdout)[:-1]] == [
+        "log 1",
+        "log 2",
+    ]
     assert fake.calls("GET", r"/chunks$")[-1].path == f"/v2/runs/{run_id}/streams/{name}/chunks"
     tail2 = lines(run_cli("tail", run_id, "--stream", "--start-index", "-2", "-o", "jsonl").stdout)[:-1]
     assert [c["index"] for c in tail2] == [3, 4]
@@ -548,6 +587,7 @@ def test_tail_stream_live_stops_on_a_terminal_run(fake, run_cli):
 
 # -- wake (experimental) -----------------------------------------------------------------------------------
 
+
 def test_wake_writes_wait_completed_frames_and_says_it_is_experimental(fake, run_cli):
     run_id = fake.add_run(status="running")
     corr = fake.add_sleep(run_id, timedelta(hours=1))
@@ -580,14 +620,20 @@ def test_wake_of_a_finished_run_does_nothing(fake, run_cli):
 # -- the version gate and 5.0 fields ---------------------------------------------------------------------------
 
 SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
-VERCEL_HINT = "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend vercel', or the Vercel dashboard"
-FATAL = (b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
-         b'"FatalError: boom: bad input\\n    at validate"]')
+VERCEL_HINT = (
+    "hint: upgrade wfctl, or use the app's own 'npx workflow cancel --backend vercel', or the Vercel dashboard"
+)
+FATAL = (
+    b'devl[["FatalError",1],{"name":2,"message":3,"stack":4},"FatalError","boom: bad input",'
+    b'"FatalError: boom: bad input\\n    at validate"]'
+)
 
 
 def newer_warning(run_id: str, spec: int) -> str:
-    return (f"warning: run {run_id} has specVersion {spec}, newer than this wfctl reads (up to 7): showing what it "
-            "can; upgrade wfctl")
+    return (
+        f"warning: run {run_id} has specVersion {spec}, newer than this wfctl reads (up to 7): showing what it "
+        "can; upgrade wfctl"
+    )
 
 
 def test_reads_of_5_0_and_newer_runs(fake, run_cli):
@@ -595,8 +641,14 @@ def test_reads_of_5_0_and_newer_runs(fake, run_cli):
     errorCode beside it, the runtime's own abort hook) and 99 (newer than wfctl): read, one warning per version
     newer than 7."""
     current = fake.add_run(status="running", spec_version=3)
-    v5 = fake.add_run(status="failed", spec_version=7, error=FATAL, error_code="USER_ERROR",
-                      attributes={"team": "payments", "tier": 2}, core_version="5.0.0-beta.55")
+    v5 = fake.add_run(
+        status="failed",
+        spec_version=7,
+        error=FATAL,
+        error_code="USER_ERROR",
+        attributes={"team": "payments", "tier": 2},
+        core_version="5.0.0-beta.55",
+    )
     newer = fake.add_run(status="running", spec_version=99, input=["Ada"], attributes={})
     newer2 = fake.add_run(status="completed", spec_version=99, output=1)
     newest = fake.add_run(status="completed", spec_version=100, output=2)
@@ -605,8 +657,11 @@ def test_reads_of_5_0_and_newer_runs(fake, run_cli):
     # newest first: one warning for 100, one for 99 (naming the first run of that version met), none for 7
     assert listed.stderr.splitlines() == [newer_warning(newest, 100), newer_warning(newer2, 99)]
     by_id = {r["runId"]: r for r in listed.json()["data"]}
-    assert by_id[v5]["error"] == {"message": "boom: bad input", "code": "USER_ERROR",
-                                  "stack": "FatalError: boom: bad input\n    at validate"}
+    assert by_id[v5]["error"] == {
+        "message": "boom: bad input",
+        "code": "USER_ERROR",
+        "stack": "FatalError: boom: bad input\n    at validate",
+    }
     assert by_id[v5]["attributes"] == {"team": "payments", "tier": 2} and by_id[v5]["extra"]["specVersion"] == 7
     assert by_id[newer]["attributes"] == {} and by_id[current]["attributes"] is None
     assert by_id[newer]["input"] == ["Ada"]
@@ -637,15 +692,19 @@ def test_cancel_is_gated_by_spec_version(fake, run_cli, spec):
         assert result.exit_code == 0, result.stderr
         assert result.json()[0]["outcome"] == "cancelled"
         assert [(r.method, r.path) for r in writes] == (
-            [("PUT", f"/v1/runs/{run_id}/cancel")] if spec in (None, 1)
-            else [("POST", f"/v4/runs/{run_id}/events/run_cancelled")])
+            [("PUT", f"/v1/runs/{run_id}/cancel")]
+            if spec in (None, 1)
+            else [("POST", f"/v4/runs/{run_id}/events/run_cancelled")]
+        )
         return
     assert result.exit_code == 6 and result.stdout == ""
     error, hint = result.stderr.strip().splitlines()
     assert error == "error: " + write_refusal(VERCEL, run_id, spec, "cancel")
     if spec == 7:
-        assert error == (f"error: run {run_id} has specVersion 7 (sealed log), wfctl cancels Workflow SDK "
-                         "vercel-world runs of spec versions 1, 2 and 3 only; nothing was changed")
+        assert error == (
+            f"error: run {run_id} has specVersion 7 (sealed log), wfctl cancels Workflow SDK "
+            "vercel-world runs of spec versions 1, 2 and 3 only; nothing was changed"
+        )
     assert hint == VERCEL_HINT
     assert writes == [] and fake.runs[run_id]["status"] == "running"  # nothing was sent
 
@@ -685,8 +744,12 @@ def test_bulk_cancel_refuses_5_0_runs_and_cancels_the_others(fake, run_cli):
     assert result.exit_code == 7, result.stderr  # partly refused: never 0
     outcomes = {o["runId"]: o for o in result.json()}
     assert outcomes[current]["outcome"] == "cancelled"
-    assert outcomes[v5] == {"runId": v5, "outcome": "refused", "status": "running",
-                            "message": write_refusal(VERCEL, v5, 7, "cancel")}
+    assert outcomes[v5] == {
+        "runId": v5,
+        "outcome": "refused",
+        "status": "running",
+        "message": write_refusal(VERCEL, v5, 7, "cancel"),
+    }
     assert outcomes[newer]["outcome"] == "refused" and "specVersion 99" in outcomes[newer]["message"]
     assert VERCEL_HINT in result.stderr.splitlines()
     assert [r.path for r in fake.calls("POST")] == [f"/v4/runs/{current}/events/run_cancelled"]
@@ -703,9 +766,11 @@ def test_doctor_reports_the_spec_versions_of_the_newest_runs(fake, run_cli):
     assert result.exit_code == 0, result.stdout + result.stderr
     checks = {c["name"]: c for c in result.json()}
     assert checks["spec versions"] == {
-        "name": "spec versions", "ok": True,
+        "name": "spec versions",
+        "ok": True,
         "detail": "spec versions seen: 3 ×1 (read+write), 7 ×1 (read only); wfctl writes 1, 2 and 3 (newest 2 "
-                  "runs); workflowCoreVersion 4.8.9 ×1, 5.0.0-beta.55 ×1"}
+        "runs); workflowCoreVersion 4.8.9 ×1, 5.0.0-beta.55 ×1",
+    }
     fake.add_run(status="running", spec_version=99)
     result = run_cli("config", "doctor", "-o", "json")
     checks = {c["name"]: c for c in result.json()}
@@ -715,6 +780,7 @@ def test_doctor_reports_the_spec_versions_of_the_newest_runs(fake, run_cli):
 
 
 # -- dashboard, doctor -------------------------------------------------------------------------------------
+
 
 def test_dashboard_counts_page_through_the_run_list(fake, run_cli, monkeypatch):
     monkeypatch.setattr(vercel_mod, "PAGE_MAX", 2)
@@ -740,6 +806,7 @@ def test_doctor_checks_credentials_and_the_api(fake, run_cli):
 
 
 # -- wire units ------------------------------------------------------------------------------------------------
+
 
 def test_v4_frames_round_trip_and_truncation():
     frame = vercel_mod.encode_frame({"eventType": "run_cancelled", "specVersion": 3})

@@ -120,22 +120,24 @@ class Stepper:
 # --------------------------------------------------------------------------- envelopes
 
 
-@pytest.mark.parametrize("envelope,success,pagination", [
-    ("bare", None, True),
-    ("data", None, True),
-    ("data", False, False),
-    ("workflowRuns", True, True),
-    ("workflowRuns", None, False),
-    ("runs", None, True),
-    ("runs", True, False),
-    ("results", None, True),
-    ("results", True, False),
-])
+@pytest.mark.parametrize(
+    "envelope,success,pagination",
+    [
+        ("bare", None, True),
+        ("data", None, True),
+        ("data", False, False),
+        ("workflowRuns", True, True),
+        ("workflowRuns", None, False),
+        ("runs", None, True),
+        ("runs", True, False),
+        ("results", None, True),
+        ("results", True, False),
+    ],
+)
 def test_every_envelope_style(make_fake, wfr, envelope, success, pagination):
     fake = make_fake(envelope=envelope, with_success=success, with_pagination=pagination)
     wf = fake.add_workflow("nightly")
-    ids = fake.add_runs(5, wf, status="completed",
-                        activities=[{"stepName": "fetch", "outputs": {"rows": 3}}])
+    ids = fake.add_runs(5, wf, status="completed", activities=[{"stepName": "fetch", "outputs": {"rows": 3}}])
     waiting = fake.add_run(wf, status="waiting")
 
     first = wfr(fake, "list", "-o", "json", "--limit", "4")
@@ -155,14 +157,22 @@ def test_every_envelope_style(make_fake, wfr, envelope, success, pagination):
 
     dash = wfr(fake, "dashboard", "--workflow", wf, "--once", "-o", "json")
     assert dash.exit_code == 0, dash.stderr
-    assert dash.json()["counts"] == {"pending": 0, "running": 0, "waiting": 1, "completed": 5, "failed": 0,
-                                     "cancelled": 0}
+    assert dash.json()["counts"] == {
+        "pending": 0,
+        "running": 0,
+        "waiting": 1,
+        "completed": 5,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert dash.json()["total"] == 6
 
     cancel = wfr(fake, "cancel", ids[0], waiting, "-o", "json")
     assert cancel.exit_code == 0, cancel.stderr
-    assert [(o["runId"], o["outcome"]) for o in cancel.json()] == [(ids[0], "already_completed"),
-                                                                  (waiting, "not_eligible")]
+    assert [(o["runId"], o["outcome"]) for o in cancel.json()] == [
+        (ids[0], "already_completed"),
+        (waiting, "not_eligible"),
+    ]
 
 
 @pytest.mark.parametrize("envelope", ENVELOPES)
@@ -297,7 +307,10 @@ def test_get_decodes_outputs_and_maps_steps(make_fake, wfr, encoding):
     assert doc["extra"] == {"jobRunId": "j-9"}
     steps = doc["steps"]
     assert [(s["stepName"], s["status"], s["attempt"]) for s in steps] == [
-        ("extract", "completed", 1), ("load", "failed", 1), ("load", "running", 2)]
+        ("extract", "completed", 1),
+        ("load", "failed", 1),
+        ("load", "running", 2),
+    ]
     assert steps[0]["output"] == {"rows": [1, 2]} and steps[0]["completedAt"] is not None
     assert steps[1]["error"]["message"] == "disk full"
     assert steps[2]["completedAt"] is None and steps[2]["output"] is None
@@ -352,16 +365,24 @@ def test_cancel_ids_in_one_request_with_outcomes(fake, wfr):
     fake.inject_cancel_error(broken, "database unavailable")
     unknown = str(uuid.uuid4())
     fake.clear_requests()
-    r = wfr(fake, "cancel", running, scheduled, done, waiting, unknown, broken, "--reason", "deploy freeze",
-            "-o", "json")
+    r = wfr(
+        fake, "cancel", running, scheduled, done, waiting, unknown, broken, "--reason", "deploy freeze", "-o", "json"
+    )
     assert r.exit_code == 7, r.stderr
     assert [(o["runId"], o["outcome"]) for o in r.json()] == [
-        (running, "cancelled"), (scheduled, "cancelled"), (done, "already_completed"), (waiting, "not_eligible"),
-        (unknown, "not_found"), (broken, "error")]
+        (running, "cancelled"),
+        (scheduled, "cancelled"),
+        (done, "already_completed"),
+        (waiting, "not_eligible"),
+        (unknown, "not_found"),
+        (broken, "error"),
+    ]
     posts = fake.requests_for("POST", f"{V1}/cancel")
     assert len(posts) == 1
-    assert posts[0].json() == {"runIds": [running, scheduled, done, waiting, unknown, broken],
-                               "reason": "deploy freeze"}
+    assert posts[0].json() == {
+        "runIds": [running, scheduled, done, waiting, unknown, broken],
+        "reason": "deploy freeze",
+    }
     assert fake.cancel_reason(running) == "deploy freeze" and fake.status(scheduled) == "cancelled"
 
     ok = wfr(fake, "cancel", fake.add_run(wf, status="running"), "-o", "plain")
@@ -472,8 +493,20 @@ def test_dashboard_without_workflow_needs_totals(make_fake, wfr):
 def test_start_wait_sends_multipart_and_blocks(fake, wfr):
     wf = fake.add_workflow("greet", steps=["hello"])
     fake.set_execution(wf, fake.script(["hello"], outputs={"hello": {"text": "hi Ada"}}), step_delay=0.01)
-    r = wfr(fake, "start", wf, "--input", "name=Ada", "--input", 'opts={"loud": true}', "--env", "REGION=eu",
-            "--wait", "-o", "json")
+    r = wfr(
+        fake,
+        "start",
+        wf,
+        "--input",
+        "name=Ada",
+        "--input",
+        'opts={"loud": true}',
+        "--env",
+        "REGION=eu",
+        "--wait",
+        "-o",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     doc = r.json()
     assert doc["status"] == "completed" and doc["output"] == {"text": "hi Ada"}
@@ -533,8 +566,14 @@ def test_start_follow_renders_the_stream_live(fake, wfr, monkeypatch):
     r = wfr(fake, "start", wf, "--input", "goal=ship", "--follow", "-o", "jsonl")
     assert r.exit_code == 0, r.stderr
     assert [(t, n) for t, n, _ in printed] == [
-        ("run_created", None), ("run_started", None), ("step_started", "plan"), ("thinking", "plan"),
-        ("step_completed", "plan"), ("run_completed", None), ("result", None)]
+        ("run_created", None),
+        ("run_started", None),
+        ("step_started", "plan"),
+        ("thinking", "plan"),
+        ("step_completed", "plan"),
+        ("run_completed", None),
+        ("result", None),
+    ]
     assert printed[3][2] == "Working on plan"
     lines = jsonl(r.stdout)
     assert lines[-1]["kind"] == "end" and lines[-1]["status"] == "completed"
@@ -549,8 +588,17 @@ def test_start_follow_table_output_and_failure(fake, wfr):
     r = wfr(fake, "start", wf, "--follow", "-o", "table")
     assert r.exit_code == 10, r.stderr
     out = r.stdout
-    for text in ("run_started", "step_started", "plan", "act", "thinking", "Working on act", "step_failed",
-                 "run_failed", "error"):
+    for text in (
+        "run_started",
+        "step_started",
+        "plan",
+        "act",
+        "thinking",
+        "Working on act",
+        "step_failed",
+        "run_failed",
+        "error",
+    ):
         assert text in out
     assert out.count("Working on plan") == 1
 
@@ -638,16 +686,20 @@ def test_start_follow_with_the_token_expiring_mid_stream(fake, wfr):
 
 def test_tail_live_by_polling_prints_each_change_once(fake, wfr):
     wf = fake.add_workflow("pipeline")
-    rid = fake.add_run(wf, status="scheduled", script=FakeWorkflowRuns.script(["fetch", "store"]),
-                       advance_on="manual")
+    rid = fake.add_run(wf, status="scheduled", script=FakeWorkflowRuns.script(["fetch", "store"]), advance_on="manual")
     with Stepper(fake, rid, f"{V1}/{rid}", polls=3):
         r = wfr(fake, "tail", rid, "--live", "--interval", "0.01", "-o", "jsonl")
     assert r.exit_code == 0, r.stderr
     events = events_of(r)
     assert [(e["type"], e["data"]["status"]) for e in events] == [
-        ("run_created", "scheduled"), ("run_started", "running"), ("step_started", "running"),
-        ("step_completed", "completed"), ("step_started", "running"), ("step_completed", "completed"),
-        ("run_completed", "completed")]
+        ("run_created", "scheduled"),
+        ("run_started", "running"),
+        ("step_started", "running"),
+        ("step_completed", "completed"),
+        ("step_started", "running"),
+        ("step_completed", "completed"),
+        ("run_completed", "completed"),
+    ]
     assert [e["index"] for e in events] == list(range(7))
     assert events[3]["data"]["output"] == {"step": "fetch", "ok": True}
     assert len(fake.requests_for("GET", f"{V1}/{rid}")) >= 3 * 6  # every state was polled 3 times
@@ -656,10 +708,14 @@ def test_tail_live_by_polling_prints_each_change_once(fake, wfr):
 
 def test_tail_live_retry_and_failure_exit_code(fake, wfr):
     wf = fake.add_workflow("flaky")
-    frames = [{"status": "running"}, {"step": "call", "status": "running"},
-              {"step": "call", "status": "failed", "outputs": {"error": "timeout"}},
-              {"step": "call", "status": "running", "retry": True},
-              {"step": "call", "status": "failed", "outputs": {"error": "timeout again"}}, {"status": "failed"}]
+    frames = [
+        {"status": "running"},
+        {"step": "call", "status": "running"},
+        {"step": "call", "status": "failed", "outputs": {"error": "timeout"}},
+        {"step": "call", "status": "running", "retry": True},
+        {"step": "call", "status": "failed", "outputs": {"error": "timeout again"}},
+        {"status": "failed"},
+    ]
     rid = fake.add_run(wf, status="scheduled", script=frames, advance_on="get")
     r = wfr(fake, "tail", rid, "--live", "--interval", "0.01", "-o", "jsonl")
     assert r.exit_code == 10, r.stderr
@@ -673,14 +729,22 @@ def test_tail_live_waiting_then_resumed(fake, wfr):
     rid = fake.add_run(status="scheduled", script=frames, advance_on="get")
     r = wfr(fake, "tail", rid, "--live", "--interval", "0.01", "-o", "jsonl")
     assert r.exit_code == 11, r.stderr
-    assert [e["type"] for e in events_of(r)] == ["run_created", "run_started", "run_waiting", "run_resumed",
-                                                 "run_cancelled"]
+    assert [e["type"] for e in events_of(r)] == [
+        "run_created",
+        "run_started",
+        "run_waiting",
+        "run_resumed",
+        "run_cancelled",
+    ]
 
 
 def test_tail_snapshot_last_type_and_unsupported_options(fake, wfr):
     wf = fake.add_workflow("w")
-    rid = fake.add_run(wf, status="completed", activities=[{"stepName": "a"}, {"stepName": "b"},
-                                                          {"stepName": "c", "outputs": "plain text"}])
+    rid = fake.add_run(
+        wf,
+        status="completed",
+        activities=[{"stepName": "a"}, {"stepName": "b"}, {"stepName": "c", "outputs": "plain text"}],
+    )
     r = wfr(fake, "tail", rid, "-o", "jsonl")
     assert r.exit_code == 0
     assert [(e["type"]) for e in events_of(r)] == ["step_completed"] * 3 + ["run_completed"]
@@ -700,9 +764,17 @@ def test_tail_snapshot_last_type_and_unsupported_options(fake, wfr):
 # --------------------------------------------------------------------------- v2
 
 
-@pytest.mark.parametrize("raw,status", [("PENDING", "pending"), ("IN_PROGRESS", "running"),
-                                        ("AWAITING_USER_INPUT", "waiting"), ("COMPLETED", "completed"),
-                                        ("COMPLETED_WITH_NO_ACTION_TAKEN", "completed"), ("FAILED", "failed")])
+@pytest.mark.parametrize(
+    "raw,status",
+    [
+        ("PENDING", "pending"),
+        ("IN_PROGRESS", "running"),
+        ("AWAITING_USER_INPUT", "waiting"),
+        ("COMPLETED", "completed"),
+        ("COMPLETED_WITH_NO_ACTION_TAKEN", "completed"),
+        ("FAILED", "failed"),
+    ],
+)
 def test_v2_status_mapping(fake, wfr, raw, status):
     rid = fake.add_v2_run(raw)
     r = wfr(fake, "get", rid, "-o", "json", v2=True)
@@ -722,30 +794,48 @@ def test_v2_status_wait(fake, wfr, final, code):
 
 
 def test_v2_tail_live_prints_status_and_state_changes_once(fake, wfr):
-    rid = fake.add_v2_run("PENDING", script=FakeWorkflowRuns.v2_script(
-        ("IN_PROGRESS", "Intake"), ("IN_PROGRESS", "Review"), ("AWAITING_USER_INPUT", "Review"),
-        ("IN_PROGRESS", "Publish"), ("COMPLETED", None)), advance_on="manual")
+    rid = fake.add_v2_run(
+        "PENDING",
+        script=FakeWorkflowRuns.v2_script(
+            ("IN_PROGRESS", "Intake"),
+            ("IN_PROGRESS", "Review"),
+            ("AWAITING_USER_INPUT", "Review"),
+            ("IN_PROGRESS", "Publish"),
+            ("COMPLETED", None),
+        ),
+        advance_on="manual",
+    )
     with Stepper(fake, rid, f"{V2}/{rid}", polls=3):
         r = wfr(fake, "tail", rid, "--live", "--interval", "0.01", "-o", "jsonl", v2=True)
     assert r.exit_code == 0, r.stderr
     seen = [(e["type"], e["data"].get("currentStateName")) for e in events_of(r)]
-    assert seen == [("run_created", None), ("run_started", "Intake"), ("state_entered", "Intake"),
-                    ("state_entered", "Review"), ("run_waiting", "Review"), ("run_resumed", "Publish"),
-                    ("state_entered", "Publish"), ("run_completed", None)]
+    assert seen == [
+        ("run_created", None),
+        ("run_started", "Intake"),
+        ("state_entered", "Intake"),
+        ("state_entered", "Review"),
+        ("run_waiting", "Review"),
+        ("run_resumed", "Publish"),
+        ("state_entered", "Publish"),
+        ("run_completed", None),
+    ]
     table = wfr(fake, "tail", rid, "-o", "plain", v2=True)
     assert table.exit_code == 0 and "run_completed" in table.stdout
 
 
-@pytest.mark.parametrize("bad,why", [
-    ("not-a-uuid", "is not a UUID"),
-    ("3fa85f6457174562b3fc2c963f66afa6", "lacks the dashes"),
-    ("3fa85f64-5717-0562-b3fc-2c963f66afa6", "version digit '0'"),
-    ("3fa85f64-5717-9562-b3fc-2c963f66afa6", "version digit '9'"),
-    ("3fa85f64-5717-4562-c3fc-2c963f66afa6", "variant digit 'c'"),
-    ("3fa85f64-5717-4562-73fc-2c963f66afa6", "variant digit '7'"),
-    ("ffffffff-ffff-ffff-ffff-ffffffffffff", "version digit 'f'"),
-    ("{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "braces"),
-])
+@pytest.mark.parametrize(
+    "bad,why",
+    [
+        ("not-a-uuid", "is not a UUID"),
+        ("3fa85f6457174562b3fc2c963f66afa6", "lacks the dashes"),
+        ("3fa85f64-5717-0562-b3fc-2c963f66afa6", "version digit '0'"),
+        ("3fa85f64-5717-9562-b3fc-2c963f66afa6", "version digit '9'"),
+        ("3fa85f64-5717-4562-c3fc-2c963f66afa6", "variant digit 'c'"),
+        ("3fa85f64-5717-4562-73fc-2c963f66afa6", "variant digit '7'"),
+        ("ffffffff-ffff-ffff-ffff-ffffffffffff", "version digit 'f'"),
+        ("{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "braces"),
+    ],
+)
 def test_v2_id_validation_before_sending(fake, wfr, bad, why):
     for command in (["get", bad], ["status", bad], ["tail", bad, "--live"]):
         r = wfr(fake, *command, v2=True)
@@ -754,17 +844,31 @@ def test_v2_id_validation_before_sending(fake, wfr, bad, why):
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("good", ["00000000-0000-0000-0000-000000000000", "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
-                                  "01890a5d-ac96-774b-bcce-b302099a8057", "3fa85f64-5717-8562-a3fc-2c963f66afa6"])
+@pytest.mark.parametrize(
+    "good",
+    [
+        "00000000-0000-0000-0000-000000000000",
+        "3FA85F64-5717-4562-B3FC-2C963F66AFA6",
+        "01890a5d-ac96-774b-bcce-b302099a8057",
+        "3fa85f64-5717-8562-a3fc-2c963f66afa6",
+    ],
+)
 def test_v2_valid_ids_are_sent(fake, wfr, good):
     r = wfr(fake, "get", good, v2=True)
     assert r.exit_code == 3  # well-formed, unknown to the server
     assert len(fake.requests) == 1
 
 
-@pytest.mark.parametrize("args,word", [(["list"], "list"), (["cancel", str(uuid.uuid4()), "-y"], "cancel"),
-                                       (["wake", str(uuid.uuid4())], "wake"), (["dashboard", "--once"], "dashboard"),
-                                       (["start", str(uuid.uuid4())], "start")])
+@pytest.mark.parametrize(
+    "args,word",
+    [
+        (["list"], "list"),
+        (["cancel", str(uuid.uuid4()), "-y"], "cancel"),
+        (["wake", str(uuid.uuid4())], "wake"),
+        (["dashboard", "--once"], "dashboard"),
+        (["start", str(uuid.uuid4())], "start"),
+    ],
+)
 def test_v2_unsupported_commands_exit_6(fake, wfr, args, word):
     r = wfr(fake, *args, v2=True)
     assert r.exit_code == 6, r.stderr
@@ -845,8 +949,9 @@ def test_persistent_5xx_and_network_errors_exit_5(fake, wfr):
 
     from wfctl.app import app
 
-    result = CliRunner().invoke(app, ["--backend", "workflow-runs-v1", "--url", url, "get", rid],
-                                env={"WFCTL_TOKEN": "x"})
+    result = CliRunner().invoke(
+        app, ["--backend", "workflow-runs-v1", "--url", url, "get", rid], env={"WFCTL_TOKEN": "x"}
+    )
     assert result.exit_code == 5 and "unreachable" in result.stderr
 
 
@@ -910,12 +1015,13 @@ def _backend(fake, home, cls=wr.WorkflowRunsV1Backend, transport=None):
     from wfctl.config import resolve
     from wfctl.http import HttpClient
 
-    profile = resolve(flags={"backend": cls.name, "url": fake.url if fake else "http://api.test"},
-                      env={"WFCTL_TOKEN": fake.token if fake else "t0k", "WFCTL_CONFIG": str(home / "none.toml")})
+    profile = resolve(
+        flags={"backend": cls.name, "url": fake.url if fake else "http://api.test"},
+        env={"WFCTL_TOKEN": fake.token if fake else "t0k", "WFCTL_CONFIG": str(home / "none.toml")},
+    )
     backend = cls(profile, BackendContext())
     if transport is not None:
-        backend._http = HttpClient("http://api.test", token="t0k", transport=transport, engine=cls.label,
-                                   max_retries=0)
+        backend._http = HttpClient("http://api.test", token="t0k", transport=transport, engine=cls.label, max_retries=0)
     return backend
 
 
@@ -927,17 +1033,26 @@ def _mock(routes):
     return httpx.MockTransport(handler)
 
 
-RUN = {"id": "11111111-1111-4111-8111-111111111111", "workflowId": "22222222-2222-4222-8222-222222222222",
-       "workflowName": "w", "status": "completed", "inputs": [], "createdAt": "2026-01-01T00:00:00.000Z",
-       "updatedAt": "2026-01-01T00:00:05.000Z"}
+RUN = {
+    "id": "11111111-1111-4111-8111-111111111111",
+    "workflowId": "22222222-2222-4222-8222-222222222222",
+    "workflowName": "w",
+    "status": "completed",
+    "inputs": [],
+    "createdAt": "2026-01-01T00:00:00.000Z",
+    "updatedAt": "2026-01-01T00:00:05.000Z",
+}
 
 
-@pytest.mark.parametrize("body", [
-    {"data": {"runs": [RUN], "pagination": {"total": 1}}},
-    {"success": True, "data": {"workflowRuns": [RUN]}, "pagination": {"total": 1}},
-    {"items": [RUN], "total": 1},
-    {"results": [RUN], "meta": {"total": 1}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"runs": [RUN], "pagination": {"total": 1}}},
+        {"success": True, "data": {"workflowRuns": [RUN]}, "pagination": {"total": 1}},
+        {"items": [RUN], "total": 1},
+        {"results": [RUN], "meta": {"total": 1}},
+    ],
+)
 def test_nested_list_envelopes(isolated_env, body):
     backend = _backend(None, isolated_env, transport=_mock({V1: body}))
     page = backend.list_runs(ListQuery(limit=5))
@@ -945,10 +1060,16 @@ def test_nested_list_envelopes(isolated_env, body):
 
 
 def test_success_false_and_unknown_shapes(isolated_env):
-    backend = _backend(None, isolated_env, transport=_mock({
-        f"{V1}/{RUN['id']}": {"success": False, "message": "engine overloaded"},
-        V1: {"weird": 1},
-    }))
+    backend = _backend(
+        None,
+        isolated_env,
+        transport=_mock(
+            {
+                f"{V1}/{RUN['id']}": {"success": False, "message": "engine overloaded"},
+                V1: {"weird": 1},
+            }
+        ),
+    )
     with pytest.raises(UnavailableError, match="engine overloaded"):
         backend.get_run(RUN["id"])
     with pytest.raises(UnavailableError, match="shape wfctl does not know"):
@@ -957,18 +1078,21 @@ def test_success_false_and_unknown_shapes(isolated_env):
 
 def test_cancel_outcome_shapes(isolated_env):
     a, b, c = (str(uuid.uuid4()) for _ in range(3))
-    answer = {"success": True, "data": [{"workflowRunId": a, "status": "CANCELED"},
-                                        {"id": b, "outcome": "exploded", "message": "??"}]}
+    answer = {
+        "success": True,
+        "data": [{"workflowRunId": a, "status": "CANCELED"}, {"id": b, "outcome": "exploded", "message": "??"}],
+    }
     backend = _backend(None, isolated_env, transport=_mock({f"{V1}/cancel": answer}))
     outcomes = backend.cancel([a, b, c, a])
-    assert [(o.runId, o.outcome) for o in outcomes] == [(a, "cancelled"), (b, "error"), (c, "error"),
-                                                        (a, "cancelled")]
+    assert [(o.runId, o.outcome) for o in outcomes] == [(a, "cancelled"), (b, "error"), (c, "error"), (a, "cancelled")]
     assert "exploded" in outcomes[1].message and "no outcome" in outcomes[2].message
 
 
 def test_dashboard_count_shapes():
     assert wr.parse_counts("x", {"success": True, "data": {"counts": {"SCHEDULED": 2, "canceled": 1}, "total": 3}}) == (
-        {"pending": 2, "running": 0, "waiting": 0, "completed": 0, "failed": 0, "cancelled": 1}, 3)
+        {"pending": 2, "running": 0, "waiting": 0, "completed": 0, "failed": 0, "cancelled": 1},
+        3,
+    )
     assert wr.parse_counts("x", {"running": 4, "total": 4})[0]["running"] == 4
     with pytest.raises(UnavailableError):
         wr.parse_counts("x", {"nothing": "here"})
@@ -1018,17 +1142,28 @@ def test_stream_endpoint_answering_html(isolated_env):
         list(backend.start_follow(StartRequest(workflow=RUN["workflowId"])))
 
 
-@pytest.mark.parametrize("body,message", [
-    ({"id": "r1", "status": ["running"]}, "workflow-runs v1 answered run r1 with 'status' as an array where its API "
-                                          "has a string"),
-    ({"id": "r1", "status": "running", "createdAt": {"at": 1}}, "'createdAt' as an object where its API has a "
-                                                                "string or a number"),
-    ({"id": "r1", "status": "running", "activityRuns": [{"id": "a1", "attempt": "2"}]},
-     "answered an activity run of run r1 with 'attempt' as a string where its API has a number"),
-    ({"id": "r1", "status": "running", "activityRuns": {"a1": {}}}, "'activityRuns' as an object where its API has "
-                                                                    "an array"),
-    ({"id": 7, "status": "running"}, "answered a run with 'id' as a number where its API has a string"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (
+            {"id": "r1", "status": ["running"]},
+            "workflow-runs v1 answered run r1 with 'status' as an array where its API has a string",
+        ),
+        (
+            {"id": "r1", "status": "running", "createdAt": {"at": 1}},
+            "'createdAt' as an object where its API has a string or a number",
+        ),
+        (
+            {"id": "r1", "status": "running", "activityRuns": [{"id": "a1", "attempt": "2"}]},
+            "answered an activity run of run r1 with 'attempt' as a string where its API has a number",
+        ),
+        (
+            {"id": "r1", "status": "running", "activityRuns": {"a1": {}}},
+            "'activityRuns' as an object where its API has an array",
+        ),
+        ({"id": 7, "status": "running"}, "answered a run with 'id' as a number where its API has a string"),
+    ],
+)
 def test_v1_fields_of_another_type_are_exit_5_naming_the_field(body, message):
     with pytest.raises(UnavailableError) as info:
         wr.v1_run(body)
@@ -1038,8 +1173,9 @@ def test_v1_fields_of_another_type_are_exit_5_naming_the_field(body, message):
 def test_v2_fields_of_another_type_are_exit_5_naming_the_field():
     with pytest.raises(UnavailableError) as info:
         wr.v2_run({"id": "r2", "status": "IN_PROGRESS", "currentStateName": {"name": "Review"}})
-    assert info.value.message == ("workflow-runs v2 answered run r2 with 'currentStateName' as an object where its "
-                                  "API has a string")
+    assert info.value.message == (
+        "workflow-runs v2 answered run r2 with 'currentStateName' as an object where its API has a string"
+    )
     assert wr.v2_run({"id": "r2", "status": "COMPLETED", "completedAt": None}).status == "completed"  # null is fine
 
 

@@ -38,26 +38,39 @@ WORKFLOW_REDUCED = {
     "bytes": ('devl[["Uint8Array",1],"AQID/w=="]', {"$bytes": "AQID/w=="}),
     "emptyBytes": ('devl[["Uint8Array",1],"."]', {"$bytes": ""}),
     "int32": ('devl[["Int32Array",1],"/////wIAAADgkwQA"]', {"$type": "Int32Array", "value": [-1, 2, 300000]}),
-    "float64": ('devl[["Float64Array",1],"AAAAAAAA+D8AAAAAAAACwA=="]',
-                {"$type": "Float64Array", "value": [1.5, -2.25]}),
-    "bigint64": ('devl[["BigInt64Array",1],"+/////////8HAAAAAAAAAA=="]',
-                 {"$type": "BigInt64Array", "value": ["-5", "7"]}),
+    "float64": (
+        'devl[["Float64Array",1],"AAAAAAAA+D8AAAAAAAACwA=="]',
+        {"$type": "Float64Array", "value": [1.5, -2.25]},
+    ),
+    "bigint64": (
+        'devl[["BigInt64Array",1],"+/////////8HAAAAAAAAAA=="]',
+        {"$type": "BigInt64Array", "value": ["-5", "7"]},
+    ),
     "arrayBuffer": ('devl[["ArrayBuffer",1],"CQg="]', {"$bytes": "CQg="}),
-    "specials": ('devl[[-1,-3,-4,-5,-6,1],null]', [None, "NaN", "Infinity", "-Infinity", 0, None]),
-    "holes": ('devl[[1,-2,2],1,3]', [1, None, 3]),
+    "specials": ("devl[[-1,-3,-4,-5,-6,1],null]", [None, "NaN", "Infinity", "-Infinity", 0, None]),
+    "holes": ("devl[[1,-2,2],1,3]", [1, None, 3]),
     "objUndef": ('devl[{"a":-1,"b":1},1]', {"b": 1}),
-    "error": ('devl[["Error",1],{"name":2,"message":3,"stack":4},"TypeError","bad thing",'
-              '"TypeError: bad thing\\n    at main (file:///app/x.mjs:1:1)"]',
-              {"name": "TypeError", "message": "bad thing",
-               "stack": "TypeError: bad thing\n    at main (file:///app/x.mjs:1:1)"}),
+    "error": (
+        'devl[["Error",1],{"name":2,"message":3,"stack":4},"TypeError","bad thing",'
+        '"TypeError: bad thing\\n    at main (file:///app/x.mjs:1:1)"]',
+        {
+            "name": "TypeError",
+            "message": "bad thing",
+            "stack": "TypeError: bad thing\n    at main (file:///app/x.mjs:1:1)",
+        },
+    ),
     "url": ('devl[["URL",1],"https://example.com/a?b=1"]', "https://example.com/a?b=1"),
     "urlSearchParams": ('devl[["URLSearchParams",1],"a=1&b=2"]', "a=1&b=2"),
-    "headers": ('devl[["Headers",1],[2,5],[3,4],"x-a","1",[6,7],"x-b","2"]',
-                {"$type": "Headers", "value": {"x-a": "1", "x-b": "2"}}),
+    "headers": (
+        'devl[["Headers",1],[2,5],[3,4],"x-a","1",[6,7],"x-b","2"]',
+        {"$type": "Headers", "value": {"x-a": "1", "x-b": "2"}},
+    ),
     "regexp": ('devl[["RegExp",1],{"source":2,"flags":3},"ab+c","gi"]', {"$type": "RegExp", "value": "/ab+c/gi"}),
-    "nested": ('devl[{"when":1,"tags":3,"m":6},["Date",2],"1970-01-01T00:00:00.000Z",["Set",4],[5],"t",'
-               '["Map",7],[8],[9,10],"k",["Date",11],"1970-01-01T00:00:01.000Z"]',
-               {"when": "1970-01-01T00:00:00.000Z", "tags": ["t"], "m": {"k": "1970-01-01T00:00:01.000Z"}}),
+    "nested": (
+        'devl[{"when":1,"tags":3,"m":6},["Date",2],"1970-01-01T00:00:00.000Z",["Set",4],[5],"t",'
+        '["Map",7],[8],[9,10],"k",["Date",11],"1970-01-01T00:00:01.000Z"]',
+        {"when": "1970-01-01T00:00:00.000Z", "tags": ["t"], "m": {"k": "1970-01-01T00:00:01.000Z"}},
+    ),
     "shared": ('devl[{"a":1,"b":1},{"v":2},1]', {"a": {"v": 1}, "b": {"v": 1}}),
     "cyclic": ('devl[{"name":1,"self":0},"loop"]', {"name": "loop", "self": {"$circular": True}}),
     "string": ('devl["hello"]', "hello"),
@@ -114,14 +127,25 @@ def test_workflow_opaque_reducers():
     assert decode_payload(step_fn) == {"$type": "StepFunction", "value": {"stepId": "step//./workflows/demo//greet"}}
     stream = b'devl[{"out":1},["ReadableStream",2],{"name":3,"type":4},"strm_01M80QNBJQ0H1SETZXYVHZB6ZZ","bytes"]'
     assert decode_payload(stream) == {
-        "out": {"$type": "ReadableStream", "value": {"name": "strm_01M80QNBJQ0H1SETZXYVHZB6ZZ", "type": "bytes"}}}
+        "out": {"$type": "ReadableStream", "value": {"name": "strm_01M80QNBJQ0H1SETZXYVHZB6ZZ", "type": "bytes"}}
+    }
     instance = b'devl[["Instance",1],{"classId":2,"data":3},"class//./models//Point",{"x":4,"y":5},1,2]'
     assert decode_payload(instance) == {
-        "$type": "Instance", "value": {"classId": "class//./models//Point", "data": {"x": 1, "y": 2}}}
-    request = (b'devl[["Request",1],{"method":2,"url":3,"headers":4,"body":-1},"POST","https://e.com/",'
-               b'["Headers",5],[6],[7,8],"content-type","text/plain"]')
-    assert decode_payload(request) == {"$type": "Request", "value": {
-        "method": "POST", "url": "https://e.com/", "headers": {"$type": "Headers", "value": {"content-type": "text/plain"}}}}
+        "$type": "Instance",
+        "value": {"classId": "class//./models//Point", "data": {"x": 1, "y": 2}},
+    }
+    request = (
+        b'devl[["Request",1],{"method":2,"url":3,"headers":4,"body":-1},"POST","https://e.com/",'
+        b'["Headers",5],[6],[7,8],"content-type","text/plain"]'
+    )
+    assert decode_payload(request) == {
+        "$type": "Request",
+        "value": {
+            "method": "POST",
+            "url": "https://e.com/",
+            "headers": {"$type": "Headers", "value": {"content-type": "text/plain"}},
+        },
+    }
 
 
 def test_unknown_tags_are_kept_opaque():
@@ -138,7 +162,8 @@ def test_repeated_headers_are_joined():
 def test_format_prefixes_and_fallbacks():
     assert decode_payload(b"encr\x00\x01\x02") == {"$encrypted": True}
     assert decode_payload({"__type": "Uint8Array", "data": base64.b64encode(b"encrxyz").decode()}) == {
-        "$encrypted": True}
+        "$encrypted": True
+    }
     assert decode_payload(b"\x00\x01\x02\x03\x04") == {"$bytes": "AAECAwQ="}
     bad = decode_payload(b"devl[1,")
     assert bad["$undecodable"].startswith("not devalue JSON") and base64.b64decode(bad["$bytes"]) == b"devl[1,"
@@ -162,11 +187,16 @@ def test_cbor_tag_64_objects():
 
 
 def test_event_data_fields_are_decoded():
-    data = {"stepName": "step//./w//greet", "input": {"__type": "Uint8Array", "data":
-                                                     base64.b64encode(b'devl[{"args":1},[2],"Ada"]').decode()},
-            "resumeAt": "2026-11-22T05:19:07.222Z"}
-    assert decode_event_data(data) == {"stepName": "step//./w//greet", "input": {"args": ["Ada"]},
-                                       "resumeAt": "2026-11-22T05:19:07.222Z"}
+    data = {
+        "stepName": "step//./w//greet",
+        "input": {"__type": "Uint8Array", "data": base64.b64encode(b'devl[{"args":1},[2],"Ada"]').decode()},
+        "resumeAt": "2026-11-22T05:19:07.222Z",
+    }
+    assert decode_event_data(data) == {
+        "stepName": "step//./w//greet",
+        "input": {"args": ["Ada"]},
+        "resumeAt": "2026-11-22T05:19:07.222Z",
+    }
 
 
 def test_standalone_specials_and_invalid_input():
@@ -227,7 +257,10 @@ def test_names():
     assert step_short_name("workflow//./a//b") == "workflow//./a//b"  # wrong kind: unchanged
     assert workflow_short_name(None) is None
     assert parse_machine_name("workflow", "workflow//./w//a//b") == {
-        "shortName": "b", "moduleSpecifier": "./w", "functionName": "a//b"}
+        "shortName": "b",
+        "moduleSpecifier": "./w",
+        "functionName": "a//b",
+    }
 
 
 def test_shared_record_helpers():
@@ -241,19 +274,38 @@ def test_shared_record_helpers():
     assert codec.run_error("boom").to_json() == {"message": "boom", "code": None, "stack": None}
     assert codec.run_error({"message": "x", "stack": "s"}, "USER_ERROR").code == "USER_ERROR"
     assert codec.run_error(None) is None
-    run = codec.run_from_record({"runId": run_id, "status": "running", "workflowName": "workflow//./w//demo",
-                                 "input": b'devl[[1],"a"]', "executionContext": {"workflowCoreVersion": "4.8.9",
-                                                                                 "traceCarrier": {}}}, "x")
+    run = codec.run_from_record(
+        {
+            "runId": run_id,
+            "status": "running",
+            "workflowName": "workflow//./w//demo",
+            "input": b'devl[[1],"a"]',
+            "executionContext": {"workflowCoreVersion": "4.8.9", "traceCarrier": {}},
+        },
+        "x",
+    )
     assert (run.workflowName, run.workflowId, run.input, run.extra["workflowCoreVersion"]) == (
-        "demo", "workflow//./w//demo", ["a"], "4.8.9")
+        "demo",
+        "workflow//./w//demo",
+        ["a"],
+        "4.8.9",
+    )
     assert run.to_json()["createdAt"] == "2026-11-22T04:19:06.967Z"  # no createdAt: the id's time
-    step = codec.step_from_record({"stepId": "step_1", "stepName": "step//./w//greet", "status": "completed",
-                                   "attempt": 2, "error": {"message": "earlier attempt"}})
+    step = codec.step_from_record(
+        {
+            "stepId": "step_1",
+            "stepName": "step//./w//greet",
+            "status": "completed",
+            "attempt": 2,
+            "error": {"message": "earlier attempt"},
+        }
+    )
     assert (step.stepName, step.attempt, step.error) == ("greet", 2, None)
     assert codec.ulid_time_ms(run_id) == 1795321146967 and codec.is_ulid(run_id[5:])
 
 
 # -- the 5.0 line: compressed and sealed payloads, serialized errors, slot-numbered event ids ------------------
+
 
 def test_compressed_payloads_decode_through_their_inner_prefix():
     import gzip
@@ -282,13 +334,21 @@ def test_5_0_errors_are_serialized_values_with_an_error_code_beside_them():
     from wfctl.backends.workflow_sdk.codec import run_error
 
     stored = u8(b'devl[["FatalError",1],{"message":2,"stack":3},"boom: bad input","FatalError: boom"]')
-    assert decode_payload(stored) == {"name": "FatalError", "message": "boom: bad input",
-                                      "stack": "FatalError: boom", "fatal": True}
+    assert decode_payload(stored) == {
+        "name": "FatalError",
+        "message": "boom: bad input",
+        "stack": "FatalError: boom",
+        "fatal": True,
+    }
     error = run_error(stored, "USER_ERROR")
     assert (error.message, error.code, error.stack) == ("boom: bad input", "USER_ERROR", "FatalError: boom")
     retry = decode_payload(b'devl[["RetryableError",1],{"message":2,"retryAfter":3},"later",500]')
-    assert retry == {"name": "RetryableError", "message": "later", "stack": None,
-                     "retryAfter": "1970-01-01T00:00:00.500Z"}  # epoch ms, revived as a Date
+    assert retry == {
+        "name": "RetryableError",
+        "message": "later",
+        "stack": None,
+        "retryAfter": "1970-01-01T00:00:00.500Z",
+    }  # epoch ms, revived as a Date
 
 
 def test_slot_event_ids_are_positions_not_times():

@@ -47,6 +47,7 @@ def event_id(spec: int, n: int) -> str:
 
 def generate(root: Path, spec: int, run_id: str = RUN) -> Path:
     """One running run of ``spec``, suspended in a sleep and holding a hook, as its world writes it."""
+
     def write(rel: str, data: Any) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,23 +55,31 @@ def generate(root: Path, spec: int, run_id: str = RUN) -> Path:
 
     v5 = spec >= 6
     run: dict[str, Any] = {
-        "runId": run_id, "deploymentId": "dpl_local@bundled", "workflowName": WF,
+        "runId": run_id,
+        "deploymentId": "dpl_local@bundled",
+        "workflowName": WF,
         "executionContext": {"traceCarrier": {}, "workflowCoreVersion": "5.0.0-beta.55" if v5 else "4.8.9"},
-        "input": payload(spec, b'devl[[1,2],"Ada","1h"]', ["Ada", "1h"]), "createdAt": T0, "status": "running",
-        "startedAt": T0, "updatedAt": T0,
+        "input": payload(spec, b'devl[[1,2],"Ada","1h"]', ["Ada", "1h"]),
+        "createdAt": T0,
+        "status": "running",
+        "startedAt": T0,
+        "updatedAt": T0,
     }
     if spec > 1:
         run["specVersion"] = spec
     if spec >= 4:
         run["attributes"] = {"team": "payments"}
     write(f"runs/{run_id}.json", run)
-    events = [("run_created", None, {"deploymentId": "dpl_local@bundled", "workflowName": WF}),
-              ("run_started", None, None),
-              ("hook_created", HOOK, {"token": "approval:doc1"}),
-              ("wait_created", WAIT, {"resumeAt": "2026-11-22T05:19:07.222Z"})]
+    events = [
+        ("run_created", None, {"deploymentId": "dpl_local@bundled", "workflowName": WF}),
+        ("run_started", None, None),
+        ("hook_created", HOOK, {"token": "approval:doc1"}),
+        ("wait_created", WAIT, {"resumeAt": "2026-11-22T05:19:07.222Z"}),
+    ]
     if spec >= 4:  # run attributes are set through the log
-        events.append(("attr_set", None, {"changes": [{"key": "team", "value": "payments"}],
-                                          "writer": {"type": "workflow"}}))
+        events.append(
+            ("attr_set", None, {"changes": [{"key": "team", "value": "payments"}], "writer": {"type": "workflow"}})
+        )
     if spec >= 7:  # a sealed log fills a position whose writer died with a noop
         events.append(("noop", None, None))
     for n, (kind, corr, data) in enumerate(events, start=1):
@@ -81,14 +90,27 @@ def generate(root: Path, spec: int, run_id: str = RUN) -> Path:
             event["eventData"] = data
         event.update(runId=run_id, eventId=event_id(spec, n), createdAt=T0)
         write(f"events/{run_id}-{event['eventId']}.json", event)
-    write(f"waits/{run_id}-{WAIT}.json", {"waitId": f"{run_id}-{WAIT}", "runId": run_id, "status": "waiting",
-                                          "resumeAt": "2026-11-22T05:19:07.222Z", "createdAt": T0,
-                                          "updatedAt": T0, "specVersion": spec})
-    write(f"hooks/{HOOK}.json", {"runId": run_id, "hookId": HOOK, "token": "approval:doc1", "createdAt": T0,
-                                 "specVersion": spec})
+    write(
+        f"waits/{run_id}-{WAIT}.json",
+        {
+            "waitId": f"{run_id}-{WAIT}",
+            "runId": run_id,
+            "status": "waiting",
+            "resumeAt": "2026-11-22T05:19:07.222Z",
+            "createdAt": T0,
+            "updatedAt": T0,
+            "specVersion": spec,
+        },
+    )
+    write(
+        f"hooks/{HOOK}.json",
+        {"runId": run_id, "hookId": HOOK, "token": "approval:doc1", "createdAt": T0, "specVersion": spec},
+    )
     digest = hashlib.sha256(b"approval:doc1").hexdigest()
-    write(f"hooks/tokens/{digest}.json", {"token": "approval:doc1", "hookId": HOOK, "runId": run_id,
-                                          "eventId": event_id(spec, 3)})
+    write(
+        f"hooks/tokens/{digest}.json",
+        {"token": "approval:doc1", "hookId": HOOK, "runId": run_id, "eventId": event_id(spec, 3)},
+    )
     if v5:
         write("hooks/.hook-index-complete", "")
         write(f"hooks/by-run/{run_id}-{HOOK}.json", {"hookId": HOOK})
@@ -123,12 +145,19 @@ def test_reads_every_spec_version(cli, tmp_path, spec):
     assert got["attributes"] == ({"team": "payments"} if spec >= 4 else None)
     assert got["extra"]["specVersion"] == (spec if spec > 1 else None)
     warnings = [line for line in result.stderr.splitlines() if "specVersion" in line]
-    assert warnings == (["warning: run wrun_01M80QNBJQ0H1SETZXYVHZB6ZY has specVersion 99, newer than this wfctl "
-                         "reads (up to 7): showing what it can; upgrade wfctl"] if spec == 99 else [])
+    assert warnings == (
+        [
+            "warning: run wrun_01M80QNBJQ0H1SETZXYVHZB6ZY has specVersion 99, newer than this wfctl "
+            "reads (up to 7): showing what it can; upgrade wfctl"
+        ]
+        if spec == 99
+        else []
+    )
     tail = cli("tail", RUN, "-o", "jsonl", cwd=tmp_path)
     events = [json.loads(line) for line in tail.stdout.splitlines()]
-    assert [e.get("type") for e in events[:-1]] == ["run_created", "run_started", "hook_created", "wait_created"] \
-        + ["attr_set"] * (spec >= 4) + ["noop"] * (spec >= 7)
+    assert [e.get("type") for e in events[:-1]] == ["run_created", "run_started", "hook_created", "wait_created"] + [
+        "attr_set"
+    ] * (spec >= 4) + ["noop"] * (spec >= 7)
     # slot ids are positions: no 1970 times made up from them
     assert all(e["time"] == T0 for e in events[:-1])
     assert (root / "runs" / f"{RUN}.json").exists()

@@ -26,10 +26,27 @@ from .runtime import Globals, Runtime
 # name -> takes a value. Every entry is a root option; argv normalisation moves
 # them in front of the subcommand, so they work before and after it.
 GLOBAL_OPTIONS: dict[str, bool] = {
-    "-p": True, "--profile": True, "--backend": True, "--url": True, "-o": True, "--output": True,
-    "--fields": True, "--color": True, "--time": True, "--debug": False, "-q": False, "--quiet": False,
-    "-y": False, "--yes": False, "--data-dir": True, "--app-url": True, "--dsn": True, "--namespace": True,
-    "--insecure": False, "-v": False, "--verbose": False,
+    "-p": True,
+    "--profile": True,
+    "--backend": True,
+    "--url": True,
+    "-o": True,
+    "--output": True,
+    "--fields": True,
+    "--color": True,
+    "--time": True,
+    "--debug": False,
+    "-q": False,
+    "--quiet": False,
+    "-y": False,
+    "--yes": False,
+    "--data-dir": True,
+    "--app-url": True,
+    "--dsn": True,
+    "--namespace": True,
+    "--insecure": False,
+    "-v": False,
+    "--verbose": False,
 }
 
 
@@ -66,14 +83,15 @@ def check_argv(args: Sequence[str]) -> None:
             continue
         if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):
             shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
-            raise UsageError(f"argument {i + 1} ('{shown[:80]}') is not valid UTF-8 text",
-                             hint="arguments are UTF-8 text; check the shell's locale (LANG, LC_ALL)")
+            raise UsageError(
+                f"argument {i + 1} ('{shown[:80]}') is not valid UTF-8 text",
+                hint="arguments are UTF-8 text; check the shell's locale (LANG, LC_ALL)",
+            )
         bad = [c for c in arg if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F]
         if bad:
             from .output import clean
 
-            raise UsageError(f"argument {i + 1} ('{clean(arg)[:80]}') contains a control character "
-                             f"({clean(bad[0])})")
+            raise UsageError(f"argument {i + 1} ('{clean(arg)[:80]}') contains a control character ({clean(bad[0])})")
 
 
 def normalize_args(args: Sequence[str]) -> list[str]:
@@ -135,8 +153,14 @@ def _looks_like_run(rest: list[str], j: int) -> bool:
 
 
 class WfctlGroup(TyperGroup):
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         raw = list(sys.argv[1:] if args is None else args)
         if os.environ.get("_WFCTL_COMPLETE"):
             from typer._completion_classes import completion_init
@@ -149,16 +173,18 @@ class WfctlGroup(TyperGroup):
         return code
 
 
-def run_group(group: TyperGroup, raw: list[str], prog_name: str, complete_var: str | None, debug: bool,
-              **extra: Any) -> int:
+def run_group(
+    group: TyperGroup, raw: list[str], prog_name: str, complete_var: str | None, debug: bool, **extra: Any
+) -> int:
     from typer import _click as click
 
     args: list[str] = []
     try:
         check_argv(raw)
         args = normalize_args(raw)
-        rv = TyperGroup.main(group, args=args, prog_name=prog_name, complete_var=complete_var,
-                             standalone_mode=False, **extra)
+        rv = TyperGroup.main(
+            group, args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+        )
         return int(rv) if isinstance(rv, int) else 0
     except click.exceptions.NoArgsIsHelpError as exc:
         sys.stdout.write(exc.ctx.get_help() + "\n") if exc.ctx else None
@@ -199,8 +225,10 @@ def run_group(group: TyperGroup, raw: list[str], prog_name: str, complete_var: s
             import traceback
 
             traceback.print_exc(file=sys.stderr)
-        error_line(f"internal error: {type(exc).__name__}: {exc}",
-                   "this is a bug in wfctl; rerun with --debug for the traceback and report it")
+        error_line(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in wfctl; rerun with --debug for the traceback and report it",
+        )
         return ExitCode.INTERNAL
 
 
@@ -243,9 +271,11 @@ def _option_usage(exc: Any, command: Any) -> tuple[str, str | None]:
     return f"option {name} needs a value", hint
 
 
-EXIT_CODES_EPILOG = "\b\nExit codes:\n" + "\n".join(
-    f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items()
-) + "\n\nGlobal options may stand before or after the command."
+EXIT_CODES_EPILOG = (
+    "\b\nExit codes:\n"
+    + "\n".join(f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items())
+    + "\n\nGlobal options may stand before or after the command."
+)
 
 app = typer.Typer(
     cls=WfctlGroup,
@@ -269,40 +299,77 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(None, "-p", "--profile", metavar="NAME",
-                                          help="Profile to use [default: WFCTL_PROFILE, else current_profile].",
-                                          autocompletion=lambda incomplete: _complete_profiles(incomplete)),
-    backend: Optional[str] = typer.Option(None, "--backend", metavar="BACKEND",
-                                          help="workflow-sdk | flue | workflow-runs-v1 | workflow-runs-v2 | "
-                                               "temporal."),
+    profile: Optional[str] = typer.Option(
+        None,
+        "-p",
+        "--profile",
+        metavar="NAME",
+        help="Profile to use [default: WFCTL_PROFILE, else current_profile].",
+        autocompletion=lambda incomplete: _complete_profiles(incomplete),
+    ),
+    backend: Optional[str] = typer.Option(
+        None,
+        "--backend",
+        metavar="BACKEND",
+        help="workflow-sdk | flue | workflow-runs-v1 | workflow-runs-v2 | temporal.",
+    ),
     url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Engine base URL (http:// or https://)."),
-    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="table|plain|json|jsonl|id",
-                                         help="Output format [default: table on a terminal, else plain]."),
-    fields: Optional[str] = typer.Option(None, "--fields", metavar="FIELD,...",
-                                         help="Only these fields, in every format (e.g. runId,status)."),
-    color: Optional[str] = typer.Option(None, "--color", metavar="auto|always|never",
-                                        help="Colour in tables [default: auto; NO_COLOR, FORCE_COLOR]."),
-    time: Optional[str] = typer.Option(None, "--time", metavar="relative|iso|local",
-                                       help="Times in tables [default: relative]."),
+    output: Optional[str] = typer.Option(
+        None,
+        "-o",
+        "--output",
+        metavar="table|plain|json|jsonl|id",
+        help="Output format [default: table on a terminal, else plain].",
+    ),
+    fields: Optional[str] = typer.Option(
+        None, "--fields", metavar="FIELD,...", help="Only these fields, in every format (e.g. runId,status)."
+    ),
+    color: Optional[str] = typer.Option(
+        None, "--color", metavar="auto|always|never", help="Colour in tables [default: auto; NO_COLOR, FORCE_COLOR]."
+    ),
+    time: Optional[str] = typer.Option(
+        None, "--time", metavar="relative|iso|local", help="Times in tables [default: relative]."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Tracebacks and HTTP exchanges (credentials redacted)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notes on stderr."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", metavar="DIR",
-                                           help="Workflow SDK local world data directory [default: found from "
-                                                "the current directory]."),
-    app_url: Optional[str] = typer.Option(None, "--app-url", metavar="URL",
-                                          help="Workflow SDK app URL (wake re-enqueues there)."),
-    dsn: Optional[str] = typer.Option(None, "--dsn", metavar="DSN", help="PostgreSQL DSN (Workflow SDK postgres "
-                                      "world)."),
+    data_dir: Optional[str] = typer.Option(
+        None,
+        "--data-dir",
+        metavar="DIR",
+        help="Workflow SDK local world data directory [default: found from the current directory].",
+    ),
+    app_url: Optional[str] = typer.Option(
+        None, "--app-url", metavar="URL", help="Workflow SDK app URL (wake re-enqueues there)."
+    ),
+    dsn: Optional[str] = typer.Option(
+        None, "--dsn", metavar="DSN", help="PostgreSQL DSN (Workflow SDK postgres world)."
+    ),
     namespace: Optional[str] = typer.Option(None, "--namespace", metavar="NAME", help="Temporal namespace."),
     insecure: bool = typer.Option(False, "--insecure", help="Skip TLS certificate verification."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Full decoded data in tail and get."),
-    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
-    g = Globals(profile=profile, backend=backend, url=url, output=output, fields=fields, color=color, time=time,
-                debug=debug, quiet=quiet, yes=yes, data_dir=data_dir, app_url=app_url, dsn=dsn,
-                namespace=namespace, insecure=insecure, verbose=verbose)
+    g = Globals(
+        profile=profile,
+        backend=backend,
+        url=url,
+        output=output,
+        fields=fields,
+        color=color,
+        time=time,
+        debug=debug,
+        quiet=quiet,
+        yes=yes,
+        data_dir=data_dir,
+        app_url=app_url,
+        dsn=dsn,
+        namespace=namespace,
+        insecure=insecure,
+        verbose=verbose,
+    )
     rt = Runtime(g)
     ctx.obj = rt
     ctx.call_on_close(rt.close)

@@ -61,8 +61,9 @@ KEYS: dict[str, Key] = {
     "output": Key(str, "default output format", ("table", "plain", "json", "jsonl", "id")),
     "color": Key(str, "colour", ("auto", "always", "never")),
     "time": Key(str, "time format in tables", ("relative", "iso", "local")),
-    "timeout": Key(float, "seconds to wait for each answer of the engine over HTTP (read timeout); not the "
-                          "--timeout of --wait"),
+    "timeout": Key(
+        float, "seconds to wait for each answer of the engine over HTTP (read timeout); not the --timeout of --wait"
+    ),
     "insecure": Key(bool, "skip TLS verification"),
 }
 
@@ -84,8 +85,18 @@ _HTTP_KEYS = ("url", "token", "token_env", "headers", "timeout", "insecure")
 ENGINE_KEYS: dict[str, tuple[str, ...]] = {
     "local": ("world", "data_dir", "app_url", "timeout", "insecure"),
     "postgres": ("world", "dsn", "job_prefix", "timeout"),
-    "vercel": ("world", "url", "token", "token_env", "headers", "project", "team", "environment", "timeout",
-               "insecure"),
+    "vercel": (
+        "world",
+        "url",
+        "token",
+        "token_env",
+        "headers",
+        "project",
+        "team",
+        "environment",
+        "timeout",
+        "insecure",
+    ),
     "flue": _HTTP_KEYS,
     "workflow-runs-v1": _HTTP_KEYS,
     "workflow-runs-v2": _HTTP_KEYS,
@@ -93,9 +104,13 @@ ENGINE_KEYS: dict[str, tuple[str, ...]] = {
 }
 OUTPUT_KEYS = ("output", "color", "time")
 ENGINE_LABELS = {
-    "local": "the Workflow SDK local world", "postgres": "the Workflow SDK Postgres world",
-    "vercel": "the Workflow SDK Vercel world", "flue": "Flue", "workflow-runs-v1": "workflow-runs v1",
-    "workflow-runs-v2": "workflow-runs v2", "temporal": "Temporal",
+    "local": "the Workflow SDK local world",
+    "postgres": "the Workflow SDK Postgres world",
+    "vercel": "the Workflow SDK Vercel world",
+    "flue": "Flue",
+    "workflow-runs-v1": "workflow-runs v1",
+    "workflow-runs-v2": "workflow-runs v2",
+    "temporal": "Temporal",
 }
 # Engines reached only through a URL (the Vercel world has a default one).
 URL_BACKENDS = ("flue", "workflow-runs-v1", "workflow-runs-v2", "temporal")
@@ -223,23 +238,29 @@ def load_file(path: Path, *, validate: bool = True) -> ConfigFile:
     except FileNotFoundError:
         return ConfigFile(path)
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}",
-                          hint="WFCTL_CONFIG or 'wfctl config path' names the file") from None
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror or exc}",
+            hint="WFCTL_CONFIG or 'wfctl config path' names the file",
+        ) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: not a wfctl config file (larger than {MAX_FILE_BYTES // 1024} KiB)",
-                          hint="WFCTL_CONFIG or 'wfctl config path' names the file")
+        raise ConfigError(
+            f"{path}: not a wfctl config file (larger than {MAX_FILE_BYTES // 1024} KiB)",
+            hint="WFCTL_CONFIG or 'wfctl config path' names the file",
+        )
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is allowed
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-                          hint="save the file as UTF-8 TOML") from None
+        raise ConfigError(
+            f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x})", hint="save the file as UTF-8 TOML"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_toml_error(path, text, str(exc)), hint="fix the file; 'wfctl config path' names it") \
-            from None
+        raise ConfigError(
+            _toml_error(path, text, str(exc)), hint="fix the file; 'wfctl config path' names it"
+        ) from None
     cfg = ConfigFile(path, text, data, True)
     if validate:
         _validate(cfg)
@@ -250,10 +271,10 @@ def _toml_error(path: Path, text: str, message: str) -> str:
     """``path:line:column: invalid TOML: what``, from tomllib's ``what (at line L, column C)``."""
     where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
     if where:
-        return f"{path}:{where.group(1)}:{where.group(2)}: invalid TOML: {message[:where.start()]}"
+        return f"{path}:{where.group(1)}:{where.group(2)}: invalid TOML: {message[: where.start()]}"
     end = re.search(r"\s*\(at end of document\)$", message)
     if end:
-        return f"{path}:{max(1, len(text.splitlines()))}: invalid TOML at the end of the file: {message[:end.start()]}"
+        return f"{path}:{max(1, len(text.splitlines()))}: invalid TOML at the end of the file: {message[: end.start()]}"
     return f"{path}: invalid TOML: {message}"
 
 
@@ -266,18 +287,23 @@ def _validate(cfg: ConfigFile) -> None:
     top_known = {"current_profile", "profiles"}
     for key in cfg.data:
         if key not in top_known:
-            raise ConfigError(f"{_where(cfg, None, key)}: unknown top-level key {key!r}",
-                              hint="top-level keys: current_profile, [profiles.NAME]")
+            raise ConfigError(
+                f"{_where(cfg, None, key)}: unknown top-level key {key!r}",
+                hint="top-level keys: current_profile, [profiles.NAME]",
+            )
     current = cfg.data.get("current_profile")
     if current is not None:
         if not isinstance(current, str):
-            raise ConfigError(f"{_where(cfg, None, 'current_profile')}: key 'current_profile' must be a string, "
-                              f"not {_type_name(current)}")
+            raise ConfigError(
+                f"{_where(cfg, None, 'current_profile')}: key 'current_profile' must be a string, "
+                f"not {_type_name(current)}"
+            )
         problem = profile_name_problem(current)
         if problem:
-            raise ConfigError(f"{_where(cfg, None, 'current_profile')}: current_profile {problem}",
-                              hint="name a profile ('wfctl config use NAME'), or remove the line to use the "
-                                   "implicit profile")
+            raise ConfigError(
+                f"{_where(cfg, None, 'current_profile')}: current_profile {problem}",
+                hint="name a profile ('wfctl config use NAME'), or remove the line to use the implicit profile",
+            )
     profiles = cfg.data.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigError(f"{_where(cfg, None, 'profiles')}: 'profiles' must be a table of [profiles.NAME]")
@@ -294,8 +320,14 @@ def _validate(cfg: ConfigFile) -> None:
 
 
 def _type_name(value: Any) -> str:
-    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", dict: "a table",
-            list: "an array"}.get(type(value), type(value).__name__)
+    return {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        dict: "a table",
+        list: "an array",
+    }.get(type(value), type(value).__name__)
 
 
 def check_value(key: str, value: Any, *, where: str) -> Any:
@@ -315,11 +347,14 @@ def check_value(key: str, value: Any, *, where: str) -> Any:
     if key in URL_KEYS:
         problem = url_problem(value)
         if problem:
-            raise ConfigError(f"{where} key {key!r} is {value!r}, which {problem}",
-                              hint="e.g. https://api.example.com or http://127.0.0.1:7243")
+            raise ConfigError(
+                f"{where} key {key!r} is {value!r}, which {problem}",
+                hint="e.g. https://api.example.com or http://127.0.0.1:7243",
+            )
     if key == "timeout" and not TIMEOUT_RANGE[0] < value <= TIMEOUT_RANGE[1]:
-        raise ConfigError(f"{where} key 'timeout' is {value:g}; expected seconds, more than 0 and at most "
-                          f"{TIMEOUT_RANGE[1]:g}")
+        raise ConfigError(
+            f"{where} key 'timeout' is {value:g}; expected seconds, more than 0 and at most {TIMEOUT_RANGE[1]:g}"
+        )
     return value
 
 
@@ -410,9 +445,12 @@ def choose_profile(profile: str | None, env: Mapping[str, str], cfg: ConfigFile)
         return None, "implicit (no profile chosen)"
     problem = profile_name_problem(name)
     if problem:
-        raise ConfigError(f"the profile name from {source} {problem}",
-                          hint="name a profile (" + (", ".join(sorted(cfg.profiles)) or "none defined yet")
-                               + "), or give none to use the implicit profile")
+        raise ConfigError(
+            f"the profile name from {source} {problem}",
+            hint="name a profile ("
+            + (", ".join(sorted(cfg.profiles)) or "none defined yet")
+            + "), or give none to use the implicit profile",
+        )
     return name, source
 
 
@@ -435,8 +473,7 @@ def resolve(
     if name is not None:
         if name not in cfg.profiles:
             known = ", ".join(sorted(cfg.profiles)) or "none defined"
-            where = _where(cfg, None, "current_profile") if name_source.startswith("current_profile") \
-                else str(cfg.path)
+            where = _where(cfg, None, "current_profile") if name_source.startswith("current_profile") else str(cfg.path)
             raise ConfigError(
                 f"unknown profile {name!r} (from {name_source.split(' in ')[0]}; {where})",
                 hint=f"profiles: {known}; create one with 'wfctl config set --profile {name} backend ...'",
@@ -452,8 +489,10 @@ def resolve(
         if target:
             world = _WORLD_ALIASES.get(target)
             if world is None:
-                raise ConfigError(f"WORKFLOW_TARGET_WORLD={target!r} is not a world wfctl knows",
-                                  hint="use local, postgres (@workflow/world-postgres) or vercel")
+                raise ConfigError(
+                    f"WORKFLOW_TARGET_WORLD={target!r} is not a world wfctl knows",
+                    hint="use local, postgres (@workflow/world-postgres) or vercel",
+                )
             values["world"], sources["world"] = world, "env WORKFLOW_TARGET_WORLD"
 
     for key, value in table.items():
@@ -473,8 +512,9 @@ def resolve(
         if key in URL_KEYS:
             problem = url_problem(value)
             if problem:
-                raise ConfigError(f"{flag} {value!r} {problem}",
-                                  hint="e.g. https://api.example.com or http://127.0.0.1:7243")
+                raise ConfigError(
+                    f"{flag} {value!r} {problem}", hint="e.g. https://api.example.com or http://127.0.0.1:7243"
+                )
         values[key] = value
         sources[key] = f"flag {flag}"
 
@@ -483,8 +523,10 @@ def resolve(
     wanted = ENGINE_KEYS.get(engine)
     for key, value in (flags or {}).items():
         if wanted and value is not None and key not in wanted and key not in OUTPUT_KEYS and key != "backend":
-            warnings.append(f"--{key.replace('_', '-')} has no effect on {ENGINE_LABELS.get(engine, engine)} "
-                            f"(it reads: {', '.join(wanted)})")
+            warnings.append(
+                f"--{key.replace('_', '-')} has no effect on {ENGINE_LABELS.get(engine, engine)} "
+                f"(it reads: {', '.join(wanted)})"
+            )
     if name is not None:
         warnings.extend(fit_warnings(cfg, name, table, engine, sources.get("backend") != "default"))
 
@@ -526,19 +568,24 @@ def fit_warnings(cfg: ConfigFile, name: str, table: Mapping[str, Any], engine: s
     if not backend_chosen:
         line = header_line(cfg.text, section)
         out.append(f"{cfg.path}:{line}: " if line else f"{cfg.path}: ")
-        out[-1] += (f"[{section}] sets no backend, so it uses {ENGINE_LABELS.get(engine, engine)} (the default "
-                    "backend is workflow-sdk); add 'backend = \"workflow-sdk\"' or another backend to say so")
+        out[-1] += (
+            f"[{section}] sets no backend, so it uses {ENGINE_LABELS.get(engine, engine)} (the default "
+            "backend is workflow-sdk); add 'backend = \"workflow-sdk\"' or another backend to say so"
+        )
     wanted = ENGINE_KEYS.get(engine)
     if wanted is None:
         return out
     unused = [k for k in table if k not in wanted and k not in OUTPUT_KEYS and k != "backend"]
     for key in unused:
-        out.append(f"{_where(cfg, section, key)}: [{section}] key {key!r} has no effect on "
-                   f"{ENGINE_LABELS.get(engine, engine)} (it reads: {', '.join(wanted)})")
+        out.append(
+            f"{_where(cfg, section, key)}: [{section}] key {key!r} has no effect on "
+            f"{ENGINE_LABELS.get(engine, engine)} (it reads: {', '.join(wanted)})"
+        )
     return out
 
 
 # -- editing -------------------------------------------------------------------
+
 
 def _toml_value(value: Any) -> str:
     import json
@@ -561,14 +608,14 @@ def set_value(text: str, section: str | None, key: str, value: Any) -> str:
         lines[line - 1] = rendered
         return "\n".join(lines) + "\n"
     if section is None:
-        first_header = next((i for i, l in enumerate(lines) if l.lstrip().startswith("[")), len(lines))
+        first_header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
         lines.insert(first_header, rendered)
         if first_header < len(lines) - 1 and lines[first_header + 1].strip():
             lines.insert(first_header + 1, "")
         return "\n".join(lines) + "\n"
     start = None
-    for i, l in enumerate(lines):
-        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", l)
+    for i, line in enumerate(lines):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
         if header and header.group(1).replace('"', "").replace(" ", "") == section:
             start = i
             break

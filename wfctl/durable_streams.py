@@ -222,8 +222,15 @@ class StreamError(Exception):
     #: wfctl exit code (see the README, Exit codes) suggested for this error.
     exit_code = 5
 
-    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
-                 body: str | None = None, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        body: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -298,8 +305,9 @@ class ParseError(StreamError):
 
     code = "PARSE_ERROR"
 
-    def __init__(self, message: str, *, offset: str | None = None, delivered: int = 0, reason: str | None = None,
-                 **kw: Any):
+    def __init__(
+        self, message: str, *, offset: str | None = None, delivered: int = 0, reason: str | None = None, **kw: Any
+    ):
         super().__init__(message, **kw)
         self.offset = offset
         self.delivered = delivered
@@ -343,8 +351,7 @@ class Backoff:
     max_delay: float = 30.0
     max_retry_after: float = 60.0
 
-    def delay(self, attempt: int, retry_after: float | None = None,
-              rand: Callable[[], float] = random.random) -> float:
+    def delay(self, attempt: int, retry_after: float | None = None, rand: Callable[[], float] = random.random) -> float:
         ceiling = min(self.max_delay, self.initial * (self.multiplier ** min(attempt, 64)))
         wait = rand() * ceiling
         if retry_after is not None:
@@ -469,9 +476,9 @@ class SSEParser:
                 m = _EOL.search(buf, start)
                 if m is None:
                     break
-                self._line(bytes(buf[start:m.start()]), events)
+                self._line(bytes(buf[start : m.start()]), events)
                 start = m.end()
-                if m.end() == n and buf[n - 1:n] == b"\r":
+                if m.end() == n and buf[n - 1 : n] == b"\r":
                     self._skip_lf = True  # a CR ending the chunk: a following LF belongs to it
         del buf[:start]
         return events
@@ -611,8 +618,11 @@ class StreamReader:
             connect=self._timeout.connect, read=idle_timeout, write=self._timeout.write, pool=self._timeout.pool
         )
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(
-            follow_redirects=False, headers={"User-Agent": f"wfctl/{__version__}"})
+        self._client = (
+            client
+            if client is not None
+            else httpx.Client(follow_redirects=False, headers={"User-Agent": f"wfctl/{__version__}"})
+        )
         self._display_url = str(self._url.copy_with(query=None, fragment=None))
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -649,7 +659,8 @@ class StreamReader:
                     if not offset:
                         raise ProtocolError(
                             f"HEAD {self._display_url} answered {resp.status_code} without Stream-Next-Offset",
-                            status=resp.status_code, url=self._display_url,
+                            status=resp.status_code,
+                            url=self._display_url,
                         )
                     return StreamInfo(
                         offset=offset,
@@ -661,8 +672,9 @@ class StreamReader:
                 failures += 1
                 self._wait(failures, r)
 
-    def read(self, offset: str | None = "-1", live: str | None = None,
-             columns: Sequence[str] | None = None, skip: int = 0) -> Iterator[Batch]:
+    def read(
+        self, offset: str | None = "-1", live: str | None = None, columns: Sequence[str] | None = None, skip: int = 0
+    ) -> Iterator[Batch]:
         """Read the stream from ``offset`` (an offset from a previous batch, ``"-1"`` or ``"now"``).
 
         ``live=None`` catches up and stops at the tail; ``"long-poll"`` and ``"sse"`` keep following until
@@ -718,8 +730,8 @@ class StreamReader:
                 return
             if outcome == "fallback":
                 log.warning(
-                    "SSE connections to %s keep closing immediately (a buffering proxy?); "
-                    "falling back to long-poll", self._display_url,
+                    "SSE connections to %s keep closing immediately (a buffering proxy?); falling back to long-poll",
+                    self._display_url,
                 )
                 yield from self._long_poll(s)
                 return
@@ -821,7 +833,8 @@ class StreamReader:
                     if pending + parser.pending_bytes > _MAX_SSE_PENDING:
                         raise ProtocolError(
                             f"{self._display_url}: more than {_MAX_SSE_PENDING} bytes of SSE data without a "
-                            "control event", url=self._display_url,
+                            "control event",
+                            url=self._display_url,
                         )
         except _Retry as r:
             s.failures += 1
@@ -871,17 +884,27 @@ class StreamReader:
         if not next_offset:
             raise ProtocolError(
                 f"{self._display_url} answered {resp.status_code} without Stream-Next-Offset",
-                status=resp.status_code, url=self._display_url,
+                status=resp.status_code,
+                url=self._display_url,
             )
         if content_type:
             s.content_type = content_type
         self._check_progress(requested, next_offset, resp.status_code)
         s.cursor = cursor
-        yield Batch(body, None, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor,
-                    resp.status_code)
+        yield Batch(
+            body, None, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor, resp.status_code
+        )
 
-    def _json_batches(self, s: _Session, resp: httpx.Response, requested: str, next_offset: str,
-                      up_to_date: bool, closed: bool, cursor: str | None) -> Iterator[Batch]:
+    def _json_batches(
+        self,
+        s: _Session,
+        resp: httpx.Response,
+        requested: str,
+        next_offset: str,
+        up_to_date: bool,
+        closed: bool,
+        cursor: str | None,
+    ) -> Iterator[Batch]:
         """The messages of a JSON response: partial batches while a large body arrives, then the last one.
 
         ``s.skip`` messages after ``requested`` were already delivered by an earlier, cut read of the same
@@ -939,7 +962,7 @@ class StreamReader:
                         continue
                     begin = buf.index(b"[") + 1
                 if objects is None and threshold >= 0 and len(buf) - begin >= threshold:
-                    objects = buf[begin:begin + 64].lstrip()[:1] == b"{"
+                    objects = buf[begin : begin + 64].lstrip()[:1] == b"{"
                     if objects and s.columns:
                         if s.helper is None:
                             s.helper = ColumnHelper(s.columns)
@@ -1047,8 +1070,11 @@ class StreamReader:
         deadline = time.monotonic() + self.answer_timeout
         for chunk in chunks:
             if time.monotonic() > deadline:
-                raise ProtocolError(f"{self._display_url} kept sending one answer for more than "
-                                    f"{self.answer_timeout:g}s without ending it", url=self._display_url)
+                raise ProtocolError(
+                    f"{self._display_url} kept sending one answer for more than "
+                    f"{self.answer_timeout:g}s without ending it",
+                    url=self._display_url,
+                )
             yield chunk
 
     def _body_chunks(self, s: _Session, resp: httpx.Response) -> Iterator[bytes]:
@@ -1112,8 +1138,9 @@ class StreamReader:
             items.extend(decoded)
         return data
 
-    def _batch_from_control(self, s: _Session, data: bytes, payloads: list[bytes], items: list[Any] | None,
-                            requested: str) -> Batch:
+    def _batch_from_control(
+        self, s: _Session, data: bytes, payloads: list[bytes], items: list[Any] | None, requested: str
+    ) -> Batch:
         try:
             control = json.loads(data)
             if not isinstance(control, dict):
@@ -1141,7 +1168,8 @@ class StreamReader:
             raise InvalidOffsetError(
                 f"offset {requested} is beyond the tail of {self._display_url} (the stream ends at "
                 f"{next_offset}); was the stream recreated?",
-                status=status, url=self._display_url,
+                status=status,
+                url=self._display_url,
             )
 
     def _verify_tail(self, s: _Session, requested: str) -> None:
@@ -1170,8 +1198,14 @@ class StreamReader:
         preview = ""
         if blob:
             preview = f"; data: {blob[:100]!r}" + ("..." if len(blob) > 100 else "")
-        raise ParseError(f"{self._display_url}: {what} after offset {s.offset}{preview}", status=status,
-                         url=self._display_url, offset=s.offset, delivered=s.skip, reason=what)
+        raise ParseError(
+            f"{self._display_url}: {what} after offset {s.offset}{preview}",
+            status=status,
+            url=self._display_url,
+            offset=s.offset,
+            delivered=s.skip,
+            reason=what,
+        )
 
     # -- HTTP ---------------------------------------------------------------------------------------------
 
@@ -1184,15 +1218,18 @@ class StreamReader:
             out["Accept-Encoding"] = "gzip, deflate"  # the encodings _read_body verifies
         return out
 
-    def _send(self, method: str, params: list[tuple[str, str]], *, live: bool, accept: str | None = None
-              ) -> httpx.Response:
+    def _send(
+        self, method: str, params: list[tuple[str, str]], *, live: bool, accept: str | None = None
+    ) -> httpx.Response:
         """Send one request; return the open response for 200/204, raise _Retry or a StreamError."""
         if self._params_fn is not None:
             params = params + _query_items(self._params_fn())
         query = sorted(self._base_params + params)
         url = self._url.copy_with(params=httpx.QueryParams(query))
         request = self._client.build_request(
-            method, url, headers=self._request_headers(accept),
+            method,
+            url,
+            headers=self._request_headers(accept),
             timeout=self._live_timeout if live else self._timeout,
         )
         try:
@@ -1324,7 +1361,7 @@ def _proven_part(buf: bytearray, begin: int, size: int) -> tuple[bytes, int] | N
         brace = buf.rfind(b"},", begin, end)
         if brace < begin:
             return None
-        seg = bytes(buf[begin:brace + 1])
+        seg = bytes(buf[begin : brace + 1])
         depth = nesting(seg)
         if depth == 0:
             return seg, brace + 2
@@ -1334,8 +1371,9 @@ def _proven_part(buf: bytearray, begin: int, size: int) -> tuple[bytes, int] | N
     return None
 
 
-def _split_json_array(buf: bytearray, begin: int, objects: bool, size: int | None = None
-                      ) -> tuple[list[Any], bytes, int] | None:
+def _split_json_array(
+    buf: bytearray, begin: int, objects: bool, size: int | None = None
+) -> tuple[list[Any], bytes, int] | None:
     """Split the complete messages off the start of a JSON array that is still arriving.
 
     ``buf[begin:]`` holds the array's text after its ``[`` (or after a top-level comma). Returns the
@@ -1374,7 +1412,7 @@ def _split_json_array(buf: bytearray, begin: int, objects: bool, size: int | Non
     except UnicodeDecodeError as e:
         if e.reason != "unexpected end of data":
             return None  # damaged: the final parse will say so
-        text = raw[:e.start].decode("utf-8")
+        text = raw[: e.start].decode("utf-8")
     items = []
     idx, end, size = 0, -1, len(text)
     while True:

@@ -46,8 +46,9 @@ from .times import retry_after_seconds
 USER_AGENT = f"wfctl/{__version__}"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
-                            "temporal-api-key"})
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "temporal-api-key"}
+)
 CONNECT_TIMEOUT = 5.0
 #: The largest (decoded) body wfctl reads; anything longer is an engine's answer that never ends.
 MAX_BODY = 128 * 1024 * 1024
@@ -70,7 +71,7 @@ def retry_after(response: httpx.Response) -> float | None:
 
 def backoff_delay(attempt: int, *, base: float = 0.25, cap: float = 10.0) -> float:
     """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
-    return random.uniform(0, min(cap, base * (2 ** attempt)))
+    return random.uniform(0, min(cap, base * (2**attempt)))
 
 
 def describe_body(response: httpx.Response) -> str:
@@ -144,8 +145,10 @@ class HttpClient:
         max_body: int = MAX_BODY,
     ):
         if not base_url:
-            raise UsageError(f"no URL configured for the {engine} backend",
-                             hint="pass --url or set 'url' in the profile (wfctl config set url ...)")
+            raise UsageError(
+                f"no URL configured for the {engine} backend",
+                hint="pass --url or set 'url' in the profile (wfctl config set url ...)",
+            )
         if not re.match(r"^https?://", base_url):
             raise UsageError(f"URL {base_url!r} must start with http:// or https://")
         all_headers = {"user-agent": USER_AGENT, "accept": "application/json"}
@@ -219,8 +222,16 @@ class HttpClient:
         remaining = max(0.01, remaining)
         return httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT, remaining))
 
-    def request(self, method: str, path: str, *, retry: bool | None = None, expect: tuple[int, ...] = (),
-                timeout: float | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool | None = None,
+        expect: tuple[int, ...] = (),
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """Send a request with retries, within one budget; raise a typed error for failure statuses.
 
         ``expect`` lists extra statuses the caller handles itself (e.g. 404). ``timeout`` replaces the
@@ -246,8 +257,11 @@ class HttpClient:
             except httpx.RemoteProtocolError as exc:
                 error = exc
                 text = str(exc) or type(exc).__name__
-                reason = (f"the answer was cut off ({text})" if "body" in text or "chunk" in text.lower()
-                          else f"connection failed (RemoteProtocolError: {text})")
+                reason = (
+                    f"the answer was cut off ({text})"
+                    if "body" in text or "chunk" in text.lower()
+                    else f"connection failed (RemoteProtocolError: {text})"
+                )
             except httpx.TransportError as exc:
                 error = exc
                 reason = f"connection failed ({type(exc).__name__}: {exc or 'no detail'})"
@@ -258,14 +272,18 @@ class HttpClient:
                     hint="the engine, or a proxy in front of it, mislabels its answers",
                 ) from None
             except httpx.TooManyRedirects:
-                raise UnavailableError(f"{self.engine} redirected {where} in a loop (more than "
-                                       f"{self.client.max_redirects} redirects)") from None
+                raise UnavailableError(
+                    f"{self.engine} redirected {where} in a loop (more than {self.client.max_redirects} redirects)"
+                ) from None
             except _TooLarge:
-                raise UnavailableError(f"{self.engine} answered {where} with a body larger than "
-                                       f"{_size(self.max_body)}; wfctl stops reading there") from None
+                raise UnavailableError(
+                    f"{self.engine} answered {where} with a body larger than "
+                    f"{_size(self.max_body)}; wfctl stops reading there"
+                ) from None
             except httpx.HTTPError as exc:  # anything else httpx refuses about the exchange
-                raise UnavailableError(f"{self.engine}: {where} failed ({type(exc).__name__}: "
-                                       f"{_first_line(exc)})") from None
+                raise UnavailableError(
+                    f"{self.engine}: {where} failed ({type(exc).__name__}: {_first_line(exc)})"
+                ) from None
             else:
                 error = None
                 self._log_response(response, time.monotonic() - started)
@@ -309,6 +327,7 @@ class HttpClient:
         timer: threading.Timer | None = None
         sock = _socket_of(response)
         if sock is not None:  # a stalled read is woken by shutting the socket down at the deadline
+
             def expire() -> None:
                 cut.set()
                 try:
@@ -346,7 +365,8 @@ class HttpClient:
         message = server_message(response)
         what = f"{self.engine}: HTTP {status}" + (f": {message}" if message else "")
         if message is None and not _is_json(response) and response.content:
-            what = f"{self.engine} answered {describe_body(response)} ({response.request.method} {response.request.url.path})"
+            request = response.request
+            what = f"{self.engine} answered {describe_body(response)} ({request.method} {request.url.path})"
         if status in (401, 403):
             return AuthError(what, hint=self.auth_hint)
         if status == 404:
@@ -372,8 +392,9 @@ class HttpClient:
                 try:
                     codecs.lookup(charset)
                 except LookupError:
-                    raise UnavailableError(f"{self.engine} answered {describe_body(response)} in an unknown "
-                                           f"charset {charset!r} {where}") from None
+                    raise UnavailableError(
+                        f"{self.engine} answered {describe_body(response)} in an unknown charset {charset!r} {where}"
+                    ) from None
                 text = content.decode(charset)
                 return json.loads(text[1:] if text.startswith("\ufeff") else text)
             return json.loads(content)  # no charset: UTF-8 (or UTF-16/32, detected as RFC 8259 allows)
@@ -388,15 +409,19 @@ class HttpClient:
                 declared = response.headers.get("content-length")
                 raise UnavailableError(
                     f"{self.engine} answered {describe_body(response)} whose JSON ends early, after "
-                    f"{len(content)} bytes" + (f" (Content-Length: {declared})" if declared else "")
-                    + f": a truncated answer {where}", hint="try again; reading changes nothing") from None
+                    f"{len(content)} bytes"
+                    + (f" (Content-Length: {declared})" if declared else "")
+                    + f": a truncated answer {where}",
+                    hint="try again; reading changes nothing",
+                ) from None
             raise UnavailableError(
                 f"{self.engine} answered {describe_body(response)} that is not JSON {where}",
                 hint="is the URL pointing at the API (not a proxy or web page)?",
             ) from None
         except RecursionError:
-            raise UnavailableError(f"{self.engine} answered {describe_body(response)} with JSON nested too deeply "
-                                   f"to read {where}") from None
+            raise UnavailableError(
+                f"{self.engine} answered {describe_body(response)} with JSON nested too deeply to read {where}"
+            ) from None
         except ValueError:
             raise UnavailableError(
                 f"{self.engine} answered {describe_body(response)} that is not JSON {where}",
@@ -407,8 +432,9 @@ class HttpClient:
         return self.json("GET", path, params=_clean(params), **kwargs)
 
     @contextmanager
-    def stream(self, method: str, path: str, *, timeout: float | None = None,
-               **kwargs: Any) -> Iterator[httpx.Response]:
+    def stream(
+        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
         """Open a streaming response; failure statuses raise typed errors. ``timeout`` is the read timeout
         of each read (the caller's idle watchdog), not a budget for the whole stream."""
         if timeout is not None:
@@ -467,8 +493,14 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-_TYPE_NAMES = {str: "a string", int: "a number", float: "a number", dict: "an object", list: "an array",
-               bool: "a boolean"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    dict: "an object",
+    list: "an array",
+    bool: "a boolean",
+}
 
 
 def json_type(value: Any) -> str:
@@ -494,8 +526,9 @@ def check_fields(engine: str, what: str, value: Any, spec: Mapping[str, Any]) ->
         kinds = types if isinstance(types, tuple) else (types,)
         if not isinstance(field, kinds) or (isinstance(field, bool) and bool not in kinds):
             wanted = " or ".join(dict.fromkeys(_TYPE_NAMES.get(k, k.__name__) for k in kinds))
-            raise UnavailableError(f"{engine} answered {what} with {key!r} as {json_type(field)} where its API has "
-                                   f"{wanted}")
+            raise UnavailableError(
+                f"{engine} answered {what} with {key!r} as {json_type(field)} where its API has {wanted}"
+            )
     return value
 
 
@@ -505,7 +538,7 @@ def shape_error(engine: str, exc: BaseException, what: str | None = None) -> Una
         f"{engine} answered {what or 'a request'} in a shape wfctl does not read "
         f"({type(exc).__name__}: {_first_line(exc)})",
         hint="the engine's API may have changed, or something between wfctl and it rewrites answers; "
-             "--debug shows where",
+        "--debug shows where",
     )
 
 

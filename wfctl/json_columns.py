@@ -147,7 +147,7 @@ def _read_exact(fd: int, size: int) -> bytes | None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _cpus() -> int:
@@ -172,8 +172,9 @@ class ColumnHelper:
         self.depth = depth
         # needs a second CPU to run on (on one, the helper only adds work: ~30% slower), select() on pipes
         # (POSIX) and a Python interpreter to run (not a frozen executable)
-        self.broken = (_cpus() < min_cpus or os.name != "posix" or not sys.executable
-                       or bool(getattr(sys, "frozen", False)))
+        self.broken = (
+            _cpus() < min_cpus or os.name != "posix" or not sys.executable or bool(getattr(sys, "frozen", False))
+        )
         self._proc: Any = None
         #: after :meth:`close`: the helper's peak resident set size in bytes (Linux/macOS; else None)
         self.max_rss: int | None = None
@@ -192,8 +193,13 @@ class ColumnHelper:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-S", "-c", "from wfctl.json_columns import serve; serve()"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0,
-                close_fds=True)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                bufsize=0,
+                close_fds=True,
+            )
         except (OSError, ValueError):
             self.broken = True
             return False
@@ -284,7 +290,7 @@ class ColumnHelper:
         try:
             while view:
                 try:
-                    view = view[os.write(self._w, view):]
+                    view = view[os.write(self._w, view) :]
                     continue
                 except BlockingIOError:
                     pass
@@ -321,7 +327,7 @@ class ColumnHelper:
             (size,) = _LEN.unpack_from(buf, start)
             if len(buf) - start - 4 < size:
                 break
-            self._answers.append(marshal.loads(buf[start + 4:start + 4 + size]))
+            self._answers.append(marshal.loads(buf[start + 4 : start + 4 + size]))
             start += 4 + size
         if start:
             del buf[:start]

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence, TextIO
 
@@ -91,6 +91,7 @@ _encode_spaced = json.JSONEncoder(ensure_ascii=False, default=_default).encode
 
 # -- closed pipes --------------------------------------------------------------
 
+
 class OutputClosed(BaseException):
     """stdout's (or stderr's) reader has gone away: stop, and exit 0 without a word.
 
@@ -137,6 +138,7 @@ def guard_std_streams() -> None:
 
 
 # -- time ----------------------------------------------------------------------
+
 
 def human_duration(seconds: float | None) -> str:
     if seconds is None:
@@ -217,6 +219,7 @@ def is_today(when: datetime, now_: datetime | None = None) -> bool:
 
 # -- options -------------------------------------------------------------------
 
+
 @dataclass
 class OutputOptions:
     format: str = "plain"
@@ -279,6 +282,7 @@ def select(obj: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
 
 
 # -- writers -------------------------------------------------------------------
+
 
 def out() -> TextIO:
     return sys.stdout

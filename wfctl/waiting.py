@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from .errors import ExitCode, WaitTimeout
-from .model import CANCELLED, FAILED, Run, TERMINAL
+from .model import CANCELLED, FAILED, TERMINAL, Run
 
 if TYPE_CHECKING:
     from .backends.base import Backend
@@ -61,7 +61,7 @@ def wait_for_runs(
     runs' statuses the caller already read, in ``run_ids`` order."""
     started = clock()
     if first is not None and len(first) == len(run_ids):
-        current = dict(zip(run_ids, first))
+        current = dict(zip(run_ids, first, strict=False))
     else:
         current = {rid: backend.get_status(rid) for rid in run_ids}
     while True:

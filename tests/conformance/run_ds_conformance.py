@@ -66,12 +66,12 @@ _WRITER_HEADERS = (
 #: Why a missing client feature is out of scope (a case requiring it is skipped with this reason).
 FEATURE_REASONS = {
     "auto": "auto mode (live: true, catch-up then whichever live mode the client picks) is not offered: "
-            "wfctl's reader is told long-poll or sse",
+    "wfctl's reader is told long-poll or sse",
     "batching": _PRODUCER,
     "batchItems": "producer-only: producer options validation",
     "strictZeroValidation": "producer-only: producer options validation",
     "retryOptions": "validates a PHP-client options object; the official TypeScript client does not declare "
-                    "retryOptions either and skips these cases",
+    "retryOptions either and skips these cases",
 }
 
 #: Case id -> reason it is not run, besides whole producer suites and missing features. Keep in sync with
@@ -96,17 +96,19 @@ EXCLUDED: dict[str, str] = {
     "input-validation/producer-negative-epoch": "producer-only: producer options validation",
     "input-validation/producer-negative-max-batch-bytes": "producer-only: producer options validation",
     "offset-resumption/offset-zero-start": (
-        "not runnable against the reference server: it answers offset \"0\" with 400 Invalid offset format "
+        'not runnable against the reference server: it answers offset "0" with 400 Invalid offset format '
         "(its offsets are <digits>_<digits>); the official client gets the same 400 and passes only because "
         "upstream's runner does not check data on an error result. wfctl reports INVALID_OFFSET"
     ),
 }
 
 #: Cases the YAML marks ``skip`` for another implementation's bug (its reason string), which wfctl runs.
-RUN_DESPITE_SKIP = frozenset({
-    "read-sse-base64/sse-base64-data-integrity-multiline",
-    "read-sse-base64/sse-base64-large-payload-4kb",
-})
+RUN_DESPITE_SKIP = frozenset(
+    {
+        "read-sse-base64/sse-base64-data-integrity-multiline",
+        "read-sse-base64/sse-base64-large-payload-4kb",
+    }
+)
 
 _ERROR_CODES = {
     "NOT_FOUND": "NOT_FOUND",
@@ -117,9 +119,23 @@ _ERROR_CODES = {
 }
 
 # expectation keys that only make sense for a successful result
-_SUCCESS_KEYS = ("data", "dataContains", "dataContainsAll", "dataExact", "minChunks", "upToDate", "streamClosed",
-                 "contentType", "hasOffset", "storeOffsetAs", "storeDataAs", "storeAs", "finalOffset",
-                 "headersSent", "paramsSent")
+_SUCCESS_KEYS = (
+    "data",
+    "dataContains",
+    "dataContainsAll",
+    "dataExact",
+    "minChunks",
+    "upToDate",
+    "streamClosed",
+    "contentType",
+    "hasOffset",
+    "storeOffsetAs",
+    "storeDataAs",
+    "storeAs",
+    "finalOffset",
+    "headersSent",
+    "paramsSent",
+)
 
 
 def conformance_dirs() -> list[Path]:
@@ -147,8 +163,8 @@ def out_of_scope(case: "Case") -> str | None:
 
 @dataclass(frozen=True)
 class Case:
-    id: str            # "<file stem>/<test id>", e.g. "read-sse/sse-binary-data"
-    file: str          # path relative to test-cases/
+    id: str  # "<file stem>/<test id>", e.g. "read-sse/sse-binary-data"
+    file: str  # path relative to test-cases/
     suite: dict
     test: dict
 
@@ -160,7 +176,7 @@ class Case:
 @dataclass
 class Outcome:
     case: Case
-    status: str        # "passed" | "failed" | "skipped"
+    status: str  # "passed" | "failed" | "skipped"
     message: str = ""
     seconds: float = 0.0
 
@@ -296,8 +312,7 @@ class CaseRunner:
 
     # -- reader-side actions ------------------------------------------------------------------------------
 
-    def _reader(self, path: str, step: dict | None = None
-                ) -> tuple[StreamReader, httpx.Client, list[httpx.Request]]:
+    def _reader(self, path: str, step: dict | None = None) -> tuple[StreamReader, httpx.Client, list[httpx.Request]]:
         """A reader for ``path`` with the step's headers and the dynamic headers and parameters (callables,
         evaluated by the reader for every request), its HTTP client (the caller closes both) and the list
         its requests are recorded in."""
@@ -313,10 +328,15 @@ class CaseRunner:
             return {k: _dynamic_value(v) for k, v in dynamic_params.items()}
 
         client = httpx.Client(follow_redirects=False, event_hooks={"request": [sent.append]})
-        reader = StreamReader(self.base_url + path, headers=headers if dynamic_headers else static,
-                              params=params if dynamic_params else None, client=client,
-                              idle_timeout=self.idle_timeout, max_retries=5,
-                              backoff=Backoff(initial=0.05, max_delay=1.0))
+        reader = StreamReader(
+            self.base_url + path,
+            headers=headers if dynamic_headers else static,
+            params=params if dynamic_params else None,
+            client=client,
+            idle_timeout=self.idle_timeout,
+            max_retries=5,
+            backoff=Backoff(initial=0.05, max_delay=1.0),
+        )
         return reader, client, sent
 
     def _sent(self, result: dict, sent: list[httpx.Request]) -> dict:
@@ -380,13 +400,22 @@ class CaseRunner:
             finally:
                 batches.close()
         except StreamError as e:
-            return self._sent(_error("read", _ERROR_CODES.get(e.code, "UNEXPECTED_STATUS"), e.message, e.status),
-                              sent)
+            return self._sent(_error("read", _ERROR_CODES.get(e.code, "UNEXPECTED_STATUS"), e.message, e.status), sent)
         finally:
             reader.close()
             client.close()
-        return self._sent({"type": "read", "success": True, "status": status, "chunks": chunks,
-                           "offset": next_offset, "upToDate": up_to_date, "streamClosed": closed}, sent)
+        return self._sent(
+            {
+                "type": "read",
+                "success": True,
+                "status": status,
+                "chunks": chunks,
+                "offset": next_offset,
+                "upToDate": up_to_date,
+                "streamClosed": closed,
+            },
+            sent,
+        )
 
     def _do_head(self, step: dict, kind: str = "head") -> dict:
         path = self.sub(step["path"])
@@ -400,8 +429,17 @@ class CaseRunner:
             client.close()
         if kind == "connect":  # the official client's connect(): a HEAD proving the stream exists
             return {"type": "connect", "success": True, "status": info.status}
-        return self._sent({"type": "head", "success": True, "status": info.status, "offset": info.offset,
-                           "contentType": info.content_type, "streamClosed": info.closed}, sent)
+        return self._sent(
+            {
+                "type": "head",
+                "success": True,
+                "status": info.status,
+                "offset": info.offset,
+                "contentType": info.content_type,
+                "streamClosed": info.closed,
+            },
+            sent,
+        )
 
     def _do_connect(self, step: dict) -> dict:
         return self._do_head(step, "connect")
@@ -455,8 +493,12 @@ class CaseRunner:
             self.vars[step["as"]] = path
         if resp.status_code in (200, 201):
             self.content_types[path] = ctype
-            return {"type": "create", "success": True, "status": resp.status_code,
-                    "offset": resp.headers.get("stream-next-offset")}
+            return {
+                "type": "create",
+                "success": True,
+                "status": resp.status_code,
+                "offset": resp.headers.get("stream-next-offset"),
+            }
         return _http_error("create", resp)
 
     def _append(self, path: str, body: bytes, action: str, force_head: bool = False) -> dict:
@@ -464,8 +506,7 @@ class CaseRunner:
             self.content_types.pop(path, None)
         resp = self.http.post(path, headers={"Content-Type": self._content_type(path)}, content=body)
         if resp.status_code in (200, 204):
-            return {"type": "append", "success": True, "status": 200,
-                    "offset": resp.headers.get("stream-next-offset")}
+            return {"type": "append", "success": True, "status": 200, "offset": resp.headers.get("stream-next-offset")}
         return _http_error(action, resp)
 
     def _append_body(self, step: dict) -> bytes:
@@ -693,8 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         if server:
             server.stop()
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("passed", "failed", "skipped")}
-    print(f"{len(outcomes)} cases: {counts['passed']} passed, {counts['failed']} failed, "
-          f"{counts['skipped']} skipped")
+    print(f"{len(outcomes)} cases: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 1 if counts["failed"] else 0
 
 

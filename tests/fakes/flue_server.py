@@ -168,8 +168,12 @@ class _Run:
     finish_args: dict | None = None
 
     def record(self) -> dict:
-        doc: dict[str, Any] = {"runId": self.run_id, "workflowName": self.workflow_name, "status": self.status,
-                               "startedAt": self.started_at}
+        doc: dict[str, Any] = {
+            "runId": self.run_id,
+            "workflowName": self.workflow_name,
+            "status": self.status,
+            "startedAt": self.started_at,
+        }
         if self.input is not None:
             doc["input"] = self.input
         if self.status != "active":
@@ -255,8 +259,9 @@ def _validate_ticker(input: Any) -> list[dict] | None:
     issues = []
     for key in ("n", "delayMs"):
         if key in input and not isinstance(input[key], (int, float)):
-            issues.append({"message": f"Invalid type: Expected number but received {json.dumps(input[key])}",
-                           "path": [key]})
+            issues.append(
+                {"message": f"Invalid type: Expected number but received {json.dumps(input[key])}", "path": [key]}
+            )
     return issues or None
 
 
@@ -268,8 +273,12 @@ def _burst(ctx: RunContext, input: Any) -> Any:
     made = 0
     while made < count:
         k = min(batch, count - made)
-        ctx.emit_many([{"type": "log", "level": "info", "message": f"event {made + i}", "attributes": {"n": made + i}}
-                       for i in range(k)])
+        ctx.emit_many(
+            [
+                {"type": "log", "level": "info", "message": f"event {made + i}", "attributes": {"n": made + i}}
+                for i in range(k)
+            ]
+        )
         made += k
         ctx.sleep(pause)
     if input.get("fail"):
@@ -288,13 +297,21 @@ def _chatty(ctx: RunContext, input: Any) -> Any:
     ctx.emit("tool_start", toolName="bash", toolCallId="call_1", args={"command": "ls -la"})
     ctx.emit("tool", toolName="bash", toolCallId="call_1", isError=False, result="README.md\nsrc", durationMs=12)
     ctx.emit("tool_start", toolName="read", toolCallId="call_2", args={"path": "missing.txt"})
-    ctx.emit("tool", toolName="read", toolCallId="call_2", isError=True, result="ENOENT: no such file",
-             durationMs=3)
-    ctx.emit("turn", turnId="turn_1", purpose="agent", durationMs=850, isError=False,
-             request={"providerId": "anthropic", "providerName": "Anthropic",
-                      "requestedModel": "claude-haiku-4-5", "api": "messages"},
-             response={"responseModel": "claude-haiku-4-5", "finishReason": "stop",
-                       "usage": {"input": 1200, "output": 85}})
+    ctx.emit("tool", toolName="read", toolCallId="call_2", isError=True, result="ENOENT: no such file", durationMs=3)
+    ctx.emit(
+        "turn",
+        turnId="turn_1",
+        purpose="agent",
+        durationMs=850,
+        isError=False,
+        request={
+            "providerId": "anthropic",
+            "providerName": "Anthropic",
+            "requestedModel": "claude-haiku-4-5",
+            "api": "messages",
+        },
+        response={"responseModel": "claude-haiku-4-5", "finishReason": "stop", "usage": {"input": 1200, "output": 85}},
+    )
     ctx.emit("task_start", taskId="task_1", prompt="Summarize the README", agent="helper")
     ctx.emit("task", taskId="task_1", agent="helper", isError=False, result="A short summary.", durationMs=40)
     ctx.emit("operation_start", operationId="op_1", operationKind="shell")
@@ -424,8 +441,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return None
 
-    def send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-             content_type: str | None = "application/json", cut: bool = False) -> None:
+    def send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        content_type: str | None = "application/json",
+        cut: bool = False,
+    ) -> None:
         self.send_response(status)
         all_headers = dict(_SECURITY)
         if content_type and (body or status not in (204, 304)):
@@ -531,8 +554,9 @@ class FakeFlue:
                 time.sleep(0.02)  # the old socket of a restart may linger for a moment
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-flue-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-flue-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -573,17 +597,24 @@ class FakeFlue:
         return f"FakeFlue({self.url!r}, version={self.version!r})"
 
     # -- workflows and runs ---------------------------------------------------------------------------------
-    def add_workflow(self, name: str, fn: Callable[[RunContext, Any], Any] | None = None, *,
-                     route_auth: bool = True, runs: bool = True,
-                     validate: Callable[[Any], list[dict] | None] | None = None) -> None:
+    def add_workflow(
+        self,
+        name: str,
+        fn: Callable[[RunContext, Any], Any] | None = None,
+        *,
+        route_auth: bool = True,
+        runs: bool = True,
+        validate: Callable[[Any], list[dict] | None] | None = None,
+    ) -> None:
         self.workflows[name] = _Workflow(name, fn, route_auth=route_auth, runs=runs, validate=validate)
 
     def run(self, run_id: str) -> _Run:
         with self.cond:
             return self.runs[run_id]
 
-    def create_run(self, workflow: str = "manual", input: Any = None, *, run_id: str | None = None,
-                   emit_start: bool = True) -> str:
+    def create_run(
+        self, workflow: str = "manual", input: Any = None, *, run_id: str | None = None, emit_start: bool = True
+    ) -> str:
         """A new active run (no thread): the test drives it with :meth:`emit` and :meth:`finish`."""
         if workflow not in self.workflows:
             self.add_workflow(workflow, None)
@@ -591,8 +622,9 @@ class FakeFlue:
         with self.cond:
             self.runs[run.run_id] = run
         if emit_start:
-            self.emit(run.run_id, "run_start", runId=run.run_id, workflowName=workflow, startedAt=run.started_at,
-                      input=input)
+            self.emit(
+                run.run_id, "run_start", runId=run.run_id, workflowName=workflow, startedAt=run.started_at, input=input
+            )
         return run.run_id
 
     def start_run(self, workflow: str, input: Any = None) -> str:
@@ -600,8 +632,7 @@ class FakeFlue:
         wf = self.workflows[workflow]
         run_id = self.create_run(workflow, input)
         if wf.fn is not None:
-            thread = threading.Thread(target=self._execute, args=(wf, run_id), daemon=True,
-                                      name=f"flue-run-{run_id}")
+            thread = threading.Thread(target=self._execute, args=(wf, run_id), daemon=True, name=f"flue-run-{run_id}")
             self._threads.append(thread)
             thread.start()
         return run_id
@@ -669,8 +700,11 @@ class FakeFlue:
             run = self.runs[run_id]
             ended = _now_iso()
             duration = int((time.monotonic() - run.started_mono) * 1000)
-            fields: dict[str, Any] = {"runId": run_id, "result": None if error else result,
-                                      "isError": error is not None}
+            fields: dict[str, Any] = {
+                "runId": run_id,
+                "result": None if error else result,
+                "isError": error is not None,
+            }
             if error is not None:
                 fields["error"] = error
             fields["durationMs"] = duration
@@ -737,27 +771,40 @@ class FakeFlue:
     def _handle(self, h: _Handler) -> None:
         parts = urlsplit(h.path)
         query = parse_qsl(parts.query, keep_blank_values=True)
-        self.requests.append(RecordedRequest(h.command, parts.path, query,
-                                             {k.lower(): v for k, v in h.headers.items()}))
+        self.requests.append(
+            RecordedRequest(h.command, parts.path, query, {k.lower(): v for k, v in h.headers.items()})
+        )
         path = parts.path
         if self.prefix:
             if not (path == self.prefix or path.startswith(self.prefix + "/")):
                 return h.send(404, b"Not Found", content_type="text/plain")
-            path = path[len(self.prefix):]
+            path = path[len(self.prefix) :]
         segments = [unquote(s) for s in path.split("/")[1:]]
         if self.version.startswith("2"):
             if segments and segments[0] == "agents":
                 return h.send_json(404, _error("agent_not_found", "Agent was not found."))
             h.read_body()
-            return h.send_json(404, _error("route_not_found", f"No route matches {h.command} {parts.path}.",
-                                           "Verify the request method and path are correct."))
+            return h.send_json(
+                404,
+                _error(
+                    "route_not_found",
+                    f"No route matches {h.command} {parts.path}.",
+                    "Verify the request method and path are correct.",
+                ),
+            )
         if len(segments) == 2 and segments[0] == "workflows":
             return self._workflow_route(h, segments[1], query)
         if len(segments) == 2 and segments[0] == "runs":
             return self._run_route(h, segments[1], query)
         h.read_body()
-        return h.send_json(404, _error("route_not_found", f"No route matches {h.command} {parts.path}.",
-                                       "Verify the request method and path are correct."))
+        return h.send_json(
+            404,
+            _error(
+                "route_not_found",
+                f"No route matches {h.command} {parts.path}.",
+                "Verify the request method and path are correct.",
+            ),
+        )
 
     def _middleware(self, h: _Handler) -> bool:
         """The workflow's Hono middleware: True when it let the request through (else it answered)."""
@@ -776,12 +823,21 @@ class FakeFlue:
         wf = self.workflows.get(name)
         if wf is None or wf.fn is None:
             h.read_body()
-            return h.send_json(404, _error("workflow_not_found", f'Workflow "{name}" is not registered.',
-                                           "Verify the workflow name is correct."))
+            return h.send_json(
+                404,
+                _error(
+                    "workflow_not_found",
+                    f'Workflow "{name}" is not registered.',
+                    "Verify the workflow name is correct.",
+                ),
+            )
         if h.command != "POST":
             h.read_body()
-            return h.send_json(405, _error("method_not_allowed", f"Method {h.command} is not allowed.",
-                                           "Allowed methods: POST."), {"Allow": "POST"})
+            return h.send_json(
+                405,
+                _error("method_not_allowed", f"Method {h.command} is not allowed.", "Allowed methods: POST."),
+                {"Allow": "POST"},
+            )
         if wf.route_auth and not self._middleware(h):
             return None
         body = h.read_body()
@@ -789,18 +845,24 @@ class FakeFlue:
         input_: Any = None
         if body and body.strip():
             if not ctype or "application/json" not in ctype.lower():
-                return h.send_json(415, _error("unsupported_media_type", "Content-Type must be application/json.",
-                                               f"Received: {ctype}"))
+                return h.send_json(
+                    415,
+                    _error("unsupported_media_type", "Content-Type must be application/json.", f"Received: {ctype}"),
+                )
             try:
                 input_ = json.loads(body)
             except ValueError as exc:
-                return h.send_json(400, _error("invalid_json", "Request body is not valid JSON.",
-                                               f"The JSON parser reported: {exc}"))
+                return h.send_json(
+                    400, _error("invalid_json", "Request body is not valid JSON.", f"The JSON parser reported: {exc}")
+                )
         if wf.validate is not None:
             issues = wf.validate(input_)
             if issues:
-                env = _error("action_input_validation", "Workflow input failed validation.",
-                             "Verify the input matches the workflow's input schema.")
+                env = _error(
+                    "action_input_validation",
+                    "Workflow input failed validation.",
+                    "Verify the input matches the workflow's input schema.",
+                )
                 env["error"]["meta"] = {"action": "workflow", "issues": issues}
                 return h.send_json(500, env)
         run_id = self.start_run(name, input_)
@@ -820,14 +882,23 @@ class FakeFlue:
             wf = self.workflows.get(run.workflow_name) if run else None
         if run is None or wf is None or not wf.runs:
             h.read_body()
-            return h.send_json(404, _error("run_not_found", f'Run "{run_id}" was not found.',
-                                           "Verify the run id is correct and its history is still available."))
+            return h.send_json(
+                404,
+                _error(
+                    "run_not_found",
+                    f'Run "{run_id}" was not found.',
+                    "Verify the run id is correct and its history is still available.",
+                ),
+            )
         if not self._middleware(h):
             return None
         if h.command not in ("GET", "HEAD"):
             h.read_body()
-            return h.send_json(405, _error("method_not_allowed", f"Method {h.command} is not allowed.",
-                                           "Allowed methods: GET, HEAD."), {"Allow": "GET, HEAD"})
+            return h.send_json(
+                405,
+                _error("method_not_allowed", f"Method {h.command} is not allowed.", "Allowed methods: GET, HEAD."),
+                {"Allow": "GET, HEAD"},
+            )
         if h.command == "GET" and any(k == "meta" for k, _ in query):
             with self.cond:
                 record = run.record()
@@ -835,8 +906,11 @@ class FakeFlue:
         if h.command == "HEAD":
             with self.cond:
                 tail, closed = len(run.events) - 1, run.closed
-            headers = {"Stream-Next-Offset": format_offset(tail), "Stream-Up-To-Date": "true",
-                       "Cache-Control": "no-store"}
+            headers = {
+                "Stream-Next-Offset": format_offset(tail),
+                "Stream-Up-To-Date": "true",
+                "Cache-Control": "no-store",
+            }
             if closed:
                 headers["Stream-Closed"] = "true"
             return h.send(200, b"", headers)
@@ -880,8 +954,11 @@ class FakeFlue:
         if start is None:  # catch-up at "now"
             with self.cond:
                 tail_seq, closed = len(run.events) - 1, run.closed
-            headers = {"Stream-Next-Offset": format_offset(tail_seq), "Stream-Up-To-Date": "true",
-                       "Cache-Control": "no-store"}
+            headers = {
+                "Stream-Next-Offset": format_offset(tail_seq),
+                "Stream-Up-To-Date": "true",
+                "Cache-Control": "no-store",
+            }
             if closed:
                 headers["Stream-Closed"] = "true"
             return h.send(200, b"[]", headers)
@@ -890,16 +967,24 @@ class FakeFlue:
             if not events and not (closed and up_to_date):
                 events, next_offset, up_to_date, closed = self._wait(run, start, h)
             if not events:
-                headers = {"Stream-Next-Offset": next_offset, "Stream-Up-To-Date": "true",
-                           "Stream-Cursor": _cursor(cursor)}
+                headers = {
+                    "Stream-Next-Offset": next_offset,
+                    "Stream-Up-To-Date": "true",
+                    "Stream-Cursor": _cursor(cursor),
+                }
                 if closed:
                     headers["Stream-Closed"] = "true"
                 return h.send(204, b"", headers, content_type=None)
             headers = {"Stream-Cursor": _cursor(cursor)}
         else:
             headers = {}
-        headers.update({"Stream-Next-Offset": next_offset, "Cache-Control": "no-store",
-                        "ETag": f'"{run.run_id}:{offset}:{next_offset}{":c" if closed and up_to_date else ""}"'})
+        headers.update(
+            {
+                "Stream-Next-Offset": next_offset,
+                "Cache-Control": "no-store",
+                "ETag": f'"{run.run_id}:{offset}:{next_offset}{":c" if closed and up_to_date else ""}"',
+            }
+        )
         if up_to_date:
             headers["Stream-Up-To-Date"] = "true"
         if closed and up_to_date:
@@ -919,7 +1004,7 @@ class FakeFlue:
 
     def _page(self, run: _Run, start: int) -> tuple[list[dict], str, bool, bool]:
         with self.cond:
-            events = run.events[start + 1: start + 1 + self.page_size]
+            events = run.events[start + 1 : start + 1 + self.page_size]
             up_to_date = start + 1 + self.page_size >= len(run.events)
             next_offset = format_offset(start + len(events)) if events else format_offset(start)
             return events, next_offset, up_to_date, run.closed
@@ -962,8 +1047,12 @@ class FakeFlue:
     def _sse(self, h: _Handler, run: _Run, start: int) -> None:
         server = h.server
         h.send_response(200)
-        for key, value in {**_SECURITY, "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                           "Transfer-Encoding": "chunked"}.items():
+        for key, value in {
+            **_SECURITY,
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "Transfer-Encoding": "chunked",
+        }.items():
             h.send_header(key, value)
         h.end_headers()
         h.wfile.flush()

@@ -77,9 +77,17 @@ SDK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 TERMINAL = ("completed", "failed", "cancelled")
 ENVIRONMENTS = ("production", "preview", "development")
 PAYLOAD_FIELD = {
-    "run_created": "input", "run_started": "input", "run_completed": "output", "run_failed": "error",
-    "step_created": "input", "step_started": "input", "step_completed": "result", "step_failed": "error",
-    "step_retrying": "error", "hook_created": "metadata", "hook_received": "payload",
+    "run_created": "input",
+    "run_started": "input",
+    "run_completed": "output",
+    "run_failed": "error",
+    "step_created": "input",
+    "step_started": "input",
+    "step_completed": "result",
+    "step_failed": "error",
+    "step_retrying": "error",
+    "hook_created": "metadata",
+    "hook_received": "payload",
 }
 T0 = datetime(2026, 11, 22, 4, 0, 0, tzinfo=timezone.utc)
 DEMO_WORKFLOW = "workflow//./workflows/demo//demoWorkflow"
@@ -105,6 +113,7 @@ def ulid(at: datetime | None = None) -> str:
 
 
 # -- payloads (reference §2.9) ---------------------------------------------------------------------------
+
 
 def devalue(value: Any) -> str:
     """``devalue.stringify`` for JSON-like values (+ ``datetime`` as ``["Date", iso]``)."""
@@ -152,10 +161,10 @@ def decode_v4_frames(data: bytes) -> list[tuple[dict[str, Any], bytes]]:
     frames, pos = [], 0
     while pos < len(data):
         (meta_len,) = struct.unpack_from(">I", data, pos)
-        meta = cbor2.loads(data[pos + 4:pos + 4 + meta_len])
+        meta = cbor2.loads(data[pos + 4 : pos + 4 + meta_len])
         pos += 4 + meta_len
         (body_len,) = struct.unpack_from(">I", data, pos)
-        body = data[pos + 4:pos + 4 + body_len]
+        body = data[pos + 4 : pos + 4 + body_len]
         pos += 4 + body_len
         if len(body) != body_len:
             raise ValueError("truncated frame")
@@ -184,6 +193,7 @@ def _uncursor(text: str) -> Any:
 
 
 # -- recording and faults ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Recorded:
@@ -225,10 +235,19 @@ class Reply:
 
 # -- the fake ----------------------------------------------------------------------------------------------
 
+
 class FakeVercelWorld:
-    def __init__(self, *, token: str = "t", project: str = "prj_1", team: str = "team_1",
-                 environment: str = "production", tag_uint8: bool = True, accept_cancel_reason: bool = True,
-                 chunk_cursor_on_last_page: bool = False):
+    def __init__(
+        self,
+        *,
+        token: str = "t",
+        project: str = "prj_1",
+        team: str = "team_1",
+        environment: str = "production",
+        tag_uint8: bool = True,
+        accept_cancel_reason: bool = True,
+        chunk_cursor_on_last_page: bool = False,
+    ):
         self.token, self.project, self.team, self.environment = token, project, team, environment
         self.tag_uint8 = tag_uint8
         self.accept_cancel_reason = accept_cancel_reason
@@ -252,8 +271,9 @@ class FakeVercelWorld:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-vercel-world", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-vercel-world", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -279,20 +299,35 @@ class FakeVercelWorld:
         return f"http://127.0.0.1:{self.port}{BASE_PATH}"
 
     def auth_headers(self, environment: str | None = None) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}", "x-vercel-project-id": self.project,
-                "x-vercel-team-id": self.team, "x-vercel-environment": environment or self.environment,
-                "accept": "application/cbor"}
+        return {
+            "authorization": f"Bearer {self.token}",
+            "x-vercel-project-id": self.project,
+            "x-vercel-team-id": self.team,
+            "x-vercel-environment": environment or self.environment,
+            "accept": "application/cbor",
+        }
 
     # -- scripting ----------------------------------------------------------------------------------------
-    def fail(self, status: int, *, times: int = 1, method: str | None = None, path: str | None = None,
-             body: Any = None, headers: dict[str, str] | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """The next ``times`` matching requests answer ``status`` (before the auth check)."""
         extra = dict(headers or {})
         if status >= 500 or status == 429:
             extra.setdefault("retry-after", "0")
         with self.lock:
-            self.faults.append(Fault(status, times, method.upper() if method else None,
-                                     re.compile(path) if path else None, body, extra))
+            self.faults.append(
+                Fault(
+                    status, times, method.upper() if method else None, re.compile(path) if path else None, body, extra
+                )
+            )
 
     def on_request(self, callback: Callable[["FakeVercelWorld", Recorded], None]) -> None:
         self.callbacks.append(callback)
@@ -304,8 +339,11 @@ class FakeVercelWorld:
     def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
         pattern = re.compile(path) if path else None
         with self.lock:
-            return [r for r in self.requests
-                    if (method is None or r.method == method.upper()) and (pattern is None or pattern.search(r.path))]
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method.upper()) and (pattern is None or pattern.search(r.path))
+            ]
 
     def tick(self, seconds: float = 1.0) -> datetime:
         """The fake's clock: every record gets a distinct, increasing time."""
@@ -314,12 +352,26 @@ class FakeVercelWorld:
             return self._clock
 
     # -- data builders ------------------------------------------------------------------------------------
-    def add_run(self, *, run_id: str | None = None, workflow: str = DEMO_WORKFLOW, status: str = "running",
-                input: Any = None, output: Any = None, error: Any = None, error_code: str | None = None,
-                encrypted: bool = False, created: datetime | None = None, spec_version: int = 3,
-                environment: str | None = None, deployment_id: str = "dpl_fake1", events: bool = True,
-                error_as_json_string: bool = False, attributes: dict[str, Any] | None = None,
-                core_version: str = "4.8.9") -> str:
+    def add_run(
+        self,
+        *,
+        run_id: str | None = None,
+        workflow: str = DEMO_WORKFLOW,
+        status: str = "running",
+        input: Any = None,
+        output: Any = None,
+        error: Any = None,
+        error_code: str | None = None,
+        encrypted: bool = False,
+        created: datetime | None = None,
+        spec_version: int = 3,
+        environment: str | None = None,
+        deployment_id: str = "dpl_fake1",
+        events: bool = True,
+        error_as_json_string: bool = False,
+        attributes: dict[str, Any] | None = None,
+        core_version: str = "4.8.9",
+    ) -> str:
         """A run with its lifecycle events (run_created, run_started, and the terminal event).
 
         5.0 runs (spec 4 and later): ``attributes`` is the run's attribute map, and an ``error`` given as bytes
@@ -329,11 +381,19 @@ class FakeVercelWorld:
             run_id = run_id or f"wrun_{ulid(created)}"
             payload_in = None if input is None else (encr() if encrypted else devl(input))
             run: dict[str, Any] = {
-                "runId": run_id, "status": status, "deploymentId": deployment_id, "workflowName": workflow,
+                "runId": run_id,
+                "status": status,
+                "deploymentId": deployment_id,
+                "workflowName": workflow,
                 "specVersion": spec_version,
-                "executionContext": {"traceCarrier": {}, "workflowCoreVersion": core_version,
-                                     "features": {"encryption": encrypted}},
-                "input": payload_in, "createdAt": created, "updatedAt": created,
+                "executionContext": {
+                    "traceCarrier": {},
+                    "workflowCoreVersion": core_version,
+                    "features": {"encryption": encrypted},
+                },
+                "input": payload_in,
+                "createdAt": created,
+                "updatedAt": created,
                 "_env": environment or self.environment,
             }
             if status != "pending":
@@ -359,8 +419,14 @@ class FakeVercelWorld:
             self.hooks.setdefault(run_id, [])
             self.streams.setdefault(run_id, {})
             if events:
-                self.add_event(run_id, "run_created", payload=payload_in, at=created,
-                               deploymentId=deployment_id, workflowName=workflow)
+                self.add_event(
+                    run_id,
+                    "run_created",
+                    payload=payload_in,
+                    at=created,
+                    deploymentId=deployment_id,
+                    workflowName=workflow,
+                )
                 if status != "pending":
                     self.add_event(run_id, "run_started", at=created + timedelta(milliseconds=20))
             if events and status in TERMINAL:
@@ -377,18 +443,36 @@ class FakeVercelWorld:
                 payload = run["error"]
             else:
                 payload = devl(run["error"] if isinstance(run["error"], dict) else json.loads(run["error"]))
-            self.add_event(run_id, "run_failed", payload=payload, at=run["completedAt"],
-                           **({"errorCode": run["errorCode"]} if run.get("errorCode") else {}))
+            self.add_event(
+                run_id,
+                "run_failed",
+                payload=payload,
+                at=run["completedAt"],
+                **({"errorCode": run["errorCode"]} if run.get("errorCode") else {}),
+            )
         elif status == "cancelled":
             self.add_event(run_id, "run_cancelled", at=run["completedAt"])
 
-    def add_event(self, run_id: str, event_type: str, *, correlation_id: str | None = None,
-                  payload: bytes | None = None, at: datetime | None = None, **data: Any) -> dict[str, Any]:
+    def add_event(
+        self,
+        run_id: str,
+        event_type: str,
+        *,
+        correlation_id: str | None = None,
+        payload: bytes | None = None,
+        at: datetime | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
         with self.lock:
             at = at or self.tick()
             spec = self.runs[run_id].get("specVersion", 3)
-            event: dict[str, Any] = {"eventId": f"wevt_{ulid(at)}", "runId": run_id, "eventType": event_type,
-                                     "createdAt": at, "specVersion": spec}
+            event: dict[str, Any] = {
+                "eventId": f"wevt_{ulid(at)}",
+                "runId": run_id,
+                "eventType": event_type,
+                "createdAt": at,
+                "specVersion": spec,
+            }
             if correlation_id:
                 event["correlationId"] = correlation_id
             if data:
@@ -398,17 +482,35 @@ class FakeVercelWorld:
             self.events.setdefault(run_id, []).append(event)
             return event
 
-    def add_step(self, run_id: str, name: str = "greet", *, status: str = "completed", input: Any = None,
-                 output: Any = None, error: str | None = None, attempt: int = 1, encrypted: bool = False,
-                 events: bool = True) -> str:
+    def add_step(
+        self,
+        run_id: str,
+        name: str = "greet",
+        *,
+        status: str = "completed",
+        input: Any = None,
+        output: Any = None,
+        error: str | None = None,
+        attempt: int = 1,
+        encrypted: bool = False,
+        events: bool = True,
+    ) -> str:
         with self.lock:
             at = self.tick()
             step_id = f"step_{ulid(at)}"
             machine = f"step//./workflows/demo//{name}"
             payload_in = encr() if encrypted else devl({"args": input if input is not None else []})
-            step: dict[str, Any] = {"runId": run_id, "stepId": step_id, "stepName": machine, "status": status,
-                                    "attempt": attempt, "input": payload_in, "createdAt": at, "updatedAt": at,
-                                    "specVersion": self.runs[run_id].get("specVersion", 3)}
+            step: dict[str, Any] = {
+                "runId": run_id,
+                "stepId": step_id,
+                "stepName": machine,
+                "status": status,
+                "attempt": attempt,
+                "input": payload_in,
+                "createdAt": at,
+                "updatedAt": at,
+                "specVersion": self.runs[run_id].get("specVersion", 3),
+            }
             if status != "pending":
                 step["startedAt"] = at + timedelta(milliseconds=5)
             if status == "completed":
@@ -420,18 +522,31 @@ class FakeVercelWorld:
                 step["completedAt"] = at + timedelta(milliseconds=50)
             self.steps.setdefault(run_id, []).append(step)
             if events:
-                self.add_event(run_id, "step_created", correlation_id=step_id, payload=payload_in, at=at,
-                               stepName=machine)
+                self.add_event(
+                    run_id, "step_created", correlation_id=step_id, payload=payload_in, at=at, stepName=machine
+                )
                 if status != "pending":
-                    self.add_event(run_id, "step_started", correlation_id=step_id, at=step["startedAt"],
-                                   attempt=attempt)
+                    self.add_event(
+                        run_id, "step_started", correlation_id=step_id, at=step["startedAt"], attempt=attempt
+                    )
                 if status == "completed":
-                    self.add_event(run_id, "step_completed", correlation_id=step_id, payload=step["output"],
-                                   at=step["completedAt"], stepName=machine)
+                    self.add_event(
+                        run_id,
+                        "step_completed",
+                        correlation_id=step_id,
+                        payload=step["output"],
+                        at=step["completedAt"],
+                        stepName=machine,
+                    )
                 if status == "failed":
-                    self.add_event(run_id, "step_failed", correlation_id=step_id,
-                                   payload=devl({"message": error or "boom"}), at=step["completedAt"],
-                                   stepName=machine)
+                    self.add_event(
+                        run_id,
+                        "step_failed",
+                        correlation_id=step_id,
+                        payload=devl({"message": error or "boom"}),
+                        at=step["completedAt"],
+                        stepName=machine,
+                    )
             return step_id
 
     def add_sleep(self, run_id: str, resume_in: timedelta = timedelta(hours=1)) -> str:
@@ -442,16 +557,24 @@ class FakeVercelWorld:
             self.add_event(run_id, "wait_created", correlation_id=corr, at=at, resumeAt=at + resume_in)
             return corr
 
-    def add_hook(self, run_id: str, token: str = "approval:doc1", metadata: Any = None,
-                 is_system: bool | None = None) -> str:
+    def add_hook(
+        self, run_id: str, token: str = "approval:doc1", metadata: Any = None, is_system: bool | None = None
+    ) -> str:
         """A hook; ``is_system`` (5.0): the runtime's own abort hook (token ``abrt_...``)."""
         with self.lock:
             at = self.tick()
             hook_id = f"hook_{ulid(at)}"
             meta_bytes = devl(metadata) if metadata is not None else None
-            hook = {"runId": run_id, "hookId": hook_id, "token": token, "ownerId": "team_1",
-                    "projectId": self.project, "environment": self.runs[run_id]["_env"], "createdAt": at,
-                    "specVersion": self.runs[run_id].get("specVersion", 3)}
+            hook = {
+                "runId": run_id,
+                "hookId": hook_id,
+                "token": token,
+                "ownerId": "team_1",
+                "projectId": self.project,
+                "environment": self.runs[run_id]["_env"],
+                "createdAt": at,
+                "specVersion": self.runs[run_id].get("specVersion", 3),
+            }
             if meta_bytes is not None:
                 hook["metadata"] = meta_bytes
             if is_system is not None:
@@ -460,8 +583,15 @@ class FakeVercelWorld:
             self.add_event(run_id, "hook_created", correlation_id=hook_id, payload=meta_bytes, at=at, token=token)
             return hook_id
 
-    def add_stream(self, run_id: str, values: list[Any] = (), *, namespace: str | None = None,
-                   done: bool = False, encrypted: bool = False) -> str:
+    def add_stream(
+        self,
+        run_id: str,
+        values: list[Any] = (),
+        *,
+        namespace: str | None = None,
+        done: bool = False,
+        encrypted: bool = False,
+    ) -> str:
         with self.lock:
             name = stream_name(run_id, namespace)
             self.streams.setdefault(run_id, {})[name] = {"chunks": [], "done": done}
@@ -501,8 +631,7 @@ class FakeVercelWorld:
         parts = urlsplit(raw_path)
         query = parse_qs(parts.query, keep_blank_values=True)
         path = parts.path
-        record = Recorded(method, path[len(BASE_PATH):] if path.startswith(BASE_PATH) else path, query,
-                          headers, body)
+        record = Recorded(method, path[len(BASE_PATH) :] if path.startswith(BASE_PATH) else path, query, headers, body)
         with self.lock:
             self.requests.append(record)
             reply = self._fault(record)
@@ -525,8 +654,11 @@ class FakeVercelWorld:
             if fault.path and not fault.path.search(record.path):
                 continue
             fault.times -= 1
-            body = fault.body if fault.body is not None else {"error": {"code": "injected",
-                                                                         "message": f"injected {fault.status}"}}
+            body = (
+                fault.body
+                if fault.body is not None
+                else {"error": {"code": "injected", "message": f"injected {fault.status}"}}
+            )
             reply = self._json(fault.status, body)
             reply.headers.update(fault.headers)
             return reply
@@ -535,8 +667,10 @@ class FakeVercelWorld:
     def _auth(self, record: Recorded) -> str:
         if record.headers.get("authorization") != f"Bearer {self.token}":
             raise HttpError(401, "forbidden", "Not authorized: missing or invalid token")
-        if record.headers.get("x-vercel-project-id") != self.project or \
-                record.headers.get("x-vercel-team-id") != self.team:
+        if (
+            record.headers.get("x-vercel-project-id") != self.project
+            or record.headers.get("x-vercel-team-id") != self.team
+        ):
             raise HttpError(403, "forbidden", "You don't have access to this project")
         environment = record.headers.get("x-vercel-environment")
         if environment not in ENVIRONMENTS:
@@ -560,8 +694,9 @@ class FakeVercelWorld:
                 self._run(run_id, env)
                 lazy = record.param("remoteRefBehavior") == "lazy"
                 steps = [self._strip(s, ("input", "output"), lazy) for s in self.steps[run_id]]
-                return self._encode(self._paginate(steps, record, key=lambda s: [s["stepId"]],
-                                                   default_order="asc"), cbor)
+                return self._encode(
+                    self._paginate(steps, record, key=lambda s: [s["stepId"]], default_order="asc"), cbor
+                )
             case ["v2", "hooks"] if method == "GET":
                 run_id = record.param("runId")
                 if run_id:
@@ -569,12 +704,13 @@ class FakeVercelWorld:
                     hooks = list(self.hooks.get(run_id, []))
                 else:
                     hooks = [h for rid, hs in self.hooks.items() if self.runs[rid]["_env"] == env for h in hs]
-                return self._encode(self._paginate(hooks, record, key=lambda h: [h["hookId"]],
-                                                   default_order="asc"), cbor)
+                return self._encode(
+                    self._paginate(hooks, record, key=lambda h: [h["hookId"]], default_order="asc"), cbor
+                )
             case ["v4", "runs", run_id, "events"] if method == "GET":
                 self._run(run_id, env)
                 return self._list_events(run_id, record)
-            case ["v4", "runs", run_id, "events", event_type] if method == "POST":
+            case ["v4", "runs", run_id, "events", _event_type] if method == "POST":
                 try:
                     frames = decode_v4_frames(record.body)
                 except (ValueError, struct.error, cbor2.CBORDecodeError) as exc:
@@ -624,8 +760,10 @@ class FakeVercelWorld:
         if lazy:
             for name in fields:
                 if out.get(name) is not None:
-                    out[f"{name}Ref"] = {"_ref": f"blob_{abs(hash((entity.get('runId'), name))) % 10**8}",
-                                         "size": len(out[name])}
+                    out[f"{name}Ref"] = {
+                        "_ref": f"blob_{abs(hash((entity.get('runId'), name))) % 10**8}",
+                        "size": len(out[name]),
+                    }
                 out.pop(name, None)
         return out
 
@@ -637,11 +775,17 @@ class FakeVercelWorld:
         if status is not None and status not in SDK_STATUSES:
             raise HttpError(400, "bad_request", f"invalid status {status!r}")
         workflow = record.param("workflowName")
-        runs = [r for r in self.runs.values() if r["_env"] == env and (status is None or r["status"] == status)
-                and (workflow is None or r["workflowName"] == workflow)]
+        runs = [
+            r
+            for r in self.runs.values()
+            if r["_env"] == env
+            and (status is None or r["status"] == status)
+            and (workflow is None or r["workflowName"] == workflow)
+        ]
         lazy = record.param("remoteRefBehavior") == "lazy"
-        page = self._paginate(runs, record, key=lambda r: [r["createdAt"].timestamp(), r["runId"]],
-                              default_order="desc")
+        page = self._paginate(
+            runs, record, key=lambda r: [r["createdAt"].timestamp(), r["runId"]], default_order="desc"
+        )
         page["data"] = [self._run_view(r, lazy=lazy) for r in page["data"]]
         return page
 
@@ -654,8 +798,14 @@ class FakeVercelWorld:
             raise HttpError(400, "bad_request", f"invalid limit {raw!r} (1..1000)")
         return int(raw)
 
-    def _paginate(self, items: list[dict[str, Any]], record: Recorded, *, key: Callable[[dict[str, Any]], list[Any]],
-                  default_order: str) -> dict[str, Any]:
+    def _paginate(
+        self,
+        items: list[dict[str, Any]],
+        record: Recorded,
+        *,
+        key: Callable[[dict[str, Any]], list[Any]],
+        default_order: str,
+    ) -> dict[str, Any]:
         order = record.param("sortOrder") or default_order
         if order not in ("asc", "desc"):
             raise HttpError(400, "bad_request", f"invalid sortOrder {order!r}")
@@ -738,8 +888,9 @@ class FakeVercelWorld:
             if run["status"] in ("completed", "failed"):
                 raise HttpError(409, "conflict", f"Cannot cancel a {run['status']} run")
             self.set_status(run_id, "cancelled", event=False)
-            event = self.add_event(run_id, "run_cancelled", at=run["completedAt"],
-                                   **({"cancelReason": reason} if reason else {}))
+            event = self.add_event(
+                run_id, "run_cancelled", at=run["completedAt"], **({"cancelReason": reason} if reason else {})
+            )
         elif event_type == "wait_completed":
             corr = meta.get("correlationId")
             if not isinstance(corr, str):
@@ -752,14 +903,23 @@ class FakeVercelWorld:
             if run["status"] in TERMINAL:
                 raise HttpError(409, "conflict", f"run is {run['status']}")
             resume_at = meta.get("resumeAt")
-            event = self.add_event(run_id, "wait_completed", correlation_id=corr,
-                                   **({"resumeAt": resume_at} if resume_at is not None else {}))
+            event = self.add_event(
+                run_id,
+                "wait_completed",
+                correlation_id=corr,
+                **({"resumeAt": resume_at} if resume_at is not None else {}),
+            )
         else:
             raise HttpError(400, "bad_request", f"the fake does not accept {event_type} events")
         view = {k: v for k, v in event.items() if not k.startswith("_")}
         reply = self._encode({"event": view, "run": self._run_view(run, lazy=True)}, cbor)
-        reply.headers.update({"x-wf-event-id": event["eventId"], "x-wf-run-id": run_id,
-                              "x-wf-created-at": event["createdAt"].isoformat()})
+        reply.headers.update(
+            {
+                "x-wf-event-id": event["eventId"],
+                "x-wf-run-id": run_id,
+                "x-wf-created-at": event["createdAt"].isoformat(),
+            }
+        )
         return reply
 
     # -- encoding -----------------------------------------------------------------------------------------

@@ -699,7 +699,9 @@ class FakeWorkflowRuns:
             self._workflows[wid] = _Workflow(wid, name, plan)
         return wid
 
-    def set_execution(self, workflow_id: str, script: list[Any] | None = None, *, step_delay: float | None = None) -> None:
+    def set_execution(
+        self, workflow_id: str, script: list[Any] | None = None, *, step_delay: float | None = None
+    ) -> None:
         """Change how ``/execute`` and ``/execute/stream`` run this workflow."""
         with self._cond:
             plan = self._workflows[workflow_id].plan
@@ -880,7 +882,9 @@ class FakeWorkflowRuns:
             if isinstance(run, _V2Run):
                 self._apply_locked(run, {"status": "FAILED"})
             else:
-                targets = [a for a in run.activities if (a.step_name == step if step else a.status in ("running", "scheduled"))]
+                targets = [
+                    a for a in run.activities if (a.step_name == step if step else a.status in ("running", "scheduled"))
+                ]
                 for act in targets:
                     self._apply_locked(run, {"step": act.step_name, "status": "failed", "outputs": {"error": message}})
                 self._apply_locked(run, {"status": "failed"})
@@ -992,8 +996,16 @@ class FakeWorkflowRuns:
         if changed:
             run.updated_at = now
             run.changes.append(
-                ("workflow-run", {"content": {"workflowRunId": run.id, "status": run.status,
-                                              "currentStateName": run.current_state_name}})
+                (
+                    "workflow-run",
+                    {
+                        "content": {
+                            "workflowRunId": run.id,
+                            "status": run.status,
+                            "currentStateName": run.current_state_name,
+                        }
+                    },
+                )
             )
 
     def _activity_event(self, run: _Run, act: _Activity) -> tuple[str, dict[str, Any]]:
@@ -1006,8 +1018,14 @@ class FakeWorkflowRuns:
         if "thinking" in f:
             act = self._find_activity(run, f.get("step"))
             run.changes.append(
-                ("thinking", {"content": f["thinking"], "stepId": act.step_id if act else None,
-                              "activityRunId": act.id if act else None})
+                (
+                    "thinking",
+                    {
+                        "content": f["thinking"],
+                        "stepId": act.step_id if act else None,
+                        "activityRunId": act.id if act else None,
+                    },
+                )
             )
             return
         if "error" in f:
@@ -1016,9 +1034,7 @@ class FakeWorkflowRuns:
                     act.status, act.updated_at = "failed", now
                     run.changes.append(self._activity_event(run, act))
             self._set_v1_status(run, "failed", now)
-            run.changes.append(
-                ("error", {"error": f["error"], "details": f.get("details", {"workflowRunId": run.id})})
-            )
+            run.changes.append(("error", {"error": f["error"], "details": f.get("details", {"workflowRunId": run.id})}))
             return
         if "step" in f:
             status = f.get("status", "running")
@@ -1185,7 +1201,9 @@ class FakeWorkflowRuns:
         with self._cond:
             return list(self._requests)
 
-    def requests_for(self, method: str | None = None, path: str | None = None, *, prefix: str | None = None) -> list[RecordedRequest]:
+    def requests_for(
+        self, method: str | None = None, path: str | None = None, *, prefix: str | None = None
+    ) -> list[RecordedRequest]:
         """Recorded requests filtered by method, exact path and/or path prefix."""
         with self._cond:
             return [
@@ -1215,8 +1233,15 @@ class FakeWorkflowRuns:
                     raise TimeoutError(message or "condition not reached within %.1fs" % timeout)
                 self._cond.wait(min(remaining, 0.02))
 
-    def wait_for_requests(self, count: int, method: str | None = None, path: str | None = None, *,
-                          prefix: str | None = None, timeout: float = 5.0) -> list[RecordedRequest]:
+    def wait_for_requests(
+        self,
+        count: int,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        prefix: str | None = None,
+        timeout: float = 5.0,
+    ) -> list[RecordedRequest]:
         """Wait until at least ``count`` matching requests were received; returns them."""
         return self.wait_for(
             lambda f: (lambda rs: rs if len(rs) >= count else None)(f.requests_for(method, path, prefix=prefix)),
@@ -1340,8 +1365,13 @@ class FakeWorkflowRuns:
         try:
             self._route(h, rec, path)
         except _ApiError as err:
-            self._send_json(h, rec, err.status, self._error_body(err.status, err.message),
-                            {"WWW-Authenticate": 'Bearer error="invalid_token"'} if err.status == 401 else None)
+            self._send_json(
+                h,
+                rec,
+                err.status,
+                self._error_body(err.status, err.message),
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'} if err.status == 401 else None,
+            )
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True
         except Exception as exc:  # a bug in the fake: answer 500 and keep it for assertions
@@ -1373,7 +1403,9 @@ class FakeWorkflowRuns:
                 return inj
         return None
 
-    def _send_json(self, h: _Handler, rec: RecordedRequest, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, h: _Handler, rec: RecordedRequest, status: int, payload: Any, headers: dict[str, str] | None = None
+    ) -> None:
         rec.status = status
         h.send_bytes(status, json.dumps(payload).encode("utf-8"), "application/json; charset=utf-8", headers)
 
@@ -1402,7 +1434,7 @@ class FakeWorkflowRuns:
         norm = path.rstrip("/") or "/"
         if norm == V1_BASE or norm.startswith(V1_BASE + "/"):
             self._check_auth(h)
-            rest = norm[len(V1_BASE):]
+            rest = norm[len(V1_BASE) :]
             parts = [p for p in rest.split("/") if p]
             if not parts:
                 return self._allow(method, "GET") or self._list(h, rec)
@@ -1419,7 +1451,7 @@ class FakeWorkflowRuns:
         elif norm.startswith(V2_BASE + "/"):
             if self.v2_auth:
                 self._check_auth(h)
-            parts = [p for p in norm[len(V2_BASE):].split("/") if p]
+            parts = [p for p in norm[len(V2_BASE) :].split("/") if p]
             if len(parts) == 1:
                 return self._allow(method, "GET") or self._get_v2(h, rec, parts[0])
         raise _ApiError(404, f"Cannot {method} {path}")
@@ -1476,7 +1508,7 @@ class FakeWorkflowRuns:
                     continue
                 selected.append(run)
             total = len(selected)
-            items = [self._v1_json(r) for r in selected[(page - 1) * limit: page * limit]]
+            items = [self._v1_json(r) for r in selected[(page - 1) * limit : page * limit]]
         pagination = {"page": page, "limit": limit, "total": total, "totalPages": math.ceil(total / limit)}
         self._send_json(h, rec, 200, self._wrap_list(items, pagination))
 
@@ -1561,12 +1593,24 @@ class FakeWorkflowRuns:
                 elif rid in self._cancel_errors:
                     results.append({"runId": rid, "outcome": "error", "message": self._cancel_errors[rid]})
                 elif run.status in V1_TERMINAL:
-                    results.append({"runId": rid, "outcome": "already_completed",
-                                    "message": f"Workflow run is already {run.status}"})
+                    results.append(
+                        {
+                            "runId": rid,
+                            "outcome": "already_completed",
+                            "message": f"Workflow run is already {run.status}",
+                        }
+                    )
                 elif run.status == "waiting" or not run.cancellable:
-                    results.append({"runId": rid, "outcome": "not_eligible",
-                                    "message": "Runs waiting for user input cannot be cancelled; resolve the pending input first"
-                                    if run.status == "waiting" else "Workflow run is not eligible for cancellation"})
+                    results.append(
+                        {
+                            "runId": rid,
+                            "outcome": "not_eligible",
+                            "message": "Runs waiting for user input cannot be cancelled; "
+                            "resolve the pending input first"
+                            if run.status == "waiting"
+                            else "Workflow run is not eligible for cancellation",
+                        }
+                    )
                 else:
                     now = self._wall()
                     run.script = None
@@ -1709,8 +1753,10 @@ class FakeWorkflowRuns:
                     errored = any(name == "error" for name, _ in self._runs[run_id].changes)
                 if final["status"] == "failed":
                     if not errored:
-                        sink.emit("error", {"error": "Workflow run failed",
-                                            "details": {"workflowRunId": run_id, "status": "failed"}})
+                        sink.emit(
+                            "error",
+                            {"error": "Workflow run failed", "details": {"workflowRunId": run_id, "status": "failed"}},
+                        )
                 else:
                     sink.emit("result", {"success": True, "workflowRun": final})
             if sink.silent and not sink.gone:

@@ -87,8 +87,7 @@ def ensure_installed(timeout: float = 300.0) -> None:
                 return
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-6:]
             errors.append(f"{' '.join(cmd)} (exit {proc.returncode}):\n" + "\n".join(tail))
-        raise PeerUnavailable(f"cannot install {SERVER_PACKAGE}@{SERVER_VERSION} in {PEER_DIR}:\n"
-                              + "\n".join(errors))
+        raise PeerUnavailable(f"cannot install {SERVER_PACKAGE}@{SERVER_VERSION} in {PEER_DIR}:\n" + "\n".join(errors))
 
 
 class DSServer:
@@ -110,12 +109,22 @@ class DSServer:
         ensure_installed()
         log_file = tempfile.NamedTemporaryFile(prefix="ds-server-", suffix=".log", delete=False)
         log_path = Path(log_file.name)
-        cmd = [node, "serve.mjs", "--host", "127.0.0.1", "--port", "0",
-               "--long-poll-timeout", str(long_poll_timeout_ms), "--watch-stdin"]
+        cmd = [
+            node,
+            "serve.mjs",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--long-poll-timeout",
+            str(long_poll_timeout_ms),
+            "--watch-stdin",
+        ]
         # stdin stays an open pipe: the launcher exits when it closes, so the server dies with the tests
         try:
-            process = subprocess.Popen(cmd, cwd=PEER_DIR, stdin=subprocess.PIPE, stdout=log_file,
-                                       stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                cmd, cwd=PEER_DIR, stdin=subprocess.PIPE, stdout=log_file, stderr=subprocess.STDOUT
+            )
         except OSError as e:
             raise PeerUnavailable(f"cannot start {node}: {e}") from e
         finally:
@@ -125,8 +134,10 @@ class DSServer:
         try:
             while time.monotonic() < deadline:
                 if process.poll() is not None:
-                    raise PeerUnavailable(f"the reference server exited with {process.returncode}:\n"
-                                          + log_path.read_text(errors="replace")[-2000:])
+                    raise PeerUnavailable(
+                        f"the reference server exited with {process.returncode}:\n"
+                        + log_path.read_text(errors="replace")[-2000:]
+                    )
                 for line in log_path.read_text(errors="replace").splitlines():
                     if line.startswith("{") and '"url"' in line:
                         url = json.loads(line)["url"]
@@ -178,8 +189,14 @@ class DSServer:
     def new_path(prefix: str = "/v1/stream/runs/run_") -> str:
         return f"{prefix}{uuid.uuid4().hex}"
 
-    def create(self, path: str, content_type: str = "application/json", data: bytes | str | None = None,
-               closed: bool = False, ttl_seconds: int | None = None) -> httpx.Response:
+    def create(
+        self,
+        path: str,
+        content_type: str = "application/json",
+        data: bytes | str | None = None,
+        closed: bool = False,
+        ttl_seconds: int | None = None,
+    ) -> httpx.Response:
         headers = {"Content-Type": content_type}
         if closed:
             headers["Stream-Closed"] = "true"
@@ -197,8 +214,9 @@ class DSServer:
             self._content_types[path] = resp.headers.get("content-type", "application/octet-stream")
         return self._content_types[path]
 
-    def append(self, path: str, data: bytes | str, content_type: str | None = None, close: bool = False
-               ) -> httpx.Response:
+    def append(
+        self, path: str, data: bytes | str, content_type: str | None = None, close: bool = False
+    ) -> httpx.Response:
         headers = {"Content-Type": content_type or self.content_type(path)}
         if close:
             headers["Stream-Closed"] = "true"
@@ -211,8 +229,9 @@ class DSServer:
             raise AssertionError(f"append to {path} failed: {resp.status_code} {resp.text}")
         return resp.headers["stream-next-offset"]
 
-    def close_stream(self, path: str, data: bytes | str | None = None, content_type: str | None = None
-                     ) -> httpx.Response:
+    def close_stream(
+        self, path: str, data: bytes | str | None = None, content_type: str | None = None
+    ) -> httpx.Response:
         headers = {"Stream-Closed": "true"}
         if data:
             headers["Content-Type"] = content_type or self.content_type(path)

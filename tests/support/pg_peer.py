@@ -95,8 +95,10 @@ def ensure_postgres(install: bool | None = None) -> Path:
         found = find_bindir()
         if found:
             return found
-    raise PostgresMissing("PostgreSQL server binaries (initdb, postgres) not found; install Debian's 'postgresql' "
-                          "package or set WFCTL_PG_BINDIR")
+    raise PostgresMissing(
+        "PostgreSQL server binaries (initdb, postgres) not found; install Debian's 'postgresql' "
+        "package or set WFCTL_PG_BINDIR"
+    )
 
 
 def require_postgres() -> Path:
@@ -128,8 +130,9 @@ def _service_user() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    raise PostgresMissing(f"no unprivileged user to run PostgreSQL as (tried {', '.join(names)}); "
-                          "create one or set WFCTL_PG_USER")
+    raise PostgresMissing(
+        f"no unprivileged user to run PostgreSQL as (tried {', '.join(names)}); create one or set WFCTL_PG_USER"
+    )
 
 
 def _temp_parent() -> str:
@@ -155,8 +158,15 @@ def _stop_leftovers() -> None:  # a crashed test session must not leave servers 
 class PostgresServer:
     """One throw-away PostgreSQL cluster. Use as a context manager, or call ``init()``/``start()``/``cleanup()``."""
 
-    def __init__(self, bindir: Path | None = None, *, host: str = "127.0.0.1", port: int | None = None,
-                 base_dir: str | os.PathLike[str] | None = None, settings: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        bindir: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        base_dir: str | os.PathLike[str] | None = None,
+        settings: Mapping[str, str] | None = None,
+    ):
         self.bindir = Path(bindir) if bindir else ensure_postgres()
         self.host = host
         self.port = port or free_port(host)
@@ -190,8 +200,13 @@ class PostgresServer:
         kwargs: dict[str, Any] = {"cwd": str(self.base), "stdin": subprocess.DEVNULL}
         if self.user is not None:
             kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
-            kwargs["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.base),
-                             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "USER": self.user.pw_name}
+            kwargs["env"] = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(self.base),
+                "LANG": "C.UTF-8",
+                "LC_ALL": "C.UTF-8",
+                "USER": self.user.pw_name,
+            }
         else:
             kwargs["env"] = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         return kwargs
@@ -210,14 +225,28 @@ class PostgresServer:
         pwfile = self.base / "pwfile"
         pwfile.write_text(SUPERPASSWORD + "\n")
         self._chown(pwfile)
-        argv = [str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--pwfile", str(pwfile),
-                "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]
-        proc = subprocess.run(argv + ["--locale=C.UTF-8"], capture_output=True, text=True, timeout=120,
-                              **self._popen_kwargs())
+        argv = [
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
+            "--pwfile",
+            str(pwfile),
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]
+        proc = subprocess.run(
+            argv + ["--locale=C.UTF-8"], capture_output=True, text=True, timeout=120, **self._popen_kwargs()
+        )
         if proc.returncode != 0:  # no C.UTF-8 locale on this system
             shutil.rmtree(self.data_dir, ignore_errors=True)
-            proc = subprocess.run(argv + ["--no-locale"], capture_output=True, text=True, timeout=120,
-                                  **self._popen_kwargs())
+            proc = subprocess.run(
+                argv + ["--no-locale"], capture_output=True, text=True, timeout=120, **self._popen_kwargs()
+            )
         pwfile.unlink()
         if proc.returncode != 0:
             raise RuntimeError(f"initdb failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -240,8 +269,9 @@ class PostgresServer:
             argv += ["-c", f"{key}={value}"]
         log = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                         **self._popen_kwargs())
+            self.proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._popen_kwargs()
+            )
         finally:
             log.close()
         _LIVE[id(self)] = self
@@ -259,8 +289,9 @@ class PostgresServer:
         last: Exception | None = None
         while True:
             if not self.is_running():
-                raise RuntimeError(f"postgres exited with {self.proc.returncode if self.proc else None}:\n"
-                                   f"{self.read_log()[-3000:]}")
+                raise RuntimeError(
+                    f"postgres exited with {self.proc.returncode if self.proc else None}:\n{self.read_log()[-3000:]}"
+                )
             try:
                 with psycopg.connect(self.admin_conninfo(), connect_timeout=2, autocommit=True) as conn:
                     conn.execute("SELECT 1")
@@ -268,8 +299,9 @@ class PostgresServer:
             except psycopg.Error as exc:
                 last = exc
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"postgres on port {self.port} not ready after {timeout}s ({last}):\n"
-                                   f"{self.read_log()[-3000:]}")
+                raise TimeoutError(
+                    f"postgres on port {self.port} not ready after {timeout}s ({last}):\n{self.read_log()[-3000:]}"
+                )
             time.sleep(0.05)
 
     def stop(self, timeout: float = 30.0, mode: str = "fast") -> int | None:
@@ -315,8 +347,14 @@ class PostgresServer:
         """The superuser over the Unix socket (trust)."""
         return f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname={dbname}"
 
-    def dsn(self, user: str = "world", password: str | None = "world", dbname: str = "world",
-            host: str | None = None, port: int | None = None) -> str:
+    def dsn(
+        self,
+        user: str = "world",
+        password: str | None = "world",
+        dbname: str = "world",
+        host: str | None = None,
+        port: int | None = None,
+    ) -> str:
         """A ``postgresql://`` URL over TCP, like the Workflow SDK's ``WORKFLOW_POSTGRES_URL``."""
         auth = user if password is None else f"{user}:{password}"
         return f"postgresql://{auth}@{host or self.host}:{port or self.port}/{dbname}"
@@ -333,16 +371,22 @@ class PostgresServer:
         from psycopg import sql
 
         if not self.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [user]):
-            self.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(user), sql.Literal(password)).as_string(None))
+            self.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}")
+                .format(sql.Identifier(user), sql.Literal(password))
+                .as_string(None)
+            )
 
     def terminate_connections(self, dbname: str) -> None:
         """End every session connected to ``dbname`` (a template must have none)."""
-        self.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = %s AND pid <> pg_backend_pid()", [dbname])
+        self.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [dbname],
+        )
 
-    def create_database(self, name: str, owner: str = "world", template: str | None = None,
-                        timeout: float = 10.0) -> None:
+    def create_database(
+        self, name: str, owner: str = "world", template: str | None = None, timeout: float = 10.0
+    ) -> None:
         import psycopg
         from psycopg import sql
 
@@ -376,6 +420,7 @@ class PostgresServer:
 
 # -- the Workflow SDK schema ---------------------------------------------------------------------------------
 
+
 def node_ready(app_dir: Path = APP_DIR) -> bool:
     return bool(shutil.which("node")) and (app_dir / "node_modules" / "@workflow" / "world-postgres").is_dir()
 
@@ -384,8 +429,13 @@ def bootstrap_world(dsn: str, app_dir: Path = APP_DIR, timeout: float = 180.0) -
     """The world's own set-up: ``npx --package=@workflow/world-postgres bootstrap`` (drizzle migrations into
     schema ``workflow`` + table ``workflow_drizzle.workflow_migrations``, then graphile-worker's schema).
     Returns the command's output. Raises RuntimeError on failure."""
-    env = {**os.environ, "WORKFLOW_POSTGRES_URL": dsn, "npm_config_offline": "true",
-           "npm_config_update_notifier": "false", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "WORKFLOW_POSTGRES_URL": dsn,
+        "npm_config_offline": "true",
+        "npm_config_update_notifier": "false",
+        "NO_COLOR": "1",
+    }
     env.pop("DATABASE_URL", None)
     attempts = []
     if shutil.which("npx"):
@@ -398,8 +448,9 @@ def bootstrap_world(dsn: str, app_dir: Path = APP_DIR, timeout: float = 180.0) -
     outputs = []
     for argv in attempts:
         try:
-            proc = subprocess.run(argv, cwd=app_dir, env=env, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                argv, cwd=app_dir, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired:
             outputs.append(f"{' '.join(argv)}: timed out after {timeout}s")
             continue
@@ -409,8 +460,7 @@ def bootstrap_world(dsn: str, app_dir: Path = APP_DIR, timeout: float = 180.0) -
     raise RuntimeError("bootstrap failed:\n" + "\n".join(outputs))
 
 
-def record_world(server: PostgresServer, dbname: str, app_dir: Path = APP_DIR,
-                 timeout: float = 60.0) -> dict[str, str]:
+def record_world(server: PostgresServer, dbname: str, app_dir: Path = APP_DIR, timeout: float = 60.0) -> dict[str, str]:
     """Run the real fixture app on the Postgres world against ``dbname`` (already bootstrapped) and leave a
     known set of runs behind, written by the world itself. Returns ``{role: runId}``:
 
@@ -436,6 +486,7 @@ def record_world(server: PostgresServer, dbname: str, app_dir: Path = APP_DIR,
     app = WorkflowApp(app_dir)
     ids: dict[str, str] = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
+
         def status(run_id: str) -> str | None:
             rows = conn.execute("SELECT status::text FROM workflow.workflow_runs WHERE id = %s", [run_id]).fetchall()
             return rows[0][0] if rows else None
@@ -460,8 +511,14 @@ def record_world(server: PostgresServer, dbname: str, app_dir: Path = APP_DIR,
                 wait_until(lambda r=role: has(waiting, ids[r]), timeout, message=f"the {role} run's sleep")
             wait_until(lambda: has(hooked, ids["hook"]), timeout, message="the doc1 hook")
             srv.cancel(ids["cancelled"])
-            expected = {"failed": "failed", "completed": "completed", "logs": "completed", "flaky": "completed",
-                        "approved": "completed", "cancelled": "cancelled"}
+            expected = {
+                "failed": "failed",
+                "completed": "completed",
+                "logs": "completed",
+                "flaky": "completed",
+                "approved": "completed",
+                "cancelled": "cancelled",
+            }
             for role, wanted in expected.items():
                 wait_until(lambda r=role, w=wanted: status(ids[r]) == w, timeout, message=f"{role} to be {wanted}")
     server.terminate_connections(dbname)
@@ -528,8 +585,9 @@ if pytest is not None:
         return name, record_world(pg_server, name)
 
     @pytest.fixture
-    def recorded_db(pg_server: PostgresServer, recorded_world: tuple[str, dict[str, str]]) \
-            -> Iterator[tuple[str, dict[str, str]]]:
+    def recorded_db(
+        pg_server: PostgresServer, recorded_world: tuple[str, dict[str, str]]
+    ) -> Iterator[tuple[str, dict[str, str]]]:
         """A fresh copy of the recorded database for one test: ``(dsn, {role: runId})``."""
         template, ids = recorded_world
         name = f"rec_{uuid.uuid4().hex[:12]}"

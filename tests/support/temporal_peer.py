@@ -160,7 +160,10 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last_error = exc
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}" + (f" (last error: {last_error!r})" if last_error else ""))
+            raise TimeoutError(
+                f"timed out after {timeout:.1f}s waiting for {what}"
+                + (f" (last error: {last_error!r})" if last_error else "")
+            )
         time.sleep(interval)
 
 
@@ -171,7 +174,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
 class TemporalDevServer:
     """``temporal server start-dev`` on 127.0.0.1 with free ports; a context manager."""
 
-    def __init__(self, binary: Optional[str] = None, namespace: str = NAMESPACE, startup_timeout: float = STARTUP_TIMEOUT) -> None:
+    def __init__(
+        self, binary: Optional[str] = None, namespace: str = NAMESPACE, startup_timeout: float = STARTUP_TIMEOUT
+    ) -> None:
         self.binary = binary or require_temporal()
         self.namespace = namespace
         self.startup_timeout = startup_timeout
@@ -221,7 +226,9 @@ class TemporalDevServer:
                 self._reap()
                 if attempt < attempts and "address already in use" in exc.log.lower():
                     continue
-                raise RuntimeError(f"temporal dev server exited during start-up (code {exc.code}); log:\n{exc.log[-4000:]}") from None
+                raise RuntimeError(
+                    f"temporal dev server exited during start-up (code {exc.code}); log:\n{exc.log[-4000:]}"
+                ) from None
             except BaseException:
                 self.stop()
                 raise
@@ -244,7 +251,9 @@ class TemporalDevServer:
         ]  # fmt: skip
         log = open(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self._tmp)
+            self.process = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self._tmp
+            )
         finally:
             log.close()
 
@@ -269,7 +278,9 @@ class TemporalDevServer:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() >= deadline:
-                    raise TimeoutError(f"temporal dev server not ready after {self.startup_timeout}s; log:\n{self._log_text()[-4000:]}")
+                    raise TimeoutError(
+                        f"temporal dev server not ready after {self.startup_timeout}s; log:\n{self._log_text()[-4000:]}"
+                    )
                 time.sleep(0.05)
 
     def _reap(self) -> None:
@@ -338,7 +349,9 @@ if HAVE_TEMPORALIO:
             for index in range(int(args.get("steps", 1))):
                 steps.append(
                     await workflow.execute_activity(
-                        greet_activity, f"{name}" if index == 0 else f"{name} #{index}", start_to_close_timeout=timedelta(seconds=30)
+                        greet_activity,
+                        f"{name}" if index == 0 else f"{name} #{index}",
+                        start_to_close_timeout=timedelta(seconds=30),
                     )
                 )
             return {"greeting": f"hello {name}", "steps": steps}
@@ -405,7 +418,9 @@ if HAVE_TEMPORALIO:
                 await workflow.sleep(3600)
             except asyncio.CancelledError:
                 # cancellation is delivered once; a cleanup activity scheduled now runs normally
-                await workflow.execute_activity(cleanup_activity, "cancellation", start_to_close_timeout=timedelta(seconds=30))
+                await workflow.execute_activity(
+                    cleanup_activity, "cancellation", start_to_close_timeout=timedelta(seconds=30)
+                )
                 if swallow:
                     return {"cancelled": True}
                 raise
@@ -590,7 +605,9 @@ class TemporalWorker:
         desc = self.describe(workflow_id, run_id)
         return _short_status(desc.status)
 
-    def wait_status(self, workflow_id: str, statuses: Iterable[str] | str, timeout: float = 30.0, run_id: Optional[str] = None) -> str:
+    def wait_status(
+        self, workflow_id: str, statuses: Iterable[str] | str, timeout: float = 30.0, run_id: Optional[str] = None
+    ) -> str:
         """Poll describe until the status (short name) is one of ``statuses``; returns it."""
         wanted = {statuses} if isinstance(statuses, str) else set(statuses)
         return wait_until(

@@ -104,8 +104,7 @@ def node_available() -> bool:
 def node_version(node: str = "node") -> str | None:
     """`node --version` of a Node binary (e.g. "v24.11.1"), or None if it cannot run."""
     try:
-        proc = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -206,12 +205,18 @@ def _file_lock(name: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _run(argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], *, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=dict(env) if env is not None else None, capture_output=True, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -251,8 +256,14 @@ class WorkflowApp:
     ``start(node=...)`` overrides it per server.
     """
 
-    def __init__(self, app_dir: str | os.PathLike[str] = APP_DIR, *, verbose: bool = False,
-                 shared_from: str | os.PathLike[str] | None = None, node: str | os.PathLike[str] = "node"):
+    def __init__(
+        self,
+        app_dir: str | os.PathLike[str] = APP_DIR,
+        *,
+        verbose: bool = False,
+        shared_from: str | os.PathLike[str] | None = None,
+        node: str | os.PathLike[str] = "node",
+    ):
         self.app_dir = Path(app_dir).resolve()
         self.verbose = verbose
         if shared_from is None:
@@ -302,8 +313,7 @@ class WorkflowApp:
     def _shared_differences(self) -> list[str]:
         """The SHARED_SOURCES entries whose copy in app_dir differs from ``shared_from`` (files and contents)."""
         assert self.shared_from is not None
-        return [name for name in SHARED_SOURCES
-                if not _same_tree(self.shared_from / name, self.app_dir / name)]
+        return [name for name in SHARED_SOURCES if not _same_tree(self.shared_from / name, self.app_dir / name)]
 
     def sync_shared_sources(self) -> bool:
         """Copy the shared sources into app_dir (replacing stale copies). Returns True if anything changed."""
@@ -340,8 +350,12 @@ class WorkflowApp:
         Returns True if something was installed."""
         if not force and not self.needs_install():
             return False
-        env = {**os.environ, "npm_config_fund": "false", "npm_config_audit": "false",
-               "npm_config_update_notifier": "false"}
+        env = {
+            **os.environ,
+            "npm_config_fund": "false",
+            "npm_config_audit": "false",
+            "npm_config_update_notifier": "false",
+        }
         started = time.monotonic()
         if (self.app_dir / "package-lock.json").exists():
             try:
@@ -349,8 +363,7 @@ class WorkflowApp:
                 _run(["npm", "ci", "--no-audit", "--no-fund"], cwd=self.app_dir, env=env, timeout=900)
             except CommandError as exc:
                 self._log(f"npm ci failed, falling back to npm install: {exc}")
-                _run(["npm", "install", "--no-audit", "--no-fund", "--no-save"], cwd=self.app_dir, env=env,
-                     timeout=900)
+                _run(["npm", "install", "--no-audit", "--no-fund", "--no-save"], cwd=self.app_dir, env=env, timeout=900)
         else:
             self._log("npm install")
             _run(["npm", "install", "--no-audit", "--no-fund"], cwd=self.app_dir, env=env, timeout=900)
@@ -422,15 +435,17 @@ class WorkflowApp:
         port = port or free_port(host)
         url = f"http://{host}:{port}"
         full_env = {**os.environ}
-        full_env.update({
-            "PORT": str(port),
-            "HOST": host,
-            "NITRO_PORT": str(port),
-            "NITRO_HOST": host,
-            # world-local's queue POSTs to itself; pin it to the address we bind (not `localhost`).
-            "WORKFLOW_LOCAL_BASE_URL": url,
-            "NODE_ENV": "production",
-        })
+        full_env.update(
+            {
+                "PORT": str(port),
+                "HOST": host,
+                "NITRO_PORT": str(port),
+                "NITRO_HOST": host,
+                # world-local's queue POSTs to itself; pin it to the address we bind (not `localhost`).
+                "WORKFLOW_LOCAL_BASE_URL": url,
+                "NODE_ENV": "production",
+            }
+        )
         if data_path is not None:
             full_env["WORKFLOW_LOCAL_DATA_DIR"] = str(data_path)
         full_env.update(extra)
@@ -444,13 +459,19 @@ class WorkflowApp:
         log_fh = open(log_path, "ab")
         try:
             proc = subprocess.Popen(
-                [node_path, str(self.server_entry)], cwd=self.app_dir, env=full_env,
-                stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True,
+                [node_path, str(self.server_entry)],
+                cwd=self.app_dir,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         finally:
             log_fh.close()
-        server = AppServer(self, proc, url=url, host=host, port=port, data_dir=data_path,
-                           env=extra, log_path=log_path, node=node_path)
+        server = AppServer(
+            self, proc, url=url, host=host, port=port, data_dir=data_path, env=extra, log_path=log_path, node=node_path
+        )
         try:
             server.wait_ready(ready_timeout)
         except BaseException:
@@ -460,8 +481,12 @@ class WorkflowApp:
         return server
 
     # -- the official CLI (@workflow/cli, shipped with `workflow`) -------------------------------------
-    def cli_env(self, data_dir: str | os.PathLike[str] | None = None,
-                env: Mapping[str, str] | None = None, node: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    def cli_env(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        node: str | os.PathLike[str] | None = None,
+    ) -> dict[str, str]:
         """The official CLI's environment: ``node`` (default: the app's Node) first on PATH, so
         node_modules/.bin/workflow (`#!/usr/bin/env node`) runs on it: a 5.0 CLI on Node 20 cannot read
         zstd-compressed payloads written on Node 24."""
@@ -477,18 +502,33 @@ class WorkflowApp:
             return full  # no node on PATH: the CLI call itself reports it
         return _with_node_first(full, node_path)
 
-    def workflow_cli(self, *args: str, data_dir: str | os.PathLike[str] | None = None,
-                     env: Mapping[str, str] | None = None, timeout: float = 120,
-                     check: bool = True, node: str | os.PathLike[str] | None = None,
-                     ) -> subprocess.CompletedProcess[str]:
+    def workflow_cli(
+        self,
+        *args: str,
+        data_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+        check: bool = True,
+        node: str | os.PathLike[str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run `npx workflow <args>` in the app dir (so it resolves the app's node_modules: the 4.x app runs the
         4.x CLI, the 5.0 app the 5.0 CLI)."""
-        return _run(self._bin("workflow") + [str(a) for a in args], cwd=self.app_dir,
-                    env=self.cli_env(data_dir, env, node), timeout=timeout, check=check)
+        return _run(
+            self._bin("workflow") + [str(a) for a in args],
+            cwd=self.app_dir,
+            env=self.cli_env(data_dir, env, node),
+            timeout=timeout,
+            check=check,
+        )
 
-    def inspect_json(self, *args: str, data_dir: str | os.PathLike[str] | None = None,
-                     env: Mapping[str, str] | None = None, timeout: float = 120,
-                     node: str | os.PathLike[str] | None = None) -> Any:
+    def inspect_json(
+        self,
+        *args: str,
+        data_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+        node: str | os.PathLike[str] | None = None,
+    ) -> Any:
         """`npx workflow inspect <args> --json`, parsed. Example: ``inspect_json("run", run_id)``,
         ``inspect_json("events", "--runId", run_id, "--withData")``."""
         argv = ["inspect", *[str(a) for a in args]]
@@ -497,11 +537,18 @@ class WorkflowApp:
         proc = self.workflow_cli(*argv, data_dir=data_dir, env=env, timeout=timeout, node=node)
         return _parse_json_output(proc.stdout)
 
-    def inspect_stream(self, stream_id: str, *, data_dir: str | os.PathLike[str] | None = None,
-                       env: Mapping[str, str] | None = None, expect: int | None = None,
-                       wait_eof: bool = False, timeout: float = 30.0,
-                       node: str | os.PathLike[str] | None = None,
-                       run_id: str | None = None) -> tuple[list[Any], bool]:
+    def inspect_stream(
+        self,
+        stream_id: str,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        expect: int | None = None,
+        wait_eof: bool = False,
+        timeout: float = 30.0,
+        node: str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+    ) -> tuple[list[Any], bool]:
         """`npx workflow inspect stream <id> --json` (NDJSON of decoded chunks); with ``run_id``, also
         ``--runId <run_id>``, which the 5.0 CLI requires ("--run is required when showing a stream").
 
@@ -513,9 +560,16 @@ class WorkflowApp:
         argv = self._bin("workflow") + ["inspect", "stream", stream_id, "--json"]
         if run_id is not None:
             argv += ["--runId", run_id]
-        proc = subprocess.Popen(argv, cwd=self.app_dir, env=self.cli_env(data_dir, env, node), text=True,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=self.app_dir,
+            env=self.cli_env(data_dir, env, node),
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         values: list[Any] = []
         lock = threading.Lock()
 
@@ -548,8 +602,14 @@ class WorkflowApp:
         with lock:
             return list(values), eof
 
-    def cancel(self, run_id: str, *, data_dir: str | os.PathLike[str] | None = None,
-               env: Mapping[str, str] | None = None, node: str | os.PathLike[str] | None = None) -> str:
+    def cancel(
+        self,
+        run_id: str,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        node: str | os.PathLike[str] | None = None,
+    ) -> str:
         """`npx workflow cancel <runId>` (the official CLI); returns its stdout."""
         return self.workflow_cli("cancel", run_id, data_dir=data_dir, env=env, node=node).stdout
 
@@ -593,8 +653,19 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 class AppServer:
     """A running fixture app. Use as a context manager or call ``stop()``."""
 
-    def __init__(self, app: WorkflowApp, proc: subprocess.Popen, *, url: str, host: str, port: int,
-                 data_dir: Path | None, env: dict[str, str], log_path: Path, node: str | None = None):
+    def __init__(
+        self,
+        app: WorkflowApp,
+        proc: subprocess.Popen,
+        *,
+        url: str,
+        host: str,
+        port: int,
+        data_dir: Path | None,
+        env: dict[str, str],
+        log_path: Path,
+        node: str | None = None,
+    ):
         self.app = app
         self.node = node or app.node_path()  # the Node binary running the server (and this server's CLI calls)
         self.proc = proc
@@ -699,17 +770,34 @@ class AppServer:
         return {**self.env, "WORKFLOW_LOCAL_BASE_URL": self.url, "PORT": str(self.port)}
 
     def inspect_json(self, *args: str, timeout: float = 120) -> Any:
-        return self.app.inspect_json(*args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout,
-                                     node=self.node)
+        return self.app.inspect_json(
+            *args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout, node=self.node
+        )
 
-    def inspect_stream(self, stream_id: str, *, expect: int | None = None, wait_eof: bool = False,
-                       timeout: float = 30.0, run_id: str | None = None) -> tuple[list[Any], bool]:
-        return self.app.inspect_stream(stream_id, data_dir=self.data_dir, env=self._cli_env(), expect=expect,
-                                       wait_eof=wait_eof, timeout=timeout, node=self.node, run_id=run_id)
+    def inspect_stream(
+        self,
+        stream_id: str,
+        *,
+        expect: int | None = None,
+        wait_eof: bool = False,
+        timeout: float = 30.0,
+        run_id: str | None = None,
+    ) -> tuple[list[Any], bool]:
+        return self.app.inspect_stream(
+            stream_id,
+            data_dir=self.data_dir,
+            env=self._cli_env(),
+            expect=expect,
+            wait_eof=wait_eof,
+            timeout=timeout,
+            node=self.node,
+            run_id=run_id,
+        )
 
     def workflow_cli(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.app.workflow_cli(*args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout,
-                                     check=check, node=self.node)
+        return self.app.workflow_cli(
+            *args, data_dir=self.data_dir, env=self._cli_env(), timeout=timeout, check=check, node=self.node
+        )
 
     def cancel(self, run_id: str) -> str:
         return self.app.cancel(run_id, data_dir=self.data_dir, env=self._cli_env(), node=self.node)
@@ -726,8 +814,11 @@ class AppServer:
 
     def wait_for_status(self, run_id: str, statuses: str | Iterable[str], timeout: float = 30.0) -> str:
         wanted = {statuses} if isinstance(statuses, str) else set(statuses)
-        return wait_until(lambda: (s := self.run_status(run_id)) in wanted and s, timeout=timeout,
-                          message=f"{run_id} to reach {sorted(wanted)}")
+        return wait_until(
+            lambda: (s := self.run_status(run_id)) in wanted and s,
+            timeout=timeout,
+            message=f"{run_id} to reach {sorted(wanted)}",
+        )
 
 
 # Module-level conveniences -------------------------------------------------------------------------------
@@ -739,4 +830,3 @@ def build(app_dir: str | os.PathLike[str] = APP_DIR, force: bool = False) -> Wor
 
 def start(app_dir: str | os.PathLike[str] = APP_DIR, **kwargs: Any) -> AppServer:
     return WorkflowApp(app_dir).start(**kwargs)
-

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 from ..errors import UnsupportedError
-from ..model import Chunk, Check, Counts, Event, ListQuery, Run, RunPage, CancelOutcome, WakeResult
+from ..model import CancelOutcome, Check, Chunk, Counts, Event, ListQuery, Run, RunPage, WakeResult
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -134,8 +134,9 @@ class Backend:
         self.require(CANCEL)
         raise NotImplementedError
 
-    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
-             **options: Any) -> WakeResult:
+    def wake(
+        self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False, **options: Any
+    ) -> WakeResult:
         self.require(WAKE)
         raise NotImplementedError
 

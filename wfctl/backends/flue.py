@@ -54,13 +54,14 @@ from __future__ import annotations
 
 import json
 import operator
-from json.encoder import c_make_encoder, encode_basestring as _encode_str
 import re
 import time
 from collections import deque
-from itertools import compress, repeat
 from contextlib import closing
 from datetime import datetime, timezone
+from itertools import compress, repeat
+from json.encoder import c_make_encoder
+from json.encoder import encode_basestring as _encode_str
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from urllib.parse import quote
 
@@ -76,8 +77,20 @@ from ..json_columns import columns
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
 from ..output import _JSON_UNSAFE, _default, _encode, clean, to_json_text
 from ..times import iso, parse_time
-from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, StartRequest, \
-    TailRequest
+from .base import (
+    CANCEL,
+    DASHBOARD,
+    GET,
+    LIST,
+    START,
+    STATUS,
+    TAIL,
+    WAKE,
+    Backend,
+    BackendContext,
+    StartRequest,
+    TailRequest,
+)
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -86,8 +99,10 @@ if TYPE_CHECKING:
 
 SUPPORTED = "Flue 1.0 beta.3–beta.9"
 FLUE2_MESSAGE = f"Flue 2.x is not supported (wfctl speaks {SUPPORTED})"
-FLUE2_HINT = ("this server has no /runs or /workflows routes (route_not_found): Flue 2.0 removed workflows and "
-              "their runs; check that the URL is the flue() mount prefix of a 1.0 beta server")
+FLUE2_HINT = (
+    "this server has no /runs or /workflows routes (route_not_found): Flue 2.0 removed workflows and "
+    "their runs; check that the URL is the flue() mount prefix of a 1.0 beta server"
+)
 NOT_FOUND_TAIL = "unknown run, or its workflow does not export `runs` middleware"
 
 #: RunRecord.status → normalized status.
@@ -95,10 +110,31 @@ STATUS_MAP = {"active": RUNNING, "completed": COMPLETED, "errored": FAILED}
 
 #: FlueEvent v3 types that appear on run streams (``turn_request`` is in-process only).
 EVENT_TYPES = (
-    "run_start", "run_resume", "run_end", "agent_start", "agent_end", "turn_start", "turn_messages", "turn",
-    "message_start", "message_end", "text_delta", "thinking_start", "thinking_delta", "thinking_end",
-    "tool_start", "tool", "task_start", "task", "compaction_start", "compaction", "operation_start", "operation",
-    "log", "idle", "submission_settled",
+    "run_start",
+    "run_resume",
+    "run_end",
+    "agent_start",
+    "agent_end",
+    "turn_start",
+    "turn_messages",
+    "turn",
+    "message_start",
+    "message_end",
+    "text_delta",
+    "thinking_start",
+    "thinking_delta",
+    "thinking_end",
+    "tool_start",
+    "tool",
+    "task_start",
+    "task",
+    "compaction_start",
+    "compaction",
+    "operation_start",
+    "operation",
+    "log",
+    "idle",
+    "submission_settled",
 )
 
 #: How many times ``tail`` reads again from the same offset after a malformed answer (invalid JSON, a bad SSE
@@ -148,8 +184,16 @@ class FlueEvent(Event):
             ts = iso(d.get("_time"))
         elif not _wfctl_time(ts):
             ts = iso(self.time)
-        return {"runId": self.runId, "offset": self.offset, "index": self.index, "type": self.type,
-                "time": ts, "stepId": self.stepId, "correlationId": self.correlationId, "data": self.data}
+        return {
+            "runId": self.runId,
+            "offset": self.offset,
+            "index": self.index,
+            "type": self.type,
+            "time": ts,
+            "stepId": self.stepId,
+            "correlationId": self.correlationId,
+            "data": self.data,
+        }
 
     @staticmethod
     def json_lines(events: list["FlueEvent"]) -> str:
@@ -161,13 +205,24 @@ class FlueEvent(Event):
             rows = list(map(_COLUMNS, map(_DICT, events)))
         except KeyError:  # events not made by this backend's tail
             return "".join([to_json_text({"kind": "event", **e.to_json()}) + "\n" for e in events])
-        run_ids, offsets, indexes, kinds, steps, corrs, datas, stamps = zip(*rows)
+        run_ids, offsets, indexes, kinds, steps, corrs, datas, stamps = zip(*rows, strict=False)
         if stamps.count(None) == n and not any("_time" in e.__dict__ for e in events):
             times: str | list[str] = "null"
         else:
             times = [_time_text(e) for e in events]
-        return _lines(n, [_texts(run_ids), _texts(offsets), _texts(indexes), _texts(kinds), times, _texts(steps),
-                          _texts(corrs), _encode_many(list(datas))])
+        return _lines(
+            n,
+            [
+                _texts(run_ids),
+                _texts(offsets),
+                _texts(indexes),
+                _texts(kinds),
+                times,
+                _texts(steps),
+                _texts(corrs),
+                _encode_many(list(datas)),
+            ],
+        )
 
     @property
     def summary(self) -> str:
@@ -192,12 +247,22 @@ class FlueEventBatch(EventBatch):
     batch's array text splits provably into its objects; ``-o jsonl`` then writes it as ``data`` unchanged
     instead of decoding and re-encoding it."""
 
-    __slots__ = ("run_id", "items", "indexes", "kinds", "stamps", "steps", "names", "offsets", "start", "end",
-                 "raw")
+    __slots__ = ("run_id", "items", "indexes", "kinds", "stamps", "steps", "names", "offsets", "start", "end", "raw")
 
-    def __init__(self, run_id: str, items: list[dict], indexes: list[Any], kinds: list[Any],
-                 stamps: list[Any] | None, steps: list[Any] | None, names: list[Any] | None,
-                 offsets: list[str] | None, start: str, end: str, raw: list[str] | None):
+    def __init__(
+        self,
+        run_id: str,
+        items: list[dict],
+        indexes: list[Any],
+        kinds: list[Any],
+        stamps: list[Any] | None,
+        steps: list[Any] | None,
+        names: list[Any] | None,
+        offsets: list[str] | None,
+        start: str,
+        end: str,
+        raw: list[str] | None,
+    ):
         self.run_id, self.items, self.indexes, self.kinds = run_id, items, indexes, kinds
         self.stamps, self.steps, self.names = stamps, steps, names
         #: each event's offset, or None: all ``start`` but the last one, ``end``
@@ -217,8 +282,19 @@ class FlueEventBatch(EventBatch):
 
     def events(self) -> list[FlueEvent]:
         none = repeat(None)
-        events = list(map(_flue_event, repeat(self.run_id), self.event_offsets(), self.indexes, self.kinds,
-                          self.stamps or none, self.steps or none, self.names or none, self.items))
+        events = list(
+            map(
+                _flue_event,
+                repeat(self.run_id),
+                self.event_offsets(),
+                self.indexes,
+                self.kinds,
+                self.stamps or none,
+                self.steps or none,
+                self.names or none,
+                self.items,
+            )
+        )
         if events:
             events[-1].__dict__["batch_end"] = True
         return events
@@ -228,9 +304,15 @@ class FlueEventBatch(EventBatch):
         if not n:
             return ""
         cols: list[str | list[str]] = [
-            _encode_str(self.run_id), "", _texts(self.indexes), _texts(self.kinds), _time_texts(self.stamps),
-            "null" if self.steps is None else _texts(self.steps), "null",
-            self.raw if self.raw is not None else _encode_many(self.items)]
+            _encode_str(self.run_id),
+            "",
+            _texts(self.indexes),
+            _texts(self.kinds),
+            _time_texts(self.stamps),
+            "null" if self.steps is None else _texts(self.steps),
+            "null",
+            self.raw if self.raw is not None else _encode_many(self.items),
+        ]
         raw = self.raw is not None
         if self.offsets is not None:
             cols[1] = _texts(self.offsets)
@@ -257,7 +339,7 @@ def _lines(n: int, columns: list[str | list[str]], raw_data: bool = False) -> st
     template: list[Any] = []
     slots: list[list[str]] = []
     const = '{"kind":"event"'
-    for name, column in zip(_NAMES, columns):
+    for name, column in zip(_NAMES, columns, strict=False):
         const += f',"{name}":' + ("{" if raw_data and name == "data" else "")
         if column.__class__ is str:
             const += column
@@ -269,7 +351,7 @@ def _lines(n: int, columns: list[str | list[str]], raw_data: bool = False) -> st
     width = len(template)
     line = template * n
     for k, column in enumerate(slots):
-        line[2 * k + 1::width] = column
+        line[2 * k + 1 :: width] = column
     text = "".join(line)
     if text.isascii() and "\x7f" not in text:
         return text
@@ -326,21 +408,30 @@ def _time_text(event: "FlueEvent") -> str:
     return _stamp_text(d.get("_raw_ts"))
 
 
-def _flue_event(run_id: str | None, offset: str | None, index: Any, kind: Any, raw_ts: Any, step_id: Any,
-                step_name: Any, data: Any) -> FlueEvent:
+def _flue_event(
+    run_id: str | None, offset: str | None, index: Any, kind: Any, raw_ts: Any, step_id: Any, step_name: Any, data: Any
+) -> FlueEvent:
     """A FlueEvent without the dataclass ``__init__`` (the tail's hot path: one dict instead of ten setattrs)."""
     event = _new(FlueEvent)
-    event.__dict__ = {"runId": run_id, "offset": offset, "index": index, "type": kind, "stepId": step_id,
-                      "correlationId": None, "data": data, "stepName": step_name, "_raw_ts": raw_ts,
-                      "batch_end": False}
+    event.__dict__ = {
+        "runId": run_id,
+        "offset": offset,
+        "index": index,
+        "type": kind,
+        "stepId": step_id,
+        "correlationId": None,
+        "data": data,
+        "stepName": step_name,
+        "_raw_ts": raw_ts,
+        "batch_end": False,
+    }
     return event
 
 
 _new = object.__new__
 #: wfctl's one-line JSON encoder (``wfctl.output``) as the C function behind it: ``"".join(_ENCODE(value, 0))``
 #: is ``_encode(value)``, without a Python call per value.
-_ENCODE = c_make_encoder({}, _default, _encode_str, None, ":", ",", False, False, True) if c_make_encoder \
-    else None
+_ENCODE = c_make_encoder({}, _default, _encode_str, None, ":", ",", False, False, True) if c_make_encoder else None
 
 
 def _encode_many(values: list[Any]) -> list[str]:
@@ -358,8 +449,9 @@ def _json_safe(text: str) -> str:
 def _compact(value: Any, limit: int = 80) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                                                           default=str)
+    text = (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    )
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -500,8 +592,11 @@ def describe(raw: Any) -> str:
         return f"{len(messages)} messages" if isinstance(messages, list) else ""
     if kind in ("agent_start", "idle"):
         return ""
-    rest = {k: v for k, v in raw.items()
-            if k not in ("type", "v", "eventIndex", "timestamp", "runId", "instanceId", "dispatchId")}
+    rest = {
+        k: v
+        for k, v in raw.items()
+        if k not in ("type", "v", "eventIndex", "timestamp", "runId", "instanceId", "dispatchId")
+    }
     return _compact(rest, 120)
 
 
@@ -583,12 +678,22 @@ def _raw_objects(data: bytes, n: int) -> list[str] | None:
 
 #: the top-level keys of a FlueEvent that :func:`_event_block` looks at (the stream reader's ``columns``)
 _BLOCK_KEYS = ("runId", "eventIndex", "v", "type", "timestamp") + tuple(
-    key for pair in _STEP_KEYS for key in pair if key)
+    key for pair in _STEP_KEYS for key in pair if key
+)
 
 
-def _event_block(run_id: str, items: Sequence[Any], data: bytes, offsets: list[str] | None, start: str, end: str,
-                 types: frozenset[str] | None, seen: _Seen, check_version: bool,
-                 cols: dict[str, list[Any]] | None = None) -> tuple[FlueEventBatch, dict | None] | None:
+def _event_block(
+    run_id: str,
+    items: Sequence[Any],
+    data: bytes,
+    offsets: list[str] | None,
+    start: str,
+    end: str,
+    types: frozenset[str] | None,
+    seen: _Seen,
+    check_version: bool,
+    cols: dict[str, list[Any]] | None = None,
+) -> tuple[FlueEventBatch, dict | None] | None:
     """The events of one stream batch as a :class:`FlueEventBatch`, and the run's ``run_end`` event if the
     batch holds it (the tail stops there). The same checks as the event-by-event loop of
     :meth:`FlueBackend._tail`, column by column in C, on the batch's ``cols`` (the reader's
@@ -639,16 +744,18 @@ def _event_block(run_id: str, items: Sequence[Any], data: bytes, offsets: list[s
         if offsets is None:
             offsets = [start] * (len(items) - 1) + [end]
         items, kinds, indexes, offsets = (list(compress(c, keep)) for c in (items, kinds, indexes, offsets))
-        stamps, steps, names, raw = (list(compress(c, keep)) if c is not None else None
-                                     for c in (stamps, steps, names, raw))
+        stamps, steps, names, raw = (
+            list(compress(c, keep)) if c is not None else None for c in (stamps, steps, names, raw)
+        )
     seen.add_all(keys)
     return FlueEventBatch(run_id, items, indexes, kinds, stamps, steps, names, offsets, start, end, raw), run_end
 
 
 def _steps(cols: dict[str, list[Any]], kinds: list[Any]) -> tuple[list[Any], list[Any]]:
     """:func:`_step` of every event, from the columns of the step keys."""
-    pairs = [(cols[id_key], cols.get(name_key) if name_key else None)
-             for id_key, name_key in _STEP_KEYS if id_key in cols]
+    pairs = [
+        (cols[id_key], cols.get(name_key) if name_key else None) for id_key, name_key in _STEP_KEYS if id_key in cols
+    ]
     n = len(kinds)
     steps: list[Any] = [None] * n
     names: list[Any] = [None] * n
@@ -698,8 +805,14 @@ class FlueBackend(Backend):
         DASHBOARD: "Flue 1.0 has no endpoint to list or count runs, so there is nothing to summarize",
     }
 
-    def __init__(self, profile: "Profile", ctx: BackendContext | None = None, *, transport: Any = None,
-                 stream_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        profile: "Profile",
+        ctx: BackendContext | None = None,
+        *,
+        transport: Any = None,
+        stream_options: dict[str, Any] | None = None,
+    ):
         super().__init__(profile, ctx)
         self._transport = transport
         self._http: "HttpClient | None" = None
@@ -709,13 +822,15 @@ class FlueBackend(Backend):
         self.raw = "{runId}" in self.base_url
         if self.raw:
             self.capabilities = frozenset({GET, STATUS, TAIL})  # type: ignore[misc]
-            self.unsupported_reasons = {**self.unsupported_reasons,  # type: ignore[misc]
-                                        START: "the profile's url is a raw Durable Streams URL template "
-                                               "({runId}): it can be read, not started"}
+            self.unsupported_reasons = {
+                **self.unsupported_reasons,  # type: ignore[misc]
+                START: "the profile's url is a raw Durable Streams URL template ({runId}): it can be read, not started",
+            }
         for key in profile.headers():
             if key.lower() == "accept":
-                raise UsageError("the Accept header is managed by wfctl (JSON or SSE); remove it from the "
-                                 "profile's headers")
+                raise UsageError(
+                    "the Accept header is managed by wfctl (JSON or SSE); remove it from the profile's headers"
+                )
 
     # -- plumbing ------------------------------------------------------------------------------------------
     @property
@@ -730,9 +845,13 @@ class FlueBackend(Backend):
                 parts = urlsplit(base.replace("{runId}", "x"))
                 base = f"{parts.scheme}://{parts.netloc}" if parts.scheme else base
             self._http = client_for(
-                self.profile, self.ctx, engine="Flue", base_url=base or None, transport=self._transport,
+                self.profile,
+                self.ctx,
+                engine="Flue",
+                base_url=base or None,
+                transport=self._transport,
                 auth_hint="check the token (WFCTL_TOKEN, the profile's token_env or token): Flue sends it as "
-                          "'Authorization: Bearer' to the workflow's runs/route middleware",
+                "'Authorization: Bearer' to the workflow's runs/route middleware",
             )
             if self.ctx.debug:
                 # HttpClient logs its own requests (?meta, POST); log the stream reads made through its
@@ -743,14 +862,19 @@ class FlueBackend(Backend):
                 def is_stream(request: Any) -> bool:
                     return "offset" in request.url.params or (request.method == "HEAD" and self.raw)
 
-                client.event_hooks["request"].append(
-                    lambda r: log(f"> {r.method} {r.url}") if is_stream(r) else None)
+                client.event_hooks["request"].append(lambda r: log(f"> {r.method} {r.url}") if is_stream(r) else None)
                 client.event_hooks["response"].append(
-                    lambda r: log(f"< {r.status_code} {r.request.method} {r.request.url.path} "
-                                  f"Stream-Next-Offset={r.headers.get('stream-next-offset')} "
-                                  f"Stream-Up-To-Date={r.headers.get('stream-up-to-date')} "
-                                  f"Stream-Closed={r.headers.get('stream-closed')}") if is_stream(r.request)
-                    else None)
+                    lambda r: (
+                        log(
+                            f"< {r.status_code} {r.request.method} {r.request.url.path} "
+                            f"Stream-Next-Offset={r.headers.get('stream-next-offset')} "
+                            f"Stream-Up-To-Date={r.headers.get('stream-up-to-date')} "
+                            f"Stream-Closed={r.headers.get('stream-closed')}"
+                        )
+                        if is_stream(r.request)
+                        else None
+                    )
+                )
         return self._http
 
     def close(self) -> None:
@@ -783,12 +907,10 @@ class FlueBackend(Backend):
                 return None, None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             err = body["error"]
-            return (str(err["type"]) if err.get("type") else None,
-                    str(err["message"]) if err.get("message") else None)
+            return (str(err["type"]) if err.get("type") else None, str(err["message"]) if err.get("message") else None)
         return None, None
 
-    def _http_error(self, response: Any, *, run_id: str | None = None, workflow: str | None = None
-                    ) -> WfctlError:
+    def _http_error(self, response: Any, *, run_id: str | None = None, workflow: str | None = None) -> WfctlError:
         status = response.status_code
         text = response.text.strip()
         kind, message = self._envelope(text)
@@ -804,21 +926,26 @@ class FlueBackend(Backend):
                 if kind is None and text and not text.startswith("{"):
                     return NotFoundError(
                         f"Flue: HTTP 404 for run {run_id}, and the answer is not Flue's",
-                        hint="is the URL the mount prefix of Flue's flue() app (where /runs/:runId lives)?")
-                return NotFoundError(f"run {run_id}: {NOT_FOUND_TAIL}",
-                                     hint="Flue answers 404 alike for unknown runs and for workflows that do not "
-                                          "export `runs`; check the id and the workflow module")
+                        hint="is the URL the mount prefix of Flue's flue() app (where /runs/:runId lives)?",
+                    )
+                return NotFoundError(
+                    f"run {run_id}: {NOT_FOUND_TAIL}",
+                    hint="Flue answers 404 alike for unknown runs and for workflows that do not "
+                    "export `runs`; check the id and the workflow module",
+                )
             if workflow is not None and kind == "workflow_not_found":
-                return NotFoundError(f"unknown workflow {workflow!r}, or it is not exposed over HTTP",
-                                     hint="a workflow is started over HTTP only when its module exports `route` "
-                                          "middleware")
+                return NotFoundError(
+                    f"unknown workflow {workflow!r}, or it is not exposed over HTTP",
+                    hint="a workflow is started over HTTP only when its module exports `route` middleware",
+                )
             return NotFoundError(detail)
         if status == 500 and kind == "action_input_validation":
             return UsageError(f"Flue rejected the input of workflow {workflow!r}: {_issues(text) or message}")
         if status in (400, 405, 409, 415, 422):
             return UsageError(detail + (self._details(text)))
-        return UnavailableError(detail or f"Flue answered HTTP {status}",
-                                hint="check the Flue server's log" if status >= 500 else None)
+        return UnavailableError(
+            detail or f"Flue answered HTTP {status}", hint="check the Flue server's log" if status >= 500 else None
+        )
 
     @staticmethod
     def _details(text: str) -> str:
@@ -833,9 +960,11 @@ class FlueBackend(Backend):
             BadRequestError,
             GoneError,
             InvalidOffsetError,
-            NotFoundError as StreamNotFound,
             ParseError,
             UnauthorizedError,
+        )
+        from ..durable_streams import (
+            NotFoundError as StreamNotFound,
         )
 
         kind, message = self._envelope(exc.body or "")
@@ -847,27 +976,38 @@ class FlueBackend(Backend):
             return NotFoundError(f"run {run_id}: {NOT_FOUND_TAIL}")
         if isinstance(exc, UnauthorizedError):
             verbatim = self._redact((exc.body or "")[:500]) or f"HTTP {exc.status}"
-            return AuthError(f"Flue refused access to run {run_id}: HTTP {exc.status}: {verbatim}",
-                             hint=self.http.auth_hint)
+            return AuthError(
+                f"Flue refused access to run {run_id}: HTTP {exc.status}: {verbatim}", hint=self.http.auth_hint
+            )
         if isinstance(exc, InvalidOffsetError):
             if exc.status == 400:
-                return UsageError(f"Flue rejected offset {offset!r}: {message or exc.body or exc.message}"
-                                  + self._details(exc.body or ""),
-                                  hint="give an offset printed by 'wfctl tail -o jsonl' (or -1 for the start)")
-            return UsageError(exc.message,
-                              hint="the server may have restarted with an in-memory store; read again without "
-                                   "--offset (or with --last N)")
+                return UsageError(
+                    f"Flue rejected offset {offset!r}: {message or exc.body or exc.message}"
+                    + self._details(exc.body or ""),
+                    hint="give an offset printed by 'wfctl tail -o jsonl' (or -1 for the start)",
+                )
+            return UsageError(
+                exc.message,
+                hint="the server may have restarted with an in-memory store; read again without "
+                "--offset (or with --last N)",
+            )
         if isinstance(exc, BadRequestError):
-            return UsageError(f"Flue rejected the read of run {run_id}: {message or exc.body or exc.message}"
-                              + self._details(exc.body or ""))
+            return UsageError(
+                f"Flue rejected the read of run {run_id}: {message or exc.body or exc.message}"
+                + self._details(exc.body or "")
+            )
         if isinstance(exc, GoneError):
             return NotFoundError(exc.message)
         if isinstance(exc, ParseError):
-            return UnavailableError(f"Flue sent a malformed event stream for run {run_id}: {exc.message}",
-                                    hint="a proxy may be rewriting responses; retry with --debug to see them")
+            return UnavailableError(
+                f"Flue sent a malformed event stream for run {run_id}: {exc.message}",
+                hint="a proxy may be rewriting responses; retry with --debug to see them",
+            )
         status = f"HTTP {exc.status}: " if exc.status and str(exc.status) not in exc.message else ""
-        return UnavailableError(f"reading the events of run {run_id} from Flue failed: {status}{exc.message}",
-                                hint="check that the Flue server is running (wfctl config doctor)")
+        return UnavailableError(
+            f"reading the events of run {run_id} from Flue failed: {status}{exc.message}",
+            hint="check that the Flue server is running (wfctl config doctor)",
+        )
 
     # -- get / status --------------------------------------------------------------------------------------
     def _meta(self, run_id: str) -> dict:
@@ -876,18 +1016,24 @@ class FlueBackend(Backend):
             raise self._http_error(response, run_id=run_id)
         record = self.http.decode_json(response)
         if not isinstance(record, dict) or "status" not in record:
-            raise UnavailableError(f"Flue answered ?meta for run {run_id} with something that is not a RunRecord",
-                                   hint="is the URL the mount prefix of Flue's flue() app?")
+            raise UnavailableError(
+                f"Flue answered ?meta for run {run_id} with something that is not a RunRecord",
+                hint="is the URL the mount prefix of Flue's flue() app?",
+            )
         for key in ("runId", "workflowName", "status", "startedAt", "endedAt"):
             value = record.get(key)
             if value is not None and not isinstance(value, str):
-                raise UnavailableError(f"Flue answered ?meta for run {run_id} with a RunRecord whose {key} is "
-                                       f"{type(value).__name__}, not a string",
-                                       hint="is the URL the mount prefix of Flue's flue() app?")
+                raise UnavailableError(
+                    f"Flue answered ?meta for run {run_id} with a RunRecord whose {key} is "
+                    f"{type(value).__name__}, not a string",
+                    hint="is the URL the mount prefix of Flue's flue() app?",
+                )
         for key in ("startedAt", "endedAt"):
             if record.get(key) is not None and parse_time(record[key]) is None:
-                raise UnavailableError(f"Flue answered ?meta for run {run_id} with a RunRecord whose {key} is not "
-                                       f"a time: {str(record[key])[:40]!r}")
+                raise UnavailableError(
+                    f"Flue answered ?meta for run {run_id} with a RunRecord whose {key} is not "
+                    f"a time: {str(record[key])[:40]!r}"
+                )
         return record
 
     def _run(self, record: dict, run_id: str) -> Run:
@@ -899,23 +1045,48 @@ class FlueBackend(Backend):
         run_error = None
         if error is not None:
             if isinstance(error, dict):
-                run_error = RunError(message=str(error.get("message") or error.get("name") or _compact(error)),
-                                     code=error.get("name"), stack=error.get("stack"))
+                run_error = RunError(
+                    message=str(error.get("message") or error.get("name") or _compact(error)),
+                    code=error.get("name"),
+                    stack=error.get("stack"),
+                )
             else:
                 run_error = RunError(message=str(error))
         extra: dict[str, Any] = {}
         for key in ("isError", "durationMs", "traceCarrier"):
             if record.get(key) is not None:
                 extra[key] = record[key]
-        known = {"runId", "workflowName", "status", "startedAt", "endedAt", "isError", "durationMs", "input",
-                 "result", "error", "traceCarrier"}
+        known = {
+            "runId",
+            "workflowName",
+            "status",
+            "startedAt",
+            "endedAt",
+            "isError",
+            "durationMs",
+            "input",
+            "result",
+            "error",
+            "traceCarrier",
+        }
         for key, value in record.items():
             if key not in known:
                 extra[key] = value
-        return Run(runId=str(record.get("runId") or run_id), backend=self.name,
-                   workflowName=record.get("workflowName"), status=status, rawStatus=raw, createdAt=started,
-                   startedAt=started, completedAt=ended, updatedAt=ended or started, input=record.get("input"),
-                   output=record.get("result"), error=run_error, extra=extra)
+        return Run(
+            runId=str(record.get("runId") or run_id),
+            backend=self.name,
+            workflowName=record.get("workflowName"),
+            status=status,
+            rawStatus=raw,
+            createdAt=started,
+            startedAt=started,
+            completedAt=ended,
+            updatedAt=ended or started,
+            input=record.get("input"),
+            output=record.get("result"),
+            error=run_error,
+            extra=extra,
+        )
 
     def get_run(self, run_id: str) -> Run:
         if self.raw:
@@ -960,15 +1131,21 @@ class FlueBackend(Backend):
             status = FAILED if end.get("isError") else COMPLETED
         else:
             status = COMPLETED if info.closed else RUNNING
-        return Run(runId=run_id, backend=self.name, status=status, rawStatus="closed" if info.closed else "open",
-                   extra={"streamUrl": self.stream_url(run_id), "nextOffset": info.offset})
+        return Run(
+            runId=run_id,
+            backend=self.name,
+            status=status,
+            rawStatus="closed" if info.closed else "open",
+            extra={"streamUrl": self.stream_url(run_id), "nextOffset": info.offset},
+        )
 
     # -- tail ----------------------------------------------------------------------------------------------
     def _reader(self, run_id: str, params: dict[str, str]) -> Any:
         from ..durable_streams import StreamReader
 
-        options = {k: v for k, v in self._stream_options.items() if k in ("max_retries", "idle_timeout",
-                                                                            "backoff", "timeout")}
+        options = {
+            k: v for k, v in self._stream_options.items() if k in ("max_retries", "idle_timeout", "backoff", "timeout")
+        }
         if not self.raw:  # Flue answers in pages of at most 1,000 events: one must end within the timeout
             options.setdefault("answer_timeout", float(self.profile.get("timeout", 30.0)))
         return StreamReader(self.stream_url(run_id), params=params, client=self.http.client, **options)
@@ -984,8 +1161,10 @@ class FlueBackend(Backend):
             raise UsageError("give --offset or --last, not both (Flue applies tail only from the start)")
         unknown = [t for t in request.types if t not in EVENT_TYPES]
         if unknown:
-            self.ctx.warn(f"unknown Flue event type{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(unknown)} (known: {', '.join(EVENT_TYPES)})")
+            self.ctx.warn(
+                f"unknown Flue event type{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)} (known: {', '.join(EVENT_TYPES)})"
+            )
         live = request.live
         if not live and not self.raw:
             # the `flue logs` policy: follow an active run, replay a finished one
@@ -1054,8 +1233,10 @@ class FlueBackend(Backend):
                         client_last = None
                     continue
                 if items is None:
-                    raise UnavailableError(f"the stream of run {run_id} is not a JSON stream "
-                                           f"({len(batch.data)} bytes of another content type)")
+                    raise UnavailableError(
+                        f"the stream of run {run_id} is not a JSON stream "
+                        f"({len(batch.data)} bytes of another content type)"
+                    )
                 if batch.partial:
                     # a part of a large response: no offset after these events is known yet; resuming from
                     # the response's start re-delivers them (at-least-once)
@@ -1064,12 +1245,13 @@ class FlueBackend(Backend):
                     # the rest of a response delivered in parts: number it as a whole, keep its tail
                     offsets = _event_offsets(start, end, batch.index + len(items), exact)
                     if offsets is not None:
-                        offsets = offsets[batch.index:]
+                        offsets = offsets[batch.index :]
                 else:
                     offsets = _event_offsets(start, end, len(items), exact)
                 if bulk and client_last is None:
-                    block = _event_block(run_id, items, batch.data, offsets, start, end, types, seen,
-                                         not warned_version, batch.columns)
+                    block = _event_block(
+                        run_id, items, batch.data, offsets, start, end, types, seen, not warned_version, batch.columns
+                    )
                     if block is not None:  # the whole batch checked in C: one EventBatch
                         events, run_end = block
                         if run_end is not None:
@@ -1103,8 +1285,10 @@ class FlueBackend(Backend):
                         kind = raw.get("type")
                         if raw.get("v") != 3 and not warned_version and "v" in raw:
                             warned_version = True
-                            self.ctx.warn(f"run {run_id} sends FlueEvent v{raw.get('v')}; wfctl understands v3 "
-                                          "(events are passed through as they are)")
+                            self.ctx.warn(
+                                f"run {run_id} sends FlueEvent v{raw.get('v')}; wfctl understands v3 "
+                                "(events are passed through as they are)"
+                            )
                         if kind == "run_end" and rid == run_id:
                             run_ends[run_id] = raw
                             stop = True
@@ -1148,9 +1332,12 @@ class FlueBackend(Backend):
             raise UnavailableError(
                 f"Flue sent a malformed event stream for run {run_id} after offset {where}: {reason} "
                 f"(still malformed after {PARSE_REREADS} re-reads)",
-                hint="a proxy may be rewriting responses; retry with --debug to see them") from None
-        self.ctx.warn(f"malformed event stream for run {run_id} after offset {where} ({reason}); reading again "
-                      f"from offset {where} ({attempt}/{PARSE_REREADS})")
+                hint="a proxy may be rewriting responses; retry with --debug to see them",
+            ) from None
+        self.ctx.warn(
+            f"malformed event stream for run {run_id} after offset {where} ({reason}); reading again "
+            f"from offset {where} ({attempt}/{PARSE_REREADS})"
+        )
         if attempt > 1:
             self._sleep_before_reread(attempt)
 
@@ -1170,8 +1357,10 @@ class FlueBackend(Backend):
         except StreamError as exc:
             raise self._stream_error(exc, run_id, offset) from None
         if info.offset == "-1" or offset > info.offset:
-            raise UsageError(f"offset {offset} is beyond the end of run {run_id}'s events (the stream ends at "
-                             f"{info.offset})", hint="give an offset printed by 'wfctl tail -o jsonl' for this run")
+            raise UsageError(
+                f"offset {offset} is beyond the end of run {run_id}'s events (the stream ends at {info.offset})",
+                hint="give an offset printed by 'wfctl tail -o jsonl' for this run",
+            )
 
     # -- start ---------------------------------------------------------------------------------------------
     def start(self, request: StartRequest) -> Run:
@@ -1189,26 +1378,44 @@ class FlueBackend(Backend):
         if request.input is not None:
             kwargs["content"] = json.dumps(request.input, separators=(",", ":"), ensure_ascii=False).encode()
             kwargs["headers"] = {"content-type": "application/json"}
-        response = self.http.request("POST", f"/workflows/{quote(name, safe='')}", retry=False,
-                                     expect=(400, 401, 403, 404, 405, 409, 415, 422, 500), **kwargs)
+        response = self.http.request(
+            "POST",
+            f"/workflows/{quote(name, safe='')}",
+            retry=False,
+            expect=(400, 401, 403, 404, 405, 409, 415, 422, 500),
+            **kwargs,
+        )
         if response.status_code >= 400:
             raise self._http_error(response, workflow=name)
         body = self.http.decode_json(response)
         if isinstance(body, dict) and "streamUrl" in body:
-            raise UnsupportedError(f"this Flue server is older than 1.0.0-beta.3 (its receipts carry streamUrl); "
-                                   f"wfctl speaks {SUPPORTED}")
+            raise UnsupportedError(
+                f"this Flue server is older than 1.0.0-beta.3 (its receipts carry streamUrl); wfctl speaks {SUPPORTED}"
+            )
         if not isinstance(body, dict) or not isinstance(body.get("runId"), str):
-            raise UnavailableError(f"Flue answered POST /workflows/{name} with HTTP {response.status_code} but no "
-                                   "runId", hint="is the URL the mount prefix of Flue's flue() app?")
+            raise UnavailableError(
+                f"Flue answered POST /workflows/{name} with HTTP {response.status_code} but no runId",
+                hint="is the URL the mount prefix of Flue's flue() app?",
+            )
         run_id = body["runId"]
         try:
             run = self._run(self._meta(run_id), run_id)
         except NotFoundError:
-            self.ctx.warn(f"run {run_id} started, but workflow {name!r} does not export `runs` middleware, so its "
-                          "runs cannot be read over HTTP")
+            self.ctx.warn(
+                f"run {run_id} started, but workflow {name!r} does not export `runs` middleware, so its "
+                "runs cannot be read over HTTP"
+            )
             now = datetime.now(timezone.utc)
-            run = Run(runId=run_id, backend=self.name, workflowName=name, status=RUNNING, rawStatus="active",
-                      createdAt=now, startedAt=now, input=request.input)
+            run = Run(
+                runId=run_id,
+                backend=self.name,
+                workflowName=name,
+                status=RUNNING,
+                rawStatus="active",
+                createdAt=now,
+                startedAt=now,
+                input=request.input,
+            )
         return run
 
     # -- doctor --------------------------------------------------------------------------------------------
@@ -1217,30 +1424,47 @@ class FlueBackend(Backend):
         if self.raw:
             checks.append(Check("mode", True, f"raw Durable Streams URL template {self.base_url}"))
             try:
-                self.http.request("HEAD", self.base_url.replace("{runId}", "wfctl-doctor-probe"),
-                                  expect=(400, 401, 403, 404, 405))
+                self.http.request(
+                    "HEAD", self.base_url.replace("{runId}", "wfctl-doctor-probe"), expect=(400, 401, 403, 404, 405)
+                )
             except WfctlError as exc:
                 return checks + [Check("reachable", False, exc.message)]
             return checks + [Check("reachable", True, str(self.http.client.base_url))]
         try:
-            response = self.http.request("GET", f"{self._run_path(_PROBE_RUN)}?meta",
-                                         expect=(400, 401, 403, 404, 405))
+            response = self.http.request("GET", f"{self._run_path(_PROBE_RUN)}?meta", expect=(400, 401, 403, 404, 405))
         except WfctlError as exc:
             return [Check("reachable", False, exc.message + (f" ({exc.hint})" if exc.hint else ""))]
         checks.append(Check("reachable", True, self.base_url))
         kind, _ = self._envelope(response.text)
         if response.status_code == 404 and kind == "run_not_found":
-            checks.append(Check("version", True, f"run API of {SUPPORTED} (GET /runs/:runId?meta answers "
-                                                 "run_not_found for an unknown run)"))
+            checks.append(
+                Check(
+                    "version",
+                    True,
+                    f"run API of {SUPPORTED} (GET /runs/:runId?meta answers run_not_found for an unknown run)",
+                )
+            )
         elif response.status_code == 404 and kind == "route_not_found":
             checks.append(Check("version", False, f"{FLUE2_MESSAGE}: {FLUE2_HINT}"))
         else:
             what = f"HTTP {response.status_code}" + (f" [{kind}]" if kind else "")
-            checks.append(Check("version", False, f"GET /runs/:runId?meta answered {what}, not Flue 1.0's "
-                                                  "run_not_found: is the URL the mount prefix of flue()?"))
+            checks.append(
+                Check(
+                    "version",
+                    False,
+                    f"GET /runs/:runId?meta answered {what}, not Flue 1.0's "
+                    "run_not_found: is the URL the mount prefix of flue()?",
+                )
+            )
         token = self.profile.token()
-        checks.append(Check("auth", True, ("a bearer token is configured" if token else "no token configured")
-                            + "; Flue checks it per workflow (its `runs` and `route` middleware)"))
+        checks.append(
+            Check(
+                "auth",
+                True,
+                ("a bearer token is configured" if token else "no token configured")
+                + "; Flue checks it per workflow (its `runs` and `route` middleware)",
+            )
+        )
         return checks
 
 

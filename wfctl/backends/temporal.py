@@ -97,13 +97,41 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib.parse import quote
 
-
 from ..errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
-from ..model import (CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, WAITING, CancelOutcome, Check,
-                     Counts, Event, ListQuery, Run, RunError, RunPage, Step, Wait)
+from ..model import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    STATUSES,
+    WAITING,
+    CancelOutcome,
+    Check,
+    Counts,
+    Event,
+    ListQuery,
+    Run,
+    RunError,
+    RunPage,
+    Step,
+    Wait,
+)
 from ..times import parse_time
-from .base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, \
-    StartRequest, TailRequest
+from .base import (
+    CANCEL,
+    DASHBOARD,
+    GET,
+    LIST,
+    START,
+    STATUS,
+    TAIL,
+    WAKE,
+    Backend,
+    BackendContext,
+    StartRequest,
+    TailRequest,
+)
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -302,7 +330,7 @@ def type_matches(event_type: str, filters: list[str]) -> bool:
     for wanted in filters:
         key = _squash(wanted)
         if key.startswith("eventtype"):
-            key = key[len("eventtype"):]
+            key = key[len("eventtype") :]
         if key and key in name:
             return True
     return False
@@ -347,9 +375,12 @@ def _b64(text: Any) -> bytes:
 
 
 def is_payload(value: Any) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("metadata"), dict)
-            and "encoding" in value["metadata"]
-            and set(value) <= {"metadata", "data", "externalPayloads"})
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("metadata"), dict)
+        and "encoding" in value["metadata"]
+        and set(value) <= {"metadata", "data", "externalPayloads"}
+    )
 
 
 def decode_payload(payload: Any) -> Any:
@@ -427,8 +458,11 @@ def failure_error(failure: Any) -> RunError | None:
         cause = cause.get("cause")
     if root is not None and root.get("message") and root.get("message") != message:
         message = f"{message}: {root['message']}" if message else root["message"]
-    return RunError(message=message or None, code=_failure_type(root or failure) or _failure_type(failure),
-                    stack=failure.get("stackTrace") or (root or {}).get("stackTrace") or None)
+    return RunError(
+        message=message or None,
+        code=_failure_type(root or failure) or _failure_type(failure),
+        stack=failure.get("stackTrace") or (root or {}).get("stackTrace") or None,
+    )
 
 
 def _failure_type(failure: dict) -> str | None:
@@ -439,11 +473,15 @@ def _failure_type(failure: dict) -> str | None:
     if isinstance(timeout, dict):
         kind = str(timeout.get("timeoutType") or "").removeprefix("TIMEOUT_TYPE_")
         return "Timeout" + ("".join(p.capitalize() for p in kind.lower().split("_")) if kind else "")
-    for key, name in (("canceledFailureInfo", "Canceled"), ("terminatedFailureInfo", "Terminated"),
-                      ("serverFailureInfo", "ServerFailure"), ("activityFailureInfo", "ActivityFailure"),
-                      ("childWorkflowExecutionFailureInfo", "ChildWorkflowFailure"),
-                      ("resetWorkflowFailureInfo", "ResetWorkflow"), ("nexusOperationExecutionFailureInfo",
-                                                                       "NexusOperationFailure")):
+    for key, name in (
+        ("canceledFailureInfo", "Canceled"),
+        ("terminatedFailureInfo", "Terminated"),
+        ("serverFailureInfo", "ServerFailure"),
+        ("activityFailureInfo", "ActivityFailure"),
+        ("childWorkflowExecutionFailureInfo", "ChildWorkflowFailure"),
+        ("resetWorkflowFailureInfo", "ResetWorkflow"),
+        ("nexusOperationExecutionFailureInfo", "NexusOperationFailure"),
+    ):
         if key in failure:
             return name
     return None
@@ -466,10 +504,23 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 #: The fields wfctl reads, and the types Temporal's HTTP API (protojson: 64-bit integers as strings) gives them.
-EXECUTION_FIELDS = {"execution": dict, "type": dict, "status": str, "startTime": str, "closeTime": str,
-                    "executionTime": str, "historyLength": (str, int), "taskQueue": str, "memo": dict,
-                    "searchAttributes": dict, "parentExecution": dict, "firstRunId": str,
-                    "historySizeBytes": (str, int), "stateTransitionCount": (str, int), "executionDuration": str}
+EXECUTION_FIELDS = {
+    "execution": dict,
+    "type": dict,
+    "status": str,
+    "startTime": str,
+    "closeTime": str,
+    "executionTime": str,
+    "historyLength": (str, int),
+    "taskQueue": str,
+    "memo": dict,
+    "searchAttributes": dict,
+    "parentExecution": dict,
+    "firstRunId": str,
+    "historySizeBytes": (str, int),
+    "stateTransitionCount": (str, int),
+    "executionDuration": str,
+}
 EVENT_FIELDS = {"eventId": (str, int), "eventType": str, "eventTime": str}
 
 
@@ -482,8 +533,7 @@ def history_events(body: dict, what: str) -> list[dict]:
     if events is None and isinstance(history, dict):
         return []
     if not isinstance(events, list):
-        raise UnavailableError(f"Temporal answered the history of {what} without a list of events in "
-                               "history.events")
+        raise UnavailableError(f"Temporal answered the history of {what} without a list of events in history.events")
     from ..http import check_fields
 
     for event in events:
@@ -523,18 +573,28 @@ class _History:
             self.cancel_cause = attrs.get("cause") or self.cancel_cause
         elif kind == "ActivityTaskScheduled":
             activity_id = str(attrs.get("activityId") or eid)
-            self.steps[eid] = Step(stepId=activity_id, stepName=(attrs.get("activityType") or {}).get("name"),
-                                   status=PENDING, rawStatus="Scheduled", startedAt=when,
-                                   input=unwrap(decode_payloads(attrs.get("input"))))
+            self.steps[eid] = Step(
+                stepId=activity_id,
+                stepName=(attrs.get("activityType") or {}).get("name"),
+                status=PENDING,
+                rawStatus="Scheduled",
+                startedAt=when,
+                input=unwrap(decode_payloads(attrs.get("input"))),
+            )
             self.activity_keys[activity_id] = eid
         elif kind.startswith("ActivityTask"):
             step = self.steps.get(str(attrs.get("scheduledEventId") or ""))
             if step is not None:
                 self._activity_update(step, kind, attrs, when)
         elif kind == "StartChildWorkflowExecutionInitiated":
-            self.steps[eid] = Step(stepId=attrs.get("workflowId"), stepName=(attrs.get("workflowType") or {}).get(
-                "name"), status=PENDING, rawStatus="Initiated", startedAt=when,
-                input=unwrap(decode_payloads(attrs.get("input"))))
+            self.steps[eid] = Step(
+                stepId=attrs.get("workflowId"),
+                stepName=(attrs.get("workflowType") or {}).get("name"),
+                status=PENDING,
+                rawStatus="Initiated",
+                startedAt=when,
+                input=unwrap(decode_payloads(attrs.get("input"))),
+            )
         elif kind == "StartChildWorkflowExecutionFailed" or kind.startswith("ChildWorkflowExecution"):
             step = self.steps.get(str(attrs.get("initiatedEventId") or ""))
             if step is not None:
@@ -651,7 +711,11 @@ class TemporalBackend(Backend):
             if url.endswith(API):
                 url = url[: -len(API)]
             self._http = client_for(
-                self.profile, self.ctx, engine="Temporal", base_url=url or None, transport=self._transport,
+                self.profile,
+                self.ctx,
+                engine="Temporal",
+                base_url=url or None,
+                transport=self._transport,
                 auth_hint="check the Temporal API key (WFCTL_TOKEN, the profile's token_env or token)",
             )
         return self._http
@@ -676,19 +740,29 @@ class TemporalBackend(Backend):
 
     def _wf(self, workflow_id: str) -> str:
         if "/" in workflow_id:
-            raise UsageError(f"workflow id {workflow_id!r} contains '/', which Temporal's HTTP API cannot address",
-                             hint="use the temporal CLI (gRPC) for this workflow")
+            raise UsageError(
+                f"workflow id {workflow_id!r} contains '/', which Temporal's HTTP API cannot address",
+                hint="use the temporal CLI (gRPC) for this workflow",
+            )
         return f"{self._ns()}/workflows/{quote(workflow_id, safe='')}"
 
-    def _send(self, method: str, path: str, *, subject: str | None = None, params: dict | None = None,
-              body: Any = None, expect: tuple[int, ...] = (), **kwargs: Any) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        subject: str | None = None,
+        params: dict | None = None,
+        body: Any = None,
+        expect: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> Any:
         """One request; Temporal's ``{code, message}`` errors become typed errors naming ``subject``."""
         if method == "GET":
             params = {**(params or {}), "noPayloadShorthand": "true"}
         if params is not None:
             params = {k: v for k, v in params.items() if v is not None and v != ""}
-        response = self.http.request(method, path, params=params, json=body, expect=(400, 404, 409) + expect,
-                                     **kwargs)
+        response = self.http.request(method, path, params=params, json=body, expect=(400, 404, 409) + expect, **kwargs)
         if response.status_code in expect:
             return response
         if response.status_code >= 400:
@@ -699,8 +773,10 @@ class TemporalBackend(Backend):
         if not isinstance(body, dict):
             from ..http import json_type
 
-            raise UnavailableError(f"Temporal answered {method} {response.request.url.path} with "
-                                   f"{json_type(body)} where its API has an object")
+            raise UnavailableError(
+                f"Temporal answered {method} {response.request.url.path} with "
+                f"{json_type(body)} where its API has an object"
+            )
         return body
 
     def _error(self, response: Any, subject: str | None) -> WfctlError:
@@ -714,17 +790,23 @@ class TemporalBackend(Backend):
             message = str(body.get("message") or "")
         if status == 404:
             if "namespace" in message.lower() and "not found" in message.lower():
-                return NotFoundError(f"unknown Temporal namespace {self.namespace!r}",
-                                     hint="set the profile's namespace (wfctl config set namespace NAME) or pass "
-                                          "--namespace")
+                return NotFoundError(
+                    f"unknown Temporal namespace {self.namespace!r}",
+                    hint="set the profile's namespace (wfctl config set namespace NAME) or pass --namespace",
+                )
             if message == "Not Found" and not subject:
-                return NotFoundError(f"Temporal has no HTTP route {response.request.url.path}",
-                                     hint="is the URL Temporal's HTTP API (the --http-port of temporal server "
-                                          "start-dev), not its gRPC port or the web UI?")
+                return NotFoundError(
+                    f"Temporal has no HTTP route {response.request.url.path}",
+                    hint="is the URL Temporal's HTTP API (the --http-port of temporal server "
+                    "start-dev), not its gRPC port or the web UI?",
+                )
             if subject:
-                return NotFoundError(f"unknown workflow {subject!r} in namespace {self.namespace!r}",
-                                     hint=None if message in ("", "Not Found") or "not found" in message.lower()
-                                     else f"Temporal said: {message}")
+                return NotFoundError(
+                    f"unknown workflow {subject!r} in namespace {self.namespace!r}",
+                    hint=None
+                    if message in ("", "Not Found") or "not found" in message.lower()
+                    else f"Temporal said: {message}",
+                )
             return NotFoundError(f"Temporal: {message or 'not found'}")
         if status == 409:
             return UsageError(f"Temporal: {message or 'conflict'}")
@@ -735,8 +817,9 @@ class TemporalBackend(Backend):
         """describe for a wfctl run id; returns (response, the workflow id used)."""
         workflow_id, execution = split_address(run_id)
         try:
-            return self._send("GET", self._wf(workflow_id), subject=run_id,
-                              params={"execution.runId": execution}), workflow_id
+            return self._send(
+                "GET", self._wf(workflow_id), subject=run_id, params={"execution.runId": execution}
+            ), workflow_id
         except NotFoundError:
             if execution is None:
                 raise
@@ -769,21 +852,32 @@ class TemporalBackend(Backend):
         memo = decode_fields(info.get("memo"))
         if memo:
             extra["memo"] = memo
-        return Run(runId=str(run_id or ""), backend=self.name, workflowName=(info.get("type") or {}).get("name"),
-                   workflowId=workflow_id, status=normalized_status(raw), rawStatus=raw, createdAt=created,
-                   startedAt=_time(info.get("executionTime")) or created, completedAt=closed, updatedAt=closed,
-                   extra=extra)
+        return Run(
+            runId=str(run_id or ""),
+            backend=self.name,
+            workflowName=(info.get("type") or {}).get("name"),
+            workflowId=workflow_id,
+            status=normalized_status(raw),
+            rawStatus=raw,
+            createdAt=created,
+            startedAt=_time(info.get("executionTime")) or created,
+            completedAt=closed,
+            updatedAt=closed,
+            extra=extra,
+        )
 
     def _describe_run(self, run_id: str) -> tuple[Run, dict, str]:
         desc, workflow_id = self._describe(run_id)
         info = desc.get("workflowExecutionInfo")
         if not isinstance(info, dict) or not isinstance(info.get("execution"), dict):
-            raise UnavailableError(f"Temporal answered the describe of {run_id!r} without a "
-                                   "workflowExecutionInfo.execution object")
+            raise UnavailableError(
+                f"Temporal answered the describe of {run_id!r} without a workflowExecutionInfo.execution object"
+            )
         from ..http import check_fields
 
-        check_fields("Temporal", f"the describe of {run_id!r}", desc, {"pendingActivities": list,
-                                                                       "pendingChildren": list})
+        check_fields(
+            "Temporal", f"the describe of {run_id!r}", desc, {"pendingActivities": list, "pendingChildren": list}
+        )
         run = self._run(info, run_id, f"the describe of {run_id!r}")
         run.extra["namespace"] = self.namespace
         return run, desc, workflow_id
@@ -807,9 +901,15 @@ class TemporalBackend(Backend):
                 truncated = True
                 break
         if truncated and history.close is None and run.status != RUNNING:
-            events = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run_id, params={
-                "execution.runId": execution_run,
-                "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"})
+            events = self._send(
+                "GET",
+                f"{self._wf(workflow_id)}/history",
+                subject=run_id,
+                params={
+                    "execution.runId": execution_run,
+                    "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT",
+                },
+            )
             events = history_events(events, run_id)
             if events:
                 history.close = events[-1]
@@ -827,15 +927,19 @@ class TemporalBackend(Backend):
             key = history.activity_keys.get(activity_id)
             step = history.steps.get(key) if key else None
             if step is None:
-                step = Step(stepId=activity_id, stepName=(pending.get("activityType") or {}).get("name"),
-                            startedAt=_time(pending.get("scheduledTime")))
+                step = Step(
+                    stepId=activity_id,
+                    stepName=(pending.get("activityType") or {}).get("name"),
+                    startedAt=_time(pending.get("scheduledTime")),
+                )
                 history.steps[f"pending:{activity_id}"] = step
             state = _short_pending_state(pending.get("state"))
             step.rawStatus = state
             step.attempt = _int(pending.get("attempt")) or step.attempt
             # waiting for a worker on its first attempt: pending; retrying, started, cancelling: running
-            step.status = PENDING if state == "Paused" or (state == "Scheduled" and (step.attempt or 1) <= 1) \
-                else RUNNING
+            step.status = (
+                PENDING if state == "Paused" or (state == "Scheduled" and (step.attempt or 1) <= 1) else RUNNING
+            )
             if pending.get("lastFailure"):
                 step.error = failure_error(pending.get("lastFailure"))
         run.steps = list(history.steps.values())
@@ -860,12 +964,17 @@ class TemporalBackend(Backend):
             extra["historyTruncated"] = True
         return run
 
-    def _history_pages(self, workflow_id: str, execution_run: str | None, *, page_size: int,
-                       subject: str | None = None) -> Iterator[list[dict]]:
+    def _history_pages(
+        self, workflow_id: str, execution_run: str | None, *, page_size: int, subject: str | None = None
+    ) -> Iterator[list[dict]]:
         token: str | None = None
         while True:
-            body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=subject or workflow_id, params={
-                "execution.runId": execution_run, "maximumPageSize": page_size, "nextPageToken": token})
+            body = self._send(
+                "GET",
+                f"{self._wf(workflow_id)}/history",
+                subject=subject or workflow_id,
+                params={"execution.runId": execution_run, "maximumPageSize": page_size, "nextPageToken": token},
+            )
             yield history_events(body, subject or workflow_id)
             token = body.get("nextPageToken")
             if not token:
@@ -893,11 +1002,20 @@ class TemporalBackend(Backend):
             window = min(remaining, 60.0) + 1.0
             began = time.monotonic()
             try:
-                body = self._send("GET", f"{self._wf(workflow_id)}/history", subject=run.runId, params={
-                    "execution.runId": execution_run, "waitNewEvent": "true", "nextPageToken": token,
-                    "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"},
+                body = self._send(
+                    "GET",
+                    f"{self._wf(workflow_id)}/history",
+                    subject=run.runId,
+                    params={
+                        "execution.runId": execution_run,
+                        "waitNewEvent": "true",
+                        "nextPageToken": token,
+                        "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT",
+                    },
                     headers={"Grpc-Timeout": f"{max(1, int(window * 1000))}m"},
-                    timeout=window + min(2.0, max(0.5, self.http.read_timeout / 2)), retry=False)
+                    timeout=window + min(2.0, max(0.5, self.http.read_timeout / 2)),
+                    retry=False,
+                )
             except UnavailableError:
                 return  # a timeout or a drop: the caller's next status check reports a real outage
             if history_events(body, run.runId) or not body.get("nextPageToken"):
@@ -910,23 +1028,32 @@ class TemporalBackend(Backend):
     @reads_answers("the list of workflows")
     def list_runs(self, query: ListQuery) -> RunPage:
         if query.sort == "asc":
-            raise UnsupportedError("Temporal lists runs in a fixed order (running first, then the most recently "
-                                   "closed) and cannot sort them oldest first",
-                                   hint="drop --sort asc; use --since/--until to narrow the window")
+            raise UnsupportedError(
+                "Temporal lists runs in a fixed order (running first, then the most recently "
+                "closed) and cannot sort them oldest first",
+                hint="drop --sort asc; use --since/--until to narrow the window",
+            )
         visibility = build_query(query)
         if isinstance(visibility, _Nothing):
             return RunPage([], None, False)
         try:
-            body = self._send("GET", f"{self._ns()}/workflows", params={
-                "query": visibility, "pageSize": query.limit, "nextPageToken": query.cursor})
+            body = self._send(
+                "GET",
+                f"{self._ns()}/workflows",
+                params={"query": visibility, "pageSize": query.limit, "nextPageToken": query.cursor},
+            )
         except UsageError as exc:
             if query.cursor and "page_token" in exc.message:
-                raise UsageError(f"invalid --cursor for Temporal ({exc.message})",
-                                 hint="use the cursor wfctl printed for the same filters") from None
-            raise UsageError(exc.message.replace("Temporal rejected the request",
-                                                 f"Temporal rejected the visibility query {visibility!r}"),
-                             hint="see Temporal's list filter syntax: "
-                                  "https://docs.temporal.io/list-filter") from None
+                raise UsageError(
+                    f"invalid --cursor for Temporal ({exc.message})",
+                    hint="use the cursor wfctl printed for the same filters",
+                ) from None
+            raise UsageError(
+                exc.message.replace(
+                    "Temporal rejected the request", f"Temporal rejected the visibility query {visibility!r}"
+                ),
+                hint="see Temporal's list filter syntax: https://docs.temporal.io/list-filter",
+            ) from None
         executions = body.get("executions") or []
         if not isinstance(executions, list) or not all(isinstance(info, dict) for info in executions):
             raise UnavailableError("Temporal answered the list of workflows without a list of execution objects")
@@ -940,8 +1067,11 @@ class TemporalBackend(Backend):
         base = f"WorkflowType = {quote_value(workflow)}" if workflow else ""
         counts = {s: 0 for s in STATUSES}
         try:
-            body = self._send("GET", f"{self._ns()}/workflow-count",
-                              params={"query": (base + " " if base else "") + "GROUP BY ExecutionStatus"})
+            body = self._send(
+                "GET",
+                f"{self._ns()}/workflow-count",
+                params={"query": (base + " " if base else "") + "GROUP BY ExecutionStatus"},
+            )
             groups = body.get("groups")
             if groups is None and _int(body.get("count")):
                 raise UsageError("no groups in the answer")  # a server that ignored GROUP BY
@@ -951,8 +1081,9 @@ class TemporalBackend(Backend):
                 if not raws:
                     continue
                 clause = "ExecutionStatus IN (" + ", ".join(quote_value(r) for r in raws) + ")"
-                answer = self._send("GET", f"{self._ns()}/workflow-count",
-                                    params={"query": f"{base} AND {clause}" if base else clause})
+                answer = self._send(
+                    "GET", f"{self._ns()}/workflow-count", params={"query": f"{base} AND {clause}" if base else clause}
+                )
                 counts[status] = _int(answer.get("count")) or 0
                 total += counts[status]
             return Counts(counts, total, workflow)
@@ -985,8 +1116,9 @@ class TemporalBackend(Backend):
         if not terminate:
             body["requestId"] = str(uuid.uuid4())
         try:
-            response = self._send("POST", f"{self._wf(workflow_id)}/{action}", subject=run_id, body=body,
-                                  expect=(404,), retry=True)
+            response = self._send(
+                "POST", f"{self._wf(workflow_id)}/{action}", subject=run_id, body=body, expect=(404,), retry=True
+            )
         except WfctlError as exc:
             return CancelOutcome(run_id, "error", exc.message, run.status)
         if not isinstance(response, dict):  # 404
@@ -997,25 +1129,26 @@ class TemporalBackend(Backend):
                 pass
             if "already completed" in message:
                 return CancelOutcome(run_id, "already_completed", "already finished", None)
-            return CancelOutcome(run_id, "not_found", f"unknown workflow {run_id!r} in namespace "
-                                                      f"{self.namespace!r}")
+            return CancelOutcome(run_id, "not_found", f"unknown workflow {run_id!r} in namespace {self.namespace!r}")
         if terminate:
             return CancelOutcome(run_id, "cancelled", "terminated" + (f": {reason}" if reason else ""), CANCELLED)
-        return CancelOutcome(run_id, "cancelled", "cancellation requested" + (f": {reason}" if reason else ""),
-                             RUNNING)
+        return CancelOutcome(run_id, "cancelled", "cancellation requested" + (f": {reason}" if reason else ""), RUNNING)
 
     # -- tail ------------------------------------------------------------------------------------------
     @reads_answers("the history of {0}")
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
         if request.stream is not None:
-            raise UnsupportedError("Temporal runs have no output stream; tail reads the event history",
-                                   hint="drop --stream")
+            raise UnsupportedError(
+                "Temporal runs have no output stream; tail reads the event history", hint="drop --stream"
+            )
         after = 0
         if request.offset not in (None, ""):
             text = str(request.offset).rsplit(":", 1)[-1]
             if not text.isdigit():
-                raise UsageError(f"invalid --offset {request.offset!r} for Temporal",
-                                 hint="use an event id printed by wfctl tail (a number)")
+                raise UsageError(
+                    f"invalid --offset {request.offset!r} for Temporal",
+                    hint="use an event id printed by wfctl tail (a number)",
+                )
             after = int(text)
         last = request.last
         first_index = None
@@ -1026,8 +1159,9 @@ class TemporalBackend(Backend):
                 first_index = request.start_index
         return self._tail(run_id, after, first_index, last, list(request.types), request.live)
 
-    def _tail(self, run_id: str, after: int, first_index: int | None, last: int | None, types: list[str],
-              live: bool) -> Iterator[Event]:
+    def _tail(
+        self, run_id: str, after: int, first_index: int | None, last: int | None, types: list[str], live: bool
+    ) -> Iterator[Event]:
         workflow_id, execution_run = split_address(run_id)
         history_length = None
         if live or execution_run is not None:
@@ -1039,8 +1173,11 @@ class TemporalBackend(Backend):
 
         def wanted(event: Event) -> bool:
             index = event.index or 0
-            return index > after and (first_index is None or index >= first_index) and type_matches(
-                event.type or "", types)
+            return (
+                index > after
+                and (first_index is None or index >= first_index)
+                and type_matches(event.type or "", types)
+            )
 
         if last is not None and not live:
             yield from self._tail_last(run_id, workflow_id, execution_run, last, wanted)
@@ -1061,8 +1198,7 @@ class TemporalBackend(Backend):
         if buffer is not None:
             yield from buffer
 
-    def _history_stream(self, run_id: str, workflow_id: str, execution_run: str | None,
-                        live: bool) -> Iterator[dict]:
+    def _history_stream(self, run_id: str, workflow_id: str, execution_run: str | None, live: bool) -> Iterator[dict]:
         """History events in order, each once; live: long-poll until the close event."""
         token: str | None = None
         last_id = 0
@@ -1071,8 +1207,11 @@ class TemporalBackend(Backend):
         outage = self.http.read_timeout  # a live tail gives up once the server has been gone this long
         answered = time.monotonic()
         while True:
-            params: dict[str, Any] = {"execution.runId": execution_run, "maximumPageSize": HISTORY_PAGE_SIZE,
-                                      "nextPageToken": token}
+            params: dict[str, Any] = {
+                "execution.runId": execution_run,
+                "maximumPageSize": HISTORY_PAGE_SIZE,
+                "nextPageToken": token,
+            }
             kwargs: dict[str, Any] = {}
             if live:
                 params["waitNewEvent"] = "true"
@@ -1100,8 +1239,9 @@ class TemporalBackend(Backend):
             if not token:
                 return
 
-    def _tail_last(self, run_id: str, workflow_id: str, execution_run: str | None, last: int,
-                   wanted: Any) -> Iterator[Event]:
+    def _tail_last(
+        self, run_id: str, workflow_id: str, execution_run: str | None, last: int, wanted: Any
+    ) -> Iterator[Event]:
         """The last N matching events, read newest first (history-reverse); activity names resolved."""
         if last <= 0:
             return
@@ -1112,9 +1252,16 @@ class TemporalBackend(Backend):
         names: dict[str, tuple[str | None, str | None]] = {}
         done = False
         while not done:
-            body = self._send("GET", f"{self._wf(workflow_id)}/history-reverse", subject=run_id, params={
-                "execution.runId": execution_run, "maximumPageSize": min(HISTORY_PAGE_SIZE, max(last, 10)),
-                "nextPageToken": token})
+            body = self._send(
+                "GET",
+                f"{self._wf(workflow_id)}/history-reverse",
+                subject=run_id,
+                params={
+                    "execution.runId": execution_run,
+                    "maximumPageSize": min(HISTORY_PAGE_SIZE, max(last, 10)),
+                    "nextPageToken": token,
+                },
+            )
             for raw in history_events(body, run_id):
                 kind = short_event_type(raw.get("eventType"))
                 eid = str(raw.get("eventId") or "")
@@ -1159,21 +1306,32 @@ class TemporalBackend(Backend):
             step_name = (attrs.get("workflowType") or {}).get("name")
         elif kind.startswith("Timer"):
             correlation = attrs.get("timerId")
-        return Event(runId=run_id, offset=str(event_id) if event_id is not None else None, index=event_id,
-                     type=kind, time=_time(raw.get("eventTime")), stepId=step_id, correlationId=correlation,
-                     data=decode_tree(attrs), stepName=step_name)
+        return Event(
+            runId=run_id,
+            offset=str(event_id) if event_id is not None else None,
+            index=event_id,
+            type=kind,
+            time=_time(raw.get("eventTime")),
+            stepId=step_id,
+            correlationId=correlation,
+            data=decode_tree(attrs),
+            stepName=step_name,
+        )
 
     # -- start -----------------------------------------------------------------------------------------
     @reads_answers("the start of a workflow")
     def start(self, request: StartRequest) -> Run:
         if request.env:
-            raise UnsupportedError("Temporal workflows have no environment variables; pass values in the input",
-                                   hint="drop --env; use --input KEY=VALUE")
+            raise UnsupportedError(
+                "Temporal workflows have no environment variables; pass values in the input",
+                hint="drop --env; use --input KEY=VALUE",
+            )
         task_queue = request.task_queue or self.profile.get("task_queue")
         if not task_queue:
-            raise UsageError("Temporal needs a task queue to start a workflow",
-                             hint="pass --task-queue QUEUE or set it in the profile (wfctl config set task_queue "
-                                  "QUEUE)")
+            raise UsageError(
+                "Temporal needs a task queue to start a workflow",
+                hint="pass --task-queue QUEUE or set it in the profile (wfctl config set task_queue QUEUE)",
+            )
         workflow_type = request.workflow
         workflow_id = request.run_id or f"{re.sub(r'[^A-Za-z0-9._-]+', '-', workflow_type)}-{uuid.uuid4().hex[:12]}"
         body: dict[str, Any] = {
@@ -1184,20 +1342,37 @@ class TemporalBackend(Backend):
         }
         if request.input is not None:
             data = json.dumps(request.input, separators=(",", ":"), ensure_ascii=False).encode()
-            body["input"] = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
-                                           "data": base64.b64encode(data).decode()}]}
+            body["input"] = {
+                "payloads": [
+                    {
+                        "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                        "data": base64.b64encode(data).decode(),
+                    }
+                ]
+            }
         try:
             answer = self._send("POST", self._wf(workflow_id), body=body, retry=True)
         except UsageError as exc:
             if "already running" in exc.message or "already started" in exc.message.lower():
-                raise UsageError(f"workflow id {workflow_id!r} is already running in namespace {self.namespace!r}",
-                                 hint="choose another --id, or cancel the running one first") from None
+                raise UsageError(
+                    f"workflow id {workflow_id!r} is already running in namespace {self.namespace!r}",
+                    hint="choose another --id, or cancel the running one first",
+                ) from None
             raise
         now = datetime.now(timezone.utc)
         raw = raw_status(answer.get("status")) or "Running"
-        return Run(runId=workflow_id, backend=self.name, workflowName=workflow_type, workflowId=workflow_id,
-                   status=normalized_status(raw), rawStatus=raw, createdAt=now, startedAt=now, input=request.input,
-                   extra={"runId": answer.get("runId"), "taskQueue": task_queue, "namespace": self.namespace})
+        return Run(
+            runId=workflow_id,
+            backend=self.name,
+            workflowName=workflow_type,
+            workflowId=workflow_id,
+            status=normalized_status(raw),
+            rawStatus=raw,
+            createdAt=now,
+            startedAt=now,
+            input=request.input,
+            extra={"runId": answer.get("runId"), "taskQueue": task_queue, "namespace": self.namespace},
+        )
 
     # -- doctor ----------------------------------------------------------------------------------------
     @reads_answers("a doctor check")
@@ -1212,23 +1387,25 @@ class TemporalBackend(Backend):
         if version:
             ok = _version_tuple(version) >= MIN_SERVER_VERSION
             wanted = ".".join(map(str, MIN_SERVER_VERSION))
-            checks.append(Check("version", ok, f"Temporal server {version}" + ("" if ok else f" (wfctl needs >= "
-                                                                                               f"{wanted})")))
+            checks.append(
+                Check("version", ok, f"Temporal server {version}" + ("" if ok else f" (wfctl needs >= {wanted})"))
+            )
         else:
             checks.append(Check("version", False, "the server did not report its version"))
         try:
             ns = self._send("GET", self._ns())
         except AuthError as exc:
-            raise AuthError(f"Temporal {version or ''} is reachable, but {exc.message}".replace("  ", " "),
-                            hint=exc.hint) from None
+            raise AuthError(
+                f"Temporal {version or ''} is reachable, but {exc.message}".replace("  ", " "), hint=exc.hint
+            ) from None
         except WfctlError as exc:
             checks.append(Check("namespace", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
             return checks
         state = str((ns.get("namespaceInfo") or {}).get("state") or "").removeprefix("NAMESPACE_STATE_").lower()
-        checks.append(Check("namespace", state in ("registered", ""),
-                            f"{self.namespace} ({state or 'state unknown'})"))
+        checks.append(Check("namespace", state in ("registered", ""), f"{self.namespace} ({state or 'state unknown'})"))
         capabilities = info.get("capabilities") or {}
         if not capabilities.get("countGroupByExecutionStatus"):
-            checks.append(Check("counts", True, "no GROUP BY ExecutionStatus: the dashboard counts with one "
-                                                "query per status"))
+            checks.append(
+                Check("counts", True, "no GROUP BY ExecutionStatus: the dashboard counts with one query per status")
+            )
         return checks

@@ -93,10 +93,37 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import quote
 
 from ..errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
-from ..model import (COMPLETED, FAILED, TERMINAL, UNKNOWN, CancelOutcome, Check, Counts, Event, ListQuery, Run,
-                     RunError, RunPage, Step, STATUSES, parse_time)
-from .base import (CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext,
-                   StartRequest, TailRequest)
+from ..model import (
+    COMPLETED,
+    FAILED,
+    STATUSES,
+    TERMINAL,
+    UNKNOWN,
+    CancelOutcome,
+    Check,
+    Counts,
+    Event,
+    ListQuery,
+    Run,
+    RunError,
+    RunPage,
+    Step,
+    parse_time,
+)
+from .base import (
+    CANCEL,
+    DASHBOARD,
+    GET,
+    LIST,
+    START,
+    STATUS,
+    TAIL,
+    WAKE,
+    Backend,
+    BackendContext,
+    StartRequest,
+    TailRequest,
+)
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -115,8 +142,14 @@ V1_STATUS = {
     "failed": "failed",
     "cancelled": "cancelled",
 }
-V1_RAW = {"pending": "scheduled", "running": "running", "waiting": "waiting", "completed": "completed",
-          "failed": "failed", "cancelled": "cancelled"}
+V1_RAW = {
+    "pending": "scheduled",
+    "running": "running",
+    "waiting": "waiting",
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 V2_STATUS = {
     "PENDING": "pending",
     "IN_PROGRESS": "running",
@@ -134,8 +167,10 @@ V2_ID_RE = re.compile(
     re.IGNORECASE,
 )
 
-AUTH_HINT = ("check the token: WFCTL_TOKEN, the profile's token_env or token (a Bearer JWT; 401 means "
-             "missing, invalid or expired, 403 means it may not access workflow runs)")
+AUTH_HINT = (
+    "check the token: WFCTL_TOKEN, the profile's token_env or token (a Bearer JWT; 401 means "
+    "missing, invalid or expired, 403 means it may not access workflow runs)"
+)
 
 _API_SUFFIX = re.compile(r"(?:/api(?:/v[12](?:/workflow-runs)?)?)/*$")
 
@@ -163,8 +198,7 @@ def v2_id_problem(run_id: str) -> str | None:
     version, variant = text[14], text[19]
     if version not in "12345678":
         return f"has version digit {version!r} (the 15th character); only UUID versions 1-8 are accepted"
-    return (f"has variant digit {variant!r} (the 20th character); only the RFC variant (8, 9, a or b) "
-            "is accepted")
+    return f"has variant digit {variant!r} (the 20th character); only the RFC variant (8, 9, a or b) is accepted"
 
 
 def api_origin(url: str | None) -> str | None:
@@ -178,8 +212,11 @@ def decode_value(value: Any) -> Any:
     """``outputs`` may be a JSON-encoded string or a JSON value: give the JSON value."""
     if isinstance(value, str):
         text = value.strip()
-        if text[:1] in ("{", "[", '"') or text in ("true", "false", "null") or re.fullmatch(
-                r"-?\d+(\.\d+)?([eE][+-]?\d+)?", text):
+        if (
+            text[:1] in ("{", "[", '"')
+            or text in ("true", "false", "null")
+            or re.fullmatch(r"-?\d+(\.\d+)?([eE][+-]?\d+)?", text)
+        ):
             try:
                 return json.loads(text)
             except ValueError:
@@ -373,14 +410,49 @@ def v1_step(a: dict[str, Any]) -> Step:
 
 _TIME = (str, int, float)
 #: The fields wfctl maps and the JSON types the APIs document for them (absent or null is always fine).
-V1_RUN_FIELDS = {"id": str, "runId": str, "workflowRunId": str, "status": str, "workflowId": str, "workflowName": str,
-                 "workflow": dict, "createdAt": _TIME, "updatedAt": _TIME, "completedAt": _TIME, "startedAt": _TIME,
-                 "activityRuns": list, "activities": list, "activity_runs": list, "steps": list}
-V1_STEP_FIELDS = {"id": str, "stepId": str, "stepName": str, "name": str, "status": str, "attempt": int,
-                  "createdAt": _TIME, "updatedAt": _TIME, "completedAt": _TIME, "startedAt": _TIME}
-V2_RUN_FIELDS = {"id": str, "runId": str, "workflowRunId": str, "workflowId": str, "workflowName": str, "status": str,
-                 "currentStateName": str, "jobRunId": str, "createdByUserId": str, "createdAt": _TIME,
-                 "updatedAt": _TIME, "completedAt": _TIME}
+V1_RUN_FIELDS = {
+    "id": str,
+    "runId": str,
+    "workflowRunId": str,
+    "status": str,
+    "workflowId": str,
+    "workflowName": str,
+    "workflow": dict,
+    "createdAt": _TIME,
+    "updatedAt": _TIME,
+    "completedAt": _TIME,
+    "startedAt": _TIME,
+    "activityRuns": list,
+    "activities": list,
+    "activity_runs": list,
+    "steps": list,
+}
+V1_STEP_FIELDS = {
+    "id": str,
+    "stepId": str,
+    "stepName": str,
+    "name": str,
+    "status": str,
+    "attempt": int,
+    "createdAt": _TIME,
+    "updatedAt": _TIME,
+    "completedAt": _TIME,
+    "startedAt": _TIME,
+}
+V2_RUN_FIELDS = {
+    "id": str,
+    "runId": str,
+    "workflowRunId": str,
+    "workflowId": str,
+    "workflowName": str,
+    "status": str,
+    "currentStateName": str,
+    "jobRunId": str,
+    "createdByUserId": str,
+    "createdAt": _TIME,
+    "updatedAt": _TIME,
+    "completedAt": _TIME,
+}
 
 
 def _checked(engine: str, d: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -390,9 +462,27 @@ def _checked(engine: str, d: Any, spec: dict[str, Any]) -> dict[str, Any]:
     return check_fields(engine, f"run {rid}" if isinstance(rid, str) else "a run", d, spec)
 
 
-V1_RUN_KEYS = {"id", "runId", "workflowId", "workflowName", "workflow", "status", "inputs", "createdAt",
-               "updatedAt", "completedAt", "startedAt", "activityRuns", "activities", "activity_runs", "steps",
-               "output", "outputs", "result", "error"}
+V1_RUN_KEYS = {
+    "id",
+    "runId",
+    "workflowId",
+    "workflowName",
+    "workflow",
+    "status",
+    "inputs",
+    "createdAt",
+    "updatedAt",
+    "completedAt",
+    "startedAt",
+    "activityRuns",
+    "activities",
+    "activity_runs",
+    "steps",
+    "output",
+    "outputs",
+    "result",
+    "error",
+}
 
 
 def v1_run(d: dict[str, Any], backend: str = "workflow-runs-v1") -> Run:
@@ -455,8 +545,11 @@ def v2_run(d: dict[str, Any]) -> Run:
     _checked("workflow-runs v2", d, V2_RUN_FIELDS)
     raw = d.get("status")
     status = v2_status(raw)
-    extra = {"currentStateName": d.get("currentStateName"), "jobRunId": d.get("jobRunId"),
-             "createdByUserId": d.get("createdByUserId")}
+    extra = {
+        "currentStateName": d.get("currentStateName"),
+        "jobRunId": d.get("jobRunId"),
+        "createdByUserId": d.get("createdByUserId"),
+    }
     extra.update({k: v for k, v in d.items() if k not in V2_RUN_KEYS and k not in extra})
     updated = parse_time(d.get("updatedAt"))
     return Run(
@@ -477,9 +570,15 @@ def _outcome(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     word = re.sub(r"[\s-]+", "_", value.strip().lower())
-    word = {"canceled": "cancelled", "not_eligible_for_cancellation": "not_eligible", "ineligible": "not_eligible",
-            "notfound": "not_found", "already_cancelled": "already_completed",
-            "already_finished": "already_completed", "already_terminal": "already_completed"}.get(word, word)
+    word = {
+        "canceled": "cancelled",
+        "not_eligible_for_cancellation": "not_eligible",
+        "ineligible": "not_eligible",
+        "notfound": "not_found",
+        "already_cancelled": "already_completed",
+        "already_finished": "already_completed",
+        "already_terminal": "already_completed",
+    }.get(word, word)
     return word if word in ("cancelled", "already_completed", "not_eligible", "not_found", "error") else None
 
 
@@ -556,8 +655,14 @@ _PROGRESS = {"scheduled": 0, "running": 1, "waiting": 1, "completed": 2, "failed
 
 
 #: Event names follow the Workflow SDK's vocabulary (run_created, step_started, ...).
-_EVENT_WORD = {"pending": "created", "running": "started", "waiting": "waiting", "completed": "completed",
-               "failed": "failed", "cancelled": "cancelled"}
+_EVENT_WORD = {
+    "pending": "created",
+    "running": "started",
+    "waiting": "waiting",
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 
 
 def _event_type(prefix: str, status: str, raw: Any, previous: str | None = None) -> str:
@@ -607,7 +712,7 @@ def _v1_state_events(run_id: str, body: dict[str, Any], emitter: _Emitter) -> li
     first: list[Event] = []
     steps: list[tuple[datetime, int, Event]] = []
     last: list[Event] = []
-    for position, (a, step) in enumerate(zip(acts, run.steps)):
+    for position, (a, step) in enumerate(zip(acts, run.steps, strict=False)):
         key = "activity:" + str(a.get("id") or f"{step.stepId}#{step.attempt}#{position}")
         if not emitter.changed(key, step.rawStatus):
             continue
@@ -649,8 +754,15 @@ def _v2_state_events(run_id: str, body: dict[str, Any], emitter: _Emitter) -> li
         kind = _event_type("run", run.status, run.rawStatus, v2_status(emitter.previous.get("status")))
         out.append(Event(runId=run_id, type=kind, time=run.updatedAt, data=data))
     if emitter.changed("state", state) and state is not None:
-        out.append(Event(runId=run_id, type="state_entered", time=run.updatedAt, stepName=str(state),
-                         data={"currentStateName": state, "status": run.rawStatus}))
+        out.append(
+            Event(
+                runId=run_id,
+                type="state_entered",
+                time=run.updatedAt,
+                stepName=str(state),
+                data={"currentStateName": state, "status": run.rawStatus},
+            )
+        )
     return out
 
 
@@ -712,15 +824,19 @@ def parse_cursor(cursor: str | None, streams: int, limit: int) -> list[int]:
         if page < 1:
             raise UsageError(f"invalid cursor {cursor!r}: pages start at 1")
         if streams != 1:
-            raise UsageError(f"cursor {cursor!r} does not belong to this listing",
-                             hint="use the cursor printed by the same command (same --status/--workflow/--limit)")
+            raise UsageError(
+                f"cursor {cursor!r} does not belong to this listing",
+                hint="use the cursor printed by the same command (same --status/--workflow/--limit)",
+            )
         return [(page - 1) * limit]
     if text.startswith("o:"):
         parts = text[2:].split(",")
         if len(parts) == streams and all(p.isdigit() for p in parts):
             return [int(p) for p in parts]
-        raise UsageError(f"cursor {cursor!r} does not belong to this listing",
-                         hint="use the cursor printed by the same command (same --status/--workflow/--since)")
+        raise UsageError(
+            f"cursor {cursor!r} does not belong to this listing",
+            hint="use the cursor printed by the same command (same --status/--workflow/--since)",
+        )
     raise UsageError(f"invalid cursor {cursor!r}", hint="use the cursor printed by the previous page")
 
 
@@ -746,8 +862,13 @@ class _WorkflowRunsBackend(Backend):
         if self._http is None:
             from ..http import client_for
 
-            self._http = client_for(self.profile, self.ctx, engine=self.label,
-                                    base_url=api_origin(self.profile.get("url")), auth_hint=AUTH_HINT)
+            self._http = client_for(
+                self.profile,
+                self.ctx,
+                engine=self.label,
+                base_url=api_origin(self.profile.get("url")),
+                auth_hint=AUTH_HINT,
+            )
         return self._http
 
     @property
@@ -761,20 +882,28 @@ class _WorkflowRunsBackend(Backend):
 
     def _check_tail(self, request: TailRequest) -> None:
         if request.stream is not None:
-            raise UnsupportedError(f"{self.label} runs have no output streams; tail prints status changes "
-                                   "(drop --stream)")
+            raise UnsupportedError(
+                f"{self.label} runs have no output streams; tail prints status changes (drop --stream)"
+            )
         if request.offset is not None:
-            raise UnsupportedError(f"{self.label} has no event log to resume from; tail prints the current state "
-                                   "and then each change (drop --offset)")
+            raise UnsupportedError(
+                f"{self.label} has no event log to resume from; tail prints the current state "
+                "and then each change (drop --offset)"
+            )
 
-    def _poll_tail(self, run_id: str, request: TailRequest, fetch: Callable[[], dict[str, Any]],
-                   diff: Callable[[str, dict[str, Any], _Emitter], list[Event]],
-                   terminal: Callable[[dict[str, Any]], bool]) -> Iterator[Event]:
+    def _poll_tail(
+        self,
+        run_id: str,
+        request: TailRequest,
+        fetch: Callable[[], dict[str, Any]],
+        diff: Callable[[str, dict[str, Any], _Emitter], list[Event]],
+        terminal: Callable[[dict[str, Any]], bool],
+    ) -> Iterator[Event]:
         emitter = _Emitter(run_id, request.types)
         body = fetch()
         initial = [e for e in diff(run_id, body, emitter) if emitter.wanted(e)]
         if request.last is not None:
-            initial = initial[-request.last:] if request.last else []
+            initial = initial[-request.last :] if request.last else []
         for event in initial:
             yield emitter.number(event)
         if not request.live:
@@ -856,11 +985,15 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             return workflow.strip()
         ids = self._workflow_ids_for_name(workflow)
         if not ids:
-            raise NotFoundError(f"no workflow named {workflow!r}: no {self.label} run carries that name",
-                                hint=f"{what} needs the workflow's id (a UUID) when it has no runs yet")
+            raise NotFoundError(
+                f"no workflow named {workflow!r}: no {self.label} run carries that name",
+                hint=f"{what} needs the workflow's id (a UUID) when it has no runs yet",
+            )
         if len(ids) > 1:
-            raise UsageError(f"workflow name {workflow!r} is ambiguous: {len(ids)} workflows carry it",
-                             hint="pass one of these ids: " + ", ".join(ids))
+            raise UsageError(
+                f"workflow name {workflow!r} is ambiguous: {len(ids)} workflows carry it",
+                hint="pass one of these ids: " + ", ".join(ids),
+            )
         return ids[0]
 
     # -- list ----------------------------------------------------------------------
@@ -872,9 +1005,10 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             if word == "canceled":
                 raw = "cancelled"
             if raw is None:
-                raise UsageError(f"unknown status {status!r} for {self.label}",
-                                 hint="use one of: pending (scheduled), running, waiting, completed, failed, "
-                                      "cancelled")
+                raise UsageError(
+                    f"unknown status {status!r} for {self.label}",
+                    hint="use one of: pending (scheduled), running, waiting, completed, failed, cancelled",
+                )
             if raw not in out:
                 out.append(raw)
         return out or [None]
@@ -883,8 +1017,9 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
     def list_runs(self, query: ListQuery) -> RunPage:
         self.require(LIST)
         if query.query:
-            raise UnsupportedError(f"{self.label} has no query language; use --status, --workflow, --search, "
-                                   "--since and --until")
+            raise UnsupportedError(
+                f"{self.label} has no query language; use --status, --workflow, --search, --since and --until"
+            )
         if query.limit < 1:
             raise UsageError("--limit must be at least 1")
         if query.cursor is None:
@@ -903,8 +1038,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         streams = []
         for wid in workflow_ids:
             for status in statuses:
-                params = {k: v for k, v in (("workflowId", wid), ("status", status), ("search", query.search))
-                          if v}
+                params = {k: v for k, v in (("workflowId", wid), ("status", status), ("search", query.search)) if v}
                 streams.append(params)
         asc = query.sort == "asc"
         filtered = query.since is not None or query.until is not None
@@ -956,6 +1090,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             positions[i] += 1
             seen.add(_run_id_of(item))
             runs.append(v1_run(item, self.name))
+
         def has_more(i: int) -> bool:
             reader = readers[i]
             if not filtered and not done[i] and reader.known_total is not None:
@@ -974,8 +1109,9 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
         self.require(CANCEL)
         if options.get("terminate"):
-            raise UnsupportedError(f"{self.label} cannot terminate a run; its /cancel endpoint requests "
-                                   "cancellation (drop --terminate)")
+            raise UnsupportedError(
+                f"{self.label} cannot terminate a run; its /cancel endpoint requests cancellation (drop --terminate)"
+            )
         self._check_reason(reason)
         ids = list(dict.fromkeys(run_ids))
         if not ids:
@@ -990,8 +1126,10 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         if len(ids) == 1 and len(by_id) == 1 and ids[0] not in by_id:
             only = next(iter(by_id.values()))
             by_id = {ids[0]: CancelOutcome(ids[0], only.outcome, only.message, only.status)}
-        return [by_id.get(rid) or CancelOutcome(rid, "error", f"{self.label} reported no outcome for this run")
-                for rid in run_ids]
+        return [
+            by_id.get(rid) or CancelOutcome(rid, "error", f"{self.label} reported no outcome for this run")
+            for rid in run_ids
+        ]
 
     @reads_answers("the cancel request")
     def cancel_workflow(self, workflow: str, reason: str | None = None) -> list[CancelOutcome]:
@@ -1023,9 +1161,10 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             _, pagination = self._list_request({"status": raw, "page": 1, "limit": 1})
             total = _total(pagination)
             if total is None:
-                raise UsageError(f"{self.label} counts runs per workflow: pass --workflow ID",
-                                 hint="this server's list answers carry no totals, so wfctl cannot count all runs "
-                                      "cheaply")
+                raise UsageError(
+                    f"{self.label} counts runs per workflow: pass --workflow ID",
+                    hint="this server's list answers carry no totals, so wfctl cannot count all runs cheaply",
+                )
             counts[status] += total
         return Counts(counts, sum(counts.values()), None)
 
@@ -1037,8 +1176,10 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             raise UnsupportedError(f"{self.label} has no task queues (drop --task-queue)")
         inputs = {} if request.input is None else request.input
         if not isinstance(inputs, dict):
-            raise UsageError(f"{self.label} takes the input as a JSON object of named inputs, not a "
-                             f"{type(inputs).__name__}", hint="use --input KEY=VALUE or --input-json '{...}'")
+            raise UsageError(
+                f"{self.label} takes the input as a JSON object of named inputs, not a {type(inputs).__name__}",
+                hint="use --input KEY=VALUE or --input-json '{...}'",
+            )
         envs = {str(k): str(v) for k, v in (request.env or {}).items()}
         wid = self._workflow_id(request.workflow, "start")
         return {
@@ -1067,8 +1208,13 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         workflow_id = files["workflowId"][1]
         state = _FollowState(self)
         idle = self.stream_idle_timeout
-        with self.http.stream("POST", self._path("execute", "stream"), files=files, timeout=idle,
-                              headers={"accept": "text/event-stream", "cache-control": "no-store"}) as response:
+        with self.http.stream(
+            "POST",
+            self._path("execute", "stream"),
+            files=files,
+            timeout=idle,
+            headers={"accept": "text/event-stream", "cache-control": "no-store"},
+        ) as response:
             try:
                 for sse in EventSource(response).iter_sse():
                     for item in state.handle(sse.event, sse.data, workflow_id, request):
@@ -1077,26 +1223,38 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
                         return
             except SSEError:
                 ctype = response.headers.get("content-type", "no content type").split(";")[0]
-                raise UnavailableError(f"{self.label} answered the execute stream with HTTP "
-                                       f"{response.status_code} and {ctype}, not an event stream") from None
+                raise UnavailableError(
+                    f"{self.label} answered the execute stream with HTTP "
+                    f"{response.status_code} and {ctype}, not an event stream"
+                ) from None
             except httpx.TimeoutException:
                 raise UnavailableError(
                     f"the execute stream of {state.describe()} was silent for {idle:g}s (no event or ping); "
-                    "the connection looks dead", hint=state.resume_hint(workflow_id)) from None
+                    "the connection looks dead",
+                    hint=state.resume_hint(workflow_id),
+                ) from None
             except httpx.TransportError as exc:
-                raise UnavailableError(f"the execute stream of {state.describe()} dropped "
-                                       f"({type(exc).__name__}: {exc or 'no detail'})",
-                                       hint=state.resume_hint(workflow_id)) from None
-        raise UnavailableError(f"the execute stream of {state.describe()} ended before the run finished",
-                               hint=state.resume_hint(workflow_id))
+                raise UnavailableError(
+                    f"the execute stream of {state.describe()} dropped ({type(exc).__name__}: {exc or 'no detail'})",
+                    hint=state.resume_hint(workflow_id),
+                ) from None
+        raise UnavailableError(
+            f"the execute stream of {state.describe()} ended before the run finished",
+            hint=state.resume_hint(workflow_id),
+        )
 
     # -- tail ----------------------------------------------------------------------
     @reads_answers("run {0}")
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
         self.require(TAIL)
         self._check_tail(request)
-        return self._poll_tail(run_id, request, lambda: self._get_json(run_id), _v1_state_events,
-                               lambda body: v1_status(body.get("status")) in TERMINAL)
+        return self._poll_tail(
+            run_id,
+            request,
+            lambda: self._get_json(run_id),
+            _v1_state_events,
+            lambda body: v1_status(body.get("status")) in TERMINAL,
+        )
 
     # -- doctor --------------------------------------------------------------------
     @reads_answers("the run list")
@@ -1104,12 +1262,17 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         try:
             items, pagination = self._list_request({"page": 1, "limit": 1})
         except NotFoundError as exc:
-            raise NotFoundError(f"no {self.label} API at {self.origin}: {exc.message}",
-                                hint="the url should be the API's origin, e.g. https://api.example.com") from None
+            raise NotFoundError(
+                f"no {self.label} API at {self.origin}: {exc.message}",
+                hint="the url should be the API's origin, e.g. https://api.example.com",
+            ) from None
         total = _total(pagination)
         detail = f"GET {V1_BASE} answered" + (f" ({total} runs)" if total is not None else "")
-        return [Check("reachable", True, self.origin), Check("authorised", True, "the token was accepted"),
-                Check("api", True, detail)]
+        return [
+            Check("reachable", True, self.origin),
+            Check("authorised", True, "the token was accepted"),
+            Check("api", True, detail),
+        ]
 
 
 class _FollowState:
@@ -1182,21 +1345,31 @@ class _FollowState:
                 rid = _run_id_of(data["workflowRun"])
             if rid:
                 self.run_id = str(rid)
-                yield Run(runId=self.run_id, backend=self.backend.name, workflowId=workflow_id, status="pending",
-                          rawStatus="scheduled", createdAt=_now(), input=request.input
-                          if isinstance(request.input, dict) else {})
+                yield Run(
+                    runId=self.run_id,
+                    backend=self.backend.name,
+                    workflowId=workflow_id,
+                    status="pending",
+                    rawStatus="scheduled",
+                    createdAt=_now(),
+                    input=request.input if isinstance(request.input, dict) else {},
+                )
         if name == "workflow-run" and isinstance(content, dict):
             raw = content.get("status")
             if raw != self.run_status:
                 previous, self.run_status = self.run_status, raw
-                yield self._event(type=_event_type("run", v1_status(raw), raw, v1_status(previous)),
-                                  data={"status": raw})
+                yield self._event(
+                    type=_event_type("run", v1_status(raw), raw, v1_status(previous)), data={"status": raw}
+                )
         elif name == "activity-run" and isinstance(content, dict):
             raw = str(content.get("status") or "")
             act: dict[str, Any] | None = None
             if content.get("stepName") or content.get("stepId") or content.get("activityRunId"):
-                act = {"id": content.get("activityRunId"), "stepId": content.get("stepId"),
-                       "stepName": content.get("stepName") or self.step_names.get(str(content.get("stepId")))}
+                act = {
+                    "id": content.get("activityRunId"),
+                    "stepId": content.get("stepId"),
+                    "stepName": content.get("stepName") or self.step_names.get(str(content.get("stepId"))),
+                }
                 self.attributed.setdefault(str(act["id"]), set()).add(raw)
             else:
                 act = self._attribute(raw.lower())
@@ -1205,24 +1378,32 @@ class _FollowState:
                 if act.get("attempt") is not None:
                     eventdata["attempt"] = act.get("attempt")
                 eventdata["activityRunId"] = act.get("id")
-            yield self._event(type=_event_type("step", v1_status(raw), raw), stepId=act.get("stepId") if act else None,
-                              stepName=act.get("stepName") if act else None, data=eventdata)
+            yield self._event(
+                type=_event_type("step", v1_status(raw), raw),
+                stepId=act.get("stepId") if act else None,
+                stepName=act.get("stepName") if act else None,
+                data=eventdata,
+            )
         elif name == "thinking":
             step_id = data.get("stepId") if isinstance(data, dict) else None
             if step_id and str(step_id) not in self.step_names:
                 self._refresh()
             text_value = content if isinstance(content, str) else json.dumps(content)
-            yield self._event(type="thinking", stepId=step_id, stepName=self.step_names.get(str(step_id)),
-                              data=text_value)
+            yield self._event(
+                type="thinking", stepId=step_id, stepName=self.step_names.get(str(step_id)), data=text_value
+            )
         elif name == "result":
             payload = data.get("workflowRun") if isinstance(data, dict) else None
             run = v1_run(payload, self.backend.name) if isinstance(payload, dict) else None
             if run is not None and run.rawStatus != self.run_status:
                 previous, self.run_status = self.run_status, run.rawStatus
-                yield self._event(type=_event_type("run", run.status, run.rawStatus, v1_status(previous)),
-                                  data={"status": run.rawStatus})
-            yield self._event(type="result", data={"status": run.rawStatus if run else None,
-                                                   "output": run.output if run else None})
+                yield self._event(
+                    type=_event_type("run", run.status, run.rawStatus, v1_status(previous)),
+                    data={"status": run.rawStatus},
+                )
+            yield self._event(
+                type="result", data={"status": run.rawStatus if run else None, "output": run.output if run else None}
+            )
             self.finished = True
         elif name == "error":
             message = _error_message(data) or (text or "the run failed")
@@ -1254,8 +1435,10 @@ class WorkflowRunsV2Backend(_WorkflowRunsBackend):
         problem = v2_id_problem(run_id)
         if problem:
             shown = run_id if len(run_id) <= 60 else run_id[:57] + "..."
-            raise UsageError(f"invalid {self.label} run id {shown!r}: it {problem}",
-                             hint="v2 run ids are UUIDs of versions 1-8 (RFC variant) or the nil UUID")
+            raise UsageError(
+                f"invalid {self.label} run id {shown!r}: it {problem}",
+                hint="v2 run ids are UUIDs of versions 1-8 (RFC variant) or the nil UUID",
+            )
         return run_id
 
     def _get_json(self, run_id: str) -> dict[str, Any]:
@@ -1278,15 +1461,25 @@ class WorkflowRunsV2Backend(_WorkflowRunsBackend):
         self.require(TAIL)
         self._check_tail(request)
         self._check_id(run_id)
-        return self._poll_tail(run_id, request, lambda: self._get_json(run_id), _v2_state_events,
-                               lambda body: v2_status(body.get("status")) in TERMINAL)
+        return self._poll_tail(
+            run_id,
+            request,
+            lambda: self._get_json(run_id),
+            _v2_state_events,
+            lambda body: v2_status(body.get("status")) in TERMINAL,
+        )
 
     def doctor(self) -> list[Check]:
         nil = "00000000-0000-0000-0000-000000000000"
         response = self.http.request("GET", f"{V2_BASE}/{nil}", expect=(404,))
         if response.status_code == 404 and "json" not in response.headers.get("content-type", ""):
-            raise NotFoundError(f"no {self.label} API at {self.origin}: GET {V2_BASE}/{{id}} answered "
-                                f"HTTP 404 with {response.headers.get('content-type', 'no content type')}",
-                                hint="the url should be the API's origin, e.g. https://api.example.com")
-        return [Check("reachable", True, self.origin), Check("authorised", True, "the token was accepted"),
-                Check("api", True, f"GET {V2_BASE}/{{id}} answered HTTP {response.status_code}")]
+            raise NotFoundError(
+                f"no {self.label} API at {self.origin}: GET {V2_BASE}/{{id}} answered "
+                f"HTTP 404 with {response.headers.get('content-type', 'no content type')}",
+                hint="the url should be the API's origin, e.g. https://api.example.com",
+            )
+        return [
+            Check("reachable", True, self.origin),
+            Check("authorised", True, "the token was accepted"),
+            Check("api", True, f"GET {V2_BASE}/{{id}} answered HTTP {response.status_code}"),
+        ]

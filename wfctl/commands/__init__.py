@@ -38,8 +38,9 @@ def run_argument(help: str = RUN_HELP) -> typer.models.ArgumentInfo:
 
 
 def run_ids_argument(help: str = "Run ids.", required: bool = True) -> typer.models.ArgumentInfo:
-    return typer.Argument(... if required else None, help=help, metavar="RUN_ID", autocompletion=complete_run_id,
-                          show_default=False)
+    return typer.Argument(
+        ... if required else None, help=help, metavar="RUN_ID", autocompletion=complete_run_id, show_default=False
+    )
 
 
 def check_run_id(run_id: str) -> str:

@@ -42,11 +42,15 @@ def confirm(rt: "Runtime", question: str, count: int) -> None:
     if rt.g.yes:
         return
     if rt.out.structured:
-        raise UsageError(f"refusing to act on {count} run(s) without -y/--yes when the output is {rt.out.format}",
-                         hint="add -y to confirm, or --dry-run to preview")
+        raise UsageError(
+            f"refusing to act on {count} run(s) without -y/--yes when the output is {rt.out.format}",
+            hint="add -y to confirm, or --dry-run to preview",
+        )
     if not (stream_is_tty(sys.stdin) and stream_is_tty(sys.stderr)):
-        raise UsageError(f"refusing to act on {count} run(s) without confirmation: not a terminal",
-                         hint="add -y/--yes to confirm, or --dry-run to preview")
+        raise UsageError(
+            f"refusing to act on {count} run(s) without confirmation: not a terminal",
+            hint="add -y/--yes to confirm, or --dry-run to preview",
+        )
     sys.stderr.write(f"{question} [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline()
@@ -57,17 +61,23 @@ def confirm(rt: "Runtime", question: str, count: int) -> None:
 def cancel(
     ctx: typer.Context,
     run_ids: List[str] = run_ids_argument("Run ids (or use a filter).", required=False),
-    status: List[str] = typer.Option([], "--status", "-s", metavar="STATUS",
-                                     help="Filter: status (normalized or the engine's word); repeatable "
-                                          "[default: pending, running, waiting]."),
-    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", metavar="NAME",
-                                           help="Filter: workflow name (or id)."),
+    status: List[str] = typer.Option(
+        [],
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help="Filter: status (normalized or the engine's word); repeatable [default: pending, running, waiting].",
+    ),
+    workflow: Optional[str] = typer.Option(
+        None, "--workflow", "-w", metavar="NAME", help="Filter: workflow name (or id)."
+    ),
     since: Optional[datetime] = when_option("--since", "Filter: created after."),
     until: Optional[datetime] = when_option("--until", "Filter: created before."),
     limit: int = count_option(1000, ["--limit"], "At most this many runs for a filter.", minimum=1, maximum=1_000_000),
     reason: Optional[str] = typer.Option(None, "--reason", metavar="TEXT", help="Why (max 500 characters)."),
-    terminate: bool = typer.Option(False, "--terminate", help="Terminate instead of requesting cancellation "
-                                   "(Temporal)."),
+    terminate: bool = typer.Option(
+        False, "--terminate", help="Terminate instead of requesting cancellation (Temporal)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the outcomes a cancel would give; change nothing."),
 ) -> None:
     """Cancel runs. Each run gets an outcome; exit 3 for one unknown run, 7 if any of several is not_found or
@@ -128,7 +138,7 @@ def cancel(
 
 
 def _predict(run: "Run") -> "CancelOutcome":
-    from ..model import CancelOutcome, TERMINAL
+    from ..model import TERMINAL, CancelOutcome
 
     if run.status in TERMINAL:
         return CancelOutcome(run.runId, "already_completed", f"run is {run.status}", run.status)
@@ -178,8 +188,7 @@ def _finish(rt: "Runtime", outcomes: list["CancelOutcome"], *, dry_run: bool) ->
 def _dry_run_note(rt: "Runtime", outcomes: list["CancelOutcome"]) -> None:
     would = [o for o in outcomes if o.outcome == WOULD_CANCEL]
     parts = [f"dry run: {len(would)} run(s) would be cancelled"]
-    for outcome, label in (("already_completed", "already finished, left as they are"),
-                           ("not_found", "not found")):
+    for outcome, label in (("already_completed", "already finished, left as they are"), ("not_found", "not found")):
         ids = [o.runId for o in outcomes if o.outcome == outcome]
         if ids:
             from ..output import clean

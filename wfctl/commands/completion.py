@@ -13,9 +13,8 @@ COMPLETE_VAR = "_WFCTL_COMPLETE"
 
 
 def script(shell: str) -> str:
-    from typer import _click as click
-    from typer._completion_classes import completion_init
     from typer._click.shell_completion import get_completion_class
+    from typer._completion_classes import completion_init
 
     from ..app import click_command
 

@@ -13,11 +13,18 @@ if TYPE_CHECKING:
     from ..config import Profile
     from ..runtime import Runtime
 
-app = typer.Typer(cls=WfctlSubGroup, help="Show and edit profiles.", no_args_is_help=True, rich_markup_mode=None,
-                  add_completion=False,
-                  epilog=examples("wfctl config view --show-sources",
-                                  "wfctl config set url https://api.example.com -p ops",
-                                  "wfctl config use ops"))
+app = typer.Typer(
+    cls=WfctlSubGroup,
+    help="Show and edit profiles.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+    epilog=examples(
+        "wfctl config view --show-sources",
+        "wfctl config set url https://api.example.com -p ops",
+        "wfctl config use ops",
+    ),
+)
 
 #: Keys whose purpose is easy to mistake: ``config view`` says what they are for.
 EXPLAINED = ("timeout",)
@@ -41,8 +48,11 @@ def _rows(rt: "Runtime", profile: "Profile") -> list[tuple[str, Any, str]]:
 
     rows: list[tuple[str, Any, str]] = [
         ("profile", profile.display_name, profile.name_source),
-        ("config", str(profile.path) + ("" if profile.path.exists() else " (no file yet)"),
-         "env WFCTL_CONFIG" if rt.env.get("WFCTL_CONFIG") else "platformdirs"),
+        (
+            "config",
+            str(profile.path) + ("" if profile.path.exists() else " (no file yet)"),
+            "env WFCTL_CONFIG" if rt.env.get("WFCTL_CONFIG") else "platformdirs",
+        ),
         ("backend", profile.get("backend"), profile.source("backend")),
     ]
     engine = profile.engine
@@ -94,12 +104,14 @@ def _local_world(rt: "Runtime", profile: "Profile") -> dict[str, tuple[Any, str]
     return out
 
 
-@app.command("view", epilog=examples("wfctl config view", "wfctl config view --show-sources",
-                                     "wfctl -p ops config view -o json"))
+@app.command(
+    "view", epilog=examples("wfctl config view", "wfctl config view --show-sources", "wfctl -p ops config view -o json")
+)
 def view(
     ctx: typer.Context,
-    show_sources: bool = typer.Option(False, "--show-sources", help="Show where each value came from (and where "
-                                      "the profile choice came from)."),
+    show_sources: bool = typer.Option(
+        False, "--show-sources", help="Show where each value came from (and where the profile choice came from)."
+    ),
 ) -> None:
     """Print the resolved profile: what the chosen backend uses (tokens redacted)."""
     from ..config import KEYS
@@ -136,7 +148,9 @@ def use(ctx: typer.Context, name: str = typer.Argument(..., metavar="PROFILE", h
     cfg = config.load_file(path, validate=False)
     if not isinstance(cfg.profiles, dict) or name not in cfg.profiles:
         known = sorted(cfg.profiles) if isinstance(cfg.profiles, dict) else []
-        raise ConfigError(f"unknown profile {name!r} in {path}", hint="profiles: " + (", ".join(known) or "none defined"))
+        raise ConfigError(
+            f"unknown profile {name!r} in {path}", hint="profiles: " + (", ".join(known) or "none defined")
+        )
     config.edit(path, lambda text: config.set_value(text, None, "current_profile", name))
     rt.note(f"current profile: {name}")
 
@@ -161,23 +175,36 @@ class SetCommand(WfctlCommand):
     def format_epilog(self, ctx: Any, formatter: Any) -> None:
         from ..config import KEYS
 
-        rows = [(key, spec.help + (f" ({' | '.join(spec.choices)})" if spec.choices else "")
-                 + (" [secret]" if spec.secret else "")) for key, spec in KEYS.items()]
+        rows = [
+            (
+                key,
+                spec.help
+                + (f" ({' | '.join(spec.choices)})" if spec.choices else "")
+                + (" [secret]" if spec.secret else ""),
+            )
+            for key, spec in KEYS.items()
+        ]
         with formatter.section("Keys"):
             formatter.write_dl(rows)
         super().format_epilog(ctx, formatter)
 
 
-@app.command("set", cls=SetCommand, epilog=examples(
-    "wfctl config set url https://api.example.com -p ops   # edits [profiles.ops]; 'config use ops' makes it "
-    "current",
-    "wfctl config set backend temporal -p temporal",
-    "wfctl config set headers x-tenant=acme,x-team=ops -p flue"))
+@app.command(
+    "set",
+    cls=SetCommand,
+    epilog=examples(
+        "wfctl config set url https://api.example.com -p ops   # edits [profiles.ops]; 'config use ops' makes it "
+        "current",
+        "wfctl config set backend temporal -p temporal",
+        "wfctl config set headers x-tenant=acme,x-team=ops -p flue",
+    ),
+)
 def set_(
     ctx: typer.Context,
     key: str = typer.Argument(..., metavar="KEY", help="A key (listed below)."),
-    value: str = typer.Argument(..., metavar="VALUE", help="Its value (true/false, a number, NAME=VALUE,... "
-                                "for headers)."),
+    value: str = typer.Argument(
+        ..., metavar="VALUE", help="Its value (true/false, a number, NAME=VALUE,... for headers)."
+    ),
 ) -> None:
     """Set KEY to VALUE in one profile: the one -p names, else WFCTL_PROFILE, else the current one.
 
@@ -197,9 +224,10 @@ def set_(
     elif isinstance(cfg.current_profile, str):
         name, source = cfg.current_profile, "current_profile"
     else:
-        raise UsageError("which profile? there is no current profile",
-                         hint=f"name one: wfctl config set {key} VALUE -p NAME (then 'wfctl config use NAME' "
-                              "makes it current)")
+        raise UsageError(
+            "which profile? there is no current profile",
+            hint=f"name one: wfctl config set {key} VALUE -p NAME (then 'wfctl config use NAME' makes it current)",
+        )
     _check_name(name, source)
     private = key == "token" or (path.exists() and "token" in cfg.text)
     config.edit(path, lambda text: config.set_value(text, f"profiles.{name}", key, typed), private=private)
@@ -212,8 +240,10 @@ def set_(
             if f"key {key!r}" in warning:
                 rt.note("warning: " + warning)
     if after.current_profile != name:
-        rt.note(f"profile {name} is not the current profile: use it with -p {name}, or make it current with "
-                f"'wfctl config use {name}'")
+        rt.note(
+            f"profile {name} is not the current profile: use it with -p {name}, or make it current with "
+            f"'wfctl config use {name}'"
+        )
 
 
 @app.command("profiles", epilog=examples("wfctl config profiles", "wfctl config profiles -o json"))
@@ -228,8 +258,12 @@ def profiles(ctx: typer.Context) -> None:
     if rt.format_without_profile in ("json", "jsonl"):
         from ..output import write_json
 
-        write_json({"current": cfg.current_profile,
-                    "profiles": {n: {k: _secret(k, v) for k, v in t.items()} for n, t in tables.items()}})
+        write_json(
+            {
+                "current": cfg.current_profile,
+                "profiles": {n: {k: _secret(k, v) for k, v in t.items()} for n, t in tables.items()},
+            }
+        )
         return
     if not tables:
         rt.note(f"no profiles in {cfg.path}; wfctl uses the Workflow SDK local world found from here")
@@ -239,7 +273,7 @@ def profiles(ctx: typer.Context) -> None:
         write(f"{mark} {clean(name)}\t{clean(table.get('backend', 'workflow-sdk'))}\t{clean(where)}".rstrip())
 
 
-@app.command("path", epilog=examples("wfctl config path", "$EDITOR \"$(wfctl config path)\""))
+@app.command("path", epilog=examples("wfctl config path", '$EDITOR "$(wfctl config path)"'))
 def path(ctx: typer.Context) -> None:
     """Print the configuration file's path."""
     from ..config import config_path

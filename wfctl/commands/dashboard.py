@@ -41,8 +41,15 @@ def dashboard(
         return
     from ..render.live import run_dashboard
 
-    run_dashboard(backend, rt.profile, out, workflow=workflow, interval=interval, recent=recent,
-                  lines=not (out.tty and out.format == "table"))
+    run_dashboard(
+        backend,
+        rt.profile,
+        out,
+        workflow=workflow,
+        interval=interval,
+        recent=recent,
+        lines=not (out.tty and out.format == "table"),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -19,8 +19,11 @@ EXAMPLES = examples(
 def get(
     ctx: typer.Context,
     run_id: str = run_argument(),
-    wait: bool = typer.Option(False, "--wait", help="First wait until the run is terminal (like returnValue); "
-                              "then exit by its state like 'status'."),
+    wait: bool = typer.Option(
+        False,
+        "--wait",
+        help="First wait until the run is terminal (like returnValue); then exit by its state like 'status'.",
+    ),
     timeout: Optional[float] = timeout_option(),
     interval: float = interval_option("1s"),
 ) -> None:

@@ -19,20 +19,25 @@ EXAMPLES = examples(
 
 def list_runs(
     ctx: typer.Context,
-    status: List[str] = typer.Option([], "--status", "-s", metavar="STATUS",
-                                     help="Status (normalized or the engine's word); repeatable."),
+    status: List[str] = typer.Option(
+        [], "--status", "-s", metavar="STATUS", help="Status (normalized or the engine's word); repeatable."
+    ),
     workflow: Optional[str] = typer.Option(None, "--workflow", "-w", metavar="NAME", help="Workflow name (or id)."),
     search: Optional[str] = typer.Option(None, "--search", metavar="TEXT", help="Substring of the workflow name."),
     since: Optional[datetime] = when_option("--since", "Created after."),
     until: Optional[datetime] = when_option("--until", "Created before."),
     limit: int = count_option(20, ["--limit", "-n"], "Runs per page.", minimum=1, maximum=1_000_000),
-    cursor: Optional[str] = typer.Option(None, "--cursor", metavar="CURSOR",
-                                         help="Continue after this cursor (printed on stderr)."),
+    cursor: Optional[str] = typer.Option(
+        None, "--cursor", metavar="CURSOR", help="Continue after this cursor (printed on stderr)."
+    ),
     all_pages: bool = typer.Option(False, "--all", help="Stream every page."),
     sort: str = typer.Option("desc", "--sort", metavar="desc|asc", help="desc (newest first) or asc."),
-    query: Optional[str] = typer.Option(None, "--query", metavar="QUERY",
-                                        help="The engine's own query (Temporal visibility query); exit 6 on "
-                                             "engines without a query language."),
+    query: Optional[str] = typer.Option(
+        None,
+        "--query",
+        metavar="QUERY",
+        help="The engine's own query (Temporal visibility query); exit 6 on engines without a query language.",
+    ),
 ) -> None:
     """List runs, newest first."""
     from ..backends.base import LIST
@@ -47,12 +52,23 @@ def list_runs(
     check_text(query, "--query", limit=16384, lines=True)
     if sort not in ("asc", "desc"):
         raise UsageError(f"unknown --sort {sort!r}", hint="use asc or desc")
-    q = ListQuery(statuses=list(status), workflow=workflow, search=search, since=since, until=until, limit=limit,
-                  cursor=cursor, sort=sort, query=query)
+    q = ListQuery(
+        statuses=list(status),
+        workflow=workflow,
+        search=search,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+        sort=sort,
+        query=query,
+    )
     backend = rt.backend(LIST)
     if query is not None and not backend.query_language():
-        raise UnsupportedError(f"--query: the {backend.label} backend has no query language",
-                               hint="filter with --status, --workflow, --search, --since and --until")
+        raise UnsupportedError(
+            f"--query: the {backend.label} backend has no query language",
+            hint="filter with --status, --workflow, --search, --since and --until",
+        )
     render = rt.render
     collected: list = []
     first = True

@@ -42,6 +42,7 @@ def _needs_value(text: str, flag: str, forms: str) -> None:
 
 # -- durations -----------------------------------------------------------------------------------------
 
+
 class Duration(ParamType):
     """Seconds from ``2``, ``0.5``, ``500ms``, ``1s``, ``10m``, ``2h``, ``1d``, ``1h30m``: more than 0, at most
     ``maximum``."""
@@ -84,8 +85,9 @@ def _human(seconds: float) -> str:
 def duration_option(default: Optional[str], flag: str, help: str, *, maximum: float = MAX_WAIT) -> Any:
     """A duration option; ``default`` is shown as written (``2s``), None for none."""
     suffix = f" Format: {DURATION_FORMS}."
-    return typer.Option(default, flag, help=help + suffix, click_type=Duration(maximum),
-                        show_default=default is not None)
+    return typer.Option(
+        default, flag, help=help + suffix, click_type=Duration(maximum), show_default=default is not None
+    )
 
 
 def interval_option(default: str, help: str = "Time between checks while waiting.") -> Any:
@@ -97,6 +99,7 @@ def timeout_option(help: str = "Give up waiting after this long (exit 124) [defa
 
 
 # -- points in time --------------------------------------------------------------------------------------
+
 
 class When(ParamType):
     """``--since``/``--until``: a duration ago (``30m``, ``2h``, ``7d``; any :class:`Duration` form) or an
@@ -133,6 +136,7 @@ def when_option(flag: str, help: str) -> Any:
 
 # -- bounded whole numbers ---------------------------------------------------------------------------------
 
+
 class Count(ParamType):
     """A whole number within bounds, with wfctl's one-line error."""
 
@@ -153,15 +157,21 @@ class Count(ParamType):
             text = str(value).strip()
             if not re.fullmatch(r"[+-]?\d{1,30}", text):
                 _needs_value(text, flag, f"a whole number from {self.min} to {self.max}")
-                raise UsageError(f"invalid {flag} {text[:80]!r}: not a whole number",
-                                 hint=f"a whole number from {self.min} to {self.max}")
+                raise UsageError(
+                    f"invalid {flag} {text[:80]!r}: not a whole number",
+                    hint=f"a whole number from {self.min} to {self.max}",
+                )
             number = int(text)
         if self.min is not None and number < self.min:
-            raise UsageError(f"invalid {flag} {number}: must be at least {self.min}",
-                             hint=f"a whole number from {self.min} to {self.max}")
+            raise UsageError(
+                f"invalid {flag} {number}: must be at least {self.min}",
+                hint=f"a whole number from {self.min} to {self.max}",
+            )
         if self.max is not None and number > self.max:
-            raise UsageError(f"invalid {flag} {_short_number(number)}: at most {self.max}",
-                             hint=f"a whole number from {self.min} to {self.max}")
+            raise UsageError(
+                f"invalid {flag} {_short_number(number)}: at most {self.max}",
+                hint=f"a whole number from {self.min} to {self.max}",
+            )
         return number
 
 
@@ -170,13 +180,16 @@ def _short_number(number: int) -> str:
     return text if len(text) <= 24 else text[:20] + "…"
 
 
-def count_option(default: Optional[int], flags: Sequence[str], help: str, *, minimum: int, maximum: int,
-                 metavar: str = "N") -> Any:
-    return typer.Option(default, *flags, help=help, click_type=Count(minimum, maximum, metavar),
-                        show_default=default is not None)
+def count_option(
+    default: Optional[int], flags: Sequence[str], help: str, *, minimum: int, maximum: int, metavar: str = "N"
+) -> Any:
+    return typer.Option(
+        default, *flags, help=help, click_type=Count(minimum, maximum, metavar), show_default=default is not None
+    )
 
 
 # -- text ----------------------------------------------------------------------------------------------------
+
 
 def check_text(value: Optional[str], flag: str, *, limit: int = MAX_TEXT, lines: bool = False) -> Optional[str]:
     """An identifier or filter value: no control characters (tabs and newlines only where ``lines``), at most
@@ -200,6 +213,7 @@ def check_texts(values: Sequence[str], flag: str, *, limit: int = MAX_TEXT) -> l
 
 # -- help ------------------------------------------------------------------------------------------------------
 
+
 def examples(*lines: str) -> str:
     """An epilog of examples, kept as written (click rewraps epilogs without the ``\\b`` marker)."""
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
@@ -209,10 +223,10 @@ def _first_sentence(text: str) -> str:
     """The help text's first sentence, whole (``e.g.`` and ``i.e.`` do not end one)."""
     paragraph = text.strip().split("\n\n", 1)[0].replace("\n", " ")
     for match in re.finditer(r"\.(\s|$)", paragraph):
-        head = paragraph[:match.start()]
+        head = paragraph[: match.start()]
         if re.search(r"(\be\.g|\bi\.e|\betc)$", head):
             continue
-        return paragraph[:match.start() + 1]
+        return paragraph[: match.start() + 1]
     return paragraph
 
 
@@ -240,8 +254,11 @@ class HelpLayout:
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         root = ctx.find_root()
         if root is not ctx:
-            records = [record for param in root.command.get_params(root)
-                       if param.name not in ("help", "version") and (record := param.get_help_record(root))]
+            records = [
+                record
+                for param in root.command.get_params(root)
+                if param.name not in ("help", "version") and (record := param.get_help_record(root))
+            ]
             if records:
                 with formatter.section("Global options (before or after the command)"):
                     formatter.write_dl(records)
@@ -264,11 +281,15 @@ def given(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
-def only_with(ctx: click.Context, needed: bool, names: Sequence[str], requirement: str, hint: str | None = None) -> None:
+def only_with(
+    ctx: click.Context, needed: bool, names: Sequence[str], requirement: str, hint: str | None = None
+) -> None:
     """Refuse options that have no effect without ``requirement`` (exit 2), instead of ignoring them."""
     if needed:
         return
     for name in names:
         if given(ctx, name):
             flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} applies only with {requirement}", hint=hint or f"add {requirement}, or drop {flag}")
+            raise UsageError(
+                f"{flag} applies only with {requirement}", hint=hint or f"add {requirement}, or drop {flag}"
+            )

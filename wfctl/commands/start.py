@@ -13,7 +13,7 @@ from .options import check_text, examples, interval_option, only_with, timeout_o
 
 EXAMPLES = examples(
     "wfctl start demoWorkflow --input name=Ada --follow    # start and stream progress",
-    "wfctl start demoWorkflow --input-json '[\"Ada\", \"1h\"]' --wait --timeout 10m",
+    'wfctl start demoWorkflow --input-json \'["Ada", "1h"]\' --wait --timeout 10m',
     "wfctl start nightly --input-file input.json -o json",
 )
 
@@ -70,16 +70,20 @@ def build_input(inputs: List[str], input_json: Optional[str], input_file: Option
 def start(
     ctx: typer.Context,
     workflow: str = typer.Argument(..., help="Workflow name, id or type.", metavar="WORKFLOW", show_default=False),
-    inputs: List[str] = typer.Option([], "--input", "-i", metavar="KEY=VALUE",
-                                     help="Input KEY=VALUE (VALUE parsed as JSON when it is); repeatable."),
+    inputs: List[str] = typer.Option(
+        [], "--input", "-i", metavar="KEY=VALUE", help="Input KEY=VALUE (VALUE parsed as JSON when it is); repeatable."
+    ),
     input_json: Optional[str] = typer.Option(None, "--input-json", metavar="JSON", help="The whole input as JSON."),
-    input_file: Optional[str] = typer.Option(None, "--input-file", metavar="FILE",
-                                             help="Read the input JSON from a file (- for stdin)."),
-    env: List[str] = typer.Option([], "--env", "-e", metavar="KEY=VALUE",
-                                  help="Environment KEY=VALUE for the run; repeatable."),
+    input_file: Optional[str] = typer.Option(
+        None, "--input-file", metavar="FILE", help="Read the input JSON from a file (- for stdin)."
+    ),
+    env: List[str] = typer.Option(
+        [], "--env", "-e", metavar="KEY=VALUE", help="Environment KEY=VALUE for the run; repeatable."
+    ),
     task_queue: Optional[str] = typer.Option(None, "--task-queue", metavar="NAME", help="Task queue (Temporal)."),
-    run_id: Optional[str] = typer.Option(None, "--id", metavar="ID",
-                                         help="Choose the run/workflow id where the engine allows."),
+    run_id: Optional[str] = typer.Option(
+        None, "--id", metavar="ID", help="Choose the run/workflow id where the engine allows."
+    ),
     wait: bool = typer.Option(False, "--wait", help="Wait until the run is terminal."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Stream the run's progress as it happens."),
     timeout: Optional[float] = timeout_option(),
@@ -100,9 +104,14 @@ def start(
     check_text(task_queue, "--task-queue")
     check_text(run_id, "--id")
     backend = rt.backend(START)
-    request = StartRequest(workflow=workflow, input=build_input(inputs, input_json, input_file),
-                           env=parse_pairs(env, "--env", json_values=False), task_queue=task_queue, run_id=run_id,
-                           follow=follow)
+    request = StartRequest(
+        workflow=workflow,
+        input=build_input(inputs, input_json, input_file),
+        env=parse_pairs(env, "--env", json_values=False),
+        task_queue=task_queue,
+        run_id=run_id,
+        follow=follow,
+    )
     if follow:
         printer = None
         started_id: str | None = None

@@ -21,24 +21,37 @@ EXAMPLES = examples(
 )
 
 
-def wait_runs(rt: "Runtime", backend: "Backend", run_ids: list[str], timeout: Optional[float],
-              interval: float, first: Optional[list["Run"]] = None) -> list["Run"]:
+def wait_runs(
+    rt: "Runtime",
+    backend: "Backend",
+    run_ids: list[str],
+    timeout: Optional[float],
+    interval: float,
+    first: Optional[list["Run"]] = None,
+) -> list["Run"]:
     """Wait until every run is terminal (``--timeout`` in seconds, None: no limit), with a spinner on a
     terminal."""
     from ..waiting import wait_for_runs
 
     spinner = None
     if not rt.g.quiet:
-        from ..output import stream_is_tty
         import sys
+
+        from ..output import stream_is_tty
 
         if stream_is_tty(sys.stderr):
             from ..render.progress import Spinner
 
             spinner = Spinner(rt.out)
     try:
-        return wait_for_runs(backend, run_ids, timeout=timeout, interval=interval,
-                             on_update=spinner.update if spinner else None, first=first)
+        return wait_for_runs(
+            backend,
+            run_ids,
+            timeout=timeout,
+            interval=interval,
+            on_update=spinner.update if spinner else None,
+            first=first,
+        )
     finally:
         if spinner:
             spinner.stop()

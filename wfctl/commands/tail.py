@@ -25,18 +25,32 @@ def tail(
     ctx: typer.Context,
     run_id: str = run_argument(),
     live: bool = typer.Option(False, "--live", "-f", "--follow", help="Follow until the run ends."),
-    stream: Optional[str] = typer.Option(None, "--stream", metavar="[=NAMESPACE]",
-                                         help="Read the run's output stream instead of its events "
-                                              "(--stream=NS for a namespaced stream)."),
-    start_index: Optional[int] = count_option(None, ["--start-index"], "With --stream: the first chunk; negative "
-                                              "counts from the end.", minimum=-10**9, maximum=10**9),
-    offset: Optional[str] = typer.Option(None, "--offset", metavar="OFFSET",
-                                         help="Resume exactly after this printed offset."),
-    last: Optional[int] = count_option(None, ["--last"], "Only the last N events (with --stream: --start-index "
-                                       "-N).", minimum=1, maximum=1_000_000),
-    types: List[str] = typer.Option([], "--type", "-t", metavar="TYPE",
-                                    help="Only events of this type (a glob such as 'step_*' where the engine "
-                                         "allows); repeatable."),
+    stream: Optional[str] = typer.Option(
+        None,
+        "--stream",
+        metavar="[=NAMESPACE]",
+        help="Read the run's output stream instead of its events (--stream=NS for a namespaced stream).",
+    ),
+    start_index: Optional[int] = count_option(
+        None,
+        ["--start-index"],
+        "With --stream: the first chunk; negative counts from the end.",
+        minimum=-(10**9),
+        maximum=10**9,
+    ),
+    offset: Optional[str] = typer.Option(
+        None, "--offset", metavar="OFFSET", help="Resume exactly after this printed offset."
+    ),
+    last: Optional[int] = count_option(
+        None, ["--last"], "Only the last N events (with --stream: --start-index -N).", minimum=1, maximum=1_000_000
+    ),
+    types: List[str] = typer.Option(
+        [],
+        "--type",
+        "-t",
+        metavar="TYPE",
+        help="Only events of this type (a glob such as 'step_*' where the engine allows); repeatable.",
+    ),
     interval: float = interval_option("1s", "Polling interval where the engine has no push."),
     sse: bool = typer.Option(False, "--sse", help="Follow over SSE where the engine offers it."),
 ) -> None:
@@ -57,23 +71,35 @@ def tail(
         raise UsageError("--last counts events; with --stream use --start-index", hint=f"--start-index -{last}")
     if streaming and types:
         raise UsageError("--type selects events; a stream has chunks, not typed events", hint="drop --type")
-    only_with(ctx, streaming, ("start_index",), "--stream", hint="--start-index picks stream chunks; for events "
-              "use --last N")
+    only_with(
+        ctx, streaming, ("start_index",), "--stream", hint="--start-index picks stream chunks; for events use --last N"
+    )
     if start_index is not None and offset is not None:
         raise UsageError("give --start-index or --offset, not both")
     backend = rt.backend(TAIL)
     if offset is not None:
         problem = backend.check_offset(offset, stream=streaming)
         if problem:
-            raise UsageError(f"invalid --offset {offset[:80]!r}: {problem}",
-                             hint="use an offset wfctl printed: the 'offset' of a -o jsonl line, or the one "
-                                  "printed when a tail is interrupted")
+            raise UsageError(
+                f"invalid --offset {offset[:80]!r}: {problem}",
+                hint="use an offset wfctl printed: the 'offset' of a -o jsonl line, or the one "
+                "printed when a tail is interrupted",
+            )
     if types and backend.event_types is not None:
         _check_types(types, backend.event_types, backend.label)
     printer = rt.render.tail_printer(run_id, stream=streaming)
     printer.offset = offset  # the resume point until something is printed: a resumed tail never reports null
-    request = TailRequest(live=live, stream=stream, start_index=start_index, offset=offset, last=last,
-                          types=list(types), interval=interval, sse=sse, batches=printer.batches)
+    request = TailRequest(
+        live=live,
+        stream=stream,
+        start_index=start_index,
+        offset=offset,
+        last=last,
+        types=list(types),
+        interval=interval,
+        sse=sse,
+        batches=printer.batches,
+    )
     footer = live and rt.out.format == "table" and rt.out.tty
     try:
         with deferred():  # Ctrl-C never lands between a printed line and its offset
@@ -85,7 +111,7 @@ def tail(
             if stream is not None:
                 again.append(f"--stream={stream}" if stream else "--stream")
             rt.note("interrupted; resume with: " + shlex.join(again + ["--offset", printer.offset]))
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     # Reconcile the final state with the engine before choosing the exit code: 0 only for a completed run.
     final = backend.get_status(run_id) if backend.supports("status") else None
     printer.end(final.status if final else None)
@@ -109,8 +135,10 @@ def _follow(backend: Any, run_id: str, request: Any, printer: Any, *, footer: bo
                     status = backend.get_status(run_id).status
                 except Exception:  # the footer is decoration: never let it end the tail
                     pass
-            printer.status_footer(f"{run_id} · {status} · {human_duration(now - started)} · "
-                                  f"{printer.count} {'chunks' if streaming else 'events'}")
+            printer.status_footer(
+                f"{run_id} · {status} · {human_duration(now - started)} · "
+                f"{printer.count} {'chunks' if streaming else 'events'}"
+            )
 
 
 def _check_types(patterns: List[str], known: frozenset, label: str) -> None:
@@ -120,8 +148,10 @@ def _check_types(patterns: List[str], known: frozenset, label: str) -> None:
 
     for pattern in patterns:
         if pattern.strip() and not any(fnmatchcase(t, pattern.strip()) for t in known):
-            raise UsageError(f"--type {pattern!r} matches no event type of the {label} backend",
-                             hint="event types: " + ", ".join(sorted(known)))
+            raise UsageError(
+                f"--type {pattern!r} matches no event type of the {label} backend",
+                hint="event types: " + ", ".join(sorted(known)),
+            )
 
 
 def register(app: typer.Typer) -> None:

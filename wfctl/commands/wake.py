@@ -19,8 +19,9 @@ EXAMPLES = examples(
 def wake(
     ctx: typer.Context,
     run_id: str = run_argument(),
-    correlation_id: List[str] = typer.Option([], "--correlation-id", metavar="ID",
-                                             help="Only this sleep (a wait_... id from 'get'); repeatable."),
+    correlation_id: List[str] = typer.Option(
+        [], "--correlation-id", metavar="ID", help="Only this sleep (a wait_... id from 'get'); repeatable."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the pending sleeps; change nothing."),
 ) -> None:
     """Wake a sleeping run: complete its pending sleeps and re-enqueue it. Prints the stopped count.

@@ -11,14 +11,23 @@ from typing import Any, Iterable, Sequence
 
 from .. import output
 from ..interrupts import critical
-from ..model import Chunk, CancelOutcome, Counts, Event, EventBatch, Run, RunPage, WakeResult
-from ..output import OutputOptions, check_fields, select, to_json_text
+from ..model import CancelOutcome, Chunk, Counts, Event, EventBatch, Run, RunPage, WakeResult
+from ..output import OutputOptions, check_fields, select
 
 RUN_FIELDS = Run.field_names()
 EVENT_FIELDS = Event.field_names()
 OUTCOME_FIELDS = CancelOutcome.field_names()
-STATUS_FIELDS = ["runId", "status", "rawStatus", "workflowName", "createdAt", "startedAt", "completedAt",
-                 "updatedAt", "error"]
+STATUS_FIELDS = [
+    "runId",
+    "status",
+    "rawStatus",
+    "workflowName",
+    "createdAt",
+    "startedAt",
+    "completedAt",
+    "updatedAt",
+    "error",
+]
 PLAIN_RUN_COLUMNS = ["runId", "workflowName", "status", "createdAt", "startedAt", "completedAt"]
 
 
@@ -77,8 +86,11 @@ class Renderer:
         check_fields(fields, RUN_FIELDS)
         if self.fmt == "json":
             # One document; with --all the command collects pages before calling this.
-            doc = {"data": [select(r.to_json(), fields) for r in page.data], "cursor": page.cursor,
-                   "hasMore": page.hasMore}
+            doc = {
+                "data": [select(r.to_json(), fields) for r in page.data],
+                "cursor": page.cursor,
+                "hasMore": page.hasMore,
+            }
             output.write_json(doc)
         elif self.fmt == "jsonl":
             for run in page.data:
@@ -135,8 +147,11 @@ class Renderer:
 
         output.note(title)
         for run in runs:
-            sys.stderr.write("  " + "\t".join(output.plain_cell(v) for v in (
-                run.runId, workflow_label(run), run.status, run.createdAt)) + "\n")
+            sys.stderr.write(
+                "  "
+                + "\t".join(output.plain_cell(v) for v in (run.runId, workflow_label(run), run.status, run.createdAt))
+                + "\n"
+            )
 
     def outcomes(self, outcomes: Sequence[CancelOutcome]) -> None:
         fields = self.opts.fields
@@ -169,8 +184,10 @@ class Renderer:
         else:
             verb = "would stop" if dry_run else "stopped"
             noun = "sleep" if result.stoppedCount == 1 else "sleeps"
-            output.write(f"{verb} {result.stoppedCount} {noun} of {output.clean(result.runId)}"
-                         + (f": {', '.join(map(output.clean, result.correlationIds))}" if result.correlationIds else ""))
+            output.write(
+                f"{verb} {result.stoppedCount} {noun} of {output.clean(result.runId)}"
+                + (f": {', '.join(map(output.clean, result.correlationIds))}" if result.correlationIds else "")
+            )
 
     # -- tail --------------------------------------------------------------------
     def tail_printer(self, run_id: str, *, stream: bool = False) -> "TailPrinter":
@@ -179,13 +196,23 @@ class Renderer:
     # -- dashboard -----------------------------------------------------------------
     def counts(self, counts: Counts, recent: Sequence[Run] = ()) -> None:
         if self.fmt in ("json", "jsonl"):
-            doc = {"counts": counts.counts, "total": counts.total, "workflow": counts.workflow,
-                   "capped": counts.capped, "recent": [r.to_json() for r in recent]}
+            doc = {
+                "counts": counts.counts,
+                "total": counts.total,
+                "workflow": counts.workflow,
+                "capped": counts.capped,
+                "recent": [r.to_json() for r in recent],
+            }
             output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
         elif self.fmt in ("plain", "id"):
-            plus = lambda status: "+" if (status in counts.capped or (status == "total" and counts.capped)) else ""
-            output.write_tsv([[status, f"{n}{plus(status)}"] for status, n in counts.counts.items()]
-                             + [["total", f"{counts.total}{plus('total')}"]])
+
+            def plus(status):
+                return "+" if (status in counts.capped or (status == "total" and counts.capped)) else ""
+
+            output.write_tsv(
+                [[status, f"{n}{plus(status)}"] for status, n in counts.counts.items()]
+                + [["total", f"{counts.total}{plus('total')}"]]
+            )
         else:
             self.views.counts_snapshot(counts, recent)
 
@@ -200,8 +227,9 @@ class Renderer:
         for key, value, source in rows:
             cells = [key, value] + ([source] if sources else [])
             if self.fmt == "table":
-                output.write("  ".join([f"{key:<12}", output.plain_cell(value)] + (
-                    [f"({source})"] if sources else [])).rstrip())
+                output.write(
+                    "  ".join([f"{key:<12}", output.plain_cell(value)] + ([f"({source})"] if sources else [])).rstrip()
+                )
             else:
                 output.write_tsv([cells])
 
@@ -278,8 +306,7 @@ class TailPrinter:
         fmt = self.r.fmt
         fields = self.r.opts.fields
         if isinstance(item, Chunk):
-            doc = {"kind": "chunk", **select({"index": item.index, "data": item.data, "offset": item.offset},
-                                             fields)}
+            doc = {"kind": "chunk", **select({"index": item.index, "data": item.data, "offset": item.offset}, fields)}
         else:
             doc = {"kind": "event", **select(item.to_json(), fields)}
         if fmt == "jsonl":
@@ -327,6 +354,4 @@ class TailPrinter:
         if self.r.fmt == "jsonl":
             output.write_jsonl({"kind": "end", "runId": self.run_id, "status": status, "offset": self.offset})
         elif self.r.fmt == "json":
-            output.write_json({"runId": self.run_id, "status": status, "offset": self.offset,
-                               "items": self.collected})
-
+            output.write_json({"runId": self.run_id, "status": status, "offset": self.offset, "items": self.collected})

@@ -9,9 +9,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..model import Counts, Run, STATUSES
+from ..model import STATUSES, Counts, Run
 from ..output import OutputOptions, clean, now
-from .layout import Column, table as layout_table
+from .layout import Column
+from .layout import table as layout_table
 from .views import STATUS_STYLE, run_columns, t, workflow_label
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -27,10 +28,14 @@ def bars(counts: Counts, width: int) -> Table:
     for status in STATUSES:
         n = counts.counts.get(status, 0)
         length = int(round(bar_width * n / top)) if n else 0
-        table.add_row(Text(status, style=STATUS_STYLE[status]), Text(f"{n}+" if status in counts.capped else str(n)),
-                      Text("█" * length + ("▏" if n and not length else ""), style=STATUS_STYLE[status]))
-    table.add_row(Text("total", style="bold"), Text(f"{counts.total}{'+' if counts.capped else ''}", style="bold"),
-                  Text(""))
+        table.add_row(
+            Text(status, style=STATUS_STYLE[status]),
+            Text(f"{n}+" if status in counts.capped else str(n)),
+            Text("█" * length + ("▏" if n and not length else ""), style=STATUS_STYLE[status]),
+        )
+    table.add_row(
+        Text("total", style="bold"), Text(f"{counts.total}{'+' if counts.capped else ''}", style="bold"), Text("")
+    )
     return table
 
 
@@ -46,14 +51,17 @@ def sparkline(runs: Sequence[Run], now: datetime, minutes: int = 60, width: int 
             buckets[minutes - 1 - int(age)] += 1
     if width < minutes:
         step = minutes / width
-        buckets = [sum(buckets[int(i * step):int((i + 1) * step)]) for i in range(width)]
+        buckets = [sum(buckets[int(i * step) : int((i + 1) * step)]) for i in range(width)]
     top = max(buckets + [1])
-    return Text("".join(SPARK[min(len(SPARK) - 1, int(b * (len(SPARK) - 1) / top))] if b else " "
-                        for b in buckets), style="cyan")
+    return Text(
+        "".join(SPARK[min(len(SPARK) - 1, int(b * (len(SPARK) - 1) / top))] if b else " " for b in buckets),
+        style="cyan",
+    )
 
 
-def recent_table(runs: Sequence[Run], opts: OutputOptions, changed: set[str] = frozenset(), limit: int = 10,
-                 width: int = 80) -> Table:
+def recent_table(
+    runs: Sequence[Run], opts: OutputOptions, changed: set[str] = frozenset(), limit: int = 10, width: int = 80
+) -> Table:
     return layout_table(run_columns(runs[:limit], opts, changed=changed), width)
 
 
@@ -61,15 +69,27 @@ def failures(runs: Sequence[Run], width: int, limit: int = 5) -> Table | Text:
     failed = [r for r in runs if r.status == "failed"][:limit]
     if not failed:
         return Text("no recent failures", style="dim")
-    messages = [Text(clean((r.error.message if r.error and r.error.message else "(no message)").splitlines()[0]),
-                     style="red") for r in failed]
-    columns = [Column("RUN ID", [t(r.runId) for r in failed], rank=0, fold=True),
-               Column("MESSAGE", messages, flex=True, rank=1, min=10)]
+    messages = [
+        Text(clean((r.error.message if r.error and r.error.message else "(no message)").splitlines()[0]), style="red")
+        for r in failed
+    ]
+    columns = [
+        Column("RUN ID", [t(r.runId) for r in failed], rank=0, fold=True),
+        Column("MESSAGE", messages, flex=True, rank=1, min=10),
+    ]
     return layout_table(columns, width, headed=False, show_header=False)
 
 
-def snapshot(counts: Counts, recent: Sequence[Run], opts: OutputOptions, *, width: int = 80,
-             header: str | None = None, changed: set[str] = frozenset(), history: Sequence[Run] = ()) -> Group:
+def snapshot(
+    counts: Counts,
+    recent: Sequence[Run],
+    opts: OutputOptions,
+    *,
+    width: int = 80,
+    header: str | None = None,
+    changed: set[str] = frozenset(),
+    history: Sequence[Run] = (),
+) -> Group:
     now_ = now()
     parts: list[Any] = []
     if header:
@@ -92,5 +112,11 @@ def change_line(run: Run, previous: str | None, opts: OutputOptions) -> str:
     from ..model import iso
 
     before = previous or "new"
-    return "\t".join([iso(datetime.now(timezone.utc)) or "", clean(run.runId), clean(workflow_label(run) or ""),
-                      f"{before}->{run.status}"])
+    return "\t".join(
+        [
+            iso(datetime.now(timezone.utc)) or "",
+            clean(run.runId),
+            clean(workflow_label(run) or ""),
+            f"{before}->{run.status}",
+        ]
+    )

@@ -64,7 +64,9 @@ class Column:
         return natural
 
 
-def fit(columns: Sequence[Column], width: int, *, gap: int = HEADED_GAP, header: bool = True) -> list[tuple[Column, int]]:
+def fit(
+    columns: Sequence[Column], width: int, *, gap: int = HEADED_GAP, header: bool = True
+) -> list[tuple[Column, int]]:
     """The columns to show, in their given order, each with its width; the total never exceeds ``width``
     unless even the essential columns are wider (and no id may fold)."""
     natural = {id(c): c.natural(header) for c in columns}
@@ -119,21 +121,26 @@ def fit(columns: Sequence[Column], width: int, *, gap: int = HEADED_GAP, header:
     return [(c, widths[id(c)]) for c in sorted(chosen, key=lambda c: order[id(c)])]
 
 
-def table(columns: Sequence[Column], width: int, *, headed: bool = True, show_header: bool = True,
-          gap: int | None = None) -> Table:
+def table(
+    columns: Sequence[Column], width: int, *, headed: bool = True, show_header: bool = True, gap: int | None = None
+) -> Table:
     """A Rich table of ``columns`` laid out by :func:`fit` for a terminal ``width`` cells wide."""
     if gap is None:
         gap = HEADED_GAP if headed else GRID_GAP
     placed = fit(columns, width, gap=gap, header=show_header)
     if headed:
-        out = Table(box=rich_box.SIMPLE_HEAD, show_edge=False, show_header=show_header, pad_edge=False,
-                    expand=False)
+        out = Table(box=rich_box.SIMPLE_HEAD, show_edge=False, show_header=show_header, pad_edge=False, expand=False)
     else:
         out = Table.grid(padding=(0, gap))
     for col, w in placed:
-        out.add_column(col.header if show_header else "", width=w, no_wrap=not col.fold,
-                       overflow="fold" if col.fold else "ellipsis", justify=col.justify,  # type: ignore[arg-type]
-                       style=col.style or None)
+        out.add_column(
+            col.header if show_header else "",
+            width=w,
+            no_wrap=not col.fold,
+            overflow="fold" if col.fold else "ellipsis",
+            justify=col.justify,  # type: ignore[arg-type]
+            style=col.style or None,
+        )
     rows = max((len(c.cells) for c in columns), default=0)
     for i in range(rows):
         cells = []

@@ -20,16 +20,32 @@ def _poll(backend: "Backend", workflow: str | None, recent: int) -> tuple[Any, l
     return backend.counts(workflow), backend.recent_runs(max(recent, 50), workflow)
 
 
-def run_dashboard(backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: str | None,
-                  interval: float, recent: int, lines: bool, max_ticks: int | None = None) -> None:
+def run_dashboard(
+    backend: "Backend",
+    profile: Any,
+    opts: OutputOptions,
+    *,
+    workflow: str | None,
+    interval: float,
+    recent: int,
+    lines: bool,
+    max_ticks: int | None = None,
+) -> None:
     if lines:
         _lines(backend, opts, workflow=workflow, interval=interval, recent=recent, max_ticks=max_ticks)
     else:
         _screen(backend, profile, opts, workflow=workflow, interval=interval, recent=recent)
 
 
-def _lines(backend: "Backend", opts: OutputOptions, *, workflow: str | None, interval: float, recent: int,
-           max_ticks: int | None) -> None:
+def _lines(
+    backend: "Backend",
+    opts: OutputOptions,
+    *,
+    workflow: str | None,
+    interval: float,
+    recent: int,
+    max_ticks: int | None,
+) -> None:
     seen: dict[str, str] = {}
     ticks = 0
     while True:
@@ -38,8 +54,11 @@ def _lines(backend: "Backend", opts: OutputOptions, *, workflow: str | None, int
             before = seen.get(run.runId)
             if before != run.status:
                 if opts.format in ("json", "jsonl"):
-                    write(to_json_text({"runId": run.runId, "from": before, "to": run.status,
-                                        "workflowName": run.workflowName}))
+                    write(
+                        to_json_text(
+                            {"runId": run.runId, "from": before, "to": run.status, "workflowName": run.workflowName}
+                        )
+                    )
                 else:
                     write(change_line(run, before, opts))
                 sys.stdout.flush()
@@ -50,8 +69,9 @@ def _lines(backend: "Backend", opts: OutputOptions, *, workflow: str | None, int
         time.sleep(interval)
 
 
-def _screen(backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: str | None, interval: float,
-            recent: int) -> None:
+def _screen(
+    backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: str | None, interval: float, recent: int
+) -> None:
     from rich.console import Console
     from rich.live import Live
 
@@ -59,8 +79,10 @@ def _screen(backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: 
     previous: dict[str, str] = {}
     changed_at: dict[str, float] = {}
     keys = _Keys()
-    header = lambda: (f"wfctl dashboard · profile {profile.display_name} · {backend.label} · "
-                      f"every {interval:g}s · q to quit")
+
+    def header():
+        return f"wfctl dashboard · profile {profile.display_name} · {backend.label} · every {interval:g}s · q to quit"
+
     try:
         with keys, Live(console=console, screen=True, auto_refresh=False) as live:
             while True:
@@ -71,8 +93,12 @@ def _screen(backend: "Backend", profile: Any, opts: OutputOptions, *, workflow: 
                         changed_at[run.runId] = now
                     previous[run.runId] = run.status
                 changed = {rid for rid, at in changed_at.items() if now - at < max(3 * interval, 5)}
-                live.update(snapshot(counts, runs[:recent], opts, width=console.width, header=header(),
-                                     changed=changed, history=runs), refresh=True)
+                live.update(
+                    snapshot(
+                        counts, runs[:recent], opts, width=console.width, header=header(), changed=changed, history=runs
+                    ),
+                    refresh=True,
+                )
                 if keys.wait_for_quit(interval):
                     return
     except KeyboardInterrupt:

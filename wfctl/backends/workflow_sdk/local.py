@@ -37,21 +37,70 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ...errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import (
-    CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
-    RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+    STATUSES,
+    TERMINAL,
+    UNKNOWN,
+    CancelOutcome,
+    Check,
+    Chunk,
+    Counts,
+    Event,
+    Hook,
+    ListQuery,
+    Run,
+    RunPage,
+    Step,
+    StreamInfo,
+    Wait,
+    WakeResult,
+    iso,
+    parse_time,
 )
 from ..base import (
-    CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest,
+    CANCEL,
+    DASHBOARD,
+    GET,
+    LIST,
+    START,
+    STATUS,
+    TAIL,
+    WAKE,
+    Backend,
+    BackendContext,
+    TailRequest,
 )
 from .codec import (
-    ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, SDK_STATUSES, TERMINAL_EVENTS, StreamDecoder, chunk_offset,
-    decode_payload, epoch_ms, event_filter, event_from_record, first_shown, learn_step_name, new_ulid,
-    normalize_run_id, slot_of, parse_statuses, plan_wake, record_time, run_from_record, search_hit, step_from_record,
-    stream_base, stream_name, stream_namespace, stream_start, ulid_time_ms, workflow_short_name,
+    ID_FUTURE_MARGIN_MS,
+    ID_PAST_MARGIN_MS,
+    SDK_STATUSES,
+    TERMINAL_EVENTS,
+    StreamDecoder,
+    chunk_offset,
+    decode_payload,
+    epoch_ms,
+    event_filter,
+    event_from_record,
+    first_shown,
+    learn_step_name,
+    new_ulid,
+    normalize_run_id,
+    parse_statuses,
+    plan_wake,
+    record_time,
+    run_from_record,
+    search_hit,
+    slot_of,
+    step_from_record,
+    stream_base,
+    stream_name,
+    stream_namespace,
+    stream_start,
+    ulid_time_ms,
+    workflow_short_name,
 )
 from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
 from .localwrite import LocalWriter
-from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, spec_of, write_refusal
+from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, write_refusal
 
 if TYPE_CHECKING:
     from ...config import Profile
@@ -60,11 +109,28 @@ POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own reade
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
 FLOW_PATH = "/.well-known/workflow/v1/flow"
 #: The Workflow SDK's event types (4.x and 5.0, which added attr_set and noop): what ``tail --type`` can select.
-EVENT_TYPES = frozenset({
-    "run_created", "run_started", "run_completed", "run_failed", "run_cancelled", "step_created", "step_started",
-    "step_completed", "step_failed", "step_retrying", "hook_created", "hook_received", "hook_disposed",
-    "hook_conflict", "wait_created", "wait_completed", "attr_set", "noop",
-})
+EVENT_TYPES = frozenset(
+    {
+        "run_created",
+        "run_started",
+        "run_completed",
+        "run_failed",
+        "run_cancelled",
+        "step_created",
+        "step_started",
+        "step_completed",
+        "step_failed",
+        "step_retrying",
+        "hook_created",
+        "hook_received",
+        "hook_disposed",
+        "hook_conflict",
+        "wait_created",
+        "wait_completed",
+        "attr_set",
+        "noop",
+    }
+)
 #: What a data directory of a world holds (world-local creates them as it writes); one without any is not one.
 WORLD_ENTRIES = ("runs", "events", "steps", "streams", "hooks", "waits", "version.txt", ".locks")
 _EVENT_OFFSET = re.compile(r"evnt_[0-9A-Za-z]{26}")
@@ -81,10 +147,12 @@ def _check_world(root: Any, source: str) -> None:
     if not entries or entries & set(WORLD_ENTRIES):
         return
     inside = [name for name in DATA_DIR_NAMES if (root / name).is_dir()]
-    raise UsageError(f"{root} ({source}) holds no Workflow SDK local world: it has none of "
-                     + ", ".join(WORLD_ENTRIES),
-                     hint=f"did you mean {root / inside[0]}?" if inside else
-                     "point --data-dir at the app's data directory (.workflow-data, .next/workflow-data)")
+    raise UsageError(
+        f"{root} ({source}) holds no Workflow SDK local world: it has none of " + ", ".join(WORLD_ENTRIES),
+        hint=f"did you mean {root / inside[0]}?"
+        if inside
+        else "point --data-dir at the app's data directory (.workflow-data, .next/workflow-data)",
+    )
 
 
 def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
@@ -103,7 +171,7 @@ class LocalWorldBackend(Backend):
     event_types = EVENT_TYPES
     unsupported_reasons = {
         START: "the Workflow SDK local world has no API to start a run: the app's own code starts runs "
-               "(start() from workflow/api)",
+        "(start() from workflow/api)",
     }
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
@@ -157,13 +225,17 @@ class LocalWorldBackend(Backend):
         """Why wfctl will not write into this run (the version gate), or None."""
         reason = write_refusal(LOCAL, run_id, raw.get("specVersion"), operation)
         if reason is None and self.writer.per_run_layout(run_id):
-            reason = (f"run {run_id} is stored in the per-run layout (events/{run_id}/), which no released "
-                      f"Workflow SDK world writes; wfctl {operation}s only the layouts of world-local 4.x and "
-                      "5.0; nothing was changed")
+            reason = (
+                f"run {run_id} is stored in the per-run layout (events/{run_id}/), which no released "
+                f"Workflow SDK world writes; wfctl {operation}s only the layouts of world-local 4.x and "
+                "5.0; nothing was changed"
+            )
         attributes = raw.get("attributes")
         if reason is None and operation == "cancel" and isinstance(attributes, dict) and "$retention" in attributes:
-            reason = (f"run {run_id} sets $retention, and ending it makes the world purge its data, which wfctl "
-                      "does not do; nothing was changed")
+            reason = (
+                f"run {run_id} sets $retention, and ending it makes the world purge its data, which wfctl "
+                "does not do; nothing was changed"
+            )
         return reason
 
     # -- get / status ---------------------------------------------------------------------------------------
@@ -187,8 +259,15 @@ class LocalWorldBackend(Backend):
 
     def _waits(self, run_id: str) -> list[Wait]:
         """The run's sleeps from its wait records (pending and completed; the event log is not needed)."""
-        waits = [Wait(raw["correlationId"], record_time(raw.get("resumeAt")), raw.get("status"),
-                      record_time(raw.get("completedAt"))) for raw in self.data.read_waits(run_id)]
+        waits = [
+            Wait(
+                raw["correlationId"],
+                record_time(raw.get("resumeAt")),
+                raw.get("status"),
+                record_time(raw.get("completedAt")),
+            )
+            for raw in self.data.read_waits(run_id)
+        ]
         far = datetime.max.replace(tzinfo=timezone.utc)
         return sorted(waits, key=lambda w: (w.resumeAt or far, w.correlationId))
 
@@ -197,9 +276,16 @@ class LocalWorldBackend(Backend):
         ID_FUTURE_MARGIN_MS before the run id's time: older hooks are skipped without being read."""
         run_ms = ulid_time_ms(run_id)
         hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_FUTURE_MARGIN_MS)
-        out = [Hook(raw["hookId"], raw.get("token"), record_time(raw.get("createdAt"), raw["hookId"]),
-                    decode_payload(raw.get("metadata")),
-                    raw["isSystem"] if isinstance(raw.get("isSystem"), bool) else None) for _, raw in hooks]
+        out = [
+            Hook(
+                raw["hookId"],
+                raw.get("token"),
+                record_time(raw.get("createdAt"), raw["hookId"]),
+                decode_payload(raw.get("metadata")),
+                raw["isSystem"] if isinstance(raw.get("isSystem"), bool) else None,
+            )
+            for _, raw in hooks
+        ]
         return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _streams(self, run_id: str) -> list[StreamInfo]:
@@ -237,8 +323,9 @@ class LocalWorldBackend(Backend):
         limit = max(1, int(query.limit or 20))
         all_ids, odd_names = self.data.run_ids()
         after_id, after_ms = self._parse_cursor(query.cursor)
-        candidates = all_ids if after_id is None else [
-            i for i in all_ids if ((i < after_id) if descending else (i > after_id))]
+        candidates = (
+            all_ids if after_id is None else [i for i in all_ids if ((i < after_id) if descending else (i > after_id))]
+        )
         filtered = bool(statuses or query.workflow or query.search or query.since or query.until or after_ms)
         if filtered:
             ids = sorted(candidates, reverse=descending)
@@ -256,8 +343,9 @@ class LocalWorldBackend(Backend):
         for run_id in ids:
             id_ms = ulid_time_ms(run_id)
             if id_ms is not None:
-                if after_ms is not None and ((id_ms > after_ms + ID_FUTURE_MARGIN_MS) if descending
-                                             else (id_ms < after_ms - ID_PAST_MARGIN_MS)):
+                if after_ms is not None and (
+                    (id_ms > after_ms + ID_FUTURE_MARGIN_MS) if descending else (id_ms < after_ms - ID_PAST_MARGIN_MS)
+                ):
                     continue
                 if since_ms is not None and id_ms < since_ms - ID_PAST_MARGIN_MS:
                     if descending:
@@ -280,8 +368,9 @@ class LocalWorldBackend(Backend):
                 continue
             if until_ms is not None and (created_ms is None or created_ms > until_ms):
                 continue
-            if after_ms is not None and (created_ms is None or ((created_ms >= after_ms) if descending
-                                                                else (created_ms <= after_ms))):
+            if after_ms is not None and (
+                created_ms is None or ((created_ms >= after_ms) if descending else (created_ms <= after_ms))
+            ):
                 continue
             if search and not search_hit(raw, search):
                 continue
@@ -361,13 +450,15 @@ class LocalWorldBackend(Backend):
             if index is None:
                 index = self._cleanup_index()
             try:
-                outcomes.append(self.writer.cancel(run_id, raw, reason, index["waits"].get(run_id, []),
-                                                   index["hooks"].get(run_id, [])))
+                outcomes.append(
+                    self.writer.cancel(
+                        run_id, raw, reason, index["waits"].get(run_id, []), index["hooks"].get(run_id, [])
+                    )
+                )
             except WfctlError as exc:
                 outcomes.append(CancelOutcome(run_id, "error", exc.message, status))
             except OSError as exc:
-                outcomes.append(CancelOutcome(run_id, "error", f"{exc.strerror or exc} ({exc.filename or ''})",
-                                              status))
+                outcomes.append(CancelOutcome(run_id, "error", f"{exc.strerror or exc} ({exc.filename or ''})", status))
         return outcomes
 
     def _cleanup_index(self) -> dict[str, Any]:
@@ -398,8 +489,9 @@ class LocalWorldBackend(Backend):
         namespace = self.profile.env.get("WORKFLOW_QUEUE_NAMESPACE")
         return f"__{namespace}_wkf_workflow_{machine}" if namespace else f"__wkf_workflow_{machine}"
 
-    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
-             **options: Any) -> WakeResult:
+    def wake(
+        self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False, **options: Any
+    ) -> WakeResult:
         """``Run.wakeUp()``: complete the pending sleeps, then re-enqueue the run with a POST to the app."""
         run_id = self._run_id(run_id)
         raw = self._load(run_id)
@@ -428,8 +520,9 @@ class LocalWorldBackend(Backend):
         result = WakeResult(run_id, len(stopped), stopped, False)
         machine = raw.get("workflowName")
         if not isinstance(machine, str):
-            raise UnavailableError(f"run {run_id} has no workflowName: cannot re-enqueue it "
-                                   f"({len(stopped)} sleep(s) stopped)")
+            raise UnavailableError(
+                f"run {run_id} has no workflowName: cannot re-enqueue it ({len(stopped)} sleep(s) stopped)"
+            )
         url = self.app_url()
         try:
             reply = self._enqueue(url, run_id, machine)
@@ -447,7 +540,8 @@ class LocalWorldBackend(Backend):
             notes.append(
                 f"the run reached another sleep() and asked to be delivered again in {timeout:g}s; wfctl does not "
                 "keep that timer, so the app's own timer for the original sleep continues the run "
-                "(or run 'wfctl wake' again)")
+                "(or run 'wfctl wake' again)"
+            )
         if errors:
             notes.append("not stopped: " + "; ".join(errors))
         result.message = "; ".join(notes)
@@ -466,7 +560,9 @@ class LocalWorldBackend(Backend):
         )
         try:
             response = client.request(
-                "POST", FLOW_PATH, retry=True,
+                "POST",
+                FLOW_PATH,
+                retry=True,
                 headers={
                     "content-type": "application/json",
                     "x-vqs-queue-name": self._queue_name(machine),
@@ -537,7 +633,8 @@ class LocalWorldBackend(Backend):
                     if wanted(raw["eventType"]):
                         yield convert(raw, index)
             if terminal_seen_at is not None and (
-                    terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
+                terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE
+            ):
                 return
             time.sleep(POLL_INTERVAL)
 
@@ -629,10 +726,12 @@ class LocalWorldBackend(Backend):
         except OSError:
             version = None
         writer = self.writer
-        layout = ("world-local 5.0 (per-stream chunk directories, run terminal markers, hook indexes)"
-                  if writer.v5_layout() else "world-local 4.x (flat)")
-        per_run = data.events_dir.is_dir() and any(
-            entry.is_dir() for entry in os.scandir(data.events_dir))
+        layout = (
+            "world-local 5.0 (per-stream chunk directories, run terminal markers, hook indexes)"
+            if writer.v5_layout()
+            else "world-local 4.x (flat)"
+        )
+        per_run = data.events_dir.is_dir() and any(entry.is_dir() for entry in os.scandir(data.events_dir))
         if per_run:
             layout += "; some runs in the per-run layout (read only)"
         detail = layout + (f"; version.txt: {version}" if version else "; no version.txt")
@@ -659,8 +758,13 @@ class LocalWorldBackend(Backend):
         from ...http import HttpClient
 
         try:
-            client = HttpClient(url, read_timeout=5.0, max_retries=0, engine="the Workflow SDK app",
-                                insecure=bool(self.profile.get("insecure")) or self.ctx.insecure)
+            client = HttpClient(
+                url,
+                read_timeout=5.0,
+                max_retries=0,
+                engine="the Workflow SDK app",
+                insecure=bool(self.profile.get("insecure")) or self.ctx.insecure,
+            )
         except WfctlError as exc:
             return Check("app (for wake)", False, exc.message)
         try:

@@ -94,6 +94,7 @@ def dumps(data: Any) -> str:
 
 # -- discovery -----------------------------------------------------------------------------------------
 
+
 def find_data_dir(explicit: str | None, env: Mapping[str, str], cwd: str | None = None) -> tuple[Path, str]:
     """The data directory and where it came from.
 
@@ -106,13 +107,15 @@ def find_data_dir(explicit: str | None, env: Mapping[str, str], cwd: str | None 
         if value:
             path = (cwd_path / Path(value).expanduser()).resolve()
             if not path.is_dir():
-                raise NotFoundError(f"Workflow SDK data directory {path} (from {source}) does not exist",
-                                    hint="start the app once so it creates it, or fix the path")
+                raise NotFoundError(
+                    f"Workflow SDK data directory {path} (from {source}) does not exist",
+                    hint="start the app once so it creates it, or fix the path",
+                )
             return path, source
     resolved = cwd_path.resolve()
     for suffix in DATA_DIR_NAMES:
         parts = suffix.split("/")
-        if resolved.parts[-len(parts):] == tuple(parts):
+        if resolved.parts[-len(parts) :] == tuple(parts):
             return resolved, "current directory"
     tried: list[Path] = []
     for directory in (resolved, *resolved.parents):
@@ -123,8 +126,7 @@ def find_data_dir(explicit: str | None, env: Mapping[str, str], cwd: str | None 
         tried.append(directory)
     shown = ", ".join(str(d) for d in tried[:6]) + (", ..." if len(tried) > 6 else "")
     raise NotFoundError(
-        "no Workflow SDK local world data directory found: tried "
-        + ", ".join(DATA_DIR_NAMES) + f" in {shown}",
+        "no Workflow SDK local world data directory found: tried " + ", ".join(DATA_DIR_NAMES) + f" in {shown}",
         hint=f"run wfctl inside the app's project, or pass --data-dir / set {ENV_DATA_DIR}",
     )
 
@@ -169,8 +171,7 @@ class DataDir:
         plain = self.runs_dir / f"{run_id}.json"
         if plain.exists():
             return plain
-        tagged = [n for n in entity_files(self.runs_dir, prefix=f"{run_id}.").values()
-                  if strip_tag(n[:-5]) == run_id]
+        tagged = [n for n in entity_files(self.runs_dir, prefix=f"{run_id}.").values() if strip_tag(n[:-5]) == run_id]
         return self.runs_dir / tagged[0] if tagged else plain
 
     # reading
@@ -244,7 +245,7 @@ class DataDir:
         found: dict[str, Path] = {}
         for directory in (self.root / kind / run_id, self.root / kind):
             for entity, name in entity_files(directory, prefix=prefix).items():
-                found[entity[len(prefix):]] = directory / name
+                found[entity[len(prefix) :]] = directory / name
         return found
 
     def read_events(self, run_id: str, skip: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -275,7 +276,7 @@ class DataDir:
             data = self.read_json(self.root / "waits" / name)
             if data is not None:
                 data.setdefault("waitId", entity)
-                data.setdefault("correlationId", entity[len(prefix):])
+                data.setdefault("correlationId", entity[len(prefix) :])
                 out.append(data)
         return out
 
@@ -285,7 +286,9 @@ class DataDir:
     def hook_files(self) -> dict[str, str]:
         return entity_files(self.root / "hooks")
 
-    def read_hooks(self, run_id: str | None = None, not_before_ms: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    def read_hooks(
+        self, run_id: str | None = None, not_before_ms: int | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
         """``(file name, hook)`` of the live hooks (the world deletes a hook when it is disposed or its run
         ends), optionally only ``run_id``'s. ``not_before_ms`` skips hooks whose id (a ULID) is older."""
         out = []
@@ -340,10 +343,10 @@ class DataDir:
                 stem = name[:-5]
             else:
                 return
-            chunk_id = strip_tag(stem[len(prefix):])
+            chunk_id = strip_tag(stem[len(prefix) :])
             if not chunk_id.startswith("chnk_"):
                 return
-            if chunk_id not in chunks or stem[len(prefix):] == chunk_id:
+            if chunk_id not in chunks or stem[len(prefix) :] == chunk_id:
                 chunks[chunk_id] = ChunkFile(chunk_id, directory / name)
 
         for name in self.chunk_names() if names is None else names:
@@ -436,10 +439,10 @@ def _quick_string(raw: bytes, key: bytes) -> str | None:
         return None
     start = raw.find(b'"', at + len(key))
     end = raw.find(b'"', start + 1)
-    if start < 0 or end < 0 or b"\\" in raw[start:end] or raw[at + len(key):start].strip():
+    if start < 0 or end < 0 or b"\\" in raw[start:end] or raw[at + len(key) : start].strip():
         return None
     try:
-        return raw[start + 1:end].decode("utf-8")
+        return raw[start + 1 : end].decode("utf-8")
     except UnicodeDecodeError:
         return None
 
@@ -449,4 +452,3 @@ def _unlink(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-

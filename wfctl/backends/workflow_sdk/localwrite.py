@@ -48,8 +48,11 @@ class LocalWriter:
     def v5_layout(self) -> bool:
         """Whether the data directory carries world-local 5.0's bookkeeping."""
         root = self.data.root
-        if (root / ".locks" / "runs").is_dir() or (root / "hooks" / "by-run").is_dir() \
-                or (root / "hooks" / ".hook-index-complete").exists():
+        if (
+            (root / ".locks" / "runs").is_dir()
+            or (root / "hooks" / "by-run").is_dir()
+            or (root / "hooks" / ".hook-index-complete").exists()
+        ):
             return True
         chunks = self.data.chunks_dir
         try:
@@ -63,14 +66,15 @@ class LocalWriter:
 
     def event_ids(self, run_id: str) -> list[str]:
         prefix = f"{run_id}-"
-        return [entity[len(prefix):] for entity in entity_files(self.data.events_dir, prefix=prefix)]
+        return [entity[len(prefix) :] for entity in entity_files(self.data.events_dir, prefix=prefix)]
 
     # -- events ---------------------------------------------------------------------------------------------
     def _event_path(self, run_id: str, event_id: str) -> Path:
         return self.data.events_dir / f"{run_id}-{event_id}.json"
 
-    def append_event(self, run_id: str, event: dict[str, Any], *, dominant: bool = False,
-                     created: str | None = None) -> str:
+    def append_event(
+        self, run_id: str, event: dict[str, Any], *, dominant: bool = False, created: str | None = None
+    ) -> str:
         """Publish ``event`` (without ``eventId``/``createdAt``, added here in the world's key order) at the run's
         next log position, or with a new ULID for a ULID-numbered run; returns the event id.
 
@@ -101,8 +105,14 @@ class LocalWriter:
         raise UnavailableError(f"could not append to the event log of {run_id}: every position was taken")
 
     # -- cancel ---------------------------------------------------------------------------------------------
-    def cancel(self, run_id: str, raw: dict[str, Any], reason: str | None, waits: list[str],
-               hooks: list[tuple[str, dict[str, Any]]]) -> CancelOutcome:
+    def cancel(
+        self,
+        run_id: str,
+        raw: dict[str, Any],
+        reason: str | None,
+        waits: list[str],
+        hooks: list[tuple[str, dict[str, Any]]],
+    ) -> CancelOutcome:
         """``run_cancelled``: ``waits`` and ``hooks`` are the run's wait files and (file name, hook) pairs found
         by a directory scan (used where the data dir has no hook index)."""
         data = self.data
@@ -114,8 +124,17 @@ class LocalWriter:
         if fresh.get("status") in TERMINAL:
             return CancelOutcome(run_id, "already_completed", f"run already {fresh['status']}", fresh["status"])
         now = iso_now()
-        keep = ("runId", "deploymentId", "workflowName", "specVersion", "executionContext", "input", "createdAt",
-                "expiredAt", "startedAt")
+        keep = (
+            "runId",
+            "deploymentId",
+            "workflowName",
+            "specVersion",
+            "executionContext",
+            "input",
+            "createdAt",
+            "expiredAt",
+            "startedAt",
+        )
         record = {k: fresh[k] for k in keep if fresh.get(k) is not None}
         record.update(status=CANCELLED, completedAt=now, updatedAt=now)
         for key in ("attributes", "encryptionPublicKey"):  # 5.0 fields, kept as the world keeps them
@@ -169,7 +188,7 @@ class LocalWriter:
         markers = {entity: name for entity, name in entity_files(by_run, prefix=f"{run_id}-").items()}
         hooks: list[tuple[str | None, dict[str, Any] | None, str | None]] = []
         if indexed:
-            for entity, name in markers.items():
+            for _entity, name in markers.items():
                 marker = data.read_json(by_run / name)
                 hook_id = marker.get("hookId") if marker else None
                 hook = data.read_json(data.sub("hooks", f"{hook_id}.json")) if isinstance(hook_id, str) else None
@@ -228,8 +247,12 @@ class LocalWriter:
             raise NotFoundError(f"wait {key} not found")
         wait.update(status="completed", completedAt=now, updatedAt=now)
         data.write_json(data.sub("waits", name), wait)
-        event = {"eventType": "wait_completed", "correlationId": corr, "specVersion": spec,
-                 "eventData": {"resumeAt": resume_at} if resume_at else {}}
+        event = {
+            "eventType": "wait_completed",
+            "correlationId": corr,
+            "specVersion": spec,
+            "eventData": {"resumeAt": resume_at} if resume_at else {},
+        }
         self.append_event(run_id, event, created=now)
         return True
 

@@ -69,18 +69,63 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from ...errors import (
-    AuthError, ConfigError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError,
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    UnavailableError,
+    UnsupportedError,
+    UsageError,
+    WfctlError,
 )
 from ...model import (
-    CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
-    RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+    CANCELLED,
+    STATUSES,
+    TERMINAL,
+    UNKNOWN,
+    CancelOutcome,
+    Check,
+    Chunk,
+    Counts,
+    Event,
+    Hook,
+    ListQuery,
+    Run,
+    RunPage,
+    Step,
+    StreamInfo,
+    Wait,
+    WakeResult,
+    iso,
+    parse_time,
 )
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
 from .codec import (
-    ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, SDK_STATUSES, TERMINAL_EVENTS, StreamDecoder, chunk_offset, decode_cbor,
-    decode_payload, epoch_ms, event_filter, event_from_record, first_shown, new_ulid, normalize_run_id,
-    parse_statuses, plan_wake, record_time, run_from_record, step_from_record, stream_base, stream_name,
-    stream_namespace, stream_start, ulid_time_ms, ulid_time_prefix, workflow_short_name,
+    ID_FUTURE_MARGIN_MS,
+    ID_PAST_MARGIN_MS,
+    SDK_STATUSES,
+    TERMINAL_EVENTS,
+    StreamDecoder,
+    chunk_offset,
+    decode_cbor,
+    decode_payload,
+    epoch_ms,
+    event_filter,
+    event_from_record,
+    first_shown,
+    new_ulid,
+    normalize_run_id,
+    parse_statuses,
+    plan_wake,
+    record_time,
+    run_from_record,
+    step_from_record,
+    stream_base,
+    stream_name,
+    stream_namespace,
+    stream_start,
+    ulid_time_ms,
+    ulid_time_prefix,
+    workflow_short_name,
 )
 from .versions import POSTGRES, READ_MAX, ReadWarner, doctor_line, refusal_hint, spec_of, write_refusal
 
@@ -95,8 +140,10 @@ LOOKBACK_MS = 30_000  # live tails re-read this far behind the newest id (late c
 TERMINAL_GRACE = 2.0  # after the run turns terminal, how long to wait for its terminal event
 PAGE = 1000
 INSTALL_HINT = "pip install 'wfctl[postgres]'"
-BOOTSTRAP_HINT = ("create it with 'npx --package=@workflow/world-postgres bootstrap' (with WORKFLOW_POSTGRES_URL "
-                  "set), or check that the DSN names the app's database")
+BOOTSTRAP_HINT = (
+    "create it with 'npx --package=@workflow/world-postgres bootstrap' (with WORKFLOW_POSTGRES_URL "
+    "set), or check that the DSN names the app's database"
+)
 
 #: The world wfctl's writes were proven against, and its drizzle migrations (``src/drizzle/migrations/meta/
 #: _journal.json``; 0011-0014 do not exist in 4.3.7): tag, the journal's ``when`` (drizzle's ``created_at``) and
@@ -108,45 +155,120 @@ PROVEN_MIGRATIONS: tuple[tuple[str, int, str], ...] = (
     ("0001_tricky_sersi", 1763903867386, "5bb606a2a55a2095101907d62d28917091316d9cddcdff5e8fc9a43e2e6f7a30"),
     ("0002_add_expired_at", 1764815363008, "ac88e448e940f38bf18f076dde2abe63b53659a4c9936325e4e44cf95434e311"),
     ("0003_add_stream_run_id", 1765900000000, "ad911e947a121b1def77b7ad37bd95ae7de2b453a05645e9b40f979a166e79b9"),
-    ("0004_remove_run_pause_status", 1765900000001,
-     "673b7222d0df6c2fd2d335072a9d85b695b5dae4a2c52b287d2aaa5d31d462f9"),
+    ("0004_remove_run_pause_status", 1765900000001, "673b7222d0df6c2fd2d335072a9d85b695b5dae4a2c52b287d2aaa5d31d462f9"),
     ("0005_add_spec_version", 1767723210726, "7c3f3b73a707af2386f5c20b953e4c54631be616bf0b9bfa8ced1b97018ad384"),
     ("0006_add_error_cbor", 1768500000000, "928760bfbdd23576f119f3f14c3e6db78fb765cfd24f8595c70536cb975c7178"),
     ("0007_add_waits_table", 1769500000000, "f904ecb9232a269f599b393fa4ce5e3762a8267d111ad103d56fdcd11837fdcd"),
-    ("0008_migrate_pgboss_to_graphile", 1770000000000,
-     "e424a48df5a1ddd752e4d09f05696e76da94e366b3d617ca10c3d3fbcdb74c77"),
+    (
+        "0008_migrate_pgboss_to_graphile",
+        1770000000000,
+        "e424a48df5a1ddd752e4d09f05696e76da94e366b3d617ca10c3d3fbcdb74c77",
+    ),
     ("0009_add_is_webhook", 1770500000000, "eafc36b3c9b1aaff44cd33cff9126bd7fdd796d2672b104125c32d91e0ce5597"),
-    ("0010_add_events_entity_creation_unique_index", 1771000000000,
-     "5584c9be57e2c0d82fa1e972d5ee5da711b31368fbf8efee16cd2857e071af41"),
-    ("0015_move_enums_to_workflow_schema", 1782691200000,
-     "adc88e08a9a0bba0bd13962db0c317b4e4aab4c6ae6ec281f2453dee9e4199c7"),
+    (
+        "0010_add_events_entity_creation_unique_index",
+        1771000000000,
+        "5584c9be57e2c0d82fa1e972d5ee5da711b31368fbf8efee16cd2857e071af41",
+    ),
+    (
+        "0015_move_enums_to_workflow_schema",
+        1782691200000,
+        "adc88e08a9a0bba0bd13962db0c317b4e4aab4c6ae6ec281f2453dee9e4199c7",
+    ),
 )
 MIGRATIONS_TABLE = "workflow_drizzle.workflow_migrations"
 CORE_SAMPLE = 100  # newest runs whose workflowCoreVersion config doctor reports
 
 # Columns wfctl reads, per table. A column the database lacks (an old schema) is selected as NULL.
 _COLUMNS: dict[str, tuple[str, ...]] = {
-    "workflow_runs": ("id", "name", "status", "deployment_id", "spec_version", "input_cbor", "input",
-                      "output_cbor", "output", "execution_context_cbor", "execution_context", "error_cbor",
-                      "error", "created_at", "updated_at", "started_at", "completed_at", "expired_at",
-                      "error_code", "attributes"),  # the last two: world-postgres 5.0
-    "workflow_events": ("id", "type", "correlation_id", "run_id", "payload_cbor", "payload", "created_at",
-                        "spec_version"),
-    "workflow_steps": ("step_id", "run_id", "step_name", "status", "attempt", "input_cbor", "input",
-                       "output_cbor", "output", "error_cbor", "error", "started_at", "completed_at", "created_at",
-                       "updated_at", "retry_after", "spec_version", "error_code"),
-    "workflow_waits": ("wait_id", "run_id", "status", "resume_at", "completed_at", "created_at", "updated_at",
-                       "spec_version"),
+    "workflow_runs": (
+        "id",
+        "name",
+        "status",
+        "deployment_id",
+        "spec_version",
+        "input_cbor",
+        "input",
+        "output_cbor",
+        "output",
+        "execution_context_cbor",
+        "execution_context",
+        "error_cbor",
+        "error",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "completed_at",
+        "expired_at",
+        "error_code",
+        "attributes",
+    ),  # the last two: world-postgres 5.0
+    "workflow_events": (
+        "id",
+        "type",
+        "correlation_id",
+        "run_id",
+        "payload_cbor",
+        "payload",
+        "created_at",
+        "spec_version",
+    ),
+    "workflow_steps": (
+        "step_id",
+        "run_id",
+        "step_name",
+        "status",
+        "attempt",
+        "input_cbor",
+        "input",
+        "output_cbor",
+        "output",
+        "error_cbor",
+        "error",
+        "started_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+        "retry_after",
+        "spec_version",
+        "error_code",
+    ),
+    "workflow_waits": (
+        "wait_id",
+        "run_id",
+        "status",
+        "resume_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+        "spec_version",
+    ),
     "workflow_hooks": ("hook_id", "run_id", "token", "created_at", "metadata_cbor", "metadata", "is_system"),
     "workflow_stream_chunks": ("id", "stream_id", "run_id", "data", "eof", "created_at"),
 }
 _CAST_TEXT = {"status", "spec_version"}  # enums and the varchar/int spec_version read as text
-_STATUS_COLUMNS = ("id", "name", "status", "deployment_id", "spec_version", "execution_context_cbor",
-                   "execution_context", "error_cbor", "error", "created_at", "updated_at", "started_at",
-                   "completed_at", "expired_at", "error_code", "attributes")
+_STATUS_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "deployment_id",
+    "spec_version",
+    "execution_context_cbor",
+    "execution_context",
+    "error_cbor",
+    "error",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "expired_at",
+    "error_code",
+    "attributes",
+)
 
 
 # -- small helpers -----------------------------------------------------------------------------------------
+
 
 def _utc(value: Any) -> datetime | None:
     """A naive UTC timestamp from PostgreSQL → aware UTC (other values through ``parse_time``)."""
@@ -180,6 +302,7 @@ def _like_escape(text: str) -> str:
 
 
 # -- CBOR and legacy JSON: rows → world-local's record shapes ------------------------------------------------
+
 
 def _column(row: dict[str, Any], name: str) -> Any:
     """The world's ``value.x ||= value.xJson``: the CBOR column (``codec.decode_cbor``: world-local's JSON
@@ -266,8 +389,12 @@ def _step_record(row: dict[str, Any]) -> dict[str, Any]:
 def _hook(row: dict[str, Any]) -> Hook:
     """A ``workflow_hooks`` row → :class:`Hook`. A 5.0 world's ``is_system`` (the runtime's own abort hooks,
     token ``abrt_...``) is kept."""
-    hook = Hook(row["hook_id"], row.get("token"), record_time(_utc(row.get("created_at")), row["hook_id"]),
-                decode_payload(_column(row, "metadata")))
+    hook = Hook(
+        row["hook_id"],
+        row.get("token"),
+        record_time(_utc(row.get("created_at")), row["hook_id"]),
+        decode_payload(_column(row, "metadata")),
+    )
     if row.get("is_system") is not None:
         hook.isSystem = bool(row["is_system"])
     return hook
@@ -327,13 +454,19 @@ class SchemaVersion:
         if not self.readable:
             return f"unknown: {MIGRATIONS_TABLE} unreadable ({self.problem})"
         if self.proven:
-            return (f"{len(self.rows)} migrations = the {total} of {PROVEN_WORLD} (newest {self.newest()}, "
-                    f"sha256 {PROVEN_MIGRATIONS[-1][2][:12]})")
+            return (
+                f"{len(self.rows)} migrations = the {total} of {PROVEN_WORLD} (newest {self.newest()}, "
+                f"sha256 {PROVEN_MIGRATIONS[-1][2][:12]})"
+            )
         if self.unknown:
-            return (f"{len(self.rows)} migrations, {len(self.unknown)} of them unknown to wfctl (newer than "
-                    f"{PROVEN_WORLD}; newest {self.newest()})")
-        return (f"{len(self.known)} of the {total} migrations of {PROVEN_WORLD} (an older world-postgres; "
-                f"missing {', '.join(self.missing)}; newest {self.newest()})")
+            return (
+                f"{len(self.rows)} migrations, {len(self.unknown)} of them unknown to wfctl (newer than "
+                f"{PROVEN_WORLD}; newest {self.newest()})"
+            )
+        return (
+            f"{len(self.known)} of the {total} migrations of {PROVEN_WORLD} (an older world-postgres; "
+            f"missing {', '.join(self.missing)}; newest {self.newest()})"
+        )
 
     def refusal(self, run_id: str, operation: str) -> tuple[str, str] | None:
         """Why wfctl will not write into this schema, and a hint; None when it may."""
@@ -343,25 +476,32 @@ class SchemaVersion:
         done = {"cancel": "cancelled", "wake": "woken"}.get(operation, operation)
         tail = f"wfctl writes into the {total} of {PROVEN_WORLD} only; nothing was changed"
         if not self.readable:
-            return (f"run {run_id} was not {done}: wfctl cannot tell the database schema's version "
-                    f"({MIGRATIONS_TABLE}: {self.problem}); {tail}",
-                    f"give the DSN's role SELECT on {MIGRATIONS_TABLE}, or use {POSTGRES.fallback}")
+            return (
+                f"run {run_id} was not {done}: wfctl cannot tell the database schema's version "
+                f"({MIGRATIONS_TABLE}: {self.problem}); {tail}",
+                f"give the DSN's role SELECT on {MIGRATIONS_TABLE}, or use {POSTGRES.fallback}",
+            )
         if self.unknown:
-            return (f"run {run_id} was not {done}: the database schema has {len(self.rows)} migrations "
-                    f"({len(self.unknown)} unknown to wfctl, newest {self.newest()}), {tail}",
-                    refusal_hint(POSTGRES))
-        return (f"run {run_id} was not {done}: the database schema has {len(self.known)} of the {total} "
-                f"migrations of {PROVEN_WORLD} (an older world-postgres, missing {', '.join(self.missing)}); "
-                f"{tail}",
-                f"upgrade the app to {PROVEN_WORLD} and run its bootstrap ('{BOOTSTRAP_CMD}'), or use "
-                f"{POSTGRES.fallback}")
+            return (
+                f"run {run_id} was not {done}: the database schema has {len(self.rows)} migrations "
+                f"({len(self.unknown)} unknown to wfctl, newest {self.newest()}), {tail}",
+                refusal_hint(POSTGRES),
+            )
+        return (
+            f"run {run_id} was not {done}: the database schema has {len(self.known)} of the {total} "
+            f"migrations of {PROVEN_WORLD} (an older world-postgres, missing {', '.join(self.missing)}); "
+            f"{tail}",
+            f"upgrade the app to {PROVEN_WORLD} and run its bootstrap ('{BOOTSTRAP_CMD}'), or use {POSTGRES.fallback}",
+        )
 
     def read_warning(self) -> str | None:
         if not self.unknown:
             return None
-        return (f"the database schema has {len(self.rows)} migrations, {len(self.unknown)} of them unknown to "
-                f"wfctl (newer than {PROVEN_WORLD}; newest {self.newest()}): showing what wfctl can read; "
-                "cancel and wake are refused; upgrade wfctl")
+        return (
+            f"the database schema has {len(self.rows)} migrations, {len(self.unknown)} of them unknown to "
+            f"wfctl (newer than {PROVEN_WORLD}; newest {self.newest()}): showing what wfctl can read; "
+            "cancel and wake are refused; upgrade wfctl"
+        )
 
 
 def _int_or_zero(value: Any) -> int:
@@ -432,13 +572,14 @@ class _Target:
 
 # -- the backend ----------------------------------------------------------------------------------------------
 
+
 class PostgresWorldBackend(Backend):
     name = "workflow-sdk"
     label = "Workflow SDK (Postgres world)"
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
     unsupported_reasons = {
         START: "the Workflow SDK Postgres world has no API to start a run: the app's own code starts runs "
-               "(start() from workflow/api)",
+        "(start() from workflow/api)",
     }
 
     #: Seconds a live tail keeps reconnecting after the database went away (then exit 5); the profile's
@@ -498,8 +639,10 @@ class PostgresWorldBackend(Backend):
             try:
                 params = psycopg.conninfo.conninfo_to_dict(dsn)
             except psycopg.ProgrammingError as exc:
-                raise UsageError(f"invalid PostgreSQL DSN from {source}: {redact_dsn(str(exc).strip())}",
-                                 hint="use postgres://USER:PASSWORD@HOST:PORT/DATABASE or key=value pairs") from None
+                raise UsageError(
+                    f"invalid PostgreSQL DSN from {source}: {redact_dsn(str(exc).strip())}",
+                    hint="use postgres://USER:PASSWORD@HOST:PORT/DATABASE or key=value pairs",
+                ) from None
             for port in str(params.get("port") or "").split(","):
                 if port.strip() and not (port.strip().isdigit() and 0 < int(port) < 65536):
                     raise UsageError(f"invalid PostgreSQL DSN from {source}: port {port.strip()!r} is not a TCP port")
@@ -518,8 +661,9 @@ class PostgresWorldBackend(Backend):
         except psycopg.OperationalError as exc:
             raise self._connect_error(exc) from None
         except psycopg.Error as exc:
-            raise UnavailableError(f"cannot connect to PostgreSQL at {target.where}: "
-                                   f"{target.clean(_message(exc))}") from None
+            raise UnavailableError(
+                f"cannot connect to PostgreSQL at {target.where}: {target.clean(_message(exc))}"
+            ) from None
         if self.ctx.debug:
             self.ctx.debug_log(f"postgres: connected to {target.display} ({target.source})")
         return conn
@@ -530,16 +674,26 @@ class PostgresWorldBackend(Backend):
         state = getattr(exc, "sqlstate", None) or ""
         lowered = text.lower()
         where = f"{target.where} ({target.source})"
-        if state.startswith("28") or "password authentication failed" in lowered or "no pg_hba.conf entry" in lowered \
-                or ("role" in lowered and "does not exist" in lowered) or "authentication failed" in lowered \
-                or "password is required" in lowered or "no password supplied" in lowered:
-            return AuthError(f"PostgreSQL at {where} refused the login: {text}",
-                             hint="check the user and password of the DSN (--dsn, profile dsn, "
-                                  "WORKFLOW_POSTGRES_URL or DATABASE_URL)")
+        if (
+            state.startswith("28")
+            or "password authentication failed" in lowered
+            or "no pg_hba.conf entry" in lowered
+            or ("role" in lowered and "does not exist" in lowered)
+            or "authentication failed" in lowered
+            or "password is required" in lowered
+            or "no password supplied" in lowered
+        ):
+            return AuthError(
+                f"PostgreSQL at {where} refused the login: {text}",
+                hint="check the user and password of the DSN (--dsn, profile dsn, "
+                "WORKFLOW_POSTGRES_URL or DATABASE_URL)",
+            )
         if state == "3D000" or ("database" in lowered and "does not exist" in lowered):
             return ConfigError(f"PostgreSQL at {where}: {text}", hint="check the database name in the DSN")
-        return UnavailableError(f"cannot connect to PostgreSQL at {where}: {text}",
-                                hint="is the database running and reachable? check the DSN's host and port")
+        return UnavailableError(
+            f"cannot connect to PostgreSQL at {where}: {text}",
+            hint="is the database running and reachable? check the DSN's host and port",
+        )
 
     @property
     def conn(self) -> Any:
@@ -574,23 +728,27 @@ class PostgresWorldBackend(Backend):
                     return fn(conn)
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 if isinstance(exc, psycopg.errors.QueryCanceled) and not silent.is_set():
-                    raise UnavailableError(f"PostgreSQL cancelled the {what}: {self.target.clean(_message(exc))}") \
-                        from None
+                    raise UnavailableError(
+                        f"PostgreSQL cancelled the {what}: {self.target.clean(_message(exc))}"
+                    ) from None
                 if isinstance(exc, psycopg.errors.LockNotAvailable):
-                    raise UnavailableError(f"the run is locked by another transaction; try again "
-                                           f"({self.target.clean(_message(exc))})") from None
+                    raise UnavailableError(
+                        f"the run is locked by another transaction; try again ({self.target.clean(_message(exc))})"
+                    ) from None
                 self._drop_connections()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 and silent.is_set():
                     raise UnavailableError(
-                        f"PostgreSQL at {self.target.where} did not answer the {what} within "
-                        f"{self.query_timeout:g}s", hint="is the database overloaded, or the network to it broken? "
-                        "the profile's timeout (WFCTL_TIMEOUT) sets how long wfctl waits") from None
+                        f"PostgreSQL at {self.target.where} did not answer the {what} within {self.query_timeout:g}s",
+                        hint="is the database overloaded, or the network to it broken? "
+                        "the profile's timeout (WFCTL_TIMEOUT) sets how long wfctl waits",
+                    ) from None
                 if remaining <= 0:
                     raise UnavailableError(
                         f"lost the connection to PostgreSQL at {self.target.where} during a {what}: "
                         f"{self.target.clean(_message(exc))}",
-                        hint="is the database running? wfctl retried and gave up") from None
+                        hint="is the database running? wfctl retried and gave up",
+                    ) from None
                 if self.ctx.debug:
                     self.ctx.debug_log(f"postgres: connection lost ({_message(exc)}); reconnecting")
                 time.sleep(min(delay, remaining) * (0.5 + random.random() / 2))
@@ -603,13 +761,16 @@ class PostgresWorldBackend(Backend):
                     continue
                 raise
             except psycopg.errors.UndefinedTable as exc:
-                raise ConfigError(f"no Workflow SDK schema in the database at {self.target.where}: "
-                                  f"{self.target.clean(_message(exc))}", hint=BOOTSTRAP_HINT) from None
+                raise ConfigError(
+                    f"no Workflow SDK schema in the database at {self.target.where}: "
+                    f"{self.target.clean(_message(exc))}",
+                    hint=BOOTSTRAP_HINT,
+                ) from None
             except psycopg.errors.InsufficientPrivilege as exc:
-                raise AuthError(f"PostgreSQL at {self.target.where} refused the {what}: "
-                                f"{self.target.clean(_message(exc))}",
-                                hint="the DSN's role needs the privileges the app's role has on schema workflow") \
-                    from None
+                raise AuthError(
+                    f"PostgreSQL at {self.target.where} refused the {what}: {self.target.clean(_message(exc))}",
+                    hint="the DSN's role needs the privileges the app's role has on schema workflow",
+                ) from None
             except psycopg.Error as exc:
                 raise UnavailableError(f"PostgreSQL {what} failed: {self.target.clean(_message(exc))}") from None
 
@@ -636,14 +797,18 @@ class PostgresWorldBackend(Backend):
     # -- schema ------------------------------------------------------------------------------------------
     def _schema(self, conn: Any) -> dict[str, set[str]]:
         if self._columns is None:
-            rows = self._rows(conn, "SELECT table_name, column_name FROM information_schema.columns "
-                                    "WHERE table_schema = 'workflow'")
+            rows = self._rows(
+                conn, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'workflow'"
+            )
             columns: dict[str, set[str]] = {}
             for row in rows:
                 columns.setdefault(row["table_name"], set()).add(row["column_name"])
             if "workflow_runs" not in columns:
-                raise ConfigError(f"no Workflow SDK schema in the database at {self.target.where} "
-                                  "(table workflow.workflow_runs is missing)", hint=BOOTSTRAP_HINT)
+                raise ConfigError(
+                    f"no Workflow SDK schema in the database at {self.target.where} "
+                    "(table workflow.workflow_runs is missing)",
+                    hint=BOOTSTRAP_HINT,
+                )
             self._migrations(conn)
             self._columns = columns
         return self._columns
@@ -656,8 +821,12 @@ class PostgresWorldBackend(Backend):
             try:
                 with conn.transaction():
                     rows = conn.execute(f"SELECT hash, created_at FROM {MIGRATIONS_TABLE} ORDER BY id").fetchall()
-            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName,
-                    psycopg.errors.UndefinedColumn, psycopg.errors.InsufficientPrivilege) as exc:
+            except (
+                psycopg.errors.UndefinedTable,
+                psycopg.errors.InvalidSchemaName,
+                psycopg.errors.UndefinedColumn,
+                psycopg.errors.InsufficientPrivilege,
+            ) as exc:
                 self._version = SchemaVersion(None, self.target.clean(_message(exc)))
             else:
                 self._version = SchemaVersion([(r[0], r[1]) for r in rows])
@@ -691,9 +860,14 @@ class PostgresWorldBackend(Backend):
 
     def _event_dict(self, row: dict[str, Any]) -> dict[str, Any]:
         """An event row → world-local's event JSON shape (``eventData`` only when stored)."""
-        out: dict[str, Any] = {"eventType": row["type"], "eventId": row["id"], "runId": row.get("run_id"),
-                               "correlationId": row.get("correlation_id"), "createdAt": _utc(row.get("created_at")),
-                               "specVersion": row.get("spec_version")}
+        out: dict[str, Any] = {
+            "eventType": row["type"],
+            "eventId": row["id"],
+            "runId": row.get("run_id"),
+            "correlationId": row.get("correlation_id"),
+            "createdAt": _utc(row.get("created_at")),
+            "specVersion": row.get("spec_version"),
+        }
         if row.get("payload_cbor") is not None:
             out["eventData"] = decode_cbor(row["payload_cbor"])
         elif row.get("payload") is not None:
@@ -701,8 +875,9 @@ class PostgresWorldBackend(Backend):
         return out
 
     # -- get / status --------------------------------------------------------------------------------------
-    def _fetch_run(self, conn: Any, run_id: str, columns: Iterable[str] | None = None,
-                   lock: bool = False) -> dict[str, Any] | None:
+    def _fetch_run(
+        self, conn: Any, run_id: str, columns: Iterable[str] | None = None, lock: bool = False
+    ) -> dict[str, Any] | None:
         sql = f"SELECT {self._select(conn, 'workflow_runs', columns)} FROM workflow.workflow_runs WHERE id = %s"
         rows = self._rows(conn, sql + (" FOR UPDATE" if lock else ""), [run_id])
         return rows[0] if rows else None
@@ -731,21 +906,34 @@ class PostgresWorldBackend(Backend):
             row = self._fetch_run(conn, run_id)
             if row is None:
                 return None, [], [], [], [], []
-            steps = self._rows(conn, f"SELECT {self._select(conn, 'workflow_steps')} FROM workflow.workflow_steps "
-                                     "WHERE run_id = %s", [run_id])
+            steps = self._rows(
+                conn,
+                f"SELECT {self._select(conn, 'workflow_steps')} FROM workflow.workflow_steps WHERE run_id = %s",
+                [run_id],
+            )
             waits: list[dict[str, Any]] = []
             hooks: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
             if row.get("status") not in TERMINAL:  # the world deletes a run's waits and hooks when it ends
-                hooks = self._rows(conn, f"SELECT {self._select(conn, 'workflow_hooks')} "
-                                         "FROM workflow.workflow_hooks WHERE run_id = %s", [run_id])
+                hooks = self._rows(
+                    conn,
+                    f"SELECT {self._select(conn, 'workflow_hooks')} FROM workflow.workflow_hooks WHERE run_id = %s",
+                    [run_id],
+                )
                 if self._has(conn, "workflow_waits"):
-                    waits = self._rows(conn, f"SELECT {self._select(conn, 'workflow_waits')} "
-                                             "FROM workflow.workflow_waits WHERE run_id = %s", [run_id])
+                    waits = self._rows(
+                        conn,
+                        f"SELECT {self._select(conn, 'workflow_waits')} FROM workflow.workflow_waits WHERE run_id = %s",
+                        [run_id],
+                    )
                 else:  # a schema from before the waits table: the sleeps are in the event log only
-                    events = self._rows(conn, f"SELECT {self._select(conn, 'workflow_events')} "
-                                              "FROM workflow.workflow_events WHERE run_id = %s AND type IN "
-                                              "('wait_created', 'wait_completed') ORDER BY id", [run_id])
+                    events = self._rows(
+                        conn,
+                        f"SELECT {self._select(conn, 'workflow_events')} "
+                        "FROM workflow.workflow_events WHERE run_id = %s AND type IN "
+                        "('wait_created', 'wait_completed') ORDER BY id",
+                        [run_id],
+                    )
             streams = self._stream_rows(conn, run_id)
             return row, steps, waits, hooks, events, streams
 
@@ -761,8 +949,10 @@ class PostgresWorldBackend(Backend):
         return run
 
     def _steps(self, rows: list[dict[str, Any]]) -> list[Step]:
-        return [step_from_record(_step_record(row))
-                for row in sorted(rows, key=lambda r: (iso(_utc(r.get("created_at"))) or "", r["step_id"]))]
+        return [
+            step_from_record(_step_record(row))
+            for row in sorted(rows, key=lambda r: (iso(_utc(r.get("created_at"))) or "", r["step_id"]))
+        ]
 
     @staticmethod
     def _waits(run_id: str, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[Wait]:
@@ -770,7 +960,7 @@ class PostgresWorldBackend(Backend):
         prefix = f"{run_id}-"
         for row in rows:
             wait_id = row["wait_id"]
-            corr = wait_id[len(prefix):] if wait_id.startswith(prefix) else wait_id
+            corr = wait_id[len(prefix) :] if wait_id.startswith(prefix) else wait_id
             waits[corr] = Wait(corr, _utc(row.get("resume_at")), row.get("status"), _utc(row.get("completed_at")))
         for event in events:
             corr = event.get("correlationId")
@@ -781,8 +971,9 @@ class PostgresWorldBackend(Backend):
                 wait = waits.setdefault(corr, Wait(corr, parse_time(data.get("resumeAt"))))
                 wait.status = "completed"
                 wait.completedAt = wait.completedAt or record_time(event.get("createdAt"), event.get("eventId"))
-        return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
-                                                     w.correlationId))
+        return sorted(
+            waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc), w.correlationId)
+        )
 
     @staticmethod
     def _hooks(rows: list[dict[str, Any]]) -> list[Hook]:
@@ -793,8 +984,11 @@ class PostgresWorldBackend(Backend):
     def _stream_rows(self, conn: Any, run_id: str) -> list[dict[str, Any]]:
         """Per stream of the run: its first EOF chunk id and the number of data chunks before it."""
         base = stream_base(run_id)
-        where = "run_id = %(run)s OR stream_id = %(base)s" if self._has(conn, "workflow_stream_chunks", "run_id") \
+        where = (
+            "run_id = %(run)s OR stream_id = %(base)s"
+            if self._has(conn, "workflow_stream_chunks", "run_id")
             else "stream_id = %(base)s"
+        )
         sql = f"""
             WITH s AS (
               SELECT stream_id, min(id) FILTER (WHERE eof) AS first_eof
@@ -834,13 +1028,16 @@ class PostgresWorldBackend(Backend):
         ``name`` index reads one entry per distinct workflow, however many runs there are."""
         if workflow.startswith("workflow//"):
             return [workflow]
-        rows = self._rows(conn, """
+        rows = self._rows(
+            conn,
+            """
             WITH RECURSIVE names AS (
               (SELECT name FROM workflow.workflow_runs ORDER BY name LIMIT 1)
               UNION ALL
               SELECT (SELECT r.name FROM workflow.workflow_runs r WHERE r.name > names.name ORDER BY r.name LIMIT 1)
                 FROM names WHERE names.name IS NOT NULL)
-            SELECT name FROM names WHERE name IS NOT NULL""")
+            SELECT name FROM names WHERE name IS NOT NULL""",
+        )
         names = [r["name"] for r in rows if r["name"] == workflow or workflow_short_name(r["name"]) == workflow]
         return names or [workflow]
 
@@ -921,12 +1118,17 @@ class PostgresWorldBackend(Backend):
                 where = " AND name IN (" + ", ".join(["%s"] * len(names)) + ")"
             branches = []
             for status in SDK_STATUSES:  # fixed enum words, never user input
-                branches.append(f"(SELECT status FROM workflow.workflow_runs WHERE status = '{status}'{where}"
-                                f" LIMIT {self.COUNT_CAP + 1})")
+                branches.append(
+                    f"(SELECT status FROM workflow.workflow_runs WHERE status = '{status}'{where}"
+                    f" LIMIT {self.COUNT_CAP + 1})"
+                )
                 if workflow:
                     params.extend(names)
-            sql = ("SELECT status::text AS status, count(*) AS n FROM (" + " UNION ALL ".join(branches)
-                   + ") AS capped GROUP BY status")
+            sql = (
+                "SELECT status::text AS status, count(*) AS n FROM ("
+                + " UNION ALL ".join(branches)
+                + ") AS capped GROUP BY status"
+            )
             return self._rows(conn, sql, params)
 
         counts = {s: 0 for s in STATUSES}
@@ -950,12 +1152,21 @@ class PostgresWorldBackend(Backend):
         for given in run_ids:
             run_id = self._run_id(given)
             try:
-                outcomes.append(self._call(lambda conn: self._cancel_one(conn, run_id, reason, dry_run),
-                                           what="cancel"))
+                outcomes.append(self._call(lambda conn: self._cancel_one(conn, run_id, reason, dry_run), what="cancel"))  # noqa: B023 (called at once)
             except (UnavailableError, AuthError) as exc:
-                outcomes.append(CancelOutcome(run_id, "error", exc.message + (
-                    "; nothing was changed" if "lost the connection" not in exc.message else
-                    "; the transaction was rolled back unless it had already committed: check with wfctl status")))
+                outcomes.append(
+                    CancelOutcome(
+                        run_id,
+                        "error",
+                        exc.message
+                        + (
+                            "; nothing was changed"
+                            if "lost the connection" not in exc.message
+                            else "; the transaction was rolled back unless it had already committed: "
+                            "check with wfctl status"
+                        ),
+                    )
+                )
         return outcomes
 
     def _write_refusal(self, conn: Any, run_id: str, row: dict[str, Any], operation: str) -> tuple[str, str] | None:
@@ -995,8 +1206,11 @@ class PostgresWorldBackend(Backend):
                 return early
             spec = spec_of(row.get("spec_version"))
             now = _now()
-            conn.execute("UPDATE workflow.workflow_runs SET status = 'cancelled', completed_at = %s, updated_at = %s "
-                         "WHERE id = %s AND status NOT IN ('completed', 'failed', 'cancelled')", [now, now, run_id])
+            conn.execute(
+                "UPDATE workflow.workflow_runs SET status = 'cancelled', completed_at = %s, updated_at = %s "
+                "WHERE id = %s AND status NOT IN ('completed', 'failed', 'cancelled')",
+                [now, now, run_id],
+            )
             conn.execute("DELETE FROM workflow.workflow_hooks WHERE run_id = %s", [run_id])
             if self._has(conn, "workflow_waits"):
                 conn.execute("DELETE FROM workflow.workflow_waits WHERE run_id = %s", [run_id])
@@ -1006,8 +1220,16 @@ class PostgresWorldBackend(Backend):
             message += " (the Postgres world has no field for a reason; it was not recorded)"
         return CancelOutcome(run_id, "cancelled", message, CANCELLED)
 
-    def _insert_event(self, conn: Any, run_id: str, event_type: str, correlation_id: str | None,
-                      payload_cbor: bytes | None, spec: int | None, now: datetime) -> str:
+    def _insert_event(
+        self,
+        conn: Any,
+        run_id: str,
+        event_type: str,
+        correlation_id: str | None,
+        payload_cbor: bytes | None,
+        spec: int | None,
+        now: datetime,
+    ) -> str:
         event_id = f"wevt_{new_ulid()}"
         have = self._schema(conn)["workflow_events"]
         columns = ["id", "type", "correlation_id", "run_id", "created_at"]
@@ -1018,13 +1240,16 @@ class PostgresWorldBackend(Backend):
         if "spec_version" in have:
             columns.append("spec_version")
             values.append(spec)
-        conn.execute(f"INSERT INTO workflow.workflow_events ({', '.join(columns)}) "
-                     f"VALUES ({', '.join(['%s'] * len(values))})", values)
+        conn.execute(
+            f"INSERT INTO workflow.workflow_events ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(values))})",
+            values,
+        )
         return event_id
 
     # -- wake ----------------------------------------------------------------------------------------------
-    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
-             **options: Any) -> WakeResult:
+    def wake(
+        self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False, **options: Any
+    ) -> WakeResult:
         """``Run.wakeUp()``: complete the pending sleeps and add the graphile-worker job, in one transaction."""
         run_id = self._run_id(run_id)
         return self._call(lambda conn: self._wake(conn, run_id, correlation_ids, dry_run), what="wake")
@@ -1049,16 +1274,23 @@ class PostgresWorldBackend(Backend):
                 status = row.get("status")
                 if status in TERMINAL:
                     return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
-                events = [self._event_dict(e) for e in self._rows(
-                    conn, f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
-                          "WHERE run_id = %s AND type IN ('wait_created', 'wait_completed') ORDER BY id", [run_id])]
+                events = [
+                    self._event_dict(e)
+                    for e in self._rows(
+                        conn,
+                        f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
+                        "WHERE run_id = %s AND type IN ('wait_created', 'wait_completed') ORDER BY id",
+                        [run_id],
+                    )
+                ]
                 created, pending, early = plan_wake(run_id, events, correlation_ids, dry_run)
                 if early is not None:
                     return early
                 machine = row.get("name")
                 if not isinstance(machine, str) or not machine:
-                    raise UnavailableError(f"run {run_id} has no workflow name: cannot re-enqueue it; "
-                                           "nothing was changed")
+                    raise UnavailableError(
+                        f"run {run_id} has no workflow name: cannot re-enqueue it; nothing was changed"
+                    )
                 spec = spec_of(row.get("spec_version"))
                 now = _now()
                 stopped: list[str] = []
@@ -1067,16 +1299,20 @@ class PostgresWorldBackend(Backend):
                     updated = conn.execute(
                         "UPDATE workflow.workflow_waits SET status = 'completed', completed_at = %s, updated_at = %s "
                         "WHERE wait_id = %s AND status = 'waiting' RETURNING wait_id",
-                        [now, now, f"{run_id}-{corr}"]).fetchall()
+                        [now, now, f"{run_id}-{corr}"],
+                    ).fetchall()
                     if updated:
-                        resume_at = (created[corr].get("eventData") or {}).get("resumeAt") \
-                            if isinstance(created[corr].get("eventData"), dict) else None
-                        self._insert_event(conn, run_id, "wait_completed", corr, _cbor_resume_at(resume_at), spec,
-                                           now)
+                        resume_at = (
+                            (created[corr].get("eventData") or {}).get("resumeAt")
+                            if isinstance(created[corr].get("eventData"), dict)
+                            else None
+                        )
+                        self._insert_event(conn, run_id, "wait_completed", corr, _cbor_resume_at(resume_at), spec, now)
                         stopped.append(corr)
                         continue
-                    exists = conn.execute("SELECT status::text FROM workflow.workflow_waits WHERE wait_id = %s",
-                                          [f"{run_id}-{corr}"]).fetchall()
+                    exists = conn.execute(
+                        "SELECT status::text FROM workflow.workflow_waits WHERE wait_id = %s", [f"{run_id}-{corr}"]
+                    ).fetchall()
                     if exists:  # completed meanwhile (the app's own timer): the SDK counts it as stopped
                         stopped.append(corr)
                     else:
@@ -1086,16 +1322,26 @@ class PostgresWorldBackend(Backend):
                 message_id = f"msg_{new_ulid()}"
                 task = f"{self.job_prefix}flows"
                 body = json.dumps({"runId": run_id}, separators=(",", ":")).encode("utf-8")
-                payload = json.dumps({"attempt": 1, "messageId": message_id, "id": machine,
-                                      "data": base64.b64encode(body).decode("ascii")}, separators=(",", ":"))
-                conn.execute("SELECT graphile_worker.add_job(%s, %s::json, max_attempts => 3, job_key => %s)",
-                             [task, payload, message_id])
+                payload = json.dumps(
+                    {
+                        "attempt": 1,
+                        "messageId": message_id,
+                        "id": machine,
+                        "data": base64.b64encode(body).decode("ascii"),
+                    },
+                    separators=(",", ":"),
+                )
+                conn.execute(
+                    "SELECT graphile_worker.add_job(%s, %s::json, max_attempts => 3, job_key => %s)",
+                    [task, payload, message_id],
+                )
         except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
             raise UnavailableError(
                 f"could not re-enqueue run {run_id}: graphile-worker is not installed in the database at "
                 f"{self.target.where} ({self.target.clean(_message(exc))}); nothing was changed",
                 hint="bootstrap the world ('npx --package=@workflow/world-postgres bootstrap') or start the app "
-                     "once; it installs graphile-worker") from None
+                "once; it installs graphile-worker",
+            ) from None
         notes = [f"stopped {len(stopped)} sleep(s); re-enqueued as graphile-worker job {message_id} on task {task}"]
         if errors:
             notes.append("not stopped: " + "; ".join(errors))
@@ -1118,11 +1364,14 @@ class PostgresWorldBackend(Backend):
         return result
 
     def _run_status(self, run_id: str) -> str | None:
-        return self._follow(lambda conn: _one(conn, "SELECT status::text FROM workflow.workflow_runs WHERE id = %s",
-                                              [run_id]), "status query")
+        return self._follow(
+            lambda conn: _one(conn, "SELECT status::text FROM workflow.workflow_runs WHERE id = %s", [run_id]),
+            "status query",
+        )
 
-    def _event_rows(self, conn: Any, run_id: str, after: str | None,
-                    skip: set[str] | None = None) -> list[dict[str, Any]]:
+    def _event_rows(
+        self, conn: Any, run_id: str, after: str | None, skip: set[str] | None = None
+    ) -> list[dict[str, Any]]:
         """The run's events after ``after`` in id order; with ``skip``, ids are listed first and only the rows
         not in ``skip`` are read in full (a live tail re-reads a window of ids it has mostly printed)."""
         if skip is not None:
@@ -1134,10 +1383,18 @@ class PostgresWorldBackend(Backend):
             fresh = [r["id"] for r in self._rows(conn, sql + " ORDER BY id", params) if r["id"] not in skip]
             if not fresh:
                 return []
-            return self._rows(conn, f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
-                                    "WHERE id = ANY(%s) ORDER BY id", [fresh])
-        return self._pages_after(conn, f"SELECT {self._select(conn, 'workflow_events')} "
-                                       "FROM workflow.workflow_events WHERE run_id = %s", [run_id], after)
+            return self._rows(
+                conn,
+                f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
+                "WHERE id = ANY(%s) ORDER BY id",
+                [fresh],
+            )
+        return self._pages_after(
+            conn,
+            f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events WHERE run_id = %s",
+            [run_id],
+            after,
+        )
 
     def _pages_after(self, conn: Any, sql: str, params: list[Any], after: str | None) -> list[dict[str, Any]]:
         """Every row of ``sql`` (a query ending in its WHERE clause) with ``id > after``, read in id order
@@ -1163,8 +1420,9 @@ class PostgresWorldBackend(Backend):
             return event_from_record(raw, run_id, index, step_names)
 
         terminal_seen_at = time.monotonic() if request.live and self._run_status(run_id) in TERMINAL else None
-        events = [self._event_dict(r) for r in self._follow(lambda conn: self._event_rows(conn, run_id, None),
-                                                            "event query")]
+        events = [
+            self._event_dict(r) for r in self._follow(lambda conn: self._event_rows(conn, run_id, None), "event query")
+        ]
         shown = first_shown(events, request.offset, request.last, wanted)
         newest = ""
         for i, raw in enumerate(events):
@@ -1184,7 +1442,7 @@ class PostgresWorldBackend(Backend):
             if terminal_seen_at is None and self._run_status(run_id) in TERMINAL:
                 terminal_seen_at = time.monotonic()
             lower = _lookback(newest, "wevt_")
-            rows = self._follow(lambda conn: self._event_rows(conn, run_id, lower, seen), "event query")
+            rows = self._follow(lambda conn: self._event_rows(conn, run_id, lower, seen), "event query")  # noqa: B023
             for row in rows:
                 if row["id"] in seen:
                     continue
@@ -1197,12 +1455,14 @@ class PostgresWorldBackend(Backend):
                 if wanted(raw["eventType"]):
                     yield event
             if terminal_seen_at is not None and (
-                    terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE):
+                terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE
+            ):
                 return
             time.sleep(interval)
 
-    def _chunk_rows(self, conn: Any, stream: str, after: str | None, with_data: bool = True,
-                    skip: set[str] | None = None) -> list[dict[str, Any]]:
+    def _chunk_rows(
+        self, conn: Any, stream: str, after: str | None, with_data: bool = True, skip: set[str] | None = None
+    ) -> list[dict[str, Any]]:
         """The stream's chunks after ``after`` in id order; with ``skip``, ids are listed first and only the
         chunks not in ``skip`` are read with their data (a live tail re-reads a window it has mostly printed)."""
         if skip is not None:
@@ -1215,11 +1475,16 @@ class PostgresWorldBackend(Backend):
             fresh = [r["id"] for r in listed if r["id"] not in skip]
             if not fresh:
                 return []
-            return self._rows(conn, "SELECT id, eof, data FROM workflow.workflow_stream_chunks "
-                                    "WHERE stream_id = %s AND id = ANY(%s) ORDER BY id", [stream, fresh])
+            return self._rows(
+                conn,
+                "SELECT id, eof, data FROM workflow.workflow_stream_chunks "
+                "WHERE stream_id = %s AND id = ANY(%s) ORDER BY id",
+                [stream, fresh],
+            )
         columns = "id, eof, data" if with_data else "id, eof"
-        return self._pages_after(conn, f"SELECT {columns} FROM workflow.workflow_stream_chunks WHERE stream_id = %s",
-                                 [stream], after)
+        return self._pages_after(
+            conn, f"SELECT {columns} FROM workflow.workflow_stream_chunks WHERE stream_id = %s", [stream], after
+        )
 
     def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
         name = stream_name(run_id, request.stream or "")
@@ -1363,28 +1628,68 @@ class PostgresWorldBackend(Backend):
         except WfctlError as exc:
             checks.append(Check("schema", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
             return checks
-        missing = [t for t in ("workflow_runs", "workflow_events", "workflow_steps", "workflow_hooks",
-                               "workflow_stream_chunks", "workflow_waits") if t not in columns]
+        missing = [
+            t
+            for t in (
+                "workflow_runs",
+                "workflow_events",
+                "workflow_steps",
+                "workflow_hooks",
+                "workflow_stream_chunks",
+                "workflow_waits",
+            )
+            if t not in columns
+        ]
         runs = self._read(lambda c: _one(c, "SELECT count(*) FROM workflow.workflow_runs"), "count query")
         if missing:
-            checks.append(Check("schema", False, f"schema workflow lacks {', '.join(missing)}: an old world; "
-                                                 "run the world's bootstrap to migrate it"))
+            checks.append(
+                Check(
+                    "schema",
+                    False,
+                    f"schema workflow lacks {', '.join(missing)}: an old world; "
+                    "run the world's bootstrap to migrate it",
+                )
+            )
         else:
             checks.append(Check("schema", True, f"schema workflow ({runs} runs)"))
         checks.extend(self._version_checks())
-        queue = self._read(lambda c: _one(c, "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "
-                                             "ON n.oid = p.pronamespace WHERE n.nspname = 'graphile_worker' "
-                                             "AND p.proname = 'add_job')"), "queue query")
-        checks.append(Check("queue", bool(queue), f"graphile_worker.add_job present (wake re-enqueues on task "
-                                                  f"{self.job_prefix}flows)" if queue else
-                            "graphile-worker is not installed: wake cannot re-enqueue runs; " + BOOTSTRAP_HINT))
-        privileges = self._read(lambda c: self._rows(c, """
+        queue = self._read(
+            lambda c: _one(
+                c,
+                "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "
+                "ON n.oid = p.pronamespace WHERE n.nspname = 'graphile_worker' "
+                "AND p.proname = 'add_job')",
+            ),
+            "queue query",
+        )
+        checks.append(
+            Check(
+                "queue",
+                bool(queue),
+                f"graphile_worker.add_job present (wake re-enqueues on task {self.job_prefix}flows)"
+                if queue
+                else "graphile-worker is not installed: wake cannot re-enqueue runs; " + BOOTSTRAP_HINT,
+            )
+        )
+        privileges = self._read(
+            lambda c: self._rows(
+                c,
+                """
             SELECT has_table_privilege('workflow.workflow_runs', 'UPDATE') AS runs,
-                   has_table_privilege('workflow.workflow_events', 'INSERT') AS events"""), "privilege query")[0]
+                   has_table_privilege('workflow.workflow_events', 'INSERT') AS events""",
+            ),
+            "privilege query",
+        )[0]
         writable = bool(privileges["runs"] and privileges["events"])
-        checks.append(Check("permissions", writable, "can cancel and wake (UPDATE runs, INSERT events)" if writable
-                            else "read-only role: cancel and wake need UPDATE on workflow_runs and INSERT on "
-                                 "workflow_events"))
+        checks.append(
+            Check(
+                "permissions",
+                writable,
+                "can cancel and wake (UPDATE runs, INSERT events)"
+                if writable
+                else "read-only role: cancel and wake need UPDATE on workflow_runs and INSERT on workflow_events",
+            )
+        )
         return checks
 
     def _version_checks(self) -> list[Check]:
@@ -1393,20 +1698,31 @@ class PostgresWorldBackend(Backend):
         and writes them."""
         version = self._call(self._migrations, what="migrations query")
         if not version.readable:
-            migrations = Check("migrations", False, f"{version.summary()}; cancel and wake are refused; "
-                                                    f"{BOOTSTRAP_HINT}")
+            migrations = Check(
+                "migrations", False, f"{version.summary()}; cancel and wake are refused; {BOOTSTRAP_HINT}"
+            )
         else:
             writes = "cancel and wake write" if version.proven else "cancel and wake are refused (reads go on)"
-            migrations = Check("migrations", version.proven,
-                               f"{version.summary()} in {MIGRATIONS_TABLE}; {writes}")
-        rows = self._read(lambda c: self._rows(
-            c, "SELECT spec_version::text AS spec, count(*) AS n FROM workflow.workflow_runs GROUP BY 1"
-            if self._has(c, "workflow_runs", "spec_version") else
-            "SELECT NULL AS spec, count(*) AS n FROM workflow.workflow_runs HAVING count(*) > 0"), "spec query")
+            migrations = Check("migrations", version.proven, f"{version.summary()} in {MIGRATIONS_TABLE}; {writes}")
+        rows = self._read(
+            lambda c: self._rows(
+                c,
+                "SELECT spec_version::text AS spec, count(*) AS n FROM workflow.workflow_runs GROUP BY 1"
+                if self._has(c, "workflow_runs", "spec_version")
+                else "SELECT NULL AS spec, count(*) AS n FROM workflow.workflow_runs HAVING count(*) > 0",
+            ),
+            "spec query",
+        )
         ok, detail = doctor_line(POSTGRES, (row["spec"] for row in rows for _ in range(int(row["n"]))))
-        newest = self._read(lambda c: self._rows(
-            c, f"SELECT {self._select(c, 'workflow_runs', ('execution_context_cbor', 'execution_context'))} "
-               "FROM workflow.workflow_runs ORDER BY id DESC LIMIT %s", [CORE_SAMPLE]), "run query")
+        newest = self._read(
+            lambda c: self._rows(
+                c,
+                f"SELECT {self._select(c, 'workflow_runs', ('execution_context_cbor', 'execution_context'))} "
+                "FROM workflow.workflow_runs ORDER BY id DESC LIMIT %s",
+                [CORE_SAMPLE],
+            ),
+            "run query",
+        )
         cores: dict[str, int] = {}
         for row in newest:
             context = _column(row, "execution_context")
@@ -1414,13 +1730,15 @@ class PostgresWorldBackend(Backend):
             if isinstance(core, str):
                 cores[core] = cores.get(core, 0) + 1
         if cores:
-            detail += (f"; workflowCoreVersion (newest {len(newest)} runs) "
-                       + ", ".join(f"{v} ×{n}" for v, n in sorted(cores.items())))
+            detail += f"; workflowCoreVersion (newest {len(newest)} runs) " + ", ".join(
+                f"{v} ×{n}" for v, n in sorted(cores.items())
+            )
         specs = Check("spec versions", ok, detail if ok else detail + f" (wfctl reads up to {READ_MAX})")
         return [migrations, specs]
 
 
 # -- module helpers ------------------------------------------------------------------------------------------
+
 
 def _psycopg() -> Any:
     try:

@@ -73,14 +73,48 @@ from urllib.parse import quote
 
 from ...errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import (
-    CANCELLED, STATUSES, TERMINAL, UNKNOWN, CancelOutcome, Check, Chunk, Counts, Event, Hook, ListQuery, Run,
-    RunPage, Step, StreamInfo, Wait, WakeResult, iso, parse_time,
+    CANCELLED,
+    STATUSES,
+    TERMINAL,
+    UNKNOWN,
+    CancelOutcome,
+    Check,
+    Chunk,
+    Counts,
+    Event,
+    Hook,
+    ListQuery,
+    Run,
+    RunPage,
+    Step,
+    StreamInfo,
+    Wait,
+    WakeResult,
+    iso,
+    parse_time,
 )
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
 from .codec import (
-    SDK_STATUSES, StreamDecoder, b64url, b64url_decode, cbor_uint8array, decode_payload, event_filter,
-    event_from_record, first_shown, normalize_run_id, parse_statuses, plan_wake, record_time, run_from_record,
-    search_hit, step_from_record, stream_base, stream_name, stream_namespace, workflow_short_name,
+    SDK_STATUSES,
+    StreamDecoder,
+    b64url,
+    b64url_decode,
+    cbor_uint8array,
+    decode_payload,
+    event_filter,
+    event_from_record,
+    first_shown,
+    normalize_run_id,
+    parse_statuses,
+    plan_wake,
+    record_time,
+    run_from_record,
+    search_hit,
+    step_from_record,
+    stream_base,
+    stream_name,
+    stream_namespace,
+    workflow_short_name,
 )
 from .versions import READ_MAX, VERCEL, ReadWarner, check_write, doctor_line, refusal_hint, write_refusal
 
@@ -144,6 +178,7 @@ class _Conflict(UsageError):
 
 # -- settings --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class VercelSettings:
     base_url: str
@@ -200,8 +235,9 @@ def resolve_settings(profile: "Profile", cwd: Path | None = None) -> VercelSetti
 
     token, token_source = profile.token(), None
     if token:
-        token_source = profile.source("token") if profile.values.get("token") == token else (
-            f"env {profile.get('token_env')}")
+        token_source = (
+            profile.source("token") if profile.values.get("token") == token else (f"env {profile.get('token_env')}")
+        )
     else:
         for var in ("WORKFLOW_VERCEL_AUTH_TOKEN", "VERCEL_TOKEN"):
             if env.get(var):
@@ -236,11 +272,22 @@ def resolve_settings(profile: "Profile", cwd: Path | None = None) -> VercelSetti
     if not environment:
         environment, environment_source = "production", "default"
 
-    return VercelSettings(url.rstrip("/"), url_source or "default", token, token_source, project, project_source,
-                          team, team_source, environment, environment_source)
+    return VercelSettings(
+        url.rstrip("/"),
+        url_source or "default",
+        token,
+        token_source,
+        project,
+        project_source,
+        team,
+        team_source,
+        environment,
+        environment_source,
+    )
 
 
 # -- wire helpers ----------------------------------------------------------------------------------------
+
 
 def _is_bytes(value: Any) -> bool:
     return isinstance(value, (bytes, bytearray, memoryview)) or cbor_uint8array(value) is not None
@@ -296,7 +343,7 @@ def _frame_part(data: bytes, pos: int, length_name: str, part_name: str) -> tupl
     pos += 4
     if length > MAX_FRAME_PART or len(data) - pos < length:
         raise ValueError(f"truncated {part_name}")
-    return data[pos:pos + length], pos + length
+    return data[pos : pos + length], pos + length
 
 
 def event_from_frame(meta: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -326,7 +373,7 @@ def _decode_list_cursor(cursor: str | None) -> tuple[str | None, int, int | None
         return None, 0, None
     if not cursor.startswith(CURSOR_PREFIX):
         return cursor, 0, None
-    text = cursor[len(CURSOR_PREFIX):]
+    text = cursor[len(CURSOR_PREFIX) :]
     try:
         data = json.loads(b64url_decode(text))
         api_cursor, skip, limit = data.get("c"), int(data.get("s", 0)), int(data.get("l"))
@@ -354,11 +401,30 @@ def _q(segment: str) -> str:
 _WHEN = (str, int, float, datetime)
 #: The fields wfctl maps and the types the API gives them (CBOR dates decode as datetimes; absent or null is
 #: always fine). Payload fields are decoded by ``codec``, which shows what it cannot read as such.
-RUN_FIELDS = {"runId": str, "status": str, "workflowName": str, "deploymentId": str, "specVersion": (int, str),
-              "executionContext": dict, "attributes": dict, "createdAt": _WHEN, "startedAt": _WHEN,
-              "completedAt": _WHEN, "updatedAt": _WHEN, "expiredAt": _WHEN}
-STEP_FIELDS = {"stepId": str, "stepName": str, "status": str, "attempt": (int, str), "createdAt": _WHEN,
-               "startedAt": _WHEN, "completedAt": _WHEN, "updatedAt": _WHEN}
+RUN_FIELDS = {
+    "runId": str,
+    "status": str,
+    "workflowName": str,
+    "deploymentId": str,
+    "specVersion": (int, str),
+    "executionContext": dict,
+    "attributes": dict,
+    "createdAt": _WHEN,
+    "startedAt": _WHEN,
+    "completedAt": _WHEN,
+    "updatedAt": _WHEN,
+    "expiredAt": _WHEN,
+}
+STEP_FIELDS = {
+    "stepId": str,
+    "stepName": str,
+    "status": str,
+    "attempt": (int, str),
+    "createdAt": _WHEN,
+    "startedAt": _WHEN,
+    "completedAt": _WHEN,
+    "updatedAt": _WHEN,
+}
 
 
 def _check(what: str, value: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -385,6 +451,7 @@ def reads_answers(what: str) -> Any:
 
 # -- the backend -----------------------------------------------------------------------------------------
 
+
 class VercelWorldBackend(Backend):
     name = "workflow-sdk"
     label = "Workflow SDK (Vercel world)"
@@ -392,7 +459,7 @@ class VercelWorldBackend(Backend):
     experimental = frozenset({WAKE})
     unsupported_reasons = {
         START: "wfctl does not start Workflow SDK runs on Vercel: the app's own code starts runs "
-               "(start() from workflow/api)",
+        "(start() from workflow/api)",
     }
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
@@ -422,12 +489,14 @@ class VercelWorldBackend(Backend):
             if not s.team:
                 raise UsageError("no Vercel team id for the Vercel world", hint=TEAM_HINT)
             headers = self.profile.headers()
-            headers.update({
-                "accept": CBOR_TYPE,
-                "x-vercel-project-id": s.project,
-                "x-vercel-team-id": s.team,
-                "x-vercel-environment": s.environment,
-            })
+            headers.update(
+                {
+                    "accept": CBOR_TYPE,
+                    "x-vercel-project-id": s.project,
+                    "x-vercel-team-id": s.team,
+                    "x-vercel-environment": s.environment,
+                }
+            )
             self._client = HttpClient(
                 s.base_url,
                 token=s.token,
@@ -450,12 +519,27 @@ class VercelWorldBackend(Backend):
             self._warned.add(key)
             self.ctx.warn(message)
 
-    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None, content: bytes | None = None, retry: bool | None = None,
-                 not_found: str | None = None) -> "httpx.Response":
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        retry: bool | None = None,
+        not_found: str | None = None,
+    ) -> "httpx.Response":
         clean = {k: v for k, v in (params or {}).items() if v is not None} or None
-        response = self.client.request(method, path, params=clean, headers=headers, content=content, retry=retry,
-                                       expect=(400, 401, 403, 404, 409, 410, 412, 422))
+        response = self.client.request(
+            method,
+            path,
+            params=clean,
+            headers=headers,
+            content=content,
+            retry=retry,
+            expect=(400, 401, 403, 404, 409, 410, 412, 422),
+        )
         if response.status_code >= 400:
             raise self._error_for(response, not_found)
         return response
@@ -471,7 +555,9 @@ class VercelWorldBackend(Backend):
             return NotFoundError(
                 f"{not_found} (project {s.project}, environment {s.environment})" if not_found else what,
                 hint="runs belong to one environment: set the profile's environment or WORKFLOW_VERCEL_ENV "
-                     "(production, preview or development)" if not_found else None,
+                "(production, preview or development)"
+                if not_found
+                else None,
             )
         if status == 409:
             return _Conflict(what)
@@ -506,8 +592,11 @@ class VercelWorldBackend(Backend):
 
     # -- runs -------------------------------------------------------------------------------------------------
     def _fetch_run(self, run_id: str, *, resolve: bool) -> dict[str, Any]:
-        body = self._get(f"/v2/runs/{_q(run_id)}", {"remoteRefBehavior": "resolve" if resolve else "lazy"},
-                         not_found=f"run {run_id} not found")
+        body = self._get(
+            f"/v2/runs/{_q(run_id)}",
+            {"remoteRefBehavior": "resolve" if resolve else "lazy"},
+            not_found=f"run {run_id} not found",
+        )
         if isinstance(body, dict) and "runId" not in body and isinstance(body.get("run"), dict):
             body = body["run"]
         if not isinstance(body, dict) or not isinstance(body.get("runId"), str):
@@ -545,12 +634,13 @@ class VercelWorldBackend(Backend):
         return run
 
     def _steps(self, run_id: str) -> list[Step]:
-        raws = list(self._pages(f"/v2/runs/{_q(run_id)}/steps", {"remoteRefBehavior": "resolve",
-                                                                  "sortOrder": "asc"}))
+        raws = list(self._pages(f"/v2/runs/{_q(run_id)}/steps", {"remoteRefBehavior": "resolve", "sortOrder": "asc"}))
         for raw in raws:
             _check(f"a step of run {run_id}", raw, STEP_FIELDS)
-        ordered = sorted((r for r in raws if isinstance(r.get("stepId"), str)),
-                         key=lambda s: (iso(record_time(s.get("createdAt"), s["stepId"])) or "", s["stepId"]))
+        ordered = sorted(
+            (r for r in raws if isinstance(r.get("stepId"), str)),
+            key=lambda s: (iso(record_time(s.get("createdAt"), s["stepId"])) or "", s["stepId"]),
+        )
         # attempt may come as a digit string (JSON answers)
         return [step_from_record({**raw, "attempt": _int(raw.get("attempt"))}, legacy_errors=True) for raw in ordered]
 
@@ -568,16 +658,21 @@ class VercelWorldBackend(Backend):
                 wait = waits.setdefault(corr, Wait(corr, record_time(data.get("resumeAt"))))
                 wait.status = "completed"
                 wait.completedAt = wait.completedAt or record_time(event.get("createdAt"), event.get("eventId"))
-        return sorted(waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc),
-                                                     w.correlationId))
+        return sorted(
+            waits.values(), key=lambda w: (w.resumeAt or datetime.max.replace(tzinfo=timezone.utc), w.correlationId)
+        )
 
     def _hooks(self, run_id: str) -> list[Hook]:
         hooks = []
         for raw in self._pages("/v2/hooks", {"runId": run_id, "remoteRefBehavior": "resolve", "sortOrder": "asc"}):
             if not isinstance(raw.get("hookId"), str):
                 continue
-            hook = Hook(raw["hookId"], raw.get("token") if isinstance(raw.get("token"), str) else None,
-                        record_time(raw.get("createdAt"), raw["hookId"]), decode_payload(raw.get("metadata")))
+            hook = Hook(
+                raw["hookId"],
+                raw.get("token") if isinstance(raw.get("token"), str) else None,
+                record_time(raw.get("createdAt"), raw["hookId"]),
+                decode_payload(raw.get("metadata")),
+            )
             if isinstance(raw.get("isSystem"), bool):  # 5.0: the runtime's own hooks
                 hook.isSystem = raw["isSystem"]
             hooks.append(hook)
@@ -707,8 +802,11 @@ class VercelWorldBackend(Backend):
         for raw in self._pages("/v2/runs", params):
             scanned += 1
             if scanned > COUNTS_CAP:
-                self._warn_once("counts", f"counts cover the newest {COUNTS_CAP:,} runs only: the Vercel workflow "
-                                          "API has no count route, so wfctl pages through the run list")
+                self._warn_once(
+                    "counts",
+                    f"counts cover the newest {COUNTS_CAP:,} runs only: the Vercel workflow "
+                    "API has no count route, so wfctl pages through the run list",
+                )
                 break
             machine = raw.get("workflowName")
             if workflow and workflow not in (machine, workflow_short_name(machine)):
@@ -720,35 +818,46 @@ class VercelWorldBackend(Backend):
         return Counts(counts, total, workflow)
 
     # -- events -----------------------------------------------------------------------------------------------
-    def _event_page(self, run_id: str, cursor: str | None, *,
-                    resolve: bool) -> tuple[list[dict[str, Any]], str | None, bool]:
+    def _event_page(
+        self, run_id: str, cursor: str | None, *, resolve: bool
+    ) -> tuple[list[dict[str, Any]], str | None, bool]:
         """One page of ``GET /v4/runs/{runId}/events`` (ascending) → (events, next cursor, has more)."""
         response = self._request(
-            "GET", f"/v4/runs/{_q(run_id)}/events",
-            params={"cursor": cursor, "limit": PAGE_MAX, "sortOrder": "asc",
-                    "remoteRefBehavior": "resolve" if resolve else "lazy"},
+            "GET",
+            f"/v4/runs/{_q(run_id)}/events",
+            params={
+                "cursor": cursor,
+                "limit": PAGE_MAX,
+                "sortOrder": "asc",
+                "remoteRefBehavior": "resolve" if resolve else "lazy",
+            },
             headers={"accept": f"{V4_FRAMES_TYPE}, {CBOR_TYPE}"},
             not_found=f"run {run_id} not found",
         )
         ctype = response.headers.get("content-type", "")
         if not ctype.startswith(V4_FRAMES_TYPE):
-            raise UnavailableError(f"Vercel workflow API: events answered {ctype or 'no content type'}, "
-                                   f"not {V4_FRAMES_TYPE} (GET /v4/runs/{run_id}/events)")
+            raise UnavailableError(
+                f"Vercel workflow API: events answered {ctype or 'no content type'}, "
+                f"not {V4_FRAMES_TYPE} (GET /v4/runs/{run_id}/events)"
+            )
         try:
             frames, end = decode_frames(response.content)
         except ValueError as exc:
             raise UnavailableError(f"Vercel workflow API: unreadable event frames for {run_id}: {exc}") from None
         if end is None:
-            raise UnavailableError(f"Vercel workflow API: the event list of {run_id} ended without its end frame "
-                                   f"after {len(frames)} events (truncated answer)",
-                                   hint="try again; the read changes nothing")
+            raise UnavailableError(
+                f"Vercel workflow API: the event list of {run_id} ended without its end frame "
+                f"after {len(frames)} events (truncated answer)",
+                hint="try again; the read changes nothing",
+            )
         events = [event_from_frame(meta, body) for meta, body in frames]
         next_cursor = end.get("next") if isinstance(end.get("next"), str) and end.get("next") else None
         has_more = end.get("hasMore") if isinstance(end.get("hasMore"), bool) else bool(next_cursor)
         return events, next_cursor, bool(has_more and next_cursor)
 
-    def _read_events(self, run_id: str, cursor: str | None, *,
-                     resolve: bool) -> tuple[list[dict[str, Any]], str | None]:
+    def _read_events(
+        self, run_id: str, cursor: str | None, *, resolve: bool
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Every event from ``cursor`` on; returns them and the cursor to resume from later."""
         out: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -805,12 +914,15 @@ class VercelWorldBackend(Backend):
                 if wanted(raw["eventType"]):
                     yield event
 
-    def _chunk_page(self, run_id: str, name: str, cursor: str | None) -> tuple[list[tuple[int, bytes]], str | None,
-                                                                             bool, bool]:
+    def _chunk_page(
+        self, run_id: str, name: str, cursor: str | None
+    ) -> tuple[list[tuple[int, bytes]], str | None, bool, bool]:
         try:
-            body = self._get(f"/v2/runs/{_q(run_id)}/streams/{_q(name)}/chunks",
-                             {"limit": PAGE_MAX, "cursor": cursor},
-                             not_found=f"stream {name} of run {run_id} not found")
+            body = self._get(
+                f"/v2/runs/{_q(run_id)}/streams/{_q(name)}/chunks",
+                {"limit": PAGE_MAX, "cursor": cursor},
+                not_found=f"stream {name} of run {run_id} not found",
+            )
         except NotFoundError:
             return [], None, False, False  # not written yet (warned about once): a live tail keeps waiting
         data, next_cursor, more = _page(body, "stream chunks")
@@ -832,9 +944,15 @@ class VercelWorldBackend(Backend):
         name = stream_name(run_id, request.stream or "")
         names = self._stream_names(run_id)
         if name not in names:
-            known = ", ".join(
-                (stream_namespace(run_id, n) if n.startswith(stream_base(run_id) + "_")
-                 else "(default)") if n.startswith(stream_base(run_id)) else n for n in names) or "none"
+            known = (
+                ", ".join(
+                    (stream_namespace(run_id, n) if n.startswith(stream_base(run_id) + "_") else "(default)")
+                    if n.startswith(stream_base(run_id))
+                    else n
+                    for n in names
+                )
+                or "none"
+            )
             self.ctx.warn(f"run {run_id} has no stream {name} yet (streams: {known})")
         start = request.start_index or 0
         if start < 0:
@@ -846,8 +964,10 @@ class VercelWorldBackend(Backend):
             head, _, frames = request.offset.partition("#")
             after = _int(head)
             if after is None:
-                raise UsageError(f"invalid stream offset {request.offset!r}",
-                                 hint="pass an offset a previous 'tail --stream' printed (N or N#K)")
+                raise UsageError(
+                    f"invalid stream offset {request.offset!r}",
+                    hint="pass an offset a previous 'tail --stream' printed (N or N#K)",
+                )
             skip_frames = int(frames) if frames.isdigit() else -1
         decoder = StreamDecoder()
         next_index = 0
@@ -935,16 +1055,19 @@ class VercelWorldBackend(Backend):
             now = None
         if now in TERMINAL:
             return CancelOutcome(run_id, "already_completed", f"run already {now}", now)
-        return CancelOutcome(run_id, "not_eligible", f"the world refused to cancel it ({exc.message})",
-                             now or status)
+        return CancelOutcome(run_id, "not_eligible", f"the world refused to cancel it ({exc.message})", now or status)
 
     def _cancel_one(self, run_id: str, raw: dict[str, Any], reason: str | None) -> CancelOutcome:
         spec = _int(raw.get("specVersion"))
         message = "cancelled; a step already running is not interrupted"
         if spec is None or spec < 2:
             # legacy specVersion-1 runs have no event log to append to
-            self._request("PUT", f"/v1/runs/{_q(run_id)}/cancel", params={"remoteRefBehavior": "lazy"},
-                          not_found=f"run {run_id} not found")
+            self._request(
+                "PUT",
+                f"/v1/runs/{_q(run_id)}/cancel",
+                params={"remoteRefBehavior": "lazy"},
+                not_found=f"run {run_id} not found",
+            )
             if reason:
                 message += " (legacy run: the reason was not recorded)"
             return CancelOutcome(run_id, "cancelled", message, CANCELLED)
@@ -967,7 +1090,8 @@ class VercelWorldBackend(Backend):
         """``POST /v4/runs/{runId}/events/{eventType}`` with one frame; returns the decoded entity bag."""
         event_type = str(meta["eventType"])
         response = self._request(
-            "POST", f"/v4/runs/{_q(run_id)}/events/{_q(event_type)}",
+            "POST",
+            f"/v4/runs/{_q(run_id)}/events/{_q(event_type)}",
             content=encode_frame(meta, payload),
             headers={"content-type": "application/octet-stream", "accept": CBOR_TYPE},
             retry=True,  # a repeated run_cancelled / wait_completed is refused with 409, never applied twice
@@ -986,8 +1110,9 @@ class VercelWorldBackend(Backend):
 
     # -- wake (experimental) ----------------------------------------------------------------------------------
     @reads_answers("run {0}")
-    def wake(self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False,
-             **options: Any) -> WakeResult:
+    def wake(
+        self, run_id: str, correlation_ids: list[str] | None = None, *, dry_run: bool = False, **options: Any
+    ) -> WakeResult:
         """``Run.wakeUp()``'s events (``wait_completed``); the Vercel Queues re-enqueue is not sent."""
         run_id = self._run_id(run_id)
         raw = self._fetch_run(run_id, resolve=False)
@@ -995,14 +1120,15 @@ class VercelWorldBackend(Backend):
         if status in TERMINAL:
             return WakeResult(run_id, 0, [], None, f"run is {status}: nothing to wake")
         check_write(VERCEL, run_id, raw.get("specVersion"), "wake")  # the version gate: exit 6, nothing sent
-        created, pending, early = plan_wake(run_id, self._all_events(run_id, resolve=False), correlation_ids,
-                                            dry_run)
+        created, pending, early = plan_wake(run_id, self._all_events(run_id, resolve=False), correlation_ids, dry_run)
         if early is not None:
             return early
         spec = _int(raw.get("specVersion"))
         if spec is None or spec < 2:
-            raise UnsupportedError(f"run {run_id} is a legacy (specVersion {raw.get('specVersion')}) run: "
-                                   "wfctl wakes only event-sourced runs (specVersion 2 or later) on Vercel")
+            raise UnsupportedError(
+                f"run {run_id} is a legacy (specVersion {raw.get('specVersion')}) run: "
+                "wfctl wakes only event-sourced runs (specVersion 2 or later) on Vercel"
+            )
         stopped: list[str] = []
         errors: list[str] = []
         for corr in pending:
@@ -1030,22 +1156,36 @@ class VercelWorldBackend(Backend):
     def doctor(self) -> list[Check]:
         s = self.settings
         checks = [
-            Check("token", bool(s.token), f"from {s.token_source}" if s.token else
-                  "none: set WORKFLOW_VERCEL_AUTH_TOKEN or VERCEL_TOKEN"),
-            Check("project", bool(s.project), f"{s.project} ({s.project_source})" if s.project else
-                  "none: " + PROJECT_HINT),
+            Check(
+                "token",
+                bool(s.token),
+                f"from {s.token_source}" if s.token else "none: set WORKFLOW_VERCEL_AUTH_TOKEN or VERCEL_TOKEN",
+            ),
+            Check(
+                "project",
+                bool(s.project),
+                f"{s.project} ({s.project_source})" if s.project else "none: " + PROJECT_HINT,
+            ),
             Check("team", bool(s.team), f"{s.team} ({s.team_source})" if s.team else "none: " + TEAM_HINT),
-            Check("environment", s.environment in ENVIRONMENTS,
-                  f"{s.environment} ({s.environment_source})" + (
-                      "" if s.environment in ENVIRONMENTS else " (expected production, preview or development)")),
+            Check(
+                "environment",
+                s.environment in ENVIRONMENTS,
+                f"{s.environment} ({s.environment_source})"
+                + ("" if s.environment in ENVIRONMENTS else " (expected production, preview or development)"),
+            ),
         ]
         if not (s.token and s.project and s.team):
             return checks
         try:
             body = self._get("/v2/runs", {"limit": DOCTOR_SAMPLE, "sortOrder": "desc", "remoteRefBehavior": "lazy"})
             data, _, more = _page(body, "/v2/runs")
-            checks.append(Check("API", True, f"{s.base_url} answers and authorises "
-                                             f"({'runs found' if data or more else 'no runs yet'})"))
+            checks.append(
+                Check(
+                    "API",
+                    True,
+                    f"{s.base_url} answers and authorises ({'runs found' if data or more else 'no runs yet'})",
+                )
+            )
         except WfctlError as exc:
             checks.append(Check("API", False, exc.message + (f" ({exc.hint})" if exc.hint else "")))
             return checks
@@ -1072,6 +1212,7 @@ class VercelWorldBackend(Backend):
 
 # -- module helpers --------------------------------------------------------------------------------------
 
+
 def _decode_body(response: "httpx.Response") -> Any:
     """A CBOR or JSON answer → Python values."""
     if not response.content:
@@ -1083,23 +1224,28 @@ def _decode_body(response: "httpx.Response") -> Any:
         try:
             return cbor2.loads(response.content)
         except Exception as exc:  # cbor2 raises several error types for malformed input
-            raise UnavailableError(f"Vercel workflow API answered malformed CBOR ({exc}) "
-                                   f"({response.request.method} {response.request.url.path})") from None
+            raise UnavailableError(
+                f"Vercel workflow API answered malformed CBOR ({exc}) "
+                f"({response.request.method} {response.request.url.path})"
+            ) from None
     if "json" in ctype:
         try:
             return response.json()
         except ValueError:
-            raise UnavailableError(f"Vercel workflow API answered malformed JSON "
-                                   f"({response.request.method} {response.request.url.path})") from None
+            raise UnavailableError(
+                f"Vercel workflow API answered malformed JSON ({response.request.method} {response.request.url.path})"
+            ) from None
     for attempt in (lambda: response.json(), lambda: cbor2.loads(response.content)):
         try:
             return attempt()
         except Exception:  # noqa: BLE001 - trying the next format
             continue
-    raise UnavailableError(f"Vercel workflow API answered HTTP {response.status_code} with "
-                           f"{ctype or 'no content type'} that is neither CBOR nor JSON "
-                           f"({response.request.method} {response.request.url.path})",
-                           hint="is the URL pointing at the workflow API (https://api.vercel.com/v1/workflow)?")
+    raise UnavailableError(
+        f"Vercel workflow API answered HTTP {response.status_code} with "
+        f"{ctype or 'no content type'} that is neither CBOR nor JSON "
+        f"({response.request.method} {response.request.url.path})",
+        hint="is the URL pointing at the workflow API (https://api.vercel.com/v1/workflow)?",
+    )
 
 
 def _server_message(response: "httpx.Response") -> str | None:

@@ -46,18 +46,21 @@ class WorldSupport:
 
 
 LOCAL = WorldSupport(
-    "local", frozenset({3, 6, 7}),
+    "local",
+    frozenset({3, 6, 7}),
     "workflow 4.8.9 (spec 3) and 5.0.0-beta.55 (specs 6 and 7) apps",
     "the app's own 'npx workflow cancel', or the Wake up button of 'npx workflow web'",
 )
 POSTGRES = WorldSupport(
-    "postgres", frozenset({3}),
+    "postgres",
+    frozenset({3}),
     "@workflow/world-postgres 4.3.7 (spec 3)",
     "the app's own 'npx workflow cancel --backend @workflow/world-postgres', or the Wake up button of "
     "'npx workflow web'",
 )
 VERCEL = WorldSupport(
-    "vercel", frozenset({1, 2, 3}),
+    "vercel",
+    frozenset({1, 2, 3}),
     "the @workflow/world-vercel 4.x API contract",
     "the app's own 'npx workflow cancel --backend vercel', or the Vercel dashboard",
 )
@@ -85,8 +88,10 @@ def write_refusal(support: WorldSupport, run_id: str, spec_value: Any, operation
     if spec in support.writes:
         return None
     newer = " newer than wfctl knows;" if spec > READ_MAX else ""
-    return (f"run {run_id} has {describe(spec)},{newer} wfctl {operation}s Workflow SDK {support.world}-world runs "
-            f"of spec versions {support.writes_text()} only; nothing was changed")
+    return (
+        f"run {run_id} has {describe(spec)},{newer} wfctl {operation}s Workflow SDK {support.world}-world runs "
+        f"of spec versions {support.writes_text()} only; nothing was changed"
+    )
 
 
 def refusal_hint(support: WorldSupport) -> str:
@@ -112,8 +117,10 @@ class ReadWarner:
         if spec > READ_MAX and spec not in self.seen:
             self.seen.add(spec)
             where = f"run {run_id} has" if run_id else "runs have"
-            self.warn(f"{where} specVersion {spec}, newer than this wfctl reads (up to {READ_MAX}): "
-                      "showing what it can; upgrade wfctl")
+            self.warn(
+                f"{where} specVersion {spec}, newer than this wfctl reads (up to {READ_MAX}): "
+                "showing what it can; upgrade wfctl"
+            )
 
 
 def doctor_line(support: WorldSupport, specs: Iterable[Any]) -> tuple[bool, str]:
@@ -123,8 +130,10 @@ def doctor_line(support: WorldSupport, specs: Iterable[Any]) -> tuple[bool, str]
         spec = spec_of(value)
         counts[spec] = counts.get(spec, 0) + 1
     if not counts:
-        return True, (f"no runs yet; wfctl reads spec versions 1-{READ_MAX} and writes "
-                      f"{support.writes_text()} ({support.world} world)")
+        return True, (
+            f"no runs yet; wfctl reads spec versions 1-{READ_MAX} and writes "
+            f"{support.writes_text()} ({support.world} world)"
+        )
     parts = []
     for spec in sorted(counts):
         mode = "read+write" if spec in support.writes else ("read only" if spec <= READ_MAX else "newer: partly read")
