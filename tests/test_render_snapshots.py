@@ -1,7 +1,8 @@
 """Every view rendered at 60, 80 and 160 columns, colour off, compared in full.
 
 Snapshots live in tests/snapshots/ and are reviewed like code. Regenerate with
-``UPDATE_SNAPSHOTS=1 pytest tests/test_render_snapshots.py`` and read the diff.
+``UPDATE_SNAPSHOTS=1 pytest tests/test_render_snapshots.py`` and read the diff. A missing snapshot fails;
+rewriting is refused under CI=true.
 What gives way on a narrow terminal (ids and times never) is in README, "Output".
 """
 
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import under_ci
 from rich.cells import cell_len
 
 from wfctl.model import (
@@ -237,6 +239,9 @@ def test_snapshot(view, width, capsys, monkeypatch):
         # Tables fit the terminal; a tail line or a -v line that is wider is printed whole (the terminal wraps).
         assert all(cell_len(line) <= width for line in out.splitlines()), "a line is wider than the terminal"
     path = SNAP / f"{view}-{width}.txt"
-    if os.environ.get("UPDATE_SNAPSHOTS") or not path.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        # Rewriting is explicit, and never under CI: a snapshot must come from a person who read the diff.
+        assert not under_ci(), "UPDATE_SNAPSHOTS is refused under CI=true"
         path.write_text(out)
+    assert path.exists(), f"no snapshot {path.name}: write it with UPDATE_SNAPSHOTS=1 and read the diff"
     assert out == path.read_text()
