@@ -219,8 +219,6 @@ class StreamError(Exception):
     """
 
     code = "STREAM_ERROR"
-    #: wfctl exit code (see the README, Exit codes) suggested for this error.
-    exit_code = 5
 
     def __init__(
         self,
@@ -243,35 +241,30 @@ class NotFoundError(StreamError):
     """``404``: the stream does not exist (or is hidden from this caller)."""
 
     code = "NOT_FOUND"
-    exit_code = 3
 
 
 class GoneError(StreamError):
     """``410``: the offset was removed by retention, or the stream was deleted."""
 
     code = "GONE"
-    exit_code = 3
 
 
 class InvalidOffsetError(StreamError):
     """The offset was rejected (``400``) or lies beyond the stream's tail."""
 
     code = "INVALID_OFFSET"
-    exit_code = 2
 
 
 class BadRequestError(StreamError):
     """``400`` for a reason other than the offset (e.g. a bad extra query parameter)."""
 
     code = "BAD_REQUEST"
-    exit_code = 2
 
 
 class UnauthorizedError(StreamError):
     """``401`` or ``403`` (``status`` tells which)."""
 
     code = "UNAUTHORIZED"
-    exit_code = 4
 
 
 class RateLimitedError(StreamError):
