@@ -773,7 +773,15 @@ class StreamReader:
             next_offset = h.get("stream-next-offset") or requested
             self._check_progress(requested, next_offset, resp.status_code)
             s.cursor = cursor
-            yield Batch(b"", [] if _is_json(s.content_type) else None, next_offset, True, closed, cursor, 204)
+            yield Batch(
+                data=b"",
+                items=[] if _is_json(s.content_type) else None,
+                offset=next_offset,
+                up_to_date=True,
+                closed=closed,
+                cursor=cursor,
+                status=204,
+            )
             return
         next_offset = h.get("stream-next-offset")
         content_type = h.get("content-type")
@@ -798,7 +806,13 @@ class StreamReader:
         self._check_progress(requested, next_offset, resp.status_code)
         s.cursor = cursor
         yield Batch(
-            body, None, next_offset, _truthy(h.get("stream-up-to-date")) or closed, closed, cursor, resp.status_code
+            data=body,
+            items=None,
+            offset=next_offset,
+            up_to_date=_truthy(h.get("stream-up-to-date")) or closed,
+            closed=closed,
+            cursor=cursor,
+            status=resp.status_code,
         )
 
     def _json_batches(
@@ -852,7 +866,18 @@ class StreamReader:
                 s.skip += len(items)
                 s.failures = 0  # progress
                 data = items.data if items.__class__ is _LazyItems else b"[" + seg + b"]"
-                yield Batch(data, items, requested, False, False, s.cursor, status, True, seen - len(items), cols)
+                yield Batch(
+                    data=data,
+                    items=items,
+                    offset=requested,
+                    up_to_date=False,
+                    closed=False,
+                    cursor=s.cursor,
+                    status=status,
+                    partial=True,
+                    index=seen - len(items),
+                    columns=cols,
+                )
 
         chunks = self._body_chunks(s, resp)
         try:
@@ -930,7 +955,16 @@ class StreamReader:
             body = _encode_compact(items)
         s.skip = max(0, s.skip + len(items) - seen)  # messages already delivered beyond this response
         s.cursor = cursor
-        yield Batch(body, items, next_offset, up_to_date, closed, cursor, status, False, seen - len(items))
+        yield Batch(
+            data=body,
+            items=items,
+            offset=next_offset,
+            up_to_date=up_to_date,
+            closed=closed,
+            cursor=cursor,
+            status=status,
+            index=seen - len(items),
+        )
 
     def _part_items(self, s: _Session, seg: bytes, status: int) -> list[Any]:
         """The messages of a part whose cut is proven (its text can only fail to parse if it is damaged)."""
@@ -1065,7 +1099,15 @@ class StreamReader:
             body = _join_json_arrays(payloads)
         else:
             body = b"".join(payloads)
-        return Batch(body, items, next_offset, control.get("upToDate") is True or closed, closed, s.cursor, 200)
+        return Batch(
+            data=body,
+            items=items,
+            offset=next_offset,
+            up_to_date=control.get("upToDate") is True or closed,
+            closed=closed,
+            cursor=s.cursor,
+            status=200,
+        )
 
     # -- checks -------------------------------------------------------------------------------------------
 
