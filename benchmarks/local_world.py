@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Local-world benchmark (issue 3 point 11): wfctl against the official CLI on the same data, ratios in one run.
+"""Local-world benchmark (README, "Benchmarks"): wfctl against the official CLI on the same data, ratios in one run.
 
     python benchmarks/local_world.py                  # 100,000 runs (+ 1,000 and 10,000 for flatness)
     python benchmarks/local_world.py --runs 20000 --sizes 1000,20000 --repeat 5 --npx-repeat 2

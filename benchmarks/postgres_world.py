@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark (issue 4, point 6): ``wfctl list`` and ``wfctl dashboard`` on a Postgres world of 100,000 runs.
+"""Benchmark (README, "Benchmarks"): ``wfctl list`` and ``wfctl dashboard`` on a Postgres world of 100,000 runs.
 
 Starts a throw-away PostgreSQL (tests/support/pg_peer.py: Debian's binaries, 127.0.0.1, a free port, a
 non-root user), bootstraps the world's schema with its own ``bootstrap`` command (so only the indexes the world

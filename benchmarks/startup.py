@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Startup benchmark (issue 2 point 9): ratios measured in one run.
+"""Startup benchmark (README, "Benchmarks"): ratios measured in one run.
 
     python benchmarks/startup.py [--runs 30] [--python /path/to/venv/bin/python]
 

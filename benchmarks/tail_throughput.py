@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tail catch-up throughput (issue 5 point 5, design §9): events/s and peak memory, measured in one run.
+"""Tail catch-up throughput (README, "Benchmarks"): events/s and peak memory, measured in one run.
 
     python benchmarks/tail_throughput.py [--events 1000000] [--runs 5] [--flat] [--flue-flat N] [--no-replay]
                                          [--json]
@@ -21,7 +21,7 @@ on the same next reader), every reader reads the whole stream from ``-1`` as a f
                        > /dev/null`` (the Flue backend's raw Durable Streams mode: the profile URL is a stream
                        URL template).
 
-Two tables. **The reference server**: the issue's measurement. The server builds its whole answer before it
+Two tables. **The reference server**: the headline measurement. The server builds its whole answer before it
 sends a byte (2.0–3.0 s here, and it varies with its heap), and every reader waits for that. **Replay**: the
 server's answer, recorded once (body and Durable Streams headers), is served from memory by a thread of this
 process (gzip, as the reference server does): the readers' own work, without the server's share and noise.
@@ -39,8 +39,7 @@ its wall time includes the helper's work; since ``time`` reports the largest pro
 their sum, the helper's own peak RSS is measured apart (the same answer's parts sent through a helper) and
 listed next to wfctl's.
 
-Target (issue 5): wfctl at least the TS client's rate, with memory that stays flat. Results: README
-("Benchmarks").
+Target: wfctl at least the TS client's rate, with memory that stays flat. Results: README ("Benchmarks").
 """
 
 from __future__ import annotations

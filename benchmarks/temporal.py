@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Temporal benchmark (issue 7 point 4): wfctl against the ``temporal`` CLI on the same server, as ratios.
+"""Temporal benchmark (README, "Benchmarks"): wfctl against the ``temporal`` CLI on the same server, as ratios.
 
     python benchmarks/temporal.py [--runs 20] [--seed 40] [--python /path/to/venv/bin/python]
 

@@ -1,4 +1,4 @@
-"""Issue 2 points 6 and 7: completion scripts, the run-id cache, HTTP retries and redaction."""
+"""Completion scripts, the run-id cache, HTTP retries and redaction (README, "Install" and "Faults")."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from wfctl import cache
-from wfctl.commands.completion import script
+from wfctl.app import completion_script as script
 from wfctl.errors import AuthError, NotFoundError, UnavailableError, UsageError
 from wfctl.http import HttpClient
 

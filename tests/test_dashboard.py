@@ -1,4 +1,4 @@
-"""Issue 8 point 1: the dashboard off a terminal — snapshots, and one line per change with --live."""
+"""The dashboard off a terminal — snapshots, and one line per change with --live (README, "Commands")."""
 
 from memory_backend import MemoryBackend
 

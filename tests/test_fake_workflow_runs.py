@@ -1,4 +1,4 @@
-"""The workflow-runs contract fake keeps the documented contract (issue 6).
+"""The workflow-runs contract fake keeps the documented contract (the endpoints in tests/fakes/workflow_runs.py).
 
 These talk to the fake with httpx over real loopback HTTP, so the backend tests
 can trust what the fake serves.

@@ -2,8 +2,9 @@
 
 Two kinds of data: the real directory recorded from the example app (``examples/workflow-sdk-demo``, used
 through temporary copies whenever a test writes), and small worlds built here file by file in the exact
-format of reference §3 (for the cases a recording cannot hold: corrupt and half-written files, tags, the
-per-run layout, legacy chunks, 300 runs).
+format of the recorded ones (for the cases a recording cannot hold: corrupt and half-written files, tags, the
+per-run layout, legacy chunks, 300 runs). The layouts read are listed in docs/architecture.md ("Workflow SDK
+local world") and the files of each run in benchmarks/gen_local_world.py.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ DEMO_V5 = ROOT / "examples" / "workflow-sdk-demo-v5"  # the same scenarios recor
 DEMOS = pytest.mark.parametrize("demo", [DEMO, DEMO_V5], ids=["4.x", "5.0"])
 
 WF = "workflow//./workflows/demo//demoWorkflow"
-RUN = "wrun_01M80QNBJQ0H1SETZXYVHZB6ZY"  # the reference's example run (§3.6)
+RUN = "wrun_01M80QNBJQ0H1SETZXYVHZB6ZY"  # a sleeping demoWorkflow run, as in examples/workflow-sdk-demo
 STEP = "step_01M80QNBNMA2QC4CBMJ35EB8CB"
 WAIT = "wait_01M80QNBNMA2QC4CBMJ35EB8CC"
 
@@ -178,10 +179,10 @@ class World:
 
 
 def reference_world(root: Path) -> World:
-    """Reference §3.6/§7.5: a demoWorkflow run sleeping 1h after its greet step, with two stream chunks."""
+    """A demoWorkflow run sleeping 1h after its greet step, with two stream chunks (the recorded "sleeping" run)."""
     w = World(root)
     w.run(RUN, "running")
-    # run_started sorts before run_created (same createdAt, smaller event id): §3.4's quirk
+    # run_started sorts before run_created (same createdAt, smaller event id): a quirk of world-local
     w.event(RUN, "evnt_01M80QNBJQ1H1SETZXYVHZN621", "run_started", "2026-11-22T04:19:07.060Z")
     w.event(
         RUN,
@@ -493,7 +494,7 @@ def test_streams_from_chunk_names_when_the_registry_lists_one(tmp_path):
     base = "strm_01M80QTRC00000000000000002_user"
     logs = base + "_" + base64.urlsafe_b64encode(b"logs").decode().rstrip("=")
     w.run(run_id, "completed", completedAt="2026-11-22T04:20:00.000Z")
-    w.register_streams(run_id, logs)  # §9: the registry can list only one of a run's streams
+    w.register_streams(run_id, logs)  # the stream index can miss streams (docs/architecture.md)
     w.chunk(base, "chnk_01M80QTRC00000000000000001", frame(b'devl["output"]'))
     w.chunk(logs, "chnk_01M80QTRC00000000000000002", frame(b'devl[{"level":1},"info"]'))
     w.chunk(logs, "chnk_01M80QTRC00000000000000003", frame(b'devl[{"level":1},"warn"]'))

@@ -1,4 +1,4 @@
-"""The Workflow SDK Postgres world backend against a real PostgreSQL (issue 4, points 1-4).
+"""The Workflow SDK Postgres world backend against a real PostgreSQL (docs/architecture.md, "Postgres world").
 
 Rows come from the world itself: the session records a database with the real fixture app running on
 ``@workflow/world-postgres`` (``pg_peer.record_world``) and every test works on a fresh copy of it. Cases the
@@ -439,7 +439,7 @@ def test_tail_stream(cli, recorded_db):
 
 
 def export_local_world(dsn: str, root: Path) -> None:
-    """Write the database's runs as world-local's data directory (reference §3.2), independently of wfctl."""
+    """Write the database's runs as world-local's data directory (as in examples/workflow-sdk-demo), not with wfctl."""
 
     def plain(value: Any) -> Any:
         if value is cbor2.undefined:
@@ -906,9 +906,9 @@ def test_an_old_schema_without_newer_columns(cli, world_db, pg_server):
 
 # -- the version gate: spec versions, the schema's migrations, 5.0 columns --------------------------------------
 #
-# No 5.0 world-postgres runs with workflow@5.0.0-beta.55 (reference §3.10), so the runs and the schema here are the
-# ones the real app wrote through @workflow/world-postgres 4.3.7, relabelled (a run's spec_version), extended
-# (migrations rows the 4.3.7 package does not have) or ALTERed (the 5.0 columns) the way a newer world would
+# No 5.0 world-postgres runs with workflow@5.0.0-beta.55 (README, "Workflow SDK versions"), so the runs and the schema
+# here are the ones the real app wrote through @workflow/world-postgres 4.3.7, relabelled (a run's spec_version),
+# extended (migrations rows the 4.3.7 package does not have) or ALTERed (the 5.0 columns) the way a newer world would
 # leave them.
 
 SPECS = (None, 1, 2, 3, 4, 5, 6, 7, 99)
@@ -1146,11 +1146,11 @@ def test_no_migrations_table_refuses_writes(cli, recorded_db):
 
 def test_5_0_columns_are_read_when_present(cli, recorded_db, pg_server):
     """world-postgres 5.0 adds ``error_code``, ``attributes``, ``encryption_public_key`` (runs) and ``is_system``
-    (hooks) (reference §3.10). No published 5.0 world-postgres runs with workflow@5.0.0-beta.55, so this is the
-    database the real 4.3.7 app recorded, ALTERed to add those columns with the types the 5.0 migrations declare,
-    and filled with plausible 5.0 values: an error serialized as devalue bytes (FatalError reducer) with its
-    errorCode beside it, run attributes (jsonb, default ``{}``), a public key (not shown), the runtime's own
-    abort hook (``is_system``)."""
+    (hooks) (README, "Workflow SDK versions"). No published 5.0 world-postgres runs with workflow@5.0.0-beta.55, so
+    this is the database the real 4.3.7 app recorded, ALTERed to add those columns with the types the 5.0
+    migrations declare, and filled with plausible 5.0 values: an error serialized as devalue bytes (FatalError
+    reducer) with its errorCode beside it, run attributes (jsonb, default ``{}``), a public key (not shown), the
+    runtime's own abort hook (``is_system``)."""
     dsn, ids = recorded_db
     pg_server.execute(
         """

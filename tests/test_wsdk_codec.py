@@ -114,7 +114,7 @@ def test_devalue_builtin_encodings(name):
 
 
 def test_reference_examples():
-    # reference §2.9: base64-decoded payloads from a real run
+    # base64-decoded payloads from a real run
     assert decode_payload(b'devl[[1,2],"Ada","1h"]') == ["Ada", "1h"]
     assert decode_payload(b'devl[{"args":1,"closureVars":-1,"thisVal":-1},[2],"Ada"]') == {"args": ["Ada"]}
     wrapped = {"__type": "Uint8Array", "data": "ZGV2bFtbMSwyXSwiQWRhIiwiMWgiXQ=="}  # runs/<id>.json "input"
@@ -222,7 +222,8 @@ def _frame(payload: bytes) -> bytes:
 
 
 def test_stream_frames():
-    # reference §3.2: 00 | 00 00 00 11 | devl["hello Ada"]  (the EOF byte is the file's, not the payload's)
+    # a chunk file (benchmarks/gen_local_world.py): 00 | 00 00 00 11 | devl["hello Ada"]  (the EOF byte is the
+    # file's, not the payload's)
     assert decode_stream_chunk(bytes.fromhex("00000011") + b'devl["hello Ada"]') == ["hello Ada"]
     two = _frame(b'devl["a"]') + _frame(b'devl[{"n":1},2]')
     assert decode_stream_chunk(two) == ["a", {"n": 2}]

@@ -1,4 +1,4 @@
-"""Exit codes (design §6) and the typed errors that carry them.
+"""Exit codes (README, "Exit codes") and the typed errors that carry them.
 
 Every failure a user can cause or meet is raised as a :class:`WfctlError`
 subclass. The CLI layer turns it into one ``error:`` line (plus an optional

@@ -1,4 +1,4 @@
-"""The run model every backend maps its records onto (design §3).
+"""The run model every backend maps its records onto (docs/architecture.md, "The layers").
 
 Backends build these objects and never print. ``to_json()`` gives the stable
 JSON shape: camelCase keys, every key always present (``None`` where
@@ -25,7 +25,7 @@ UNKNOWN = "unknown"
 STATUSES = (PENDING, RUNNING, WAITING, COMPLETED, FAILED, CANCELLED)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 
-# Per-item outcomes of cancel (design §4).
+# Per-item outcomes of cancel (README, "Exit codes" and "Decisions").
 OUTCOMES = ("cancelled", "already_completed", "not_eligible", "not_found", "error", "refused")
 #: ``refused``: wfctl will not write into this run (a format version it was not proven against; exit 6).
 

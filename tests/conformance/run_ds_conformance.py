@@ -2,12 +2,13 @@
 """Run the Durable Streams client conformance cases through ``wfctl.durable_streams``.
 
 The YAML cases are unmodified MIT-licensed copies of ``packages/client-conformance-tests/test-cases`` from
-durable-streams/durable-streams (commit 82f9963a): a subset in ``../shared/conformance/durable-streams`` next
-to the repository (with a copy in ``tests/conformance/durable-streams``), and the other consumer, lifecycle and
-validation files in ``tests/conformance/durable-streams-rest``; together they are the whole upstream suite
-except ``producer/``. ``WFCTL_DS_CONFORMANCE_DIR`` replaces both with one directory holding ``test-cases/``
-(e.g. an upstream checkout's ``packages/client-conformance-tests``, producer cases included). The subset's
-README defines the execution semantics implemented here. ``read``, ``head`` and ``connect`` go through
+durable-streams/durable-streams (commit 82f9963a): a subset in ``tests/conformance/durable-streams`` (a directory
+``shared/conformance/durable-streams`` beside the repository's is read instead when it exists), and the other
+consumer, lifecycle and validation files in ``tests/conformance/durable-streams-rest``; together they are the whole
+upstream suite except ``producer/``. ``WFCTL_DS_CONFORMANCE_DIR`` replaces both with one directory holding
+``test-cases/`` (e.g. an upstream checkout's ``packages/client-conformance-tests``, producer cases included). The
+subset's README (``tests/conformance/durable-streams/README.md``) defines the execution semantics implemented here;
+results and exclusions: ``tests/conformance/DS_CONFORMANCE.md``. ``read``, ``head`` and ``connect`` go through
 :class:`wfctl.durable_streams.StreamReader`; writer-side steps (``create``, ``append``, ``close``, ``delete``,
 ``server-*``, ``inject-error``) are plain httpx requests made by this runner, as the README allows.
 

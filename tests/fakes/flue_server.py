@@ -1,7 +1,9 @@
 """A fake Flue 1.0.0-beta server (beta.3 … beta.9 run API) over real HTTP, for wfctl's Flue backend tests.
 
-Written from ``shared/reference/flue-durable-streams.md`` §5–§6 and the beta.9 sources it cites
-(``flue-app.ts``, ``handle-stream-routes.ts``, ``event-stream-store.ts``, ``handle-agent.ts``); stdlib only.
+Written from Flue 1.0.0-beta.9's sources (``flue-app.ts``, ``handle-stream-routes.ts``,
+``event-stream-store.ts``, ``handle-agent.ts``; the published packages are installed in ``tests/peers/flue``)
+and held to the real server by ``tests/test_flue_peer.py``; what wfctl reads of it: docs/architecture.md
+("Flue 1.0"). Standard library only.
 It binds 127.0.0.1 on a free port (or a given one) and serves from daemon threads::
 
     with FakeFlue(token="t") as fake:

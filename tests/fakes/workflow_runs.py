@@ -1,6 +1,7 @@
 """Contract fake of the workflow-runs REST APIs v1 and v2, served over real HTTP.
 
-Written from the documented contract only (issue 6, design.md §2/§3); stdlib only.
+Written from the documented contract only (the endpoints below; how wfctl reads them: docs/architecture.md,
+"workflow-runs v1 / v2"); stdlib only.
 The server binds 127.0.0.1 on a free port and runs in daemon threads::
 
     with FakeWorkflowRuns(envelope="data", token="t0k") as fake:

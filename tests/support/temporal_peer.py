@@ -12,8 +12,8 @@ What it gives
   background thread with its own asyncio event loop. Synchronous helpers (``start_workflow``, ``signal``, ``query``,
   ``cancel``, ``terminate``, ``result``, ``describe``, ``wait_status``, ``wait_pending_activity``) submit
   coroutines to that loop with ``asyncio.run_coroutine_threadsafe`` and wait with a timeout, so tests stay
-  plain synchronous functions. A thread (rather than a subprocess) was chosen because the issue asks for a
-  worker in the test process, it starts in well under a second, and its failures surface as exceptions in
+  plain synchronous functions. A thread (rather than a subprocess) was chosen because it keeps the worker
+  in the test process, it starts in well under a second, and its failures surface as exceptions in
   the test; the workflows run with ``UnsandboxedWorkflowRunner`` because they are defined in this module,
   which imports ``subprocess``/``httpx`` (the sandbox would re-import it and object). They are
   deterministic all the same.
