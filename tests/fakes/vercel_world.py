@@ -27,8 +27,10 @@ Routes (relative to ``/v1/workflow``):
 * ``GET /v2/hooks?runId=&limit=&cursor=&sortOrder=`` → paged hooks.
 * ``GET /v4/runs/{runId}/events?cursor=&limit=&sortOrder=&remoteRefBehavior=`` → ``application/vnd.workflow.
   v4-frames``: one frame per event (meta = the event entity, its payload field a ``{"_ref": ...}`` descriptor;
-  body = the payload bytes when resolved, empty when ``lazy``), then ``{_end: 1, next, hasMore}``. ``next`` is
-  present even on the last page (the resume point) unless the page is empty and no cursor was given.
+  body = the payload bytes when resolved, empty when ``lazy``), then ``{_end: 1, next?, hasMore}``. The API
+  gives ``next`` only when more pages remain (@workflow/world-vercel takes its presence as ``hasMore``);
+  ``event_cursor_on_last_page=True`` (the default, kept for older tests) also gives it on a last page that has
+  events (a resume point), never on an empty one.
   ``truncate_events()`` drops the end frame of the next answers.
 * ``POST /v4/runs/{runId}/events/{eventType}`` — one v4 frame; meta needs ``eventType`` and ``specVersion``
   (else 400, as in vercel/workflow#1076). ``run_cancelled``: 404 unknown run, 409 for completed/failed runs,
@@ -247,11 +249,13 @@ class FakeVercelWorld:
         tag_uint8: bool = True,
         accept_cancel_reason: bool = True,
         chunk_cursor_on_last_page: bool = False,
+        event_cursor_on_last_page: bool = True,
     ):
         self.token, self.project, self.team, self.environment = token, project, team, environment
         self.tag_uint8 = tag_uint8
         self.accept_cancel_reason = accept_cancel_reason
         self.chunk_cursor_on_last_page = chunk_cursor_on_last_page
+        self.event_cursor_on_last_page = event_cursor_on_last_page
         self.lock = threading.RLock()
         self.runs: dict[str, dict[str, Any]] = {}
         self.steps: dict[str, list[dict[str, Any]]] = {}
@@ -848,10 +852,11 @@ class FakeVercelWorld:
                 meta["eventData"] = data
             out += encode_v4_frame(meta, b"" if lazy or payload is None else payload)
         end: dict[str, Any] = {"_end": 1, "hasMore": more}
-        if page:
+        # @workflow/world-vercel reads a `next` as "more pages remain" (hasMore = Boolean(next)): the API gives
+        # one only then. event_cursor_on_last_page (the default, which older tests rely on) also gives one on a
+        # last page that has events; never on an empty page, so the SDK's pagers (wakeUpRun, replay) still end.
+        if more or (page and self.event_cursor_on_last_page):
             end["next"] = _cursor(page[-1]["eventId"])
-        elif cursor:
-            end["next"] = cursor
         if self.truncated_event_answers > 0:
             self.truncated_event_answers -= 1
         else:
