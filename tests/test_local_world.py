@@ -28,8 +28,9 @@ from conftest import closed_port
 
 from wfctl.backends.base import BackendContext, TailRequest
 from wfctl.backends.workflow_sdk import localfs
+from wfctl.backends.workflow_sdk.ids import UlidFactory, ulid_time_ms
 from wfctl.backends.workflow_sdk.local import LocalWorldBackend, stream_name
-from wfctl.backends.workflow_sdk.localfs import UlidFactory, find_data_dir, ulid_time_ms
+from wfctl.backends.workflow_sdk.localfs import find_data_dir
 from wfctl.config import resolve
 from wfctl.errors import ExitCode, NotFoundError, UnavailableError, UsageError
 from wfctl.model import Chunk, Event, ListQuery

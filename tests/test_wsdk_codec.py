@@ -12,18 +12,11 @@ import struct
 
 import pytest
 
-from wfctl.backends.workflow_sdk import codec
-from wfctl.backends.workflow_sdk.codec import (
-    StreamDecoder,
-    decode_devalue,
-    decode_event_data,
-    decode_payload,
-    decode_stream_chunk,
-    parse_machine_name,
-    step_short_name,
-    unflatten,
-    workflow_short_name,
-)
+from wfctl.backends.workflow_sdk import ids, records, streams
+from wfctl.backends.workflow_sdk import values as codec
+from wfctl.backends.workflow_sdk.records import parse_machine_name, step_short_name, workflow_short_name
+from wfctl.backends.workflow_sdk.streams import StreamDecoder, decode_stream_chunk
+from wfctl.backends.workflow_sdk.values import decode_devalue, decode_event_data, decode_payload, unflatten
 
 # Real: @workflow/core's reducers (the form every Workflow SDK payload uses).
 WORKFLOW_REDUCED = {
@@ -266,16 +259,16 @@ def test_names():
 
 def test_shared_record_helpers():
     run_id = "wrun_01M80QNBJQ0H1SETZXYVHZB6ZY"
-    assert codec.stream_base(run_id) == "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user"
-    assert codec.stream_name(run_id, "") == "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user"
-    assert codec.stream_name(run_id, "logs") == "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user_bG9ncw"
-    assert codec.stream_name(run_id, "strm_other") == "strm_other"
-    assert codec.stream_namespace(run_id, "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user_bG9ncw") == "logs"
-    assert codec.stream_namespace(run_id, "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user") is None
-    assert codec.run_error("boom").to_json() == {"message": "boom", "code": None, "stack": None}
-    assert codec.run_error({"message": "x", "stack": "s"}, "USER_ERROR").code == "USER_ERROR"
-    assert codec.run_error(None) is None
-    run = codec.run_from_record(
+    assert streams.stream_base(run_id) == "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user"
+    assert streams.stream_name(run_id, "") == "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user"
+    assert streams.stream_name(run_id, "logs") == "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user_bG9ncw"
+    assert streams.stream_name(run_id, "strm_other") == "strm_other"
+    assert streams.stream_namespace(run_id, "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user_bG9ncw") == "logs"
+    assert streams.stream_namespace(run_id, "strm_01M80QNBJQ0H1SETZXYVHZB6ZY_user") is None
+    assert records.run_error("boom").to_json() == {"message": "boom", "code": None, "stack": None}
+    assert records.run_error({"message": "x", "stack": "s"}, "USER_ERROR").code == "USER_ERROR"
+    assert records.run_error(None) is None
+    run = records.run_from_record(
         {
             "runId": run_id,
             "status": "running",
@@ -292,7 +285,7 @@ def test_shared_record_helpers():
         "4.8.9",
     )
     assert run.to_json()["createdAt"] == "2026-11-22T04:19:06.967Z"  # no createdAt: the id's time
-    step = codec.step_from_record(
+    step = records.step_from_record(
         {
             "stepId": "step_1",
             "stepName": "step//./w//greet",
@@ -302,7 +295,7 @@ def test_shared_record_helpers():
         }
     )
     assert (step.stepName, step.attempt, step.error) == ("greet", 2, None)
-    assert codec.ulid_time_ms(run_id) == 1795321146967 and codec.is_ulid(run_id[5:])
+    assert ids.ulid_time_ms(run_id) == 1795321146967 and ids.is_ulid(run_id[5:])
 
 
 # -- the 5.0 line: compressed and sealed payloads, serialized errors, slot-numbered event ids ------------------
@@ -324,7 +317,7 @@ def test_compressed_payloads_decode_through_their_inner_prefix():
 def test_a_decompression_bomb_is_not_inflated(monkeypatch):
     import gzip
 
-    from wfctl.backends.workflow_sdk import codec
+    from wfctl.backends.workflow_sdk import values as codec
 
     monkeypatch.setattr(codec, "MAX_DECOMPRESSED", 1000)
     bomb = decode_payload(b"gzip" + gzip.compress(b"devl" + b"[" * 5000))
@@ -332,7 +325,7 @@ def test_a_decompression_bomb_is_not_inflated(monkeypatch):
 
 
 def test_5_0_errors_are_serialized_values_with_an_error_code_beside_them():
-    from wfctl.backends.workflow_sdk.codec import run_error
+    from wfctl.backends.workflow_sdk.records import run_error
 
     stored = u8(b'devl[["FatalError",1],{"message":2,"stack":3},"boom: bad input","FatalError: boom"]')
     assert decode_payload(stored) == {
@@ -353,7 +346,8 @@ def test_5_0_errors_are_serialized_values_with_an_error_code_beside_them():
 
 
 def test_slot_event_ids_are_positions_not_times():
-    from wfctl.backends.workflow_sdk.codec import record_time, slot_event_id, slot_of, ulid_time_ms
+    from wfctl.backends.workflow_sdk.ids import slot_event_id, slot_of, ulid_time_ms
+    from wfctl.backends.workflow_sdk.records import record_time
 
     assert slot_event_id(7) == "evnt_00000000000000000000000007" and slot_of(slot_event_id(7)) == 7
     assert slot_of("evnt_01M80QNBTPSHNMC34S1895N4EG") is None and slot_of("evnt_00000000000000000000000000") is None

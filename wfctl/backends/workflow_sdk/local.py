@@ -15,7 +15,7 @@ Decisions where the SDK leaves a choice (also in the README):
   ``<createdAt>|<runId>`` format and resumes after that run id; it is null on the last page.
 * ``--since``/``--until`` compare ``createdAt``; files are pre-filtered by the id's time with the margins the
   world allows between a run id's time and its creation (ids up to 24 h older and 5 min newer than
-  ``createdAt``: ``codec.ID_PAST_MARGIN_MS`` / ``ID_FUTURE_MARGIN_MS``).
+  ``createdAt``: ``ids.ID_PAST_MARGIN_MS`` / ``ID_FUTURE_MARGIN_MS``).
 * A step's ``error`` is shown for failed steps and for steps waiting to retry; a completed step keeps the
   error of an earlier failed attempt in its record, and that one is not shown.
 * ``get`` lists pending and completed sleeps and the hooks of runs that are still active (the world deletes
@@ -69,37 +69,26 @@ from ..base import (
     BackendContext,
     TailRequest,
 )
-from .codec import (
-    ID_FUTURE_MARGIN_MS,
-    ID_PAST_MARGIN_MS,
+from .ids import ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, epoch_ms, new_ulid, normalize_run_id, slot_of, ulid_time_ms
+from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
+from .localwrite import LocalWriter
+from .records import (
     SDK_STATUSES,
     TERMINAL_EVENTS,
-    StreamDecoder,
-    chunk_offset,
-    decode_payload,
-    epoch_ms,
     event_filter,
     event_from_record,
     first_shown,
     learn_step_name,
-    new_ulid,
-    normalize_run_id,
     parse_statuses,
     plan_wake,
     record_time,
     run_from_record,
     search_hit,
-    slot_of,
     step_from_record,
-    stream_base,
-    stream_name,
-    stream_namespace,
-    stream_start,
-    ulid_time_ms,
     workflow_short_name,
 )
-from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
-from .localwrite import LocalWriter
+from .streams import StreamDecoder, chunk_offset, stream_base, stream_name, stream_namespace, stream_start
+from .values import decode_payload
 from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, write_refusal
 
 if TYPE_CHECKING:

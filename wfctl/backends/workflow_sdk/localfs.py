@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ...errors import NotFoundError, UsageError
-from .codec import UlidFactory, is_ulid, new_ulid, ulid_time_ms  # noqa: F401 (re-exported)
+from .ids import new_ulid, ulid_time_ms
 
 DATA_DIR_NAMES = (".next/workflow-data", ".workflow-data", "workflow-data")
 ENV_DATA_DIR = "WORKFLOW_LOCAL_DATA_DIR"

@@ -29,7 +29,7 @@ from typing import Any
 
 from ...errors import NotFoundError, UnavailableError
 from ...model import CANCELLED, TERMINAL, CancelOutcome, parse_time
-from .codec import new_ulid, slot_event_id, slot_of, ulid_time_ms
+from .ids import new_ulid, slot_event_id, slot_of, ulid_time_ms
 from .localfs import DataDir, entity_files, iso_now, safe_id
 
 #: A claim lock (``proper-lockfile``'s ``<file>.lock`` directory) older than this is stale, as the SDK says.

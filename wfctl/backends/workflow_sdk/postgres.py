@@ -2,7 +2,7 @@
 
 Everything a command needs is one or a few indexed queries: no Node, no app. The output is the local world's
 (``local.py``) for the same logical run — same Run/Step/Wait/Hook/StreamInfo/Event mapping, same decoded
-values (``codec.py``) — so a script works against either world.
+values (``values.py``) — so a script works against either world.
 
 Reading (reference §5.2): payload columns ``*_cbor`` are CBOR (cbor-x) with ``Uint8Array`` values as CBOR tag 64
 and dates as tag 1; rows written by older worlds use the deprecated jsonb columns (``input``, ``output``,
@@ -99,34 +99,30 @@ from ...model import (
     parse_time,
 )
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
-from .codec import (
+from .ids import (
     ID_FUTURE_MARGIN_MS,
     ID_PAST_MARGIN_MS,
+    epoch_ms,
+    new_ulid,
+    normalize_run_id,
+    ulid_time_ms,
+    ulid_time_prefix,
+)
+from .records import (
     SDK_STATUSES,
     TERMINAL_EVENTS,
-    StreamDecoder,
-    chunk_offset,
-    decode_cbor,
-    decode_payload,
-    epoch_ms,
     event_filter,
     event_from_record,
     first_shown,
-    new_ulid,
-    normalize_run_id,
     parse_statuses,
     plan_wake,
     record_time,
     run_from_record,
     step_from_record,
-    stream_base,
-    stream_name,
-    stream_namespace,
-    stream_start,
-    ulid_time_ms,
-    ulid_time_prefix,
     workflow_short_name,
 )
+from .streams import StreamDecoder, chunk_offset, stream_base, stream_name, stream_namespace, stream_start
+from .values import decode_cbor, decode_payload
 from .versions import POSTGRES, READ_MAX, ReadWarner, doctor_line, refusal_hint, spec_of, write_refusal
 
 if TYPE_CHECKING:
@@ -305,7 +301,7 @@ def _like_escape(text: str) -> str:
 
 
 def _column(row: dict[str, Any], name: str) -> Any:
-    """The world's ``value.x ||= value.xJson``: the CBOR column (``codec.decode_cbor``: world-local's JSON
+    """The world's ``value.x ||= value.xJson``: the CBOR column (``values.decode_cbor``: world-local's JSON
     shape), else the deprecated jsonb one."""
     current = row.get(f"{name}_cbor")
     if current is not None:
@@ -347,7 +343,7 @@ def _attributes(value: Any) -> dict[str, Any] | None:
 
 
 def _run_record(row: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
-    """A ``workflow_runs`` row → world-local's run record (for ``codec.run_from_record``). The 5.0 columns
+    """A ``workflow_runs`` row → world-local's run record (for ``records.run_from_record``). The 5.0 columns
     ``error_code`` and ``attributes`` are read when the schema has them (NULL otherwise);
     ``encryption_public_key`` is not read."""
     return {
@@ -371,7 +367,7 @@ def _run_record(row: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
 
 
 def _step_record(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``workflow_steps`` row → world-local's step record (for ``codec.step_from_record``)."""
+    """A ``workflow_steps`` row → world-local's step record (for ``records.step_from_record``)."""
     return {
         "stepId": row["step_id"],
         "stepName": row.get("step_name"),

@@ -2,7 +2,7 @@
 
 Same commands and the same output as the local world (``local.py``): records are mapped onto the model the
 way the local world maps its files (short ``workflowName``, machine name in ``workflowId``, step errors only
-for failed or retrying steps, sleeps and hooks only for active runs, payloads decoded by ``codec``).
+for failed or retrying steps, sleeps and hooks only for active runs, payloads decoded by ``values``).
 
 Wire protocol
 -------------
@@ -94,28 +94,22 @@ from ...model import (
     parse_time,
 )
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
-from .codec import (
+from .ids import normalize_run_id
+from .records import (
     SDK_STATUSES,
-    StreamDecoder,
-    b64url,
-    b64url_decode,
-    cbor_uint8array,
-    decode_payload,
     event_filter,
     event_from_record,
     first_shown,
-    normalize_run_id,
     parse_statuses,
     plan_wake,
     record_time,
     run_from_record,
     search_hit,
     step_from_record,
-    stream_base,
-    stream_name,
-    stream_namespace,
     workflow_short_name,
 )
+from .streams import StreamDecoder, b64url, b64url_decode, stream_base, stream_name, stream_namespace
+from .values import cbor_uint8array, decode_payload
 from .versions import READ_MAX, VERCEL, ReadWarner, check_write, doctor_line, refusal_hint, write_refusal
 
 if TYPE_CHECKING:
@@ -400,7 +394,7 @@ def _q(segment: str) -> str:
 
 _WHEN = (str, int, float, datetime)
 #: The fields wfctl maps and the types the API gives them (CBOR dates decode as datetimes; absent or null is
-#: always fine). Payload fields are decoded by ``codec``, which shows what it cannot read as such.
+#: always fine). Payload fields are decoded by ``values``, which shows what it cannot read as such.
 RUN_FIELDS = {
     "runId": str,
     "status": str,
@@ -604,7 +598,7 @@ class VercelWorldBackend(Backend):
         return _check(f"run {run_id}", body, RUN_FIELDS)
 
     def _to_run(self, raw: dict[str, Any]) -> Run:
-        """The world's mapping (``codec.run_from_record``: errors may be legacy JSON text or 5.0 serialized values,
+        """The world's mapping (``records.run_from_record``: errors may be legacy JSON text or 5.0 serialized values,
         with ``errorCode`` beside them; 5.0 ``attributes``), plus the storage sizes the Vercel API reports. A run
         of a spec version newer than wfctl reads is shown as far as it can be, with one warning per version."""
         self._newer.check(raw.get("specVersion"), raw.get("runId"))
