@@ -159,6 +159,7 @@ class WfctlGroup(TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         raw = list(sys.argv[1:] if args is None else args)
@@ -167,7 +168,9 @@ class WfctlGroup(TyperGroup):
 
             completion_init()
         debug = "--debug" in raw or bool(os.environ.get("WFCTL_DEBUG"))
-        code = run_group(self, raw, prog_name or "wfctl", complete_var, debug, **extra)
+        code = run_group(
+            self, raw, prog_name or "wfctl", complete_var, debug, windows_expand_args=windows_expand_args, **extra
+        )
         if standalone_mode:
             sys.exit(code)
         return code
@@ -406,5 +409,8 @@ def run(args: list[str]) -> int:
     return command.main(args=args, prog_name="wfctl", standalone_mode=False)
 
 
-def click_command() -> Any:
-    return typer.main.get_command(app)
+def completion_script(shell: str) -> str:
+    """The completion script ``wfctl completion SHELL`` prints (for tests and tools outside a command)."""
+    from .commands.completion import script
+
+    return script(shell, typer.main.get_command(app))
