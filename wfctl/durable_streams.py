@@ -825,153 +825,16 @@ class StreamReader:
         closed: bool,
         cursor: str | None,
     ) -> Iterator[Batch]:
-        """The messages of a JSON response: partial batches while a large body arrives, then the last one.
-
-        ``s.skip`` messages after ``requested`` were already delivered by an earlier, cut read of the same
-        offset; they are parsed and dropped (history is immutable, so they are the same messages).
-
-        With ``s.columns``, the parts of a large body cut where :func:`_proven_part` shows a top-level
-        boundary go to the helper process while it has room (the others are decoded here); ``pending``
-        holds the parts in order until their messages (or the helper's columns) are known."""
-        skip = s.skip
-        seen = 0  # messages of this response parsed so far (delivered or skipped)
-        buf = bytearray()
-        begin = -1  # index in buf after the opening '[' (or after the last top-level comma split off)
-        objects: bool | None = None  # the array's first message is an object: split at '},' first
-        threshold = self.batch_bytes
-        split_any = False
-        status = resp.status_code
-        helper = None
-        #: parts in order: [text without brackets, messages (None: with the helper), columns]
-        pending: deque[list[Any]] = deque()
-
-        def deliver(part: list[Any]) -> Iterator[Batch]:
-            nonlocal seen
-            seg, items, cols = part
-            if items is None:  # the helper's part: wait for its answer
-                seg, answer = helper.result()
-                if answer is None:  # the helper is gone: decode the part here
-                    items = self._part_items(s, seg, status)
-                elif answer[0] != "ok":
-                    self._corrupt(s, seg, f"invalid JSON body ({answer[1]})", status)
-                else:
-                    items, cols = _LazyItems(b"[" + seg + b"]", answer[1]), answer[2]
-            n = len(items)
-            drop = min(n, max(0, skip - seen))
-            seen += n
-            if drop:
-                items, cols = list(items)[drop:], None
-                seg = _encode_compact(items)[1:-1] if items else b""
-            if items:
-                s.skip += len(items)
-                s.failures = 0  # progress
-                data = items.data if items.__class__ is _LazyItems else b"[" + seg + b"]"
-                yield Batch(
-                    data=data,
-                    items=items,
-                    offset=requested,
-                    up_to_date=False,
-                    closed=False,
-                    cursor=s.cursor,
-                    status=status,
-                    partial=True,
-                    index=seen - len(items),
-                    columns=cols,
-                )
-
-        chunks = self._body_chunks(s, resp)
+        """The messages of a JSON response: partial batches while a large body arrives, then the last one
+        (see :class:`_JsonAnswer`)."""
+        answer = _JsonAnswer(self, s, requested, resp.status_code)
         try:
-            for chunk in chunks:
-                buf += chunk
-                if begin < 0:
-                    first = buf.lstrip()[:1]
-                    if not first:
-                        continue
-                    if first != b"[":
-                        threshold = -1  # not an array: read it all, the final parse reports it
-                        begin = 0
-                        continue
-                    begin = buf.index(b"[") + 1
-                if objects is None and threshold >= 0 and len(buf) - begin >= threshold:
-                    objects = buf[begin : begin + 64].lstrip()[:1] == b"{"
-                    if objects and s.columns:
-                        if s.helper is None:
-                            s.helper = ColumnHelper(s.columns)
-                        helper = s.helper
-                while threshold >= 0 and len(buf) - begin >= threshold:
-                    # batches of about batch_bytes each, however large the chunk that just arrived
-                    part = _proven_part(buf, begin, self.part_bytes) if helper and not helper.broken else None
-                    if part is not None:
-                        seg, cut = part
-                        items = None if helper.submit(seg) else self._part_items(s, seg, status)
-                    else:
-                        split = _split_json_array(buf, begin, bool(objects), self.part_bytes)
-                        if split is None:
-                            threshold = 2 * (len(buf) - begin)  # one huge message: wait for (much) more
-                            break
-                        items, seg, cut = split
-                    pending.append([seg, items, None])
-                    threshold = self.part_bytes
-                    begin = cut
-                    split_any = True
-                    # deliver what is known between cuts: the helper's answers are taken (and it is given
-                    # new parts) while the caller works through the parts before them
-                    while pending and (pending[0][1] is not None or helper.ready()):
-                        yield from deliver(pending.popleft())
-                if begin > 0 and split_any:
-                    del buf[:begin]
-                    begin = 0
-            while pending:  # the whole body has arrived
-                yield from deliver(pending.popleft())
+            for chunk in self._body_chunks(s, resp):
+                yield from answer.feed(chunk)
+            yield from answer.drain()  # the whole body has arrived
         finally:
-            if helper is not None and helper.pending:  # answers this response will not take
-                helper.close()
-                s.helper = None
-        if not split_any:
-            body = bytes(buf)
-            if body.strip():
-                try:
-                    items = json.loads(body)
-                    if not isinstance(items, list):
-                        raise ValueError(f"expected a JSON array, got {type(items).__name__}")
-                except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                    self._corrupt(s, body, f"invalid JSON body ({e})", status)
-            else:
-                items = []
-        else:
-            rest = bytes(buf[begin:])
-            try:
-                items = json.loads(b"[" + rest)
-                if not items:
-                    raise ValueError("no message after the last comma")
-            except ValueError as e:
-                self._corrupt(s, rest, f"invalid JSON body ({e})", status)
-            body = b"[" + rest
-        n = len(items)
-        drop = min(n, max(0, skip - seen))
-        seen += n
-        if drop:
-            items = items[drop:]
-            body = _encode_compact(items)
-        s.skip = max(0, s.skip + len(items) - seen)  # messages already delivered beyond this response
-        s.cursor = cursor
-        yield Batch(
-            data=body,
-            items=items,
-            offset=next_offset,
-            up_to_date=up_to_date,
-            closed=closed,
-            cursor=cursor,
-            status=status,
-            index=seen - len(items),
-        )
-
-    def _part_items(self, s: _Session, seg: bytes, status: int) -> list[Any]:
-        """The messages of a part whose cut is proven (its text can only fail to parse if it is damaged)."""
-        try:
-            return json.loads(b"[" + seg + b"]")
-        except ValueError as e:
-            self._corrupt(s, seg, f"invalid JSON body ({e})", status)
+            answer.release()
+        yield answer.last(next_offset, up_to_date, closed, cursor)
 
     def _read_body(self, s: _Session, resp: httpx.Response) -> bytes:
         """Read a whole (small, one page) body. gzip/deflate are decoded here rather than by httpx because
@@ -1243,6 +1106,178 @@ class StreamReader:
         delay = self.backoff.delay(failures - 1, r.retry_after)
         log.debug("retry %d/%d in %.2fs: %s", failures, self.max_retries, delay, r.error.message)
         self._sleep(delay)
+
+
+class _JsonAnswer:
+    """One JSON response of a catch-up or long-poll, split into ``partial`` batches as its body arrives (see
+    "Large responses" in docs/durable-streams.md): :meth:`feed` it the body's chunks, then :meth:`drain`
+    the parts still pending, :meth:`release` the helper process, and take the response's own batch from
+    :meth:`last`.
+
+    ``s.skip`` messages after ``requested`` were already delivered by an earlier, cut read of the same
+    offset; they are parsed and dropped (history is immutable, so they are the same messages).
+
+    With ``s.columns``, the parts of a large body cut where :func:`_proven_part` shows a top-level boundary
+    go to the helper process while it has room (the others are decoded here); ``pending`` holds the parts in
+    order until their messages (or the helper's columns) are known."""
+
+    def __init__(self, reader: StreamReader, s: _Session, requested: str, status: int) -> None:
+        self.reader = reader
+        self.s = s
+        self.requested = requested
+        self.status = status
+        self.skip = s.skip
+        self.seen = 0  # messages of this response parsed so far (delivered or skipped)
+        self.buf = bytearray()
+        self.begin = -1  # index in buf after the opening '[' (or after the last top-level comma split off)
+        self.objects: bool | None = None  # the array's first message is an object: split at '},' first
+        self.threshold = reader.batch_bytes
+        self.split_any = False
+        self.helper: ColumnHelper | None = None
+        #: parts in order: [text without brackets, messages (None: with the helper), columns]
+        self.pending: deque[list[Any]] = deque()
+
+    def feed(self, chunk: bytes) -> Iterator[Batch]:
+        """Take one chunk of the body; yield the partial batches that are complete."""
+        s, buf, helper, pending = self.s, self.buf, self.helper, self.pending
+        buf += chunk
+        if self.begin < 0:
+            first = buf.lstrip()[:1]
+            if not first:
+                return
+            if first != b"[":
+                self.threshold = -1  # not an array: read it all, the final parse reports it
+                self.begin = 0
+                return
+            self.begin = buf.index(b"[") + 1
+        if self.objects is None and self.threshold >= 0 and len(buf) - self.begin >= self.threshold:
+            self.objects = buf[self.begin : self.begin + 64].lstrip()[:1] == b"{"
+            if self.objects and s.columns:
+                if s.helper is None:
+                    s.helper = ColumnHelper(s.columns)
+                helper = self.helper = s.helper
+        part_bytes = self.reader.part_bytes
+        while self.threshold >= 0 and len(buf) - self.begin >= self.threshold:
+            # batches of about batch_bytes each, however large the chunk that just arrived
+            part = _proven_part(buf, self.begin, part_bytes) if helper and not helper.broken else None
+            if part is not None:
+                seg, cut = part
+                items = None if helper and helper.submit(seg) else self._decode(seg)
+            else:
+                split = _split_json_array(buf, self.begin, bool(self.objects), part_bytes)
+                if split is None:
+                    self.threshold = 2 * (len(buf) - self.begin)  # one huge message: wait for (much) more
+                    break
+                items, seg, cut = split
+            pending.append([seg, items, None])
+            self.threshold = part_bytes
+            self.begin = cut
+            self.split_any = True
+            # deliver what is known between cuts: the helper's answers are taken (and it is given new parts)
+            # while the caller works through the parts before them
+            while pending and (pending[0][1] is not None or (helper is not None and helper.ready())):
+                yield from self._deliver(pending.popleft())
+        if self.begin > 0 and self.split_any:
+            del buf[: self.begin]
+            self.begin = 0
+
+    def drain(self) -> Iterator[Batch]:
+        """The partial batches of the parts still pending (the whole body has arrived)."""
+        while self.pending:
+            yield from self._deliver(self.pending.popleft())
+
+    def release(self) -> None:
+        """Close the helper if it still holds answers this response will not take."""
+        if self.helper is not None and self.helper.pending:
+            self.helper.close()
+            self.s.helper = None
+
+    def last(self, next_offset: str, up_to_date: bool, closed: bool, cursor: str | None) -> Batch:
+        """The response's own batch: the messages after the last part (all of them for a small body),
+        validated, with the response's offset (the one the caller commits)."""
+        s, buf, status, skip = self.s, self.buf, self.status, self.skip
+        items: list[Any]
+        if not self.split_any:
+            body = bytes(buf)
+            if body.strip():
+                try:
+                    items = json.loads(body)
+                    if not isinstance(items, list):
+                        raise ValueError(f"expected a JSON array, got {type(items).__name__}")
+                except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                    self.reader._corrupt(s, body, f"invalid JSON body ({e})", status)
+            else:
+                items = []
+        else:
+            rest = bytes(buf[self.begin :])
+            try:
+                items = json.loads(b"[" + rest)
+                if not items:
+                    raise ValueError("no message after the last comma")
+            except ValueError as e:
+                self.reader._corrupt(s, rest, f"invalid JSON body ({e})", status)
+            body = b"[" + rest
+        n = len(items)
+        drop = min(n, max(0, skip - self.seen))
+        self.seen += n
+        if drop:
+            items = items[drop:]
+            body = _encode_compact(items)
+        s.skip = max(0, s.skip + len(items) - self.seen)  # messages already delivered beyond this response
+        s.cursor = cursor
+        return Batch(
+            data=body,
+            items=items,
+            offset=next_offset,
+            up_to_date=up_to_date,
+            closed=closed,
+            cursor=cursor,
+            status=status,
+            index=self.seen - len(items),
+        )
+
+    def _deliver(self, part: list[Any]) -> Iterator[Batch]:
+        """The partial batch of one part (none when all its messages are skipped)."""
+        s = self.s
+        seg, items, cols = part
+        if items is None:  # the helper's part: wait for its answer
+            assert self.helper is not None
+            seg, answer = self.helper.result()
+            if answer is None:  # the helper is gone: decode the part here
+                items = self._decode(seg)
+            elif answer[0] != "ok":
+                self.reader._corrupt(s, seg, f"invalid JSON body ({answer[1]})", self.status)
+            else:
+                items, cols = _LazyItems(b"[" + seg + b"]", answer[1]), answer[2]
+        n = len(items)
+        drop = min(n, max(0, self.skip - self.seen))
+        self.seen += n
+        if drop:
+            items, cols = list(items)[drop:], None
+            seg = _encode_compact(items)[1:-1] if items else b""
+        if items:
+            s.skip += len(items)
+            s.failures = 0  # progress
+            data = items.data if items.__class__ is _LazyItems else b"[" + seg + b"]"
+            yield Batch(
+                data=data,
+                items=items,
+                offset=self.requested,
+                up_to_date=False,
+                closed=False,
+                cursor=s.cursor,
+                status=self.status,
+                partial=True,
+                index=self.seen - len(items),
+                columns=cols,
+            )
+
+    def _decode(self, seg: bytes) -> list[Any]:
+        """The messages of a part whose cut is proven (its text can only fail to parse if it is damaged)."""
+        try:
+            return json.loads(b"[" + seg + b"]")
+        except ValueError as e:
+            self.reader._corrupt(self.s, seg, f"invalid JSON body ({e})", self.status)
 
 
 def _query_items(params: Mapping[str, str]) -> list[tuple[str, str]]:
