@@ -91,6 +91,43 @@ PAYLOAD_FIELD = {
     "hook_created": "metadata",
     "hook_received": "payload",
 }
+#: The fake's own bookkeeping in its records, never answered (a reference descriptor's ``_ref`` is answered).
+PRIVATE_KEYS = ("_env", "_payload")
+#: The event types a client may write (@workflow/world ``CreateEventSchema``; hook_conflict is the world's own).
+CREATE_EVENT_TYPES = (
+    "run_created",
+    "run_started",
+    "run_completed",
+    "run_failed",
+    "run_cancelled",
+    "step_created",
+    "step_started",
+    "step_completed",
+    "step_failed",
+    "step_retrying",
+    "hook_created",
+    "hook_received",
+    "hook_disposed",
+    "wait_created",
+    "wait_completed",
+)
+#: Events whose error the 4.x runtime sends as a structured value in the frame meta, not dehydrated bytes: the
+#: API keeps it as a CBOR StructuredError ``{message, stack?}`` and serves it as the event body.
+STRUCTURED_ERROR_EVENTS = ("run_failed", "step_failed", "step_retrying")
+#: v4 POST frame meta → eventData (world-vercel ``splitEventDataForV4``: the hook token and webhook flag are
+#: renamed on the wire; stack is folded into the structured error).
+META_EVENT_DATA = {
+    "deploymentId": "deploymentId",
+    "workflowName": "workflowName",
+    "stepName": "stepName",
+    "attempt": "attempt",
+    "resumeAt": "resumeAt",
+    "retryAfter": "retryAfter",
+    "hookToken": "token",
+    "hookIsWebhook": "isWebhook",
+    "errorCode": "errorCode",
+    "executionContext": "executionContext",
+}
 T0 = datetime(2026, 11, 22, 4, 0, 0, tzinfo=timezone.utc)
 DEMO_WORKFLOW = "workflow//./workflows/demo//demoWorkflow"
 
@@ -194,6 +231,20 @@ def _uncursor(text: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
 
 
+def _structured_error(error: Any, stack: Any = None) -> dict[str, Any] | None:
+    """A run/step error as the 4.x runtime sends it (a message string, or ``{message, stack?}``) →
+    ``{message, stack?}``."""
+    if isinstance(error, str):
+        out: dict[str, Any] = {"message": error}
+    elif isinstance(error, dict) and isinstance(error.get("message"), str):
+        out = {k: error[k] for k in ("message", "stack", "code") if isinstance(error.get(k), str)}
+    else:
+        return None
+    if isinstance(stack, str) and "stack" not in out:
+        out["stack"] = stack
+    return out
+
+
 # -- recording and faults ----------------------------------------------------------------------------------
 
 
@@ -219,6 +270,22 @@ class Fault:
     path: re.Pattern[str] | None
     body: Any
     headers: dict[str, str]
+
+
+@dataclass
+class _Write:
+    """One event write being applied."""
+
+    run_id: str
+    env: str
+    event_type: str
+    correlation_id: str | None
+    spec: int
+    data: dict[str, Any]
+    payload: bytes | None
+    error: dict[str, Any] | None
+    occurred_at: datetime | None
+    reason: Any = None
 
 
 class HttpError(Exception):
@@ -465,11 +532,14 @@ class FakeVercelWorld:
         correlation_id: str | None = None,
         payload: bytes | None = None,
         at: datetime | None = None,
+        spec_version: int | None = None,
+        occurred_at: datetime | None = None,
         **data: Any,
     ) -> dict[str, Any]:
+        """Append an event (its specVersion: ``spec_version``, else the run's)."""
         with self.lock:
             at = at or self.tick()
-            spec = self.runs[run_id].get("specVersion", 3)
+            spec = spec_version if spec_version is not None else self.runs[run_id].get("specVersion", 3)
             event: dict[str, Any] = {
                 "eventId": f"wevt_{ulid(at)}",
                 "runId": run_id,
@@ -477,6 +547,8 @@ class FakeVercelWorld:
                 "createdAt": at,
                 "specVersion": spec,
             }
+            if occurred_at is not None:
+                event["occurredAt"] = occurred_at
             if correlation_id:
                 event["correlationId"] = correlation_id
             if data:
@@ -880,44 +952,50 @@ class FakeVercelWorld:
         return {"data": page, "cursor": next_cursor, "hasMore": more, "done": stream["done"] and not more}
 
     def _create_event(self, run_id: str, env: str, meta: dict[str, Any], payload: bytes, *, cbor: bool) -> Reply:
-        run = self._run(run_id, env)
+        """One event written (reference §2.4, §3.5; the v4 frame meta as @workflow/world-vercel builds it): the
+        entities it changes are materialized, and the answer is the ``x-wf-*`` headers and the entity bag."""
         event_type = meta.get("eventType")
         if not isinstance(event_type, str):
             raise HttpError(400, "bad_request", "eventType is required")
         if not isinstance(meta.get("specVersion"), int):
             raise HttpError(400, "bad_request", "specVersion is required")
-        if event_type == "run_cancelled":
-            reason = meta.get("cancelReason")
-            if reason is not None and not self.accept_cancel_reason:
-                raise HttpError(400, "bad_request", "unknown field cancelReason")
-            if run["status"] in ("completed", "failed"):
-                raise HttpError(409, "conflict", f"Cannot cancel a {run['status']} run")
-            self.set_status(run_id, "cancelled", event=False)
-            event = self.add_event(
-                run_id, "run_cancelled", at=run["completedAt"], **({"cancelReason": reason} if reason else {})
-            )
-        elif event_type == "wait_completed":
-            corr = meta.get("correlationId")
-            if not isinstance(corr, str):
-                raise HttpError(400, "bad_request", "correlationId is required")
-            events = self.events.get(run_id, [])
-            if not any(e["eventType"] == "wait_created" and e.get("correlationId") == corr for e in events):
-                raise HttpError(404, "not_found", f"wait {corr} not found")
-            if any(e["eventType"] == "wait_completed" and e.get("correlationId") == corr for e in events):
-                raise HttpError(409, "conflict", f"wait {corr} already completed")
-            if run["status"] in TERMINAL:
-                raise HttpError(409, "conflict", f"run is {run['status']}")
-            resume_at = meta.get("resumeAt")
-            event = self.add_event(
-                run_id,
-                "wait_completed",
-                correlation_id=corr,
-                **({"resumeAt": resume_at} if resume_at is not None else {}),
-            )
-        else:
-            raise HttpError(400, "bad_request", f"the fake does not accept {event_type} events")
-        view = {k: v for k, v in event.items() if not k.startswith("_")}
-        reply = self._encode({"event": view, "run": self._run_view(run, lazy=True)}, cbor)
+        if event_type not in CREATE_EVENT_TYPES:
+            raise HttpError(400, "bad_request", f"unknown eventType {event_type!r}")
+        corr = meta.get("correlationId")
+        if event_type.startswith(("step_", "hook_", "wait_")) and not isinstance(corr, str):
+            raise HttpError(400, "bad_request", f"{event_type} needs a correlationId")
+        data = {name: meta[wire] for wire, name in META_EVENT_DATA.items() if meta.get(wire) is not None}
+        error = _structured_error(meta.get("error"), meta.get("stack"))
+        if event_type in STRUCTURED_ERROR_EVENTS and not payload and error is not None:
+            # the 4.x runtime sends run/step errors un-dehydrated in the meta; the API keeps them as a CBOR
+            # StructuredError, served as the event's body (the client CBOR-decodes it)
+            payload = cbor2.dumps(error)
+        write = _Write(
+            run_id=run_id,
+            env=env,
+            event_type=event_type,
+            correlation_id=corr if isinstance(corr, str) else None,
+            spec=meta["specVersion"],
+            data=data,
+            payload=payload or None,
+            error=error,
+            occurred_at=meta.get("occurredAt") if isinstance(meta.get("occurredAt"), datetime) else None,
+            reason=meta.get("cancelReason"),
+        )
+        bag = getattr(self, f"_on_{event_type}")(write)
+        lazy = meta.get("remoteRefBehavior") != "resolve"
+        event = bag["event"]
+        answer: dict[str, Any] = {"event": self._event_view(event, lazy)}
+        run = self.runs.get(run_id)
+        if run is not None:
+            answer["run"] = self._run_view(run, lazy=lazy)
+        if bag.get("step") is not None:
+            answer["step"] = self._strip(bag["step"], ("input", "output"), lazy)
+        if bag.get("hook") is not None:
+            answer["hook"] = self._strip(bag["hook"], ("metadata",), lazy)
+        if bag.get("wait") is not None:
+            answer["wait"] = bag["wait"]
+        reply = self._encode(answer, cbor)
         reply.headers.update(
             {
                 "x-wf-event-id": event["eventId"],
@@ -927,13 +1005,321 @@ class FakeVercelWorld:
         )
         return reply
 
+    def _event(self, w: "_Write", run_id: str | None = None, **data: Any) -> dict[str, Any]:
+        return self.add_event(
+            run_id or w.run_id,
+            w.event_type,
+            correlation_id=w.correlation_id,
+            payload=w.payload,
+            spec_version=w.spec,
+            occurred_at=w.occurred_at,
+            **data,
+        )
+
+    def _live_run(self, w: "_Write") -> dict[str, Any]:
+        """The run of a write that needs it active: 404 unknown, 409 finished."""
+        run = self._run(w.run_id, w.env)
+        if run["status"] in TERMINAL:
+            raise HttpError(409, "conflict", f"Workflow run {w.run_id} is {run['status']}")
+        return run
+
+    def _new_run(self, w: "_Write") -> dict[str, Any]:
+        if not w.run_id.startswith("wrun_"):
+            raise HttpError(400, "bad_request", f"invalid run id {w.run_id!r}")
+        if not isinstance(w.data.get("deploymentId"), str) or not isinstance(w.data.get("workflowName"), str):
+            raise HttpError(400, "bad_request", "run_created needs deploymentId and workflowName")
+        now = self.tick()
+        run: dict[str, Any] = {
+            "runId": w.run_id,
+            "status": "pending",
+            "deploymentId": w.data["deploymentId"],
+            "workflowName": w.data["workflowName"],
+            "specVersion": w.spec,
+            "input": w.payload,
+            "createdAt": now,
+            "updatedAt": now,
+            "_env": w.env,
+        }
+        if isinstance(w.data.get("executionContext"), dict):
+            run["executionContext"] = w.data["executionContext"]
+        self.runs[w.run_id] = run
+        for store in (self.steps, self.events, self.hooks):
+            store.setdefault(w.run_id, [])
+        self.streams.setdefault(w.run_id, {})
+        keep = ("deploymentId", "workflowName", "executionContext")
+        event = self.add_event(
+            w.run_id,
+            "run_created",
+            payload=w.payload,
+            at=now,
+            spec_version=w.spec,
+            occurred_at=w.occurred_at,
+            **{k: w.data[k] for k in keep if k in w.data},
+        )
+        return {"event": event}
+
+    def _on_run_created(self, w: "_Write") -> dict[str, Any]:
+        if w.run_id in self.runs:
+            raise HttpError(409, "conflict", f"Workflow run {w.run_id} already exists")
+        return self._new_run(w)
+
+    def _on_run_started(self, w: "_Write") -> dict[str, Any]:
+        if w.run_id not in self.runs and "deploymentId" in w.data:
+            self._new_run(w)  # resilient start: the queue's run input stands in for a missed run_created
+        run = self._run(w.run_id, w.env)
+        if run["status"] in TERMINAL:
+            raise HttpError(410, "gone", f"Workflow run {w.run_id} is {run['status']}")
+        now = self.tick()
+        if run["status"] == "pending":
+            run["status"], run["startedAt"] = "running", now
+        run["updatedAt"] = now
+        w.payload = None  # the run input rides along only to create the run
+        return {
+            "event": self.add_event(w.run_id, "run_started", at=now, spec_version=w.spec, occurred_at=w.occurred_at)
+        }
+
+    def _finish_run(self, w: "_Write", status: str) -> dict[str, Any]:
+        run = self._live_run(w)
+        now = self.tick()
+        run.update(status=status, completedAt=now, updatedAt=now)
+        self.hooks[w.run_id] = []
+        return run
+
+    def _on_run_completed(self, w: "_Write") -> dict[str, Any]:
+        run = self._finish_run(w, "completed")
+        run["output"] = w.payload
+        return {"event": self._event(w)}
+
+    def _on_run_failed(self, w: "_Write") -> dict[str, Any]:
+        run = self._finish_run(w, "failed")
+        run["error"] = w.error if w.error is not None else w.payload  # bytes: a 5.0 serialized error
+        if isinstance(w.data.get("errorCode"), str):
+            run["errorCode"] = w.data["errorCode"]
+        return {"event": self._event(w, **({"errorCode": run["errorCode"]} if "errorCode" in run else {}))}
+
+    def _on_run_cancelled(self, w: "_Write") -> dict[str, Any]:
+        run = self._run(w.run_id, w.env)
+        if w.reason is not None and not self.accept_cancel_reason:
+            raise HttpError(400, "bad_request", "unknown field cancelReason")
+        if run["status"] in ("completed", "failed"):
+            raise HttpError(409, "conflict", f"Cannot cancel a {run['status']} run")
+        self.set_status(w.run_id, "cancelled", event=False)  # a cancelled run takes another event (idempotent)
+        event = self.add_event(
+            w.run_id,
+            "run_cancelled",
+            at=run["completedAt"],
+            spec_version=w.spec,
+            occurred_at=w.occurred_at,
+            **({"cancelReason": w.reason} if w.reason else {}),
+        )
+        return {"event": event}
+
+    def _step(self, w: "_Write") -> dict[str, Any]:
+        self._run(w.run_id, w.env)
+        for step in self.steps.get(w.run_id, []):
+            if step["stepId"] == w.correlation_id:
+                return step
+        raise HttpError(404, "not_found", f"Step {w.correlation_id} not found")
+
+    def _on_step_created(self, w: "_Write") -> dict[str, Any]:
+        self._live_run(w)
+        if any(s["stepId"] == w.correlation_id for s in self.steps[w.run_id]):
+            raise HttpError(409, "conflict", f"Step {w.correlation_id} already exists")
+        if not isinstance(w.data.get("stepName"), str):
+            raise HttpError(400, "bad_request", "step_created needs stepName")
+        now = self.tick()
+        step = {
+            "runId": w.run_id,
+            "stepId": w.correlation_id,
+            "stepName": w.data["stepName"],
+            "status": "pending",
+            "attempt": 0,
+            "input": w.payload,
+            "createdAt": now,
+            "updatedAt": now,
+            "specVersion": w.spec,
+        }
+        self.steps[w.run_id].append(step)
+        keep = {k: w.data[k] for k in ("stepName", "workflowName") if k in w.data}
+        return {
+            "event": self.add_event(
+                w.run_id,
+                "step_created",
+                correlation_id=w.correlation_id,
+                payload=w.payload,
+                at=now,
+                spec_version=w.spec,
+                occurred_at=w.occurred_at,
+                **keep,
+            ),
+            "step": step,
+        }
+
+    def _open_step(self, w: "_Write") -> dict[str, Any]:
+        step = self._step(w)
+        if step["status"] in TERMINAL:
+            raise HttpError(409, "conflict", f"Step {w.correlation_id} is {step['status']}")
+        return step
+
+    def _on_step_started(self, w: "_Write") -> dict[str, Any]:
+        self._live_run(w)
+        step = self._open_step(w)
+        now = self.tick()
+        step.update(status="running", attempt=int(step.get("attempt") or 0) + 1, updatedAt=now)
+        step.setdefault("startedAt", now)
+        keep = {k: w.data[k] for k in ("stepName", "workflowName") if k in w.data}
+        return {"event": self._event(w, attempt=step["attempt"], **keep), "step": step}
+
+    def _on_step_completed(self, w: "_Write") -> dict[str, Any]:
+        step = self._open_step(w)  # a step may complete after its run ended
+        now = self.tick()
+        step.update(status="completed", output=w.payload, completedAt=now, updatedAt=now)
+        keep = {k: w.data[k] for k in ("stepName", "workflowName") if k in w.data}
+        return {"event": self._event(w, **keep), "step": step}
+
+    def _on_step_failed(self, w: "_Write") -> dict[str, Any]:
+        step = self._open_step(w)
+        now = self.tick()
+        step.update(status="failed", error=w.error or {"message": "step failed"}, completedAt=now, updatedAt=now)
+        keep = {k: w.data[k] for k in ("stepName",) if k in w.data}
+        return {"event": self._event(w, **keep), "step": step}
+
+    def _on_step_retrying(self, w: "_Write") -> dict[str, Any]:
+        step = self._open_step(w)
+        now = self.tick()
+        step.update(status="pending", error=w.error or {"message": "step failed"}, updatedAt=now)
+        if isinstance(w.data.get("retryAfter"), datetime):
+            step["retryAfter"] = w.data["retryAfter"]
+        keep = {k: w.data[k] for k in ("stepName", "retryAfter") if k in w.data}
+        return {"event": self._event(w, **keep), "step": step}
+
+    def _wait_entity(self, run_id: str, corr: str) -> dict[str, Any] | None:
+        """The wait of a ``sleep()``, from its events (reference §2.6)."""
+        created = completed = None
+        for event in self.events.get(run_id, []):
+            if event.get("correlationId") == corr and event["eventType"] == "wait_created":
+                created = event
+            elif event.get("correlationId") == corr and event["eventType"] == "wait_completed":
+                completed = event
+        if created is None:
+            return None
+        wait: dict[str, Any] = {
+            "waitId": f"{run_id}-{corr}",
+            "runId": run_id,
+            "status": "completed" if completed else "waiting",
+            "createdAt": created["createdAt"],
+            "updatedAt": (completed or created)["createdAt"],
+            "specVersion": created.get("specVersion"),
+        }
+        resume_at = (created.get("eventData") or {}).get("resumeAt")
+        if resume_at is not None:
+            wait["resumeAt"] = resume_at
+        if completed:
+            wait["completedAt"] = completed["createdAt"]
+        return wait
+
+    def _on_wait_created(self, w: "_Write") -> dict[str, Any]:
+        self._live_run(w)
+        if self._wait_entity(w.run_id, w.correlation_id) is not None:  # type: ignore[arg-type]
+            raise HttpError(409, "conflict", f"wait {w.correlation_id} already exists")
+        if not isinstance(w.data.get("resumeAt"), datetime):
+            raise HttpError(400, "bad_request", "wait_created needs resumeAt")
+        event = self._event(w, resumeAt=w.data["resumeAt"])
+        return {"event": event, "wait": self._wait_entity(w.run_id, w.correlation_id)}  # type: ignore[arg-type]
+
+    def _on_wait_completed(self, w: "_Write") -> dict[str, Any]:
+        run = self._run(w.run_id, w.env)
+        wait = self._wait_entity(w.run_id, w.correlation_id)  # type: ignore[arg-type]
+        if wait is None:
+            raise HttpError(404, "not_found", f"wait {w.correlation_id} not found")
+        if wait["status"] == "completed":
+            raise HttpError(409, "conflict", f"wait {w.correlation_id} already completed")
+        if run["status"] in TERMINAL:
+            raise HttpError(409, "conflict", f"run is {run['status']}")
+        event = self._event(w, **({"resumeAt": w.data["resumeAt"]} if "resumeAt" in w.data else {}))
+        return {"event": event, "wait": self._wait_entity(w.run_id, w.correlation_id)}  # type: ignore[arg-type]
+
+    def _hook(self, w: "_Write") -> dict[str, Any]:
+        self._run(w.run_id, w.env)
+        for hook in self.hooks.get(w.run_id, []):
+            if hook["hookId"] == w.correlation_id:
+                return hook
+        raise HttpError(404, "not_found", f"Hook {w.correlation_id} not found")
+
+    def _on_hook_created(self, w: "_Write") -> dict[str, Any]:
+        run = self._live_run(w)
+        token = w.data.get("token")
+        if not isinstance(token, str):
+            raise HttpError(400, "bad_request", "hook_created needs hookToken")
+        holder = next(
+            (h for hs in self.hooks.values() for h in hs if h["token"] == token and h["environment"] == run["_env"]),
+            None,
+        )
+        if holder is not None:  # the token is taken: the world records a conflict instead (reference §2.4)
+            w.event_type, w.payload = "hook_conflict", None
+            return {"event": self._event(w, token=token, conflictingRunId=holder["runId"])}
+        now = self.tick()
+        hook: dict[str, Any] = {
+            "runId": w.run_id,
+            "hookId": w.correlation_id,
+            "token": token,
+            "ownerId": self.team,
+            "projectId": self.project,
+            "environment": run["_env"],
+            "createdAt": now,
+            "specVersion": w.spec,
+        }
+        if w.payload is not None:
+            hook["metadata"] = w.payload
+        if isinstance(w.data.get("isWebhook"), bool):
+            hook["isWebhook"] = w.data["isWebhook"]
+        self.hooks[w.run_id].append(hook)
+        keep = {k: w.data[k] for k in ("token", "isWebhook") if k in w.data}
+        event = self.add_event(
+            w.run_id,
+            "hook_created",
+            correlation_id=w.correlation_id,
+            payload=w.payload,
+            at=now,
+            spec_version=w.spec,
+            occurred_at=w.occurred_at,
+            **keep,
+        )
+        return {"event": event, "hook": hook}
+
+    def _on_hook_received(self, w: "_Write") -> dict[str, Any]:
+        hook = self._hook(w)
+        return {"event": self._event(w, token=hook["token"]), "hook": hook}
+
+    def _on_hook_disposed(self, w: "_Write") -> dict[str, Any]:
+        hook = self._hook(w)
+        self.hooks[w.run_id].remove(hook)
+        return {"event": self._event(w, token=hook["token"]), "hook": hook}
+
+    def _event_view(self, event: dict[str, Any], lazy: bool) -> dict[str, Any]:
+        """An event as an answer carries it: its payload field resolved (a structured error decoded), or a
+        reference descriptor when ``lazy``."""
+        view = {k: v for k, v in event.items() if not k.startswith("_")}
+        payload = event.get("_payload")
+        field_name = PAYLOAD_FIELD.get(event["eventType"])
+        if payload is not None and field_name:
+            data = dict(view.get("eventData") or {})
+            if lazy:
+                data[field_name] = {"_ref": f"blob_{event['eventId']}", "size": len(payload)}
+            elif event["eventType"] in STRUCTURED_ERROR_EVENTS and not payload.startswith((b"devl", b"encr")):
+                data[field_name] = cbor2.loads(payload)
+            else:
+                data[field_name] = payload
+            view["eventData"] = data
+        return view
+
     # -- encoding -----------------------------------------------------------------------------------------
     def _bytes(self, data: bytes) -> Any:
         return cbor2.CBORTag(64, data) if self.tag_uint8 else data
 
     def _prepare(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: self._prepare(v) for k, v in value.items() if not k.startswith("_")}
+            return {k: self._prepare(v) for k, v in value.items() if k not in PRIVATE_KEYS}
         if isinstance(value, list):
             return [self._prepare(v) for v in value]
         if isinstance(value, (bytes, bytearray)):
@@ -957,7 +1343,7 @@ class FakeVercelWorld:
 
         def clean(v: Any) -> Any:
             if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items() if not k.startswith("_")}
+                return {k: clean(x) for k, x in v.items() if k not in PRIVATE_KEYS}
             if isinstance(v, list):
                 return [clean(x) for x in v]
             return v
