@@ -68,7 +68,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import cbor2
@@ -300,6 +300,7 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Iterator[bytes] | None = None  # a live body, sent chunked (outside the fake's lock)
 
 
 # -- the fake ----------------------------------------------------------------------------------------------
@@ -317,13 +318,17 @@ class FakeVercelWorld:
         accept_cancel_reason: bool = True,
         chunk_cursor_on_last_page: bool = False,
         event_cursor_on_last_page: bool = True,
+        live_read_seconds: float = 30.0,
     ):
         self.token, self.project, self.team, self.environment = token, project, team, environment
         self.tag_uint8 = tag_uint8
         self.accept_cancel_reason = accept_cancel_reason
         self.chunk_cursor_on_last_page = chunk_cursor_on_last_page
         self.event_cursor_on_last_page = event_cursor_on_last_page
+        self.live_read_seconds = live_read_seconds
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)  # notified when a stream grows or closes, and on stop()
+        self._stopping = False
         self.runs: dict[str, dict[str, Any]] = {}
         self.steps: dict[str, list[dict[str, Any]]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
@@ -340,7 +345,8 @@ class FakeVercelWorld:
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> "FakeVercelWorld":
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._stopping = False
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-vercel-world", daemon=True
@@ -349,6 +355,9 @@ class FakeVercelWorld:
         return self
 
     def stop(self) -> None:
+        with self.lock:
+            self._stopping = True  # ends live stream reads
+            self.changed.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -679,11 +688,13 @@ class FakeVercelWorld:
         with self.lock:
             chunks = self.streams[run_id][name]["chunks"]
             chunks.append(data)
+            self.changed.notify_all()
             return len(chunks) - 1
 
     def close_stream(self, run_id: str, name: str) -> None:
         with self.lock:
             self.streams[run_id][name]["done"] = True
+            self.changed.notify_all()
 
     def set_status(self, run_id: str, status: str, *, output: Any = None, event: bool = True) -> None:
         """Move a run to a new status (a terminal one writes its terminal event)."""
@@ -806,6 +817,12 @@ class FakeVercelWorld:
                     raise HttpError(409, "conflict", f"run is {run['status']}")
                 self.set_status(run_id, "cancelled")
                 return self._encode(self._run_view(run, lazy=True), cbor)
+            case ["v2", "runs", run_id, "stream", name] if method == "PUT":
+                return self._write_stream(run_id, name, env, record)
+            case ["v2", "runs", run_id, "stream", name] if method == "GET":
+                return self._live_read(self._stream(run_id, name, env), record)
+            case ["v2", "stream", name] if method == "GET":
+                return self._live_read(self._stream_by_name(name, env), record)
             case ["v2", "runs", run_id, "streams"] if method == "GET":
                 self._run(run_id, env)
                 return self._json(200, sorted(self.streams.get(run_id, {})))
@@ -829,6 +846,66 @@ class FakeVercelWorld:
         if stream is None:
             raise HttpError(404, "not_found", f"stream {name} not found")
         return stream
+
+    def _stream_by_name(self, name: str, env: str) -> dict[str, Any]:
+        """``GET /v2/stream/{name}`` names no run: the stream is found by its name."""
+        for run_id, streams in self.streams.items():
+            if name in streams and (run_id not in self.runs or self.runs[run_id]["_env"] == env):
+                return streams[name]
+        raise HttpError(404, "not_found", f"stream {name} not found")
+
+    def _write_stream(self, run_id: str, name: str, env: str, record: Recorded) -> Reply:
+        """``PUT /v2/runs/{runId}/stream/{name}`` (world-vercel ``createStreamer``): the body is one chunk; with
+        ``X-Stream-Multi: true`` several, each ``u32be length | bytes``; ``X-Stream-Done: true`` closes the stream.
+        A run id the world does not know is accepted (the SDK's health check writes under a made-up run id)."""
+        if run_id in self.runs:
+            self._run(run_id, env)
+        stream = self.streams.setdefault(run_id, {}).setdefault(name, {"chunks": [], "done": False})
+        if record.headers.get("x-stream-done") == "true":
+            stream["done"] = True
+        elif record.headers.get("x-stream-multi") == "true":
+            pos, body = 0, record.body
+            while pos < len(body):
+                if len(body) - pos < 4:
+                    raise HttpError(400, "bad_request", "truncated multi-chunk body")
+                (size,) = struct.unpack_from(">I", body, pos)
+                if len(body) - pos - 4 < size:
+                    raise HttpError(400, "bad_request", "truncated multi-chunk body")
+                stream["chunks"].append(body[pos + 4 : pos + 4 + size])
+                pos += 4 + size
+        else:
+            stream["chunks"].append(record.body)
+        self.changed.notify_all()
+        return Reply(204)
+
+    def _live_read(self, stream: dict[str, Any], record: Recorded) -> Reply:
+        """The live read: the chunks from ``startIndex`` (negative: from the end) as one byte stream, held open
+        until the stream is done (or ``live_read_seconds`` passed, as a function's time limit would)."""
+        raw = record.param("startIndex") or "0"
+        try:
+            start = int(raw)
+        except ValueError:
+            raise HttpError(400, "bad_request", f"invalid startIndex {raw!r}") from None
+        if start < 0:
+            start = max(0, len(stream["chunks"]) + start)
+        deadline = time.monotonic() + self.live_read_seconds
+
+        def body() -> Iterator[bytes]:
+            index = start
+            while True:
+                with self.changed:
+                    while index >= len(stream["chunks"]) and not stream["done"] and not self._stopping:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not self.changed.wait(left):
+                            break
+                    fresh = stream["chunks"][index:]
+                    finished = stream["done"] or self._stopping or time.monotonic() >= deadline
+                index += len(fresh)
+                yield from fresh
+                if finished:
+                    return
+
+        return Reply(200, content_type="application/octet-stream", stream=body())
 
     @staticmethod
     def _strip(entity: dict[str, Any], fields: tuple[str, ...], lazy: bool) -> dict[str, Any]:
@@ -1362,6 +1439,16 @@ class FakeVercelWorld:
             time.sleep(0.01)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a cancelled live read, a process exiting with pooled connections) is no error."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeVercelWorld
     protocol_version = "HTTP/1.1"
@@ -1381,10 +1468,23 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.fake.handle(self.command, self.path, headers, body)
         self.send_response(reply.status)
         self.send_header("content-type", reply.content_type)
-        self.send_header("content-length", str(len(reply.body)))
+        if reply.stream is None:
+            self.send_header("content-length", str(len(reply.body)))
+        else:
+            self.send_header("transfer-encoding", "chunked")
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(reply.body)
+        if reply.stream is None:
+            self.wfile.write(reply.body)
+            return
+        try:
+            for part in reply.stream:
+                if part:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the reader hung up (a cancelled live read)
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve
