@@ -796,7 +796,23 @@ class FakeVercelWorld:
                 )
             case ["v4", "runs", run_id, "events"] if method == "GET":
                 self._run(run_id, env)
-                return self._list_events(run_id, record)
+                return self._list_events(self.events.get(run_id, []), record)
+            case ["v4", "runs", run_id, "events", event_id] if method == "GET":
+                return self._get_event(run_id, event_id, env)
+            case ["v4", "events"] if method == "GET":
+                return self._events_by_correlation(record, env)
+            case ["v2", "runs", run_id, "steps", step_id] if method == "GET":
+                self._run(run_id, env)
+                return self._encode(self._find_step(step_id, env, run_id, record), cbor)
+            case ["v2", "steps", step_id] if method == "GET":
+                return self._encode(self._find_step(step_id, env, None, record), cbor)
+            case ["v2", "hooks", "by-token"] if method == "GET":
+                token = record.param("token")
+                return self._encode(self._find_hook(lambda h: h["token"] == token, env, f"token {token}"), cbor)
+            case ["v2", "hooks", hook_id] if method == "GET":
+                return self._encode(self._find_hook(lambda h: h["hookId"] == hook_id, env, hook_id), cbor)
+            case ["v1", "runs", "create"] if method == "POST":
+                return self._create_legacy_run(record, env, cbor)
             case ["v4", "runs", run_id, "events", _event_type] if method == "POST":
                 try:
                     frames = decode_v4_frames(record.body)
@@ -846,6 +862,54 @@ class FakeVercelWorld:
         if stream is None:
             raise HttpError(404, "not_found", f"stream {name} not found")
         return stream
+
+    def _find_step(self, step_id: str, env: str, run_id: str | None, record: Recorded) -> dict[str, Any]:
+        lazy = record.param("remoteRefBehavior") == "lazy"
+        for rid, steps in self.steps.items():
+            if self.runs[rid]["_env"] != env or (run_id is not None and rid != run_id):
+                continue
+            for step in steps:
+                if step["stepId"] == step_id:
+                    return self._strip(step, ("input", "output"), lazy)
+        raise HttpError(404, "not_found", f"Step {step_id} not found")
+
+    def _find_hook(self, match: Callable[[dict[str, Any]], bool], env: str, what: str) -> dict[str, Any]:
+        for rid, hooks in self.hooks.items():
+            for hook in hooks:
+                if self.runs[rid]["_env"] == env and match(hook):
+                    return hook
+        raise HttpError(404, "not_found", f"Hook {what} not found")
+
+    def _create_legacy_run(self, record: Recorded, env: str, cbor: bool) -> Reply:
+        """``POST /v1/runs/create`` (legacy specVersion-1 runs, the client's v1Compat): a CBOR body
+        ``{deploymentId, workflowName, input, executionContext?}``; the run id is the server's; no event log."""
+        try:
+            data = cbor2.loads(record.body) if record.body else {}
+        except (cbor2.CBORDecodeError, ValueError):
+            raise HttpError(400, "bad_request", "body is not CBOR") from None
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) for k in ("deploymentId", "workflowName")
+        ):
+            raise HttpError(400, "bad_request", "deploymentId and workflowName are required")
+        now = self.tick()
+        run_id = f"wrun_{ulid(now)}"
+        run: dict[str, Any] = {
+            "runId": run_id,
+            "status": "pending",
+            "deploymentId": data["deploymentId"],
+            "workflowName": data["workflowName"],
+            "input": data.get("input"),
+            "createdAt": now,
+            "updatedAt": now,
+            "_env": env,
+        }
+        if isinstance(data.get("executionContext"), dict):
+            run["executionContext"] = data["executionContext"]
+        self.runs[run_id] = run
+        for store in (self.steps, self.events, self.hooks):
+            store.setdefault(run_id, [])
+        self.streams.setdefault(run_id, {})
+        return self._encode(self._run_view(run, lazy=False), cbor)
 
     def _stream_by_name(self, name: str, env: str) -> dict[str, Any]:
         """``GET /v2/stream/{name}`` names no run: the stream is found by its name."""
@@ -975,13 +1039,49 @@ class FakeVercelWorld:
         more = len(ordered) > limit
         return {"data": page, "cursor": _cursor(key(page[-1])) if more and page else None, "hasMore": more}
 
-    def _list_events(self, run_id: str, record: Recorded) -> Reply:
+    @staticmethod
+    def _frame(event: dict[str, Any], lazy: bool) -> bytes:
+        """One event as a v4 frame: meta = the entity, its payload field a reference descriptor; body = the
+        payload bytes (empty when ``lazy``)."""
+        meta = {k: v for k, v in event.items() if not k.startswith("_")}
+        payload = event.get("_payload")
+        field_name = PAYLOAD_FIELD.get(event["eventType"])
+        if payload is not None and field_name:
+            data = dict(meta.get("eventData") or {})
+            data[field_name] = {"_ref": f"blob_{event['eventId']}", "size": len(payload)}
+            meta["eventData"] = data
+        return encode_v4_frame(meta, b"" if lazy or payload is None else payload)
+
+    def _get_event(self, run_id: str, event_id: str, env: str) -> Reply:
+        """``GET /v4/runs/{runId}/events/{eventId}``: one frame, no end frame."""
+        self._run(run_id, env)
+        for event in self.events.get(run_id, []):
+            if event["eventId"] == event_id:
+                return Reply(200, self._frame(event, lazy=False), V4_FRAMES)
+        raise HttpError(404, "not_found", f"Event {event_id} not found")
+
+    def _events_by_correlation(self, record: Recorded, env: str) -> Reply:
+        """``GET /v4/events?correlationId=&runId=``: the same frame list, selected by correlation id."""
+        corr = record.param("correlationId")
+        if not corr:
+            raise HttpError(400, "bad_request", "correlationId is required")
+        run_id = record.param("runId")
+        events = [
+            e
+            for rid, es in self.events.items()
+            if self.runs[rid]["_env"] == env and (run_id is None or rid == run_id)
+            for e in es
+            if e.get("correlationId") == corr
+        ]
+        return self._list_events(events, record)
+
+    def _list_events(self, events: list[dict[str, Any]], record: Recorded) -> Reply:
         order = record.param("sortOrder") or "asc"
         if order not in ("asc", "desc"):
             raise HttpError(400, "bad_request", f"invalid sortOrder {order!r}")
         limit = self._limit(record)
         lazy = record.param("remoteRefBehavior") == "lazy"
-        events = sorted(self.events.get(run_id, []), key=lambda e: e["eventId"], reverse=order == "desc")
+        events = sorted(events, key=lambda e: e["eventId"], reverse=order == "desc")
         cursor = record.param("cursor")
         if cursor:
             try:
@@ -992,14 +1092,7 @@ class FakeVercelWorld:
         page, more = events[:limit], len(events) > limit
         out = bytearray()
         for event in page:
-            meta = {k: v for k, v in event.items() if not k.startswith("_")}
-            payload = event.get("_payload")
-            field_name = PAYLOAD_FIELD.get(event["eventType"])
-            if payload is not None and field_name:
-                data = dict(meta.get("eventData") or {})
-                data[field_name] = {"_ref": f"blob_{event['eventId']}", "size": len(payload)}
-                meta["eventData"] = data
-            out += encode_v4_frame(meta, b"" if lazy or payload is None else payload)
+            out += self._frame(event, lazy)
         end: dict[str, Any] = {"_end": 1, "hasMore": more}
         # @workflow/world-vercel reads a `next` as "more pages remain" (hasMore = Boolean(next)): the API gives
         # one only then. event_cursor_on_last_page (the default, which older tests rely on) also gives one on a
