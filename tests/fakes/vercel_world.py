@@ -520,9 +520,10 @@ class FakeVercelWorld:
             self.add_event(run_id, "run_completed", payload=run.get("output"), at=run["completedAt"])
         elif status == "failed":
             if isinstance(run["error"], bytes):
-                payload = run["error"]
-            else:
-                payload = devl(run["error"] if isinstance(run["error"], dict) else json.loads(run["error"]))
+                payload = run["error"]  # 5.0: the serialized error, kept as the runtime wrote it
+            else:  # 4.x: the StructuredError the runtime sent in the meta, kept as CBOR (STRUCTURED_ERROR_EVENTS)
+                error = run["error"] if isinstance(run["error"], dict) else json.loads(run["error"])
+                payload = cbor2.dumps({k: v for k, v in error.items() if k in ("message", "stack")})
             self.add_event(
                 run_id,
                 "run_failed",
@@ -628,7 +629,7 @@ class FakeVercelWorld:
                         run_id,
                         "step_failed",
                         correlation_id=step_id,
-                        payload=devl({"message": error or "boom"}),
+                        payload=cbor2.dumps(step.get("error") or {"message": "boom"}),  # STRUCTURED_ERROR_EVENTS
                         at=step["completedAt"],
                         stepName=machine,
                     )
