@@ -1,18 +1,33 @@
-"""Renderers: turn model objects into output. Only this package imports Rich.
+"""Renderers: turn model objects into output; they own the terminal. Only this package imports Rich.
 
-:class:`Renderer` handles ``plain``, ``json``, ``jsonl`` and ``id`` itself (no
-Rich import) and hands ``table`` to :mod:`wfctl.render.views`, imported on
-first use.
+:class:`Renderer` handles ``plain``, ``json``, ``jsonl`` and ``id`` itself (no Rich import) and hands
+``table`` to :mod:`wfctl.render.views`, imported on first use. The package is layered, each module importing
+only the ones below it:
+
+* bottom, no Rich: :mod:`~wfctl.render.styles` (status styles and icons), :mod:`~wfctl.render.names`
+  (workflow and step names as shown);
+* primitives: :mod:`~wfctl.render.layout` (column layout), :mod:`~wfctl.render.primitives` (console, text,
+  status cells, run-list columns, event summaries), :mod:`~wfctl.render.progress` (the wait spinner);
+* views: :mod:`~wfctl.render.dashboard`, then :mod:`~wfctl.render.views` and :mod:`~wfctl.render.live`;
+* this module, the :class:`Renderer`, on top (it imports the Rich modules lazily).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import output
 from ..interrupts import critical
 from ..model import CancelOutcome, Chunk, Counts, Event, EventBatch, Run, RunPage, WakeResult
 from ..output import OutputOptions, check_fields, select
+from .names import workflow_label
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..backends.base import Backend
+    from ..model import Check
+    from .progress import Spinner
 
 RUN_FIELDS = Run.field_names()
 EVENT_FIELDS = Event.field_names()
@@ -29,38 +44,6 @@ STATUS_FIELDS = [
     "error",
 ]
 PLAIN_RUN_COLUMNS = ["runId", "workflowName", "status", "createdAt", "startedAt", "completedAt"]
-
-
-#: The Workflow SDK's machine names: ``{kind}//{module}//{function}``.
-_MACHINE_KINDS = ("workflow", "step", "class")
-
-
-def machine_function(name: str | None) -> str | None:
-    """The function part of a Workflow SDK machine name (``workflow//./workflows/demo//demoWorkflow`` →
-    ``demoWorkflow``; everything after the module's ``//``, however many ``/`` it holds); None for any
-    other name."""
-    if not name or "//" not in name:
-        return None
-    parts = name.split("//")
-    if len(parts) < 3 or parts[0] not in _MACHINE_KINDS or not parts[1]:
-        return None
-    return "//".join(parts[2:]) or None
-
-
-def short_name(name: str | None) -> str | None:
-    """A name as tables show it: a Workflow SDK machine name is shortened at the SDK's own separator
-    (``//``) to its function name; every other name (a Temporal type, a URL, anything holding ``/``) is
-    shown whole — never cut inside the text, where a cut could leave half of a markup tag."""
-    return machine_function(name) or name
-
-
-def workflow_label(run: Run) -> str | None:
-    """The workflow name tables show: the function part of the SDK's full name (``workflowId``) when the
-    run has one, else the backend's ``workflowName``. A default export keeps the backend's name for it."""
-    function = machine_function(run.workflowId)
-    if function and function not in ("default", "__default"):
-        return function
-    return short_name(run.workflowName)
 
 
 class Renderer:
@@ -123,12 +106,14 @@ class Renderer:
         else:
             self.views.run_detail(run)
 
-    def statuses(self, runs: Sequence[Run]) -> None:
+    def statuses(self, runs: Sequence[Run], *, array: bool = False) -> None:
+        """One status per run. ``-o json`` writes one object for one run, else an array (always an array with
+        ``array``: several runs were asked for, whatever number were found)."""
         fields = self.opts.fields
         check_fields(fields, STATUS_FIELDS)
         docs = [select({k: r.to_json()[k] for k in STATUS_FIELDS}, fields) for r in runs]
         if self.fmt == "json":
-            output.write_json(docs[0] if len(docs) == 1 else docs)
+            output.write_json(docs[0] if len(docs) == 1 and not array else docs)
         elif self.fmt == "jsonl":
             for doc in docs:
                 output.write_jsonl(doc)
@@ -172,6 +157,11 @@ class Renderer:
         else:
             self.views.outcome_table(outcomes)
 
+    def run_ids(self, run_ids: Iterable[str]) -> None:
+        """Run ids, one a line, whatever the format (``cancel --dry-run -o id``: the runs it would cancel)."""
+        for run_id in run_ids:
+            output.write(output.clean(run_id))
+
     def wake(self, result: WakeResult, *, dry_run: bool, waits: Sequence[Any] = ()) -> None:
         doc = result.to_json()
         if self.fmt in ("json", "jsonl"):
@@ -188,6 +178,13 @@ class Renderer:
                 f"{verb} {result.stoppedCount} {noun} of {output.clean(result.runId)}"
                 + (f": {', '.join(map(output.clean, result.correlationIds))}" if result.correlationIds else "")
             )
+
+    def spinner(self) -> "Spinner":
+        """A spinner with the elapsed time on stderr while runs are awaited (the caller decides that stderr is a
+        terminal); ``stop()`` removes it."""
+        from .progress import Spinner
+
+        return Spinner(self.opts)
 
     # -- tail --------------------------------------------------------------------
     def tail_printer(self, run_id: str, *, stream: bool = False) -> "TailPrinter":
@@ -216,28 +213,66 @@ class Renderer:
         else:
             self.views.counts_snapshot(counts, recent)
 
-    # -- generic -------------------------------------------------------------------
-    def mapping(self, rows: Iterable[tuple[str, Any, str | None]], *, sources: bool = False) -> None:
-        """Key/value rows (config view)."""
-        rows = list(rows)
+    def live_dashboard(
+        self, backend: "Backend", profile: Any, *, workflow: str | None, interval: float, recent: int, lines: bool
+    ) -> None:
+        """The dashboard until the user quits: full screen on a terminal, else (``lines``) one line per status
+        change."""
+        from .live import run_dashboard
+
+        run_dashboard(backend, profile, self.opts, workflow=workflow, interval=interval, recent=recent, lines=lines)
+
+    # -- configuration ---------------------------------------------------------------
+    def config_view(
+        self, rows: Sequence[tuple[str, Any, str]], *, sources: bool, notes: Mapping[str, str] | None = None
+    ) -> None:
+        """The resolved profile's key/value rows (``config view``); ``sources``: where each value came from;
+        ``notes``: a comment after the keys whose purpose is easy to mistake (tables only)."""
+        notes = notes or {}
         if self.fmt in ("json", "jsonl"):
             doc = {k: ({"value": v, "source": s} if sources else v) for k, v, s in rows}
             output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
             return
         for key, value, source in rows:
-            cells = [key, value] + ([source] if sources else [])
             if self.fmt == "table":
-                output.write(
-                    "  ".join([f"{key:<12}", output.plain_cell(value)] + ([f"({source})"] if sources else [])).rstrip()
-                )
+                cells = [f"{key:<12}", output.plain_cell(value if value is not None else "-")]
+                if sources:
+                    cells.append(f"({source})")
+                if key in notes:
+                    cells.append(f"# {notes[key]}")
+                output.write("  ".join(cells).rstrip())
             else:
-                output.write_tsv([cells])
+                output.write("\t".join(output.plain_cell(c) for c in [key, value] + ([source] if sources else [])))
+
+    def profiles(self, current: Any, tables: Mapping[str, Mapping[str, Any]]) -> None:
+        """The profiles of the configuration file, the current one marked with ``*`` (``config profiles``).
+        Secrets are the caller's to redact."""
+        if self.fmt in ("json", "jsonl"):
+            output.write_json({"current": current, "profiles": {n: dict(t) for n, t in tables.items()}})
+            return
+        for name, table in tables.items():
+            mark = "*" if name == current else " "
+            where = table.get("url") or table.get("data_dir") or ""
+            backend = table.get("backend", "workflow-sdk")
+            output.write(f"{mark} {output.clean(name)}\t{output.clean(backend)}\t{output.clean(where)}".rstrip())
+
+    def path(self, path: "Path | str") -> None:
+        """A file's path, as a line of text whatever the format (``config path``)."""
+        output.write(str(path))
+
+    def checks(self, checks: Sequence["Check"]) -> None:
+        """``config doctor``'s checks: one line each, or a JSON array with ``-o json`` and ``-o jsonl``."""
+        if self.fmt in ("json", "jsonl"):
+            output.write_json([c.to_json() for c in checks])
+            return
+        for c in checks:
+            output.write(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<10} {output.clean(c.detail)}")
 
 
 def _plain_value(run: Run, column: str) -> Any:
     if column == "workflowName":
         return run.workflowName
-    value = getattr(run, column, None)
+    value: Any = getattr(run, column, None)
     if hasattr(value, "to_json"):
         return value.to_json()
     if isinstance(value, list):
@@ -290,8 +325,9 @@ class TailPrinter:
                 pending = self._pending
                 pending.append(item)
                 self.count += 1
-                if item.batch_end or len(pending) >= 8192:
-                    self._write_pending(item.batch_end)
+                batch_end = getattr(item, "batch_end", True)  # only events have json_lines (and batch_end)
+                if batch_end or len(pending) >= 8192:
+                    self._write_pending(batch_end)
                 return
             self._write_pending(False)
         self.count += 1

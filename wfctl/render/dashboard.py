@@ -1,4 +1,8 @@
-"""The dashboard: counts as bars, recent runs with changes highlighted, failures."""
+"""The dashboard: counts as bars, recent runs with changes highlighted, failures.
+
+Built from the primitives below it (:mod:`~wfctl.render.primitives`, :mod:`~wfctl.render.layout`); the
+views (``dashboard --once`` on a terminal) and the live loop (:mod:`~wfctl.render.live`) use it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from ..model import STATUSES, Counts, Run
 from ..output import OutputOptions, clean, now
 from .layout import Column
 from .layout import table as layout_table
-from .views import STATUS_STYLE, run_columns, t, workflow_label
+from .names import workflow_label
+from .primitives import run_columns, t
+from .styles import STATUS_STYLE
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -60,7 +66,11 @@ def sparkline(runs: Sequence[Run], now: datetime, minutes: int = 60, width: int 
 
 
 def recent_table(
-    runs: Sequence[Run], opts: OutputOptions, changed: set[str] = frozenset(), limit: int = 10, width: int = 80
+    runs: Sequence[Run],
+    opts: OutputOptions,
+    changed: frozenset[str] | set[str] = frozenset(),
+    limit: int = 10,
+    width: int = 80,
 ) -> Table:
     return layout_table(run_columns(runs[:limit], opts, changed=changed), width)
 
@@ -87,7 +97,7 @@ def snapshot(
     *,
     width: int = 80,
     header: str | None = None,
-    changed: set[str] = frozenset(),
+    changed: frozenset[str] | set[str] = frozenset(),
     history: Sequence[Run] = (),
 ) -> Group:
     now_ = now()

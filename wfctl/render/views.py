@@ -1,6 +1,9 @@
 """Rich views for terminals (``-o table``). Engine text is always wrapped in
 ``Text`` objects (never parsed as markup) after :func:`wfctl.output.clean`.
 Tables are laid out by :mod:`wfctl.render.layout`: ids and times are never cut.
+
+The top of the render layer with the dashboard: built from :mod:`~wfctl.render.primitives`,
+:mod:`~wfctl.render.styles` and :mod:`~wfctl.render.names`; only :class:`wfctl.render.Renderer` imports it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from typing import Any, Sequence
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -19,123 +21,28 @@ from rich.text import Text
 from ..model import CancelOutcome, Chunk, Counts, Event, Run
 from ..output import OutputOptions, clean, clock, format_time, human_duration, is_today, now, to_json_text
 from ..times import parse_time
+from .dashboard import snapshot
 from .layout import Column
 from .layout import table as layout_table
-
-STATUS_STYLE = {
-    "pending": "yellow",
-    "running": "cyan",
-    "waiting": "magenta",
-    "completed": "green",
-    "failed": "bold red",
-    "cancelled": "dim",
-    "unknown": "white",
-}
-STATUS_ICON = {
-    "pending": "○",
-    "running": "◐",
-    "waiting": "◑",
-    "completed": "✓",
-    "failed": "✗",
-    "cancelled": "⊘",
-    "unknown": "?",
-}
-OUTCOME_STYLE = {
-    "cancelled": "green",
-    "already_completed": "dim",
-    "not_eligible": "yellow",
-    "not_found": "red",
-    "error": "bold red",
-    "refused": "magenta",
-}
-
-
-def make_console(opts: OutputOptions, *, stderr: bool = False) -> Console:
-    return Console(
-        file=sys.stderr if stderr else sys.stdout,
-        width=opts.width,
-        force_terminal=opts.color or None,
-        no_color=not opts.color,
-        color_system="standard" if opts.color else None,
-        highlight=False,
-        emoji=False,
-        markup=False,
-        soft_wrap=False,
-    )
-
-
-def t(value: Any, style: str = "") -> Text:
-    """Untrusted text → a Text object (no markup parsing, controls escaped)."""
-    if value is None:
-        return Text("-", style="dim")
-    return Text(clean(value), style=style)
-
-
-def short(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else to_json_text(value, spaced=True)
-    text = clean(text)
-    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
-
-
-def status_text(status: str | None, raw: str | None = None) -> Text:
-    status = status or "unknown"
-    text = Text(f"{STATUS_ICON.get(status, '?')} {status}", style=STATUS_STYLE.get(status, ""))
-    if raw and raw.lower() != status:
-        text.append(f" ({clean(raw)})", style="dim")
-    return text
-
-
-def short_name(name: str | None) -> str | None:
-    from . import short_name as _short
-
-    return _short(name)
-
-
-def workflow_label(run: Run) -> str | None:
-    from . import workflow_label as _label
-
-    return _label(run)
-
+from .names import short_name, workflow_label
+from .primitives import (
+    MESSAGE_KEYS,
+    clean_lines,
+    make_console,
+    run_columns,
+    short,
+    status_text,
+    summarize,
+    t,
+    whole_line,
+)
+from .styles import OUTCOME_STYLE, STATUS_ICON, STATUS_STYLE
 
 #: ``--fields`` columns never shortened (ids and statuses; times and numbers are found by their values).
 _WHOLE_FIELDS = frozenset({"runId", "status", "rawStatus", "stepId", "correlationId", "hookId"})
 
 #: What a run's end time is called in ``get``, by how it ended.
 END_LABEL = {"completed": "Completed", "failed": "Failed", "cancelled": "Cancelled"}
-
-
-def run_columns(
-    runs: Sequence[Run],
-    opts: OutputOptions,
-    *,
-    duration: bool = False,
-    changed: frozenset[str] | set[str] = frozenset(),
-) -> list[Column]:
-    """The columns of a run list (``list``, the dashboard's recent runs). The run id is essential; then the
-    status, the creation time and the workflow name join while they fit (the name shrinks first); the
-    duration only when everything else fits whole."""
-    columns = [
-        Column("RUN ID", [t(r.runId, "reverse" if r.runId in changed else "") for r in runs], rank=0, fold=True),
-        Column("WORKFLOW", [t(workflow_label(r)) for r in runs], flex=True, rank=3, min=8),
-        Column("STATUS", [status_text(r.status) for r in runs], rank=1),
-        Column(
-            "CREATED",
-            [Text(format_time(r.createdAt, opts.time), style="" if r.createdAt else "dim") for r in runs],
-            rank=2,
-        ),
-    ]
-    if duration:
-        now_ = now()
-        columns.append(
-            Column(
-                "DURATION",
-                [Text(human_duration(r.duration(now_))) for r in runs],
-                rank=4,
-                optional=True,
-                justify="right",
-            )
-        )
-    return columns
 
 
 class RichViews:
@@ -423,7 +330,7 @@ class RichViews:
     # -- tail -------------------------------------------------------------------
     def tail_line(self, item: Event | Chunk) -> None:
         fragment = getattr(item, "fragment", None)
-        if isinstance(fragment, str) and not self.opts.verbose:
+        if isinstance(fragment, str) and isinstance(item, Event) and not self.opts.verbose:
             self._merge_fragment(item, fragment)  # text deltas: merged into lines
             return
         self.flush_fragments()
@@ -511,7 +418,7 @@ class RichViews:
             getattr(item, "summary", None) is None
             and isinstance(data, dict)
             and isinstance(data.get("resumeAt"), str)
-            and not any(isinstance(data.get(k), (str, dict)) for k in _MESSAGE_KEYS)
+            and not any(isinstance(data.get(k), (str, dict)) for k in MESSAGE_KEYS)
         ):
             when = parse_time(data["resumeAt"])
             if when is not None:  # in the lines' format; dated when not today (without dating later lines)
@@ -545,18 +452,7 @@ class RichViews:
 
     # -- dashboard snapshot -----------------------------------------------------------
     def counts_snapshot(self, counts: Counts, recent: Sequence[Run]) -> None:
-        from .dashboard import snapshot
-
         self.console.print(snapshot(counts, recent, self.opts, width=self.console.width))
-
-
-def whole_line(console: Console, line: Text) -> None:
-    """Print ``line`` as one line however wide: neither cut nor wrapped by wfctl (a terminal wraps it)."""
-    console.print(line, overflow="ignore", no_wrap=True, crop=False)
-
-
-def clean_lines(text: str) -> list[str]:
-    return [clean(line) for line in text.splitlines()] or [""]
 
 
 def _is_start(kind: str) -> bool:
@@ -581,65 +477,3 @@ def _badge(kind: str) -> str:
     if kind.startswith("step") or "activity" in kind.lower():
         return "cyan"
     return "blue"
-
-
-# Keys that repeat what the line already shows (type badge, step name) or that only engines care about.
-_NOISE = frozenset(
-    {
-        "stepName",
-        "workflowName",
-        "deploymentId",
-        "executionContext",
-        "specVersion",
-        "eventType",
-        "runId",
-        "stepId",
-        "correlationId",
-    }
-)
-_RESULT_KEYS = ("result", "output", "returnValue", "value")
-_INPUT_KEYS = ("input", "args", "payload", "metadata")
-
-
-_MESSAGE_KEYS = ("error", "failure", "message", "text", "summary", "reason", "cause")
-
-
-def summarize(event: Event, limit: int | None = 1000) -> str:
-    """A one-line summary of an event's data (or the backend's own, ``event.summary``), escaped, at most
-    ``limit`` characters (None: whole); a terminal line shortens it further to its width."""
-
-    def cut(value: Any, n: int | None = limit) -> str:
-        return (
-            short(value, n)
-            if n is not None
-            else clean(value if isinstance(value, str) else to_json_text(value, spaced=True))
-        )
-
-    own = getattr(event, "summary", None)
-    if isinstance(own, str):
-        return cut(own.splitlines()[0] if own else "")
-    data = event.data
-    if data is None:
-        return ""
-    if isinstance(data, dict):
-        for key in _MESSAGE_KEYS:
-            value = data.get(key)
-            if isinstance(value, dict) and value.get("message"):
-                value = value["message"]
-            if isinstance(value, str) and value:
-                return cut(value.splitlines()[0])
-        if "resumeAt" in data and isinstance(data["resumeAt"], str):
-            return cut("until " + data["resumeAt"])
-        for key in _RESULT_KEYS:
-            if key in data:
-                return "→ " + cut(data[key])
-        for key in _INPUT_KEYS:
-            if key in data:
-                return cut(data[key])
-        rest = {k: v for k, v in data.items() if k not in _NOISE}
-        if not rest:
-            return ""
-        return cut(
-            " ".join(f"{k}={v if isinstance(v, str) else to_json_text(v, spaced=True)}" for k, v in rest.items())
-        )
-    return cut(data)
