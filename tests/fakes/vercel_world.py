@@ -10,7 +10,7 @@ binds 127.0.0.1 on a free port, serves under the proxy's path ``/v1/workflow`` a
 Every request must carry ``Authorization: Bearer <token>`` (else 401), ``x-vercel-project-id`` and
 ``x-vercel-team-id`` matching the fake's (else 403) and ``x-vercel-environment`` = production | preview |
 development (else 400). Runs belong to one environment and are invisible (404 / absent) from the others.
-Errors answer JSON ``{"error": {"code", "message"}}``.
+Errors answer JSON ``{"code", "message"}`` (what @workflow/world-vercel reads from an error answer).
 
 Bodies are CBOR when the request's ``Accept`` names ``application/cbor`` (JSON otherwise, bytes as base64).
 Dates are CBOR tag 1 (epoch seconds, as cbor-x encodes ``Date``); byte strings are wrapped in tag 64 (cbor-x's
@@ -727,7 +727,7 @@ class FakeVercelWorld:
                 try:
                     reply = self._dispatch(record, path)
                 except HttpError as exc:
-                    reply = self._json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+                    reply = self._json(exc.status, {"code": exc.code, "message": exc.message})
             record.status = reply.status
             for callback in list(self.callbacks):
                 callback(self, record)
@@ -742,11 +742,7 @@ class FakeVercelWorld:
             if fault.path and not fault.path.search(record.path):
                 continue
             fault.times -= 1
-            body = (
-                fault.body
-                if fault.body is not None
-                else {"error": {"code": "injected", "message": f"injected {fault.status}"}}
-            )
+            body = fault.body if fault.body is not None else {"code": "injected", "message": f"injected {fault.status}"}
             reply = self._json(fault.status, body)
             reply.headers.update(fault.headers)
             return reply
