@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Iterator as IteratorABC
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 import httpx
 
@@ -54,6 +54,12 @@ CONNECT_TIMEOUT = 5.0
 MAX_BODY = 128 * 1024 * 1024
 #: Errors that reading an engine's answer raises when a value has another type than the API documents.
 SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError, RecursionError)
+#: Failure statuses that mean the request itself was wrong (exit 2), unless an engine says otherwise.
+USAGE_STATUSES = frozenset({400, 409, 422})
+DEFAULT_AUTH_HINT = "check the token (WFCTL_TOKEN, the profile's token_env or token)"
+
+#: An HTTP response, for annotations outside this module (which never import httpx themselves).
+Response = httpx.Response
 
 Exchange = Callable[[str], None]
 
@@ -95,6 +101,26 @@ def server_message(response: httpx.Response) -> str | None:
                 if isinstance(inner, str):
                     return inner
     return None
+
+
+def status_error(
+    status: int,
+    what: str,
+    *,
+    auth_hint: str | None = None,
+    usage: Collection[int] = USAGE_STATUSES,
+    hint: str | None = None,
+) -> WfctlError:
+    """The typed error for an HTTP failure status: 401 and 403 → :class:`AuthError` (exit 4, with ``auth_hint``),
+    404 → :class:`NotFoundError` (3), a ``usage`` status → :class:`UsageError` (2), any other →
+    :class:`UnavailableError` (5). ``hint`` goes with every one but the authentication error."""
+    if status in (401, 403):
+        return AuthError(what, hint=auth_hint)
+    if status == 404:
+        return NotFoundError(what, hint=hint)
+    if status in usage:
+        return UsageError(what, hint=hint)
+    return UnavailableError(what, hint=hint)
 
 
 def _size(n: int) -> str:
@@ -156,7 +182,7 @@ class HttpClient:
         if token:
             all_headers["authorization"] = f"Bearer {token}"
         self.engine = engine
-        self.auth_hint = auth_hint or "check the token (WFCTL_TOKEN, the profile's token_env or token)"
+        self.auth_hint = auth_hint or DEFAULT_AUTH_HINT
         self.max_retries = max_retries
         self.read_timeout = max(0.05, float(read_timeout))
         self.max_body = max_body
@@ -367,13 +393,7 @@ class HttpClient:
         if message is None and not _is_json(response) and response.content:
             request = response.request
             what = f"{self.engine} answered {describe_body(response)} ({request.method} {request.url.path})"
-        if status in (401, 403):
-            return AuthError(what, hint=self.auth_hint)
-        if status == 404:
-            return NotFoundError(what)
-        if status in (400, 409, 422):
-            return UsageError(what)
-        return UnavailableError(what)
+        return status_error(status, what, auth_hint=self.auth_hint)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
@@ -565,12 +585,22 @@ def _guarded(items: Iterator[Any], label: str, what: str) -> Iterator[Any]:
         raise shape_error(label, exc, what) from exc
 
 
-def client_for(profile: Any, ctx: Any, *, engine: str, base_url: str | None = None, **kwargs: Any) -> HttpClient:
-    """Build an HttpClient from a resolved profile and backend context."""
+def client_for(
+    profile: Any,
+    ctx: Any,
+    *,
+    engine: str,
+    base_url: str | None = None,
+    token: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> HttpClient:
+    """Build an HttpClient from a resolved profile and backend context; ``base_url``, ``token`` and
+    ``headers``, when given, replace the profile's ``url``, token and headers."""
     return HttpClient(
         base_url or profile.get("url"),
-        token=profile.token(),
-        headers=profile.headers(),
+        token=token or profile.token(),
+        headers=profile.headers() if headers is None else headers,
         read_timeout=float(profile.get("timeout", 30.0)),
         insecure=bool(profile.get("insecure")) or getattr(ctx, "insecure", False),
         debug_log=ctx.debug_log if getattr(ctx, "debug", False) else None,

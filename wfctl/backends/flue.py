@@ -77,6 +77,7 @@ from ..json_columns import columns
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
 from ..output import _JSON_UNSAFE, _default, _encode, clean, to_json_text
 from ..times import iso, parse_time
+from ._http import HttpBackend
 from .base import (
     CANCEL,
     DASHBOARD,
@@ -86,7 +87,6 @@ from .base import (
     STATUS,
     TAIL,
     WAKE,
-    Backend,
     BackendContext,
     StartRequest,
     TailRequest,
@@ -145,6 +145,9 @@ PARSE_REREADS = 3
 #: from a replayed batch (at-least-once delivery across reconnects), so a window keeps memory flat on an
 #: unbounded stream.
 DEDUP_WINDOW = 8192
+
+#: Failure statuses of Flue's answers that mean the request was wrong (exit 2).
+USAGE_STATUSES = frozenset({400, 405, 409, 415, 422})
 
 _FLUE_OFFSET = re.compile(r"^(\d+)_(\d+)$")
 _PROBE_RUN = "run_00000000000000000000000000"
@@ -794,9 +797,13 @@ def _event_offsets(start: str, end: str, count: int, exact: bool) -> list[str] |
 # ----------------------------------------------------------------------------------------------------------
 
 
-class FlueBackend(Backend):
+class FlueBackend(HttpBackend):
     name = "flue"
     label = "Flue"
+    auth_hint = (
+        "check the token (WFCTL_TOKEN, the profile's token_env or token): Flue sends it as "
+        "'Authorization: Bearer' to the workflow's runs/route middleware"
+    )
     capabilities = frozenset({GET, STATUS, TAIL, START})
     unsupported_reasons = {
         LIST: "Flue 1.0 has no endpoint to list runs (listRuns() is a server-side function only)",
@@ -813,9 +820,7 @@ class FlueBackend(Backend):
         transport: Any = None,
         stream_options: dict[str, Any] | None = None,
     ):
-        super().__init__(profile, ctx)
-        self._transport = transport
-        self._http: "HttpClient | None" = None
+        super().__init__(profile, ctx, transport=transport)
         self._stream_options = dict(stream_options or {})
         self._run_ends: dict[str, dict] = {}
         self.base_url = str(profile.get("url") or "").rstrip("/")
@@ -833,54 +838,40 @@ class FlueBackend(Backend):
                 )
 
     # -- plumbing ------------------------------------------------------------------------------------------
-    @property
-    def http(self) -> "HttpClient":
-        if self._http is None:
-            from ..http import client_for
+    def client_options(self) -> dict[str, Any]:
+        base = self.base_url
+        if self.raw:
+            from urllib.parse import urlsplit
 
-            base = self.base_url
-            if self.raw:
-                from urllib.parse import urlsplit
+            parts = urlsplit(base.replace("{runId}", "x"))
+            base = f"{parts.scheme}://{parts.netloc}" if parts.scheme else base
+        return {"base_url": base or None}
 
-                parts = urlsplit(base.replace("{runId}", "x"))
-                base = f"{parts.scheme}://{parts.netloc}" if parts.scheme else base
-            self._http = client_for(
-                self.profile,
-                self.ctx,
-                engine="Flue",
-                base_url=base or None,
-                transport=self._transport,
-                auth_hint="check the token (WFCTL_TOKEN, the profile's token_env or token): Flue sends it as "
-                "'Authorization: Bearer' to the workflow's runs/route middleware",
-            )
-            if self.ctx.debug:
-                # HttpClient logs its own requests (?meta, POST); log the stream reads made through its
-                # httpx client by the Durable Streams reader (no headers: they may hold credentials)
-                client = self._http.client
-                log = self.ctx.debug_log
+    def new_client(self) -> "HttpClient":
+        http = super().new_client()
+        if self.ctx.debug:
+            # HttpClient logs its own requests (?meta, POST); log the stream reads made through its
+            # httpx client by the Durable Streams reader (no headers: they may hold credentials)
+            client = http.client
+            log = self.ctx.debug_log
 
-                def is_stream(request: Any) -> bool:
-                    return "offset" in request.url.params or (request.method == "HEAD" and self.raw)
+            def is_stream(request: Any) -> bool:
+                return "offset" in request.url.params or (request.method == "HEAD" and self.raw)
 
-                client.event_hooks["request"].append(lambda r: log(f"> {r.method} {r.url}") if is_stream(r) else None)
-                client.event_hooks["response"].append(
-                    lambda r: (
-                        log(
-                            f"< {r.status_code} {r.request.method} {r.request.url.path} "
-                            f"Stream-Next-Offset={r.headers.get('stream-next-offset')} "
-                            f"Stream-Up-To-Date={r.headers.get('stream-up-to-date')} "
-                            f"Stream-Closed={r.headers.get('stream-closed')}"
-                        )
-                        if is_stream(r.request)
-                        else None
+            client.event_hooks["request"].append(lambda r: log(f"> {r.method} {r.url}") if is_stream(r) else None)
+            client.event_hooks["response"].append(
+                lambda r: (
+                    log(
+                        f"< {r.status_code} {r.request.method} {r.request.url.path} "
+                        f"Stream-Next-Offset={r.headers.get('stream-next-offset')} "
+                        f"Stream-Up-To-Date={r.headers.get('stream-up-to-date')} "
+                        f"Stream-Closed={r.headers.get('stream-closed')}"
                     )
+                    if is_stream(r.request)
+                    else None
                 )
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+            )
+        return http
 
     def _run_path(self, run_id: str) -> str:
         return f"/runs/{quote(run_id, safe='')}"
@@ -920,7 +911,7 @@ class FlueBackend(Backend):
         if status in (401, 403):
             verbatim = self._redact(text[:500]) if text else f"HTTP {status}"
             what = f"run {run_id}" if run_id else f"workflow {workflow}" if workflow else "the request"
-            return AuthError(f"Flue refused access to {what}: HTTP {status}: {verbatim}", hint=self.http.auth_hint)
+            return self.status_error(status, f"Flue refused access to {what}: HTTP {status}: {verbatim}")
         if status == 404:
             if run_id is not None and kind in ("run_not_found", None):
                 if kind is None and text and not text.startswith("{"):
@@ -938,13 +929,12 @@ class FlueBackend(Backend):
                     f"unknown workflow {workflow!r}, or it is not exposed over HTTP",
                     hint="a workflow is started over HTTP only when its module exports `route` middleware",
                 )
-            return NotFoundError(detail)
         if status == 500 and kind == "action_input_validation":
             return UsageError(f"Flue rejected the input of workflow {workflow!r}: {_issues(text) or message}")
-        if status in (400, 405, 409, 415, 422):
-            return UsageError(detail + (self._details(text)))
-        return UnavailableError(
-            detail or f"Flue answered HTTP {status}", hint="check the Flue server's log" if status >= 500 else None
+        if status in USAGE_STATUSES:
+            detail += self._details(text)
+        return self.status_error(
+            status, detail, usage=USAGE_STATUSES, hint="check the Flue server's log" if status >= 500 else None
         )
 
     @staticmethod
@@ -976,9 +966,7 @@ class FlueBackend(Backend):
             return NotFoundError(f"run {run_id}: {NOT_FOUND_TAIL}")
         if isinstance(exc, UnauthorizedError):
             verbatim = self._redact((exc.body or "")[:500]) or f"HTTP {exc.status}"
-            return AuthError(
-                f"Flue refused access to run {run_id}: HTTP {exc.status}: {verbatim}", hint=self.http.auth_hint
-            )
+            return AuthError(f"Flue refused access to run {run_id}: HTTP {exc.status}: {verbatim}", hint=self.auth_hint)
         if isinstance(exc, InvalidOffsetError):
             if exc.status == 400:
                 return UsageError(

@@ -86,7 +86,6 @@ Decisions
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import re
 import socket
@@ -118,6 +117,7 @@ from ..model import (
     Wait,
 )
 from ..times import parse_time
+from ._http import HttpBackend, reads_answers
 from .base import (
     CANCEL,
     DASHBOARD,
@@ -127,7 +127,6 @@ from .base import (
     STATUS,
     TAIL,
     WAKE,
-    Backend,
     BackendContext,
     StartRequest,
     TailRequest,
@@ -135,7 +134,6 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..config import Profile
-    from ..http import HttpClient
 
 API = "/api/v1"
 #: get reads at most this many history events (steps and timers come from them).
@@ -195,22 +193,6 @@ _UNSET_TIME = "0001-01-01T00:00:00Z"
 
 # ----------------------------------------------------------------------------------------------------------
 # pure helpers (tested without a server)
-
-
-def reads_answers(what: str) -> Any:
-    """A public method that reads Temporal's answers: an answer of an unexpected shape exits 5 in one line
-    (:func:`wfctl.http.guarded_call`), never as an internal error."""
-
-    def decorate(fn: Any) -> Any:
-        @functools.wraps(fn)
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            from ..http import guarded_call
-
-            return guarded_call(fn, self, what, args, kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def split_address(run_id: str) -> tuple[str, str | None]:
@@ -683,9 +665,10 @@ def close_outcome(event: dict, cancel_cause: str | None = None) -> tuple[str, An
 # the backend
 
 
-class TemporalBackend(Backend):
+class TemporalBackend(HttpBackend):
     name = "temporal"
     label = "Temporal"
+    auth_hint = "check the Temporal API key (WFCTL_TOKEN, the profile's token_env or token)"
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START})
     unsupported_reasons = {
         WAKE: "Temporal has no API to interrupt a workflow's timers; signal the workflow instead",
@@ -695,35 +678,16 @@ class TemporalBackend(Backend):
         return "a Temporal visibility query"
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None, *, transport: Any = None):
-        super().__init__(profile, ctx)
+        super().__init__(profile, ctx, transport=transport)  # an httpx transport, for unit tests
         self.namespace = str(profile.get("namespace") or "default")
-        self._transport = transport  # an httpx transport, for unit tests
-        self._http: "HttpClient | None" = None
         self._identity: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------------------
-    @property
-    def http(self) -> "HttpClient":
-        if self._http is None:
-            from ..http import client_for
-
-            url = str(self.profile.get("url") or "").rstrip("/")
-            if url.endswith(API):
-                url = url[: -len(API)]
-            self._http = client_for(
-                self.profile,
-                self.ctx,
-                engine="Temporal",
-                base_url=url or None,
-                transport=self._transport,
-                auth_hint="check the Temporal API key (WFCTL_TOKEN, the profile's token_env or token)",
-            )
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+    def client_options(self) -> dict[str, Any]:
+        url = str(self.profile.get("url") or "").rstrip("/")
+        if url.endswith(API):
+            url = url[: -len(API)]
+        return {"base_url": url or None}
 
     @property
     def identity(self) -> str:

@@ -84,7 +84,6 @@ UUID) before anything is sent, and a bad id is a usage error that says what is w
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
@@ -110,6 +109,7 @@ from ..model import (
     Step,
     parse_time,
 )
+from ._http import HttpBackend, reads_answers
 from .base import (
     CANCEL,
     DASHBOARD,
@@ -119,7 +119,6 @@ from .base import (
     STATUS,
     TAIL,
     WAKE,
-    Backend,
     BackendContext,
     StartRequest,
     TailRequest,
@@ -127,7 +126,6 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..config import Profile
-    from ..http import HttpClient
 
 V1_BASE = "/api/v1/workflow-runs"
 V2_BASE = "/api/v2/workflow-runs"
@@ -249,22 +247,6 @@ def _check_success(engine: str, body: dict[str, Any]) -> None:
         if isinstance(message, dict):
             message = message.get("message") or json.dumps(message)
         raise UnavailableError(f"{engine}: {message}")
-
-
-def reads_answers(what: str) -> Any:
-    """A public method that reads the API's answers: an answer of an unexpected shape exits 5 in one line
-    (:func:`wfctl.http.guarded_call`), never as an internal error."""
-
-    def decorate(fn: Any) -> Any:
-        @functools.wraps(fn)
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            from ..http import guarded_call
-
-            return guarded_call(fn, self, what, args, kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def _shape(body: Any) -> str:
@@ -849,36 +831,20 @@ def format_cursor(positions: list[int], limit: int, exact_pages: bool) -> str:
 # ----------------------------------------------------------------------------- backends
 
 
-class _WorkflowRunsBackend(Backend):
+class _WorkflowRunsBackend(HttpBackend):
     base_path = V1_BASE
+    auth_hint = AUTH_HINT
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
         super().__init__(profile, ctx)
-        self._http: "HttpClient | None" = None
         self._sleep: Callable[[float], None] = time.sleep
 
-    @property
-    def http(self) -> "HttpClient":
-        if self._http is None:
-            from ..http import client_for
-
-            self._http = client_for(
-                self.profile,
-                self.ctx,
-                engine=self.label,
-                base_url=api_origin(self.profile.get("url")),
-                auth_hint=AUTH_HINT,
-            )
-        return self._http
+    def client_options(self) -> dict[str, Any]:
+        return {"base_url": api_origin(self.profile.get("url"))}
 
     @property
     def origin(self) -> str:
         return str(api_origin(self.profile.get("url")) or "")
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
 
     def _check_tail(self, request: TailRequest) -> None:
         if request.stream is not None:

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import struct
 import time
@@ -93,7 +92,8 @@ from ...model import (
     iso,
     parse_time,
 )
-from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
+from .._http import HttpBackend, reads_answers
+from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, BackendContext, TailRequest
 from .ids import normalize_run_id
 from .records import (
     SDK_STATUSES,
@@ -113,10 +113,8 @@ from .values import cbor_uint8array, decode_payload
 from .versions import READ_MAX, VERCEL, ReadWarner, check_write, doctor_line, refusal_hint, write_refusal
 
 if TYPE_CHECKING:
-    import httpx
-
     from ...config import Profile
-    from ...http import HttpClient
+    from ...http import Response
 
 DEFAULT_BASE_URL = "https://api.vercel.com/v1/workflow"
 CBOR_TYPE = "application/cbor"
@@ -128,6 +126,9 @@ DOCTOR_SAMPLE = 100  # newest runs whose spec versions config doctor reports
 ID_TIME_MARGIN_S = 5 * 60  # run ids may be minted up to 5 minutes before createdAt
 MAX_FRAME_PART = 256 * 1024 * 1024
 CURSOR_PREFIX = "wfctl:"
+#: The failure statuses the API answers for a request it refuses (anything else is retried or exits 5); the
+#: ones not mapped otherwise (401, 403, 404, 409) are usage errors.
+_EXPECTED = (400, 401, 403, 404, 409, 410, 412, 422)
 
 #: The eventData field whose bytes ride in a v4 frame's body (@workflow/world ``getEventDataPayloadField``).
 PAYLOAD_FIELD = {
@@ -427,28 +428,14 @@ def _check(what: str, value: Any, spec: dict[str, Any]) -> dict[str, Any]:
     return check_fields("Vercel workflow API", what, value, spec)
 
 
-def reads_answers(what: str) -> Any:
-    """A public method that reads the API's answers: an answer of an unexpected shape exits 5 in one line
-    (:func:`wfctl.http.guarded_call`), never as an internal error."""
-
-    def decorate(fn: Any) -> Any:
-        @functools.wraps(fn)
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            from ...http import guarded_call
-
-            return guarded_call(fn, self, what, args, kwargs)
-
-        return wrapper
-
-    return decorate
-
-
 # -- the backend -----------------------------------------------------------------------------------------
 
 
-class VercelWorldBackend(Backend):
+class VercelWorldBackend(HttpBackend):
     name = "workflow-sdk"
     label = "Workflow SDK (Vercel world)"
+    engine = "Vercel workflow API"
+    auth_hint = AUTH_HINT
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
     experimental = frozenset({WAKE})
     unsupported_reasons = {
@@ -459,7 +446,6 @@ class VercelWorldBackend(Backend):
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
         super().__init__(profile, ctx)
         self._settings: VercelSettings | None = None
-        self._client: HttpClient | None = None
         self._warned: set[str] = set()
         self._newer = ReadWarner(self.ctx.warn)
 
@@ -470,43 +456,24 @@ class VercelWorldBackend(Backend):
             self._settings = resolve_settings(self.profile)
         return self._settings
 
-    @property
-    def client(self) -> "HttpClient":
-        if self._client is None:
-            from ...http import HttpClient
-
-            s = self.settings
-            if not s.token:
-                raise AuthError("no Vercel token: the Vercel world needs one for every request", hint=AUTH_HINT)
-            if not s.project:
-                raise UsageError("no Vercel project id for the Vercel world", hint=PROJECT_HINT)
-            if not s.team:
-                raise UsageError("no Vercel team id for the Vercel world", hint=TEAM_HINT)
-            headers = self.profile.headers()
-            headers.update(
-                {
-                    "accept": CBOR_TYPE,
-                    "x-vercel-project-id": s.project,
-                    "x-vercel-team-id": s.team,
-                    "x-vercel-environment": s.environment,
-                }
-            )
-            self._client = HttpClient(
-                s.base_url,
-                token=s.token,
-                headers=headers,
-                read_timeout=float(self.profile.get("timeout", 30.0)),
-                insecure=bool(self.profile.get("insecure")) or self.ctx.insecure,
-                debug_log=self.ctx.debug_log if self.ctx.debug else None,
-                engine="Vercel workflow API",
-                auth_hint=AUTH_HINT,
-            )
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def client_options(self) -> dict[str, Any]:
+        s = self.settings
+        if not s.token:
+            raise AuthError("no Vercel token: the Vercel world needs one for every request", hint=AUTH_HINT)
+        if not s.project:
+            raise UsageError("no Vercel project id for the Vercel world", hint=PROJECT_HINT)
+        if not s.team:
+            raise UsageError("no Vercel team id for the Vercel world", hint=TEAM_HINT)
+        headers = self.profile.headers()
+        headers.update(
+            {
+                "accept": CBOR_TYPE,
+                "x-vercel-project-id": s.project,
+                "x-vercel-team-id": s.team,
+                "x-vercel-environment": s.environment,
+            }
+        )
+        return {"base_url": s.base_url, "token": s.token, "headers": headers}
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -523,43 +490,40 @@ class VercelWorldBackend(Backend):
         content: bytes | None = None,
         retry: bool | None = None,
         not_found: str | None = None,
-    ) -> "httpx.Response":
+    ) -> "Response":
         clean = {k: v for k, v in (params or {}).items() if v is not None} or None
-        response = self.client.request(
+        response = self.http.request(
             method,
             path,
             params=clean,
             headers=headers,
             content=content,
             retry=retry,
-            expect=(400, 401, 403, 404, 409, 410, 412, 422),
+            expect=_EXPECTED,
         )
         if response.status_code >= 400:
             raise self._error_for(response, not_found)
         return response
 
-    def _error_for(self, response: "httpx.Response", not_found: str | None) -> WfctlError:
+    def _error_for(self, response: "Response", not_found: str | None) -> WfctlError:
         status = response.status_code
         message = _server_message(response)
         what = f"Vercel workflow API: HTTP {status}" + (f": {message}" if message else "")
-        if status in (401, 403):
-            return AuthError(what, hint=AUTH_HINT)
-        if status == 404:
-            s = self.settings
-            return NotFoundError(
-                f"{not_found} (project {s.project}, environment {s.environment})" if not_found else what,
-                hint="runs belong to one environment: set the profile's environment or WORKFLOW_VERCEL_ENV "
-                "(production, preview or development)"
-                if not_found
-                else None,
-            )
         if status == 409:
             return _Conflict(what)
-        return UsageError(what)
+        hint = None
+        if status == 404 and not_found:
+            s = self.settings
+            what = f"{not_found} (project {s.project}, environment {s.environment})"
+            hint = (
+                "runs belong to one environment: set the profile's environment or WORKFLOW_VERCEL_ENV "
+                "(production, preview or development)"
+            )
+        return self.status_error(status, what, usage=_EXPECTED, hint=hint)
 
-    def _decode(self, response: "httpx.Response") -> Any:
+    def _decode(self, response: "Response") -> Any:
         if "json" in response.headers.get("content-type", "").lower():
-            return self.client.decode_json(response)  # charset, truncation: one line naming what was wrong
+            return self.http.decode_json(response)  # charset, truncation: one line naming what was wrong
         return _decode_body(response)
 
     def _get(self, path: str, params: dict[str, Any] | None = None, *, not_found: str | None = None) -> Any:
@@ -1207,7 +1171,7 @@ class VercelWorldBackend(Backend):
 # -- module helpers --------------------------------------------------------------------------------------
 
 
-def _decode_body(response: "httpx.Response") -> Any:
+def _decode_body(response: "Response") -> Any:
     """A CBOR or JSON answer → Python values."""
     if not response.content:
         return None
@@ -1242,7 +1206,7 @@ def _decode_body(response: "httpx.Response") -> Any:
     )
 
 
-def _server_message(response: "httpx.Response") -> str | None:
+def _server_message(response: "Response") -> str | None:
     try:
         body = _decode_body(response)
     except WfctlError:
