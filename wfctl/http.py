@@ -483,6 +483,26 @@ class HttpClient:
         self.client.close()
 
 
+class StreamSilent(Exception):
+    """A streamed answer sent no byte within its read timeout (:meth:`HttpClient.stream`'s ``timeout``)."""
+
+
+class StreamDropped(Exception):
+    """The connection of a streamed answer broke before its end; the message names the transport error."""
+
+
+def body_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body of a response opened with :meth:`HttpClient.stream`, decoded (``Content-Encoding``) chunk by chunk
+    as it arrives: a read timeout raises :class:`StreamSilent` and a broken connection :class:`StreamDropped`, so
+    callers read streams without importing httpx."""
+    try:
+        yield from response.iter_bytes()
+    except httpx.TimeoutException:
+        raise StreamSilent() from None
+    except httpx.TransportError as exc:
+        raise StreamDropped(f"{type(exc).__name__}: {exc or 'no detail'}") from None
+
+
 def _socket_of(response: httpx.Response) -> socket.socket | None:
     stream = response.extensions.get("network_stream")
     if stream is None:

@@ -1168,8 +1168,8 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         return self._follow(request, files)
 
     def _follow(self, request: StartRequest, files: dict[str, Any]) -> Iterator[Event | Run]:
-        import httpx
-        from httpx_sse import EventSource, SSEError
+        from ..http import StreamDropped, StreamSilent, body_chunks
+        from ..sse import SSEParser
 
         workflow_id = files["workflowId"][1]
         state = _FollowState(self)
@@ -1181,27 +1181,30 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
             timeout=idle,
             headers={"accept": "text/event-stream", "cache-control": "no-store"},
         ) as response:
-            try:
-                for sse in EventSource(response).iter_sse():
-                    for item in state.handle(sse.event, sse.data, workflow_id, request):
-                        yield item
-                    if state.finished:
-                        return
-            except SSEError:
+            if "text/event-stream" not in response.headers.get("content-type", "").partition(";")[0]:
                 ctype = response.headers.get("content-type", "no content type").split(";")[0]
                 raise UnavailableError(
                     f"{self.label} answered the execute stream with HTTP "
                     f"{response.status_code} and {ctype}, not an event stream"
-                ) from None
-            except httpx.TimeoutException:
+                )
+            parser = SSEParser()
+            charset = response.encoding or "utf-8"
+            try:
+                for chunk in body_chunks(response):
+                    for name, data in parser.feed(chunk):
+                        for item in state.handle(name, data.decode(charset, "replace"), workflow_id, request):
+                            yield item
+                        if state.finished:
+                            return
+            except StreamSilent:
                 raise UnavailableError(
                     f"the execute stream of {state.describe()} was silent for {idle:g}s (no event or ping); "
                     "the connection looks dead",
                     hint=state.resume_hint(workflow_id),
                 ) from None
-            except httpx.TransportError as exc:
+            except StreamDropped as exc:
                 raise UnavailableError(
-                    f"the execute stream of {state.describe()} dropped ({type(exc).__name__}: {exc or 'no detail'})",
+                    f"the execute stream of {state.describe()} dropped ({exc})",
                     hint=state.resume_hint(workflow_id),
                 ) from None
         raise UnavailableError(
