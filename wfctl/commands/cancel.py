@@ -6,16 +6,28 @@ same JSON shape and with the same exit code; README, Decisions.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from . import check_run_id, run_ids_argument, runtime
-from .options import check_text, check_texts, count_option, examples, when_option
+from .common import Declined, confirm, runtime
+from .options import (
+    check_run_id,
+    check_text,
+    check_texts,
+    dry_run_option,
+    examples,
+    limit_option,
+    run_ids_argument,
+    since_option,
+    status_option,
+    until_option,
+    workflow_option,
+)
 
 if TYPE_CHECKING:
+    from ..backends.base import Backend
     from ..model import CancelOutcome, Run
     from ..runtime import Runtime
 
@@ -29,56 +41,21 @@ EXAMPLES = examples(
 )
 
 
-class Declined(Exception):
-    """The user answered no at the prompt: nothing was changed."""
-
-
-def confirm(rt: "Runtime", question: str, count: int) -> None:
-    """Ask on a terminal; refuse (exit 2) off a terminal or with JSON output unless -y; raise :class:`Declined`
-    on anything but yes (an empty line and end of input included)."""
-    from ..errors import UsageError
-    from ..output import stream_is_tty
-
-    if rt.g.yes:
-        return
-    if rt.out.structured:
-        raise UsageError(
-            f"refusing to act on {count} run(s) without -y/--yes when the output is {rt.out.format}",
-            hint="add -y to confirm, or --dry-run to preview",
-        )
-    if not (stream_is_tty(sys.stdin) and stream_is_tty(sys.stderr)):
-        raise UsageError(
-            f"refusing to act on {count} run(s) without confirmation: not a terminal",
-            hint="add -y/--yes to confirm, or --dry-run to preview",
-        )
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
-    if answer.strip().lower() not in ("y", "yes"):
-        raise Declined()
-
-
 def cancel(
     ctx: typer.Context,
     run_ids: List[str] = run_ids_argument("Run ids (or use a filter).", required=False),
-    status: List[str] = typer.Option(
-        [],
-        "--status",
-        "-s",
-        metavar="STATUS",
-        help="Filter: status (normalized or the engine's word); repeatable [default: pending, running, waiting].",
+    status: List[str] = status_option(
+        "Filter: status (normalized or the engine's word); repeatable [default: pending, running, waiting]."
     ),
-    workflow: Optional[str] = typer.Option(
-        None, "--workflow", "-w", metavar="NAME", help="Filter: workflow name (or id)."
-    ),
-    since: Optional[datetime] = when_option("--since", "Filter: created after."),
-    until: Optional[datetime] = when_option("--until", "Filter: created before."),
-    limit: int = count_option(1000, ["--limit"], "At most this many runs for a filter.", minimum=1, maximum=1_000_000),
+    workflow: Optional[str] = workflow_option("Filter: workflow name (or id)."),
+    since: Optional[datetime] = since_option("Filter: created after."),
+    until: Optional[datetime] = until_option("Filter: created before."),
+    limit: int = limit_option(1000, "At most this many runs for a filter."),
     reason: Optional[str] = typer.Option(None, "--reason", metavar="TEXT", help="Why (max 500 characters)."),
     terminate: bool = typer.Option(
         False, "--terminate", help="Terminate instead of requesting cancellation (Temporal)."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the outcomes a cancel would give; change nothing."),
+    dry_run: bool = dry_run_option("Show the outcomes a cancel would give; change nothing."),
 ) -> None:
     """Cancel runs. Each run gets an outcome; exit 3 for one unknown run, 7 if any of several is not_found or
     error."""
@@ -145,7 +122,7 @@ def _predict(run: "Run") -> "CancelOutcome":
     return CancelOutcome(run.runId, WOULD_CANCEL, None, run.status)
 
 
-def _predict_id(backend, run_id: str) -> "CancelOutcome":
+def _predict_id(backend: "Backend", run_id: str) -> "CancelOutcome":
     from ..errors import NotFoundError
     from ..model import CancelOutcome
 
@@ -163,11 +140,7 @@ def _finish(rt: "Runtime", outcomes: list["CancelOutcome"], *, dry_run: bool) ->
     if len(outcomes) == 1 and outcomes[0].outcome == "refused":
         raise UnsupportedError(outcomes[0].message or "refused", hint=outcomes[0].hint)
     if dry_run and rt.out.format == "id":
-        from ..output import clean, write
-
-        for o in outcomes:
-            if o.outcome == WOULD_CANCEL:
-                write(clean(o.runId))
+        rt.render.run_ids(o.runId for o in outcomes if o.outcome == WOULD_CANCEL)
     else:
         rt.render.outcomes(outcomes)
     if dry_run:

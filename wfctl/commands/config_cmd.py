@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from . import runtime
+from .common import runtime
 from .options import WfctlCommand, WfctlSubGroup, examples
 
 if TYPE_CHECKING:
     from ..config import Profile
+    from ..render import Renderer
     from ..runtime import Runtime
 
 app = typer.Typer(
@@ -115,25 +116,19 @@ def view(
 ) -> None:
     """Print the resolved profile: what the chosen backend uses (tokens redacted)."""
     from ..config import KEYS
-    from ..output import plain_cell, write, write_json, write_jsonl
 
     rt = runtime(ctx)
     rows = _rows(rt, rt.profile)
-    fmt = rt.out.format
-    if fmt in ("json", "jsonl"):
-        doc = {k: ({"value": v, "source": s} if show_sources else v) for k, v, s in rows}
-        write_json(doc) if fmt == "json" else write_jsonl(doc)
-        return
-    for key, value, source in rows:
-        if fmt == "table":
-            cells = [f"{key:<12}", plain_cell(value if value is not None else "-")]
-            if show_sources:
-                cells.append(f"({source})")
-            if key in EXPLAINED:
-                cells.append(f"# {KEYS[key].help}")
-            write("  ".join(cells).rstrip())
-        else:
-            write("\t".join(plain_cell(c) for c in [key, value] + ([source] if show_sources else [])))
+    rt.render.config_view(rows, sources=show_sources, notes={key: KEYS[key].help for key in EXPLAINED})
+
+
+def _renderer(fmt: str = "plain") -> "Renderer":
+    """A renderer for the commands that must work while the configuration is broken (``profiles``, ``path``):
+    it is given the format from ``-o`` alone, not the resolved profile's."""
+    from ..output import OutputOptions
+    from ..render import Renderer
+
+    return Renderer(OutputOptions(format=fmt))
 
 
 @app.command("use", epilog=examples("wfctl config use ops", "wfctl config profiles"))
@@ -250,36 +245,22 @@ def set_(
 def profiles(ctx: typer.Context) -> None:
     """List profiles; the current one is marked with *."""
     from .. import config
-    from ..output import clean, write
 
     rt = runtime(ctx)
     cfg = config.load_file(config.config_path(rt.env), validate=False)  # lists a file with wrong values too
     tables = {n: t for n, t in cfg.profiles.items() if isinstance(t, dict)} if isinstance(cfg.profiles, dict) else {}
-    if rt.format_without_profile in ("json", "jsonl"):
-        from ..output import write_json
-
-        write_json(
-            {
-                "current": cfg.current_profile,
-                "profiles": {n: {k: _secret(k, v) for k, v in t.items()} for n, t in tables.items()},
-            }
-        )
-        return
-    if not tables:
+    render = _renderer(rt.format_without_profile)
+    if not tables and not render.opts.structured:
         rt.note(f"no profiles in {cfg.path}; wfctl uses the Workflow SDK local world found from here")
-    for name, table in tables.items():
-        mark = "*" if name == cfg.current_profile else " "
-        where = table.get("url") or table.get("data_dir") or ""
-        write(f"{mark} {clean(name)}\t{clean(table.get('backend', 'workflow-sdk'))}\t{clean(where)}".rstrip())
+    render.profiles(cfg.current_profile, {n: {k: _secret(k, v) for k, v in t.items()} for n, t in tables.items()})
 
 
 @app.command("path", epilog=examples("wfctl config path", '$EDITOR "$(wfctl config path)"'))
 def path(ctx: typer.Context) -> None:
     """Print the configuration file's path."""
     from ..config import config_path
-    from ..output import write
 
-    write(str(config_path(runtime(ctx).env)))
+    _renderer().path(config_path(runtime(ctx).env))
 
 
 @app.command("doctor", epilog=examples("wfctl config doctor", "wfctl -p ops config doctor -o json"))
@@ -291,7 +272,6 @@ def doctor(ctx: typer.Context) -> None:
     """
     from ..errors import ExitCode, WfctlError
     from ..model import Check
-    from ..output import write, write_json
 
     rt = runtime(ctx)
     checks: list[Check] = [Check("config", True, f"{rt.profile.path} (profile {rt.profile.display_name})")]
@@ -309,11 +289,5 @@ def doctor(ctx: typer.Context) -> None:
         code = exc.code
     if code is None:
         code = ExitCode.OK if all(c.ok for c in checks) else ExitCode.UNAVAILABLE
-    if rt.out.format in ("json", "jsonl"):
-        write_json([c.to_json() for c in checks])
-    else:
-        from ..output import clean
-
-        for c in checks:
-            write(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<10} {clean(c.detail)}")
+    rt.render.checks(checks)
     raise typer.Exit(int(code))

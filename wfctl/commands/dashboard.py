@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from . import runtime
-from .options import check_text, count_option, examples, interval_option, only_with
+from .common import runtime
+from .options import check_text, count_option, examples, interval_option, only_with, workflow_option
 
 EXAMPLES = examples(
     "wfctl dashboard                          # live on a terminal; q quits",
@@ -18,7 +18,7 @@ EXAMPLES = examples(
 
 def dashboard(
     ctx: typer.Context,
-    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", metavar="NAME", help="Only this workflow."),
+    workflow: Optional[str] = workflow_option("Only this workflow."),
     interval: float = interval_option("2s", "Time between refreshes."),
     once: bool = typer.Option(False, "--once", help="Print one snapshot and exit."),
     live: bool = typer.Option(False, "--live", help="Off a terminal: one line per status change."),
@@ -39,12 +39,9 @@ def dashboard(
         counts = backend.counts(workflow)
         rt.render.counts(counts, backend.recent_runs(recent, workflow))
         return
-    from ..render.live import run_dashboard
-
-    run_dashboard(
+    rt.render.live_dashboard(
         backend,
         rt.profile,
-        out,
         workflow=workflow,
         interval=interval,
         recent=recent,

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from . import check_run_id, run_argument, runtime
-from .options import examples, interval_option, only_with, timeout_option
+from .common import runtime, wait_runs
+from .options import check_run_id, examples, interval_option, only_with, run_argument, timeout_option, wait_option
 
 EXAMPLES = examples(
     "wfctl get wrun_01M81013R4XC1AH1NY0GMYME33",
@@ -19,17 +19,14 @@ EXAMPLES = examples(
 def get(
     ctx: typer.Context,
     run_id: str = run_argument(),
-    wait: bool = typer.Option(
-        False,
-        "--wait",
-        help="First wait until the run is terminal (like returnValue); then exit by its state like 'status'.",
+    wait: bool = wait_option(
+        "First wait until the run is terminal (like returnValue); then exit by its state like 'status'."
     ),
     timeout: Optional[float] = timeout_option(),
     interval: float = interval_option("1s"),
 ) -> None:
     """Show one run: status, times, input, output or error, steps, sleeps, hooks, streams."""
     from ..backends.base import GET
-    from .status import wait_runs
 
     rt = runtime(ctx)
     only_with(ctx, wait, ("timeout", "interval"), "--wait")

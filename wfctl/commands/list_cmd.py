@@ -7,8 +7,17 @@ from typing import List, Optional
 
 import typer
 
-from . import runtime
-from .options import check_text, check_texts, count_option, examples, when_option
+from .common import runtime
+from .options import (
+    check_text,
+    check_texts,
+    examples,
+    limit_option,
+    since_option,
+    status_option,
+    until_option,
+    workflow_option,
+)
 
 EXAMPLES = examples(
     "wfctl list --status running --since 2h --limit 50",
@@ -19,14 +28,12 @@ EXAMPLES = examples(
 
 def list_runs(
     ctx: typer.Context,
-    status: List[str] = typer.Option(
-        [], "--status", "-s", metavar="STATUS", help="Status (normalized or the engine's word); repeatable."
-    ),
-    workflow: Optional[str] = typer.Option(None, "--workflow", "-w", metavar="NAME", help="Workflow name (or id)."),
+    status: List[str] = status_option("Status (normalized or the engine's word); repeatable."),
+    workflow: Optional[str] = workflow_option("Workflow name (or id)."),
     search: Optional[str] = typer.Option(None, "--search", metavar="TEXT", help="Substring of the workflow name."),
-    since: Optional[datetime] = when_option("--since", "Created after."),
-    until: Optional[datetime] = when_option("--until", "Created before."),
-    limit: int = count_option(20, ["--limit", "-n"], "Runs per page.", minimum=1, maximum=1_000_000),
+    since: Optional[datetime] = since_option(),
+    until: Optional[datetime] = until_option(),
+    limit: int = limit_option(20, "Runs per page.", short=True),
     cursor: Optional[str] = typer.Option(
         None, "--cursor", metavar="CURSOR", help="Continue after this cursor (printed on stderr)."
     ),

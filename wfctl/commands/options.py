@@ -1,6 +1,13 @@
-"""Options several commands share, declared once: durations (``--interval``, ``--timeout``), times
-(``--since``, ``--until``), bounded counts (``--limit``, ``--last``), free-text and identifier values, and the
-help layout every command uses (examples, the global options, ``RUN_ID`` in the usage line).
+"""Options several commands share, declared once: the run id argument, durations (``--interval``,
+``--timeout``), times (``--since``, ``--until``), bounded counts (``--limit``, ``--last``), the filters
+(``--status``, ``--workflow``), ``--wait`` and ``--dry-run``, free-text and identifier checks, and the help
+layout every command uses (examples, the global options, ``RUN_ID`` in the usage line).
+
+Each declaration is a small function returning the Typer option (or argument) a parameter takes as its
+default: a command passes what differs (its help sentence, its default), the declaration keeps what must not
+(flags, metavar, value type, bounds, error messages). Typer's ``Annotated`` aliases would fit only the few
+options declared identically everywhere: most differ by their help sentence, and a duration's default would
+have to be a number (the help would show ``[default: 2.0]`` where it shows ``[default: 2s]``).
 
 Values are checked while the command line is parsed, so a bad one is a usage error (exit 2) with one
 ``error:`` line naming the option, before any engine is reached. The README (Commands, Decisions) describes
@@ -38,6 +45,44 @@ def _needs_value(text: str, flag: str, forms: str) -> None:
     """``--last --live``: the parser took the next option as the value."""
     if text.startswith("--") or (text.startswith("-") and len(text) == 2 and text[1].isalpha()):
         raise UsageError(f"option {flag} needs a value (it was followed by the option {text})", hint=forms)
+
+
+# -- run ids ---------------------------------------------------------------------------------------------
+
+RUN_HELP = "Run id."
+MAX_RUN_ID = 512
+
+
+def complete_run_id(incomplete: str) -> list[str]:
+    """TAB on a run id: the ids wfctl printed recently (the local cache; never the network)."""
+    from ..cache import complete
+
+    return complete(incomplete)
+
+
+def run_argument(help: str = RUN_HELP) -> Any:
+    """One run id, ``RUN_ID`` in the usage line, completed from the cache; check it with :func:`check_run_id`."""
+    return typer.Argument(..., help=help, metavar="RUN_ID", autocompletion=complete_run_id, show_default=False)
+
+
+def run_ids_argument(help: str = "Run ids.", required: bool = True) -> Any:
+    """Run ids (``RUN_ID...``); with ``required=False`` none may be given (the command takes a filter instead)."""
+    return typer.Argument(
+        ... if required else None, help=help, metavar="RUN_ID", autocompletion=complete_run_id, show_default=False
+    )
+
+
+def check_run_id(run_id: str) -> str:
+    """Reject ids that cannot be run ids on any engine (empty, control characters, slashes, huge)."""
+    from ..output import clean
+
+    if not run_id or not run_id.strip():
+        raise UsageError("run id is empty")
+    if len(run_id) > MAX_RUN_ID:
+        raise UsageError(f"invalid run id {clean(run_id)[:40]!r}…: {len(run_id)} characters; at most {MAX_RUN_ID}")
+    if clean(run_id) != run_id or "/" in run_id:
+        raise UsageError(f"invalid run id {clean(run_id)[:80]!r}", hint="run ids have no slashes or control characters")
+    return run_id
 
 
 # -- durations -----------------------------------------------------------------------------------------
@@ -134,6 +179,14 @@ def when_option(flag: str, help: str) -> Any:
     return typer.Option(None, flag, help=f"{help} Format: {WHEN_FORMS}.", click_type=When(), show_default=False)
 
 
+def since_option(help: str = "Created after.") -> Any:
+    return when_option("--since", help)
+
+
+def until_option(help: str = "Created before.") -> Any:
+    return when_option("--until", help)
+
+
 # -- bounded whole numbers ---------------------------------------------------------------------------------
 
 
@@ -188,6 +241,40 @@ def count_option(
     )
 
 
+MAX_LIMIT = 1_000_000
+
+
+def limit_option(default: int, help: str, *, short: bool = False) -> Any:
+    """``--limit`` (and ``-n`` with ``short``): how many runs, 1 to a million."""
+    flags = ["--limit", "-n"] if short else ["--limit"]
+    return count_option(default, flags, help, minimum=1, maximum=MAX_LIMIT)
+
+
+# -- filters and switches ------------------------------------------------------------------------------------
+
+
+def status_option(help: str) -> Any:
+    """``--status``/``-s``, repeatable: a normalized status or the engine's own word (check with
+    :func:`check_texts`)."""
+    return typer.Option([], "--status", "-s", metavar="STATUS", help=help)
+
+
+def workflow_option(help: str) -> Any:
+    """``--workflow``/``-w``: a workflow name (or id, where the engine has both; check with :func:`check_text`)."""
+    return typer.Option(None, "--workflow", "-w", metavar="NAME", help=help)
+
+
+def wait_option(help: str) -> Any:
+    """``--wait``: wait until the run is terminal (with :func:`timeout_option` and :func:`interval_option`, which
+    apply only with it: :func:`only_with`)."""
+    return typer.Option(False, "--wait", help=help)
+
+
+def dry_run_option(help: str) -> Any:
+    """``--dry-run``: show what the command would do; change nothing."""
+    return typer.Option(False, "--dry-run", help=help)
+
+
 # -- text ----------------------------------------------------------------------------------------------------
 
 
@@ -234,7 +321,7 @@ class HelpLayout:
     """What every wfctl command's ``--help`` shows beyond click's: ``RUN_ID`` (not ``{run_id}``) in the usage
     line, examples, the global options it accepts, and a one-sentence summary in the command list."""
 
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:  # type: ignore[override]
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         pieces = [self.options_metavar] if getattr(self, "options_metavar", None) else []  # type: ignore[attr-defined]
         for param in self.get_params(ctx):  # type: ignore[attr-defined]
             if param.param_type_name != "argument":
@@ -270,7 +357,7 @@ class WfctlCommand(HelpLayout, TyperCommand):
 
 
 class WfctlSubGroup(HelpLayout, TyperGroup):
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:  # type: ignore[override]
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return TyperGroup.collect_usage_pieces(self, ctx)
 
 

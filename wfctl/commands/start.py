@@ -8,8 +8,8 @@ from typing import Any, List, Optional
 
 import typer
 
-from . import runtime
-from .options import check_text, examples, interval_option, only_with, timeout_option
+from .common import runtime, wait_runs
+from .options import check_text, examples, interval_option, only_with, timeout_option, wait_option
 
 EXAMPLES = examples(
     "wfctl start demoWorkflow --input name=Ada --follow    # start and stream progress",
@@ -84,7 +84,7 @@ def start(
     run_id: Optional[str] = typer.Option(
         None, "--id", metavar="ID", help="Choose the run/workflow id where the engine allows."
     ),
-    wait: bool = typer.Option(False, "--wait", help="Wait until the run is terminal."),
+    wait: bool = wait_option("Wait until the run is terminal."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Stream the run's progress as it happens."),
     timeout: Optional[float] = timeout_option(),
     interval: float = interval_option("1s"),
@@ -94,7 +94,6 @@ def start(
     from ..errors import UsageError
     from ..model import Run
     from ..waiting import exit_code_for
-    from .status import wait_runs
 
     rt = runtime(ctx)
     if wait and follow:

@@ -11,8 +11,17 @@ from typing import Any, List, Optional
 
 import typer
 
-from . import check_run_id, run_argument, runtime
-from .options import check_text, check_texts, count_option, examples, interval_option, only_with
+from .common import runtime
+from .options import (
+    check_run_id,
+    check_text,
+    check_texts,
+    count_option,
+    examples,
+    interval_option,
+    only_with,
+    run_argument,
+)
 
 EXAMPLES = examples(
     "wfctl tail RUN --live                       # follow until the run ends; the exit code tells how",

@@ -6,8 +6,8 @@ from typing import List
 
 import typer
 
-from . import check_run_id, run_argument, runtime
-from .options import check_texts, examples
+from .common import runtime
+from .options import check_run_id, check_texts, dry_run_option, examples, run_argument
 
 EXAMPLES = examples(
     "wfctl wake RUN                                   # stop every pending sleep of the run",
@@ -22,7 +22,7 @@ def wake(
     correlation_id: List[str] = typer.Option(
         [], "--correlation-id", metavar="ID", help="Only this sleep (a wait_... id from 'get'); repeatable."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the pending sleeps; change nothing."),
+    dry_run: bool = dry_run_option("List the pending sleeps; change nothing."),
 ) -> None:
     """Wake a sleeping run: complete its pending sleeps and re-enqueue it. Prints the stopped count.
 
