@@ -1,9 +1,9 @@
-"""Configuration: TOML profiles, precedence and provenance (design §8).
+"""Configuration: TOML profiles, precedence and provenance (README, Configuration).
 
 Precedence for every value: command-line flag > ``WFCTL_*`` environment
 variable > the selected profile > built-in default. The profile is chosen by
 ``--profile`` > ``WFCTL_PROFILE`` > ``current_profile`` > the implicit
-zero-config profile (the Workflow SDK local world, §2).
+zero-config profile (the Workflow SDK local world; README, Engines).
 
 Every broken input is a :class:`~wfctl.errors.ConfigError` (exit 2) in one line that names the file and,
 where known, the line and the key: undecodable bytes, TOML syntax, wrong types and choices, a URL that is not
@@ -154,7 +154,7 @@ def profile_name_problem(name: str) -> str | None:
     return None
 
 
-# Engine variables honoured by the implicit profile (design §2).
+# Engine variables honoured by the implicit profile (README, Engines).
 _WORLD_ALIASES = {
     "local": "local",
     "@workflow/world-local": "local",
@@ -614,8 +614,8 @@ def set_value(text: str, section: str | None, key: str, value: Any) -> str:
             lines.insert(first_header + 1, "")
         return "\n".join(lines) + "\n"
     start = None
-    for i, line in enumerate(lines):
-        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+    for i, text_line in enumerate(lines):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", text_line)
         if header and header.group(1).replace('"', "").replace(" ", "") == section:
             start = i
             break
