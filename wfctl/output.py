@@ -1,4 +1,4 @@
-"""Output options and the formats that need no Rich: plain, json, jsonl, id (design §5).
+"""Output options and the formats that need no Rich: plain, json, jsonl, id (README, "Output").
 
 stdout carries data only; :func:`note`, :func:`warn` and :func:`error_line` write to
 stderr. Text that comes from an engine goes through :func:`clean` before it
@@ -85,7 +85,11 @@ def _default(value: Any) -> Any:
 
 
 #: One-line JSON (``jsonl``, values in cells) is compact, like ``jq -c``: no space after ``,`` and ``:``.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode  # built once
+#: ``COMPACT_JSON`` is public for writers that build JSON lines column by column (``wfctl.render.flue``): its
+#: ``encode`` and ``default`` are this module's; ``JSON_UNSAFE`` is what :func:`to_json_text` escapes after it.
+COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)  # built once
+_encode = COMPACT_JSON.encode
+JSON_UNSAFE = _JSON_UNSAFE
 _encode_spaced = json.JSONEncoder(ensure_ascii=False, default=_default).encode
 
 

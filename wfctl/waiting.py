@@ -1,4 +1,6 @@
-"""Waiting for runs to finish, written once above every backend (design §4, §6)."""
+"""Waiting for runs to finish, written once above every backend: ``--wait``, ``--timeout``, ``--interval``, and
+the exit code of a set of runs (README, "Exit codes"; docs/architecture.md, "The rules that keep the layers
+apart")."""
 
 from __future__ import annotations
 
