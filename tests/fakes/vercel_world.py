@@ -1,7 +1,8 @@
 """Contract fake of the Workflow SDK's Vercel world HTTP API, served over real HTTP on loopback.
 
-Written from the reference (``reference/workflow-sdk.md`` §2, §2.9, §6, §6.1) only; stdlib + cbor2. The server
-binds 127.0.0.1 on a free port, serves under the proxy's path ``/v1/workflow`` and runs in daemon threads::
+Written from the Vercel world's API as the Workflow SDK uses it (the routes below; what wfctl reads of it:
+docs/architecture.md, "Workflow SDK Vercel world"); stdlib + cbor2. The server binds 127.0.0.1 on a free port,
+serves under the proxy's path ``/v1/workflow`` and runs in daemon threads::
 
     with FakeVercelWorld(token="t", project="prj_1", team="team_1") as fake:
         run = fake.add_run(status="running", input=["Ada", "1h"])
@@ -46,8 +47,8 @@ Routes (relative to ``/v1/workflow``):
 * ``GET /v2/runs/{runId}/streams/{name}/info`` → ``{tailIndex, done}``.
 
 Runs carry any ``specVersion`` they are given (the fake does not gate; 7 = the 5.0 line's sealed log) and the
-5.0 fields (reference §3.10): run ``attributes``, ``error`` as serialized bytes with ``errorCode`` beside it,
-hook ``isSystem``.
+5.0 fields (README, "Workflow SDK versions"): run ``attributes``, ``error`` as serialized bytes with ``errorCode``
+beside it, hook ``isSystem``.
 
 Fault injection: :meth:`fail` (status, times, method, path regex; 5xx/429 answers carry ``Retry-After: 0``).
 Recording: :attr:`requests` (method, path, query, headers, body, status). :meth:`on_request` registers a
@@ -151,7 +152,7 @@ def ulid(at: datetime | None = None) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-# -- payloads (reference §2.9) ---------------------------------------------------------------------------
+# -- payloads (as the Workflow SDK stores them) ----------------------------------------------------------
 
 
 def devalue(value: Any) -> str:
@@ -1119,8 +1120,8 @@ class FakeVercelWorld:
         return {"data": page, "cursor": next_cursor, "hasMore": more, "done": stream["done"] and not more}
 
     def _create_event(self, run_id: str, env: str, meta: dict[str, Any], payload: bytes, *, cbor: bool) -> Reply:
-        """One event written (reference §2.4, §3.5; the v4 frame meta as @workflow/world-vercel builds it): the
-        entities it changes are materialized, and the answer is the ``x-wf-*`` headers and the entity bag."""
+        """One event written (the v4 frame meta as @workflow/world-vercel builds it): the entities it changes are
+        materialized, and the answer is the ``x-wf-*`` headers and the entity bag."""
         event_type = meta.get("eventType")
         if not isinstance(event_type, str):
             raise HttpError(400, "bad_request", "eventType is required")
@@ -1361,7 +1362,7 @@ class FakeVercelWorld:
         return {"event": self._event(w, **keep), "step": step}
 
     def _wait_entity(self, run_id: str, corr: str) -> dict[str, Any] | None:
-        """The wait of a ``sleep()``, from its events (reference §2.6)."""
+        """The wait of a ``sleep()``, from its events."""
         created = completed = None
         for event in self.events.get(run_id, []):
             if event.get("correlationId") == corr and event["eventType"] == "wait_created":
@@ -1422,7 +1423,7 @@ class FakeVercelWorld:
             (h for hs in self.hooks.values() for h in hs if h["token"] == token and h["environment"] == run["_env"]),
             None,
         )
-        if holder is not None:  # the token is taken: the world records a conflict instead (reference §2.4)
+        if holder is not None:  # the token is taken: the world records a conflict instead
             w.event_type, w.payload = "hook_conflict", None
             return {"event": self._event(w, token=token, conflictingRunId=holder["runId"])}
         now = self.tick()
