@@ -17,9 +17,10 @@ from fakes.flue_server import FakeFlue, format_offset
 from support.ds_server import require_server
 
 from wfctl.backends.base import BackendContext, TailRequest
-from wfctl.backends.flue import EVENT_TYPES, FlueBackend, FlueEvent, describe
+from wfctl.backends.flue import EVENT_TYPES, FlueBackend, FlueEvent
 from wfctl.config import resolve
 from wfctl.model import Event
+from wfctl.render.flue import describe
 
 TOKEN = "s3cret-token"
 ENV = {"WFCTL_TOKEN": TOKEN}

@@ -29,7 +29,8 @@ Output. For ``-o jsonl`` (``TailRequest.batches``) each stream batch is checked 
 (when the array text splits provably into its messages; otherwise it is encoded again). A batch that needs
 more (repeats, events of other runs, a version warning) goes through the event-by-event loop, whose
 ``FlueEvent.json_lines`` writes the same lines. A catch-up of a million events thus runs no Python code
-per event.
+per event. The lines, and the one-line summaries of ``tail`` in a terminal, are written by the render layer
+(:mod:`wfctl.render.flue`); this module only reads and checks events.
 
 Malformed answers. The reader raises :class:`~wfctl.durable_streams.ParseError` at once on a body or SSE
 event that does not parse (as the official Durable Streams client does). ``tail`` reads again from the error's
@@ -53,15 +54,12 @@ is not available. Used to read Flue event streams re-published on a plain DS ser
 from __future__ import annotations
 
 import json
-import operator
 import re
 import time
 from collections import deque
 from contextlib import closing
 from datetime import datetime, timezone
 from itertools import compress, repeat
-from json.encoder import c_make_encoder
-from json.encoder import encode_basestring as _encode_str
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from urllib.parse import quote
 
@@ -75,7 +73,7 @@ from ..errors import (
 )
 from ..json_columns import columns
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
-from ..output import _JSON_UNSAFE, _default, _encode, clean, to_json_text
+from ..output import clean
 from ..times import iso, parse_time
 from ._http import HttpBackend
 from .base import (
@@ -161,7 +159,8 @@ _PROBE_RUN = "run_00000000000000000000000000"
 class FlueEvent(Event):
     """An :class:`~wfctl.model.Event` whose ``data`` is the FlueEvent exactly as Flue sent it.
 
-    ``summary`` (display only, never in JSON) is a one-line human rendering; ``fragment`` is the text of a
+    ``summary`` (display only, never in JSON) is a one-line human rendering (:func:`wfctl.render.flue.describe`);
+    ``fragment`` is the text of a
     ``text_delta`` / ``thinking_delta``, which a terminal renderer may merge into lines. ``time`` is parsed
     from the event's ``timestamp`` on first use only: JSON output passes Flue's own RFC 3339 string through
     when it is already in wfctl's form (``2026-11-22T04:20:58.449Z``).
@@ -185,7 +184,7 @@ class FlueEvent(Event):
         ts = d.get("_raw_ts")
         if ts is None:
             ts = iso(d.get("_time"))
-        elif not _wfctl_time(ts):
+        elif not is_wfctl_time(ts):
             ts = iso(self.time)
         return {
             "runId": self.runId,
@@ -200,35 +199,15 @@ class FlueEvent(Event):
 
     @staticmethod
     def json_lines(events: list["FlueEvent"]) -> str:
-        """The ``-o jsonl`` lines of ``events`` (each ending with a newline), byte for byte what
-        ``to_json_text({"kind": "event", **event.to_json()})`` gives for each, built column by column
-        (see :func:`_lines`)."""
-        n = len(events)
-        try:
-            rows = list(map(_COLUMNS, map(_DICT, events)))
-        except KeyError:  # events not made by this backend's tail
-            return "".join([to_json_text({"kind": "event", **e.to_json()}) + "\n" for e in events])
-        run_ids, offsets, indexes, kinds, steps, corrs, datas, stamps = zip(*rows, strict=False)
-        if stamps.count(None) == n and not any("_time" in e.__dict__ for e in events):
-            times: str | list[str] = "null"
-        else:
-            times = [_time_text(e) for e in events]
-        return _lines(
-            n,
-            [
-                _texts(run_ids),
-                _texts(offsets),
-                _texts(indexes),
-                _texts(kinds),
-                times,
-                _texts(steps),
-                _texts(corrs),
-                _encode_many(list(datas)),
-            ],
-        )
+        """The ``-o jsonl`` lines of ``events`` (:func:`wfctl.render.flue.event_lines`)."""
+        from ..render.flue import event_lines
+
+        return event_lines(events)
 
     @property
     def summary(self) -> str:
+        from ..render.flue import describe
+
         return describe(self.data)
 
     @property
@@ -303,112 +282,14 @@ class FlueEventBatch(EventBatch):
         return events
 
     def json_lines(self) -> str:
-        n = len(self.items)
-        if not n:
-            return ""
-        cols: list[str | list[str]] = [
-            _encode_str(self.run_id),
-            "",
-            _texts(self.indexes),
-            _texts(self.kinds),
-            _time_texts(self.stamps),
-            "null" if self.steps is None else _texts(self.steps),
-            "null",
-            self.raw if self.raw is not None else _encode_many(self.items),
-        ]
-        raw = self.raw is not None
-        if self.offsets is not None:
-            cols[1] = _texts(self.offsets)
-        elif self.start == self.end or n == 1:
-            cols[1] = _encode_str(self.end)
-        else:  # all but the last line carry the start offset
-            head = [c if c.__class__ is str else c[:-1] for c in cols]
-            last = [c if c.__class__ is str else c[-1:] for c in cols]
-            head[1], last[1] = _encode_str(self.start), _encode_str(self.end)
-            return _lines(n - 1, head, raw) + _lines(1, last, raw)
-        return _lines(n, cols, raw)
+        from ..render.flue import batch_lines
+
+        return batch_lines(self)
 
 
-_DICT = operator.attrgetter("__dict__")
-_COLUMNS = operator.itemgetter("runId", "offset", "index", "type", "stepId", "correlationId", "data", "_raw_ts")
-_NAMES = ("runId", "offset", "index", "type", "time", "stepId", "correlationId", "data")
-
-
-def _lines(n: int, columns: list[str | list[str]], raw_data: bool = False) -> str:
-    """``n`` ``-o jsonl`` event lines from their 8 columns of JSON texts (in :data:`_NAMES` order), each a
-    list of ``n`` texts or one text shared by every line; with ``raw_data`` the data texts are objects
-    without their outer braces. Shared texts are folded into the constant parts of a line, the rest is
-    filled in by slice assignment and everything joined once: no Python code runs per event."""
-    template: list[Any] = []
-    slots: list[list[str]] = []
-    const = '{"kind":"event"'
-    for name, column in zip(_NAMES, columns, strict=False):
-        const += f',"{name}":' + ("{" if raw_data and name == "data" else "")
-        if column.__class__ is str:
-            const += column
-        else:
-            template += [const, None]
-            slots.append(column)
-            const = ""
-    template.append(const + ("}}\n" if raw_data else "}\n"))
-    width = len(template)
-    line = template * n
-    for k, column in enumerate(slots):
-        line[2 * k + 1 :: width] = column
-    text = "".join(line)
-    if text.isascii() and "\x7f" not in text:
-        return text
-    return _json_safe(text)
-
-
-def _texts(values: Any) -> str | list[str]:
-    """The JSON texts of one column of values: one text when they are all the same value (of one type)."""
-    n = len(values)
-    first = values[0]
-    if first.__class__ is str or first is None:  # == holds only between equal strings / None and None
-        if values.count(first) == n:
-            return _encode(first)
-    kinds = set(map(type, values))
-    if kinds == {str}:
-        return list(map(_encode_str, values))
-    if kinds == {int}:
-        return repr(first) if values[-1] == first and values.count(first) == n else list(map(int.__repr__, values))
-    return list(map(_encode, values))
-
-
-def _wfctl_time(ts: Any) -> bool:
+def is_wfctl_time(ts: Any) -> bool:
     """True when ``ts`` is already an RFC 3339 UTC time in wfctl's form (``2026-11-22T04:20:58.449Z``)."""
     return ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."
-
-
-_WFCTL_TIME = re.compile(r".{10}T.{8}\..{3}Z", re.S)  # _wfctl_time for a str, in C
-
-
-def _stamp_text(ts: Any) -> str:
-    """The JSON text of ``time`` for a FlueEvent ``timestamp`` (passed through when in wfctl's form)."""
-    if ts is None:
-        return "null"
-    if not _wfctl_time(ts):
-        ts = iso(parse_time(ts))
-        if ts is None:
-            return "null"
-    return _encode_str(ts)
-
-
-def _time_texts(stamps: list[Any] | None) -> str | list[str]:
-    if stamps is None or stamps.count(None) == len(stamps):
-        return "null"
-    if set(map(type, stamps)) == {str} and all(map(_WFCTL_TIME.fullmatch, stamps)):
-        return list(map(_encode_str, stamps))
-    return list(map(_stamp_text, stamps))
-
-
-def _time_text(event: "FlueEvent") -> str:
-    d = event.__dict__
-    if "_time" in d and d.get("_raw_ts") is None:
-        ts = iso(d["_time"])
-        return "null" if ts is None else _encode_str(ts)
-    return _stamp_text(d.get("_raw_ts"))
 
 
 def _flue_event(
@@ -432,24 +313,10 @@ def _flue_event(
 
 
 _new = object.__new__
-#: wfctl's one-line JSON encoder (``wfctl.output``) as the C function behind it: ``"".join(_ENCODE(value, 0))``
-#: is ``_encode(value)``, without a Python call per value.
-_ENCODE = c_make_encoder({}, _default, _encode_str, None, ":", ",", False, False, True) if c_make_encoder else None
 
 
-def _encode_many(values: list[Any]) -> list[str]:
-    """``[_encode(v) for v in values]``, with the C encoder called straight from ``map``."""
-    if _ENCODE is None:
-        return list(map(_encode, values))
-    return list(map("".join, map(_ENCODE, values, repeat(0))))
-
-
-def _json_safe(text: str) -> str:
-    """What :func:`wfctl.output.to_json_text` does to non-ASCII text (C1, DEL and bidi controls escaped)."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-
-
-def _compact(value: Any, limit: int = 80) -> str:
+def compact(value: Any, limit: int = 80) -> str:
+    """A value as one line of text (JSON when it is not a string), cut to ``limit`` characters with ``…``."""
     if value is None:
         return ""
     text = (
@@ -459,148 +326,14 @@ def _compact(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _ms(value: Any) -> str:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return ""
-    if value < 1000:
-        return f"{int(value)}ms"
-    seconds = value / 1000
-    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def _error_text(error: Any) -> str:
+def error_text(error: Any) -> str:
+    """A Flue error (``{name, message, ...}`` or any value) as one line: ``name: message`` when it has both."""
     if isinstance(error, dict):
         name, message = error.get("name"), error.get("message")
         if name and message:
             return f"{name}: {message}"
-        return str(message or name or _compact(error))
-    return _compact(error) if error is not None else "error"
-
-
-def _message_text(message: Any) -> str:
-    """The first text of an AgentMessage (``{role, content: str | [{type: 'text', text}, ...]}``)."""
-    if not isinstance(message, dict):
-        return _compact(message)
-    role = message.get("role") or "message"
-    content = message.get("content")
-    text = ""
-    if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        for part in content:
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                text = part["text"]
-                break
-            if isinstance(part, dict) and part.get("type") == "toolCall":
-                text = f"calls {part.get('name') or 'a tool'}"
-                break
-    return f"{role}: {_compact(text, 100)}" if text else str(role)
-
-
-def describe(raw: Any) -> str:
-    """A readable one-line summary of a FlueEvent (unknown types: their fields, compactly)."""
-    if not isinstance(raw, dict):
-        return _compact(raw, 120)
-    kind = raw.get("type")
-    if kind == "log":
-        level = raw.get("level") or "info"
-        text = f"[{level}] {raw.get('message', '')}"
-        if raw.get("attributes"):
-            text += "  " + _compact(raw["attributes"], 60)
-        return text
-    if kind == "text_delta":
-        return str(raw.get("text") or "")
-    if kind == "thinking_delta":
-        return str(raw.get("delta") or "")
-    if kind == "thinking_start":
-        return "thinking…"
-    if kind == "thinking_end":
-        return _compact(raw.get("content"), 100)
-    # tool, task and operation events show their name (toolName, agent, operationKind) as the line's label,
-    # so their summaries do not repeat it
-    if kind == "tool_start":
-        return _compact(raw.get("args"), 100) if raw.get("args") is not None else "called"
-    if kind == "tool":
-        took = _ms(raw.get("durationMs"))
-        head = f"{'failed' if raw.get('isError') else 'ok'}" + (f" in {took}" if took else "")
-        result = _compact(raw.get("result"), 80)
-        return f"{head}: {result}" if result else head
-    if kind == "run_start":
-        text = f"{raw.get('workflowName') or 'workflow'} started"
-        if raw.get("input") is not None:
-            text += " with " + _compact(raw.get("input"), 80)
-        return text
-    if kind == "run_resume":
-        return f"{raw.get('workflowName') or 'workflow'} resumed after recovery"
-    if kind == "run_end":
-        took = _ms(raw.get("durationMs"))
-        if raw.get("isError"):
-            return f"failed{' after ' + took if took else ''}: {_error_text(raw.get('error'))}"
-        text = f"completed{' in ' + took if took else ''}"
-        if raw.get("result") is not None:
-            text += " → " + _compact(raw.get("result"), 80)
-        return text
-    if kind == "turn_start":
-        return f"turn {raw.get('turnId') or ''} ({raw.get('purpose') or 'agent'})".replace("  ", " ")
-    if kind == "turn":
-        request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
-        response = raw.get("response") if isinstance(raw.get("response"), dict) else {}
-        model = response.get("responseModel") or request.get("requestedModel") or "model"
-        text = f"{model}"
-        took = _ms(raw.get("durationMs"))
-        if took:
-            text += f" in {took}"
-        usage = response.get("usage") if isinstance(response.get("usage"), dict) else None
-        if usage and (usage.get("input") is not None or usage.get("output") is not None):
-            text += f", {usage.get('input', '?')} in / {usage.get('output', '?')} out tokens"
-        if response.get("finishReason"):
-            text += f", {response['finishReason']}"
-        if raw.get("isError"):
-            text += f" — error: {_error_text(response.get('error'))}"
-        return text
-    if kind in ("message_start", "message_end"):
-        return _message_text(raw.get("message"))
-    if kind == "turn_messages":
-        results = raw.get("toolResults")
-        text = _message_text(raw.get("message"))
-        if isinstance(results, list) and results:
-            text += f" (+{len(results)} tool result{'s' if len(results) != 1 else ''})"
-        return text
-    if kind == "task_start":
-        return _compact(raw.get("prompt"), 100)
-    if kind == "task":
-        took = _ms(raw.get("durationMs"))
-        head = f"{'failed' if raw.get('isError') else 'done'}{' in ' + took if took else ''}"
-        result = _compact(raw.get("result"), 80)
-        return f"{head}: {result}" if result else head
-    if kind == "compaction_start":
-        return f"{raw.get('reason') or 'compaction'}, ~{raw.get('estimatedTokens', '?')} tokens"
-    if kind == "compaction":
-        text = f"{raw.get('messagesBefore', '?')} → {raw.get('messagesAfter', '?')} messages"
-        if raw.get("isError"):
-            text += f", failed: {_error_text(raw.get('error'))}"
-        return text
-    if kind == "operation_start":
-        return "started"
-    if kind == "operation":
-        took = _ms(raw.get("durationMs"))
-        text = f"{'failed' if raw.get('isError') else 'done'}" + (f" in {took}" if took else "")
-        if raw.get("isError") and raw.get("error") is not None:
-            text += f": {_error_text(raw.get('error'))}"
-        return text
-    if kind == "submission_settled":
-        return f"{raw.get('outcome') or 'settled'}" + (f": {_error_text(raw['error'])}" if raw.get("error") else "")
-    if kind == "agent_end":
-        messages = raw.get("messages")
-        return f"{len(messages)} messages" if isinstance(messages, list) else ""
-    if kind in ("agent_start", "idle"):
-        return ""
-    rest = {
-        k: v
-        for k, v in raw.items()
-        if k not in ("type", "v", "eventIndex", "timestamp", "runId", "instanceId", "dispatchId")
-    }
-    return _compact(rest, 120)
+        return str(message or name or compact(error))
+    return compact(error) if error is not None else "error"
 
 
 _STEP_KEYS = (("toolCallId", "toolName"), ("taskId", "agent"), ("operationId", "operationKind"), ("turnId", None))
@@ -1034,7 +767,7 @@ class FlueBackend(HttpBackend):
         if error is not None:
             if isinstance(error, dict):
                 run_error = RunError(
-                    message=str(error.get("message") or error.get("name") or _compact(error)),
+                    message=str(error.get("message") or error.get("name") or compact(error)),
                     code=error.get("name"),
                     stack=error.get("stack"),
                 )
@@ -1102,7 +835,7 @@ class FlueBackend(HttpBackend):
         run.output = end.get("result")
         if end.get("isError"):
             err = end.get("error")
-            run.error = RunError(message=_error_text(err), code=err.get("name") if isinstance(err, dict) else None)
+            run.error = RunError(message=error_text(err), code=err.get("name") if isinstance(err, dict) else None)
         run.extra["statusFrom"] = "run_end event (the RunRecord still said active)"
         return run
 
