@@ -10,6 +10,9 @@ only the ones below it:
   status cells, run-list columns, event summaries), :mod:`~wfctl.render.progress` (the wait spinner);
 * views: :mod:`~wfctl.render.dashboard`, then :mod:`~wfctl.render.views` and :mod:`~wfctl.render.live`;
 * this module, the :class:`Renderer`, on top (it imports the Rich modules lazily).
+
+:mod:`~wfctl.render.flue` (Flue's ``-o jsonl`` lines and one-line summaries, no Rich) imports no other render
+module; the views and the tail printer reach it through the Flue event classes (``summary``, ``json_lines``).
 """
 
 from __future__ import annotations
