@@ -129,6 +129,9 @@ if TYPE_CHECKING:
 
 V1_BASE = "/api/v1/workflow-runs"
 V2_BASE = "/api/v2/workflow-runs"
+#: The backends' names (their keys in the registry, ``wfctl.backends``).
+V1_NAME = "workflow-runs-v1"
+V2_NAME = "workflow-runs-v2"
 REASON_MAX = 500
 SERVER_MAX_LIMIT = 100
 
@@ -467,7 +470,7 @@ V1_RUN_KEYS = {
 }
 
 
-def v1_run(d: dict[str, Any], backend: str = "workflow-runs-v1") -> Run:
+def v1_run(d: dict[str, Any], backend: str = V1_NAME) -> Run:
     engine = "workflow-runs v1"
     _checked(engine, d, V1_RUN_FIELDS)
     for key in ("activityRuns", "activities", "activity_runs", "steps"):
@@ -536,7 +539,7 @@ def v2_run(d: dict[str, Any]) -> Run:
     updated = parse_time(d.get("updatedAt"))
     return Run(
         runId=_run_id_of(d),
-        backend="workflow-runs-v2",
+        backend=V2_NAME,
         workflowName=d.get("workflowName"),
         workflowId=d.get("workflowId"),
         status=status,
@@ -886,7 +889,7 @@ class _WorkflowRunsBackend(HttpBackend):
 class WorkflowRunsV1Backend(_WorkflowRunsBackend):
     """``/api/v1/workflow-runs``: get, list, status, cancel, tail, dashboard, start (see the module docstring)."""
 
-    name = "workflow-runs-v1"
+    name = V1_NAME
     label = "workflow-runs v1"
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START})
     unsupported_reasons = {
@@ -1388,16 +1391,16 @@ class _FollowState:
 class WorkflowRunsV2Backend(_WorkflowRunsBackend):
     """``GET /api/v2/workflow-runs/{id}``: get, status and tail by polling."""
 
-    name = "workflow-runs-v2"
+    name = V2_NAME
     label = "workflow-runs v2"
     capabilities = frozenset({GET, STATUS, TAIL})
     _ONLY = "workflow-runs v2 has only GET /api/v2/workflow-runs/{id}"
     unsupported_reasons = {
-        LIST: f"{_ONLY}: it cannot list runs (the workflow-runs-v1 backend can)",
-        CANCEL: f"{_ONLY}: it cannot cancel runs (the workflow-runs-v1 backend can)",
+        LIST: f"{_ONLY}: it cannot list runs (the {V1_NAME} backend can)",
+        CANCEL: f"{_ONLY}: it cannot cancel runs (the {V1_NAME} backend can)",
         WAKE: f"{_ONLY}: it cannot wake runs",
-        DASHBOARD: f"{_ONLY}: it has no counts for a dashboard (the workflow-runs-v1 backend has)",
-        START: f"{_ONLY}: it cannot start runs (the workflow-runs-v1 backend can)",
+        DASHBOARD: f"{_ONLY}: it has no counts for a dashboard (the {V1_NAME} backend has)",
+        START: f"{_ONLY}: it cannot start runs (the {V1_NAME} backend can)",
     }
 
     def _check_id(self, run_id: str) -> str:

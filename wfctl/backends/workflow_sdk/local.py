@@ -56,6 +56,7 @@ from ...model import (
     iso,
     parse_time,
 )
+from .. import WORKFLOW_SDK
 from ..base import (
     CANCEL,
     DASHBOARD,
@@ -154,7 +155,7 @@ def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
 
 
 class LocalWorldBackend(Backend):
-    name = "workflow-sdk"
+    name = WORKFLOW_SDK
     label = "Workflow SDK (local world)"
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
     event_types = EVENT_TYPES

@@ -98,6 +98,7 @@ from ...model import (
     iso,
     parse_time,
 )
+from .. import WORKFLOW_SDK
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
 from .ids import (
     ID_FUTURE_MARGIN_MS,
@@ -570,7 +571,7 @@ class _Target:
 
 
 class PostgresWorldBackend(Backend):
-    name = "workflow-sdk"
+    name = WORKFLOW_SDK
     label = "Workflow SDK (Postgres world)"
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
     unsupported_reasons = {

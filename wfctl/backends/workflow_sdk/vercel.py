@@ -92,6 +92,7 @@ from ...model import (
     iso,
     parse_time,
 )
+from .. import WORKFLOW_SDK
 from .._http import HttpBackend, reads_answers
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, BackendContext, TailRequest
 from .ids import normalize_run_id
@@ -432,7 +433,7 @@ def _check(what: str, value: Any, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class VercelWorldBackend(HttpBackend):
-    name = "workflow-sdk"
+    name = WORKFLOW_SDK
     label = "Workflow SDK (Vercel world)"
     engine = "Vercel workflow API"
     auth_hint = AUTH_HINT
