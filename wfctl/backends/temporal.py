@@ -1,4 +1,4 @@
-"""Temporal backend: workflow executions through Temporal's HTTP API (issue 7).
+"""Temporal backend: workflow executions through Temporal's HTTP API (docs/architecture.md, "Temporal").
 
 wfctl talks to the JSON gateway a Temporal server serves on its HTTP port (``temporal server start-dev
 --http-port``; Temporal Cloud's HTTP endpoint) with :mod:`wfctl.http` — no gRPC stack at run time. Profile
@@ -366,7 +366,7 @@ def is_payload(value: Any) -> bool:
 
 
 def decode_payload(payload: Any) -> Any:
-    """One payload (full form, or a shorthand JSON value) → a plain JSON value (§3 conventions)."""
+    """One payload (full form, or a shorthand JSON value) → a plain JSON value (the conventions of README, "Output")."""
     if not is_payload(payload):
         return payload  # shorthand: already the JSON value
     encoding = _b64(payload["metadata"].get("encoding")).decode("utf-8", "replace")

@@ -1,7 +1,7 @@
 """The workflow-runs REST backends: v1 (``/api/v1/workflow-runs``) and v2 (``/api/v2/workflow-runs/{id}``).
 
-Contract: issue 6 and design §2/§3. The profile's ``url`` is the API's origin (a trailing
-``/api``, ``/api/v1`` or ``/api/v1/workflow-runs`` is accepted and stripped); the token is
+How wfctl reads these APIs: docs/architecture.md, "workflow-runs v1 / v2". The profile's ``url`` is the API's
+origin (a trailing ``/api``, ``/api/v1`` or ``/api/v1/workflow-runs`` is accepted and stripped); the token is
 sent as ``Authorization: Bearer``.
 
 **Envelopes.** The v1 documentation lists fields but not the JSON around them, so every
@@ -10,7 +10,7 @@ under ``data``, ``workflowRuns`` / ``workflowRun``, ``runs`` / ``run``, ``result
 ``counts`` (nested up to three levels), with or without ``success`` and ``pagination``. A
 200 answer with ``"success": false`` is reported as an engine failure.
 
-**v1 decisions** (where the issue is silent):
+**v1 decisions** (where the API documentation is silent):
 
 * ``get``: activity runs become steps (``startedAt`` = ``createdAt``, ``completedAt`` =
   ``updatedAt`` once terminal, ``outputs`` decoded whether it is a JSON-encoded string or a

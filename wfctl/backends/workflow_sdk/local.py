@@ -1,4 +1,5 @@
-"""The Workflow SDK local world: the app's data directory on disk (reference §3), wfctl's embedded default.
+"""The Workflow SDK local world: the app's data directory on disk, wfctl's embedded default (docs/architecture.md,
+"Workflow SDK local world"; recorded worlds in examples/).
 
 Reads go straight to the JSON files (no Node needed). ``cancel`` and ``wake`` write exactly what
 world-local writes, with its atomic-write and exclusive-create discipline, so they are safe while the app

@@ -1,4 +1,5 @@
-"""The Workflow SDK local world's data directory on disk (reference §3).
+"""The Workflow SDK local world's data directory on disk (the layouts: docs/architecture.md, "Workflow SDK local
+world"; recorded worlds in examples/).
 
 Reading: the flat layout (``events/<runId>-<eventId>.json``) and the per-run layout
 (``events/<runId>/<runId>-<eventId>.json``; steps likewise), tagged file names (``<id>.<tag>.json``), legacy

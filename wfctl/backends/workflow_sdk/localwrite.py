@@ -1,6 +1,6 @@
 """Writes into a Workflow SDK local world: ``cancel`` and ``wake`` exactly as world-local writes them.
 
-Two on-disk lines are written, each as its own world-local writes it (reference §3.8–3.10):
+Two on-disk lines are written, each as its own world-local writes it (README, "Workflow SDK versions"):
 
 * **4.x** (``@workflow/world-local`` 4.4.1, spec 3): the run file rewritten, the run's waits, hooks and token
   claims deleted, then the event published as ``evnt_<ULID>``.

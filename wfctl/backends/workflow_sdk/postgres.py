@@ -4,7 +4,7 @@ Everything a command needs is one or a few indexed queries: no Node, no app. The
 (``local.py``) for the same logical run — same Run/Step/Wait/Hook/StreamInfo/Event mapping, same decoded
 values (``values.py``) — so a script works against either world.
 
-Reading (reference §5.2): payload columns ``*_cbor`` are CBOR (cbor-x) with ``Uint8Array`` values as CBOR tag 64
+Reading: payload columns ``*_cbor`` are CBOR (cbor-x) with ``Uint8Array`` values as CBOR tag 64
 and dates as tag 1; rows written by older worlds use the deprecated jsonb columns (``input``, ``output``,
 ``execution_context``, event ``payload``, hook ``metadata``) and a JSON text ``error``. Timestamps are
 ``timestamp without time zone`` holding UTC. ``workflow_runs.spec_version`` is varchar (int elsewhere).
@@ -30,9 +30,9 @@ Decisions (also in the README):
   migrations, the spec versions of the runs and the newest runs' ``workflowCoreVersion``.
 * 5.0 columns are read when the schema has them: run ``error_code`` (the error's code) and ``attributes``,
   hook ``is_system``; ``encryption_public_key`` is not read. No 5.0 world-postgres ran with the 5.0 runtime
-  when this was written (reference §3.10), so they are tested on an ALTERed 4.3.7 database.
+  when this was written (README, "Workflow SDK versions"), so they are tested on an ALTERed 4.3.7 database.
 * ``cancel`` and ``wake`` each run in one transaction that locks the run row first, and write what the world
-  writes (§5.4): cancel = run update + hooks and waits deleted + a ``run_cancelled`` event; wake = waits
+  writes: cancel = run update + hooks and waits deleted + a ``run_cancelled`` event; wake = waits
   completed + ``wait_completed`` events (CBOR ``{resumeAt}``) + ``graphile_worker.add_job('<prefix>flows',
   ...)``. If any statement fails, nothing is written. Timestamps written are naive UTC from wfctl's clock (the
   world writes its own clock's UTC too).
@@ -1141,7 +1141,7 @@ class PostgresWorldBackend(Backend):
 
     # -- cancel --------------------------------------------------------------------------------------------
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:
-        """The world's ``run_cancelled``, one transaction per run (reference §5.4). The version gate first: a run
+        """The world's ``run_cancelled``, one transaction per run. The version gate first: a run
         of a spec version wfctl does not write, or any run in a schema other than the proven one, is
         ``refused`` before its row is locked or written."""
         dry_run = bool(options.get("dry_run"))

@@ -1,4 +1,5 @@
-"""The Workflow SDK on Vercel: the world-vercel HTTP API (reference §6), reached with a Vercel token.
+"""The Workflow SDK on Vercel: the world-vercel HTTP API (below, and docs/architecture.md, "Workflow SDK Vercel
+world"), reached with a Vercel token.
 
 Same commands and the same output as the local world (``local.py``): records are mapped onto the model the
 way the local world maps its files (short ``workflowName``, machine name in ``workflowId``, step errors only
