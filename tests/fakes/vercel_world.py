@@ -33,25 +33,47 @@ Routes (relative to ``/v1/workflow``):
   ``event_cursor_on_last_page=True`` (the default, kept for older tests) also gives it on a last page that has
   events (a resume point), never on an empty one.
   ``truncate_events()`` drops the end frame of the next answers.
-* ``POST /v4/runs/{runId}/events/{eventType}`` — one v4 frame; meta needs ``eventType`` and ``specVersion``
-  (else 400, as in vercel/workflow#1076). ``run_cancelled``: 404 unknown run, 409 for completed/failed runs,
-  a cancelled run takes another event (idempotent); sets ``cancelled``, ``completedAt``, deletes the run's
-  hooks; ``cancelReason`` is stored unless ``accept_cancel_reason=False`` (then 400). ``wait_completed``:
-  needs ``correlationId`` of a ``wait_created`` (else 400/404), 409 if already completed. Answers headers
-  ``x-wf-event-id``, ``x-wf-run-id``, ``x-wf-created-at`` and a CBOR ``{event, run}``.
+* ``GET /v4/runs/{runId}/events/{eventId}`` → one frame (no end frame); ``GET /v4/events?correlationId=&runId=``
+  → the same frame list, selected by correlation id.
+* ``POST /v4/runs/{runId}/events/{eventType}`` — one v4 frame, as @workflow/world-vercel 4.x builds it: meta
+  ``{eventType, specVersion, correlationId?, occurredAt, remoteRefBehavior, deploymentId?, workflowName?,
+  stepName?, attempt?, resumeAt?, retryAfter?, hookToken?, hookIsWebhook?, errorCode?, error?, stack?,
+  executionContext?}``, body = the event's payload bytes (``run_created.input``, ``step_completed.result``, ...).
+  ``eventType`` and ``specVersion`` are required (else 400, as in vercel/workflow#1076). Every event type of the
+  world's create schema is applied to the entities as @workflow/world-local applies it:
+  ``run_created`` (client-minted run id; 409 if it exists), ``run_started`` (pending → running; creates a missed
+  run from the queue's run input; 410 on a finished run), ``run_completed`` / ``run_failed`` (409 on a finished
+  run; ``errorCode`` kept beside the error), ``run_cancelled`` (409 for completed/failed runs, a cancelled run
+  takes another event; ``cancelReason`` stored unless ``accept_cancel_reason=False``, then 400), the step events
+  (409 on a finished step; ``step_started`` counts the attempt; ``step_retrying`` keeps ``retryAfter``),
+  ``wait_created`` / ``wait_completed`` (404 unknown wait, 409 completed or on a finished run), ``hook_created``
+  (a token another active hook holds gives a ``hook_conflict`` event instead), ``hook_received`` /
+  ``hook_disposed`` (404 unknown hook). A finished run loses its hooks. Run and step errors the runtime sends in
+  the meta (a message + ``stack``, or ``{message, stack}``) are kept as a CBOR StructuredError and served as
+  the event's body, as the client decodes them. Answers headers ``x-wf-event-id``, ``x-wf-run-id``,
+  ``x-wf-created-at`` and a CBOR ``{event, run, step?, hook?, wait?}`` (resolved when the meta asks
+  ``remoteRefBehavior: resolve``).
 * ``POST /v2/runs/{runId}/events`` — the same with a JSON body ``{"eventType", "specVersion", ...}``.
-* ``PUT /v1/runs/{id}/cancel`` — legacy cancel (any specVersion).
+* ``POST /v1/runs/create`` (CBOR ``{deploymentId, workflowName, input}``) and ``PUT /v1/runs/{id}/cancel`` — legacy
+  (specVersion 1) runs, the client's ``v1Compat``.
+* ``GET /v2/runs/{runId}/steps/{stepId}``, ``GET /v2/steps/{stepId}``, ``GET /v2/hooks/{hookId}``,
+  ``GET /v2/hooks/by-token?token=`` → one entity.
 * ``GET /v2/runs/{runId}/streams`` → JSON list of stream names.
 * ``GET /v2/runs/{runId}/streams/{name}/chunks?limit=&cursor=`` → ``{data: [{index, data}], cursor, hasMore,
   done}``; ``cursor`` is null on the last page unless ``chunk_cursor_on_last_page=True``; 404 unknown stream.
 * ``GET /v2/runs/{runId}/streams/{name}/info`` → ``{tailIndex, done}``.
+* ``PUT /v2/runs/{runId}/stream/{name}`` — a chunk (``X-Stream-Multi: true``: several, each ``u32be length |
+  bytes``; ``X-Stream-Done: true``: close). ``GET /v2/stream/{name}?startIndex=`` (or under ``/v2/runs/{runId}``)
+  — the live read: the chunks' bytes from ``startIndex`` (negative: from the end), held open until the stream is
+  done or ``live_read_seconds`` passed.
 
 Runs carry any ``specVersion`` they are given (the fake does not gate; 7 = the 5.0 line's sealed log) and the
 5.0 fields (README, "Workflow SDK versions"): run ``attributes``, ``error`` as serialized bytes with ``errorCode``
 beside it, hook ``isSystem``.
 
 Fault injection: :meth:`fail` (status, times, method, path regex; 5xx/429 answers carry ``Retry-After: 0``).
-Recording: :attr:`requests` (method, path, query, headers, body, status). :meth:`on_request` registers a
+Recording: :attr:`requests` (method, path, query, headers, body, status); :attr:`unrouted` the requests no route
+answered (404). :meth:`on_request` registers a
 callback run (under the fake's lock) after each request, to script changes ("after the 2nd event read, the
 run completes").
 """
@@ -336,6 +358,7 @@ class FakeVercelWorld:
         self.hooks: dict[str, list[dict[str, Any]]] = {}
         self.streams: dict[str, dict[str, dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
+        self.unrouted: list[Recorded] = []  # requests no route answered (404): a client using an unknown route
         self.faults: list[Fault] = []
         self.callbacks: list[Callable[["FakeVercelWorld", Recorded], None]] = []
         self.truncated_event_answers = 0
@@ -764,6 +787,7 @@ class FakeVercelWorld:
 
     def _dispatch(self, record: Recorded, full_path: str) -> Reply:
         if not full_path.startswith(BASE_PATH + "/"):
+            self.unrouted.append(record)
             raise HttpError(404, "not_found", "no such route")
         env = self._auth(record)
         segments = [unquote(s) for s in record.path.strip("/").split("/")]
@@ -845,6 +869,7 @@ class FakeVercelWorld:
             case ["v2", "runs", run_id, "streams", name, "info"] if method == "GET":
                 stream = self._stream(run_id, name, env)
                 return self._encode({"tailIndex": len(stream["chunks"]) - 1, "done": stream["done"]}, cbor)
+        self.unrouted.append(record)
         raise HttpError(404, "not_found", f"no route {method} {record.path}")
 
     # -- entities -----------------------------------------------------------------------------------------
