@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, cast
 
 from ..errors import UnsupportedError
-from ..model import CancelOutcome, Check, Chunk, Counts, Event, ListQuery, Run, RunPage, WakeResult
+from ..model import CancelOutcome, Check, Chunk, Counts, Event, EventBatch, ListQuery, Run, RunPage, WakeResult
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -75,9 +75,11 @@ class Backend:
 
     name: ClassVar[str] = "base"
     label: ClassVar[str] = "backend"  # for messages: "Flue", "Temporal", ...
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: The operations the backend implements; like ``unsupported_reasons``, declared by the class and narrowed per
+    #: instance where a profile allows less (Flue's raw Durable Streams mode cannot start runs).
+    capabilities: frozenset[str] = frozenset()
     #: Why an operation is missing, e.g. {"cancel": "Flue has no endpoint to cancel a run"}.
-    unsupported_reasons: ClassVar[dict[str, str]] = {}
+    unsupported_reasons: dict[str, str] = {}
     #: Operations that work but are experimental (help and README say so).
     experimental: ClassVar[frozenset[str]] = frozenset()
     #: The event types the engine writes, when it has a fixed set: ``tail --type`` patterns that match none of
@@ -140,8 +142,9 @@ class Backend:
         self.require(WAKE)
         raise NotImplementedError
 
-    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
-        """Yield the run's events (or stream chunks), following while ``live``.
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk | EventBatch]:
+        """Yield the run's events (or stream chunks; blocks of events when ``request.batches`` allows them),
+        following while ``live``.
 
         A live tail ends when the run is terminal or its stream is closed;
         the caller reconciles the final status with ``get_status``.
@@ -171,7 +174,8 @@ class Backend:
         """
         run = self.start(request)
         yield run
-        yield from self.tail(run.runId, TailRequest(live=True))
+        # the event log (no stream), one event at a time (no batches): Events only
+        yield from cast("Iterator[Event]", self.tail(run.runId, TailRequest(live=True)))
 
     def wait_for_change(self, run: Run, interval: float) -> None:
         """Block until the run may have changed. Engines with long-polls override."""

@@ -60,7 +60,7 @@ from collections import deque
 from contextlib import closing
 from datetime import datetime, timezone
 from itertools import compress, repeat
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, cast
 from urllib.parse import quote
 
 from ..errors import (
@@ -166,7 +166,7 @@ class FlueEvent(Event):
     when it is already in wfctl's form (``2026-11-22T04:20:58.449Z``).
     """
 
-    @property  # type: ignore[override]
+    @property
     def time(self) -> datetime | None:
         d = self.__dict__
         if "_time" not in d:
@@ -204,14 +204,15 @@ class FlueEvent(Event):
 
         return event_lines(events)
 
+    # Event declares summary and fragment as class attributes (hooks); a FlueEvent computes them.
     @property
-    def summary(self) -> str:
+    def summary(self) -> str:  # type: ignore[override]
         from ..render.flue import describe
 
         return describe(self.data)
 
     @property
-    def fragment(self) -> str | None:
+    def fragment(self) -> str | None:  # type: ignore[override]
         data = self.data
         if isinstance(data, dict):
             if data.get("type") == "text_delta" and isinstance(data.get("text"), str):
@@ -234,7 +235,7 @@ class FlueEventBatch(EventBatch):
     def __init__(
         self,
         run_id: str,
-        items: list[dict],
+        items: list[Any],
         indexes: list[Any],
         kinds: list[Any],
         stamps: list[Any] | None,
@@ -420,7 +421,7 @@ _BLOCK_KEYS = ("runId", "eventIndex", "v", "type", "timestamp") + tuple(
 
 def _event_block(
     run_id: str,
-    items: Sequence[Any],
+    items: list[Any],
     data: bytes,
     offsets: list[str] | None,
     start: str,
@@ -559,9 +560,9 @@ class FlueBackend(HttpBackend):
         self.base_url = str(profile.get("url") or "").rstrip("/")
         self.raw = "{runId}" in self.base_url
         if self.raw:
-            self.capabilities = frozenset({GET, STATUS, TAIL})  # type: ignore[misc]
+            self.capabilities = frozenset({GET, STATUS, TAIL})
             self.unsupported_reasons = {
-                **self.unsupported_reasons,  # type: ignore[misc]
+                **self.unsupported_reasons,
                 START: "the profile's url is a raw Durable Streams URL template ({runId}): it can be read, not started",
             }
         for key in profile.headers():
@@ -871,7 +872,7 @@ class FlueBackend(HttpBackend):
             options.setdefault("answer_timeout", float(self.profile.get("timeout", 30.0)))
         return StreamReader(self.stream_url(run_id), params=params, client=self.http.client, **options)
 
-    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event]:
+    def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | EventBatch]:
         if request.stream is not None:
             raise UsageError("Flue runs have no output streams; 'tail' reads the run's events (drop --stream)")
         if request.start_index is not None:
@@ -894,7 +895,7 @@ class FlueBackend(HttpBackend):
             self._meta(run_id)  # fast, clear failures (unknown run, auth, Flue 2.x) before streaming
         return self._tail(run_id, request, "sse" if (live and request.sse) else "long-poll" if live else None)
 
-    def _tail(self, run_id: str, request: TailRequest, mode: str | None) -> Iterator[Event]:
+    def _tail(self, run_id: str, request: TailRequest, mode: str | None) -> Iterator[Event | EventBatch]:
         from ..durable_streams import ParseError, StreamError
 
         offset = request.offset or "-1"
@@ -971,7 +972,16 @@ class FlueBackend(HttpBackend):
                     offsets = _event_offsets(start, end, len(items), exact)
                 if bulk and client_last is None:
                     block = _event_block(
-                        run_id, items, batch.data, offsets, start, end, types, seen, not warned_version, batch.columns
+                        run_id,
+                        cast("list[Any]", items),  # the reader's JSON batches are lists
+                        batch.data,
+                        offsets,
+                        start,
+                        end,
+                        types,
+                        seen,
+                        not warned_version,
+                        batch.columns,
                     )
                     if block is not None:  # the whole batch checked in C: one EventBatch
                         events, run_end = block

@@ -483,7 +483,9 @@ def v1_run(d: dict[str, Any], backend: str = V1_NAME) -> Run:
     status = v1_status(raw)
     acts = _activities(d)
     steps = [v1_step(a) for a in acts]
-    workflow = d.get("workflow") if isinstance(d.get("workflow"), dict) else {}
+    workflow = d.get("workflow")
+    if not isinstance(workflow, dict):
+        workflow = {}
     output: Any = None
     for key in ("output", "outputs", "result"):
         if d.get(key) is not None:
@@ -650,7 +652,7 @@ _EVENT_WORD = {
 }
 
 
-def _event_type(prefix: str, status: str, raw: Any, previous: str | None = None) -> str:
+def _event_type(prefix: str, status: str | None, raw: Any, previous: str | None = None) -> str:
     """``run_started``, ``step_completed``...; ``*_resumed`` when running again after waiting."""
     if status == "running" and previous == "waiting":
         return f"{prefix}_resumed"

@@ -199,8 +199,8 @@ class LocalWriter:
                 hooks.append((name, hook, markers.pop(marker_entity, None)))
             hooks.extend((None, None, name) for name in markers.values())
         now_ms = time.time() * 1000
-        for name, hook, marker_name in hooks:
-            if hook is not None and name is not None and hook.get("runId") == run_id:
+        for hook_file, hook, marker_name in hooks:
+            if hook is not None and hook_file is not None and hook.get("runId") == run_id:
                 until = parse_time(hook.get("tokenRetentionUntil"))
                 if until is not None and until.timestamp() * 1000 > now_ms:
                     continue  # the world keeps a hook whose token is retained (and its marker)
@@ -208,7 +208,7 @@ class LocalWriter:
                 if isinstance(token, str):
                     self._release_claim(token, run_id, str(hook.get("hookId")))
                     data.delete(self._recovery_path(token, run_id, str(hook.get("hookId"))))
-                data.delete(data.sub("hooks", name))
+                data.delete(data.sub("hooks", hook_file))
             if marker_name is not None:
                 data.delete(by_run / marker_name)
 

@@ -961,7 +961,9 @@ class PostgresWorldBackend(Backend):
             waits[corr] = Wait(corr, _utc(row.get("resume_at")), row.get("status"), _utc(row.get("completed_at")))
         for event in events:
             corr = event.get("correlationId")
-            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
+            data = event.get("eventData")
+            if not isinstance(data, dict):
+                data = {}
             if event["eventType"] == "wait_created" and corr:
                 waits.setdefault(corr, Wait(corr, parse_time(data.get("resumeAt")), "waiting"))
             elif event["eventType"] == "wait_completed" and corr:
@@ -1193,6 +1195,7 @@ class PostgresWorldBackend(Backend):
         early = self._cancel_check(conn, run_id, row)
         if early is not None:
             return early
+        assert row is not None  # a missing run was answered above
         if dry_run:
             return CancelOutcome(run_id, "cancelled", "dry run: would be cancelled", row.get("status"))
         with conn.transaction():
@@ -1201,6 +1204,7 @@ class PostgresWorldBackend(Backend):
             early = self._cancel_check(conn, run_id, row)  # again under the lock: it may have ended meanwhile
             if early is not None:
                 return early
+            assert row is not None
             spec = spec_of(row.get("spec_version"))
             now = _now()
             conn.execute(
@@ -1617,7 +1621,8 @@ class PostgresWorldBackend(Backend):
         except WfctlError as exc:
             return [Check("database", False, exc.message + (f" ({exc.hint})" if exc.hint else ""))]
         checks = [Check("database", True, f"{target.display} ({target.source}); PostgreSQL {version}")]
-        major = int(re.match(r"\d+", str(version)).group(0)) if re.match(r"\d+", str(version) or "") else 0
+        digits = re.match(r"\d+", str(version) or "")
+        major = int(digits.group(0)) if digits else 0
         if major and major < 12:
             checks.append(Check("server version", False, f"PostgreSQL {version}: the world needs 12 or newer"))
         try:

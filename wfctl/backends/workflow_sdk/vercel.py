@@ -68,7 +68,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, cast
 from urllib.parse import quote
 
 from ...errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
@@ -279,7 +279,7 @@ def resolve_settings(profile: "Profile", cwd: Path | None = None) -> VercelSetti
         team,
         team_source,
         environment,
-        environment_source,
+        environment_source or "default",
     )
 
 
@@ -609,7 +609,9 @@ class VercelWorldBackend(HttpBackend):
         waits: dict[str, Wait] = {}
         for event in events:
             corr = event.get("correlationId")
-            data = event.get("eventData") if isinstance(event.get("eventData"), dict) else {}
+            data = event.get("eventData")
+            if not isinstance(data, dict):
+                data = {}
             if not isinstance(corr, str):
                 continue
             if event.get("eventType") == "wait_created":
@@ -739,7 +741,7 @@ class VercelWorldBackend(HttpBackend):
                 found.append(self._to_run(raw))
                 if len(found) >= limit:
                     if i + 1 < len(data):
-                        cursor = _encode_list_cursor(api_cursor, i + 1, fetch_limit)
+                        cursor: str | None = _encode_list_cursor(api_cursor, i + 1, fetch_limit)
                     elif more:
                         cursor = next_cursor
                     else:
@@ -906,7 +908,8 @@ class VercelWorldBackend(HttpBackend):
         if name not in names:
             known = (
                 ", ".join(
-                    (stream_namespace(run_id, n) if n.startswith(stream_base(run_id) + "_") else "(default)")
+                    # an undecodable namespace (None) fails the join: an answer wfctl cannot read (exit 5)
+                    (cast(str, stream_namespace(run_id, n)) if n.startswith(stream_base(run_id) + "_") else "(default)")
                     if n.startswith(stream_base(run_id))
                     else n
                     for n in names
