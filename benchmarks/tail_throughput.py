@@ -135,8 +135,9 @@ def helper_peak(server: DSServer, path: str) -> int:
     import httpx
 
     from wfctl.backends.flue import _BLOCK_KEYS
-    from wfctl.durable_streams import PART_BYTES, _proven_part
-    from wfctl.json_columns import ColumnHelper
+    from wfctl.durable_streams._columns import ColumnHelper
+    from wfctl.durable_streams._reader import PART_BYTES
+    from wfctl.durable_streams._split import _proven_part
 
     with httpx.Client(timeout=120) as client:
         body = bytearray(client.get(f"{server.url}{path}", params={"offset": "-1"}).content)

@@ -388,7 +388,7 @@ def test_resume_from_checkpoint_is_exact(server):
 def test_sse_buffers_data_events_until_control(server, rec):
     """The reference server sends one ``data`` event per stored append and a single ``control`` when an
     SSE read starts behind the tail; they must come out as one batch with the control's offset."""
-    from wfctl.durable_streams import _Session
+    from wfctl.durable_streams._reader import _Session
 
     path = new_stream(server)
     for i in range(4):
@@ -481,7 +481,10 @@ def test_memory_stays_flat_while_following(server):
         # only memory allocated under the reader's frames: the writer thread and pytest's own log capture
         # (which keeps every httpx log record) are not the reader's
         snap = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(True, "*wfctl/durable_streams.py", all_frames=True)]
+            [
+                tracemalloc.Filter(True, "*wfctl/durable_streams/*", all_frames=True),
+                tracemalloc.Filter(True, "*wfctl/sse.py", all_frames=True),
+            ]
         )
         return sum(stat.size for stat in snap.statistics("filename"))
 
@@ -716,7 +719,7 @@ def test_sse_unknown_events_are_ignored(server):
     server.close_stream(path)
     server.inject_fault(path, method="GET", count=2, injectSseEvent={"eventType": "future", "data": "{}"})
     with reader(server, path) as r:
-        from wfctl.durable_streams import _Session
+        from wfctl.durable_streams._reader import _Session
 
         gen = r._sse(_Session(offset="-1", initial="-1", content_type="text/plain"))
         batches = list(gen)
@@ -1236,8 +1239,22 @@ def test_persistently_cut_large_response_is_a_parse_error(server, rec):
     server.clear_faults()
 
 
+def test_unit_package_imports_its_names_on_first_use():
+    """The package re-exports its public names and imports each on first use: importing it (as the Flue backend
+    does, for ``columns``) does not import httpx."""
+    import subprocess
+
+    code = (
+        "import sys; from wfctl.durable_streams import columns; import wfctl.durable_streams as ds; "
+        "assert 'httpx' not in sys.modules, 'httpx imported'; "
+        "assert all(getattr(ds, name) for name in ds.__all__) and 'httpx' in sys.modules; "
+        "assert ds.SSEParser.__module__ == 'wfctl.sse'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_unit_split_json_array():
-    from wfctl.durable_streams import _split_json_array
+    from wfctl.durable_streams._split import _split_json_array
 
     text = json.dumps(big_events(20), ensure_ascii=False, separators=(",", ":")).encode()
     for size in range(2, len(text), 97):

@@ -277,7 +277,7 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
 
     real = flue._raw_objects
     monkeypatch.setattr(flue, "_raw_objects", raw_objects)
-    from wfctl import json_columns
+    from wfctl.durable_streams import _columns as json_columns
 
     sent: list[bool] = []  # parts decoded by the helper process (True) or, with no room there, here
     real_submit = json_columns.ColumnHelper.submit
@@ -307,7 +307,7 @@ def test_jsonl_blocks_match_events_one_by_one_on_the_reference_server(cli, ds, m
     lines = cli("--backend", "flue", "--url", url, "tail", run_id, "-o", "jsonl")
     assert lines.exit_code == 0, lines.stderr
     assert split.count(True) > 10 and split.count(False) >= 6, "both ways of writing data were taken"
-    from wfctl.json_columns import _cpus
+    from wfctl.durable_streams._columns import _cpus
 
     if _cpus() >= 2:  # (one CPU: no helper)
         assert sent and sent[0], "the helper process decoded parts (the first one always goes there)"

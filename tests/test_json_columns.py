@@ -1,4 +1,4 @@
-"""Tests of wfctl.json_columns (the top-level check of a cut, columns, the helper process) and of the
+"""Tests of wfctl.durable_streams._columns (the top-level check of a cut, columns, the helper process) and of the
 stream reader's ``columns`` mode against the Durable Streams reference server: large JSON answers decoded
 on the helper process give the same messages, offsets and order as decoding them here, survive cut and
 damaged bodies, and survive the helper dying mid-answer."""
@@ -22,8 +22,9 @@ if str(TESTS) not in sys.path:
 
 from support.ds_server import require_server, wait_for  # noqa: E402
 
-from wfctl.durable_streams import Backoff, ParseError, StreamReader, _proven_part  # noqa: E402
-from wfctl.json_columns import ColumnHelper, _cpus, columns, nesting  # noqa: E402
+from wfctl.durable_streams import Backoff, ParseError, StreamReader  # noqa: E402
+from wfctl.durable_streams._columns import ColumnHelper, _cpus, columns, nesting  # noqa: E402
+from wfctl.durable_streams._split import _proven_part  # noqa: E402
 
 KEYS = ("runId", "eventIndex", "v", "type", "timestamp", "toolCallId")
 
@@ -176,7 +177,7 @@ def test_no_helper_on_one_cpu():
 
     code = (
         "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
-        "from wfctl.json_columns import ColumnHelper; h = ColumnHelper(('a',)); "
+        "from wfctl.durable_streams._columns import ColumnHelper; h = ColumnHelper(('a',)); "
         "print(h.broken, h.submit(b'{}'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -248,7 +249,7 @@ def read_all(server, path: str, cols: Any, rereads: list | None = None, **kw: An
 
 @pytest.mark.live
 def test_columns_mode_reads_the_same_stream(server, monkeypatch):
-    import wfctl.durable_streams as ds
+    from wfctl.durable_streams import _columns as ds
 
     events = nested_events(3000)
     path = new_stream(server, events)
@@ -320,7 +321,7 @@ def test_columns_mode_persistent_damage_is_a_parse_error(server):
 @pytest.mark.live
 def test_columns_mode_survives_the_helper_dying(server, monkeypatch):
     """The helper is killed after a few parts: the parts it held are decoded here, nothing is lost."""
-    import wfctl.durable_streams as ds
+    from wfctl.durable_streams import _columns as ds
 
     events = nested_events(3000)
     path = new_stream(server, events)

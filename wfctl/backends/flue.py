@@ -63,6 +63,7 @@ from itertools import compress, repeat
 from typing import TYPE_CHECKING, Any, Iterator, cast
 from urllib.parse import quote
 
+from ..durable_streams import columns
 from ..errors import (
     AuthError,
     NotFoundError,
@@ -71,7 +72,6 @@ from ..errors import (
     UsageError,
     WfctlError,
 )
-from ..json_columns import columns
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
 from ..output import clean
 from ..times import iso, parse_time

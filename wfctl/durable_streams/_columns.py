@@ -1,4 +1,6 @@
-"""Columns of JSON messages, and a helper process that decodes large JSON arrays on a second core.
+"""Columns of JSON messages, and a helper process that decodes large JSON arrays on a second core: the
+Durable Streams reader's ``read(columns=...)`` (see "Columns: large answers on two cores" in
+docs/durable-streams.md). Private to ``wfctl.durable_streams``, which re-exports :func:`columns`.
 
 A catch-up of a million small events spends most of its time in ``json.loads``, which holds the GIL: a
 thread cannot share that work, a process can. :class:`ColumnHelper` starts one helper process (this
@@ -12,7 +14,8 @@ with ``depth`` parts the caller decodes the next ones itself, so both cores stay
 Nothing here is required: without ``fork``/``select`` on pipes (Windows) or when the helper cannot start
 or dies, :class:`ColumnHelper` reports it and the caller decodes everything itself.
 
-Only the standard library is imported (the helper process imports this module alone).
+Only the standard library is imported: the helper process imports this module (and the packages above it,
+which import nothing heavy: ``wfctl.durable_streams`` imports its names on first use).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ __all__ = ["columns", "nesting", "ColumnHelper", "serve"]
 _get = dict.get
 _keys = dict.keys
 _LEN = struct.Struct("<I")
-#: bytes that are not JSON structure outside strings: deleted before the bracket count of :func:`proven_cut`
+#: bytes that are not JSON structure outside strings: deleted before the bracket count of :func:`nesting`
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"{}[]')
 
 
@@ -187,12 +190,12 @@ class ColumnHelper:
     def _start(self) -> bool:
         import subprocess
 
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-S", "-c", "from wfctl.json_columns import serve; serve()"],
+                [sys.executable, "-S", "-c", "from wfctl.durable_streams._columns import serve; serve()"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

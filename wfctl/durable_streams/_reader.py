@@ -1,147 +1,6 @@
-"""A reader for Durable Streams (DS), the HTTP streaming protocol behind Flue runs.
-
-The protocol in one paragraph: a stream is a URL. ``GET url?offset=O`` returns the data after offset ``O``
-together with ``Stream-Next-Offset`` (where to resume), ``Stream-Up-To-Date: true`` when the response reached
-the tail and ``Stream-Closed: true`` when the stream is closed and the tail was reached (EOF). ``live=long-poll``
-waits for new data (``204`` on timeout); ``live=sse`` keeps a ``text/event-stream`` open in which ``data``
-events carry payloads and ``control`` events carry the offset, cursor and flags. ``-1`` means "from the
-start", ``now`` means "from the current tail". The module is engine-agnostic: nothing in it knows Flue, apart
-from tolerating two of Flue's quirks (``-1`` returned as a next offset; "resume strictly after" offsets that
-echo the request when nothing is new).
-
-Usage::
-
-    from contextlib import closing
-    from wfctl.durable_streams import StreamReader
-
-    with StreamReader("http://127.0.0.1:4437/v1/stream/runs/r1", headers={"Authorization": "Bearer ..."}) as r:
-        with closing(r.read(offset="-1", live="long-poll")) as batches:
-            for batch in batches:
-                for event in batch.items or []:
-                    ...
-                checkpoint = batch.offset        # resume strictly after this batch (partial: re-read it)
-
-``read()`` yields one :class:`Batch` per HTTP response (catch-up, long-poll; a large JSON response as several,
-see "Large responses") or per SSE ``control`` event.
-Batches may be **empty**: they then report progress (caught up, a long-poll timeout, an SSE keep-alive,
-closure) and give the caller a chance to stop iterating. Closing the generator closes the connection.
-
-Design decisions
-----------------
-
-*Modes.* ``live=None`` loops catch-up ``GET``\\ s until ``Stream-Up-To-Date`` or ``Stream-Closed`` and stops.
-``long-poll`` and ``sse`` first catch up with plain (cacheable) ``GET``\\ s and then go live, so a large
-backlog never arrives as one huge SSE burst (the reference server sends every stored message as its own
-``data`` event and a single ``control`` at the end, which would all have to be buffered). ``offset="now"``
-with long-poll goes straight to ``live=long-poll&offset=now`` (the server waits at once); with SSE the
-catch-up ``GET ?offset=now`` resolves the tail offset and the stream's content type first. Every reconnect
-of an SSE stream goes through the catch-up phase again. A stream that reports closure is never read again.
-
-*SSE parsing: our own parser, not httpx-sse.* ``text/event-stream`` lines end only at CRLF, LF or CR; U+0085,
-U+2028 and U+2029 are data (three conformance cases check this). The parser below splits **bytes** on
-CR/LF before anything is decoded, so no Unicode line-boundary rule can apply, a CRLF split across two
-network chunks is handled, and payloads are never decoded and re-encoded (text streams are passed through
-as bytes, base64 payloads are decoded straight from bytes). httpx-sse 0.4.3 does split correctly, but
-releases before 0.4.2 split on ``str.splitlines()`` boundaries (florimondmanca/httpx-sse#34), its parser
-works on decoded text, and we need raw bytes and per-batch buffering across events anyway; the parser is
-~50 lines, so wfctl does not depend on a minimum httpx-sse version. As the EventSource rules require,
-exactly one space after ``data:`` is stripped, comment lines (``: heartbeat``) and unknown event types are
-ignored, and an event is dispatched only at its blank line (a connection cut mid-event dispatches
-nothing).
-
-*Exact resume in SSE.* ``data`` events are buffered until the next ``control`` event; only then is the
-batch yielded and the offset advanced to the control's ``streamNextOffset``. A connection that drops
-between data and control loses only uncommitted data, which is read again from the last committed offset:
-nothing is skipped and nothing already yielded is yielded twice.
-
-*Retries.* Connect/read errors, timeouts, dropped connections, bodies cut in a way that breaks HTTP framing
-(httpx raises ``RemoteProtocolError`` when fewer bytes than ``Content-Length`` arrive or chunked framing is
-cut), ``429`` and ``5xx`` except ``501`` are retried with exponential backoff and full jitter
-(:class:`Backoff`); the wait is ``max(Retry-After, jitter)`` with ``Retry-After`` capped. ``max_retries``
-bounds *consecutive* failures; the count resets after every healthy response or SSE control (but the
-catch-up ``GET`` that precedes an SSE reconnect only resets it when it delivered something, so an SSE
-endpoint that fails every time still exhausts the budget). Other statuses raise at once: ``400``
-(:class:`InvalidOffsetError` when the body mentions the offset, else :class:`BadRequestError`), ``401``/``403``
-(:class:`UnauthorizedError`), ``404`` (:class:`NotFoundError`), ``410`` (:class:`GoneError`: the offset was
-removed by retention or the stream was deleted), ``501`` (:class:`ServerError`), anything else
-(:class:`UnexpectedStatusError`).
-
-*Idle watchdog.* Live requests use ``idle_timeout`` as httpx's *read* timeout, which applies to every socket
-read: a long-poll or SSE connection that delivers no byte at all (no data, no keep-alive control, no
-heartbeat comment) for ``idle_timeout`` seconds is abandoned and reopened from the last committed offset
-(counted as a network failure). It must exceed the server's long-poll window and keep-alive interval (Flue
-and the reference server default to 30 s; hence 45 s). If SSE connections end cleanly within a second three
-times in a row (a buffering proxy), the reader falls back to long-poll, as the TypeScript client does.
-
-*Malformed bodies: a parse error, at once.* A ``200`` JSON body that does not parse (or is not an array), an
-SSE ``control`` event that is not a JSON object with a ``streamNextOffset``, an SSE ``data`` event that is not
-a JSON array on a JSON stream, base64 SSE data that does not decode, and a gzip/deflate body that is damaged or
-stops early raise :class:`ParseError` (``code`` ``PARSE_ERROR``) the moment they are found, and are **not
-retried**: the official TypeScript client (``@durable-streams/client``) throws ``DurableStreamError`` with
-code ``PARSE_ERROR`` in the same situations without retrying, and the client conformance suite expects exactly
-that (``json-parsing-errors``, ``sse-parsing-errors``). Whether to read again is the caller's decision: history
-is immutable, so re-reading is always safe, and the error says from where. Its ``offset`` is the last offset
-the reader committed (everything before it was delivered in full) and its ``delivered`` the number of messages
-after that offset already yielded in ``partial`` batches of the damaged response (see "Large responses"); a
-new ``read(error.offset, skip=error.delivered)`` continues exactly where the damage struck, with nothing
-skipped and nothing yielded twice (``wfctl tail`` does this a bounded number of times). The reference server's
-fault injection (``truncateBodyBytes``, ``corruptBody``, ``injectSseEvent``) produces such bodies *with valid
-HTTP framing*, which is why this is not a network error. A body whose HTTP framing itself breaks (fewer bytes
-than ``Content-Length``, cut chunked encoding, a reset connection) is a network failure and is retried. In
-JSON mode damage is always detectable, because every strict prefix of a JSON array is invalid JSON.
-Compressed bodies are decoded by the reader itself (it sends ``Accept-Encoding: gzip, deflate``) and must end
-with a complete gzip/zlib stream: httpx's own decoder accepts a compressed stream that just stops, which turned
-a truncated compressed page into a silently *empty* page whose events were skipped (found with the reference
-server, which gzips bodies over 1 KiB). In byte mode (``text/*``, ``application/octet-stream``) an
-uncompressed body truncated with valid framing is indistinguishable from a shorter message and no DS client
-can detect it (offsets are opaque); Flue run streams are JSON-only.
-
-*Offsets beyond the tail.* Offsets are opaque except that, within a stream, they sort lexicographically
-(protocol §8). A response whose ``Stream-Next-Offset`` sorts *before* the requested offset means the
-offset is beyond the tail (the reference server silently answers with the tail); a ``-1`` tail means the
-stream is empty. Servers that echo the requested offset instead (Flue) are checked once per ``read()``
-with a ``HEAD`` the first time the caller's own offset reads as "caught up, nothing new". Either case
-raises :class:`InvalidOffsetError` instead of waiting forever (a resumed tail after an in-memory server
-restart would otherwise hang). ``verify_offsets=False`` disables this.
-
-*Large responses.* A catch-up may answer with everything in one body (the reference server does: 70 MB for
-a million small messages). A JSON body is therefore parsed **as it arrives**: once more than ``batch_bytes``
-(1 MiB) of it are buffered, the complete messages at its start are split off in parts of ``PART_BYTES``
-(64 KiB) (the text before the last
-top-level comma is parsed with one ``json.loads``; a cut that is not a top-level boundary cannot parse, so
-the parse itself proves the boundary, and a message-by-message scan takes over when it fails) and yielded
-as a ``partial`` batch. A partial batch does **not** move the committed offset: its ``offset`` is the
-offset the response was requested from, and only the response's last batch carries ``Stream-Next-Offset``
-and is committed. The reader counts the messages it delivered from the committed offset (``skip``); when
-the connection then drops, the offset is read again and the first ``skip`` messages of the new answer are
-parsed and dropped: history is immutable, so they are the ones already delivered, and nothing is yielded
-twice. A damaged body raises :class:`ParseError` instead, whose ``delivered`` is that count, so that the
-caller can do the same with ``read(offset, skip=delivered)``. (A caller that resumes from a partial batch's
-``offset`` in a *new* read without ``skip`` gets those messages again: at-least-once.) A body that never exceeds
-``batch_bytes`` is one batch, validated as a whole, exactly as before. The one thing streaming gives up: a
-damaged message that still parses *and* lies before the damage that makes the body invalid may already have
-been delivered in a partial batch when the damage is found (the same damage in a small body is caught
-before anything is delivered; damage that keeps the whole body valid JSON is undetectable either way).
-Compressed bodies are decompressed incrementally, and their end is still verified.
-
-*Columns: large answers on two cores.* ``json.loads`` holds the GIL, and a million-message catch-up spends
-most of its time in it. A caller that only needs a few top-level fields of each message first (wfctl's
-``tail -o jsonl`` checks ``eventIndex``, ``type``, ``runId`` … and prints each message's own text) passes
-``read(columns=KEYS)``: the parts of a large response are then sent to one helper process
-(:class:`wfctl.json_columns.ColumnHelper`, the same interpreter running the standard library only), which
-decodes them and answers with those columns; the parts' messages are decoded here only if the caller uses
-``items``. While the helper holds ``depth`` (8) parts, the next ones are decoded here, so both cores work.
-A part sent away must be cut at a top-level boundary *before* it is parsed, which
-:func:`wfctl.json_columns.nesting` shows cheaply (the brackets outside strings balance; inconclusive when a
-string holds a bracket, and the cut is then found by parsing, as above); the helper's parse still validates
-every part, and a damaged part is handled as a damaged body. There is no helper on a single CPU (it would
-only add work) or without POSIX pipes, and one that cannot start or dies hands its parts back to be decoded
-here; it ends with the read (or with this process: it exits at the end of its input and ignores Ctrl-C).
-
-*Memory.* Responses are streamed; at most ``batch_bytes`` of a JSON body plus its largest message (byte
-mode: one response body; SSE: the events since the last control) is held at a time, and nothing is kept
-after a batch is yielded, so reading an unbounded stream runs in constant memory.
-"""
+"""The Durable Streams reader: :class:`StreamReader` and the data types it answers with (:class:`Batch`,
+:class:`StreamInfo`, :class:`Backoff`). Public through ``wfctl.durable_streams``; its behaviour and the reasons
+for it are in docs/durable-streams.md."""
 
 from __future__ import annotations
 
@@ -152,37 +11,31 @@ import random
 import time
 import zlib
 from collections import deque
-from collections.abc import Sequence as _SequenceABC
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, NoReturn, Sequence, Union
+from typing import Any, Callable, Generator, Iterator, Mapping, NoReturn, Sequence, Union
 
 import httpx
 
-from . import __version__
-from .json_columns import ColumnHelper, nesting
-from .sse import SSEParser
-from .times import retry_after_seconds
-
-__all__ = [
-    "Backoff",
-    "Batch",
-    "SSEParser",
-    "StreamInfo",
-    "StreamReader",
-    "StreamError",
-    "NotFoundError",
-    "GoneError",
-    "InvalidOffsetError",
-    "BadRequestError",
-    "UnauthorizedError",
-    "RateLimitedError",
-    "ServerError",
-    "NetworkError",
-    "ParseError",
-    "ProtocolError",
-    "UnexpectedStatusError",
-]
+from .. import __version__
+from ..sse import SSEParser
+from ..times import retry_after_seconds
+from ._columns import ColumnHelper
+from ._errors import (
+    BadRequestError,
+    GoneError,
+    InvalidOffsetError,
+    NetworkError,
+    NotFoundError,
+    ParseError,
+    ProtocolError,
+    RateLimitedError,
+    ServerError,
+    UnauthorizedError,
+    UnexpectedStatusError,
+    _Retry,
+)
+from ._split import _encode_compact, _join_json_arrays, _LazyItems, _proven_part, _split_json_array
 
 log = logging.getLogger("wfctl.durable_streams")
 
@@ -201,131 +54,6 @@ BATCH_BYTES = 1 << 20
 PART_BYTES = 64 << 10
 _INFLATE_CHUNK = 1 << 20  # at most this many decompressed bytes per step
 _SHORT_SSE_LIMIT = 3
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Errors
-# ----------------------------------------------------------------------------------------------------------
-
-
-class StreamError(Exception):
-    """Base class of every error raised by this module.
-
-    ``status`` is the HTTP status when there was one (else ``None``); ``code`` is a stable string
-    (``NOT_FOUND``, ``GONE``, ``INVALID_OFFSET``, ``BAD_REQUEST``, ``UNAUTHORIZED``, ``RATE_LIMITED``,
-    ``SERVER``, ``NETWORK``, ``PARSE_ERROR``, ``PROTOCOL``, ``UNEXPECTED_STATUS``); ``body`` holds the start of the
-    error response body (servers' own messages, e.g. Flue's JSON error envelope), ``url`` the stream URL
-    without its query string. Messages never contain request headers.
-    """
-
-    code = "STREAM_ERROR"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        url: str | None = None,
-        body: str | None = None,
-        retry_after: float | None = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.url = url
-        self.body = body
-        self.retry_after = retry_after
-
-
-class NotFoundError(StreamError):
-    """``404``: the stream does not exist (or is hidden from this caller)."""
-
-    code = "NOT_FOUND"
-
-
-class GoneError(StreamError):
-    """``410``: the offset was removed by retention, or the stream was deleted."""
-
-    code = "GONE"
-
-
-class InvalidOffsetError(StreamError):
-    """The offset was rejected (``400``) or lies beyond the stream's tail."""
-
-    code = "INVALID_OFFSET"
-
-
-class BadRequestError(StreamError):
-    """``400`` for a reason other than the offset (e.g. a bad extra query parameter)."""
-
-    code = "BAD_REQUEST"
-
-
-class UnauthorizedError(StreamError):
-    """``401`` or ``403`` (``status`` tells which)."""
-
-    code = "UNAUTHORIZED"
-
-
-class RateLimitedError(StreamError):
-    """``429`` still returned after the retry budget was spent."""
-
-    code = "RATE_LIMITED"
-
-
-class ServerError(StreamError):
-    """``5xx`` after the retry budget was spent, or ``501`` (never retried)."""
-
-    code = "SERVER"
-
-
-class NetworkError(StreamError):
-    """Connection failures, timeouts, dropped or cut responses, after the retry budget was spent."""
-
-    code = "NETWORK"
-
-
-class ParseError(StreamError):
-    """A body or SSE event that is not what the protocol says (invalid JSON, bad base64, a bad control event,
-    a damaged compressed body). Raised at once, never retried (as the official TypeScript client does).
-
-    ``offset`` is the last offset the reader committed: everything before it was delivered in full, and
-    reading again from it is safe. ``delivered`` counts the messages after ``offset`` that were already
-    yielded (``partial`` batches of the damaged response); ``read(offset, skip=delivered)`` resumes without
-    repeating them. ``reason`` is what was wrong, without the URL or the data (e.g. ``invalid JSON body
-    (Expecting ',' delimiter: ...)``).
-    """
-
-    code = "PARSE_ERROR"
-
-    def __init__(
-        self, message: str, *, offset: str | None = None, delivered: int = 0, reason: str | None = None, **kw: Any
-    ):
-        super().__init__(message, **kw)
-        self.offset = offset
-        self.delivered = delivered
-        self.reason = reason or message
-
-
-class ProtocolError(StreamError):
-    """The server broke the protocol in a way a retry cannot fix (e.g. no ``Stream-Next-Offset``)."""
-
-    code = "PROTOCOL"
-
-
-class UnexpectedStatusError(StreamError):
-    """Any other status (``405``, ``409``, ``413``, a redirect, ...)."""
-
-    code = "UNEXPECTED_STATUS"
-
-
-class _Retry(Exception):
-    """Internal: a failure worth retrying; ``error`` is what to raise once the budget is spent."""
-
-    def __init__(self, error: StreamError, retry_after: float | None = None):
-        super().__init__(error.message)
-        self.error = error
-        self.retry_after = retry_after
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -365,7 +93,7 @@ class Batch:
     * ``cursor``: the last ``Stream-Cursor`` seen (echoed on live requests).
     * ``status``: the HTTP status of the response (``200``, or ``204`` for a long-poll without data).
     * ``partial``: this batch is a *part* of a large JSON response, delivered before the rest of the body
-      has arrived (see "Large responses" in the module docstring). Its ``offset`` is then the offset the
+      has arrived (see "Large responses" in docs/durable-streams.md). Its ``offset`` is then the offset the
       response was requested from (the last committed one), **not** an offset after its items: resuming
       from it re-delivers them (at-least-once). ``up_to_date`` and ``closed`` are false. Only the last
       batch of the response (``partial`` false) carries the response's ``Stream-Next-Offset``.
@@ -374,7 +102,7 @@ class Batch:
       final batch's offset it lets a caller number the messages of a response exactly.
     * ``columns``: when ``read(columns=KEYS)`` asked for them and the batch is a part of a large response
       decoded by the helper process (see "Large responses"), the values of those top-level keys of every
-      message (:func:`wfctl.json_columns.columns`); ``items`` are then decoded only when first used. None
+      message (:func:`wfctl.durable_streams.columns`); ``items`` are then decoded only when first used. None
       otherwise (``columns(batch.items, KEYS)`` gives the same).
     """
 
@@ -426,7 +154,7 @@ def _offset_beyond(requested: str, tail: str | None) -> bool:
 
 
 def _is_json(content_type: str | None) -> bool:
-    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == "application/json"
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _truthy(value: str | None) -> bool:
@@ -454,25 +182,27 @@ class _Session:
 
 
 class StreamReader:
-    """Reads one Durable Stream. See the module docstring for the behaviour.
+    """Reads one Durable Stream. Its behaviour, and the reasons for it: docs/durable-streams.md.
 
     :param url: the stream URL (any query parameters already in it are kept).
     :param headers: extra request headers (e.g. ``Authorization``), or a callable returning them, called
         for every request so that tokens can be refreshed between reconnects.
     :param params: extra query parameters sent on every read (e.g. Flue's ``tail``), or a callable returning
         them, called for every request (e.g. a signed URL's expiring signature); ``offset``, ``live`` and
-        ``cursor`` are managed by the reader. Query parameters are sorted (protocol §10.1, for CDN hits).
+        ``cursor`` are managed by the reader. Query parameters are sorted (for CDN hits, as section 10.1 of the
+        Durable Streams protocol asks).
     :param client: an ``httpx.Client`` to use (not closed by the reader); by default the reader owns one,
         which does not follow redirects (credentials never leave the origin).
     :param timeout: seconds (or an ``httpx.Timeout``) for non-live requests; connect timeout at most 5 s.
     :param max_retries: consecutive retryable failures tolerated before the error is raised.
     :param idle_timeout: seconds a live connection may stay silent before it is reopened.
     :param backoff: the :class:`Backoff` policy.
-    :param verify_offsets: detect resume offsets beyond the tail (see the module docstring).
+    :param verify_offsets: detect resume offsets beyond the tail (see "Offsets beyond the tail" in
+        docs/durable-streams.md).
     :param sleep: the function used to wait between retries (tests inject a recorder).
     :param batch_bytes: a JSON response body larger than this is delivered in ``partial`` batches (of
-        ``PART_BYTES``, or ``batch_bytes`` if smaller) as it arrives (see "Large responses" in the module
-        docstring).
+        ``PART_BYTES``, or ``batch_bytes`` if smaller) as it arrives (see "Large responses" in
+        docs/durable-streams.md).
     :param answer_timeout: seconds a catch-up or long-poll answer may take from its headers to its end; one
         that keeps sending without ending (a server or proxy that lies) is a :class:`ProtocolError`. None (the
         default): no bound, for servers that send a whole stream in one answer. SSE answers are never bounded.
@@ -589,7 +319,7 @@ class StreamReader:
 
         ``columns``: top-level keys of the messages (JSON streams) the caller will look at first; the parts of
         a large response are then decoded by a helper process, which sends back only these columns (see
-        "Large responses" in the module docstring and :attr:`Batch.columns`).
+        "Columns: large answers on two cores" in docs/durable-streams.md, and :attr:`Batch.columns`).
 
         ``skip``: the number of messages right after ``offset`` the caller already has (a
         :class:`ParseError`'s ``delivered``, for a read from its ``offset``); on a JSON stream they are read
@@ -643,7 +373,7 @@ class StreamReader:
                 return
             # "reconnect": catch up again from the last committed offset, then reopen SSE
 
-    def _catch_up(self, s: _Session, reset: bool = True, verify: bool = True) -> Iterator[Batch]:
+    def _catch_up(self, s: _Session, reset: bool = True, verify: bool = True) -> Generator[Batch, None, bool]:
         """Catch-up GETs until up-to-date or closed; returns True when the stream is closed. ``verify``:
         check the caller's offset with HEAD here when it reads as caught up (SSE does it on its first
         control event instead, so that the requests are those of the official client until then)."""
@@ -700,7 +430,7 @@ class StreamReader:
             if batch.closed:
                 return
 
-    def _sse(self, s: _Session) -> Iterator[Batch]:
+    def _sse(self, s: _Session) -> Generator[Batch, None, str]:
         """One SSE connection. Returns ``"closed"``, ``"reconnect"`` or ``"fallback"``."""
         requested = s.offset
         params = [("live", "sse"), ("offset", requested)]
@@ -1035,7 +765,7 @@ class StreamReader:
         """Send one request; return the open response for 200/204, raise _Retry or a StreamError."""
         if self._params_fn is not None:
             params = params + _query_items(self._params_fn())
-        query = sorted(self._base_params + params)
+        query = tuple(sorted(self._base_params + params))
         url = self._url.copy_with(params=httpx.QueryParams(query))
         request = self._client.build_request(
             method,
@@ -1073,7 +803,7 @@ class StreamReader:
         retry_after = retry_after_seconds(resp.headers.get("retry-after"))
         where = f"{resp.request.method} {self._display_url}"
         message = f"{where}: HTTP {status}" + (f": {body}" if body else "")
-        kw = dict(status=status, url=self._display_url, body=body or None, retry_after=retry_after)
+        kw: dict[str, Any] = dict(status=status, url=self._display_url, body=body or None, retry_after=retry_after)
         if status == 429:
             return _Retry(RateLimitedError(message, **kw), retry_after)
         if status >= 500 and status != 501:
@@ -1286,133 +1016,3 @@ def _query_items(params: Mapping[str, str]) -> list[tuple[str, str]]:
     if bad:
         raise ValueError(f"query parameter(s) {sorted(bad)} are managed by the reader")
     return [(str(k), str(v)) for k, v in params.items()]
-
-
-def _join_json_arrays(payloads: list[bytes]) -> bytes:
-    """Merge JSON array texts (already validated) into one array text without re-encoding."""
-    if len(payloads) == 1:
-        return payloads[0]
-    inner = [p.strip()[1:-1].strip() for p in payloads]
-    return b"[" + b",".join(part for part in inner if part) + b"]"
-
-
-class _LazyItems(_SequenceABC):
-    """The messages of a part decoded by the helper process: decoded here only when first used."""
-
-    __slots__ = ("data", "_n", "_items")
-
-    def __init__(self, data: bytes, n: int):
-        self.data, self._n, self._items = data, n, None
-
-    def _decoded(self) -> list[Any]:
-        if self._items is None:
-            self._items = json.loads(self.data)
-        return self._items
-
-    def __len__(self) -> int:
-        return self._n
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._decoded()[index]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._decoded())
-
-    def __eq__(self, other: object) -> bool:
-        return self._decoded() == (list(other) if isinstance(other, _LazyItems) else other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(self._decoded())
-
-
-def _encode_compact(items: list[Any]) -> bytes:
-    """A JSON array text for messages whose original text is not at hand (rare: a re-read after a cut)."""
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-_scan_once = json.JSONDecoder().scan_once
-
-
-def _proven_part(buf: bytearray, begin: int, size: int) -> tuple[bytes, int] | None:
-    """The whole messages at the start of ``buf[begin:]`` (about ``size`` bytes of them, cut at a ``},``
-    that :func:`~wfctl.json_columns.nesting` shows to be at the top level) and the index after the comma
-    that follows them; None when no such cut is found cheaply."""
-    end = begin + size
-    for _ in range(4):  # a few candidates: the last "}," may close a nested object
-        brace = buf.rfind(b"},", begin, end)
-        if brace < begin:
-            return None
-        seg = bytes(buf[begin : brace + 1])
-        depth = nesting(seg)
-        if depth == 0:
-            return seg, brace + 2
-        if depth is None:
-            return None
-        end = brace
-    return None
-
-
-def _split_json_array(
-    buf: bytearray, begin: int, objects: bool, size: int | None = None
-) -> tuple[list[Any], bytes, int] | None:
-    """Split the complete messages off the start of a JSON array that is still arriving.
-
-    ``buf[begin:]`` holds the array's text after its ``[`` (or after a top-level comma). Returns the
-    messages, their text (``seg``: the messages without the enclosing brackets) and the index in ``buf``
-    just after the top-level comma that follows them; None when no complete message could be split off.
-
-    The fast path cuts at the last ``},`` (``,`` for arrays of non-objects) in the first ``size`` bytes (or
-    anywhere) and parses the part before it with ``json.loads`` in one call. That parse succeeds only if the
-    cut is a top-level boundary: a comma inside a string leaves the string unterminated, one inside a nested
-    container leaves it unclosed, and a cut before a comma never splits a number or literal. Otherwise the
-    messages are scanned one by one.
-    """
-    pattern = b"}," if objects else b","
-    ends = [len(buf)]
-    if size is not None and begin + size < len(buf):
-        ends.insert(0, begin + size)
-    for end in ends:
-        for _ in range(4):  # a few candidates: the last one may sit inside a string or a nested value
-            comma = buf.rfind(pattern, begin, end)
-            if comma < begin:
-                break
-            end = comma
-            if objects:
-                comma += 1
-            seg = bytes(buf[begin:comma])
-            try:
-                items = json.loads(b"[" + seg + b"]")
-            except ValueError:
-                continue
-            if items:
-                return items, seg, comma + 1
-    # the slow path: one message at a time
-    raw = bytes(buf[begin:])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        if e.reason != "unexpected end of data":
-            return None  # damaged: the final parse will say so
-        text = raw[: e.start].decode("utf-8")
-    items = []
-    idx, end, size = 0, -1, len(text)
-    while True:
-        while idx < size and text[idx] in " \t\n\r":
-            idx += 1
-        try:
-            item, stop = _scan_once(text, idx)
-        except (StopIteration, ValueError):
-            break
-        while stop < size and text[stop] in " \t\n\r":
-            stop += 1
-        if stop >= size or text[stop] != ",":
-            break
-        items.append(item)
-        end = stop
-        idx = stop + 1
-    if not items:
-        return None
-    seg = text[:end].encode("utf-8")
-    return items, seg, begin + len(seg) + 1
