@@ -34,10 +34,10 @@ runs wfctl on a stream 10× smaller and reports both peaks; ``--flue-flat N`` ta
 from the fake Flue server (tests/fakes/flue_server.py), whose 100-event pages are what a real Flue 1.0 server
 sends, and reports wfctl's peak RSS and rate for both.
 
-wfctl decodes most of a large answer in a helper process on the second core (``wfctl.json_columns``):
-its wall time includes the helper's work; since ``time`` reports the largest process of a tree rather than
-their sum, the helper's own peak RSS is measured apart (the same answer's parts sent through a helper) and
-listed next to wfctl's.
+wfctl decodes most of a large answer in a helper process on the second core
+(``wfctl.durable_streams._columns``): its wall time includes the helper's work; since ``time`` reports the
+largest process of a tree rather than their sum, the helper's own peak RSS is measured apart (the same answer's
+parts sent through a helper) and listed next to wfctl's.
 
 Target: wfctl at least the TS client's rate, with memory that stays flat. Results: README ("Benchmarks").
 """
@@ -129,8 +129,8 @@ def measure(
 
 
 def helper_peak(server: DSServer, path: str) -> int:
-    """Peak RSS (bytes) of wfctl's helper process (``wfctl.json_columns``) decoding this stream's answer:
-    ``/usr/bin/time`` reports the largest process of a tree, not their sum, so the helper's share of a
+    """Peak RSS (bytes) of wfctl's helper process (``wfctl.durable_streams._columns``) decoding this stream's
+    answer: ``/usr/bin/time`` reports the largest process of a tree, not their sum, so the helper's share of a
     ``wfctl tail`` is measured here, by sending the same answer's 64 KiB parts through a helper."""
     import httpx
 
