@@ -445,15 +445,6 @@ def test_wfctl_reads_a_failed_run_and_its_error_code(official, fake, wfctl):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wfctl misreads the official client's error events: @workflow/world-vercel 4.x sends run_failed, "
-    "step_failed and step_retrying errors un-dehydrated in the v4 frame meta (error + stack), the API keeps them "
-    "as a CBOR StructuredError and serves it as the event's frame body, which the client CBOR-decodes "
-    "(events.ts structuredErrorEventTypes / buildEventFromV4); wfctl splices the body in as a serialized value and "
-    "shows eventData.error as {'$bytes': ...} instead of {message, stack} (get, status and list read the run's "
-    "and steps' own error fields and are right)",
-)
 def test_wfctl_tail_decodes_the_error_events_the_official_client_wrote(official, fake, wfctl):
     ids = write_failed_run(official)
     result = wfctl("tail", ids["run"], "-o", "jsonl")
@@ -788,15 +779,10 @@ def test_wfctl_tail_live_follows_a_run_the_official_client_started(official, fak
     assert [e["index"] for e in items[:-1]] == list(range(6)) and items[-1]["status"] == "completed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wfctl's tail --live expects a resume cursor (`next`) in the event list's end frame even on the last "
-    "page; the API gives `next` only when more pages remain (@workflow/world-vercel: hasMore = Boolean(next), "
-    "events-v4.ts 'present when more pages remain'), so after a last page wfctl has no cursor and every poll "
-    "re-reads the run's whole event log from the start (the output stays right: events are de-duplicated by id; "
-    "tests/test_vercel_world.py asserts the resumption only because the default fake gives that cursor)",
-)
 def test_wfctl_tail_live_resumes_from_the_cursor_the_api_gives(official, fake, wfctl):
+    """The API's cursor is opaque and comes only with a page that has more after it (events-v4: ``next``
+    present when more pages remain): a poll resumes from the cursor of the last page read, so a log of one
+    page is read again from its start (at most one page per poll), and nothing is printed twice."""
     run_id = new_run_id()
     official.calls(create(run_id, ["Ada"]), ("events.create", run_id, event("run_started")))
     reads = []
@@ -810,9 +796,13 @@ def test_wfctl_tail_live_resumes_from_the_cursor_the_api_gives(official, fake, w
                 world.set_status(run_id, "completed", output="done")
 
     fake.on_request(progress)
-    assert wfctl("tail", run_id, "--live", "--interval", "0.01", "-o", "jsonl").exit_code == 0
+    result = wfctl("tail", run_id, "--live", "--interval", "0.01", "-o", "jsonl")
+    assert result.exit_code == 0, result.stderr
     assert len(reads) >= 3
-    assert all(r.param("cursor") for r in reads[1:])  # each poll resumes after what the previous one read
+    assert not any(r.param("cursor") for r in reads)  # one page: the API never gave a cursor to resume from
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    ids = [line["offset"] for line in lines if line["kind"] == "event"]
+    assert len(ids) == len(set(ids)) and lines[-1]["status"] == "completed"
 
 
 def test_the_official_client_reads_an_open_stream_live(official, fake):

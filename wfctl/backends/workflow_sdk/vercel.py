@@ -68,7 +68,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, cast
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote
 
 from ...errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
@@ -111,7 +111,7 @@ from .records import (
     workflow_short_name,
 )
 from .streams import StreamDecoder, b64url, b64url_decode, stream_base, stream_name, stream_namespace
-from .values import cbor_uint8array, decode_payload
+from .values import cbor_uint8array, decode_cbor, decode_payload
 from .versions import READ_MAX, VERCEL, ReadWarner, check_write, doctor_line, refusal_hint, write_refusal
 
 if TYPE_CHECKING:
@@ -343,15 +343,28 @@ def _frame_part(data: bytes, pos: int, length_name: str, part_name: str) -> tupl
     return data[pos : pos + length], pos + length
 
 
+#: Event types whose frame body is a CBOR ``StructuredError`` ``{message, stack, ...}`` rather than a serialized
+#: value (the official client writes these errors un-dehydrated and CBOR-decodes the body it reads back).
+STRUCTURED_ERROR_EVENTS = frozenset({"run_failed", "step_failed", "step_retrying"})
+_PAYLOAD_PREFIXES = (b"devl", b"encr", b"encp", b"gzip", b"zstd")
+
+
 def event_from_frame(meta: dict[str, Any], body: bytes) -> dict[str, Any]:
-    """A listed frame → the event entity with its payload bytes back in ``eventData``."""
+    """A listed frame → the event entity with its payload bytes back in ``eventData`` (an error event's
+    CBOR ``StructuredError`` body as the object it holds)."""
     event = dict(meta)
-    field = PAYLOAD_FIELD.get(str(event.get("eventType")))
+    event_type = str(event.get("eventType"))
+    field = PAYLOAD_FIELD.get(event_type)
     data = event.get("eventData")
     if field:
         if body:
             data = dict(data) if isinstance(data, dict) else {}
-            data[field] = bytes(body)
+            value: Any = bytes(body)
+            if event_type in STRUCTURED_ERROR_EVENTS and value[:4] not in _PAYLOAD_PREFIXES:
+                structured = decode_cbor(value)
+                if isinstance(structured, dict) and "$undecodable" not in structured:
+                    value = structured
+            data[field] = value
             event["eventData"] = data
         elif isinstance(data, dict) and field in data and not _is_bytes(data[field]):
             # a lazy reference descriptor (payload not resolved): there is no value to show
@@ -908,8 +921,8 @@ class VercelWorldBackend(HttpBackend):
         if name not in names:
             known = (
                 ", ".join(
-                    # an undecodable namespace (None) fails the join: an answer wfctl cannot read (exit 5)
-                    (cast(str, stream_namespace(run_id, n)) if n.startswith(stream_base(run_id) + "_") else "(default)")
+                    # a namespace that does not decode is shown by its stream name
+                    ((stream_namespace(run_id, n) or n) if n.startswith(stream_base(run_id) + "_") else "(default)")
                     if n.startswith(stream_base(run_id))
                     else n
                     for n in names
