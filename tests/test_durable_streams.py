@@ -662,7 +662,10 @@ def test_live_follow_through_faults_is_complete_in_order_without_duplicates(serv
     server.clear_faults()
     assert indexes(items) == list(range(n))
     assert batches[-1].closed
-    assert rereads and all(e.code == "PARSE_ERROR" for e in rereads)
+    # A body fault lands on a GET that carries events, or on an empty long-poll answer (nothing to damage):
+    # which one is timing, so only the kind of any re-read is asserted here (the parse-error path itself is
+    # tested deterministically above).
+    assert all(e.code == "PARSE_ERROR" for e in rereads)
     if live == "sse":
         assert len(rec.gets("sse")) >= 5
 
