@@ -91,6 +91,20 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
             report.result = [_SkippedModule.from_parent(collector, name="<module skipped>", reason=reason)]
 
 
+# -- Hypothesis profiles (tests/test_fuzz_*.py; CONTRIBUTING.md, "Fuzzing") ------------------------------------
+#
+# HYPOTHESIS_PROFILE picks one: "ci" (the default: a bounded, deterministic budget), "long" (a search of
+# minutes). No example database: a failure prints its minimal example, which becomes an @example(...).
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # the test extra is not installed: the fuzz modules fail to import and say so
+    pass
+else:
+    _hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None)
+    _hypothesis_settings.register_profile("long", max_examples=20_000, deadline=None, database=None)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
 @dataclass
 class Result:
     exit_code: int

@@ -8,23 +8,31 @@ from typing import Any
 
 
 def iso(value: datetime | None) -> str | None:
-    """RFC 3339 UTC with milliseconds: ``2026-11-22T04:19:07.060Z``."""
+    """RFC 3339 UTC with milliseconds: ``2026-11-22T04:19:07.060Z`` (four-digit years: ``0999-...``). A time
+    within hours of year 1 or 9999 whose UTC instant Python cannot hold keeps its own offset
+    (``0001-01-01T00:30:00.000+01:00``)."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:
+        return value.isoformat(timespec="milliseconds")
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Parse an engine timestamp (ISO string, epoch ms, datetime) into aware UTC."""
+    """Parse an engine timestamp (ISO string, epoch ms, datetime) into aware UTC; None when it is not one."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # beyond the years 1-9999, or NaN
+            return None
     text = str(value).strip()
     if text.endswith("Z") or text.endswith("z"):
         text = text[:-1] + "+00:00"

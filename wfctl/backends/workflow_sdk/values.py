@@ -41,10 +41,10 @@ import base64
 import json
 import math
 import struct
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
-from ...model import iso
+from ...model import iso, parse_time
 
 __all__ = [
     "DecodeError",
@@ -70,6 +70,7 @@ MAX_DECOMPRESSED = 256 * 1024 * 1024  # a payload that inflates beyond this is n
 MAX_NESTING = 4  # format prefixes wrapped inside each other
 MAX_NODES = 1_000_000  # values produced while decoding one payload (shared references are expanded)
 MAX_SPARSE_LENGTH = 100_000
+_ZSTD_STEP = 1024  # compressed bytes fed to the zstandard decompressor at a time
 
 # devalue specials (negative indices)
 _UNDEFINED, _HOLE, _NAN, _POS_INF, _NEG_INF, _NEG_ZERO, _SPARSE = -1, -2, -3, -4, -5, -6, -7
@@ -288,8 +289,10 @@ class _Unflattener:
                     tag == "RetryableError"
                     and isinstance(retry_after, (int, float))
                     and not isinstance(retry_after, bool)
-                ):  # epoch ms, revived as a Date
-                    out["retryAfter"] = iso(datetime.fromtimestamp(retry_after / 1000, tz=timezone.utc))
+                ):  # epoch ms, revived as a Date (kept as the number when beyond the dates Python has)
+                    when = parse_time(retry_after)
+                    if when is not None:
+                        out["retryAfter"] = iso(when)
                 return out
             return {"name": tag, "message": None if payload is None else str(payload), "stack": None}
         if tag == "Headers":
@@ -303,10 +306,14 @@ class _Unflattener:
         reduced, payload = self._reduced(args)
         if reduced:
             return {"$type": tag, "value": _finish(payload)}
-        # An unknown builtin tag: keep its arguments, hydrating what look like references.
+        # An unknown builtin tag: keep its arguments (NaN and the infinities as strings), hydrating what look
+        # like references.
         return {
             "$type": tag,
-            "value": [_finish(self.hydrate(a)) if isinstance(a, int) and not isinstance(a, bool) else a for a in args],
+            "value": [
+                _finish(self.hydrate(a)) if isinstance(a, int) and not isinstance(a, bool) else _plain_json(a)
+                for a in args
+            ],
         }
 
     def _binary(self, tag: str, args: list[Any]) -> Any:
@@ -408,6 +415,8 @@ def _decode_devalue(text: str | bytes) -> Any:
         parsed = json.loads(text)
     except ValueError as exc:
         raise DecodeError(f"not devalue JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError("not devalue JSON: nested too deeply to decode") from None
     return _unflatten(parsed)
 
 
@@ -473,6 +482,8 @@ def _decompress(prefix: bytes, data: bytes) -> bytes:
             raise DecodeError(f"gzip payload: {exc}") from None
         if inflater.unconsumed_tail:
             raise DecodeError(f"gzip payload larger than {MAX_DECOMPRESSED} bytes")
+        if not inflater.eof:  # cut short (zlib returns what it inflated without complaint)
+            raise DecodeError("gzip payload truncated")
         return out
     return _zstd_decompress(data)
 
@@ -497,14 +508,22 @@ def _zstd_decompress(data: bytes) -> bytes:
         import zstandard
     except ImportError:
         raise DecodeError("zstd payload: the 'zstandard' package is not installed") from None
+    # A decompressor object says whether the frame ended (a stream reader ends a cut frame quietly); fed 1 KiB
+    # at a time so that the output stays near the bound.
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    out = bytearray()
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(data)
-        out = reader.read(MAX_DECOMPRESSED + 1)
+        for start in range(0, len(data), _ZSTD_STEP):
+            out += decompressor.decompress(data[start : start + _ZSTD_STEP])
+            if len(out) > MAX_DECOMPRESSED:
+                raise DecodeError(f"zstd payload larger than {MAX_DECOMPRESSED} bytes")
+            if decompressor.eof:
+                break
     except zstandard.ZstdError as exc:
         raise DecodeError(f"zstd payload: {exc}") from None
-    if len(out) > MAX_DECOMPRESSED:
-        raise DecodeError(f"zstd payload larger than {MAX_DECOMPRESSED} bytes")
-    return out
+    if not decompressor.eof:
+        raise DecodeError("zstd payload truncated")
+    return bytes(out)
 
 
 def decode_payload(value: Any) -> Any:
