@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
 from ...errors import NotFoundError, UsageError
@@ -105,7 +105,7 @@ def record_time(value: Any, fallback_id: str | None = None) -> datetime | None:
     if parsed is None and fallback_id:
         ms = ulid_time_ms(fallback_id)
         if ms is not None:
-            parsed = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+            parsed = parse_time(ms)  # None past year 9999 (a ULID's 48-bit time reaches 10889)
     return parsed
 
 

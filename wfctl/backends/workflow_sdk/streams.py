@@ -31,6 +31,8 @@ __all__ = [
 
 FRAME_HEADER_SIZE = 4
 MAX_FRAME_SIZE = 100_000_000  # the SDK's own sanity bound for a frame length
+_MAX_FIRST_BYTE = MAX_FRAME_SIZE >> 24  # the first byte of a frame's big-endian length
+_MAX_FRAME_INDEX = 10**18  # "#k" beyond this: after every value of the chunk
 
 
 def b64url(data: bytes) -> str:
@@ -76,39 +78,43 @@ def stream_namespace(run_id: str, name: str) -> str | None:
 class StreamDecoder:
     """Decode a run stream's chunk payloads in order.
 
-    Frames are ``[u32 big-endian length][format-prefixed payload]`` and may span chunks, so the decoder
-    keeps the unfinished tail. A chunk that does not start like a frame is the legacy format
+    Frames are ``[u32 big-endian length][format-prefixed payload]`` and may span chunks (the length itself
+    too), so the decoder keeps the unfinished tail. A chunk that does not start like a frame (a length below
+    :data:`MAX_FRAME_SIZE` starts with a byte of at most 5; devalue text never does) is the legacy format
     (newline-delimited devalue text). :meth:`flush` returns what is left at the end as bytes.
     """
 
     def __init__(self) -> None:
-        self.buffer = b""
+        self.buffer = bytearray()
 
     def feed(self, data: bytes) -> list[Any]:
-        data = bytes(data)
         if not self.buffer:
-            if len(data) < FRAME_HEADER_SIZE:
-                return [] if not data else [bytes_value(data)]
-            length = struct.unpack(">I", data[:FRAME_HEADER_SIZE])[0]
-            if not 0 < length < MAX_FRAME_SIZE:
-                return _legacy_lines(data)
-        self.buffer += data
+            if not data:
+                return []
+            if data[0] > _MAX_FIRST_BYTE:
+                return _legacy_lines(bytes(data))
+            if len(data) >= FRAME_HEADER_SIZE and not 0 < struct.unpack_from(">I", data)[0] < MAX_FRAME_SIZE:
+                return _legacy_lines(bytes(data))
+        buffer = self.buffer
+        buffer += data
         values: list[Any] = []
-        while len(self.buffer) >= FRAME_HEADER_SIZE:
-            length = struct.unpack(">I", self.buffer[:FRAME_HEADER_SIZE])[0]
+        pos = 0  # frames are read in place; the buffer is cut once, after the last whole frame
+        while len(buffer) - pos >= FRAME_HEADER_SIZE:
+            (length,) = struct.unpack_from(">I", buffer, pos)
             if not 0 < length < MAX_FRAME_SIZE:
-                values.append(bytes_value(self.buffer))
-                self.buffer = b""
+                values.append(bytes_value(bytes(buffer[pos:])))
+                pos = len(buffer)
                 break
-            end = FRAME_HEADER_SIZE + length
-            if len(self.buffer) < end:
+            end = pos + FRAME_HEADER_SIZE + length
+            if len(buffer) < end:
                 break
-            values.append(decode_payload(self.buffer[FRAME_HEADER_SIZE:end]))
-            self.buffer = self.buffer[end:]
+            values.append(decode_payload(bytes(buffer[pos + FRAME_HEADER_SIZE : end])))
+            pos = end
+        del buffer[:pos]
         return values
 
     def flush(self) -> list[Any]:
-        rest, self.buffer = self.buffer, b""
+        rest, self.buffer = bytes(self.buffer), bytearray()
         return [bytes_value(rest)] if rest else []
 
 
@@ -153,4 +159,6 @@ def chunk_offset(offset: str | None) -> tuple[str, int] | None:
     if not offset:
         return None
     chunk_id, _, frame = offset.partition("#")
-    return chunk_id, int(frame) if frame.isdigit() else 0
+    if not frame.isdecimal():  # what int() reads ("#²" is a digit to str.isdigit, not a decimal)
+        return chunk_id, 0
+    return chunk_id, int(frame) if len(frame) <= 18 else _MAX_FRAME_INDEX
