@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
+from .commands import completion as _complete
 from .errors import EXIT_CODE_HELP, ExitCode, UsageError, WfctlError
 from .output import error_line
 from .runtime import Globals, Runtime
@@ -163,10 +164,12 @@ class WfctlGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         raw = list(sys.argv[1:] if args is None else args)
-        if os.environ.get("_WFCTL_COMPLETE"):
-            from typer._completion_classes import completion_init
-
-            completion_init()
+        shell = os.environ.get("_WFCTL_COMPLETE")
+        if shell:  # TAB: the completion scripts call back here (commands/completion.py); never the network
+            sys.stdout.write(_complete.answer(self, shell, raw))
+            if standalone_mode:
+                sys.exit(0)
+            return 0
         debug = "--debug" in raw or bool(os.environ.get("WFCTL_DEBUG"))
         code = run_group(
             self, raw, prog_name or "wfctl", complete_var, debug, windows_expand_args=windows_expand_args, **extra
@@ -308,13 +311,14 @@ def root(
         "--profile",
         metavar="NAME",
         help="Profile to use [default: WFCTL_PROFILE, else current_profile].",
-        autocompletion=lambda incomplete: _complete_profiles(incomplete),
+        autocompletion=_complete.complete_profiles,
     ),
     backend: Optional[str] = typer.Option(
         None,
         "--backend",
         metavar="BACKEND",
         help="workflow-sdk | flue | workflow-runs-v1 | workflow-runs-v2 | temporal.",
+        autocompletion=_complete.complete_backends,
     ),
     url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Engine base URL (http:// or https://)."),
     output: Optional[str] = typer.Option(
@@ -323,15 +327,28 @@ def root(
         "--output",
         metavar="table|plain|json|jsonl|id",
         help="Output format [default: table on a terminal, else plain].",
+        autocompletion=_complete.complete_formats,
     ),
     fields: Optional[str] = typer.Option(
-        None, "--fields", metavar="FIELD,...", help="Only these fields, in every format (e.g. runId,status)."
+        None,
+        "--fields",
+        metavar="FIELD,...",
+        help="Only these fields, in every format (e.g. runId,status).",
+        autocompletion=_complete.complete_fields,
     ),
     color: Optional[str] = typer.Option(
-        None, "--color", metavar="auto|always|never", help="Colour in tables [default: auto; NO_COLOR, FORCE_COLOR]."
+        None,
+        "--color",
+        metavar="auto|always|never",
+        help="Colour in tables [default: auto; NO_COLOR, FORCE_COLOR].",
+        autocompletion=_complete.complete_colors,
     ),
     time: Optional[str] = typer.Option(
-        None, "--time", metavar="relative|iso|local", help="Times in tables [default: relative]."
+        None,
+        "--time",
+        metavar="relative|iso|local",
+        help="Times in tables [default: relative].",
+        autocompletion=_complete.complete_times,
     ),
     debug: bool = typer.Option(False, "--debug", help="Tracebacks and HTTP exchanges (credentials redacted)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress or notes on stderr."),
@@ -378,15 +395,6 @@ def root(
     ctx.call_on_close(rt.close)
 
 
-def _complete_profiles(incomplete: str) -> list[str]:
-    try:
-        from .config import config_path, load_file
-
-        return [p for p in load_file(config_path()).profiles if p.startswith(incomplete)]
-    except Exception:
-        return []
-
-
 def _register() -> None:
     from .commands import cancel, completion, config_cmd, dashboard, get, list_cmd, start, status, tail, wake
     from .commands.options import WfctlCommand
@@ -411,6 +419,4 @@ def run(args: list[str]) -> int:
 
 def completion_script(shell: str) -> str:
     """The completion script ``wfctl completion SHELL`` prints (for tests and tools outside a command)."""
-    from .commands.completion import script
-
-    return script(shell, typer.main.get_command(app))
+    return _complete.script(shell)

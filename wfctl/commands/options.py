@@ -27,6 +27,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from ..errors import UsageError
 from ..waiting import DURATION_FORMS
+from . import completion as _complete
 
 WHEN_FORMS = "a duration ago (30m, 2h, 7d) or an RFC 3339 time (2026-11-22T04:00:00Z)"
 MAX_WAIT = 366 * 86400.0  # a year: anything longer is a typo
@@ -53,11 +54,8 @@ RUN_HELP = "Run id."
 MAX_RUN_ID = 512
 
 
-def complete_run_id(incomplete: str) -> list[str]:
-    """TAB on a run id: the ids wfctl printed recently (the local cache; never the network)."""
-    from ..cache import complete
-
-    return complete(incomplete)
+#: TAB on a run id: the ids wfctl printed recently (the local cache; never the network).
+complete_run_id = _complete.complete_run_ids
 
 
 def run_argument(help: str = RUN_HELP) -> Any:
@@ -256,7 +254,14 @@ def limit_option(default: int, help: str, *, short: bool = False) -> Any:
 def status_option(help: str) -> Any:
     """``--status``/``-s``, repeatable: a normalized status or the engine's own word (check with
     :func:`check_texts`)."""
-    return typer.Option([], "--status", "-s", metavar="STATUS", help=help)
+    return typer.Option(
+        [],
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help=help,
+        autocompletion=_complete.complete_statuses,
+    )
 
 
 def workflow_option(help: str) -> Any:
