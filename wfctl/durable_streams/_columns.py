@@ -77,7 +77,7 @@ def _intern_strings(column: list[Any]) -> list[Any]:
 def _answer(seg: bytes, keys: tuple[str, ...]) -> tuple:
     try:
         items = json.loads(b"[" + seg + b"]")
-    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError; nested too deeply
         return ("error", str(e))
     cols = columns(items, keys)
     if cols is not None:

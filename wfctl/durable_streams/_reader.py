@@ -626,10 +626,14 @@ class StreamReader:
             wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
             d = zlib.decompressobj(wbits)
             started = False
+            head = b""
             try:
                 for chunk in raw_chunks(resp.iter_raw()):
                     if not started and encoding == "deflate":
-                        started = True
+                        head += chunk
+                        if len(head) < 2:  # the zlib header is two bytes: decide once both have arrived
+                            continue
+                        started, chunk = True, head
                         try:
                             out = d.decompress(chunk, _INFLATE_CHUNK)
                         except zlib.error:  # some servers send raw deflate without the zlib wrapper
@@ -663,10 +667,12 @@ class StreamReader:
                 self._corrupt(s, data, f"invalid base64 in SSE data ({e})", 200)
         if items is not None:
             try:
-                decoded = json.loads(data)
+                # UTF-8, as SSE is: the arrays are joined as they were sent (json.loads would also take a
+                # byte-order mark or UTF-16, which the joined text cannot hold)
+                decoded = json.loads(data.decode("utf-8"))
                 if not isinstance(decoded, list):
                     raise ValueError(f"expected a JSON array, got {type(decoded).__name__}")
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 self._corrupt(s, data, f"invalid JSON in SSE data event ({e})", 200)
             items.extend(decoded)
         return data
@@ -681,7 +687,7 @@ class StreamReader:
             next_offset = control.get("streamNextOffset")
             if not isinstance(next_offset, str) or not next_offset:
                 raise ValueError("no streamNextOffset")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             self._corrupt(s, data, f"invalid SSE control event ({e})", 200)
         closed = control.get("streamClosed") is True
         cursor = control.get("streamCursor")
@@ -934,7 +940,7 @@ class _JsonAnswer:
                     items = json.loads(body)
                     if not isinstance(items, list):
                         raise ValueError(f"expected a JSON array, got {type(items).__name__}")
-                except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError; too deep
                     self.reader._corrupt(s, body, f"invalid JSON body ({e})", status)
             else:
                 items = []
@@ -944,7 +950,7 @@ class _JsonAnswer:
                 items = json.loads(b"[" + rest)
                 if not items:
                     raise ValueError("no message after the last comma")
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 self.reader._corrupt(s, rest, f"invalid JSON body ({e})", status)
             body = b"[" + rest
         n = len(items)
@@ -1006,7 +1012,7 @@ class _JsonAnswer:
         """The messages of a part whose cut is proven (its text can only fail to parse if it is damaged)."""
         try:
             return json.loads(b"[" + seg + b"]")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             self.reader._corrupt(self.s, seg, f"invalid JSON body ({e})", self.status)
 
 

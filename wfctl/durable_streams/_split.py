@@ -110,7 +110,7 @@ def _split_json_array(
             seg = bytes(buf[begin:comma])
             try:
                 items = json.loads(b"[" + seg + b"]")
-            except ValueError:
+            except (ValueError, RecursionError):  # nested too deeply: the slow path stops there too
                 continue
             if items:
                 return items, seg, comma + 1
@@ -129,7 +129,7 @@ def _split_json_array(
             idx += 1
         try:
             item, stop = _scan_once(text, idx)
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, RecursionError):
             break
         while stop < size and text[stop] in " \t\n\r":
             stop += 1
