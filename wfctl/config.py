@@ -16,6 +16,7 @@ backends; nothing here keeps module-level state.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -204,14 +205,30 @@ class ConfigFile:
         return locate(self.text, section, key)
 
 
+_HEADER = re.compile(r"\s*\[([^\]]*)\](.*)")
+
+
+def _header(line: str, *, anchored: bool = True) -> str | None:
+    """The table a ``[section]`` line opens (quotes and spaces removed), else None; ``anchored``: only a
+    comment may follow. Linear: a pattern whose group overlapped the spaces around it backtracked for minutes
+    on a line of ``[`` and thousands of spaces (which a multi-line string may hold)."""
+    match = _HEADER.match(line)
+    if match is None or not match.group(1):
+        return None
+    rest = match.group(2).lstrip()
+    if anchored and rest and not rest.startswith("#"):
+        return None
+    return match.group(1).strip().replace('"', "").replace(" ", "")
+
+
 def locate(text: str, section: str | None, key: str) -> int | None:
     """1-based line of ``key = ...`` inside ``[section]`` (None: top level)."""
     current: str | None = None
     key_re = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
     for number, line in enumerate(text.splitlines(), 1):
-        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$", line)
-        if header:
-            current = header.group(1).replace('"', "").replace(" ", "")
+        header = _header(line)
+        if header is not None:
+            current = header
             continue
         if current == section and key_re.match(line):
             return number
@@ -221,8 +238,7 @@ def locate(text: str, section: str | None, key: str) -> int | None:
 def header_line(text: str, section: str) -> int | None:
     """1-based line of the ``[section]`` header."""
     for number, line in enumerate(text.splitlines(), 1):
-        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$", line)
-        if header and header.group(1).replace('"', "").replace(" ", "") == section:
+        if _header(line) == section:
             return number
     return None
 
@@ -256,8 +272,8 @@ def load_file(path: Path, *, validate: bool = True) -> ConfigFile:
             f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x})", hint="save the file as UTF-8 TOML"
         ) from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = _parse_toml(text)
+    except ValueError as exc:
         raise ConfigError(
             _toml_error(path, text, str(exc)), hint="fix the file; 'wfctl config path' names it"
         ) from None
@@ -265,6 +281,16 @@ def load_file(path: Path, *, validate: bool = True) -> ConfigFile:
     if validate:
         _validate(cfg)
     return cfg
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, every failure a ``ValueError``: besides ``TOMLDecodeError``, tomllib lets out a plain
+    ``ValueError`` for an integer of more than 4300 digits and ``RecursionError`` for arrays nested past the
+    interpreter's limit."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _toml_error(path: Path, text: str, message: str) -> str:
@@ -337,7 +363,8 @@ def check_value(key: str, value: Any, *, where: str) -> Any:
         raise ConfigError(f"{where} unknown key {key!r}", hint="valid keys: " + ", ".join(sorted(KEYS)))
     ok = isinstance(value, spec.type) and not (spec.type is not bool and isinstance(value, bool))
     if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
-        ok, value = True, float(value)
+        # a whole number beyond any float (tomllib's integers are unbounded) is out of every range
+        ok, value = True, float(value) if abs(value) < 1 << 1000 else math.inf if value > 0 else -math.inf
     if not ok:
         raise ConfigError(f"{where} key {key!r} must be {spec.type.__name__}, not {type(value).__name__}")
     if spec.type is dict and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
@@ -615,8 +642,7 @@ def set_value(text: str, section: str | None, key: str, value: Any) -> str:
         return "\n".join(lines) + "\n"
     start = None
     for i, text_line in enumerate(lines):
-        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", text_line)
-        if header and header.group(1).replace('"', "").replace(" ", "") == section:
+        if _header(text_line, anchored=False) == section:
             start = i
             break
     if start is None:
@@ -657,7 +683,7 @@ def edit(path: Path, mutate: Callable[[str], str], *, private: bool = False) -> 
         text = ""
     new = mutate(text)
     try:
-        tomllib.loads(new)
-    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - defensive
+        _parse_toml(new)
+    except ValueError as exc:  # pragma: no cover - defensive
         raise ConfigError(f"refusing to write {path}: the edit would make it invalid ({exc})") from None
     write_file(path, new, private=private)
