@@ -17,7 +17,6 @@ import struct
 from datetime import timedelta, timezone
 
 import cbor2
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from test_fuzz_values import json_values, strict_json, stringify
@@ -167,12 +166,6 @@ def test_v4_frames_decode_to_events(frames):
         event_from_frame(meta, body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode_frames lets cbor2's CBORDecodeError out (cbor2 6 no longer makes it a ValueError), so a "
-    "malformed meta block is an internal error (exit 1) instead of the exit-5 'unreadable event frames' line: "
-    "left to the owner of vercel.py",
-)
 @given(
     st.one_of(
         st.binary(max_size=200),

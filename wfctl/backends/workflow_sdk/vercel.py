@@ -322,7 +322,10 @@ def decode_frames(data: bytes) -> tuple[list[tuple[dict[str, Any], bytes]], dict
     pos = 0
     while pos < len(data):
         meta_bytes, pos = _frame_part(data, pos, "meta length", "meta block")
-        meta = cbor2.loads(meta_bytes)
+        try:
+            meta = cbor2.loads(meta_bytes)
+        except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as exc:
+            raise ValueError(f"undecodable frame meta ({exc})") from None
         if not isinstance(meta, dict):
             raise ValueError("frame meta is not a map")
         body, pos = _frame_part(data, pos, "body length", "body")
