@@ -244,3 +244,48 @@ def test_cli_durations_exit_0_or_2(cli, world, flag, text):
 @given(texts)
 def test_cli_counts_exit_0_or_2(cli, world, text):
     _exits_0_or_2(cli("--backend", "memory", "list", "--limit", text, "-o", "json"))
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the recorded Workflow SDK local world (examples/workflow-sdk-demo); the commands below only read."""
+    import shutil
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "examples" / "workflow-sdk-demo" / ".workflow-data"
+    shutil.copytree(demo, tmp_path / "app" / ".workflow-data")
+    return tmp_path / "app"
+
+
+RUNNING = "wrun_01M81013R4XC1AH1NY0GMYME33"  # sleeping in the recording
+#: a quarter of the profile's examples: each reads the recorded world (~20 ms)
+CLI_WORLD = settings(CLI, max_examples=max(25, settings.default.max_examples // 4))
+offsets = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"(evnt|chnk)_[0-9A-Za-z٣]{24,27}(#[0-9²٣]{0,12})?", fullmatch=True),
+)
+
+
+@CLI_WORLD
+@given(st.text(max_size=40) | st.sampled_from([RUNNING, RUNNING.lower()[5:], " " + RUNNING, RUNNING + ".json"]))
+@example("../runs")
+@example("wrun_" + "Z" * 26)  # a ULID time past year 9999
+def test_cli_run_ids_exit_0_2_or_3(cli, project, run_id):
+    r = cli("status", run_id, "-o", "json", cwd=project)
+    assert r.exit_code in (0, 2, 3, 10, 11, 12), (r.exit_code, r.stderr)
+    if r.exit_code in (2, 3):
+        lines = r.stderr.splitlines()
+        assert lines[0].startswith("error: ") and len(lines) <= 2 and r.stdout == "", r.stderr
+
+
+@CLI_WORLD
+@given(offsets, st.booleans())
+@example("chnk_01M81013R4XC1AH1NY0GMYME33#²", True)
+@example("chnk_01M81013R4XC1AH1NY0GMYME33#٣", True)
+def test_cli_offsets_exit_with_the_runs_state_or_2(cli, project, offset, stream):
+    args = ["tail", RUNNING, "--offset", offset, "-o", "jsonl"] + (["--stream"] if stream else [])
+    r = cli(*args, cwd=project)
+    assert r.exit_code in (2, 12), (r.exit_code, r.stderr)  # the recorded run is sleeping: 12 once printed
+    if r.exit_code == 2:
+        lines = r.stderr.splitlines()
+        assert lines[0].startswith("error: ") and len(lines) <= 2 and r.stdout == "", r.stderr
