@@ -12,6 +12,7 @@ budget: the Hypothesis profile (tests/conftest.py; CONTRIBUTING.md, "Fuzzing").
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import timedelta, timezone
@@ -289,3 +290,45 @@ def test_cli_offsets_exit_with_the_runs_state_or_2(cli, project, offset, stream)
     if r.exit_code == 2:
         lines = r.stderr.splitlines()
         assert lines[0].startswith("error: ") and len(lines) <= 2 and r.stdout == "", r.stderr
+
+
+# -- list cursors (user input: a cursor a previous list printed, or anything) -------------------------------------
+
+
+def _vercel_cursor(payload: bytes) -> str:
+    from wfctl.backends.workflow_sdk.streams import b64url
+    from wfctl.backends.workflow_sdk.vercel import CURSOR_PREFIX
+
+    return CURSOR_PREFIX + b64url(payload)
+
+
+cursor_payloads = st.one_of(
+    st.binary(max_size=60),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "c": st.none() | st.text(max_size=5) | st.integers(),
+            "s": st.integers(-3, 10**30) | st.floats() | st.text(max_size=3),
+            "l": st.integers(-3, 10**6) | st.floats() | st.none(),
+        },
+    ).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="vercel._decode_list_cursor lets OverflowError out for a cursor holding a huge number "
+    '({"s": 1e400} is inf, int(inf) overflows) and RecursionError for deep JSON: an internal error (exit 1) '
+    "instead of 'invalid cursor' (exit 2); left to the owner of vercel.py",
+)
+@given(cursor_payloads | st.text(max_size=30).map(str.encode))
+@example(b'{"c":null,"s":1e400,"l":10}')
+@example(b"[" * 3000)
+def test_a_vercel_list_cursor_is_read_or_a_usage_error(payload):
+    from wfctl.backends.workflow_sdk.vercel import _decode_list_cursor
+
+    for cursor in (_vercel_cursor(payload), payload.decode("utf-8", "replace")):
+        try:
+            _decode_list_cursor(cursor)
+        except UsageError as exc:
+            one_line(exc)
