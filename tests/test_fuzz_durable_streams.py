@@ -20,7 +20,6 @@ import httpx
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_fuzz_values import json_values
 
 from wfctl.durable_streams import ParseError, StreamError
 from wfctl.durable_streams._columns import _answer, columns, nesting
@@ -29,6 +28,18 @@ from wfctl.durable_streams._split import _join_json_arrays, _proven_part, _split
 
 DEEP = b"[" * 2000 + b"]" * 2000  # valid JSON nested beyond the interpreter's recursion limit
 KEYS = ("type", "v", "runId")
+
+#: message values: small (a body holds many), with the characters a cut must not fall inside
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+    | st.sampled_from(["},{", "],[", ",", "\\", '"', "é", "\u2028"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    max_leaves=6,
+)
 
 messages = st.lists(
     json_values | st.dictionaries(st.sampled_from(["type", "v", "runId", "s", "}", ","]), json_values, max_size=4),
