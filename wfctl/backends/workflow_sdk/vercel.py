@@ -390,7 +390,7 @@ def _decode_list_cursor(cursor: str | None) -> tuple[str | None, int, int | None
     try:
         data = json.loads(b64url_decode(text))
         api_cursor, skip, limit = data.get("c"), int(data.get("s", 0)), int(data.get("l"))
-    except (ValueError, TypeError, AttributeError, binascii.Error):
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError, binascii.Error):
         raise UsageError(f"invalid cursor {cursor[:80]!r}", hint="pass the cursor a previous list printed") from None
     if (api_cursor is not None and not isinstance(api_cursor, str)) or skip < 0 or not 0 < limit <= PAGE_MAX:
         raise UsageError(f"invalid cursor {cursor[:80]!r}", hint="pass the cursor a previous list printed")
