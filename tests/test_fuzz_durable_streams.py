@@ -212,6 +212,7 @@ def test_a_json_body_in_any_chunks_gives_each_message_once(items, style, points,
     st.lists(st.integers(0, 1000), max_size=6),
     st.integers(1, 80),
 )
+@example(b" ", [], 1)  # a body of whitespace: its batch's data was b" " (b"" says nothing was new)
 @example(DEEP, [], 16)  # valid JSON too deep to parse: was RecursionError
 @example(b"[" + DEEP + b"," + b"1" * 40 + b"]", [2500], 16)
 @example(b'[{"a":1},' + DEEP, [], 4)

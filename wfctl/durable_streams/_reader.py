@@ -943,7 +943,7 @@ class _JsonAnswer:
                 except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError; too deep
                     self.reader._corrupt(s, body, f"invalid JSON body ({e})", status)
             else:
-                items = []
+                items, body = [], b""  # nothing was new (a body of whitespace included)
         else:
             rest = bytes(buf[self.begin :])
             try:
