@@ -116,7 +116,8 @@ def test_dashboard_on_the_local_world(tmp_path, isolated_env):
         {"WORKFLOW_LOCAL_DATA_DIR": str(data), "WFCTL_CONFIG": str(isolated_env / "config.toml")},
     )
     try:
-        term.wait_for(count_line("running", 1))
+        term.wait_for(count_line("waiting", 1))  # suspended in its sleep (docs/architecture.md, "Waiting runs")
+        assert re.search(count_line("running", 0), term.screen) and "◑ waiting (sleep)" in term.screen
         assert not re.search(count_line("completed", 1), term.screen)
         run_file = data / "runs" / f"{RUN}.json"
         record = json.loads(run_file.read_text())

@@ -45,7 +45,7 @@ def test_tail_of_an_unfinished_local_run_exits_12(cli, project):
     assert json.loads(r.stdout.splitlines()[-1]) == {
         "kind": "end",
         "runId": RUNNING,
-        "status": "running",
+        "status": "waiting",  # suspended in sleep('1h'): the SDK's "running" (docs/architecture.md, "Waiting runs")
         "offset": "evnt_01M81014S23CDRP0GP7WSYS1RT",
     }
     assert cli("tail", RUNNING, "--stream", "-o", "jsonl", cwd=project).exit_code == 12

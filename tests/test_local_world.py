@@ -325,7 +325,16 @@ def test_discovery_uses_the_cwd_at_call_time(tmp_path, monkeypatch):
 def test_get_reference_run(ref):
     _, backend, warnings = ref
     run = backend.get_run(RUN)
-    assert (run.status, run.rawStatus, run.workflowName, run.workflowId) == ("running", "running", "demoWorkflow", WF)
+    # suspended in its sleep, no step in flight: waiting (docs/architecture.md, "Waiting runs")
+    assert (run.status, run.rawStatus, run.workflowName, run.workflowId) == ("waiting", "running", "demoWorkflow", WF)
+    assert run.to_json()["waitingFor"] == {
+        "kind": "sleep",
+        "until": "2026-11-22T05:19:07.222Z",
+        "correlationId": WAIT,
+        "token": None,
+        "name": None,
+        "hint": f"wfctl wake {RUN}",
+    }
     assert run.input == ["Ada", "1h"] and run.output is None and run.error is None
     assert run.extra == {
         "deploymentId": "dpl_local@bundled",
@@ -377,19 +386,31 @@ def test_get_accepts_a_bare_ulid_and_rejects_unknown_runs(ref):
         backend.get_run("../runs/x")
 
 
-def test_get_status_reads_only_the_run_file(ref, monkeypatch):
-    _, backend, _ = ref
+def test_get_status_reads_the_run_file_and_only_what_makes_it_wait(ref, monkeypatch):
+    """A finished run: its run file only. A running one: also the wait and hook files (only live runs have
+    them) and, as it has a pending sleep, its steps (one listing) — never the event log or the streams."""
+    world, backend, _ = ref
+    done = "wrun_01M80QNBJQ0H1SETZXYVHZB6ZA"
+    world.run(done, "completed")
     opened: list[str] = []
-    real = localfs.DataDir.read_json
+    listed: list[str] = []
+    read_json, list_names = localfs.DataDir.read_json, localfs.list_names
 
     def spy(self, path, **kw):
         opened.append(Path(path).parent.name)
-        return real(self, path, **kw)
+        return read_json(self, path, **kw)
+
+    def listing(directory):
+        listed.append(Path(directory).name)
+        return list_names(directory)
 
     monkeypatch.setattr(localfs.DataDir, "read_json", spy)
-    monkeypatch.setattr(localfs, "list_names", lambda d: pytest.fail(f"listed {d}"))
+    monkeypatch.setattr(localfs, "list_names", listing)
+    assert backend.get_status(done).status == "completed" and (opened, listed) == (["runs"], [])
     run = backend.get_status(RUN)
-    assert run.status == "running" and opened == ["runs"]
+    assert (run.status, run.waitingFor.kind, run.waitingFor.correlationId) == ("waiting", "sleep", WAIT)
+    assert sorted(set(opened)) == ["runs", "steps", "waits"]
+    assert sorted(set(listed)) == ["hooks", "steps", "waits"]  # steps/RUN only when steps/ holds it
 
 
 def test_failed_and_completed_runs(tmp_path):
@@ -1194,8 +1215,8 @@ def test_cli_dashboard_once(cli, ref_dir):
     result = cli("dashboard", "--once", "-o", "json", cwd=ref_dir)
     assert result.exit_code == 0, result.stderr
     doc = result.json()
-    assert (doc["counts"]["running"], doc["total"]) == (1, 1)
-    assert [r["runId"] for r in doc["recent"]] == [RUN]
+    assert (doc["counts"]["running"], doc["counts"]["waiting"], doc["total"]) == (0, 1, 1)
+    assert [(r["runId"], r["status"], r["waitingFor"]["kind"]) for r in doc["recent"]] == [(RUN, "waiting", "sleep")]
 
 
 # -- the recorded data directory ----------------------------------------------------------------------------------
@@ -1218,7 +1239,10 @@ def test_recorded_demo_reads_cleanly(demo):
     for run in page.data:
         full = backend.get_run(run.runId)
         json.dumps(full.to_json())
-        assert full.status in ("pending", "running", "completed", "failed", "cancelled")
+        assert full.status in ("pending", "running", "waiting", "completed", "failed", "cancelled")
+        assert (full.waitingFor is not None) == (full.status == "waiting")
+        status = backend.get_status(run.runId)  # get, status and list agree on whether and on what it waits
+        assert (status.status, status.waitingFor) == (run.status, run.waitingFor) == (full.status, full.waitingFor)
         for step in full.steps:
             assert step.error is None or step.status != "completed"
         events = list(backend.tail(run.runId, TailRequest()))
@@ -1284,7 +1308,9 @@ def test_recorded_demo_get_agrees_with_the_official_cli(demo):
         run_id = entry["runId"]
         want = oracle(demo, "runs", run_id, "run.json")
         run = backend.get_run(run_id)
-        assert run.status == want["status"] and run.workflowName == entry["workflow"]
+        waiting = entry["scenario"] in ("sleeping", "hook-waiting")  # the SDK's "running", suspended
+        assert (run.rawStatus, run.status) == (want["status"], "waiting" if waiting else want["status"])
+        assert run.workflowName == entry["workflow"]
         assert run.input == want.get("input") and run.output == want.get("output")
         if want.get("error"):  # 4.x: {message, stack, code}; 5.0: a serialized Error, errorCode beside it
             assert run.error.message == want["error"]["message"] and run.error.stack == want["error"]["stack"]
@@ -1429,3 +1455,219 @@ def test_ctrl_c_during_a_live_tail_prints_a_resume_command_that_keeps_live(tmp_p
         hint = err.read().strip().splitlines()[-1]
     last = [line for line in lines if line["kind"] == "event"][-1]["offset"]
     assert hint == f"interrupted; resume with: wfctl tail {RUN} --live --offset {last}"
+
+
+# -- waiting runs (docs/architecture.md, "Waiting runs") -------------------------------------------------------
+
+#: The recorded demos' suspended runs: (sleeping run, its wait, resumeAt; hook-waiting run, its hook), per demo.
+WAITING_RUNS = {
+    "4.x": (
+        "wrun_01M81013R4XC1AH1NY0GMYME33",
+        "wait_01M81013WBR6AQ01MVPAMHA8W6",
+        "2026-11-22T07:45:21.823Z",
+        "wrun_01M81013YYRZZA1WWQERGRNBPA",
+        "hook_01M810141M45BQ8130EBZZFV7R",
+    ),
+    "5.0": (
+        "wrun_01M96VEH3ZR3CSXHCKFG2PDA66",
+        "wait_01M96VEH3ZHR2FNMBD7980VPHY",
+        "2026-12-07T00:36:26.303Z",
+        "wrun_01M96VEH6DCVFS7QQYE6R27HQB",
+        "hook_01M96VEH6D3QYWY6F96QXH0G20",
+    ),
+}
+
+
+def demo_copy(demo: Path, tmp_path: Path) -> Path:
+    """The recorded demo's data directory in a project of its own (wake writes into it)."""
+    shutil.copytree(demo_dir(demo), tmp_path / "app" / ".workflow-data")
+    return tmp_path / "app"
+
+
+@DEMOS
+def test_recorded_suspended_runs_are_waiting_in_every_view(cli, demo, tmp_path):
+    sleeping, wait, until, hook_run, hook = WAITING_RUNS["5.0" if demo == DEMO_V5 else "4.x"]
+    project = demo_copy(demo, tmp_path)
+    sleep = {
+        "kind": "sleep",
+        "until": until,
+        "correlationId": wait,
+        "token": None,
+        "name": None,
+        "hint": f"wfctl wake {sleeping}",
+    }
+    approval = {
+        "kind": "hook",
+        "until": None,
+        "correlationId": hook,
+        "token": "approval:doc1",
+        "name": None,
+        "hint": 'resumeHook("approval:doc1", payload) in the app',
+    }
+    status = cli("status", sleeping, hook_run, "-o", "json", cwd=project)
+    assert status.exit_code == 12, status.stderr  # not finished: the exit code does not change
+    assert [(d["status"], d["rawStatus"], d["waitingFor"]) for d in status.json()] == [
+        ("waiting", "running", sleep),
+        ("waiting", "running", approval),
+    ]
+    for run_id, expected in ((sleeping, sleep), (hook_run, approval)):
+        got = cli("get", run_id, "-o", "json", cwd=project)
+        assert got.exit_code == 0 and (got.json()["status"], got.json()["waitingFor"]) == ("waiting", expected)
+    waiting = cli(
+        "list", "--status", "waiting", "-o", "json", "--fields", "runId,status,rawStatus,waitingFor", cwd=project
+    )
+    assert waiting.exit_code == 0, waiting.stderr
+    assert waiting.json()["data"] == [
+        {"runId": hook_run, "status": "waiting", "rawStatus": "running", "waitingFor": approval},
+        {"runId": sleeping, "status": "waiting", "rawStatus": "running", "waitingFor": sleep},
+    ]
+    # running is the SDK's own word for them: --status running still finds them
+    assert cli("list", "--status", "running", "-o", "id", cwd=project).stdout.split() == [hook_run, sleeping]
+    everything = cli("list", "-o", "json", "--limit", "100", cwd=project).json()["data"]
+    assert {r["runId"]: r["waitingFor"] for r in everything if r["waitingFor"]} == {sleeping: sleep, hook_run: approval}
+    assert {r["status"] for r in everything if r["runId"] not in (sleeping, hook_run)} <= {
+        "completed",
+        "failed",
+        "cancelled",
+    }
+    plain = cli("list", "--status", "waiting", cwd=project).stdout.splitlines()
+    assert [json.loads(line.split("\t")[6]) for line in plain] == [approval, sleep]
+    assert [line.split("\t")[2] for line in plain] == ["waiting", "waiting"]
+    counts = cli("dashboard", "--once", "-o", "json", cwd=project).json()["counts"]
+    assert (counts["running"], counts["waiting"]) == (0, 2)
+    tail_end = json.loads(cli("tail", sleeping, "-o", "jsonl", cwd=project).stdout.splitlines()[-1])
+    assert tail_end["status"] == "waiting"
+
+
+def test_get_says_what_moves_a_waiting_run_on(cli, tmp_path):
+    project = demo_copy(DEMO, tmp_path)
+    sleeping, _, until, hook_run, _ = WAITING_RUNS["4.x"]
+    env = {"WFCTL_NOW": "2026-11-22T07:00:00.000Z"}
+    out = cli("get", sleeping, "-o", "table", cwd=project, env=env).stdout
+    assert f"│ Waiting      sleep until {until}  (in 45m)" in out
+    assert f"│ Resume       wfctl wake {sleeping}" in out
+    assert "│ Status       ◑ waiting (running)" in out
+    late = cli("get", sleeping, "-o", "table", cwd=project, env={"WFCTL_NOW": "2026-11-25T07:45:21.823Z"}).stdout
+    assert f"sleep until {until}  (was due 3d ago)" in late  # never woken: still waiting
+    out = cli("get", hook_run, "-o", "table", cwd=project, env=env).stdout
+    assert "│ Waiting      hook token approval:doc1 " in out
+    assert '│ Resume       resumeHook("approval:doc1", payload) in the app' in out
+    listing = cli("list", "-o", "table", cwd=project, env=env).stdout.splitlines()
+    assert listing[0].split() == ["RUN", "ID", "WORKFLOW", "STATUS", "CREATED", "UNTIL", "DURATION"]
+    row = next(line for line in listing if line.startswith(sleeping))
+    assert "◑ waiting (sleep)" in row and "in 45m" in row
+    assert "◑ waiting (hook)" in next(line for line in listing if line.startswith(hook_run))
+    status = cli("status", sleeping, hook_run, "-o", "table", cwd=project, env=env).stdout.splitlines()
+    assert [line.split("  ")[0] for line in status] == [sleeping, hook_run]
+    assert "◑ waiting (sleep)" in status[0] and "until in 45m" in status[0]
+    assert "◑ waiting (hook)" in status[1] and "token approval:doc1" in status[1]
+
+
+def test_a_woken_run_is_running_again(cli, tmp_path):
+    """wake completes the sleep (the app being down, the run is then running, not waiting, exit 12)."""
+    project = demo_copy(DEMO, tmp_path)
+    sleeping = WAITING_RUNS["4.x"][0]
+    woken = cli("wake", sleeping, cwd=project, env={"WORKFLOW_LOCAL_BASE_URL": f"http://127.0.0.1:{closed_port()}"})
+    assert woken.exit_code == ExitCode.UNAVAILABLE  # the events are written; the app did not take the run
+    after = cli("status", sleeping, "-o", "json", cwd=project)
+    assert after.exit_code == 12 and (after.json()["status"], after.json()["waitingFor"]) == ("running", None)
+    assert cli("list", "--status", "waiting", "-o", "id", cwd=project).stdout.split() == [WAITING_RUNS["4.x"][3]]
+
+
+def suspended_world(root: Path) -> tuple[World, dict[str, str]]:
+    """Runs suspended in several ways (4.x layout, no hook index)."""
+    w = World(root)
+    runs = {
+        "racing": "wrun_01M80QNBJQ0H1SETZXYVHZB6A1",  # a hook raced against a sleep
+        "stepping": "wrun_01M80QNBJQ0H1SETZXYVHZB6A2",  # a pending sleep, a step running beside it
+        "retrying": "wrun_01M80QNBJQ0H1SETZXYVHZB6A3",  # a live hook, a step due to retry (pending)
+        "system": "wrun_01M80QNBJQ0H1SETZXYVHZB6A4",  # only the engine's own hook (5.0 isSystem)
+        "woken": "wrun_01M80QNBJQ0H1SETZXYVHZB6A5",  # its sleep completed, nothing else pending
+        "old": "wrun_01M80QNBJQ0H1SETZXYVHZB6A6",  # a 5.0 beta (spec 5) sleeping: wfctl does not wake it
+    }
+    for name, run_id in runs.items():
+        w.run(run_id, "running", spec=5 if name == "old" else 3)
+    w.wait(runs["racing"], "wait_01M80QNBJQ0H1SETZXYVHZB6B1", "2026-11-23T04:19:07.222Z")
+    w.wait(runs["racing"], "wait_01M80QNBJQ0H1SETZXYVHZB6B0", "2026-11-22T04:20:00.000Z", status="completed")
+    w.hook(runs["racing"], "hook_01M80QNBJQ0H1SETZXYVHZB6C1", "order:7")
+    w.wait(runs["stepping"], "wait_01M80QNBJQ0H1SETZXYVHZB6B2", "2026-11-23T04:19:07.222Z")
+    w.step(runs["stepping"], "step_01M80QNBJQ0H1SETZXYVHZB6D2", "greet", "running")
+    w.hook(runs["retrying"], "hook_01M80QNBJQ0H1SETZXYVHZB6C3", "approval:x")
+    w.step(runs["retrying"], "step_01M80QNBJQ0H1SETZXYVHZB6D3", "notify", "pending", attempt=2)
+    w.step(runs["retrying"], "step_01M80QNBJQ0H1SETZXYVHZB6D4", "greet", "completed")
+    w.hook(runs["system"], "hook_01M80QNBJQ0H1SETZXYVHZB6C4", "abrt_01M80QNBJQ0H1SETZXYVHZB6C4", isSystem=True)
+    w.wait(runs["woken"], "wait_01M80QNBJQ0H1SETZXYVHZB6B5", "2026-11-22T04:20:00.000Z", status="completed")
+    w.wait(runs["old"], "wait_01M80QNBJQ0H1SETZXYVHZB6B6", "2026-11-23T04:19:07.222Z")
+    return w, runs
+
+
+def test_what_makes_a_run_waiting(cli, tmp_path):
+    """Waiting: a pending sleep or a live hook of its own, and no step pending or running."""
+    world, runs = suspended_world(tmp_path / ".workflow-data")
+    got = {name: cli("get", run_id, "-o", "json", cwd=tmp_path).json() for name, run_id in runs.items()}
+    assert {name: (doc["status"], (doc["waitingFor"] or {}).get("kind")) for name, doc in got.items()} == {
+        "racing": ("waiting", "hook"),
+        "stepping": ("running", None),
+        "retrying": ("running", None),
+        "system": ("running", None),
+        "woken": ("running", None),
+        "old": ("waiting", "sleep"),
+    }
+    assert got["racing"]["waitingFor"] == {
+        "kind": "hook",
+        "until": "2026-11-23T04:19:07.222Z",  # it goes on by itself then, whether the hook came or not
+        "correlationId": "hook_01M80QNBJQ0H1SETZXYVHZB6C1",
+        "token": "order:7",
+        "name": None,
+        "hint": f'resumeHook("order:7", payload) in the app, or wfctl wake {runs["racing"]} to end the sleep',
+    }
+    assert got["old"]["waitingFor"]["hint"] is None  # spec 5: wfctl refuses to wake it, so it does not say to
+    status = cli("status", *runs.values(), "-o", "json", cwd=tmp_path)
+    assert status.exit_code == 12
+    assert [(d["status"], d["waitingFor"]) for d in status.json()] == [
+        (got[name]["status"], got[name]["waitingFor"]) for name in runs
+    ]
+    listed = cli("list", "--status", "waiting", "-o", "id", cwd=tmp_path).stdout.split()
+    assert listed == [runs["old"], runs["racing"]]
+    counts = cli("dashboard", "--once", "-o", "json", cwd=tmp_path).json()["counts"]
+    assert (counts["running"], counts["waiting"]) == (4, 2)
+
+
+def test_list_status_waiting_reads_only_the_runs_that_can_wait(tmp_path, monkeypatch):
+    """``--status waiting`` reads the run files of the runs with wait or hook files only (the world deletes them
+    when a run ends); an unfiltered page of finished runs looks at no wait, hook or step."""
+    world, runs = suspended_world(tmp_path)
+    factory = UlidFactory()
+    finished = [f"wrun_{factory(1795321146967 + i * 1000)}" for i in range(300)]
+    for run_id in finished:
+        world.run(run_id, "completed")
+    backend = backend_for(tmp_path)
+    opened: list[Path] = []
+    read_json = localfs.DataDir.read_json
+
+    def spy(self, path, **kw):
+        opened.append(Path(path))
+        return read_json(self, path, **kw)
+
+    monkeypatch.setattr(localfs.DataDir, "read_json", spy)
+    page = backend.list_runs(ListQuery(statuses=["waiting"], limit=10))
+    assert [r.runId for r in page.data] == [runs["old"], runs["racing"]]
+    read_runs = {p.stem for p in opened if p.parent.name == "runs"}
+    assert read_runs <= set(runs.values())  # never one of the 300 finished runs
+    opened.clear()
+    page = backend.list_runs(ListQuery(limit=5))
+    assert [r.runId for r in page.data] == sorted(finished, reverse=True)[:5]
+    assert {p.parent.name for p in opened} == {"runs"} and len(opened) == 6  # the page and one more
+
+
+def test_a_step_in_the_per_run_layout_counts_too(tmp_path):
+    """``steps/<runId>/<runId>-<stepId>.json``: a step in flight there keeps the run running."""
+    world, runs = suspended_world(tmp_path)
+    name = f"{runs['stepping']}-step_01M80QNBJQ0H1SETZXYVHZB6D2.json"
+    (tmp_path / "steps" / runs["stepping"]).mkdir()
+    (tmp_path / "steps" / name).rename(tmp_path / "steps" / runs["stepping"] / name)
+    backend = backend_for(tmp_path)
+    assert backend.get_status(runs["stepping"]).status == "running"
+    assert backend.get_run(runs["stepping"]).status == "running"
+    (tmp_path / "steps" / runs["stepping"] / name).unlink()
+    assert backend.get_status(runs["stepping"]).status == "waiting"

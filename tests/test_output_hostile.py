@@ -167,3 +167,31 @@ def test_get_table_shows_everything_literally(cli, hostile):
         f"[red]s[/red]/{ESCAPED}  step {ESCAPED}",
     ):
         assert shown in out, shown
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("command", ["get", "list", "status", "dashboard"])
+def test_what_a_waiting_run_waits_for_is_neutralised_too(cli, memory_world, command, fmt):
+    """A hook token (and the state a run waits in) is engine text, in every view of a waiting run."""
+    from datetime import datetime, timezone
+
+    from wfctl.model import WaitingFor
+
+    until = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    memory_world.add(
+        "wrun_waiting",
+        "waiting",
+        waitingFor=WaitingFor("hook", until, "hook_1", HOSTILE, HOSTILE, f"resumeHook({json.dumps(HOSTILE)})"),
+    )
+    args = {"get": ("get", "wrun_waiting"), "status": ("status", "wrun_waiting")}.get(command, (command,))
+    args += ("--once",) if command == "dashboard" else ()
+    for width in ("60", "80", "160") if fmt == "table" else ("80",):
+        r = cli(*M, *args, "-o", fmt, env={"COLUMNS": width, "WFCTL_NOW": NOW})
+        assert r.exit_code == (12 if command == "status" else 0), r.stderr
+        assert not any(ch in r.stdout for ch in RAW), (command, fmt, width)
+        if fmt == "json":
+            doc = r.json()
+            found = doc["recent"][0] if command == "dashboard" else doc["data"][0] if command == "list" else doc
+            assert found["waitingFor"]["token"] == found["waitingFor"]["name"] == HOSTILE  # JSON escapes it
+        if fmt == "table" and command == "get" and width == "160":
+            assert ESCAPED in r.stdout

@@ -83,11 +83,13 @@ wrun_01M81014XB5XVMQTACHGNZRVGV   demoWorkflow       ⊘ cancelled   14m ago    
 def test_dashboard_recent_runs_at_80_iso(cli):
     out = table(cli, "dashboard", "--once", "--time", "iso", width=80)
     recent = out.split("Recent runs\n", 1)[1].split("Latest failures\n")
-    assert recent[0].splitlines()[:4] == [
-        "RUN ID                            STATUS        CREATED                 ",
-        "────────────────────────────────────────────────────────────────────────",
-        "wrun_01M81014YNKJFXJ0NSSJ1X6Y3E   ⊘ cancelled   2026-11-22T06:45:22.006Z",
-        "wrun_01M81014XB5XVMQTACHGNZRVGV   ⊘ cancelled   2026-11-22T06:45:21.964Z",
+    # the hook-waiting run among the recent ones widens STATUS to "◑ waiting (hook)"; the workflow has no room
+    assert recent[0].splitlines()[:4] + recent[0].splitlines()[-1:] == [
+        "RUN ID                            STATUS             CREATED                 ",
+        "─────────────────────────────────────────────────────────────────────────────",
+        "wrun_01M81014YNKJFXJ0NSSJ1X6Y3E   ⊘ cancelled        2026-11-22T06:45:22.006Z",
+        "wrun_01M81014XB5XVMQTACHGNZRVGV   ⊘ cancelled        2026-11-22T06:45:21.964Z",
+        "wrun_01M81013YYRZZA1WWQERGRNBPA   ◑ waiting (hook)   2026-11-22T06:45:20.992Z",
     ]
     assert recent[1] == "wrun_01M81014HSN16EFTC3Y4G7M7QQ  boom: bad input\n"
 

@@ -166,3 +166,56 @@ def test_plain_output_is_never_shortened(cli):
     )
     for args in (("list",), ("get", FAILED), ("status", LOGS), ("tail", FAILED), ("dashboard", "--once")):
         assert "…" not in cli(*args, "-o", "plain", cwd=DEMO).stdout
+
+
+SLEEPING = "wrun_01M81013R4XC1AH1NY0GMYME33"  # demoWorkflow, suspended in sleep('1h')
+HOOKED = "wrun_01M81013YYRZZA1WWQERGRNBPA"  # approvalWorkflow, waiting on hook approval:doc1
+SLEEP_JSON = (
+    '{"kind":"sleep","until":"2026-11-22T07:45:21.823Z","correlationId":"wait_01M81013WBR6AQ01MVPAMHA8W6",'
+    f'"token":null,"name":null,"hint":"wfctl wake {SLEEPING}"}}'
+)
+HOOK_JSON = (
+    '{"kind":"hook","until":null,"correlationId":"hook_01M810141M45BQ8130EBZZFV7R","token":"approval:doc1",'
+    '"name":null,"hint":"resumeHook(\\"approval:doc1\\", payload) in the app"}'
+)
+
+
+def test_waiting_runs_in_plain_rows_and_fields(cli):
+    """README, "Output": a waiting run's plain row ends with what it waits for as compact JSON; --fields
+    chooses the columns; a waitingFor cell in a table is one short line."""
+    assert run(cli, "status", SLEEPING, FAILED, HOOKED, code=10) == (
+        f"{SLEEPING}\twaiting\t{SLEEP_JSON}\n{FAILED}\tfailed\n{HOOKED}\twaiting\t{HOOK_JSON}\n"
+    )
+    lines = run(cli, "list", "--status", "waiting").splitlines()
+    assert [line.split("\t")[:3] + line.split("\t")[6:] for line in lines] == [
+        [HOOKED, "approvalWorkflow", "waiting", HOOK_JSON],
+        [SLEEPING, "demoWorkflow", "waiting", SLEEP_JSON],
+    ]
+    assert run(cli, "list", "--status", "waiting", "--fields", "runId,status") == (
+        f"{HOOKED}\twaiting\n{SLEEPING}\twaiting\n"
+    )
+    assert run(cli, "list", "--status", "waiting", "--fields", "runId,status,waitingFor", "-o", "table", width=100) == (
+        "runId                             status              waitingFor        \n"
+        "────────────────────────────────────────────────────────────────────────\n"
+        f"{HOOKED}   ◑ waiting (hook)    hook approval:doc1\n"
+        f"{SLEEPING}   ◑ waiting (sleep)   sleep until in 45m\n"
+    )
+    assert run(cli, "list", "--status", "waiting", "--fields", "runId,waitingFor", "-o", "table", "--time", "iso") == (
+        "runId                             waitingFor                          \n"
+        "──────────────────────────────────────────────────────────────────────\n"
+        f"{HOOKED}   hook approval:doc1                  \n"
+        f"{SLEEPING}   sleep until 2026-11-22T07:45:21.823Z\n"
+    )
+
+
+def test_get_waiting_rows_follow_time(cli):
+    def rows(*args: str) -> list[str]:
+        out = run(cli, "get", SLEEPING, "-o", "table", *args)
+        return [line for line in out.splitlines() if line.startswith(("│ Waiting", "│ Resume"))]
+
+    assert [r.rstrip(" │") for r in rows()] == [
+        "│ Waiting      sleep until 2026-11-22T07:45:21.823Z  (in 45m)",
+        f"│ Resume       wfctl wake {SLEEPING}",
+    ]
+    assert rows("--time", "iso")[0].rstrip(" │") == "│ Waiting      sleep until 2026-11-22T07:45:21.823Z"
+    assert rows("--time", "local")[0].rstrip(" │") == "│ Waiting      sleep until 2026-11-22 07:45:21"

@@ -55,7 +55,7 @@ from wfctl.backends.workflow_sdk.postgres import PROVEN_MIGRATIONS, PostgresWorl
 from wfctl.backends.workflow_sdk.versions import POSTGRES, refusal_hint, write_refusal  # noqa: E402
 from wfctl.config import resolve  # noqa: E402
 from wfctl.errors import UnavailableError  # noqa: E402
-from wfctl.model import Event  # noqa: E402
+from wfctl.model import Event, iso  # noqa: E402
 
 PG_ENV = {"WFCTL_WORLD": "postgres"}
 MACHINE_DEMO = "workflow//./workflows/demo//demoWorkflow"
@@ -127,7 +127,30 @@ def test_list_shows_every_run_newest_first_with_decoded_values(cli, recorded_db)
     assert got == sorted(ids.values(), reverse=True)  # ORDER BY id DESC, as the world pages
     by_id = {r["runId"]: r for r in doc["data"]}
     sleeping = by_id[ids["sleeping"]]
-    assert sleeping["status"] == "running" and sleeping["rawStatus"] == "running"
+    # suspended in sleep('1h'): waiting, the world's word kept (docs/architecture.md, "Waiting runs")
+    assert sleeping["status"] == "waiting" and sleeping["rawStatus"] == "running"
+    [wait] = rows(dsn, "SELECT wait_id, resume_at FROM workflow.workflow_waits WHERE run_id = %s", [ids["sleeping"]])
+    assert sleeping["waitingFor"] == {
+        "kind": "sleep",
+        "until": iso(wait["resume_at"].replace(tzinfo=timezone.utc)),
+        "correlationId": wait["wait_id"].split("-", 1)[1],
+        "token": None,
+        "name": None,
+        "hint": f"wfctl wake {ids['sleeping']}",
+    }
+    [hook] = rows(dsn, "SELECT hook_id FROM workflow.workflow_hooks WHERE run_id = %s", [ids["hook"]])
+    assert (by_id[ids["hook"]]["status"], by_id[ids["hook"]]["waitingFor"]) == (
+        "waiting",
+        {
+            "kind": "hook",
+            "until": None,
+            "correlationId": hook["hook_id"],
+            "token": "approval:doc1",
+            "name": None,
+            "hint": 'resumeHook("approval:doc1", payload) in the app',
+        },
+    )
+    assert {r["waitingFor"] is None for r in doc["data"] if r["runId"] not in (ids["sleeping"], ids["hook"])} == {True}
     assert sleeping["workflowName"] == "demoWorkflow" and sleeping["workflowId"] == MACHINE_DEMO
     assert sleeping["input"] == ["Ada", "1h"]
     assert sleeping["extra"]["specVersion"] == 3  # varchar '3' in workflow_runs
@@ -143,7 +166,9 @@ def test_list_shows_every_run_newest_first_with_decoded_values(cli, recorded_db)
     assert by_id[ids["cancelled"]]["status"] == "cancelled"
     # plain output (not a terminal): tab-separated
     plain = pg(cli, dsn, "list")
-    assert plain.exit_code == 0 and f"{ids['sleeping']}\tdemoWorkflow\trunning" in plain.stdout
+    assert plain.exit_code == 0 and f"{ids['sleeping']}\tdemoWorkflow\twaiting" in plain.stdout
+    [line] = [line for line in plain.stdout.splitlines() if line.startswith(ids["sleeping"])]
+    assert json.loads(line.split("\t")[6]) == sleeping["waitingFor"]  # a waiting run's row: one more cell
 
 
 def test_list_pages_with_the_worlds_cursor(cli, recorded_db):
@@ -184,9 +209,12 @@ def test_list_filters(cli, recorded_db):
         assert result.exit_code == 0, result.stderr
         return result.stdout.split()
 
+    # running is the world's word for both: it still matches the waiting runs; waiting only those
     assert set(listed("--status", "running")) == {ids["sleeping"], ids["hook"]}
+    assert set(listed("--status", "waiting")) == {ids["sleeping"], ids["hook"]}
     assert set(listed("--status", "failed", "--status", "cancelled")) == {ids["failed"], ids["cancelled"]}
-    assert listed("--status", "waiting") == []  # a normalized word the SDK never uses
+    assert set(listed("--status", "waiting", "--status", "failed")) == {ids["sleeping"], ids["hook"], ids["failed"]}
+    assert listed("--status", "waiting", "--workflow", "demoWorkflow") == [ids["sleeping"]]
     assert pg(cli, dsn, "list", "--status", "bogus").exit_code == 2
     demo = {ids["sleeping"], ids["completed"], ids["cancelled"]}
     assert set(listed("--workflow", "demoWorkflow")) == demo
@@ -235,7 +263,7 @@ def test_list_filters_and_pages_in_sql(recorded_db, monkeypatch):
         [s for s, _ in statements if "workflow_runs" in s]
     ) == 1
     assert counts.total == len(ids)
-    assert counts.counts == {"pending": 0, "running": 2, "waiting": 0, "completed": 4, "failed": 1, "cancelled": 1}
+    assert counts.counts == {"pending": 0, "running": 0, "waiting": 2, "completed": 4, "failed": 1, "cancelled": 1}
 
 
 def test_get_a_sleeping_run(cli, recorded_db):
@@ -243,7 +271,7 @@ def test_get_a_sleeping_run(cli, recorded_db):
     result = pg(cli, dsn, "get", ids["sleeping"], "-o", "json")
     assert result.exit_code == 0, result.stderr
     run = result.json()
-    assert run["status"] == "running" and run["input"] == ["Ada", "1h"]
+    assert (run["status"], run["rawStatus"], run["input"]) == ("waiting", "running", ["Ada", "1h"])
     [step] = run["steps"]
     assert step["stepName"] == "greet" and step["status"] == "completed" and step["attempt"] == 1
     assert step["input"] == {"args": ["Ada"]} and step["output"]["greeting"] == "Hello, Ada!"
@@ -309,9 +337,14 @@ def test_status_exit_codes_and_a_cheap_query(cli, recorded_db, monkeypatch):
     b._schema(b.conn)  # the one-off column introspection
     statements.clear()
     run = b.get_status(ids["failed"])
-    b.close()
     assert run.status == "failed" and run.error.code == "USER_ERROR"
     assert len(statements) == 1 and "input_cbor" not in statements[0]  # one row, no payloads
+    statements.clear()
+    run = b.get_status(ids["sleeping"])  # a running run: its hooks and waits, then its busy steps (indexed)
+    b.close()
+    assert (run.status, run.rawStatus, run.waitingFor.kind) == ("waiting", "running", "sleep")
+    assert len(statements) == 4 and "input_cbor" not in statements[0]
+    assert all("run_id = ANY(%s)" in sql for sql in statements[1:])
 
 
 def test_status_wait_follows_the_run(cli, recorded_db):
@@ -340,7 +373,8 @@ def test_status_wait_follows_the_run(cli, recorded_db):
 def test_dashboard_once(cli, recorded_db):
     dsn, ids = recorded_db
     doc = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
-    assert doc["total"] == len(ids) and doc["counts"]["running"] == 2 and doc["counts"]["completed"] == 4
+    assert doc["total"] == len(ids) and doc["counts"]["waiting"] == 2 and doc["counts"]["completed"] == 4
+    assert doc["counts"]["running"] == 0
     assert [r["runId"] for r in doc["recent"]] == sorted(ids.values(), reverse=True)[: len(doc["recent"])]
     only = pg(cli, dsn, "dashboard", "--once", "-o", "json", "--workflow", "demoWorkflow").json()
     assert only["total"] == 3 and only["counts"]["cancelled"] == 1 and only["workflow"] == "demoWorkflow"
@@ -353,9 +387,124 @@ def test_dashboard_counts_stop_at_the_cap(cli, recorded_db, monkeypatch):
     monkeypatch.setattr(PostgresWorldBackend, "COUNT_CAP", 2)
     doc = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
     assert doc["counts"]["completed"] == 2 and doc["capped"] == ["completed"]
-    assert doc["counts"]["running"] == 2 and doc["counts"]["failed"] == 1
+    assert doc["counts"]["waiting"] == 2 and doc["counts"]["failed"] == 1
     plain = pg(cli, dsn, "dashboard", "--once").stdout
-    assert "completed\t2+" in plain and "running\t2\n" in plain
+    assert "completed\t2+" in plain and "waiting\t2\n" in plain
+
+
+# -- waiting runs (docs/architecture.md, "Waiting runs") ---------------------------------------------------
+
+
+def test_waiting_runs_say_on_what_in_every_view(cli, recorded_db):
+    dsn, ids = recorded_db
+    sleeping, hook = ids["sleeping"], ids["hook"]
+    status = pg(cli, dsn, "status", sleeping, hook, "-o", "json")
+    assert status.exit_code == 12, status.stderr  # not finished: unchanged
+    docs = status.json()
+    assert [(d["status"], d["rawStatus"], d["waitingFor"]["kind"]) for d in docs] == [
+        ("waiting", "running", "sleep"),
+        ("waiting", "running", "hook"),
+    ]
+    assert docs[1]["waitingFor"]["token"] == "approval:doc1" and docs[1]["waitingFor"]["until"] is None
+    compact = json.dumps(docs[1]["waitingFor"], separators=(",", ":"))
+    plain = pg(cli, dsn, "status", hook, ids["completed"])
+    assert (plain.exit_code, plain.stdout) == (12, f"{hook}\twaiting\t{compact}\n{ids['completed']}\tcompleted\n")
+    fields = pg(cli, dsn, "status", hook, "--fields", "runId,status")
+    assert fields.stdout == f"{hook}\twaiting\n"  # --fields chooses the columns
+    get = pg(cli, dsn, "get", sleeping, "-o", "table")
+    assert get.exit_code == 0, get.stderr
+    lines = {line.strip("│ ").split("  ")[0]: line for line in get.stdout.splitlines()}
+    until = docs[0]["waitingFor"]["until"]
+    assert f"Waiting      sleep until {until}  (" in lines["Waiting"]
+    assert f"Resume       wfctl wake {sleeping}" in lines["Resume"]
+    assert "◑ waiting (running)" in lines["Status"]
+    get = pg(cli, dsn, "get", hook, "-o", "table").stdout
+    assert "Waiting      hook token approval:doc1 " in get
+    assert 'Resume       resumeHook("approval:doc1", payload) in the app' in get
+    table = pg(cli, dsn, "list", "-o", "table").stdout
+    cells = {
+        line.split()[0]: [cell.strip() for cell in line.split("   ")]
+        for line in table.splitlines()
+        if line.startswith("wrun_")
+    }
+    assert "◑ waiting (sleep)" in cells[sleeping] and "◑ waiting (hook)" in cells[hook]
+    assert "UNTIL" in table.splitlines()[0]
+    dashboard = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
+    assert (dashboard["counts"]["running"], dashboard["counts"]["waiting"]) == (0, 2)
+    recent = {r["runId"]: r["waitingFor"] for r in dashboard["recent"]}
+    assert recent[sleeping] == docs[0]["waitingFor"] and recent[hook] == docs[1]["waitingFor"]
+
+
+def test_a_run_with_a_step_in_flight_is_running_not_waiting(cli, recorded_db):
+    """A pending sleep or a live hook makes a run waiting only when no step is pending or running: a step
+    in flight (or due to retry) is work going on."""
+    dsn, ids = recorded_db
+    sleeping, hook = ids["sleeping"], ids["hook"]
+    execute(
+        dsn,
+        "INSERT INTO workflow.workflow_steps (run_id, step_id, step_name, status, input, attempt, started_at) "
+        "VALUES (%s, %s, 'step//./workflows/demo//greet', 'running', '[]'::jsonb, 1, now() AT TIME ZONE 'UTC')",
+        [sleeping, "step_" + ulid(now_ms(), 7)],
+    )
+    status = pg(cli, dsn, "status", sleeping, "-o", "json")
+    assert status.exit_code == 12 and (status.json()["status"], status.json()["waitingFor"]) == ("running", None)
+    got = pg(cli, dsn, "get", sleeping, "-o", "json").json()
+    assert (got["status"], got["waitingFor"]) == ("running", None) and got["waits"][0]["status"] == "waiting"
+
+    def listed(*args: str) -> list[str]:
+        return pg(cli, dsn, "list", "-o", "id", *args).stdout.split()
+
+    assert listed("--status", "waiting") == [hook]
+    assert set(listed("--status", "running")) == {sleeping, hook}
+    counts = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()["counts"]
+    assert (counts["running"], counts["waiting"]) == (1, 1)
+
+
+def test_wake_ends_the_wait_and_the_hint_follows_the_version_gate(cli, recorded_db):
+    dsn, ids = recorded_db
+    sleeping, hook = ids["sleeping"], ids["hook"]
+    set_spec(dsn, sleeping, 7)  # a 5.0 run: wfctl does not wake it, so the hint does not say to
+    set_spec(dsn, hook, 7)
+    docs = pg(cli, dsn, "status", sleeping, hook, "-o", "json").json()
+    assert [d["waitingFor"]["hint"] for d in docs] == [None, 'resumeHook("approval:doc1", payload) in the app']
+    assert pg(cli, dsn, "get", sleeping, "-o", "json").json()["waitingFor"]["hint"] is None
+    set_spec(dsn, sleeping, 3)
+    assert pg(cli, dsn, "wake", sleeping, "-o", "json").exit_code == 0
+    after = pg(cli, dsn, "status", sleeping, "-o", "json")
+    assert after.exit_code == 12 and (after.json()["status"], after.json()["waitingFor"]) == ("running", None)
+    assert pg(cli, dsn, "list", "-o", "id", "--status", "waiting").stdout.split() == [hook]
+
+
+def test_waiting_on_a_schema_without_the_waits_table(cli, recorded_db, pg_server):
+    """Before ``workflow_waits`` the sleeps are in the event log only: a wait_created without its
+    wait_completed is pending, in get, status, list --status waiting and the counts alike."""
+    dsn, ids = recorded_db
+    [wait] = rows(dsn, "SELECT wait_id, resume_at FROM workflow.workflow_waits WHERE run_id = %s", [ids["sleeping"]])
+    pg_server.execute("DROP TABLE workflow.workflow_waits;", dbname=dsn.rsplit("/", 1)[1])
+    expected = {
+        "kind": "sleep",
+        "until": iso(wait["resume_at"].replace(tzinfo=timezone.utc)),
+        "correlationId": wait["wait_id"].split("-", 1)[1],
+        "token": None,
+        "name": None,
+        "hint": f"wfctl wake {ids['sleeping']}",
+    }
+    for args in (("get", ids["sleeping"], "-o", "json"), ("status", ids["sleeping"], "-o", "json")):
+        assert pg(cli, dsn, *args).json()["waitingFor"] == expected, args
+    assert set(pg(cli, dsn, "list", "-o", "id", "--status", "waiting").stdout.split()) == {
+        ids["sleeping"],
+        ids["hook"],
+    }
+    assert pg(cli, dsn, "dashboard", "--once", "-o", "json").json()["counts"]["waiting"] == 2
+
+
+def test_waiting_counts_stop_at_the_cap_with_the_running_rows(cli, recorded_db, monkeypatch):
+    """Running and waiting rows are counted from the same capped branch: past the cap both are lower bounds."""
+    dsn, ids = recorded_db
+    monkeypatch.setattr(PostgresWorldBackend, "COUNT_CAP", 1)
+    doc = pg(cli, dsn, "dashboard", "--once", "-o", "json").json()
+    assert doc["counts"]["running"] + doc["counts"]["waiting"] == 1
+    assert {"running", "waiting"} <= set(doc["capped"])
 
 
 # -- tail ------------------------------------------------------------------------------------------------
@@ -580,7 +729,12 @@ def test_same_output_as_the_local_world(cli, recorded_db, tmp_path):
     assert postgres == local
     local, postgres = both("status", *ids.values(), "-o", "json")
     assert json.loads(postgres) == json.loads(local)
-    for args in (("--status", "running"), ("--workflow", "demoWorkflow"), ("--search", "approval")):
+    for args in (
+        ("--status", "running"),
+        ("--status", "waiting"),
+        ("--workflow", "demoWorkflow"),
+        ("--search", "approval"),
+    ):
         local, postgres = both("list", "-o", "json", *args)
         assert json.loads(postgres) == json.loads(local), args
     local, postgres = both("dashboard", "--once", "-o", "json")
@@ -1202,6 +1356,11 @@ def test_5_0_columns_are_read_when_present(cli, recorded_db, pg_server):
     got = pg(cli, dsn, "get", ids["hook"], "-o", "json")
     assert got.exit_code == 0, got.stderr
     assert {h["hookId"] for h in got.json()["hooks"]} >= {abort_hook}
+    assert got.json()["waitingFor"]["token"] == "approval:doc1"  # the engine's own hook is not what it waits on
+    execute(dsn, "DELETE FROM workflow.workflow_hooks WHERE run_id = %s AND NOT is_system", [ids["hook"]])
+    alone = pg(cli, dsn, "get", ids["hook"], "-o", "json").json()
+    assert (alone["status"], alone["waitingFor"], len(alone["hooks"])) == ("running", None, 1)
+    assert pg(cli, dsn, "list", "-o", "id", "--status", "waiting").stdout.split() == [ids["sleeping"]]
     assert pg(cli, dsn, "get", ids["completed"], "-o", "json").stderr.count("warning:") == 1
 
 

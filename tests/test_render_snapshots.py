@@ -28,7 +28,9 @@ from wfctl.model import (
     Step,
     StreamInfo,
     Wait,
+    WaitingFor,
     WakeResult,
+    suspension,
 )
 from wfctl.output import OutputOptions
 from wfctl.render import Renderer
@@ -109,7 +111,55 @@ def runs() -> list[Run]:
             completedAt=at(-7100),
         ),
         Run("r-pending", "memory", "plain", status="pending", createdAt=at(-30)),
+        sleeping_run(),
+        hook_run(),
     ]
+
+
+def sleeping_run() -> Run:
+    """Suspended in sleep() until 53 minutes after NOW: waiting, the SDK's "running" kept as rawStatus."""
+    run = Run(
+        "wrun_01M80QNBJQ0H1SETZXYVHZB6S1",
+        "workflow-sdk",
+        "workflow//./workflows/demo//demoWorkflow",
+        status="running",
+        rawStatus="running",
+        createdAt=at(-900),
+        startedAt=at(-900),
+        waits=[Wait("wait_01M80QNBNMA2QC4CBMJ35EB8S1", at(2460 + 53 * 60), "waiting", None)],
+    )
+    run.suspend(suspension(run.runId, run.waits, []))
+    return run
+
+
+def hook_run(token: str = "approval:doc1") -> Run:
+    """Waiting on a hook raced against a sleep of a day."""
+    run = Run(
+        "wrun_01M80QNBJQ0H1SETZXYVHZB6H1",
+        "workflow-sdk",
+        "workflow//./workflows/demo//approvalWorkflow",
+        status="running",
+        rawStatus="running",
+        createdAt=at(-1800),
+        startedAt=at(-1800),
+        waits=[Wait("wait_01M80QNBNMA2QC4CBMJ35EB8H1", at(86400), "waiting", None)],
+        hooks=[Hook("hook_01M80QTRCN1PY71JS211D9KQH1", token, at(-1790))],
+    )
+    run.suspend(suspension(run.runId, run.waits, run.hooks))
+    return run
+
+
+def input_run() -> Run:
+    """workflow-runs v2 waiting for input in a state."""
+    return Run(
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "workflow-runs-v2",
+        "Expense approval",
+        status="waiting",
+        rawStatus="AWAITING_USER_INPUT",
+        createdAt=at(-3600),
+        waitingFor=WaitingFor("input", name="Manager review"),
+    )
 
 
 def cancelled_run() -> Run:
@@ -181,6 +231,8 @@ OPTIONS = {
     "tail-iso": {"time": "iso"},
     "tail-local": {"time": "local"},
     "get-cancelled-verbose": {"verbose": True},
+    "get-waiting-iso": {"time": "iso"},
+    "status-iso": {"time": "iso"},
 }
 
 VIEWS = {
@@ -194,9 +246,14 @@ VIEWS = {
     "tail-local": lambda r: _tail(r, events()),
     "tail-yesterday": lambda r: _tail(r, yesterday(events())),
     "get": lambda r: r.run_detail(sample_run()),
+    "get-waiting": lambda r: r.run_detail(sleeping_run()),
+    "get-waiting-iso": lambda r: r.run_detail(sleeping_run()),
+    "get-waiting-hook": lambda r: r.run_detail(hook_run("approval:" + HOSTILE)),
+    "get-waiting-input": lambda r: r.run_detail(input_run()),
     "get-failed": lambda r: r.run_detail(runs()[1]),
     "get-hostile": lambda r: r.run_detail(runs()[2]),
     "status": lambda r: r.statuses(runs()),
+    "status-iso": lambda r: r.statuses(runs()),
     "outcomes": lambda r: r.outcomes(
         [
             CancelOutcome("r1", "cancelled"),
@@ -208,10 +265,10 @@ VIEWS = {
     "tail": lambda r: _tail(r, events()),
     "tail-stream": lambda r: _tail(r, [Chunk(0, "hello Ada"), Chunk(1, {"n": 1}), Chunk(2, HOSTILE)], True),
     "dashboard": lambda r: r.counts(
-        Counts({"pending": 1, "running": 3, "waiting": 0, "completed": 40, "failed": 2, "cancelled": 1}, 47), runs()
+        Counts({"pending": 1, "running": 1, "waiting": 2, "completed": 40, "failed": 2, "cancelled": 1}, 47), runs()
     ),
     "dashboard-iso": lambda r: r.counts(
-        Counts({"pending": 1, "running": 3, "waiting": 0, "completed": 40, "failed": 2, "cancelled": 1}, 47), runs()
+        Counts({"pending": 1, "running": 1, "waiting": 2, "completed": 40, "failed": 2, "cancelled": 1}, 47), runs()
     ),
     "dashboard-empty": lambda r: r.counts(
         Counts({"pending": 0, "running": 0, "waiting": 0, "completed": 0, "failed": 0, "cancelled": 0}, 0), []

@@ -302,6 +302,12 @@ def test_get_pending_timer_as_wait(peer, backend, tctl):
         (wait,) = run.waits
         assert wait.correlationId == "1" and wait.status == "waiting" and wait.completedAt is None
         assert abs((wait.resumeAt - run.createdAt).total_seconds() - 3600) < 30
+        # Temporal's list, status and counts cannot see timers (visibility, describe), and a timer may be a
+        # wait_condition's timeout while the workflow awaits a signal: running, never waiting, in every view
+        # (docs/architecture.md, "Waiting runs")
+        assert (run.status, run.waitingFor) == ("running", None)
+        status = tctl("status", wid, "-o", "json")
+        assert status.exit_code == 12 and (status.json()["status"], status.json()["waitingFor"]) == ("running", None)
         res = tctl("get", wid, "-o", "table", "--color", "never")
         assert res.exit_code == 0 and "Sleeps" in res.stdout and "waiting" in res.stdout
     finally:

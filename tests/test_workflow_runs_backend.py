@@ -783,6 +783,45 @@ def test_v2_status_mapping(fake, wfr, raw, status):
     assert (doc["status"], doc["rawStatus"], doc["backend"]) == (status, raw, "workflow-runs-v2")
     assert set(doc["extra"]) >= {"currentStateName", "jobRunId", "createdByUserId"}
     assert (doc["completedAt"] is not None) == (status in ("completed", "failed"))
+    assert (doc["waitingFor"] is not None) == (status == "waiting")
+
+
+def test_waiting_for_input_in_every_view(fake, wfr):
+    """v1 ``waiting`` and v2 ``AWAITING_USER_INPUT`` wait for user input (docs/architecture.md, "Waiting runs"):
+    the activity run that waits (v1, where the answer lists them) or the state (v2); no time, no hint."""
+    wf = fake.add_workflow("expenses", steps=["submit", "approve"])
+    waiting = fake.add_run(
+        wf,
+        status="waiting",
+        activities=[{"stepName": "submit", "status": "completed"}, {"stepName": "approve", "status": "waiting"}],
+    )
+    running = fake.add_run(wf, status="running")
+    got = wfr(fake, "get", waiting, "-o", "json")
+    assert got.exit_code == 0, got.stderr
+    approve = {"kind": "input", "until": None, "correlationId": None, "token": None, "name": "approve", "hint": None}
+    assert (got.json()["status"], got.json()["rawStatus"], got.json()["waitingFor"]) == ("waiting", "waiting", approve)
+    status = wfr(fake, "status", waiting, running, "-o", "json")
+    assert status.exit_code == 12  # not finished, as before
+    assert [(d["status"], d["waitingFor"]) for d in status.json()] == [("waiting", approve), ("running", None)]
+    listed = wfr(fake, "list", "--status", "waiting", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    [row] = listed.json()["data"]
+    assert (row["runId"], row["status"], row["waitingFor"]["kind"]) == (waiting, "waiting", "input")
+    plain = wfr(fake, "status", waiting)
+    assert plain.stdout == f"{waiting}\twaiting\t" + json.dumps(approve, separators=(",", ":")) + "\n"
+    table = wfr(fake, "get", waiting, "-o", "table").stdout
+    assert "│ Status       ◑ waiting " in table and "│ Waiting      input at approve" in table
+    assert "Resume" not in table
+    dash = wfr(fake, "dashboard", "--workflow", wf, "--once", "-o", "json").json()
+    assert (dash["counts"]["waiting"], dash["counts"]["running"]) == (1, 1)
+
+    rid = fake.add_v2_run("AWAITING_USER_INPUT", current_state_name="Manager review")
+    v2 = wfr(fake, "status", rid, "-o", "json", v2=True)
+    assert v2.exit_code == 12
+    assert (v2.json()["status"], v2.json()["waitingFor"]) == (
+        "waiting",
+        {"kind": "input", "until": None, "correlationId": None, "token": None, "name": "Manager review", "hint": None},
+    )
 
 
 @pytest.mark.parametrize("final,code", [("COMPLETED", 0), ("COMPLETED_WITH_NO_ACTION_TAKEN", 0), ("FAILED", 10)])

@@ -7,6 +7,7 @@ unknown), RFC 3339 UTC timestamps with milliseconds.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterable
@@ -105,6 +106,67 @@ class StreamInfo(_Model):
     done: bool | None = None
 
 
+#: What a waiting run waits for (:attr:`WaitingFor.kind`): a sleep (Workflow SDK ``sleep()``), a hook
+#: (Workflow SDK ``createHook()``/``createWebhook()``; with a sleep too when it races one), input from a person
+#: (workflow-runs v1 ``waiting``, v2 ``AWAITING_USER_INPUT``).
+WAIT_KINDS = ("sleep", "hook", "input")
+
+
+@dataclass
+class WaitingFor(_Model):
+    """What a run whose ``status`` is ``waiting`` waits for, and until when (README, "Output";
+    docs/architecture.md, "Waiting runs"). A run has one exactly when its status is ``waiting``."""
+
+    #: One of :data:`WAIT_KINDS`.
+    kind: str
+    #: When the run goes on by itself: the end of its earliest pending sleep (also for a hook raced against a
+    #: sleep); null when nothing but an outside event moves it on.
+    until: datetime | None = None
+    #: The correlation id of what it waits on: the sleep's (what ``wfctl wake --correlation-id`` takes) or the
+    #: hook's id.
+    correlationId: str | None = None
+    #: The hook's token (what the app's ``resumeHook(token, payload)`` takes).
+    token: str | None = None
+    #: What waits for input, by name: the waiting activity (workflow-runs v1), the current state (v2).
+    name: str | None = None
+    #: What moves the run on, for people (``wfctl wake RUN``); null when wfctl knows nothing to suggest.
+    hint: str | None = None
+
+
+#: Step statuses that mean a run is still doing work (a step in flight or due to retry), not waiting.
+BUSY_STEP_STATUSES = frozenset({PENDING, RUNNING})
+
+
+def suspension(run_id: str, waits: Iterable[Wait], hooks: Iterable[Hook], *, wake: bool = True) -> WaitingFor | None:
+    """What a Workflow SDK run is suspended on, from its pending sleeps (``Wait.status == "waiting"``) and its
+    live hooks (the engine's own ``isSystem`` hooks aside); None when it has neither. The caller has checked
+    that no step of the run is in flight (:data:`BUSY_STEP_STATUSES`). ``wake``: the world can end a sleep
+    with ``wfctl wake`` (the hint says so)."""
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    sleeps = sorted(
+        (w for w in waits if w.status == WAITING),
+        key=lambda w: (w.resumeAt or far, w.correlationId or ""),
+    )
+    live = sorted(
+        (h for h in hooks if h.isSystem is not True),
+        key=lambda h: (h.createdAt or far, h.hookId or ""),
+    )
+    wake_hint = f"wfctl wake {run_id}" if wake and sleeps else None
+    if live:
+        hook = live[0]
+        resume = f"resumeHook({json.dumps(hook.token, ensure_ascii=False)}, payload) in the app"
+        return WaitingFor(
+            kind="hook",
+            until=sleeps[0].resumeAt if sleeps else None,
+            correlationId=hook.hookId,
+            token=hook.token,
+            hint=f"{resume}, or {wake_hint} to end the sleep" if wake_hint else resume,
+        )
+    if sleeps:
+        return WaitingFor(kind="sleep", until=sleeps[0].resumeAt, correlationId=sleeps[0].correlationId, hint=wake_hint)
+    return None
+
+
 @dataclass
 class Run(_Model):
     runId: str
@@ -113,6 +175,8 @@ class Run(_Model):
     workflowId: str | None = None
     status: str = UNKNOWN
     rawStatus: str | None = None
+    #: What the run waits for when ``status`` is ``waiting`` (else null): see :class:`WaitingFor`.
+    waitingFor: WaitingFor | None = None
     createdAt: datetime | None = None
     startedAt: datetime | None = None
     completedAt: datetime | None = None
@@ -132,6 +196,12 @@ class Run(_Model):
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    def suspend(self, waiting: WaitingFor | None) -> None:
+        """A running run found suspended on ``waiting`` becomes ``waiting`` (``rawStatus`` keeps the engine's
+        word); anything else is left as it is."""
+        if waiting is not None and self.status == RUNNING:
+            self.status, self.waitingFor = WAITING, waiting
 
     def duration(self, now: datetime | None = None) -> float | None:
         """Seconds from start to completion (or to ``now`` while the run is going)."""

@@ -44,6 +44,11 @@ Decisions
   cursor is the server's ``nextPageToken``. Temporal lists in a fixed order (running first, then by close
   time, newest first) and rejects ``ORDER BY``, so ``--sort asc`` ends with exit 6 (unsupported) rather than
   sorting one page and pretending the whole listing is ordered.
+* **Waiting.** A Temporal run is never ``waiting`` and its ``waitingFor`` is null (docs/architecture.md,
+  "Waiting runs"): visibility (``list``, the dashboard's counts) and describe (``status``) do not show timers,
+  only ``get``'s history does (its Sleeps), and a pending timer may be a ``wait_condition`` timeout while the
+  workflow really awaits a signal, which no API shows. A status that only ``get`` could give would differ
+  between the views of the same run.
 * **status --wait** overrides :meth:`TemporalBackend.wait_for_change` with a history long-poll for the close
   event (``waitNewEvent`` + ``HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT``), bounded by the interval it is given:
   a ``Grpc-Timeout`` header makes the server answer (empty) in time, and the read timeout sits a little

@@ -12,6 +12,10 @@ under ``data``, ``workflowRuns`` / ``workflowRun``, ``runs`` / ``run``, ``result
 
 **v1 decisions** (where the API documentation is silent):
 
+* ``waiting`` (v1) and ``AWAITING_USER_INPUT`` (v2) are waiting for user input: ``Run.waitingFor`` is
+  ``{"kind": "input"}`` with ``name`` the activity run that waits (v1, when the answer lists activity runs:
+  ``get``, ``status``) or the current state (v2); no ``until`` and no hint (the input is given in the
+  product, not through this API).
 * ``get``: activity runs become steps (``startedAt`` = ``createdAt``, ``completedAt`` =
   ``updatedAt`` once terminal, ``outputs`` decoded whether it is a JSON-encoded string or a
   JSON value). ``inputs`` (``[{"name", "value"}]``) becomes an object ``{name: value}``;
@@ -98,6 +102,7 @@ from ..model import (
     STATUSES,
     TERMINAL,
     UNKNOWN,
+    WAITING,
     CancelOutcome,
     Check,
     Counts,
@@ -107,6 +112,7 @@ from ..model import (
     RunError,
     RunPage,
     Step,
+    WaitingFor,
     parse_time,
 )
 from ._http import HttpBackend, reads_answers
@@ -506,6 +512,10 @@ def v1_run(d: dict[str, Any], backend: str = V1_NAME) -> Run:
         error = RunError(message=_error_message(decode_value(d.get("error"))))
     updated = parse_time(d.get("updatedAt"))
     started = parse_time(d.get("startedAt")) or (min((s.startedAt for s in steps if s.startedAt), default=None))
+    waiting = None
+    if status == WAITING:  # waiting for user input, in the activity run that waits (when the answer lists them)
+        asking = [s for s in steps if s.status == WAITING]
+        waiting = WaitingFor("input", name=asking[-1].stepName if asking else None)
     return Run(
         runId=_run_id_of(d),
         backend=backend,
@@ -513,6 +523,7 @@ def v1_run(d: dict[str, Any], backend: str = V1_NAME) -> Run:
         workflowId=d.get("workflowId") or workflow.get("id"),
         status=status,
         rawStatus=raw,
+        waitingFor=waiting,
         createdAt=parse_time(d.get("createdAt")),
         startedAt=started,
         completedAt=(parse_time(d.get("completedAt")) or updated) if status in TERMINAL else None,
@@ -539,6 +550,7 @@ def v2_run(d: dict[str, Any]) -> Run:
     }
     extra.update({k: v for k, v in d.items() if k not in V2_RUN_KEYS and k not in extra})
     updated = parse_time(d.get("updatedAt"))
+    state = d.get("currentStateName")
     return Run(
         runId=_run_id_of(d),
         backend=V2_NAME,
@@ -546,6 +558,8 @@ def v2_run(d: dict[str, Any]) -> Run:
         workflowId=d.get("workflowId"),
         status=status,
         rawStatus=raw,
+        # AWAITING_USER_INPUT: input, in the current state
+        waitingFor=WaitingFor("input", name=state if isinstance(state, str) else None) if status == WAITING else None,
         createdAt=parse_time(d.get("createdAt")),
         completedAt=parse_time(d.get("completedAt")) or (updated if status in TERMINAL else None),
         updatedAt=updated,

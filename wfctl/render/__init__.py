@@ -39,6 +39,7 @@ STATUS_FIELDS = [
     "runId",
     "status",
     "rawStatus",
+    "waitingFor",
     "workflowName",
     "createdAt",
     "startedAt",
@@ -86,7 +87,7 @@ class Renderer:
                 output.write(output.clean(run.runId))
         elif self.fmt == "plain":
             cols = fields or PLAIN_RUN_COLUMNS
-            output.write_tsv([_plain_value(r, c) for c in cols] for r in page.data)
+            output.write_tsv(_plain_row([_plain_value(r, c) for c in cols], r, fields) for r in page.data)
         else:
             self.views.run_table(page.data, fields, header=first_page)
 
@@ -125,7 +126,7 @@ class Renderer:
                 output.write(output.clean(run.runId))
         elif self.fmt == "plain":
             cols = fields or ["runId", "status"]
-            output.write_tsv([doc.get(c) for c in cols] for doc in [r.to_json() for r in runs])
+            output.write_tsv(_plain_row([r.to_json().get(c) for c in cols], r, fields) for r in runs)
         else:
             self.views.status_table(runs, fields)
 
@@ -270,6 +271,14 @@ class Renderer:
             return
         for c in checks:
             output.write(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<10} {output.clean(c.detail)}")
+
+
+def _plain_row(cells: list[Any], run: Run, fields: list[str] | None) -> list[Any]:
+    """A plain row. Without ``--fields``, a waiting run's row ends with one more cell, what it waits for as
+    compact JSON (README, "Output"); other rows keep their columns."""
+    if run.waitingFor is not None and not fields:
+        cells.append(run.waitingFor.to_json())
+    return cells
 
 
 def _plain_value(run: Run, column: str) -> Any:

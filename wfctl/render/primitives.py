@@ -9,12 +9,13 @@ Imports only the bottom of the render layer (:mod:`~wfctl.render.styles`, :mod:`
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any, Sequence
 
 from rich.console import Console
 from rich.text import Text
 
-from ..model import Event, Run
+from ..model import Event, Run, WaitingFor
 from ..output import OutputOptions, clean, format_time, human_duration, now, to_json_text
 from .layout import Column
 from .names import workflow_label
@@ -48,11 +49,40 @@ def short(value: Any, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
-def status_text(status: str | None, raw: str | None = None) -> Text:
+def status_text(status: str | None, raw: str | None = None, waiting: WaitingFor | None = None) -> Text:
+    """A status with its icon; ``raw``: the engine's word after it when it differs (``get``); ``waiting``: what
+    a waiting run waits for after it (``◑ waiting (sleep)``, the tables)."""
     status = status or "unknown"
     text = Text(f"{STATUS_ICON.get(status, '?')} {status}", style=STATUS_STYLE.get(status, ""))
-    if raw and raw.lower() != status:
+    if waiting is not None and status == "waiting":
+        text.append(f" ({clean(waiting.kind)})", style=STATUS_STYLE["waiting"])
+    elif raw and raw.lower() != status:
         text.append(f" ({clean(raw)})", style="dim")
+    return text
+
+
+def until_text(when: datetime | None, mode: str) -> Text:
+    """When a sleep ends: with relative times ``in 53m``, or ``was due 3d ago`` once the time has passed (the
+    run has not been woken yet); otherwise the time in ``mode``."""
+    if when is None:
+        return Text("-", style="dim")
+    if mode == "relative":
+        rel = format_time(when, "relative")
+        return Text(rel if rel.startswith("in ") else f"was due {rel}", style="cyan")
+    return Text(format_time(when, mode))
+
+
+def waiting_summary(waiting: WaitingFor, mode: str) -> Text:
+    """One line on what a run waits for: ``sleep until in 53m``, ``hook approval:doc1``, ``hook approval:doc1
+    until in 1d``, ``input at Review`` (a ``--fields waitingFor`` cell)."""
+    text = Text(clean(waiting.kind))
+    if waiting.token is not None:
+        text.append(" " + clean(waiting.token))
+    if waiting.name is not None:
+        text.append(" at " + clean(waiting.name))
+    if waiting.until is not None:
+        text.append(" until ")
+        text.append_text(until_text(waiting.until, mode))
     return text
 
 
@@ -73,25 +103,39 @@ def run_columns(
     changed: frozenset[str] | set[str] = frozenset(),
 ) -> list[Column]:
     """The columns of a run list (``list``, the dashboard's recent runs). The run id is essential; then the
-    status, the creation time and the workflow name join while they fit (the name shrinks first); the
+    status (a waiting run's says on what: ``◑ waiting (sleep)``), the creation time and the workflow name join
+    while they fit (the name shrinks first); then, when a run on the page waits until a time, UNTIL; the
     duration only when everything else fits whole."""
     columns = [
         Column("RUN ID", [t(r.runId, "reverse" if r.runId in changed else "") for r in runs], rank=0, fold=True),
         Column("WORKFLOW", [t(workflow_label(r)) for r in runs], flex=True, rank=3, min=8),
-        Column("STATUS", [status_text(r.status) for r in runs], rank=1),
+        Column("STATUS", [status_text(r.status, waiting=r.waitingFor) for r in runs], rank=1),
         Column(
             "CREATED",
             [Text(format_time(r.createdAt, opts.time), style="" if r.createdAt else "dim") for r in runs],
             rank=2,
         ),
     ]
+    if any(r.waitingFor is not None and r.waitingFor.until is not None for r in runs):
+        columns.append(
+            Column(
+                "UNTIL",
+                [
+                    until_text(r.waitingFor.until, opts.time)
+                    if r.waitingFor is not None and r.waitingFor.until is not None
+                    else Text("")
+                    for r in runs
+                ],
+                rank=4,
+            )
+        )
     if duration:
         now_ = now()
         columns.append(
             Column(
                 "DURATION",
                 [Text(human_duration(r.duration(now_))) for r in runs],
-                rank=4,
+                rank=5,
                 optional=True,
                 justify="right",
             )

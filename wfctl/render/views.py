@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..model import CancelOutcome, Chunk, Counts, Event, Run
+from ..model import CancelOutcome, Chunk, Counts, Event, Run, WaitingFor
 from ..output import OutputOptions, clean, clock, format_time, human_duration, is_today, now, to_json_text
 from ..times import parse_time
 from .dashboard import snapshot
@@ -34,6 +34,8 @@ from .primitives import (
     status_text,
     summarize,
     t,
+    until_text,
+    waiting_summary,
     whole_line,
 )
 from .styles import OUTCOME_STYLE, STATUS_ICON, STATUS_STYLE
@@ -70,7 +72,7 @@ class RichViews:
             columns = []
             docs = [r.to_json() for r in runs]
             for i, f in enumerate(fields):
-                cells = [self._cell(f, getattr(run, f, None), doc.get(f)) for run, doc in zip(runs, docs, strict=False)]
+                cells = [self._cell(f, run, doc.get(f)) for run, doc in zip(runs, docs, strict=False)]
                 flex = not (
                     f in _WHOLE_FIELDS
                     or f.endswith("At")
@@ -83,9 +85,12 @@ class RichViews:
             columns = run_columns(runs, self.opts, duration=True)
         self.console.print(layout_table(columns, self.width, show_header=header))
 
-    def _cell(self, name: str, raw: Any, doc_value: Any) -> Text:
+    def _cell(self, name: str, run: Run, doc_value: Any) -> Text:
+        raw = getattr(run, name, None)
         if name == "status":
-            return status_text(raw)
+            return status_text(raw, waiting=run.waitingFor)
+        if name == "waitingFor":
+            return waiting_summary(raw, self.opts.time) if raw is not None else Text("-", style="dim")
         if isinstance(raw, datetime):
             return self.when(raw)
         if isinstance(doc_value, (dict, list)):
@@ -99,7 +104,15 @@ class RichViews:
         details: list[Text] = []
         times = set()
         for i, run in enumerate(runs):
-            if run.error and run.error.message:
+            waiting = run.waitingFor if run.status == "waiting" else None
+            if waiting is not None and (waiting.until is not None or waiting.token is not None):
+                # until a time, or on a hook token: an id and a time are shown whole or not at all
+                detail = Text("until ", style="dim") if waiting.until is not None else Text("token ", style="dim")
+                detail.append_text(
+                    until_text(waiting.until, self.opts.time) if waiting.until is not None else t(waiting.token)
+                )
+                times.add(i)
+            elif run.error and run.error.message:
                 detail = Text(clean(run.error.message.splitlines()[0]), style="red")
             elif run.completedAt:
                 detail = Text("finished " + format_time(run.completedAt, self.opts.time), style="dim")
@@ -107,14 +120,17 @@ class RichViews:
             else:
                 detail = Text()
             details.append(detail)
-        # The engine's own word for the status is engine text: it gives way like a message.
+        # The engine's own word for the status is engine text: it gives way like a message. A waiting run's
+        # status already says on what it waits (``◑ waiting (sleep)``), in place of the engine's word.
         raws = [
-            Text(f"({clean(r.rawStatus)})", style="dim") if r.rawStatus and r.rawStatus.lower() != r.status else Text()
+            Text(f"({clean(r.rawStatus)})", style="dim")
+            if r.rawStatus and r.rawStatus.lower() != r.status and not (r.status == "waiting" and r.waitingFor)
+            else Text()
             for r in runs
         ]
         columns = [
             Column("RUN ID", [t(r.runId) for r in runs], rank=0, fold=True),
-            Column("STATUS", [status_text(r.status) for r in runs], rank=0),
+            Column("STATUS", [status_text(r.status, waiting=r.waitingFor) for r in runs], rank=0),
             Column("RAW", raws, flex=True, rank=2, min=8),
             Column("DETAIL", details, flex=True, rank=1, min=10, whole=frozenset(times)),
         ]
@@ -143,6 +159,10 @@ class RichViews:
         if run.workflowId:
             head.add_row("Workflow ID", t(run.workflowId))
         head.add_row("Status", status_text(run.status, run.rawStatus))
+        if run.waitingFor is not None:
+            head.add_row("Waiting", self._waiting(run.waitingFor))
+            if run.waitingFor.hint:
+                head.add_row("Resume", t(run.waitingFor.hint))
         head.add_row("Created", self._abs(run.createdAt))
         if run.startedAt:
             head.add_row("Started", self._abs(run.startedAt))
@@ -181,6 +201,27 @@ class RichViews:
         self._mapping("Attributes", run.attributes)
         self._mapping("Engine", run.extra)
 
+    def _waiting(self, waiting: WaitingFor) -> Text:
+        """``sleep until 2026-11-22T07:45:21.823Z  (in 53m)``, ``hook token approval:doc1``, ``hook token
+        approval:doc1, at most until …``, ``input at Review``."""
+        text = Text(clean(waiting.kind), style=STATUS_STYLE["waiting"])
+        if waiting.token is not None:
+            text.append(" token ")
+            text.append_text(t(waiting.token))
+        if waiting.name is not None:
+            text.append(" at ")
+            text.append_text(t(waiting.name))
+        if waiting.until is not None:
+            text.append(", at most until " if waiting.kind != "sleep" else " until ")
+            if self.opts.time == "relative":
+                text.append(format_time(waiting.until, "iso"))
+                text.append("  (")
+                text.append_text(until_text(waiting.until, "relative"))
+                text.append(")")
+            else:
+                text.append(format_time(waiting.until, self.opts.time))
+        return text
+
     def _error(self, run: Run) -> None:
         """The run's error: its first lines, or with ``-v`` all of it and the stack trace, whole."""
         assert run.error is not None
@@ -215,8 +256,7 @@ class RichViews:
             if w.resumeAt is None:
                 resumes.append(Text("-", style="dim"))
             elif relative and w.status == "waiting":
-                rel = format_time(w.resumeAt, "relative")
-                resumes.append(Text(rel if rel.startswith("in ") else f"was due {rel}", style="cyan"))
+                resumes.append(until_text(w.resumeAt, "relative"))
             else:
                 resumes.append(Text(format_time(w.resumeAt, self.opts.time)))
         columns = [

@@ -21,6 +21,11 @@ Decisions where the SDK leaves a choice (also in the README):
   error of an earlier failed attempt in its record, and that one is not shown.
 * ``get`` lists pending and completed sleeps and the hooks of runs that are still active (the world deletes
   both when a run ends).
+* A running run with a pending sleep or a live hook of its own and no step pending or running is ``waiting``
+  (``rawStatus`` stays ``running``), with ``waitingFor`` saying on what and until when, in every view
+  (docs/architecture.md, "Waiting runs"): :class:`_Suspensions` reads ``waits/`` and the hooks once per command
+  and ``steps/`` only for the runs with something pending; ``list`` does so for the printed page only, and
+  ``--status waiting`` reads the run files of the runs with wait or hook files only.
 * ``wake``: a ``{"timeoutSeconds": N}`` reply means the resumed run reached another ``sleep()`` and the
   POSTer owns that timer. wfctl is a short-lived process and cannot hold it, so the reply is reported in the
   result's message: the app's own timer for the original sleep continues the run.
@@ -34,13 +39,16 @@ import os
 import re
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ...errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import (
+    BUSY_STEP_STATUSES,
+    RUNNING,
     STATUSES,
     TERMINAL,
     UNKNOWN,
+    WAITING,
     CancelOutcome,
     Check,
     Chunk,
@@ -56,6 +64,7 @@ from ...model import (
     WakeResult,
     iso,
     parse_time,
+    suspension,
 )
 from .. import WORKFLOW_SDK
 from ..base import (
@@ -231,16 +240,31 @@ class LocalWorldBackend(Backend):
 
     # -- get / status ---------------------------------------------------------------------------------------
     def get_status(self, run_id: str) -> Run:
-        """Reads the run file only."""
-        return self._to_run(self._load(self._run_id(run_id)))
+        """Reads the run file; for a running run also its waits and hooks, and its steps when it has a pending
+        sleep or a live hook (whether it is waiting)."""
+        raw = self._load(self._run_id(run_id))
+        run = self._to_run(raw)
+        if run.status == RUNNING:
+            self._suspend(run, raw, _Suspensions(self.data).find([run.runId]).get(run.runId))
+        return run
+
+    def _suspend(self, run: Run, raw: dict[str, Any], pending: tuple[list[Wait], list[Hook]] | None) -> None:
+        """A running run with pending sleeps or live hooks (and no step in flight) is waiting; the hint names
+        ``wfctl wake`` only where wfctl writes into the run's version."""
+        if pending is not None and run.status == RUNNING:
+            wake = self._write_refusal(run.runId, raw, "wake") is None
+            run.suspend(suspension(run.runId, *pending, wake=wake))
 
     def get_run(self, run_id: str) -> Run:
         run_id = self._run_id(run_id)
-        run = self._to_run(self._load(run_id))
+        raw = self._load(run_id)
+        run = self._to_run(raw)
         run.steps = self._steps(run_id)
         if not run.terminal:  # the world deletes a run's waits and hooks when it ends
             run.waits = self._waits(run_id)
             run.hooks = self._hooks(run_id)
+            if not any(step.status in BUSY_STEP_STATUSES for step in run.steps):
+                self._suspend(run, raw, (run.waits, run.hooks))
         run.streams = self._streams(run_id)
         return run
 
@@ -250,34 +274,13 @@ class LocalWorldBackend(Backend):
 
     def _waits(self, run_id: str) -> list[Wait]:
         """The run's sleeps from its wait records (pending and completed; the event log is not needed)."""
-        waits = [
-            Wait(
-                raw["correlationId"],
-                record_time(raw.get("resumeAt")),
-                raw.get("status"),
-                record_time(raw.get("completedAt")),
-            )
-            for raw in self.data.read_waits(run_id)
-        ]
-        far = datetime.max.replace(tzinfo=timezone.utc)
-        return sorted(waits, key=lambda w: (w.resumeAt or far, w.correlationId))
+        return _waits_of(self.data.read_waits(run_id))
 
     def _hooks(self, run_id: str) -> list[Hook]:
         """The run's live hooks. Hook ids are ULIDs minted by the world after the run was created, so at most
         ID_FUTURE_MARGIN_MS before the run id's time: older hooks are skipped without being read."""
-        run_ms = ulid_time_ms(run_id)
-        hooks = self.data.read_hooks(run_id, None if run_ms is None else run_ms - ID_FUTURE_MARGIN_MS)
-        out = [
-            Hook(
-                raw["hookId"],
-                raw.get("token"),
-                record_time(raw.get("createdAt"), raw["hookId"]),
-                decode_payload(raw.get("metadata")),
-                raw["isSystem"] if isinstance(raw.get("isSystem"), bool) else None,
-            )
-            for _, raw in hooks
-        ]
-        return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
+        hooks = self.data.read_hooks(run_id, _hooks_not_before([run_id]))
+        return _hooks_of(raw for _, raw in hooks)
 
     def _streams(self, run_id: str) -> list[StreamInfo]:
         """The run's streams: the registered ones (``streams/runs/<runId>.json`` can miss some) and every
@@ -317,6 +320,16 @@ class LocalWorldBackend(Backend):
         candidates = (
             all_ids if after_id is None else [i for i in all_ids if ((i < after_id) if descending else (i > after_id))]
         )
+        # "waiting" is a running run suspended on sleeps or hooks (the SDK's files say "running", and `--status
+        # running`, the SDK's word, still matches it): `--status waiting` without running needs to know which
+        # running runs wait. Only runs with wait or hook files can (the world deletes them when a run ends), so
+        # that is read once, and `--status waiting` alone reads the run files of those runs only.
+        suspensions = _Suspensions(self.data)
+        raw_wanted = None if statuses is None else {RUNNING if s == WAITING else s for s in statuses}
+        only_waiting = statuses is not None and WAITING in statuses and RUNNING not in statuses
+        waiting = suspensions.find(suspensions.candidates()) if only_waiting else None
+        if waiting is not None and raw_wanted == {RUNNING}:
+            candidates = [i for i in candidates if i in waiting]
         filtered = bool(statuses or query.workflow or query.search or query.since or query.until or after_ms)
         if filtered:
             ids = sorted(candidates, reverse=descending)
@@ -331,6 +344,7 @@ class LocalWorldBackend(Backend):
         # A run's id time is at most ID_PAST_MARGIN_MS before its createdAt and ID_FUTURE_MARGIN_MS after it,
         # so an id outside these bounds cannot be in the window: its file is not read.
         found: list[Run] = []
+        raws: dict[str, dict[str, Any]] = {}
         for run_id in ids:
             id_ms = ulid_time_ms(run_id)
             if id_ms is not None:
@@ -349,7 +363,9 @@ class LocalWorldBackend(Backend):
             raw = self.data.read_json(self.data.run_file(run_id, odd_names), required=("runId", "status"))
             if raw is None:
                 continue
-            if statuses is not None and raw.get("status") not in statuses:
+            if raw_wanted is not None and raw.get("status") not in raw_wanted:
+                continue
+            if only_waiting and raw.get("status") == RUNNING and raw["runId"] not in (waiting or {}):
                 continue
             machine = raw.get("workflowName")
             if workflow and workflow not in (machine, workflow_short_name(machine)):
@@ -366,10 +382,17 @@ class LocalWorldBackend(Backend):
             if search and not search_hit(raw, search):
                 continue
             found.append(self._to_run(raw))
+            raws[raw["runId"]] = raw
             if len(found) > limit:
                 break
         has_more = len(found) > limit
         page = found[:limit]
+        running = [r.runId for r in page if r.status == RUNNING]
+        if running:  # the page's running runs: which of them wait (their waits and hooks, steps if need be)
+            if waiting is None:
+                waiting = suspensions.find(running)
+            for run in page:
+                self._suspend(run, raws[run.runId], waiting.get(run.runId))
         cursor = f"{iso(page[-1].createdAt)}|{page[-1].runId}" if has_more and page else None
         return RunPage(page, cursor, has_more)
 
@@ -393,6 +416,8 @@ class LocalWorldBackend(Backend):
         counts = {s: 0 for s in STATUSES}
         total = 0
         all_ids, odd_names = self.data.run_ids()
+        suspensions = _Suspensions(self.data)
+        waiting: dict[str, Any] | None = None  # read once, at the first running run
         for run_id in all_ids:
             cached = self._final_status.get(run_id)
             if cached is None:
@@ -407,6 +432,11 @@ class LocalWorldBackend(Backend):
             if workflow and workflow not in (machine, workflow_short_name(machine)):
                 continue
             key = status if status in SDK_STATUSES else UNKNOWN
+            if key == RUNNING:
+                if waiting is None:
+                    waiting = suspensions.find(suspensions.candidates())
+                if run_id in waiting:
+                    key = WAITING
             counts[key] = counts.get(key, 0) + 1
             total += 1
         return Counts(counts, total, workflow)
@@ -766,6 +796,138 @@ class LocalWorldBackend(Backend):
             return Check("app (for wake)", not explicit, detail)
         finally:
             client.close()
+
+
+def _waits_of(records: Iterable[dict[str, Any]]) -> list[Wait]:
+    """Wait records → sleeps, the soonest first."""
+    waits = [
+        Wait(
+            raw["correlationId"],
+            record_time(raw.get("resumeAt")),
+            raw.get("status"),
+            record_time(raw.get("completedAt")),
+        )
+        for raw in records
+    ]
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    return sorted(waits, key=lambda w: (w.resumeAt or far, w.correlationId))
+
+
+def _hooks_of(records: Iterable[dict[str, Any]]) -> list[Hook]:
+    """Hook records → hooks, the oldest first."""
+    out = [
+        Hook(
+            raw["hookId"],
+            raw.get("token"),
+            record_time(raw.get("createdAt"), raw["hookId"]),
+            decode_payload(raw.get("metadata")),
+            raw["isSystem"] if isinstance(raw.get("isSystem"), bool) else None,
+        )
+        for raw in records
+    ]
+    return sorted(out, key=lambda h: (iso(h.createdAt) or "", h.hookId))
+
+
+def _hooks_not_before(run_ids: Iterable[str]) -> int | None:
+    """The oldest hook id time the runs' hooks can have (hook ids are minted after their run was created, at
+    most ID_FUTURE_MARGIN_MS before the run id's time); None when some run id carries no time."""
+    times = [ulid_time_ms(run_id) for run_id in run_ids]
+    if not times or any(ms is None for ms in times):
+        return None
+    return min(ms for ms in times if ms is not None) - ID_FUTURE_MARGIN_MS
+
+
+class _Suspensions:
+    """Which runs of a local world wait, and on what, for one command (docs/architecture.md, "Waiting runs").
+
+    A running run is waiting when it has a pending sleep (a wait record with status ``waiting``) or a live hook
+    of its own (not the engine's ``isSystem`` hooks) and no step pending or running. Only live runs have wait
+    and hook files — the world deletes them when a run ends — so ``waits/`` is listed once and ``hooks/`` read
+    through 5.0's by-run index, or (4.x, no index) the hook files newer than the oldest run asked about; the
+    flat ``steps/`` directory, which holds every run's steps, is listed once and only for the runs that have
+    something pending."""
+
+    def __init__(self, data: DataDir):
+        self.data = data
+        self._waits: dict[str, dict[str, str]] | None = None
+        self._markers: dict[str, list[str]] | None = None
+        self._indexed: bool | None = None
+        self._scanned: tuple[int | None, dict[str, list[dict[str, Any]]]] | None = None
+
+    def _wait_files(self) -> dict[str, dict[str, str]]:
+        """``waits/`` by run: ``{runId: {entity: file name}}``."""
+        if self._waits is None:
+            self._waits = {}
+            for entity, name in self.data.wait_files().items():
+                self._waits.setdefault(entity.split("-", 1)[0], {})[entity] = name
+        return self._waits
+
+    def _hook_markers(self) -> dict[str, list[str]] | None:
+        """5.0's complete hook index by run, ``{runId: [hookId]}``; None without one."""
+        if self._indexed is None:
+            markers = self.data.hook_markers()
+            self._indexed = markers is not None
+            self._markers = {}
+            for entity in markers or {}:
+                run_id, _, hook_id = entity.partition("-")
+                if hook_id:
+                    self._markers.setdefault(run_id, []).append(hook_id)
+        return self._markers if self._indexed else None
+
+    def _scan_hooks(self, not_before: int | None) -> dict[str, list[dict[str, Any]]]:
+        """4.x: the live hook files (those not older than ``not_before``) by run; read again only when an
+        older bound is asked for."""
+        if self._scanned is not None:
+            bound, by_run = self._scanned
+            if bound is None or (not_before is not None and bound <= not_before):
+                return by_run
+        by_run = {}
+        for _, raw in self.data.read_hooks(None, not_before):
+            if isinstance(raw.get("runId"), str):
+                by_run.setdefault(raw["runId"], []).append(raw)
+        self._scanned = (not_before, by_run)
+        return by_run
+
+    def _hooks(self, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        markers = self._hook_markers()
+        if markers is None:
+            return self._scan_hooks(_hooks_not_before(run_ids))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for run_id in run_ids:
+            for hook_id in markers.get(run_id, []):
+                raw = self.data.read_hook(hook_id)
+                if raw is not None and raw.get("runId") == run_id:
+                    out.setdefault(run_id, []).append(raw)
+        return out
+
+    def candidates(self) -> list[str]:
+        """The runs with a wait file or a live hook: the only ones that can be waiting."""
+        found = set(self._wait_files())
+        markers = self._hook_markers()
+        found.update(markers if markers is not None else self._scan_hooks(None))
+        return sorted(found)
+
+    def find(self, run_ids: Iterable[str]) -> dict[str, tuple[list[Wait], list[Hook]]]:
+        """The runs among ``run_ids`` that are suspended, with their sleeps and hooks (whatever their status:
+        the caller checks that the run is running)."""
+        run_ids = list(dict.fromkeys(run_ids))
+        if not run_ids:
+            return {}
+        waits = self._wait_files()
+        hooks = self._hooks(run_ids)
+        pending: dict[str, tuple[list[Wait], list[Hook]]] = {}
+        for run_id in run_ids:
+            found = (
+                _waits_of(self.data.read_waits(run_id, waits[run_id])) if run_id in waits else [],
+                _hooks_of(hooks.get(run_id, [])),
+            )
+            if suspension(run_id, *found) is not None:
+                pending[run_id] = found
+        if pending:
+            for run_id, steps in self.data.steps_of(pending).items():
+                if any(step.get("status") in BUSY_STEP_STATUSES for step in steps):
+                    del pending[run_id]
+        return pending
 
 
 class _DirWatcher:

@@ -66,10 +66,15 @@ def entity_files(directory: Path, ext: str = ".json", prefix: str = "") -> dict[
 
     An untagged file wins over a tagged file of the same id. (Hot path: 100,000 names in tens of ms.)
     """
+    return _entities(list_names(directory), ext, prefix)
+
+
+def _entities(names: Iterable[str], ext: str = ".json", prefix: str = "") -> dict[str, str]:
+    """:func:`entity_files` of names already listed."""
     cut = len(ext)
     out: dict[str, str] = {}
     dotted: list[str] = []
-    for name in list_names(directory):
+    for name in names:
         if name.endswith(ext) and name.startswith(prefix):
             stem = name[:-cut]
             if "." in stem:
@@ -270,10 +275,15 @@ class DataDir:
                 out.append(data)
         return out
 
-    def read_waits(self, run_id: str) -> list[dict[str, Any]]:
+    def read_waits(self, run_id: str, files: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """The run's wait records; ``files``: the ``{entity: file name}`` of ``waits/`` if already listed."""
         prefix = f"{run_id}-"
         out = []
-        for entity, name in entity_files(self.root / "waits", prefix=prefix).items():
+        if files is None:
+            files = entity_files(self.root / "waits", prefix=prefix)
+        for entity, name in files.items():
+            if not entity.startswith(prefix):
+                continue
             data = self.read_json(self.root / "waits" / name)
             if data is not None:
                 data.setdefault("waitId", entity)
@@ -283,6 +293,52 @@ class DataDir:
 
     def wait_files(self) -> dict[str, str]:
         return entity_files(self.root / "waits")
+
+    def hook_markers(self) -> dict[str, str] | None:
+        """world-local 5.0's hook index by run, ``{"<runId>-<hookId>": file name}`` of ``hooks/by-run/``, when the
+        world marked it complete (``hooks/.hook-index-complete``); None otherwise (4.x: the hook files must be
+        read to learn their runs)."""
+        if not (self.root / "hooks" / ".hook-index-complete").exists():
+            return None
+        return entity_files(self.root / "hooks" / "by-run")
+
+    def read_hook(self, hook_id: str, files: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """One live hook's record (None once the world has deleted it)."""
+        name = (files if files is not None else {}).get(hook_id, f"{hook_id}.json")
+        return self.read_json(self.root / "hooks" / name, required=("hookId",))
+
+    def steps_of(self, run_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The step records of several runs with one listing of ``steps/`` (the flat layout's directory holds
+        every run's steps, so it is listed once, not once per run), and each run's own directory if it has one."""
+        wanted = list(dict.fromkeys(run_ids))
+        out: dict[str, list[dict[str, Any]]] = {run_id: [] for run_id in wanted}
+        if not wanted:
+            return out
+        steps = self.root / "steps"
+        flat: dict[str, list[str]] = {}
+        own_dirs: set[str] = set()
+        for name in list_names(steps):  # "<runId>-<stepId>.json", or a run's own directory "<runId>"
+            run_id = name.partition("-")[0]
+            if run_id in out:
+                if name == run_id:
+                    own_dirs.add(run_id)
+                else:
+                    flat.setdefault(run_id, []).append(name)
+        paths: dict[str, dict[str, Path]] = {run_id: {} for run_id in wanted}
+        for run_id in wanted:
+            prefix = f"{run_id}-"
+            own = steps / run_id
+            own_names = list_names(own) if run_id in own_dirs else []
+            for directory, names in ((own, own_names), (steps, flat.get(run_id, []))):
+                for entity, name in _entities(names).items():
+                    if entity.startswith(prefix):
+                        paths[run_id][entity[len(prefix) :]] = directory / name
+        for run_id, found in paths.items():
+            for path in found.values():
+                data = self.read_json(path, required=("stepId",))
+                if data is not None:
+                    out[run_id].append(data)
+        return out
 
     def hook_files(self) -> dict[str, str]:
         return entity_files(self.root / "hooks")

@@ -48,7 +48,11 @@ Decisions (also in the README):
 * ``get`` shows, like the local world, the sleeps (``workflow_waits``; the event log for schemas older than
   that table) and hooks (``workflow_hooks``) of runs that are still active. Streams of a run are found by
   ``workflow_stream_chunks.run_id`` (and the default stream's name, for chunks written before that column
-  existed). ``get_status`` is one row without the payload columns. ``status --wait`` / ``get --wait`` ride out
+  existed). ``get_status`` is one row without the payload columns (and, for a running run, whether it waits).
+* A running run with a pending sleep or a live hook of its own and no step pending or running is ``waiting``,
+  as in the local world (docs/architecture.md, "Waiting runs"): for a page, at most three indexed queries by
+  ``run_id``; ``--status waiting`` and the dashboard's counts use the same rule as SQL (``_waiting_sql``), the
+  counts on the capped ``running`` branch. ``status --wait`` / ``get --wait`` ride out
   a database restart like a live tail; one-shot reads retry a dropped connection for a few seconds.
 """
 
@@ -78,10 +82,13 @@ from ...errors import (
     WfctlError,
 )
 from ...model import (
+    BUSY_STEP_STATUSES,
     CANCELLED,
+    RUNNING,
     STATUSES,
     TERMINAL,
     UNKNOWN,
+    WAITING,
     CancelOutcome,
     Check,
     Chunk,
@@ -94,9 +101,11 @@ from ...model import (
     Step,
     StreamInfo,
     Wait,
+    WaitingFor,
     WakeResult,
     iso,
     parse_time,
+    suspension,
 )
 from .. import WORKFLOW_SDK
 from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
@@ -885,10 +894,19 @@ class PostgresWorldBackend(Backend):
     def get_status(self, run_id: str) -> Run:
         """One row, without the input/output payloads."""
         run_id = self._run_id(run_id)
-        row = self._read(lambda conn: self._fetch_run(conn, run_id, _STATUS_COLUMNS), "status query")
+
+        def load(conn: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+            row = self._fetch_run(conn, run_id, _STATUS_COLUMNS)
+            if row is None or row.get("status") != RUNNING:
+                return row, {}
+            return row, self._suspensions(conn, [row])
+
+        row, waiting = self._read(load, "status query")
         if row is None:
             raise self._not_found(run_id)
-        return self._to_run(row, with_data=False)
+        run = self._to_run(row, with_data=False)
+        run.suspend(waiting.get(run.runId))
+        return run
 
     def wait_for_change(self, run: Run, interval: float) -> None:
         """Sleep, then make sure the database answers again before the next check, so ``status --wait`` and
@@ -902,7 +920,7 @@ class PostgresWorldBackend(Backend):
         def load(conn: Any) -> tuple[Any, ...]:
             row = self._fetch_run(conn, run_id)
             if row is None:
-                return None, [], [], [], [], []
+                return None, [], [], [], [], [], False
             steps = self._rows(
                 conn,
                 f"SELECT {self._select(conn, 'workflow_steps')} FROM workflow.workflow_steps WHERE run_id = %s",
@@ -932,9 +950,10 @@ class PostgresWorldBackend(Backend):
                         [run_id],
                     )
             streams = self._stream_rows(conn, run_id)
-            return row, steps, waits, hooks, events, streams
+            wake = row.get("status") == RUNNING and self._write_refusal(conn, run_id, row, "wake") is None
+            return row, steps, waits, hooks, events, streams, wake
 
-        row, steps, waits, hooks, events, streams = self._read(load, "run query")
+        row, steps, waits, hooks, events, streams, wake = self._read(load, "run query")
         if row is None:
             raise self._not_found(run_id)
         run = self._to_run(row)
@@ -942,6 +961,8 @@ class PostgresWorldBackend(Backend):
         if not run.terminal:
             run.waits = self._waits(run_id, waits, [self._event_dict(e) for e in events])
             run.hooks = self._hooks(hooks)
+            if not any(step.status in BUSY_STEP_STATUSES for step in run.steps):
+                run.suspend(suspension(run_id, run.waits, run.hooks, wake=wake))
         run.streams = self._streams(run_id, streams)
         return run
 
@@ -1010,6 +1031,83 @@ class PostgresWorldBackend(Backend):
             out.append(StreamInfo(stream, stream_namespace(run_id, stream), count, count - 1, done))
         return out
 
+    # -- waiting -------------------------------------------------------------------------------------------
+    def _suspensions(self, conn: Any, rows: list[dict[str, Any]]) -> dict[str, WaitingFor]:
+        """What the given run rows (running ones) are suspended on (docs/architecture.md, "Waiting runs"):
+        pending sleeps (``workflow_waits``, or the event log for schemas older than that table) or live hooks of
+        their own, and no step pending or running. Indexed lookups by ``run_id``: at most three queries for a
+        page, the steps only for the runs that have something pending."""
+        by_id = {row["id"]: row for row in rows if row.get("status") == RUNNING}
+        if not by_id:
+            return {}
+        ids = list(by_id)
+        hook_rows = self._rows(
+            conn,
+            f"SELECT {self._select(conn, 'workflow_hooks')} FROM workflow.workflow_hooks WHERE run_id = ANY(%s)",
+            [ids],
+        )
+        wait_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        if self._has(conn, "workflow_waits"):
+            wait_rows = self._rows(
+                conn,
+                f"SELECT {self._select(conn, 'workflow_waits')} FROM workflow.workflow_waits "
+                "WHERE run_id = ANY(%s) AND status = 'waiting'",
+                [ids],
+            )
+        else:
+            event_rows = self._rows(
+                conn,
+                f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
+                "WHERE run_id = ANY(%s) AND type IN ('wait_created', 'wait_completed') ORDER BY id",
+                [ids],
+            )
+        pending: dict[str, tuple[list[Wait], list[Hook]]] = {}
+        for run_id in ids:
+            waits = self._waits(
+                run_id,
+                [r for r in wait_rows if r["run_id"] == run_id],
+                [self._event_dict(e) for e in event_rows if e.get("run_id") == run_id],
+            )
+            hooks = self._hooks([r for r in hook_rows if r["run_id"] == run_id])
+            if suspension(run_id, waits, hooks) is not None:
+                pending[run_id] = (waits, hooks)
+        if pending:
+            busy = self._rows(
+                conn,
+                "SELECT DISTINCT run_id FROM workflow.workflow_steps WHERE run_id = ANY(%s) "
+                "AND status IN ('pending', 'running')",
+                [list(pending)],
+            )
+            for row in busy:
+                pending.pop(row["run_id"], None)
+        out: dict[str, WaitingFor] = {}
+        for run_id, (waits, hooks) in pending.items():
+            wake = self._write_refusal(conn, run_id, by_id[run_id], "wake") is None
+            found = suspension(run_id, waits, hooks, wake=wake)
+            if found is not None:
+                out[run_id] = found
+        return out
+
+    def _waiting_sql(self, conn: Any, run: str) -> str:
+        """SQL true for a run (``run``: the expression of its id) suspended on a pending sleep or a live hook of
+        its own with no step pending or running: the rule of :meth:`_suspensions`, for filters and counts."""
+        if self._has(conn, "workflow_waits"):
+            sleeps = f"EXISTS (SELECT 1 FROM workflow.workflow_waits w WHERE w.run_id = {run} AND w.status = 'waiting')"
+        else:
+            sleeps = (
+                f"EXISTS (SELECT 1 FROM workflow.workflow_events e WHERE e.run_id = {run} AND e.type = 'wait_created' "
+                f"AND NOT EXISTS (SELECT 1 FROM workflow.workflow_events c WHERE c.run_id = {run} "
+                "AND c.type = 'wait_completed' AND c.correlation_id = e.correlation_id))"
+            )
+        system = " AND h.is_system IS NOT TRUE" if self._has(conn, "workflow_hooks", "is_system") else ""
+        hooks = f"EXISTS (SELECT 1 FROM workflow.workflow_hooks h WHERE h.run_id = {run}{system})"
+        busy = (
+            f"EXISTS (SELECT 1 FROM workflow.workflow_steps s WHERE s.run_id = {run} "
+            "AND s.status IN ('pending', 'running'))"
+        )
+        return f"(({sleeps} OR {hooks}) AND NOT {busy})"
+
     # -- list ----------------------------------------------------------------------------------------------
     @staticmethod
     def _cursor_id(cursor: str | None) -> str | None:
@@ -1048,20 +1146,32 @@ class PostgresWorldBackend(Backend):
         limit = max(1, int(query.limit or 20))
         after = self._cursor_id(query.cursor)
 
+        # "waiting" is a running run suspended on sleeps or hooks (the row says "running", and `--status
+        # running`, the SDK's word, still matches it): `--status waiting` without running adds the rule of
+        # _waiting_sql to the running rows.
+        only_waiting = False
         if statuses is not None:
+            only_waiting = WAITING in statuses and RUNNING not in statuses
+            statuses = list(dict.fromkeys(RUNNING if s == WAITING else s for s in statuses))
             statuses = [s for s in statuses if s in SDK_STATUSES]
-            if not statuses:  # e.g. "waiting": the Workflow SDK has no such status
+            if not statuses:
                 return RunPage([], None, False)
 
-        def load(conn: Any) -> list[dict[str, Any]]:
+        def load(conn: Any) -> tuple[list[dict[str, Any]], dict[str, WaitingFor]]:
             where: list[str] = []
             params: list[Any] = []
             if after is not None:
                 where.append("id < %s" if descending else "id > %s")
                 params.append(after)
             if statuses is not None:
-                where.append("status IN (" + ", ".join(["%s"] * len(statuses)) + ")")
-                params.extend(statuses)
+                others = [s for s in statuses if s != RUNNING or not only_waiting]
+                either = []
+                if others:
+                    either.append("status IN (" + ", ".join(["%s"] * len(others)) + ")")
+                    params.extend(others)
+                if only_waiting:
+                    either.append(f"(status = 'running' AND {self._waiting_sql(conn, 'workflow.workflow_runs.id')})")
+                where.append("(" + " OR ".join(either) + ")")
             if query.workflow:
                 names = self._workflow_names(conn, query.workflow)
                 where.append("name IN (" + ", ".join(["%s"] * len(names)) + ")")
@@ -1093,11 +1203,14 @@ class PostgresWorldBackend(Backend):
                 sql += " WHERE " + " AND ".join(where)
             sql += f" ORDER BY id {'DESC' if descending else 'ASC'} LIMIT %s"
             params.append(limit + 1)
-            return self._rows(conn, sql, params)
+            found = self._rows(conn, sql, params)
+            return found, self._suspensions(conn, found[:limit])
 
-        rows = self._read(load, "list query")
+        rows, waiting = self._read(load, "list query")
         has_more = len(rows) > limit
         page = [self._to_run(row) for row in rows[:limit]]
+        for run in page:
+            run.suspend(waiting.get(run.runId))
         cursor = page[-1].runId if has_more and page else None
         return RunPage(page, cursor, has_more)
 
@@ -1117,10 +1230,16 @@ class PostgresWorldBackend(Backend):
                 where = " AND name IN (" + ", ".join(["%s"] * len(names)) + ")"
             branches = []
             for status in SDK_STATUSES:  # fixed enum words, never user input
-                branches.append(
-                    f"(SELECT status FROM workflow.workflow_runs WHERE status = '{status}'{where}"
-                    f" LIMIT {self.COUNT_CAP + 1})"
+                rows = (
+                    f"SELECT id FROM workflow.workflow_runs WHERE status = '{status}'{where} LIMIT {self.COUNT_CAP + 1}"
                 )
+                if status == RUNNING:  # running or waiting: the rule of _waiting_sql on at most COUNT_CAP + 1 rows
+                    rule = self._waiting_sql(conn, "r.id")
+                    branches.append(
+                        f"(SELECT CASE WHEN {rule} THEN '{WAITING}' ELSE '{RUNNING}' END AS status FROM ({rows}) AS r)"
+                    )
+                else:
+                    branches.append(f"(SELECT '{status}' AS status FROM ({rows}) AS r)")
                 if workflow:
                     params.extend(names)
             sql = (
@@ -1133,12 +1252,16 @@ class PostgresWorldBackend(Backend):
         counts = {s: 0 for s in STATUSES}
         capped = []
         for row in self._read(load, "count query"):
-            key = row["status"] if row["status"] in SDK_STATUSES else UNKNOWN
-            n = int(row["n"])
-            if n > self.COUNT_CAP:
-                n = self.COUNT_CAP
+            key = row["status"] if row["status"] in SDK_STATUSES | {WAITING} else UNKNOWN
+            counts[key] = counts.get(key, 0) + int(row["n"])
+        for key in SDK_STATUSES:
+            if key == RUNNING and counts[RUNNING] + counts[WAITING] > self.COUNT_CAP:
+                # the running rows were cut at the cap, so both counts are lower bounds (summing to the cap)
+                counts[RUNNING if counts[RUNNING] else WAITING] -= counts[RUNNING] + counts[WAITING] - self.COUNT_CAP
+                capped.extend([RUNNING, WAITING])
+            elif key != RUNNING and counts[key] > self.COUNT_CAP:
+                counts[key] = self.COUNT_CAP
                 capped.append(key)
-            counts[key] = counts.get(key, 0) + n
         return Counts(counts, sum(counts.values()), workflow, capped)
 
     # -- cancel --------------------------------------------------------------------------------------------
