@@ -213,7 +213,11 @@ def test_record_times_and_ids_never_raise(text, value):
 
 # -- through the CLI --------------------------------------------------------------------------------------------
 
-CLI = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: half the profile's examples: each runs wfctl in-process (~15 ms)
+CLI = settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    max_examples=max(25, settings.default.max_examples // 2),
+)
 
 
 @pytest.fixture
