@@ -396,10 +396,23 @@ def root(
 
 
 def _register() -> None:
-    from .commands import cancel, completion, config_cmd, dashboard, get, list_cmd, start, status, tail, wake
+    from .commands import (
+        cancel,
+        completion,
+        config_cmd,
+        dashboard,
+        get,
+        list_cmd,
+        rerun,
+        resume,
+        start,
+        status,
+        tail,
+        wake,
+    )
     from .commands.options import WfctlCommand
 
-    for module in (get, list_cmd, status, cancel, wake, tail, dashboard, start, completion):
+    for module in (get, list_cmd, status, cancel, wake, resume, tail, dashboard, start, rerun, completion):
         module.register(app)
     app.add_typer(config_cmd.app, name="config")
     # Every command gets the same help layout: examples, global options, RUN_ID, whole-sentence summaries.

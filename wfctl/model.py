@@ -323,6 +323,60 @@ class WakeResult(_Model):
     message: str | None = None
 
 
+#: Per-run outcomes of ``rerun`` (README, "Exit codes"): ``started`` (``runId`` is the new run),
+#: ``would_start`` (``--dry-run``), ``refused`` (wfctl will not start it: its input is encrypted or undecodable,
+#: or a format version it was not proven against; exit 6), ``not_found``, ``error``.
+RERUN_OUTCOMES = ("started", "would_start", "refused", "not_found", "error")
+
+
+@dataclass
+class RerunOutcome(_Model):
+    """One source run of ``wfctl rerun``: the new run started from it, or why none was."""
+
+    sourceRunId: str
+    #: The new run's id; null when none was started.
+    runId: str | None
+    outcome: str  # one of RERUN_OUTCOMES
+    message: str | None = None
+    #: The new run's status when it was started (``pending`` until the engine picks it up).
+    status: str | None = None
+    workflowName: str | None = None
+    #: What the user can do instead (stderr only; not part of the JSON contract).
+    hint: str | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out.pop("hint", None)
+        return out
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [n for n in super().field_names() if n != "hint"]
+
+
+#: Outcomes of ``resume``: ``resumed`` (the payload or signal was delivered), ``would_resume`` (``--dry-run``).
+#: Anything else is an error with its exit code (not found 3, a terminal run or disposed hook 2, refused 6).
+RESUME_OUTCOMES = ("resumed", "would_resume")
+
+
+@dataclass
+class ResumeOutcome(_Model):
+    """What ``wfctl resume`` did: ``{"runId", "hook", "outcome"}`` and the details."""
+
+    runId: str
+    #: The hook's token (or, for a signal, the signal's name).
+    hook: str | None
+    outcome: str  # one of RESUME_OUTCOMES
+    #: ``hook`` or ``signal``.
+    kind: str = "hook"
+    #: The engine's id of the hook (Workflow SDK ``hook_...``); null for a signal.
+    hookId: str | None = None
+    #: Whether the engine was told to continue the run (local world: the app took the POST); null when
+    #: nothing was to be delivered (``--dry-run``).
+    delivered: bool | None = None
+    message: str | None = None
+
+
 @dataclass
 class Counts(_Model):
     """Run counts by normalized status (dashboard)."""

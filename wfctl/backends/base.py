@@ -18,7 +18,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, cast
 
 from ..errors import UnsupportedError
-from ..model import CancelOutcome, Check, Chunk, Counts, Event, EventBatch, ListQuery, Run, RunPage, WakeResult
+from ..model import (
+    CancelOutcome,
+    Check,
+    Chunk,
+    Counts,
+    Event,
+    EventBatch,
+    ListQuery,
+    RerunOutcome,
+    ResumeOutcome,
+    Run,
+    RunPage,
+    WakeResult,
+)
 
 if TYPE_CHECKING:
     from ..config import Profile
@@ -32,7 +45,9 @@ WAKE = "wake"
 TAIL = "tail"
 DASHBOARD = "dashboard"
 START = "start"
-OPERATIONS = (GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD, START)
+RERUN = "rerun"
+RESUME = "resume"
+OPERATIONS = (GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD, START, RERUN, RESUME)
 
 
 @dataclass
@@ -68,6 +83,23 @@ class StartRequest:
     task_queue: str | None = None
     run_id: str | None = None  # a caller-chosen id where the engine accepts one
     follow: bool = False
+
+
+@dataclass
+class ResumeRequest:
+    """What ``wfctl resume`` delivers to a waiting run: a payload for a hook (Workflow SDK ``resumeHook``), or a
+    signal (Temporal). A backend takes the kind it has and refuses the other with exit 2 or 6."""
+
+    #: The hook's token (Workflow SDK); None: the run's only pending hook.
+    hook: str | None = None
+    #: A signal's name (Temporal ``--signal``); None for a hook.
+    signal: str | None = None
+    #: The payload, a JSON value (``--data`` / ``--data-file``).
+    data: Any = None
+    #: Whether a payload was given at all (``--data null`` is a payload; no ``--data`` is none).
+    has_data: bool = False
+    #: Change nothing: check the run and the hook, and answer with the outcome ``would_resume``.
+    dry_run: bool = False
 
 
 class Backend:
@@ -176,6 +208,23 @@ class Backend:
         yield run
         # the event log (no stream), one event at a time (no batches): Events only
         yield from cast("Iterator[Event]", self.tail(run.runId, TailRequest(live=True)))
+
+    def rerun(self, run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:
+        """Start a new run of each run's workflow with its recorded input (where the engine records where it
+        came from, it says so); one outcome per id, in order. ``dry_run``: check each run (found, input
+        readable, writable version) and answer ``would_start`` instead of starting anything. A run that cannot
+        be re-run is an outcome (``refused``, ``not_found``, ``error``), never an exception; an exception is
+        for what stops every run (the engine unreachable, say)."""
+        self.require(RERUN)
+        raise NotImplementedError
+
+    def resume(self, run_id: str, request: ResumeRequest) -> ResumeOutcome:
+        """Deliver ``request`` to the waiting run (a hook payload, or a signal), then make the engine continue
+        the run. Raises NotFoundError (exit 3) for an unknown run or hook token, UsageError (exit 2) for a
+        run that cannot take it (terminal, the hook disposed, several hooks and no token),
+        UnsupportedError (exit 6) for the version gate."""
+        self.require(RESUME)
+        raise NotImplementedError
 
     def wait_for_change(self, run: Run, interval: float) -> None:
         """Block until the run may have changed. Engines with long-polls override."""

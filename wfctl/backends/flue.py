@@ -81,6 +81,7 @@ from .base import (
     DASHBOARD,
     GET,
     LIST,
+    RESUME,
     START,
     STATUS,
     TAIL,
@@ -544,6 +545,7 @@ class FlueBackend(HttpBackend):
         CANCEL: "Flue 1.0 has no endpoint to cancel a workflow run (only agents can be aborted)",
         WAKE: "Flue runs have no sleeps that can be interrupted over HTTP",
         DASHBOARD: "Flue 1.0 has no endpoint to list or count runs, so there is nothing to summarize",
+        RESUME: "Flue 1.0 has no endpoint to deliver data or a signal to a run that is going",
     }
 
     def __init__(

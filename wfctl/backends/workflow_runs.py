@@ -121,6 +121,8 @@ from .base import (
     DASHBOARD,
     GET,
     LIST,
+    RERUN,
+    RESUME,
     START,
     STATUS,
     TAIL,
@@ -910,6 +912,8 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START})
     unsupported_reasons = {
         WAKE: "workflow-runs v1 has no endpoint to wake a run (runs have no sleeps wfctl can interrupt)",
+        RESUME: "workflow-runs v1 has no endpoint to deliver input to a waiting run (answer it where the engine "
+        "asks for it)",
     }
 
     #: Read timeout of the blocking ``POST /execute`` (seconds).
@@ -1417,6 +1421,8 @@ class WorkflowRunsV2Backend(_WorkflowRunsBackend):
         WAKE: f"{_ONLY}: it cannot wake runs",
         DASHBOARD: f"{_ONLY}: it has no counts for a dashboard (the {V1_NAME} backend has)",
         START: f"{_ONLY}: it cannot start runs (the {V1_NAME} backend can)",
+        RERUN: f"{_ONLY}: it cannot start runs, so it cannot re-run one (the {V1_NAME} backend can)",
+        RESUME: f"{_ONLY}: it cannot deliver input to a waiting run",
     }
 
     def _check_id(self, run_id: str) -> str:

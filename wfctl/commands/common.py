@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ..backends.base import Backend
     from ..model import Run
     from ..runtime import Runtime
@@ -82,3 +84,27 @@ def confirm(rt: "Runtime", question: str, count: int) -> None:
     answer = sys.stdin.readline()
     if answer.strip().lower() not in ("y", "yes"):
         raise Declined()
+
+
+def matching_runs(
+    backend: "Backend",
+    *,
+    statuses: list[str],
+    workflow: Optional[str],
+    since: Optional["datetime"],
+    until: Optional["datetime"],
+    limit: int,
+) -> tuple[list["Run"], bool]:
+    """The runs a bulk operation's filter matches, newest first, at most ``limit`` (pages of 100); and whether
+    more matched."""
+    from ..model import ListQuery
+
+    query = ListQuery(statuses=statuses, workflow=workflow, since=since, until=until, limit=min(limit, 100))
+    matches: list["Run"] = []
+    while len(matches) <= limit:
+        page = backend.list_runs(query)
+        matches.extend(page.data)
+        if not (page.hasMore and page.cursor):
+            break
+        query.cursor = page.cursor
+    return matches[:limit], len(matches) > limit

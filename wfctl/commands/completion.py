@@ -232,13 +232,20 @@ def complete_config_keys(incomplete: str) -> Candidates:
 
 def fields_for(path: str, given: dict[str, Any]) -> list[str]:
     """The ``--fields`` names of the command at ``path`` (``""`` before the command: a run's)."""
-    from ..render import EVENT_FIELDS, OUTCOME_FIELDS, RUN_FIELDS, STATUS_FIELDS
+    from ..render import EVENT_FIELDS, OUTCOME_FIELDS, RERUN_FIELDS, RESUME_FIELDS, RUN_FIELDS, STATUS_FIELDS
 
     if path == "tail":
         return ["index", "data", "offset"] if given.get("stream") is not None else EVENT_FIELDS
     if path == "start":
         return EVENT_FIELDS if given.get("follow") else RUN_FIELDS if given.get("wait") else STATUS_FIELDS
-    by_command = {"": RUN_FIELDS, "get": RUN_FIELDS, "list": RUN_FIELDS, "status": STATUS_FIELDS}
+    by_command = {
+        "": RUN_FIELDS,
+        "get": RUN_FIELDS,
+        "list": RUN_FIELDS,
+        "status": STATUS_FIELDS,
+        "rerun": RERUN_FIELDS,
+        "resume": RESUME_FIELDS,
+    }
     return by_command.get(path, OUTCOME_FIELDS if path == "cancel" else [])
 
 

@@ -21,7 +21,18 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import output
 from ..interrupts import critical
-from ..model import CancelOutcome, Chunk, Counts, Event, EventBatch, Run, RunPage, WakeResult
+from ..model import (
+    CancelOutcome,
+    Chunk,
+    Counts,
+    Event,
+    EventBatch,
+    RerunOutcome,
+    ResumeOutcome,
+    Run,
+    RunPage,
+    WakeResult,
+)
 from ..output import OutputOptions, check_fields, select
 from .names import workflow_label
 
@@ -35,6 +46,8 @@ if TYPE_CHECKING:
 RUN_FIELDS = Run.field_names()
 EVENT_FIELDS = Event.field_names()
 OUTCOME_FIELDS = CancelOutcome.field_names()
+RERUN_FIELDS = RerunOutcome.field_names()
+RESUME_FIELDS = ResumeOutcome.field_names()
 STATUS_FIELDS = [
     "runId",
     "status",
@@ -160,6 +173,48 @@ class Renderer:
             output.write_tsv([o.to_json().get(c) for c in cols] for o in outcomes)
         else:
             self.views.outcome_table(outcomes)
+
+    def rerun_outcomes(self, outcomes: Sequence[RerunOutcome]) -> None:
+        """``rerun``: one line per source run with the new run's id (``-o id``: the new ids only; ``-o json`` an
+        array, ``-o jsonl`` one object a line)."""
+        fields = self.opts.fields
+        check_fields(fields, RERUN_FIELDS)
+        docs = [select(o.to_json(), fields) for o in outcomes]
+        if self.fmt == "json":
+            output.write_json(docs)
+        elif self.fmt == "jsonl":
+            for doc in docs:
+                output.write_jsonl(doc)
+        elif self.fmt == "id":
+            for o in outcomes:
+                if o.runId and o.outcome == "started":
+                    output.write(output.clean(o.runId))
+        elif self.fmt == "plain" or fields:
+            cols = fields or ["sourceRunId", "runId", "outcome", "message"]
+            output.write_tsv([o.to_json().get(c) for c in cols] for o in outcomes)
+        else:
+            width = max((len(o.sourceRunId) for o in outcomes), default=0)
+            for o in outcomes:
+                new = output.clean(o.runId) if o.runId else "-"
+                line = f"{output.clean(o.sourceRunId):<{width}}  →  {new}  {output.clean(o.outcome)}"
+                output.write(line + (f"  {output.clean(o.message)}" if o.message else ""))
+
+    def resume(self, outcome: ResumeOutcome) -> None:
+        """``resume``: ``{"runId", "hook", "outcome", ...}``."""
+        fields = self.opts.fields
+        check_fields(fields, RESUME_FIELDS)
+        doc = select(outcome.to_json(), fields)
+        if self.fmt in ("json", "jsonl"):
+            output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
+        elif self.fmt == "id":
+            output.write(output.clean(outcome.runId))
+        elif self.fmt == "plain" or fields:
+            cols = fields or ["runId", "hook", "outcome"]
+            output.write_tsv([[outcome.to_json().get(c) for c in cols]])
+        else:
+            verb = "would resume" if outcome.outcome == "would_resume" else "resumed"
+            what = f"{outcome.kind} {output.to_json_text(outcome.hook)}" if outcome.hook is not None else outcome.kind
+            output.write(f"{verb} {output.clean(outcome.runId)}: {what}")
 
     def run_ids(self, run_ids: Iterable[str]) -> None:
         """Run ids, one a line, whatever the format (``cancel --dry-run -o id``: the runs it would cancel)."""

@@ -95,7 +95,20 @@ from ...model import (
 )
 from .. import WORKFLOW_SDK
 from .._http import HttpBackend, reads_answers
-from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, BackendContext, TailRequest
+from ..base import (
+    CANCEL,
+    DASHBOARD,
+    GET,
+    LIST,
+    RERUN,
+    RESUME,
+    START,
+    STATUS,
+    TAIL,
+    WAKE,
+    BackendContext,
+    TailRequest,
+)
 from .ids import normalize_run_id
 from .records import (
     SDK_STATUSES,
@@ -456,9 +469,17 @@ class VercelWorldBackend(HttpBackend):
     auth_hint = AUTH_HINT
     capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
     experimental = frozenset({WAKE})
+    _QUEUE = (
+        "a run on Vercel moves only when a Vercel Queues message reaches its deployment, and the world's API "
+        "gives wfctl no way to send one (the SDK sends it from inside the deployment)"
+    )
     unsupported_reasons = {
-        START: "wfctl does not start Workflow SDK runs on Vercel: the app's own code starts runs "
-        "(start() from workflow/api)",
+        START: f"wfctl does not start Workflow SDK runs on Vercel: {_QUEUE}; start runs with start() from "
+        "workflow/api in the app",
+        RERUN: f"wfctl does not re-run Workflow SDK runs on Vercel: {_QUEUE}, and their inputs are encrypted; "
+        "use the Re-run button of 'npx workflow web --backend vercel' or the Vercel dashboard",
+        RESUME: f"wfctl does not resume hooks on Vercel: {_QUEUE}; call resumeHook(token, payload) in the app "
+        "(or its webhook URL)",
     }
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
