@@ -56,6 +56,8 @@ from ...model import (
     Event,
     Hook,
     ListQuery,
+    RerunOutcome,
+    ResumeOutcome,
     Run,
     RunPage,
     Step,
@@ -72,17 +74,20 @@ from ..base import (
     DASHBOARD,
     GET,
     LIST,
+    RERUN,
+    RESUME,
     START,
     STATUS,
     TAIL,
     WAKE,
     Backend,
     BackendContext,
+    ResumeRequest,
+    StartRequest,
     TailRequest,
 )
 from .ids import ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, epoch_ms, new_ulid, normalize_run_id, slot_of, ulid_time_ms
 from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
-from .localwrite import LocalWriter
 from .records import (
     SDK_STATUSES,
     TERMINAL_EVENTS,
@@ -104,6 +109,7 @@ from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, wr
 
 if TYPE_CHECKING:
     from ...config import Profile
+    from .localwrite import LocalWriter
 
 POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own readers poll every 100 ms)
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
@@ -167,12 +173,9 @@ def _event_key(raw: dict[str, Any]) -> tuple[str, str]:
 class LocalWorldBackend(Backend):
     name = WORKFLOW_SDK
     label = "Workflow SDK (local world)"
-    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD, START, RERUN, RESUME})
     event_types = EVENT_TYPES
-    unsupported_reasons = {
-        START: "the Workflow SDK local world has no API to start a run: the app's own code starts runs "
-        "(start() from workflow/api)",
-    }
+    unsupported_reasons: dict[str, str] = {}
 
     def __init__(self, profile: "Profile", ctx: BackendContext | None = None):
         super().__init__(profile, ctx)
@@ -218,7 +221,9 @@ class LocalWorldBackend(Backend):
         return run_from_record(raw, self.name)
 
     @property
-    def writer(self) -> LocalWriter:
+    def writer(self) -> "LocalWriter":
+        from .localwrite import LocalWriter  # writes only: reads never import it (hashlib)
+
         return LocalWriter(self.data)
 
     def _write_refusal(self, run_id: str, raw: dict[str, Any], operation: str) -> str | None:
@@ -598,6 +603,22 @@ class LocalWorldBackend(Backend):
                 return None
         finally:
             client.close()
+
+    # -- start / rerun / resume (localcontrol.py) ------------------------------------------------------------
+    def start(self, request: StartRequest) -> Run:
+        from .localcontrol import start
+
+        return start(self, request)
+
+    def rerun(self, run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:
+        from .localcontrol import rerun
+
+        return rerun(self, run_ids, dry_run=dry_run)
+
+    def resume(self, run_id: str, request: ResumeRequest) -> ResumeOutcome:
+        from .localcontrol import resume
+
+        return resume(self, run_id, request)
 
     # -- tail -----------------------------------------------------------------------------------------------
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:

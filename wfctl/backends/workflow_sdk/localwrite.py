@@ -1,4 +1,5 @@
-"""Writes into a Workflow SDK local world: ``cancel`` and ``wake`` exactly as world-local writes them.
+"""Writes into a Workflow SDK local world: ``cancel``, ``wake``, ``start``/``rerun`` (``run_created``) and
+``resume`` (``hook_received``) exactly as world-local writes them.
 
 Two on-disk lines are written, each as its own world-local writes it (README, "Workflow SDK versions"):
 
@@ -13,6 +14,15 @@ Two on-disk lines are written, each as its own world-local writes it (README, "W
   waits, and appends the event at the next position of the run's log (``evnt_`` + 26 digits), moving up a
   position when a live app took it first. A run whose log is ULID-numbered keeps ULIDs for life, as the
   world does, with an id that sorts after every event of the run.
+
+``run_created`` publishes the run file exclusively (status ``pending``; 5.0 adds ``attributes: {}``), then the
+event: ``evnt_<ULID>`` on 4.x, the log's first position on 5.0. ``hook_received`` checks that the hook lives
+(its file, and on 5.0 no disposal lock ``.locks/hooks/<hookId>.disposed`` and no terminal marker), then on 4.x
+publishes the event with a ULID; on 5.0 it does what ``resumeHook`` does through world-local 5.0: a resume
+claim ``hooks/resumes/<sha256(runId NUL resumeId)>.json`` naming the position it means to take (exclusive), the
+event (with ``resumeId``) staged under ``.locks/runs/<runId>.pending/`` and promoted into ``events/`` with a
+hard link after the terminal marker is checked again, moving up a position when the app took it first, and
+the claim rewritten with the position actually taken.
 
 Every file is written the world's way: temp file + rename for overwrites, temp file + ``link`` for exclusive
 publishes, ``open(..., "x")`` for lock files, so the running app and wfctl never see each other's partial
@@ -31,6 +41,7 @@ from ...errors import NotFoundError, UnavailableError
 from ...model import CANCELLED, TERMINAL, CancelOutcome, parse_time
 from .ids import new_ulid, slot_event_id, slot_of, ulid_time_ms
 from .localfs import DataDir, entity_files, iso_now, safe_id
+from .values import b64encode as b64
 
 #: A claim lock (``proper-lockfile``'s ``<file>.lock`` directory) older than this is stale, as the SDK says.
 CLAIM_LOCK_STALE_S = 30.0
@@ -255,6 +266,112 @@ class LocalWriter:
         }
         self.append_event(run_id, event, created=now)
         return True
+
+
+class HookGone(Exception):
+    """The hook can no longer be received: disposed, deleted, or its run ended (``reason`` says which)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def create_run(
+    writer: "LocalWriter", run_id: str, record: dict[str, Any], event_data: dict[str, Any], *, slots: bool
+) -> str:
+    """``run_created``: the run file (exclusive), then the event (the log's first position with ``slots``,
+    else ``evnt_<ULID>``), both stamped with one time; returns the event id."""
+    data = writer.data
+    now = iso_now()
+    record = {**record, "createdAt": now, "updatedAt": now}
+    if not data.publish(data.run_path(run_id), record):
+        raise UnavailableError(f"run {run_id} already exists")
+    event = {"eventType": "run_created", "specVersion": record.get("specVersion"), "eventData": event_data}
+    if slots:
+        return writer.append_event(run_id, event)
+    event_id = f"evnt_{new_ulid()}"
+    if not data.publish(writer._event_path(run_id, event_id), _stamped(event, run_id, event_id, now)):
+        raise UnavailableError(f"event {event_id} of {run_id} already exists")
+    return event_id
+
+
+def hook_gone(writer: "LocalWriter", run_id: str, hook_id: str, *, v5: bool) -> str | None:
+    """Why the hook cannot take a payload now (one phrase), or None."""
+    data = writer.data
+    if v5 and data.sub(".locks", "hooks", f"{hook_id}.disposed").exists():
+        return f"hook {hook_id} was disposed"
+    if not data.sub("hooks", f"{hook_id}.json").exists():
+        return f"hook {hook_id} no longer exists (disposed, or its run ended)"
+    if v5 and data.sub(".locks", "runs", f"{run_id}.terminal").exists():
+        return f"run {run_id} has ended"
+    run = data.read_run(run_id)
+    if run is not None and run.get("status") in TERMINAL:
+        return f"run {run_id} is {run.get('status')}"
+    return None
+
+
+def receive_hook(
+    writer: "LocalWriter", run_id: str, hook_id: str, token: str, payload: bytes, *, spec: int, v5: bool
+) -> str:
+    """``hook_received`` for a live hook; returns the event id. Raises :class:`HookGone` when the hook or its run
+    ended first (nothing was published then)."""
+    data = writer.data
+    reason = hook_gone(writer, run_id, hook_id, v5=v5)
+    if reason is not None:
+        raise HookGone(reason)
+    event: dict[str, Any] = {
+        "eventType": "hook_received",
+        "specVersion": spec,
+        "correlationId": hook_id,
+        "eventData": {"token": token, "payload": {"__type": "Uint8Array", "data": b64(payload)}},
+    }
+    if not v5:
+        event_id = f"evnt_{new_ulid()}"
+        if not data.publish(writer._event_path(run_id, event_id), _stamped(event, run_id, event_id, iso_now())):
+            raise UnavailableError(f"event {event_id} of {run_id} already exists")
+        return event_id
+    resume_id = new_ulid()
+    digest = hashlib.sha256(payload).hexdigest()
+    ids = writer.event_ids(run_id)
+    slots = [s for s in (slot_of(i) for i in ids) if s is not None]
+    ulids = bool(ids) and not slots
+    event_id = f"evnt_{new_ulid()}" if ulids else slot_event_id(max(slots, default=0) + 1)
+    key = hashlib.sha256(f"{run_id}\0{resume_id}".encode("utf-8")).hexdigest()
+    claim_path = data.sub("hooks", "resumes", f"{key}.json")
+
+    def claim(eid: str) -> dict[str, Any]:
+        return {"runId": run_id, "resumeId": resume_id, "hookId": hook_id, "eventId": eid, "payloadDigest": digest}
+
+    if not data.publish(claim_path, claim(event_id)):
+        raise UnavailableError(f"resume claim {claim_path.name} already exists")
+    claimed = event_id
+    staging = data.sub(".locks", "runs", f"{run_id}.pending")
+    for _ in range(MAX_SLOT_BUMPS):
+        stamped = {**_stamped(event, run_id, event_id, iso_now()), "resumeId": resume_id}
+        staged = staging / f"{event_id}.{new_ulid()}.json"
+        if not data.publish(staged, stamped):
+            raise UnavailableError(f"could not stage the event of {run_id}: {staged.name} exists")
+        try:
+            if data.sub(".locks", "runs", f"{run_id}.terminal").exists():
+                raise HookGone(f"run {run_id} has ended")
+            try:
+                os.link(staged, writer._event_path(run_id, event_id))
+                linked = True
+            except FileExistsError:
+                linked = False
+            except FileNotFoundError:  # a terminal transition reaped the staged event first
+                raise HookGone(f"run {run_id} has ended") from None
+        finally:
+            data.delete(staged)
+        if linked:
+            if event_id != claimed:
+                data.write_json(claim_path, claim(event_id))
+            return event_id
+        if ulids:
+            event_id = f"evnt_{new_ulid()}"
+        else:
+            event_id = slot_event_id((slot_of(event_id) or 0) + 1)  # the app took it: the next position
+    raise UnavailableError(f"could not append to the event log of {run_id}: every position was taken")
 
 
 def _stamped(event: dict[str, Any], run_id: str, event_id: str, created: str) -> dict[str, Any]:

@@ -156,7 +156,8 @@ def run_from_record(raw: dict[str, Any], backend: str, *, legacy_errors: bool = 
     """A ``WorkflowRun`` record (world-local's run file, the Vercel API's JSON) → :class:`Run`, without steps.
 
     ``workflowName`` is the short name and ``workflowId`` the SDK's machine name; ``extra`` holds
-    ``deploymentId``, ``specVersion``, ``workflowCoreVersion`` and the rest of ``executionContext``.
+    ``deploymentId``, ``specVersion``, ``workflowCoreVersion``, ``replayedFromRunId`` (the run a 5.0 re-run was
+    made from, where there is one) and the rest of ``executionContext``.
     With ``legacy_errors`` (the Vercel API's records), ``error`` may be JSON text and ``errorCode`` is read.
     """
     run_id = raw["runId"]
@@ -170,9 +171,12 @@ def run_from_record(raw: dict[str, Any], backend: str, *, legacy_errors: bool = 
         "specVersion": raw.get("specVersion"),
         "workflowCoreVersion": context.get("workflowCoreVersion"),
     }
+    if isinstance(context.get("replayedFromRunId"), str):
+        extra["replayedFromRunId"] = context["replayedFromRunId"]
     if isinstance(context.get("features"), dict):
         extra["features"] = context["features"]
-    rest = {k: v for k, v in context.items() if k not in ("traceCarrier", "workflowCoreVersion", "features")}
+    shown = ("traceCarrier", "workflowCoreVersion", "features", "replayedFromRunId")
+    rest = {k: v for k, v in context.items() if k not in shown}
     if rest:
         extra["executionContext"] = decode_event_data(rest)
     if raw.get("expiredAt"):

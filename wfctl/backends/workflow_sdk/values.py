@@ -11,6 +11,10 @@ Entry points
   JSON wrapper, a CBOR tag-64 object, or plain JSON (specVersion 1 runs stored JSON as is).
 * :func:`decode_event_data` — an event's ``eventData``, its byte fields decoded.
 * :func:`unflatten` / :func:`decode_devalue` — a parsed devalue array (or its text) → a plain value.
+* :func:`encode_devalue` / :func:`dehydrate` — the other way, for what wfctl writes (``start``, ``resume``): a
+  JSON value → devalue text (``devalue.stringify``'s form) → ``devl``-prefixed bytes, uncompressed (every
+  reader of every spec version reads ``devl``; the SDK compresses payloads of 1 KiB or more only to save space).
+* :func:`payload_problem` — why a stored payload cannot be handed on as it is (encrypted, undecodable), or None.
 * :func:`decode_cbor` / :func:`from_cbor` — a cbor-x value (the Postgres world's ``*_cbor`` columns) → the
   shape world-local's JSON files hold, ready for :func:`decode_payload`.
 
@@ -57,7 +61,10 @@ __all__ = [
     "decode_devalue",
     "decode_event_data",
     "decode_payload",
+    "dehydrate",
+    "encode_devalue",
     "from_cbor",
+    "payload_problem",
     "unflatten",
 ]
 
@@ -418,6 +425,85 @@ def _decode_devalue(text: str | bytes) -> Any:
     except RecursionError:
         raise DecodeError("not devalue JSON: nested too deeply to decode") from None
     return _unflatten(parsed)
+
+
+# -- writing: JSON values → devalue ---------------------------------------------------------------------
+
+
+def encode_devalue(value: Any) -> str:
+    """A JSON value (what ``json.loads`` gives) → devalue text, as ``devalue.stringify`` writes it: a flat array
+    whose first element is the root; inside containers, integers are indices; equal primitives share one
+    entry. Floats that JSON cannot hold (NaN, the infinities, -0) become devalue's specials."""
+    entries: list[str] = []
+    seen: dict[tuple[str, Any], int] = {}
+
+    def flatten(item: Any) -> int:
+        if isinstance(item, float):
+            if math.isnan(item):
+                return _NAN
+            if math.isinf(item):
+                return _POS_INF if item > 0 else _NEG_INF
+            if item == 0 and math.copysign(1.0, item) < 0:
+                return _NEG_ZERO
+        if item is None or isinstance(item, (str, bool, int, float)):
+            key = ("b" if isinstance(item, bool) else "s" if isinstance(item, str) else "n", item)
+            if key in seen:
+                return seen[key]
+            index = seen[key] = len(entries)
+            entries.append(_devalue_text(item))
+            return index
+        index = len(entries)
+        entries.append("")
+        if isinstance(item, (list, tuple)):
+            entries[index] = "[" + ",".join(str(flatten(v)) for v in item) + "]"
+        elif isinstance(item, dict):
+            parts = [f"{_devalue_text(str(k))}:{flatten(v)}" for k, v in item.items()]
+            entries[index] = "{" + ",".join(parts) + "}"
+        else:
+            raise TypeError(f"not a JSON value: {type(item).__name__}")
+        return index
+
+    try:
+        root = flatten(value)
+    except RecursionError:
+        raise DecodeError("value nested too deeply to encode") from None
+    if root < 0:
+        return str(root)
+    return "[" + ",".join(entries) + "]"
+
+
+def _devalue_text(item: Any) -> str:
+    """A primitive as devalue writes it: JSON, with ``<`` and the line separators escaped."""
+    if isinstance(item, float) and item.is_integer() and abs(item) < 1e16:
+        item = int(item)  # JavaScript has one number type: 1.0 is written 1
+    text = json.dumps(item, ensure_ascii=False)
+    if isinstance(item, str):
+        text = text.replace("<", "\\u003C").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
+
+
+def dehydrate(value: Any) -> bytes:
+    """A JSON value → the bytes the SDK stores for it (``devl`` + devalue text)."""
+    return FORMAT_DEVALUE + encode_devalue(value).encode("utf-8")
+
+
+def payload_problem(value: Any) -> str | None:
+    """Why a stored payload cannot be handed on unchanged to a new run (one phrase), or None: encrypted
+    (``encr``/``encp``, wfctl holds no key), or not decodable."""
+    if value is None:
+        return None
+    data = as_bytes(value)
+    if data is None:
+        return None  # legacy JSON
+    decoded = _decode_bytes(data)
+    if isinstance(decoded, dict):
+        if decoded.get("$encrypted") is True and len(decoded) == 1:
+            return "its input is encrypted and wfctl holds no key for it"
+        if "$undecodable" in decoded:
+            return f"its input cannot be decoded ({decoded['$undecodable']})"
+        if set(decoded) == {"$bytes"}:
+            return "its input is in a format wfctl does not know"
+    return None
 
 
 # -- stored payloads -----------------------------------------------------------------------------------

@@ -2,15 +2,16 @@
 
 Every Workflow SDK run carries a ``specVersion`` (missing means 1, the SDK's own rule). The SDK gates on it
 itself: a world older than a run refuses the run (``requiresNewerWorld``). wfctl does the same, more
-strictly for writes: it writes (cancel, wake) only into runs whose spec version it was proven against on a
-real app of that line, and refuses anything else before touching the store (exit 6). Reads of a newer run
+strictly for writes: it writes (cancel, wake, start, rerun, resume) only into runs whose spec version it was
+proven against on a real app of that line (per operation where they differ: ``WorldSupport.operations``), and
+refuses anything else before touching the store (exit 6). Reads of a newer run
 show what they can, with one warning per version. ``docs`` for users: the README's compatibility table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
 
 from ...errors import UnsupportedError
 
@@ -40,9 +41,15 @@ class WorldSupport:
     proven: str
     #: Where the user can act instead when wfctl refuses.
     fallback: str
+    #: Operations proven on fewer spec versions than ``writes`` (``start``, ``rerun``, ``resume``: the spec
+    #: version of the run written, for start and rerun the new run's).
+    operations: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
-    def writes_text(self) -> str:
-        return _join(sorted(self.writes)) or "none"
+    def writes_for(self, operation: str) -> frozenset[int]:
+        return self.operations.get(operation, self.writes)
+
+    def writes_text(self, operation: str | None = None) -> str:
+        return _join(sorted(self.writes if operation is None else self.writes_for(operation))) or "none"
 
 
 LOCAL = WorldSupport(
@@ -50,6 +57,7 @@ LOCAL = WorldSupport(
     frozenset({3, 6, 7}),
     "workflow 4.8.9 (spec 3) and 5.0.0-beta.55 (specs 6 and 7) apps",
     "the app's own 'npx workflow cancel', or the Wake up button of 'npx workflow web'",
+    {"start": frozenset({3, 7}), "rerun": frozenset({3, 7}), "resume": frozenset({3, 7})},
 )
 POSTGRES = WorldSupport(
     "postgres",
@@ -57,6 +65,7 @@ POSTGRES = WorldSupport(
     "@workflow/world-postgres 4.3.7 (spec 3)",
     "the app's own 'npx workflow cancel --backend @workflow/world-postgres', or the Wake up button of "
     "'npx workflow web'",
+    {"start": frozenset({3}), "rerun": frozenset({3}), "resume": frozenset({3})},
 )
 VERCEL = WorldSupport(
     "vercel",
@@ -85,12 +94,12 @@ def describe(spec: int) -> str:
 def write_refusal(support: WorldSupport, run_id: str, spec_value: Any, operation: str) -> str | None:
     """Why ``operation`` may not write into this run (one sentence), or None when it may."""
     spec = spec_of(spec_value)
-    if spec in support.writes:
+    if spec in support.writes_for(operation):
         return None
     newer = " newer than wfctl knows;" if spec > READ_MAX else ""
     return (
         f"run {run_id} has {describe(spec)},{newer} wfctl {operation}s Workflow SDK {support.world}-world runs "
-        f"of spec versions {support.writes_text()} only; nothing was changed"
+        f"of spec versions {support.writes_text(operation)} only; nothing was changed"
     )
 
 
