@@ -96,6 +96,8 @@ from ...model import (
     Event,
     Hook,
     ListQuery,
+    RerunOutcome,
+    ResumeOutcome,
     Run,
     RunPage,
     Step,
@@ -108,7 +110,23 @@ from ...model import (
     suspension,
 )
 from .. import WORKFLOW_SDK
-from ..base import CANCEL, DASHBOARD, GET, LIST, START, STATUS, TAIL, WAKE, Backend, BackendContext, TailRequest
+from ..base import (
+    CANCEL,
+    DASHBOARD,
+    GET,
+    LIST,
+    RERUN,
+    RESUME,
+    START,
+    STATUS,
+    TAIL,
+    WAKE,
+    Backend,
+    BackendContext,
+    ResumeRequest,
+    StartRequest,
+    TailRequest,
+)
 from .ids import (
     ID_FUTURE_MARGIN_MS,
     ID_PAST_MARGIN_MS,
@@ -582,11 +600,8 @@ class _Target:
 class PostgresWorldBackend(Backend):
     name = WORKFLOW_SDK
     label = "Workflow SDK (Postgres world)"
-    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD})
-    unsupported_reasons = {
-        START: "the Workflow SDK Postgres world has no API to start a run: the app's own code starts runs "
-        "(start() from workflow/api)",
-    }
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, WAKE, TAIL, DASHBOARD, START, RERUN, RESUME})
+    unsupported_reasons: dict[str, str] = {}
 
     #: Seconds a live tail keeps reconnecting after the database went away (then exit 5); the profile's
     #: ``timeout`` when it sets one.
@@ -1470,6 +1485,22 @@ class PostgresWorldBackend(Backend):
         if errors:
             notes.append("not stopped: " + "; ".join(errors))
         return WakeResult(run_id, len(stopped), stopped, True, "; ".join(notes))
+
+    # -- start / rerun / resume (postgrescontrol.py) --------------------------------------------------------
+    def start(self, request: StartRequest) -> Run:
+        from .postgrescontrol import start
+
+        return start(self, request)
+
+    def rerun(self, run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:
+        from .postgrescontrol import rerun
+
+        return rerun(self, run_ids, dry_run=dry_run)
+
+    def resume(self, run_id: str, request: ResumeRequest) -> ResumeOutcome:
+        from .postgrescontrol import resume
+
+        return resume(self, run_id, request)
 
     # -- tail ----------------------------------------------------------------------------------------------
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:

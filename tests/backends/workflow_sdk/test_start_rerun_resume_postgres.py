@@ -1,0 +1,145 @@
+"""start, rerun and resume on the Workflow SDK Postgres world, against the real example app.
+
+``examples/workflow-sdk-app`` (``workflow@4.8.9``, ``@workflow/world-postgres@4.3.7``, spec 3) runs on a database
+bootstrapped by the world's own ``bootstrap`` on the test's PostgreSQL. wfctl writes the rows and the
+graphile-worker job; the proof is the app's worker running what wfctl wrote to completion and the official
+CLI (``npx workflow inspect --backend @workflow/world-postgres``) reading it back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.ci_rule import peer_missing
+from tests.doubles.pg_peer import PostgresServer, require_node_world
+from tests.doubles.wfapp import WorkflowApp, node_available, wait_until
+
+psycopg = pytest.importorskip("psycopg")
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+PG_ENV = {"WFCTL_WORLD": "postgres"}
+BACKEND = ("--backend", "@workflow/world-postgres")
+
+
+class Live:
+    def __init__(self, server: Any, dsn: str):
+        self.server = server
+        self.dsn = dsn
+
+    def wfctl(self, cli, *args: str):
+        return cli("--dsn", self.dsn, *args, env=PG_ENV)
+
+    def one(self, sql: str, params: Any = None) -> Any:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
+
+    def wait_status(self, run_id: str, wanted: str, timeout: float = 60) -> None:
+        def status() -> Any:
+            return self.one("SELECT status::text FROM workflow.workflow_runs WHERE id = %s", [run_id])
+
+        wait_until(lambda: status() == wanted, timeout, message=f"{run_id} to be {wanted}")
+
+    def wait_hook(self, token: str, timeout: float = 60) -> None:
+        def found() -> Any:
+            return self.one("SELECT count(*) FROM workflow.workflow_hooks WHERE token = %s", [token])
+
+        wait_until(found, timeout, message=f"the hook {token}")
+
+    def inspect(self, *args: str) -> Any:
+        return self.server.inspect_json(*args, *BACKEND)
+
+
+@pytest.fixture(scope="module")
+def live(pg_server: PostgresServer, world_template: str):
+    require_node_world()
+    if not node_available():
+        peer_missing("node and npm (the Workflow SDK example app)")
+    name = f"ctl_{uuid.uuid4().hex[:10]}"
+    pg_server.create_database(name, owner="world", template=world_template)
+    dsn = pg_server.dsn(dbname=name)
+    server = WorkflowApp().start(
+        env={"WORKFLOW_TARGET_WORLD": "@workflow/world-postgres", "WORKFLOW_POSTGRES_URL": dsn}
+    )
+    try:
+        yield Live(server, dsn)
+    finally:
+        server.stop()
+        try:
+            pg_server.drop_database(name)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def test_start_runs_the_workflow_to_completion_and_the_official_cli_agrees(cli, live):
+    template = live.server.start_run("demoWorkflow", ["Ada", "1s"])
+    live.wait_status(template, "completed")
+
+    r = live.wfctl(
+        cli, "start", "demoWorkflow", "--input-json", '["Zed", "1s"]', "--wait", "--timeout", "60", "-o", "json"
+    )
+    assert r.exit_code == 0, r.stderr
+    run = r.json()
+    assert (run["status"], run["input"], run["output"]) == (
+        "completed",
+        ["Zed", "1s"],
+        {"greeting": "Hello, Zed!", "length": 11},
+    )
+    want = live.inspect("run", run["runId"])
+    assert (want["status"], want["input"], want["output"]) == ("completed", ["Zed", "1s"], run["output"])
+    assert want["deploymentId"] == live.inspect("run", template)["deploymentId"]
+
+    missing = live.wfctl(cli, "start", "tickerWorkflow")
+    assert missing.exit_code == 3 and missing.stdout == ""
+    assert missing.stderr.startswith("error: no run of workflow 'tickerWorkflow'")
+
+
+def test_rerun_of_a_completed_run_completes_the_same_and_a_failed_one_fails_the_same(cli, live):
+    done = live.server.start_run("demoWorkflow", ["Bo", "1s"])
+    failed = live.server.start_run("failingWorkflow", ["bad input"])
+    live.wait_status(done, "completed")
+    live.wait_status(failed, "failed")
+
+    r = live.wfctl(cli, "rerun", done, failed, "-o", "jsonl", "--wait", "--timeout", "60")
+    assert r.exit_code == 10, r.stderr  # the failed one failed again
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(line["sourceRunId"], line["outcome"]) for line in lines] == [(done, "started"), (failed, "started")]
+    again_done, again_failed = (line["runId"] for line in lines)
+
+    got = live.wfctl(cli, "get", again_done, "-o", "json").json()
+    assert (got["status"], got["input"], got["output"]) == (
+        "completed",
+        ["Bo", "1s"],
+        {"greeting": "Hello, Bo!", "length": 10},
+    )
+    got = live.wfctl(cli, "get", again_failed, "-o", "json").json()
+    assert got["status"] == "failed" and got["error"]["message"] == "boom: bad input"
+    assert live.inspect("run", again_done)["output"] == {"greeting": "Hello, Bo!", "length": 10}
+    assert live.inspect("run", again_failed)["status"] == "failed"
+
+
+def test_resume_delivers_the_decision_and_the_run_completes_with_it(cli, live):
+    run_id = live.server.start_run("approvalWorkflow", ["doc-p"])
+    live.wait_hook("approval:doc-p")
+
+    unknown = live.wfctl(cli, "resume", run_id, "--hook", "approval:other", "--data", "{}")
+    assert unknown.exit_code == 3 and unknown.stdout == ""
+
+    r = live.wfctl(
+        cli, "resume", run_id, "--data", '{"approved": true, "by": "Pat"}', "--wait", "--timeout", "60", "-o", "json"
+    )
+    assert r.exit_code == 0, r.stderr
+    doc = r.json()
+    assert (doc["runId"], doc["hook"], doc["outcome"], doc["delivered"]) == (run_id, "approval:doc-p", "resumed", True)
+    got = live.wfctl(cli, "get", run_id, "-o", "json").json()
+    assert (got["status"], got["output"]) == ("completed", "doc-p: approved by Pat")
+    want = live.inspect("run", run_id)
+    assert (want["status"], want["output"]) == ("completed", "doc-p: approved by Pat")
+
+    ended = live.wfctl(cli, "resume", run_id, "--data", "{}")
+    assert ended.exit_code == 2 and ended.stderr.startswith(f"error: run {run_id} is completed")
