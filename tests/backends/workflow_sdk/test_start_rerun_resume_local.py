@@ -353,12 +353,10 @@ def test_an_app_that_does_not_answer_leaves_nothing_written(cli, tmp_path, sourc
 def test_the_version_gate_refuses_start_rerun_and_resume_of_a_spec_it_was_not_proven_on(cli, tmp_path):
     data = _world(tmp_path, DEMO_V5)
     run_id, raw = _run_file(data, "completed", "demoWorkflow")
-    raw["specVersion"] = 6
+    raw["specVersion"] = 5
     (data / "runs" / f"{run_id}.json").write_text(json.dumps(raw, indent=2))
     env = {"WORKFLOW_LOCAL_DATA_DIR": str(data), "WFCTL_APP_URL": f"http://127.0.0.1:{closed_port()}"}
-    want = (
-        "specVersion 6 (slot-numbered event ids), wfctl reruns Workflow SDK local-world runs of spec versions 3 and 7"
-    )
+    want = "specVersion 5 (compressed payloads), wfctl reruns Workflow SDK local-world runs of spec versions 3, 6 and 7"
 
     r = cli("rerun", run_id, env=env)
     assert r.exit_code == 6 and r.stdout == ""
@@ -371,3 +369,40 @@ def test_the_version_gate_refuses_start_rerun_and_resume_of_a_spec_it_was_not_pr
     r = cli("start", workflow, env=env)
     assert r.exit_code == 6, r.stderr
     assert "specVersion 9 (unknown to this wfctl), newer than wfctl knows" in r.stderr
+
+
+# -- 5.0 spec 6 (slot ids without the sealed log) ----------------------------------------------------------------
+
+
+@pytest.mark.live
+@pytest.mark.slow
+def test_spec_6_runs_start_rerun_and_resume(cli, tmp_path):
+    """``WORKFLOW_SEALED_LOG=0`` makes the 5.0 world stamp spec 6: the three operations on such runs."""
+    app_v5 = build_app("5.0")
+    with app_v5.start(data_dir=tmp_path / ".workflow-data", env={"WORKFLOW_SEALED_LOG": "0"}) as server:
+        env = env_of(server)
+        source = server.start_run("demoWorkflow", ["Ida", "1s"])
+        waiting = server.start_run("approvalWorkflow", ["doc-6"])
+        server.wait_for_status(source, "completed", timeout=30)
+        hook_ready(server, "approval:doc-6")
+        assert json.loads((server.data_dir / "runs" / f"{source}.json").read_text())["specVersion"] == 6
+
+        r = cli(
+            "start", "demoWorkflow", "--input-json", '["Kai", "1s"]', "--wait", "--timeout", "60", "-o", "json", env=env
+        )
+        assert r.exit_code == 0, r.stderr
+        assert r.json()["output"] == {"greeting": "Hello, Kai!", "length": 11}
+        assert r.json()["extra"]["specVersion"] == 6
+
+        r = cli("rerun", source, "--wait", "--timeout", "60", "-o", "json", env=env)
+        assert r.exit_code == 0, r.stderr
+        again = r.json()[0]["runId"]
+        want = official(server, again)
+        assert (want["status"], want["output"]) == ("completed", {"greeting": "Hello, Ida!", "length": 11})
+
+        r = cli("resume", waiting, "--data", '{"approved": true}', "--wait", "--timeout", "60", "-o", "json", env=env)
+        assert r.exit_code == 0, r.stderr
+        assert official(server, waiting)["output"] == "doc-6: approved"
+        for run_id in (again, waiting):  # the logs stay dense: every position 1..n, no ULID among them
+            events = server.inspect_json("events", f"--runId={run_id}")
+            assert sorted(e["eventId"] for e in events) == [f"evnt_{i:026d}" for i in range(1, len(events) + 1)]

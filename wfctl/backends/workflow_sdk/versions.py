@@ -10,10 +10,14 @@ show what they can, with one warning per version. ``docs`` for users: the README
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ...errors import UnsupportedError
+
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass, field
+else:
+    from ..._record import dataclass, field
 
 #: What each spec version added (``@workflow/world`` ``spec-version``).
 SPEC_FEATURES = {
@@ -41,8 +45,8 @@ class WorldSupport:
     proven: str
     #: Where the user can act instead when wfctl refuses.
     fallback: str
-    #: Operations proven on fewer spec versions than ``writes`` (``start``, ``rerun``, ``resume``: the spec
-    #: version of the run written, for start and rerun the new run's).
+    #: Operations proven on fewer spec versions than ``writes`` (none today: cancel, wake, start, rerun and
+    #: resume are proven on the same ones). For start and rerun the spec version is the new run's.
     operations: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
     def writes_for(self, operation: str) -> frozenset[int]:
@@ -57,7 +61,6 @@ LOCAL = WorldSupport(
     frozenset({3, 6, 7}),
     "workflow 4.8.9 (spec 3) and 5.0.0-beta.55 (specs 6 and 7) apps",
     "the app's own 'npx workflow cancel', or the Wake up button of 'npx workflow web'",
-    {"start": frozenset({3, 7}), "rerun": frozenset({3, 7}), "resume": frozenset({3, 7})},
 )
 POSTGRES = WorldSupport(
     "postgres",
@@ -65,7 +68,6 @@ POSTGRES = WorldSupport(
     "@workflow/world-postgres 4.3.7 (spec 3)",
     "the app's own 'npx workflow cancel --backend @workflow/world-postgres', or the Wake up button of "
     "'npx workflow web'",
-    {"start": frozenset({3}), "rerun": frozenset({3}), "resume": frozenset({3})},
 )
 VERCEL = WorldSupport(
     "vercel",
