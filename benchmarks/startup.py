@@ -2,6 +2,7 @@
 """Startup benchmark (README, "Benchmarks"): ratios measured in one run.
 
     python benchmarks/startup.py [--runs 30] [--python /path/to/venv/bin/python]
+    python benchmarks/startup.py --reads [--baseline DIR]     # every read command, before and after
 
 Times, as medians over --runs interleaved repetitions:
   * ``python -c pass``                        (the floor)
@@ -9,6 +10,13 @@ Times, as medians over --runs interleaved repetitions:
   * ``wfctl --help``                           target: within 8x of the floor
   * ``wfctl status RUN`` on the in-memory test backend
   * ``wfctl status RUN`` on the recorded local world (examples/workflow-sdk-demo), when present
+
+``--reads`` adds every read command on the recorded local world — ``get``, ``list``, ``status``, ``tail`` of a
+finished run, ``dashboard --once`` (target: each within 6x of the floor) — with stdout a pipe (plain output, what
+a script sees) and, for ``list``, ``-o table`` too (Rich), each started the way the installed ``wfctl`` script
+starts it (its text, run with ``-c``). ``--baseline DIR`` also times the same read commands
+from another source tree (``git archive <commit> wfctl | tar -x -C DIR``) in the same interleaved rounds, so
+"before" and "after" are measured together; its rows are marked ``(baseline)``.
 
 Every command runs as a fresh process of the given interpreter, exactly as a
 shell would start it. Output: a table, then one JSON line with the numbers.
@@ -29,7 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MEMORY_STATUS = (
     "import sys; sys.path[:0] = [{tests!r}, {root!r}]\n"
-    "from memory_backend import MemoryBackend, World\n"
+    "try:\n"
+    "    from tests.doubles.memory_backend import MemoryBackend, World\n"
+    "except ImportError:  # the layout before tests/doubles/\n"
+    "    from memory_backend import MemoryBackend, World\n"
     "from wfctl import backends\n"
     "w = World(); w.add('r1', 'completed'); MemoryBackend.world = w\n"
     "backends.register('memory', MemoryBackend)\n"
@@ -46,10 +57,32 @@ def first_local_run(demo: Path) -> str | None:
     return names[0].split(".")[0] if names else None
 
 
+#: What the ``wfctl`` console script pip installs runs (``python -m`` would add runpy's ~2 ms to every row).
+CONSOLE_SCRIPT = (
+    "import re\nimport sys\nfrom wfctl.cli import main\n"
+    "sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\nsys.exit(main())\n"
+)
+
+
+def finished_local_run(demo: Path) -> str | None:
+    """The recorded world's completed run with the most events (what ``tail`` of a finished run prints)."""
+    data = demo / ".workflow-data"
+    best: tuple[int, str] | None = None
+    for path in sorted((data / "runs").glob("wrun_*.json")):
+        if json.loads(path.read_text()).get("status") != "completed":
+            continue
+        events = len(list((data / "events").glob(f"{path.stem}-*.json")))
+        if best is None or events > best[0]:
+            best = (events, path.stem)
+    return best[1] if best else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--reads", action="store_true", help="every read command on the recorded local world")
+    ap.add_argument("--baseline", help="a source tree holding wfctl/ to time the read commands from as well")
     args = ap.parse_args()
     py = args.python
     env = {
@@ -60,8 +93,11 @@ def main() -> None:
         # An installed wfctl has its bytecode cached; keep it cached here too (some sandboxes
         # set PYTHONDONTWRITEBYTECODE, which would recompile every module on every run).
         "PYTHONPYCACHEPREFIX": "/tmp/wfctl-bench-pycache",
+        # this tree's wfctl, also under an interpreter whose venv does not install it (--python)
+        "PYTHONPATH": str(ROOT),
     }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    envs: dict[str, dict[str, str]] = {}
     cases: dict[str, tuple[list[str], str | None]] = {
         "python -c pass": ([py, "-c", "pass"], None),
         "wfctl --version": ([py, "-m", "wfctl.cli", "--version"], None),
@@ -75,23 +111,44 @@ def main() -> None:
     run_id = first_local_run(demo)
     if run_id:
         cases["wfctl status (local world)"] = ([py, "-m", "wfctl.cli", "status", run_id], str(demo))
+    if args.reads:
+        finished = finished_local_run(demo)
+        if finished is None:
+            raise SystemExit(f"--reads needs the recorded world {demo}")
+        reads = {
+            "get": ["get", finished],
+            "list": ["list"],
+            "list -o table": ["list", "-o", "table"],
+            "status": ["status", finished],
+            "tail (finished run)": ["tail", finished],
+            "dashboard --once": ["dashboard", "--once"],
+        }
+        trees = [("", str(ROOT))] + ([(" (baseline)", str(Path(args.baseline).resolve()))] if args.baseline else [])
+        for suffix, tree in trees:
+            for label, argv in reads.items():
+                cmd = [py, "-c", CONSOLE_SCRIPT, *argv]
+                cases[f"read: {label}{suffix}"] = (cmd, str(demo))
+                # PYTHONPATH comes before an editable install's finder, and lets --python be a venv holding
+                # only wfctl's dependencies (no editable finder in its start-up: the floor a user's install has)
+                envs[f"read: {label}{suffix}"] = {**env, "PYTHONPATH": tree}
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _name, (cmd, cwd) in cases.items():  # warm-up (bytecode caches, disk cache)
-        subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env_of = {name: envs.get(name, env) for name in cases}
+    for name, (cmd, cwd) in cases.items():  # warm-up (bytecode caches, disk cache)
+        subprocess.run(cmd, cwd=cwd, env=env_of[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(args.runs):
         for name, (cmd, cwd) in cases.items():
             start = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            proc = subprocess.run(cmd, cwd=cwd, env=env_of[name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             samples[name].append(time.perf_counter() - start)
             if proc.returncode not in (0, 10, 11, 12):
                 raise SystemExit(f"{name} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
     floor = statistics.median(samples["python -c pass"])
     result = {}
-    print(f"{'command':<34}{'median ms':>10}{'ratio':>8}")
+    print(f"{'command':<40}{'median ms':>10}{'ratio':>8}")
     for name, values in samples.items():
         med = statistics.median(values)
         result[name] = {"median_ms": round(med * 1000, 1), "ratio": round(med / floor, 2)}
-        print(f"{name:<34}{med * 1000:>10.1f}{med / floor:>8.2f}x")
+        print(f"{name:<40}{med * 1000:>10.1f}{med / floor:>8.2f}x")
     version = subprocess.run(
         [py, "-c", "import typer, importlib.metadata as m; print(m.version('typer'))"], capture_output=True, text=True
     ).stdout.strip()

@@ -426,8 +426,42 @@ _register()
 
 
 def run(args: list[str]) -> int:
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_only(_command_name(args)) or app)
     return command.main(args=args, prog_name="wfctl", standalone_mode=False)
+
+
+def _command_name(args: Sequence[str]) -> str | None:
+    """The command a command line names (the first word after the leading global options), or None."""
+    i = 0
+    while i < len(args):
+        tok = args[i]
+        if tok == "--":
+            return None
+        if not tok.startswith("-") or tok == "-":
+            return tok
+        i += 2 if GLOBAL_OPTIONS.get(tok) else 1
+    return None
+
+
+def _only(name: str | None) -> typer.Typer | None:
+    """The application with only the command ``name``, or None for the whole one.
+
+    Typer builds the parser of every registered command before it parses anything (the signature and type
+    hints of each function, each option), which was the largest part of a command's own start-up; a command
+    line that names a command needs only that one (docs/architecture.md, "Start-up"). Help of the whole
+    application, an unknown command and TAB completion (``_WFCTL_COMPLETE``) keep the whole application."""
+    if name is None or os.environ.get("_WFCTL_COMPLETE"):
+        return None
+    commands = [info for info in app.registered_commands if info.name == name]
+    groups = [info for info in app.registered_groups if info.name == name]
+    if not commands and not groups:
+        return None
+    import copy
+
+    slim = copy.copy(app)  # shares the settings and the root callback
+    slim.registered_commands = commands
+    slim.registered_groups = groups
+    return slim
 
 
 def completion_script(shell: str) -> str:

@@ -21,16 +21,15 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass, field
+else:
+    from ._record import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -171,9 +170,7 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     override = env.get("WFCTL_CONFIG")
     if override:
         return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("wfctl", appauthor=False)) / "config.toml"
+    return user_dir("config", env) / "config.toml"
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -181,9 +178,35 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     override = env.get("WFCTL_CACHE_DIR")
     if override:
         return Path(override).expanduser()
+    return user_dir("cache", env)
+
+
+#: Linux: the XDG base directory variable of each kind of user directory, and its default under the home.
+_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "cache": ("XDG_CACHE_HOME", ".cache")}
+
+
+def user_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
+    """wfctl's user ``config`` or ``cache`` directory: platformdirs' answer (``user_config_dir`` /
+    ``user_cache_dir`` of app ``wfctl``). On Linux that answer is the XDG rule — the variable when it holds an
+    absolute path, else the home's ``.config`` / ``.cache`` (the password database's home when ``HOME`` is not
+    absolute) — computed here, since importing platformdirs cost every command more than the rest of its
+    configuration (docs/architecture.md, "Start-up"); a test holds it to platformdirs."""
+    env = os.environ if env is None else env
+    if sys.platform.startswith("linux"):
+        var, default = _XDG[kind]
+        base = env.get(var, "")
+        if not base.startswith("/"):
+            home = env.get("HOME", "")
+            if not home.startswith("/"):
+                import pwd
+
+                home = pwd.getpwuid(os.getuid()).pw_dir
+            base = os.path.join(home, default)
+        return Path(base) / "wfctl"
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("wfctl", appauthor=False))
+    find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    return Path(find("wfctl", appauthor=False))
 
 
 @dataclass
@@ -286,7 +309,11 @@ def load_file(path: Path, *, validate: bool = True) -> ConfigFile:
 def _parse_toml(text: str) -> dict[str, Any]:
     """``tomllib.loads``, every failure a ``ValueError``: besides ``TOMLDecodeError``, tomllib lets out a plain
     ``ValueError`` for an integer of more than 4300 digits and ``RecursionError`` for arrays nested past the
-    interpreter's limit."""
+    interpreter's limit. Imported here: most commands run without a config file."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except RecursionError:

@@ -8,11 +8,15 @@ unknown), RFC 3339 UTC timestamps with milliseconds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from .times import iso, parse_time  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass, field, fields
+else:
+    from ._record import dataclass, field, fields
 
 # Normalized statuses.
 PENDING = "pending"

@@ -17,12 +17,16 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, TextIO
 
 from .errors import UsageError
 from .times import iso
+
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass
+else:
+    from ._record import dataclass
 
 FORMATS = ("table", "plain", "json", "jsonl", "id")
 TIME_MODES = ("relative", "iso", "local")

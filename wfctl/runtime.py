@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import output
 from .errors import UsageError
+
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass, field
+else:
+    from ._record import dataclass, field
 
 if TYPE_CHECKING:
     from .backends.base import Backend

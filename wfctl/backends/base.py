@@ -14,7 +14,6 @@ backends and are written once.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, cast
 
 from ..errors import UnsupportedError
@@ -32,6 +31,11 @@ from ..model import (
     RunPage,
     WakeResult,
 )
+
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass, field
+else:
+    from .._record import dataclass, field
 
 if TYPE_CHECKING:
     from ..config import Profile

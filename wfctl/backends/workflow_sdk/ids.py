@@ -3,7 +3,6 @@ ids as given on the command line. Shared by the local, Postgres and Vercel world
 
 from __future__ import annotations
 
-import random
 import re
 import threading
 import time
@@ -123,6 +122,8 @@ class UlidFactory:
                 if self._last_rand >= 1 << 80:  # pragma: no cover - 2^80 ids in one millisecond
                     raise OverflowError("ULID random part overflow")
             else:
+                import random  # minting ids is for writes; reads never import it
+
                 self._last_ms = ms
                 self._last_rand = random.getrandbits(80)
             value = (min(ms, _MAX_ULID_TIME) << 80) | self._last_rand

@@ -18,12 +18,16 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ...errors import NotFoundError, UsageError
 from .ids import new_ulid, ulid_time_ms
+
+if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
+    from dataclasses import dataclass, field
+else:
+    from ..._record import dataclass, field
 
 DATA_DIR_NAMES = (".next/workflow-data", ".workflow-data", "workflow-data")
 ENV_DATA_DIR = "WORKFLOW_LOCAL_DATA_DIR"
@@ -482,6 +486,11 @@ class DataDir:
 
     def delete(self, path: Path) -> None:
         _unlink(path)
+
+    def per_run_layout(self, run_id: str) -> bool:
+        """Events or steps of this run in ``events/<runId>/`` (a layout no released TypeScript world writes).
+        Here, not only on the writer, so that a read (the hint of a waiting run) does not import the writer."""
+        return (self.events_dir / run_id).is_dir() or (self.root / "steps" / run_id).is_dir()
 
     def event_dir_for(self, run_id: str) -> Path:
         """Where a new event of the run goes: its per-run directory when the data dir uses that layout."""
