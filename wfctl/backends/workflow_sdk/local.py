@@ -86,6 +86,7 @@ from ..base import (
     StartRequest,
     TailRequest,
 )
+from . import localwatch
 from .ids import ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, epoch_ms, new_ulid, normalize_run_id, slot_of, ulid_time_ms
 from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
 from .records import (
@@ -111,7 +112,7 @@ if TYPE_CHECKING:
     from ...config import Profile
     from .localwrite import LocalWriter
 
-POLL_INTERVAL = 0.15  # seconds between directory polls (world-local's own readers poll every 100 ms)
+POLL_INTERVAL = localwatch.POLL_INTERVAL
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
 FLOW_PATH = "/.well-known/workflow/v1/flow"
 #: The Workflow SDK's event types (4.x and 5.0, which added attr_set and noop): what ``tail --type`` can select.
@@ -229,7 +230,7 @@ class LocalWorldBackend(Backend):
     def _write_refusal(self, run_id: str, raw: dict[str, Any], operation: str) -> str | None:
         """Why wfctl will not write into this run (the version gate), or None."""
         reason = write_refusal(LOCAL, run_id, raw.get("specVersion"), operation)
-        if reason is None and self.writer.per_run_layout(run_id):
+        if reason is None and self.data.per_run_layout(run_id):
             reason = (
                 f"run {run_id} is stored in the per-run layout (events/{run_id}/), which no released "
                 f"Workflow SDK world writes; wfctl {operation}s only the layouts of world-local 4.x and "
@@ -622,8 +623,9 @@ class LocalWorldBackend(Backend):
 
     # -- tail -----------------------------------------------------------------------------------------------
     def tail(self, run_id: str, request: TailRequest) -> Iterator[Event | Chunk]:
-        """Events (or stream chunks); ``live`` polls the directory every 150 ms (``request.interval`` is for
-        engines without a cheap local poll) until the run is terminal, never yielding anything twice."""
+        """Events (or stream chunks); ``live`` follows until the run is terminal, never yielding anything twice:
+        events on file-system notifications where they work, else (and stream chunks) by polling the directory
+        every 150 ms (``localwatch``; ``request.interval`` is for engines without a cheap local poll)."""
         run_id = self._run_id(run_id)
         self._load(run_id)  # not found → raise now, not at the first next()
         if request.stream is not None:
@@ -661,24 +663,45 @@ class LocalWorldBackend(Backend):
 
         # Follow: poll until the run is terminal and its terminal event is in the log (world-local writes the
         # run record first and the event right after; a legacy cancel writes no event, hence the grace period).
+        # File-system notifications where they work, else polling (localwatch.py): wake on this run's event files
+        # and its run file only, and look anyway now and then.
         terminal_logged = any(e["eventType"] in TERMINAL_EVENTS for e in events)
-        watcher = _DirWatcher([data.events_dir, data.events_dir / run_id])
-        while True:
-            if terminal_seen_at is None and self._is_terminal(run_id):
-                terminal_seen_at = time.monotonic()
-                watcher.force()
-            if watcher.changed():
-                for raw in sorted(data.read_events(run_id, skip=seen), key=_event_key):
-                    index = len(seen)
-                    learn(raw)
-                    terminal_logged = terminal_logged or raw["eventType"] in TERMINAL_EVENTS
-                    if wanted(raw["eventType"]):
-                        yield convert(raw, index)
-            if terminal_seen_at is not None and (
-                terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE
-            ):
-                return
-            time.sleep(POLL_INTERVAL)
+        dirs = [data.events_dir, data.events_dir / run_id, data.runs_dir]
+        prefix = f"{run_id}-"
+        per_run_dir = str(data.events_dir / run_id)
+
+        def ours(path: str) -> bool:
+            return os.path.basename(path).startswith(prefix) or os.path.dirname(path) == per_run_dir
+
+        waiter = localwatch.waiter(dirs, ours, f"{run_id}.json", self.ctx.warn, dirs[:2])
+        look = localwatch.Look(True, True)
+        try:
+            while True:
+                if terminal_seen_at is None and look.run and self._is_terminal(run_id):
+                    terminal_seen_at = time.monotonic()
+                    waiter.force()
+                if look.entries:
+                    for raw in sorted(data.read_events(run_id, skip=seen), key=_event_key):
+                        index = len(seen)
+                        learn(raw)
+                        terminal_logged = terminal_logged or raw["eventType"] in TERMINAL_EVENTS
+                        if wanted(raw["eventType"]):
+                            yield convert(raw, index)
+                if terminal_seen_at is not None and (
+                    terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE
+                ):
+                    return
+                if terminal_seen_at is not None and waiter.notifying:  # the grace period is timed: poll it
+                    waiter.close()
+                    waiter = localwatch.DirPoller(dirs[:2])
+                try:
+                    look = waiter.wait()
+                except OSError as exc:  # the watcher died: poll from now on
+                    self.ctx.warn(f"{exc}; polling every {localwatch.POLL_INTERVAL:g}s")
+                    waiter = localwatch.DirPoller(dirs[:2])
+                    look = localwatch.Look(True, True)
+        finally:
+            waiter.close()
 
     def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
         data = self.data
@@ -724,7 +747,7 @@ class LocalWorldBackend(Backend):
         # terminal: then list twice more (a last write may land just after the status) and stop.
         terminal = request.live and self._is_terminal(run_id)
         drains = 0
-        watcher = _DirWatcher([data.chunks_dir, data.chunks_dir / name])  # 4.x flat, 5.0 per stream
+        watcher = localwatch.DirPoller([data.chunks_dir, data.chunks_dir / name])  # 4.x flat, 5.0 per stream
         listing = files
         while True:
             for item in emit(listing):
@@ -949,35 +972,3 @@ class _Suspensions:
                 if any(step.get("status") in BUSY_STEP_STATUSES for step in steps):
                     del pending[run_id]
         return pending
-
-
-class _DirWatcher:
-    """Cheap change detection for polling: re-list a directory only when its mtime moved.
-
-    Directory mtimes have coarse granularity, so a directory touched within the last second is always
-    re-listed; ``force()`` makes the next check list regardless.
-    """
-
-    def __init__(self, paths: list[Any]):
-        self.paths = paths
-        self.last: tuple[int, ...] | None = None
-        self.forced = True
-
-    def _signature(self) -> tuple[int, ...]:
-        out = []
-        for path in self.paths:
-            try:
-                out.append(os.stat(path).st_mtime_ns)
-            except OSError:
-                out.append(0)
-        return tuple(out)
-
-    def force(self) -> None:
-        self.forced = True
-
-    def changed(self) -> bool:
-        signature = self._signature()
-        recent = any(time.time_ns() - ns < 1_000_000_000 for ns in signature if ns)
-        changed = self.forced or recent or signature != self.last
-        self.last, self.forced = signature, False
-        return changed
