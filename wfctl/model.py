@@ -81,6 +81,10 @@ class Step(_Model):
     input: Any = None
     output: Any = None
     error: RunError | None = None
+    #: The attempts the engine allows the step in all (null: unknown or unlimited).
+    maxAttempts: int | None = None
+    #: When a step that failed an attempt is tried again (null when it is not waiting to retry).
+    nextAttemptAt: datetime | None = None
 
 
 @dataclass
@@ -196,6 +200,9 @@ class Run(_Model):
     hooks: list[Hook] = field(default_factory=list)
     streams: list[StreamInfo] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What is wrong with the run that its status does not say, one sentence each (Temporal: a workflow task
+    #: that keeps failing while the run shows ``running``); empty when nothing is known to be wrong.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def terminal(self) -> bool:
@@ -390,6 +397,9 @@ class Counts(_Model):
     workflow: str | None = None
     #: Statuses whose count stopped at the engine's counting cap: the number is a lower bound.
     capped: list[str] = field(default_factory=list)
+    #: Runs counted apart from the normalized statuses and the total, by the engine's own word (Temporal:
+    #: ``ContinuedAsNew``, a link of a chain whose last run carries the chain's state).
+    apart: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

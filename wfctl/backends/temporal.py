@@ -5,7 +5,7 @@ wfctl talks to the JSON gateway a Temporal server serves on its HTTP port (``tem
 keys: ``url`` (the HTTP API's base URL; a trailing ``/api/v1`` is accepted), ``namespace`` (default
 ``default``), ``task_queue`` (for ``start``), and the token (``WFCTL_TOKEN`` / ``token_env`` / ``token``)
 sent as ``Authorization: Bearer <API key>``. Facts about the API this module relies on are in
-``tests/support/TEMPORAL_HTTP_API.md``.
+``tests/doubles/TEMPORAL_HTTP_API.md``.
 
 Decisions
 ---------
@@ -174,6 +174,9 @@ NORMALIZED = {
     "Canceled": CANCELLED,
     "Terminated": CANCELLED,
 }
+#: Counted apart by the dashboard, not as their normalized status nor in the total: a run that continued as
+#: new is a link of a chain whose last run carries the chain's state.
+APART = ("ContinuedAsNew",)
 # Normalized word -> the Temporal statuses it covers (pending/waiting: none).
 _BY_NORMALIZED: dict[str, tuple[str, ...]] = {
     PENDING: (),
@@ -298,6 +301,40 @@ def build_query(q: ListQuery) -> "str | _Nothing":
     if raw:
         clauses.append(f"({raw})" if clauses else raw)
     return " AND ".join(clauses)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _fingerprint(visibility: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(visibility.encode()).hexdigest()[:10]
+
+
+def cursor_for(visibility: str, token: str) -> str:
+    """The ``list`` cursor: the server's page token behind a fingerprint of the query it belongs to (the
+    filters, not the page size), so that a cursor given with other filters is refused instead of paging
+    through another listing from a position that means nothing there."""
+    return f"{_fingerprint(visibility)}.{token}"
+
+
+def page_token(cursor: str, visibility: str) -> str:
+    """The page token inside a cursor made by :func:`cursor_for` for the same query; else a UsageError."""
+    fingerprint, sep, token = cursor.partition(".")
+    if not sep or not token or not re.fullmatch(r"[0-9a-f]{10}", fingerprint):
+        raise UsageError(
+            f"invalid --cursor for Temporal: {cursor[:40]!r} is not a cursor wfctl printed",
+            hint="use the cursor wfctl printed for the same filters",
+        )
+    if fingerprint != _fingerprint(visibility):
+        raise UsageError(
+            "this --cursor was made for other filters (--status, --workflow, --search, --since, --until, --query)",
+            hint="give the filters the cursor was printed with, or start again without --cursor",
+        )
+    return token
 
 
 def short_event_type(value: Any) -> str:
@@ -474,6 +511,44 @@ def _failure_type(failure: dict) -> str | None:
     return None
 
 
+def _enum_word(value: Any, prefix: str) -> str | None:
+    """``TIMEOUT_TYPE_START_TO_CLOSE`` → ``StartToClose`` (None for unset values)."""
+    text = str(value or "").removeprefix(prefix)
+    if not text or text == "UNSPECIFIED":
+        return None
+    return "".join(p.capitalize() for p in text.lower().split("_"))
+
+
+def failure_info(failure: Any, depth: int = 0) -> dict[str, Any] | None:
+    """A Temporal Failure → the whole of it, as ``extra.failure``: ``message``, ``type`` (the application
+    error type, else the failure's kind), ``nonRetryable``, ``details`` (decoded, a list), ``timeoutType``
+    (``StartToClose``, ``ScheduleToClose``, ``ScheduleToStart``, ``Heartbeat``), ``retryState``, ``source``,
+    and its ``cause`` in the same shape (null at the root). The stack trace stays in ``error.stack``."""
+    if not isinstance(failure, dict) or depth > 20:
+        return None
+
+    def part(key: str) -> dict:
+        value = failure.get(key)
+        return value if isinstance(value, dict) else {}
+
+    app, timeout = part("applicationFailureInfo"), part("timeoutFailureInfo")
+    activity, child = part("activityFailureInfo"), part("childWorkflowExecutionFailureInfo")
+    details = app.get("details", timeout.get("lastHeartbeatDetails"))
+    if details is None:
+        details = part("canceledFailureInfo").get("details")
+    retry = activity.get("retryState") or child.get("retryState")
+    return {
+        "message": failure.get("message") or None,
+        "type": (app.get("type") or None) if app else _failure_type(failure),
+        "nonRetryable": bool(app.get("nonRetryable")) if app else None,
+        "details": decode_payloads(details) if details is not None else None,
+        "timeoutType": _enum_word(timeout.get("timeoutType"), "TIMEOUT_TYPE_") if timeout else None,
+        "retryState": _enum_word(retry, "RETRY_STATE_"),
+        "source": failure.get("source") or None,
+        "cause": failure_info(failure.get("cause"), depth + 1),
+    }
+
+
 def _attributes(event: dict) -> dict:
     for key, value in event.items():
         if key.endswith("EventAttributes") and isinstance(value, dict):
@@ -544,6 +619,9 @@ class _History:
         self.activity_keys: dict[str, str] = {}  # activityId -> latest scheduled event id
         self.timers: dict[str, Wait] = {}
         self.count = 0
+        self.started: dict = {}  # the WorkflowExecutionStarted attributes
+        self.started_time: datetime | None = None
+        self.task_failure: dict | None = None  # the last WorkflowTaskFailed since a task completed
 
     def add(self, event: dict) -> None:
         self.count += 1
@@ -554,6 +632,11 @@ class _History:
         self.last_time = when or self.last_time
         if kind == "WorkflowExecutionStarted":
             self.input = unwrap(decode_payloads(attrs.get("input")))
+            self.started, self.started_time = attrs, when
+        elif kind in ("WorkflowTaskFailed", "WorkflowTaskTimedOut"):
+            self.task_failure = event
+        elif kind == "WorkflowTaskCompleted":
+            self.task_failure = None
         elif kind in _CLOSE_EVENTS:
             self.close = event
         elif kind == "WorkflowExecutionCancelRequested":
@@ -567,6 +650,7 @@ class _History:
                 rawStatus="Scheduled",
                 startedAt=when,
                 input=unwrap(decode_payloads(attrs.get("input"))),
+                maxAttempts=_int((attrs.get("retryPolicy") or {}).get("maximumAttempts")) or None,
             )
             self.activity_keys[activity_id] = eid
         elif kind.startswith("ActivityTask"):
@@ -638,8 +722,39 @@ class _History:
             step.status, step.rawStatus, step.completedAt = CANCELLED, raw, when
 
 
-def close_outcome(event: dict, cancel_cause: str | None = None) -> tuple[str, Any, RunError | None, dict]:
-    """(rawStatus, output, error, extra) from a close event."""
+def _timeout_fired(run_start: datetime | None, started: dict) -> tuple[str, float | None]:
+    """Which of a timed-out workflow's timeouts fired — ``execution`` or ``run`` — and its length in seconds.
+
+    The close event does not say; the started event holds both timeouts and the execution's expiration
+    time: the run timeout fired when the run's own deadline (its start + ``workflowRunTimeout``) came before
+    the execution's (``workflowExecutionExpirationTime``); when they coincide (a run timeout defaults to the
+    execution timeout) the execution's is the one named."""
+    run_s = parse_duration_s(started.get("workflowRunTimeout")) or None
+    exec_s = parse_duration_s(started.get("workflowExecutionTimeout")) or None
+    if run_s is None:
+        return "execution", exec_s
+    if exec_s is None:
+        return "run", run_s
+    expires = _time(started.get("workflowExecutionExpirationTime"))
+    if run_start is not None and expires is not None:
+        run_deadline = run_start + timedelta(seconds=run_s)
+        if run_deadline < expires - timedelta(milliseconds=500):
+            return "run", run_s
+        return "execution", exec_s
+    return ("run", run_s) if run_s < exec_s else ("execution", exec_s)
+
+
+def _seconds_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds:g}s"
+
+
+def close_outcome(
+    event: dict, cancel_cause: str | None = None, started: dict | None = None, run_start: datetime | None = None
+) -> tuple[str, Any, RunError | None, dict]:
+    """(rawStatus, output, error, extra) from a close event; ``started``: the WorkflowExecutionStarted
+    attributes (they say which timeout a timed-out run had), ``run_start``: that event's time."""
     kind = short_event_type(event.get("eventType"))
     attrs = _attributes(event)
     raw = _CLOSE_EVENTS.get(kind, "Completed")
@@ -650,8 +765,24 @@ def close_outcome(event: dict, cancel_cause: str | None = None) -> tuple[str, An
         output = unwrap(decode_payloads(attrs.get("result")))
     elif raw == "Failed":
         error = failure_error(attrs.get("failure")) or RunError(message="workflow failed")
+        info = failure_info(attrs.get("failure"))
+        if info is not None:
+            extra["failure"] = info
     elif raw == "TimedOut":
-        error = RunError(message="workflow execution timed out", code="TimedOut")
+        kind, seconds = _timeout_fired(run_start, started or {})
+        length = f" of {_seconds_text(seconds)}" if seconds is not None else ""
+        error = RunError(message=f"the workflow {kind} timeout{length} fired", code="TimedOut")
+        extra["failure"] = {
+            "message": error.message,
+            "type": "Timeout",
+            "nonRetryable": None,
+            "details": None,
+            "timeoutType": "WorkflowExecution" if kind == "execution" else "WorkflowRun",
+            "retryState": _enum_word(attrs.get("retryState"), "RETRY_STATE_"),
+            "source": "Server",
+            "cause": None,
+        }
+        extra["timeoutSeconds"] = seconds
     elif raw == "Terminated":
         reason = attrs.get("reason")
         error = RunError(message=f"terminated: {reason}" if reason else "terminated", code="Terminated")
@@ -664,6 +795,39 @@ def close_outcome(event: dict, cancel_cause: str | None = None) -> tuple[str, An
         if attrs.get("newExecutionRunId"):
             extra["newExecutionRunId"] = attrs["newExecutionRunId"]
     return raw, output, error, extra
+
+
+def task_failure(desc: dict, failed_event: dict | None) -> dict[str, Any] | None:
+    """A workflow task that keeps failing (a bug in workflow code, a non-determinism error): the run stays
+    ``Running`` while the server retries the task. Describe's ``pendingWorkflowTask.attempt`` counts the
+    attempts (above 1 only after a failure); the history keeps the first failure of the streak as a
+    ``WorkflowTaskFailed`` (or ``WorkflowTaskTimedOut``) event — later attempts are not written. None when
+    the current task is not a retry."""
+    pending = desc.get("pendingWorkflowTask")
+    attempt = _int(pending.get("attempt")) if isinstance(pending, dict) else None
+    if attempt is None or attempt < 2:
+        return None
+    attrs = _attributes(failed_event) if failed_event else {}
+    failure = attrs.get("failure") if isinstance(attrs.get("failure"), dict) else None
+    kind = short_event_type(failed_event.get("eventType")) if failed_event else None
+    message = (failure or {}).get("message") or (
+        "the workflow task timed out" if kind == "WorkflowTaskTimedOut" else None
+    )
+    info = failure_info(failure) if failure else None
+    return {
+        "attempt": attempt,
+        "message": message,
+        "type": (info or {}).get("type"),
+        "cause": _enum_word(attrs.get("cause"), "WORKFLOW_TASK_FAILED_CAUSE_")
+        or _enum_word(attrs.get("timeoutType"), "TIMEOUT_TYPE_"),
+        "since": _time(failed_event.get("eventTime")) if failed_event else None,
+        "stack": (failure or {}).get("stackTrace") or None,
+    }
+
+
+def task_failure_warning(problem: dict[str, Any]) -> str:
+    message = (problem.get("message") or "no message").splitlines()[0]
+    return f"the workflow task keeps failing (attempt {problem['attempt']}): {message}"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -686,6 +850,10 @@ class TemporalBackend(HttpBackend):
         super().__init__(profile, ctx, transport=transport)  # an httpx transport, for unit tests
         self.namespace = str(profile.get("namespace") or "default")
         self._identity: str | None = None
+        self._warned: set[str] = set()
+        #: Where each live tail ended when it followed a chain of continue-as-new runs: the exact address of
+        #: the last run, whose state is the chain's (see :meth:`final_run_id`).
+        self._tail_ends: dict[str, str] = {}
 
     # -- plumbing ------------------------------------------------------------------------------------
     def client_options(self) -> dict[str, Any]:
@@ -821,6 +989,9 @@ class TemporalBackend(HttpBackend):
         memo = decode_fields(info.get("memo"))
         if memo:
             extra["memo"] = memo
+        search = decode_fields(info.get("searchAttributes"))
+        if search:
+            extra["searchAttributes"] = search
         return Run(
             runId=str(run_id or ""),
             backend=self.name,
@@ -854,7 +1025,44 @@ class TemporalBackend(HttpBackend):
     # -- get / status ----------------------------------------------------------------------------------
     @reads_answers("the describe of {0}")
     def get_status(self, run_id: str) -> Run:
-        return self._describe_run(run_id)[0]
+        run, desc, workflow_id = self._describe_run(run_id)
+        pending = desc.get("pendingWorkflowTask")
+        if not run.terminal and isinstance(pending, dict) and (_int(pending.get("attempt")) or 0) >= 2:
+            problem = task_failure(desc, self._last_task_failure(workflow_id, run.extra.get("runId"), run_id))
+            if problem is not None:
+                run.extra["workflowTaskFailure"] = problem
+                run.warnings.append(task_failure_warning(problem))
+                self._warn_once(f"{run_id}: {run.warnings[-1]}")
+        return run
+
+    def _warn_once(self, message: str) -> None:
+        """A warning on stderr, once per message (``status --wait`` asks for the status again and again)."""
+        if message not in self._warned:
+            self._warned.add(message)
+            self.ctx.warn(message)
+
+    def _last_task_failure(self, workflow_id: str, execution_run: str | None, subject: str) -> dict | None:
+        """The newest WorkflowTaskFailed/TimedOut event, read backwards until a completed task (then None)."""
+        token: str | None = None
+        seen = 0
+        while seen < 1000:
+            body = self._send(
+                "GET",
+                f"{self._wf(workflow_id)}/history-reverse",
+                subject=subject,
+                params={"execution.runId": execution_run, "maximumPageSize": 50, "nextPageToken": token},
+            )
+            for event in history_events(body, subject):
+                seen += 1
+                kind = short_event_type(event.get("eventType"))
+                if kind in ("WorkflowTaskFailed", "WorkflowTaskTimedOut"):
+                    return event
+                if kind == "WorkflowTaskCompleted":
+                    return None
+            token = body.get("nextPageToken")
+            if not token:
+                return None
+        return None
 
     @reads_answers("the describe and history of {0}")
     def get_run(self, run_id: str) -> Run:
@@ -884,7 +1092,9 @@ class TemporalBackend(HttpBackend):
                 history.close = events[-1]
         run.input = history.input
         if history.close is not None:
-            raw, run.output, run.error, extra = close_outcome(history.close, history.cancel_cause)
+            raw, run.output, run.error, extra = close_outcome(
+                history.close, history.cancel_cause, history.started, history.started_time
+            )
             run.extra.update(extra)
             if run.rawStatus != raw:  # describe raced the close: the close event wins
                 run.rawStatus, run.status = raw, normalized_status(raw)
@@ -911,7 +1121,21 @@ class TemporalBackend(HttpBackend):
             )
             if pending.get("lastFailure"):
                 step.error = failure_error(pending.get("lastFailure"))
+            step.maxAttempts = (
+                _int(pending.get("maximumAttempts"))
+                or step.maxAttempts
+                or _int(((pending.get("activityOptions") or {}).get("retryPolicy") or {}).get("maximumAttempts"))
+            )
+            step.maxAttempts = step.maxAttempts or None  # 0: unlimited
+            step.nextAttemptAt = _time(pending.get("nextAttemptScheduleTime"))
         run.steps = list(history.steps.values())
+        problem = task_failure(desc, history.task_failure) if not run.terminal else None
+        if problem is not None:
+            run.extra["workflowTaskFailure"] = problem
+            run.warnings.append(task_failure_warning(problem))
+        continued_from = history.started.get("continuedExecutionRunId")
+        if continued_from:
+            run.extra["continuedExecutionRunId"] = continued_from
         for wait in history.timers.values():
             if wait.status == WAITING and run.terminal:
                 wait.status, wait.completedAt = CANCELLED, run.completedAt
@@ -1005,11 +1229,12 @@ class TemporalBackend(HttpBackend):
         visibility = build_query(query)
         if isinstance(visibility, _Nothing):
             return RunPage([], None, False)
+        token = page_token(query.cursor, visibility) if query.cursor else None
         try:
             body = self._send(
                 "GET",
                 f"{self._ns()}/workflows",
-                params={"query": visibility, "pageSize": query.limit, "nextPageToken": query.cursor},
+                params={"query": visibility, "pageSize": query.limit, "nextPageToken": token},
             )
         except UsageError as exc:
             if query.cursor and "page_token" in exc.message:
@@ -1027,8 +1252,59 @@ class TemporalBackend(HttpBackend):
         if not isinstance(executions, list) or not all(isinstance(info, dict) for info in executions):
             raise UnavailableError("Temporal answered the list of workflows without a list of execution objects")
         runs = [self._run(info) for info in executions]
+        self._address_older(runs)
         token = body.get("nextPageToken") or None
-        return RunPage(runs, token, bool(token))
+        return RunPage(runs, cursor_for(visibility, token) if token else None, bool(token))
+
+    def _page(self, visibility: str, size: int, token: str | None = None) -> tuple[list[Run], str | None]:
+        """One page of a visibility query as runs (ids not yet addressed), and the next page token."""
+        body = self._send(
+            "GET", f"{self._ns()}/workflows", params={"query": visibility, "pageSize": size, "nextPageToken": token}
+        )
+        executions = body.get("executions") or []
+        if not isinstance(executions, list) or not all(isinstance(info, dict) for info in executions):
+            raise UnavailableError("Temporal answered the list of workflows without a list of execution objects")
+        return [self._run(info) for info in executions], body.get("nextPageToken") or None
+
+    def _address_older(self, runs: list[Run]) -> None:
+        """Give every execution that is not the latest of its workflow id the ``WORKFLOW_ID:RUN_ID`` form, so
+        that each printed id resolves to the row it came from (a bare id means the latest execution).
+
+        A running execution is the latest of its id (an id has at most one open execution). For a closed
+        one, one visibility query asks which ids have an execution started at or after it other than itself;
+        an id whose answer does not come back in full keeps the exact form (it always resolves)."""
+        candidates: dict[str, Run] = {}
+        running = {r.workflowId for r in runs if r.rawStatus == "Running"}
+        for run in runs:
+            workflow_id, execution = run.workflowId, run.extra.get("runId")
+            if not workflow_id or not execution or run.rawStatus in ("Running", "ContinuedAsNew"):
+                continue
+            if workflow_id in candidates or workflow_id in running:
+                run.runId = f"{workflow_id}:{execution}"  # a newer row of the same id is on this page
+                continue
+            candidates[workflow_id] = run
+        newer: set[str] = set()
+        unresolved = False
+        for chunk in _chunks(list(candidates.values()), 50):
+            clauses = []
+            for run in chunk:
+                clause = (
+                    f"WorkflowId = {quote_value(run.workflowId or '')} AND RunId != {quote_value(run.extra['runId'])}"
+                )
+                if run.createdAt is not None:
+                    clause += f" AND StartTime >= {quote_value(query_time(run.createdAt))}"
+                clauses.append(f"({clause})")
+            token: str | None = None
+            for _page in range(10):
+                found, token = self._page(" OR ".join(clauses), 1000, token)
+                newer.update(r.workflowId for r in found if r.workflowId)
+                if not token:
+                    break
+            else:
+                unresolved = unresolved or bool(token)
+        for workflow_id, run in candidates.items():
+            if workflow_id in newer or unresolved:
+                run.runId = f"{workflow_id}:{run.extra['runId']}"
 
     # -- counts ----------------------------------------------------------------------------------------
     @reads_answers("the workflow counts")
@@ -1046,22 +1322,102 @@ class TemporalBackend(HttpBackend):
                 raise UsageError("no groups in the answer")  # a server that ignored GROUP BY
         except UsageError:
             total = 0
-            for status, raws in _BY_NORMALIZED.items():
+            apart = {}
+            groups_by_key = [
+                (status, tuple(r for r in raws if r not in APART)) for status, raws in _BY_NORMALIZED.items()
+            ]
+            for key, raws in groups_by_key + [(raw, (raw,)) for raw in APART]:
                 if not raws:
                     continue
                 clause = "ExecutionStatus IN (" + ", ".join(quote_value(r) for r in raws) + ")"
                 answer = self._send(
                     "GET", f"{self._ns()}/workflow-count", params={"query": f"{base} AND {clause}" if base else clause}
                 )
-                counts[status] = _int(answer.get("count")) or 0
-                total += counts[status]
-            return Counts(counts, total, workflow)
+                number = _int(answer.get("count")) or 0
+                if key in APART:
+                    apart[key] = number
+                else:
+                    counts[key] = number
+                    total += number
+            return Counts(counts, total, workflow, apart=apart)
+        apart = {raw: 0 for raw in APART}
         for group in groups or []:
             values = group.get("groupValues") or []
             raw = raw_status(decode_payload(values[0])) if values else None
+            if raw in APART:
+                apart[raw] += _int(group.get("count")) or 0
+                continue
             status = normalized_status(raw)
             counts[status] = counts.get(status, 0) + (_int(group.get("count")) or 0)
-        return Counts(counts, _int(body.get("count")) or sum(counts.values()), workflow)
+        answered = _int(body.get("count"))
+        total = answered - sum(apart.values()) if answered is not None else sum(counts.values())
+        return Counts(counts, total, workflow, apart=apart)
+
+    # -- the dashboard's runs --------------------------------------------------------------------------
+    @reads_answers("the list of workflows")
+    def recent_runs(self, limit: int = 10, workflow: str | None = None) -> list[Run]:
+        """The ``limit`` runs started last, newest first. Temporal lists running executions first (newest
+        first) and then closed ones by close time, and refuses ``ORDER BY``; so: the newest running ones, the
+        most recently closed ones, and then every closed one started since the ``limit``-th newest start
+        among those (a run started later closed later still, or is running), merged by start time."""
+        base = f"WorkflowType = {quote_value(workflow)} AND " if workflow else ""
+        running, _ = self._page(base + "ExecutionStatus = 'Running'", limit)
+        closed, _ = self._page(base + "ExecutionStatus != 'Running'", limit)
+        far = datetime.min.replace(tzinfo=timezone.utc)
+        merged = sorted(running + closed, key=lambda r: r.createdAt or far, reverse=True)
+        oldest = merged[limit - 1].createdAt if len(merged) >= limit else None
+        if oldest is not None:
+            since = quote_value(query_time(oldest))
+            closed, token = [], None
+            for _page in range(10):
+                found, token = self._page(base + f"ExecutionStatus != 'Running' AND StartTime >= {since}", 1000, token)
+                closed.extend(found)
+                if not token:
+                    break
+            merged = sorted(running + closed, key=lambda r: r.createdAt or far, reverse=True)
+        recent = merged[:limit]
+        self._address_older(recent)
+        return recent
+
+    @reads_answers("the latest failures")
+    def recent_failures(self, limit: int = 5, workflow: str | None = None) -> list[Run]:
+        """The last failed and timed-out runs (newest close first), each with its error read from its close
+        event — visibility rows carry no failure."""
+        base = f"WorkflowType = {quote_value(workflow)} AND " if workflow else ""
+        failed, _ = self._page(base + "ExecutionStatus IN ('Failed', 'TimedOut')", limit)
+        self._address_older(failed)
+        for run in failed:
+            workflow_id, execution = run.workflowId or run.runId, run.extra.get("runId")
+            try:
+                body = self._send(
+                    "GET",
+                    f"{self._wf(workflow_id)}/history",
+                    subject=run.runId,
+                    params={
+                        "execution.runId": execution,
+                        "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT",
+                    },
+                )
+            except (NotFoundError, UsageError):
+                continue  # deleted meanwhile, or an id the HTTP API cannot address: shown without a message
+            events = history_events(body, run.runId)
+            if events:
+                started = {}
+                if short_event_type(events[-1].get("eventType")) == "WorkflowExecutionTimedOut":
+                    started = self._started_attributes(workflow_id, execution, run.runId)
+                _raw, _output, run.error, extra = close_outcome(events[-1], None, started, run.createdAt)
+                run.extra.update(extra)
+        return failed
+
+    def _started_attributes(self, workflow_id: str, execution: str | None, subject: str) -> dict:
+        body = self._send(
+            "GET",
+            f"{self._wf(workflow_id)}/history",
+            subject=subject,
+            params={"execution.runId": execution, "maximumPageSize": 1},
+        )
+        events = history_events(body, subject)
+        return _attributes(events[0]) if events else {}
 
     # -- cancel ----------------------------------------------------------------------------------------
     @reads_answers("a cancel")
@@ -1111,14 +1467,16 @@ class TemporalBackend(HttpBackend):
                 "Temporal runs have no output stream; tail reads the event history", hint="drop --stream"
             )
         after = 0
+        execution: str | None = None
         if request.offset not in (None, ""):
-            text = str(request.offset).rsplit(":", 1)[-1]
-            if not text.isdigit():
+            head, _sep, text = str(request.offset).rpartition(":")
+            if not text.isdigit() or (head and not _UUID.match(head)):
                 raise UsageError(
                     f"invalid --offset {request.offset!r} for Temporal",
-                    hint="use an event id printed by wfctl tail (a number)",
+                    hint="use an offset printed by wfctl tail: an event id, or RUN_ID:EVENT_ID for a later run "
+                    "of a continue-as-new chain",
                 )
-            after = int(text)
+            after, execution = int(text), head or None
         last = request.last
         first_index = None
         if request.start_index is not None:
@@ -1126,18 +1484,38 @@ class TemporalBackend(HttpBackend):
                 last = -request.start_index if last is None else min(last, -request.start_index)
             else:
                 first_index = request.start_index
-        return self._tail(run_id, after, first_index, last, list(request.types), request.live)
+        return self._tail(run_id, after, first_index, last, list(request.types), request.live, execution)
+
+    def final_run_id(self, run_id: str) -> str:
+        """The id whose state ends a tail of ``run_id``: after a live tail that followed a chain of
+        continue-as-new runs, the exact address of the chain's last run (else ``run_id`` itself)."""
+        return self._tail_ends.get(run_id, run_id)
 
     def _tail(
-        self, run_id: str, after: int, first_index: int | None, last: int | None, types: list[str], live: bool
+        self,
+        run_id: str,
+        after: int,
+        first_index: int | None,
+        last: int | None,
+        types: list[str],
+        live: bool,
+        execution: str | None = None,
     ) -> Iterator[Event]:
+        """The events of one execution; live, those of every run it continues as, to the end of the chain.
+
+        Events of a run reached through the chain (or named by an ``--offset RUN_ID:N``) carry that run's
+        exact address as ``runId`` and ``RUN_ID:EVENT_ID`` as offset (event ids start again at 1 in each
+        run), so a resumed tail starts in the right run."""
         workflow_id, execution_run = split_address(run_id)
         history_length = None
-        if live or execution_run is not None:
+        if live or execution_run is not None or execution is not None:
             # Pin the execution so a reconnect (or a continue-as-new) never switches runs under us.
             run, _desc, workflow_id = self._describe_run(run_id)
             execution_run = run.extra.get("runId")
             history_length = run.extra.get("historyLength")
+        qualified = False
+        if execution is not None and execution != execution_run:
+            execution_run, history_length, qualified = execution, None, True
         names: dict[str, tuple[str | None, str | None]] = {}  # scheduledEventId -> (activityId, type)
 
         def wanted(event: Event) -> bool:
@@ -1149,23 +1527,40 @@ class TemporalBackend(HttpBackend):
             )
 
         if last is not None and not live:
-            yield from self._tail_last(run_id, workflow_id, execution_run, last, wanted)
+            subject = f"{workflow_id}:{execution_run}" if qualified else run_id
+            for event in self._tail_last(subject, workflow_id, execution_run, last, wanted):
+                if qualified:
+                    event.offset = f"{execution_run}:{event.index}"
+                yield event
             return
         # Live with --last N: keep the last N of the events that existed when the tail began (the
         # execution's historyLength), then print everything new. deque(maxlen=0) makes --last 0 "new only".
         buffer: deque[Event] | None = deque(maxlen=last) if last is not None else None
-        for raw in self._history_stream(run_id, workflow_id, execution_run, live):
-            event = self._event(run_id, raw, names)
-            if wanted(event):
-                if buffer is None:
-                    yield event
-                else:
-                    buffer.append(event)
-            if buffer is not None and history_length is not None and (event.index or 0) >= history_length:
+        while True:
+            subject = f"{workflow_id}:{execution_run}" if qualified else run_id
+            next_run: str | None = None
+            for raw in self._history_stream(subject, workflow_id, execution_run, live):
+                event = self._event(subject, raw, names)
+                if qualified:
+                    event.offset = f"{execution_run}:{event.index}"
+                if event.type == "WorkflowExecutionContinuedAsNew":
+                    next_run = _attributes(raw).get("newExecutionRunId") or None
+                if wanted(event):
+                    if buffer is None:
+                        yield event
+                    else:
+                        buffer.append(event)
+                if buffer is not None and history_length is not None and (event.index or 0) >= history_length:
+                    yield from buffer
+                    buffer = None
+            if buffer is not None:
                 yield from buffer
                 buffer = None
-        if buffer is not None:
-            yield from buffer
+            if not (live and next_run):
+                break
+            # Follow the chain: every event of the next run (filters by position applied to the first only).
+            execution_run, qualified, after, first_index, names = next_run, True, 0, None, {}
+            self._tail_ends[run_id] = f"{workflow_id}:{execution_run}"
 
     def _history_stream(self, run_id: str, workflow_id: str, execution_run: str | None, live: bool) -> Iterator[dict]:
         """History events in order, each once; live: long-poll until the close event."""
@@ -1275,6 +1670,8 @@ class TemporalBackend(HttpBackend):
             step_name = (attrs.get("workflowType") or {}).get("name")
         elif kind.startswith("Timer"):
             correlation = attrs.get("timerId")
+        elif kind in ("WorkflowExecutionSignaled", "SignalExternalWorkflowExecutionInitiated"):
+            step_name = attrs.get("signalName")  # the line names the signal (display only, like a step's name)
         return Event(
             runId=run_id,
             offset=str(event_id) if event_id is not None else None,
