@@ -36,8 +36,10 @@ def dashboard(
     backend = rt.backend(DASHBOARD)
     out = rt.out
     if once or out.format == "json" or not (live or (out.tty and out.format == "table")):
+        from ..backends.dashboard import latest_failures
+
         counts = backend.counts(workflow)
-        rt.render.counts(counts, backend.recent_runs(recent, workflow))
+        rt.render.counts(counts, backend.recent_runs(recent, workflow), latest_failures(backend, workflow=workflow))
         return
     rt.render.live_dashboard(
         backend,

@@ -66,7 +66,7 @@ def tail(
     """Print a run's events and exit; with --live follow until the run ends. The exit code tells the run's
     state, like 'status' (12: not finished)."""
     from ..backends.base import TAIL, TailRequest
-    from ..errors import ExitCode, UsageError
+    from ..errors import ExitCode, UnavailableError, UsageError
     from ..interrupts import deferred
     from ..waiting import exit_code_for
 
@@ -110,19 +110,34 @@ def tail(
         batches=printer.batches,
     )
     footer = live and rt.out.format == "table" and rt.out.tty
+
+    def resume_command() -> str | None:
+        if printer.offset is None:
+            return None
+        again = ["wfctl", "tail", run_id] + (["--live"] if live else [])
+        if stream is not None:
+            again.append(f"--stream={stream}" if stream else "--stream")
+        return shlex.join(again + ["--offset", printer.offset])
+
     try:
         with deferred():  # Ctrl-C never lands between a printed line and its offset
             _follow(backend, run_id, request, printer, footer=footer, streaming=streaming)
     except KeyboardInterrupt:
         printer.status_footer(None)
-        if printer.offset is not None:
-            again = ["wfctl", "tail", run_id] + (["--live"] if live else [])
-            if stream is not None:
-                again.append(f"--stream={stream}" if stream else "--stream")
-            rt.note("interrupted; resume with: " + shlex.join(again + ["--offset", printer.offset]))
+        if resume_command() is not None:
+            rt.note("interrupted; resume with: " + str(resume_command()))
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    # Reconcile the final state with the engine before choosing the exit code: 0 only for a completed run.
-    final = backend.get_status(run_id) if backend.supports("status") else None
+    except UnavailableError as exc:
+        # The engine went away mid-tail: the error says where to resume once it is back.
+        printer.status_footer(None)
+        again = resume_command()
+        if again is not None and "--offset" not in (exc.hint or ""):
+            exc.hint = (exc.hint + "; " if exc.hint else "") + "resume with: " + again
+        raise
+    # Reconcile the final state with the engine before choosing the exit code: 0 only for a completed run. A
+    # tail that followed a run into the runs it continued as (Temporal's continue-as-new) ends with the last.
+    final_id = backend.final_run_id(run_id) if hasattr(backend, "final_run_id") else run_id
+    final = backend.get_status(final_id) if backend.supports("status") else None
     printer.end(final.status if final else None)
     if final is not None:
         raise typer.Exit(int(exit_code_for([final])))
@@ -133,7 +148,17 @@ def _follow(backend: Any, run_id: str, request: Any, printer: Any, *, footer: bo
     from ..output import human_duration
 
     started = time.monotonic()
-    status, checked = "…", 0.0
+    state = {"status": "…"}
+    checked = 0.0
+
+    def text() -> str:  # made when drawn: the elapsed time keeps going while no event arrives
+        return (
+            f"{run_id} · {state['status']} · {human_duration(time.monotonic() - started)} · "
+            f"{printer.count} {'chunks' if streaming else 'events'}"
+        )
+
+    if footer:
+        printer.status_footer(text)
     for item in backend.tail(run_id, request):
         printer.item(item)
         if footer:
@@ -141,13 +166,10 @@ def _follow(backend: Any, run_id: str, request: Any, printer: Any, *, footer: bo
             if now - checked >= 2.0:  # the run's status, at most every 2 s (terminals only)
                 checked = now
                 try:
-                    status = backend.get_status(run_id).status
+                    state["status"] = backend.get_status(run_id).status
                 except Exception:  # the footer is decoration: never let it end the tail
                     pass
-            printer.status_footer(
-                f"{run_id} · {status} · {human_duration(now - started)} · "
-                f"{printer.count} {'chunks' if streaming else 'events'}"
-            )
+            printer.status_footer(text)
 
 
 def _check_types(patterns: List[str], known: frozenset, label: str) -> None:

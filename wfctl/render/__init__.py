@@ -17,7 +17,7 @@ module; the views and the tail printer reach it through the Flue event classes (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from .. import output
 from ..interrupts import critical
@@ -250,14 +250,17 @@ class Renderer:
         return TailPrinter(self, run_id, stream=stream)
 
     # -- dashboard -----------------------------------------------------------------
-    def counts(self, counts: Counts, recent: Sequence[Run] = ()) -> None:
+    def counts(self, counts: Counts, recent: Sequence[Run] = (), failures: Sequence[Run] | None = None) -> None:
+        """The dashboard's snapshot: counts, recent runs and (their own query) the latest failures."""
         if self.fmt in ("json", "jsonl"):
             doc = {
                 "counts": counts.counts,
                 "total": counts.total,
                 "workflow": counts.workflow,
                 "capped": counts.capped,
+                "apart": counts.apart,
                 "recent": [r.to_json() for r in recent],
+                "failures": [r.to_json() for r in (failures or [])],
             }
             output.write_json(doc) if self.fmt == "json" else output.write_jsonl(doc)
         elif self.fmt in ("plain", "id"):
@@ -268,9 +271,10 @@ class Renderer:
             output.write_tsv(
                 [[status, f"{n}{plus(status)}"] for status, n in counts.counts.items()]
                 + [["total", f"{counts.total}{plus('total')}"]]
+                + [[word, str(n)] for word, n in counts.apart.items()]
             )
         else:
-            self.views.counts_snapshot(counts, recent)
+            self.views.counts_snapshot(counts, recent, failures)
 
     def live_dashboard(
         self, backend: "Backend", profile: Any, *, workflow: str | None, interval: float, recent: int, lines: bool
@@ -445,7 +449,7 @@ class TailPrinter:
         if flush:
             output.out().flush()
 
-    def status_footer(self, text: str | None) -> None:
+    def status_footer(self, text: "str | Callable[[], str] | None") -> None:
         if self.r.fmt == "table" and self.r.opts.tty:
             self.r.views.footer(text)
 

@@ -42,6 +42,8 @@ def bars(counts: Counts, width: int) -> Table:
     table.add_row(
         Text("total", style="bold"), Text(f"{counts.total}{'+' if counts.capped else ''}", style="bold"), Text("")
     )
+    for word, n in counts.apart.items():  # the engine's own statuses counted apart (not in the total)
+        table.add_row(Text(clean(word), style="dim"), Text(str(n), style="dim"), Text("not in total", style="dim"))
     return table
 
 
@@ -76,6 +78,7 @@ def recent_table(
 
 
 def failures(runs: Sequence[Run], width: int, limit: int = 5) -> Table | Text:
+    """The failed ones of ``runs`` (the backend's latest failures, or failing that the recent runs)."""
     failed = [r for r in runs if r.status == "failed"][:limit]
     if not failed:
         return Text("no recent failures", style="dim")
@@ -99,6 +102,7 @@ def snapshot(
     header: str | None = None,
     changed: frozenset[str] | set[str] = frozenset(),
     history: Sequence[Run] = (),
+    latest_failures: Sequence[Run] | None = None,
 ) -> Group:
     now_ = now()
     parts: list[Any] = []
@@ -113,7 +117,7 @@ def snapshot(
     parts.append(Text("Recent runs", style="bold"))
     parts.append(recent_table(recent, opts, changed, width=width) if recent else Text("no runs", style="dim"))
     parts.append(Text("Latest failures", style="bold"))
-    parts.append(failures(recent, width))
+    parts.append(failures(recent if latest_failures is None else latest_failures, width))
     return Group(*parts)
 
 

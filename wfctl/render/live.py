@@ -20,6 +20,12 @@ def _poll(backend: "Backend", workflow: str | None, recent: int) -> tuple[Any, l
     return backend.counts(workflow), backend.recent_runs(max(recent, 50), workflow)
 
 
+def _failures(backend: "Backend", workflow: str | None) -> list[Run]:
+    from ..backends.dashboard import latest_failures
+
+    return latest_failures(backend, workflow=workflow)
+
+
 def run_dashboard(
     backend: "Backend",
     profile: Any,
@@ -95,7 +101,14 @@ def _screen(
                 changed = {rid for rid, at in changed_at.items() if now - at < max(3 * interval, 5)}
                 live.update(
                     snapshot(
-                        counts, runs[:recent], opts, width=console.width, header=header(), changed=changed, history=runs
+                        counts,
+                        runs[:recent],
+                        opts,
+                        width=console.width,
+                        header=header(),
+                        changed=changed,
+                        history=runs,
+                        latest_failures=_failures(backend, workflow),
                     ),
                     refresh=True,
                 )

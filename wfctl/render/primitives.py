@@ -56,9 +56,19 @@ def status_text(status: str | None, raw: str | None = None, waiting: WaitingFor 
     text = Text(f"{STATUS_ICON.get(status, '?')} {status}", style=STATUS_STYLE.get(status, ""))
     if waiting is not None and status == "waiting":
         text.append(f" ({clean(waiting.kind)})", style=STATUS_STYLE["waiting"])
-    elif raw and raw.lower() != status:
+    elif raw and not same_word(raw, status):
         text.append(f" ({clean(raw)})", style="dim")
     return text
+
+
+def same_word(raw: str, status: str) -> bool:
+    """Whether the engine's word says no more than the normalized status (``Completed``, ``IN-PROGRESS`` for
+    ``in_progress``, ``Canceled`` for ``cancelled``): then it is not shown beside it."""
+
+    def squash(word: str) -> str:
+        return "".join(c for c in word.lower() if c.isalnum()).replace("cancelled", "canceled")
+
+    return squash(raw) == squash(status)
 
 
 def until_text(when: datetime | None, mode: str) -> Text:
@@ -95,6 +105,14 @@ def clean_lines(text: str) -> list[str]:
     return [clean(line) for line in text.splitlines()] or [""]
 
 
+def _word(raw: str | None) -> str | None:
+    """The engine's status word when it is a plain word short enough for a list's status column (anything
+    else is shown by ``get`` and ``status``, where it can give way)."""
+    if raw and len(raw) <= 24 and raw[0].isalpha() and all(c.isascii() and (c.isalnum() or c in "_-") for c in raw):
+        return raw
+    return None
+
+
 def run_columns(
     runs: Sequence[Run],
     opts: OutputOptions,
@@ -109,7 +127,8 @@ def run_columns(
     columns = [
         Column("RUN ID", [t(r.runId, "reverse" if r.runId in changed else "") for r in runs], rank=0, fold=True),
         Column("WORKFLOW", [t(workflow_label(r)) for r in runs], flex=True, rank=3, min=8),
-        Column("STATUS", [status_text(r.status, waiting=r.waitingFor) for r in runs], rank=1),
+        # The engine's word beside the normalized one where it says more (Terminated, ContinuedAsNew, TimedOut).
+        Column("STATUS", [status_text(r.status, _word(r.rawStatus), waiting=r.waitingFor) for r in runs], rank=1),
         Column(
             "CREATED",
             [Text(format_time(r.createdAt, opts.time), style="" if r.createdAt else "dim") for r in runs],

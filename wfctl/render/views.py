@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rich import box
 from rich.cells import cell_len
@@ -30,6 +30,7 @@ from .primitives import (
     clean_lines,
     make_console,
     run_columns,
+    same_word,
     short,
     status_text,
     summarize,
@@ -124,7 +125,7 @@ class RichViews:
         # status already says on what it waits (``◑ waiting (sleep)``), in place of the engine's word.
         raws = [
             Text(f"({clean(r.rawStatus)})", style="dim")
-            if r.rawStatus and r.rawStatus.lower() != r.status and not (r.status == "waiting" and r.waitingFor)
+            if r.rawStatus and not same_word(r.rawStatus, r.status) and not (r.status == "waiting" and r.waitingFor)
             else Text()
             for r in runs
         ]
@@ -159,6 +160,8 @@ class RichViews:
         if run.workflowId:
             head.add_row("Workflow ID", t(run.workflowId))
         head.add_row("Status", status_text(run.status, run.rawStatus))
+        for warning in run.warnings:
+            head.add_row(Text("Warning", style="bold yellow"), Text(clean(warning), style="yellow"))
         if run.waitingFor is not None:
             head.add_row("Waiting", self._waiting(run.waitingFor))
             if run.waitingFor.hint:
@@ -347,13 +350,23 @@ class RichViews:
             name = t(short_name(step.stepName) or step.stepId)
             if step.status == "failed" and step.error and step.error.message:
                 name.append("  " + clean(step.error.message.splitlines()[0]), style="red")
+            elif step.status in ("pending", "running") and step.error and step.error.message:
+                # retrying: when the next attempt is due, and the last attempt's failure (cut first)
+                name.append("  retrying", style="yellow")
+                if step.nextAttemptAt is not None:
+                    name.append(" (next ", style="dim")
+                    name.append_text(self._next_attempt(step.nextAttemptAt))
+                    name.append(")", style="dim")
+                name.append(": " + clean(step.error.message.splitlines()[0]), style="yellow")
             icons.append(
                 Text(
                     STATUS_ICON.get(step.status or "unknown", "?"), style=STATUS_STYLE.get(step.status or "unknown", "")
                 )
             )
             names.append(name)
-            attempts.append(t(step.attempt))
+            attempts.append(
+                t(f"{step.attempt}/{step.maxAttempts}" if step.attempt and step.maxAttempts else step.attempt)
+            )
             starts.append(Text("+" + human_duration(offset) if offset is not None else "-"))
             durations.append(Text(human_duration(duration) if duration is not None else "-"))
             bars.append(bar)
@@ -366,6 +379,13 @@ class RichViews:
             Column("TIMELINE", bars, rank=5),
         ]
         return layout_table(columns, self.width)
+
+    def _next_attempt(self, when: datetime) -> Text:
+        """When a retrying step's next attempt is due: ``in 3s`` (or ``due 2s ago``), else the time."""
+        if self.opts.time == "relative":
+            rel = format_time(when, "relative")
+            return Text(rel if rel.startswith("in ") else f"due {rel}", style="cyan")
+        return Text(format_time(when, self.opts.time), style="cyan")
 
     # -- tail -------------------------------------------------------------------
     def tail_line(self, item: Event | Chunk) -> None:
@@ -475,8 +495,10 @@ class RichViews:
         else:
             whole_line(console, line)
 
-    def footer(self, text: str | None) -> None:
-        """A one-line live status footer on terminals (removed with ``None``)."""
+    def footer(self, text: "str | Callable[[], str] | None") -> None:
+        """A one-line live status footer on terminals (removed with ``None``). Given a function instead of a
+        text, the footer asks it again every second, so a footer that shows elapsed time keeps time while
+        nothing else happens (a tail waiting for events)."""
         from rich.live import Live
 
         if text is None:
@@ -485,14 +507,31 @@ class RichViews:
                 self._footer_live.stop()
                 self._footer_live = None
             return
+        content: Any = _Ticking(text) if callable(text) else Text(text, style="dim")
         if self._footer_live is None:
-            self._footer_live = Live(Text(text, style="dim"), console=self.console, transient=True, auto_refresh=False)
+            self._footer_live = Live(
+                content,
+                console=self.console,
+                transient=True,
+                auto_refresh=callable(text),
+                refresh_per_second=1,
+            )
             self._footer_live.start()
-        self._footer_live.update(Text(text, style="dim"), refresh=True)
+        self._footer_live.update(content, refresh=True)
 
     # -- dashboard snapshot -----------------------------------------------------------
-    def counts_snapshot(self, counts: Counts, recent: Sequence[Run]) -> None:
-        self.console.print(snapshot(counts, recent, self.opts, width=self.console.width))
+    def counts_snapshot(self, counts: Counts, recent: Sequence[Run], failures: Sequence[Run] | None = None) -> None:
+        self.console.print(snapshot(counts, recent, self.opts, width=self.console.width, latest_failures=failures))
+
+
+class _Ticking:
+    """A footer whose text is made when it is drawn (Rich's refresh thread draws it every second)."""
+
+    def __init__(self, make: "Callable[[], str]") -> None:
+        self.make = make
+
+    def __rich__(self) -> Text:
+        return Text(clean(self.make()), style="dim")
 
 
 def _is_start(kind: str) -> bool:
