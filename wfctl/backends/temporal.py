@@ -14,9 +14,13 @@ Decisions
   id, whose run id is reported in ``extra["runId"]``. ``WORKFLOW_ID:RUN_ID`` (a colon and a UUID-shaped run
   id at the end) addresses one exact execution; if no such execution exists, the whole string is tried as a
   workflow id (ids may contain colons). ``Run.runId`` always echoes the id it was addressed by, so waiting
-  and caching keep working. ``list`` prints bare workflow ids, except for executions that ended
-  ``ContinuedAsNew`` (never the latest of their id), which it prints as ``WORKFLOW_ID:RUN_ID``. Ids with a
-  ``/`` cannot be addressed through the HTTP API's path routes (they still appear in ``list``).
+  and caching keep working. ``list`` (and the dashboard) print a bare workflow id only for the latest
+  execution of that id; every older one — ended ``ContinuedAsNew``, or an earlier execution of a reused id —
+  is printed as ``WORKFLOW_ID:RUN_ID``, so that each printed id resolves to the row it came from. A running
+  execution is the latest of its id; for a closed one, one visibility query per page asks which ids have an
+  execution started at or after it (``RunId !=`` itself); when that answer is not complete the exact form is
+  used (it always resolves). Ids with a ``/`` cannot be addressed through the HTTP API's path routes (they
+  still appear in ``list``).
 * **Mapping.** ``workflowName`` = workflow type; ``rawStatus`` = the short status word (``Running``,
   ``ContinuedAsNew``, ...); ``createdAt`` = start time, ``startedAt`` = execution time (later than the start
   with a start delay or cron backoff), ``completedAt`` = close time. ``input``/``output`` are the decoded
@@ -34,7 +38,23 @@ Decisions
   retrying, ``Started``, ``CancelRequested`` → running; ``rawStatus`` keeps the state),
   and every timer as a wait (``correlationId`` = timer id, ``resumeAt`` = start + ``startToFireTimeout``;
   ``waiting`` until fired → ``completed`` or cancelled → ``cancelled``). If the history already holds the
-  close event while describe still said Running, the close event wins. ``get_status`` is describe only.
+  close event while describe still said Running, the close event wins. ``get_status`` is describe only
+  (and, for a failing workflow task, the newest events read backwards).
+* **The whole failure.** ``error`` keeps message (+ root cause), type as ``code`` and stack; ``extra.failure``
+  has the rest of it, cause by cause: ``type``, ``nonRetryable``, ``details`` (decoded), ``timeoutType``,
+  ``retryState``, ``source``. A timed-out workflow says which timeout fired: the close event does not, so the
+  started event's ``workflowRunTimeout`` and ``workflowExecutionExpirationTime`` decide (the run's deadline
+  before the execution's → the run timeout; equal → the execution timeout), in ``error.message`` ("the workflow
+  run timeout of 1s fired"), ``extra.failure.timeoutType`` (``WorkflowExecution``/``WorkflowRun``) and
+  ``extra.timeoutSeconds``. Activity timeouts are ``TimeoutStartToClose`` etc. as code.
+* **Stuck runs.** A workflow task that keeps failing leaves the run ``Running``: when describe's
+  ``pendingWorkflowTask.attempt`` is 2 or more, the failure (the history keeps only the streak's first
+  ``WorkflowTaskFailed``; later attempts are not written) is ``extra.workflowTaskFailure`` (attempt, message,
+  type, cause, since, stack) and a sentence in ``Run.warnings``; ``status`` writes it as a warning on stderr,
+  once per process. A retrying activity's step has ``maxAttempts`` (null: unlimited) and ``nextAttemptAt``
+  (describe's ``nextAttemptScheduleTime``) besides its attempt and last failure.
+* **Continue-as-new chains.** ``get`` of a run links both ways: ``extra.continuedExecutionRunId`` (the run it
+  continued from, from its started event) and ``extra.newExecutionRunId`` (the run it continued as).
 * **list.** ``--status`` (normalized words map onto Temporal's: ``completed`` = Completed + ContinuedAsNew,
   ``failed`` = Failed + TimedOut, ``cancelled`` = Canceled + Terminated; a raw word — ``Completed``,
   ``canceled``, ``timed_out``, ``WORKFLOW_EXECUTION_STATUS_FAILED`` — means that one status; ``pending`` and
@@ -44,6 +64,9 @@ Decisions
   cursor is the server's ``nextPageToken``. Temporal lists in a fixed order (running first, then by close
   time, newest first) and rejects ``ORDER BY``, so ``--sort asc`` ends with exit 6 (unsupported) rather than
   sorting one page and pretending the whole listing is ordered.
+  The cursor is the page token behind a fingerprint of the visibility query (filters, not ``--limit``): a
+  cursor given with other filters is a usage error (exit 2) rather than a page of another listing. List rows
+  carry their decoded search attributes (``extra.searchAttributes``) as ``get`` does.
 * **Waiting.** A Temporal run is never ``waiting`` and its ``waitingFor`` is null (docs/architecture.md,
   "Waiting runs"): visibility (``list``, the dashboard's counts) and describe (``status``) do not show timers,
   only ``get``'s history does (its Sleeps), and a pending timer may be a ``wait_condition`` timeout while the
@@ -66,11 +89,20 @@ Decisions
   (``activity``, ``timer_fired``, ``failed``); ``--last N`` keeps the last N matching events (read
   backwards when not live); ``--start-index N`` keeps events from id N (negative = the last -N).
   ``--live`` long-polls with ``waitNewEvent`` until the close event, resuming with the last page token
-  after a dropped connection and never yielding an event twice. A live tail follows one execution: after
-  ``WorkflowExecutionContinuedAsNew`` it ends (the event carries ``newExecutionRunId``). ``--stream`` is
-  unsupported (Temporal runs have no output stream).
+  after a dropped connection and never yielding an event twice. A live tail follows the chain of
+  continue-as-new runs to its end (as ``status --wait`` of a bare id does): after
+  ``WorkflowExecutionContinuedAsNew`` it goes on with ``newExecutionRunId``; the events of every run reached so
+  have that run's exact ``WORKFLOW_ID:RUN_ID`` as ``runId`` and ``RUN_ID:EVENT_ID`` as offset (event ids start
+  again at 1 in each run), ``--offset RUN_ID:N`` resumes there, and the tail's exit code is the last run's
+  state (:meth:`TemporalBackend.final_run_id`); ``start --follow`` the same. A signal's line is named by the
+  signal. ``--stream`` is unsupported (Temporal runs have no output stream).
 * **dashboard** counts with one ``workflow-count`` query ``GROUP BY ExecutionStatus`` (falling back to one
-  count query per normalized status where the server refuses it).
+  count query per normalized status where the server refuses it). ``ContinuedAsNew`` executions are counted
+  apart (``Counts.apart``, not in ``completed`` nor the total): each is a link of a chain whose last run
+  carries the chain's state. Recent runs are the newest by start time (visibility cannot sort by it: the
+  newest running ones, the most recently closed ones, then every closed one started since the N-th newest
+  start among those), and the latest failures are a query of their own (``Failed``/``TimedOut``), each
+  message read from its close event.
 * **start WORKFLOW_TYPE**: task queue from ``--task-queue`` or the profile's ``task_queue`` (else a usage
   error); the input is passed as **one** argument — the whole JSON value, a list included (a JSON list is
   as likely to be one list parameter as several arguments, and one rule is predictable); no input → no
