@@ -474,12 +474,35 @@ def encode_devalue(value: Any) -> str:
 
 def _devalue_text(item: Any) -> str:
     """A primitive as devalue writes it: JSON, with ``<`` and the line separators escaped."""
-    if isinstance(item, float) and item.is_integer() and abs(item) < 1e16:
-        item = int(item)  # JavaScript has one number type: 1.0 is written 1
+    if isinstance(item, float):
+        return _js_number(item)
     text = json.dumps(item, ensure_ascii=False)
     if isinstance(item, str):
         text = text.replace("<", "\\u003C").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return text
+
+
+def _js_number(value: float) -> str:
+    """A finite float as JavaScript's ``Number.prototype.toString`` writes it (``1`` for 1.0, ``2.5e-7``,
+    ``100000000000000000000`` for 1e20): the shortest digits that round-trip, which ``repr`` gives too, laid
+    out by ECMAScript's rules."""
+    if value == 0:
+        return "0"
+    from decimal import Decimal
+
+    sign = "-" if value < 0 else ""
+    parsed = Decimal(repr(abs(value))).normalize().as_tuple()  # value = DIGITS × 10^exponent
+    digits = "".join(map(str, parsed.digits))
+    n = int(parsed.exponent) + len(digits)  # value = 0.DIGITS × 10^n
+    k = len(digits)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    return sign + digits[0] + ("." + digits[1:] if k > 1 else "") + "e" + ("+" if e >= 0 else "-") + str(abs(e))
 
 
 def dehydrate(value: Any) -> bytes:
