@@ -147,6 +147,8 @@ from ..model import (
     Counts,
     Event,
     ListQuery,
+    RerunOutcome,
+    ResumeOutcome,
     Run,
     RunError,
     RunPage,
@@ -160,11 +162,14 @@ from .base import (
     DASHBOARD,
     GET,
     LIST,
+    RERUN,
+    RESUME,
     START,
     STATUS,
     TAIL,
     WAKE,
     BackendContext,
+    ResumeRequest,
     StartRequest,
     TailRequest,
 )
@@ -367,6 +372,12 @@ def page_token(cursor: str, visibility: str) -> str:
             hint="give the filters the cursor was printed with, or start again without --cursor",
         )
     return token
+
+
+def _json_payload(value: Any) -> dict[str, Any]:
+    """A ``json/plain`` payload in the full form."""
+    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return {"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": base64.b64encode(data).decode()}
 
 
 def short_event_type(value: Any) -> str:
@@ -870,9 +881,10 @@ class TemporalBackend(HttpBackend):
     name = "temporal"
     label = "Temporal"
     auth_hint = "check the Temporal API key (WFCTL_TOKEN, the profile's token_env or token)"
-    capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START})
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START, RERUN, RESUME})
     unsupported_reasons = {
-        WAKE: "Temporal has no API to interrupt a workflow's timers; signal the workflow instead",
+        WAKE: "Temporal has no API to interrupt a workflow's timers; signal the workflow instead "
+        "(wfctl resume RUN --signal NAME)",
     }
 
     def query_language(self) -> str | None:
@@ -1771,6 +1783,88 @@ class TemporalBackend(HttpBackend):
             input=request.input,
             extra={"runId": answer.get("runId"), "taskQueue": task_queue, "namespace": self.namespace},
         )
+
+    # -- rerun -----------------------------------------------------------------------------------------
+    @reads_answers("a rerun")
+    def rerun(self, run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:
+        return [self._rerun_one(run_id, dry_run) for run_id in run_ids]
+
+    def _rerun_one(self, run_id: str, dry_run: bool) -> RerunOutcome:
+        """A new execution of the run's workflow type on its task queue, with the very input payloads its
+        started event recorded (any encoding, passed on as they are), under a new workflow id; the memo's
+        ``rerunOf`` names the source run."""
+        try:
+            run, _desc, workflow_id = self._describe_run(run_id)
+            started = self._started_attributes(workflow_id, run.extra.get("runId"), run_id)
+        except NotFoundError as exc:
+            return RerunOutcome(run_id, None, "not_found", exc.message)
+        except WfctlError as exc:
+            return RerunOutcome(run_id, None, "error", exc.message)
+        workflow_type = (started.get("workflowType") or {}).get("name") or run.workflowName
+        task_queue = (started.get("taskQueue") or {}).get("name") or run.extra.get("taskQueue")
+        if not workflow_type or not task_queue:
+            return RerunOutcome(
+                run_id, None, "error", "the run's started event has no workflow type or task queue", None
+            )
+        if dry_run:
+            return RerunOutcome(
+                run_id, None, "would_start", f"would start {workflow_type} on {task_queue}", None, workflow_type
+            )
+        new_id = f"{re.sub(r'[^A-Za-z0-9._-]+', '-', workflow_type)}-{uuid.uuid4().hex[:12]}"
+        source = f"{workflow_id}:{run.extra.get('runId')}"
+        body: dict[str, Any] = {
+            "workflowType": {"name": workflow_type},
+            "taskQueue": {"name": task_queue},
+            "requestId": str(uuid.uuid4()),
+            "identity": self.identity,
+            "memo": {"fields": {"rerunOf": _json_payload(source)}},
+        }
+        if started.get("input"):
+            body["input"] = started["input"]  # the full payload form (noPayloadShorthand): passed on as it is
+        try:
+            answer = self._send("POST", self._wf(new_id), body=body, retry=True)
+        except WfctlError as exc:
+            return RerunOutcome(run_id, None, "error", exc.message, None, workflow_type)
+        status = normalized_status(raw_status(answer.get("status")) or "Running")
+        return RerunOutcome(run_id, new_id, "started", f"rerun of {source}", status, workflow_type)
+
+    # -- resume (a signal) -------------------------------------------------------------------------------
+    @reads_answers("a signal")
+    def resume(self, run_id: str, request: ResumeRequest) -> ResumeOutcome:
+        """``resume --signal NAME [--data JSON]``: the signal, with the data as its one argument (no
+        ``--data``: no argument), to the execution the id names (the latest one for a bare id)."""
+        if request.signal is None:
+            raise UsageError(
+                "Temporal workflows have no hooks; send the workflow a signal", hint="wfctl resume RUN --signal NAME"
+            )
+        run, _desc, workflow_id = self._describe_run(run_id)
+        if run.terminal:
+            raise UsageError(
+                f"{run_id} is already {run.rawStatus or run.status}; a signal needs a running workflow",
+                hint="re-run it with wfctl rerun",
+            )
+        if request.dry_run:
+            return ResumeOutcome(run_id, request.signal, "would_resume", kind="signal")
+        body: dict[str, Any] = {
+            "identity": self.identity,
+            "requestId": str(uuid.uuid4()),
+            "workflowExecution": {"runId": run.extra.get("runId")},
+        }
+        if request.has_data:
+            body["input"] = {"payloads": [_json_payload(request.data)]}
+        try:
+            self._send(
+                "POST",
+                f"{self._wf(workflow_id)}/signal/{quote(request.signal, safe='')}",
+                subject=run_id,
+                body=body,
+                retry=True,
+            )
+        except NotFoundError:
+            if self.get_status(run_id).terminal:
+                raise UsageError(f"{run_id} ended before the signal reached it") from None
+            raise
+        return ResumeOutcome(run_id, request.signal, "resumed", kind="signal", delivered=True)
 
     # -- doctor ----------------------------------------------------------------------------------------
     @reads_answers("a doctor check")
