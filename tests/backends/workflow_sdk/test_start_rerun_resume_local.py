@@ -108,6 +108,19 @@ def test_start_runs_the_workflow_to_completion_and_the_official_cli_agrees(serve
 
 @pytest.mark.live
 @pytest.mark.slow
+def test_start_follow_prints_the_new_runs_events_until_it_ends(server, cli):
+    server.wait_for_status(server.start_run("failingWorkflow", ["x"]), "failed", timeout=30)
+    r = cli("start", "failingWorkflow", "--input-json", '["followed"]', "--follow", "-o", "jsonl", env=env_of(server))
+    assert r.exit_code == 10, r.stderr  # it failed, as the workflow does
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    types = [line["type"] for line in lines if line["kind"] == "event"]
+    assert types[0] == "run_created" and types[-1] == "run_failed"
+    assert lines[-1]["kind"] == "end" and lines[-1]["status"] == "failed"
+    assert official(server, lines[-1]["runId"])["input"] == ["followed"]
+
+
+@pytest.mark.live
+@pytest.mark.slow
 def test_start_by_full_id_with_a_single_argument_prints_the_new_run(server, cli):
     template = server.start_run("approvalWorkflow", ["doc-t"])
     hook_ready(server, "approval:doc-t")
