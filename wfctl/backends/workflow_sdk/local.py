@@ -86,7 +86,7 @@ from ..base import (
     StartRequest,
     TailRequest,
 )
-from . import localwatch
+from . import localcache, localwatch
 from .ids import ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, epoch_ms, new_ulid, normalize_run_id, slot_of, ulid_time_ms
 from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
 from .records import (
@@ -113,6 +113,7 @@ if TYPE_CHECKING:
     from .localwrite import LocalWriter
 
 POLL_INTERVAL = localwatch.POLL_INTERVAL
+MEMO_SECONDS = 10  # a live dashboard recounts at least this often, changes or not
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
 FLOW_PATH = "/.well-known/workflow/v1/flow"
 #: The Workflow SDK's event types (4.x and 5.0, which added attr_set and noop): what ``tail --type`` can select.
@@ -183,6 +184,8 @@ class LocalWorldBackend(Backend):
         self._data: DataDir | None = None
         self.data_source: str | None = None
         self._final_status: dict[str, tuple[str, str | None]] = {}  # terminal runs, for counts()
+        self._run_summaries: localcache.RunSummaries | None = None
+        self._last_counts: tuple[Any, Counts] | None = None
         self._newer = ReadWarner(self.ctx.warn)
 
     # -- plumbing -----------------------------------------------------------------------------------------
@@ -418,23 +421,45 @@ class LocalWorldBackend(Backend):
 
     # -- dashboard ------------------------------------------------------------------------------------------
     def counts(self, workflow: str | None = None) -> Counts:
-        """Counts by status from the run files; a terminal run's file is read once per process."""
+        """Counts by status from the run files, each summarised (status, workflow) once per change of the file:
+        the summaries are kept in the user cache directory keyed by file name, size and modification time
+        (``localcache``), a terminal run's is kept for the process, and while no directory that decides a
+        status has changed (a live dashboard with nothing happening) the previous counts are the answer."""
+        unchanged = self._counts_key(workflow)
+        if unchanged is not None and self._last_counts is not None and self._last_counts[0] == unchanged:
+            return self._last_counts[1]
         counts = {s: 0 for s in STATUSES}
         total = 0
         all_ids, odd_names = self.data.run_ids()
         suspensions = _Suspensions(self.data)
         waiting: dict[str, Any] | None = None  # read once, at the first running run
+        summaries = self._summaries()
+        entries = summaries.entries
+        try:
+            runs_fd: int | None = os.open(self.data.runs_dir, os.O_RDONLY)  # stat by name, not by path
+        except OSError:
+            runs_fd = None
         for run_id in all_ids:
             cached = self._final_status.get(run_id)
             if cached is None:
-                read = self.data.read_status(odd_names.get(run_id, run_id + ".json"))
-                if read is None:
+                name = odd_names.get(run_id, run_id + ".json")
+                try:
+                    st = os.stat(name, dir_fd=runs_fd) if runs_fd is not None else os.stat(self.data.runs_dir / name)
+                except OSError:
                     continue
-                status, machine = read
-                if status in TERMINAL:
-                    self._final_status[run_id] = (status, machine)
-            else:
-                status, machine = cached
+                entry = entries.get(name)
+                if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+                    cached = entry[2], entry[3]
+                else:
+                    cached = None
+                if cached is None:
+                    cached = self.data.read_status(name)
+                    if cached is None:
+                        continue
+                    summaries.put(name, st.st_size, st.st_mtime_ns, *cached)
+                if cached[0] in TERMINAL:
+                    self._final_status[run_id] = cached
+            status, machine = cached
             if workflow and workflow not in (machine, workflow_short_name(machine)):
                 continue
             key = status if status in SDK_STATUSES else UNKNOWN
@@ -445,7 +470,41 @@ class LocalWorldBackend(Backend):
                     key = WAITING
             counts[key] = counts.get(key, 0) + 1
             total += 1
-        return Counts(counts, total, workflow)
+        if runs_fd is not None:
+            os.close(runs_fd)
+        if summaries.changed:
+            summaries.keep_only({odd_names.get(run_id, run_id + ".json") for run_id in all_ids})
+            summaries.save()
+        result = Counts(counts, total, workflow)
+        self._last_counts = (unchanged, result) if unchanged is not None else None
+        return result
+
+    def _summaries(self) -> localcache.RunSummaries:
+        if self._run_summaries is None:
+            from ...config import cache_dir
+
+            try:
+                path: Any = localcache.cache_file(cache_dir(), self.data.root)
+            except (OSError, RuntimeError, KeyError):
+                path = None  # no cache directory: summarise in memory only
+            self._run_summaries = localcache.RunSummaries(path, self.data.root)
+        return self._run_summaries
+
+    def _counts_key(self, workflow: str | None) -> tuple[Any, ...] | None:
+        """What the counts depend on beyond the files already summarised: the modification times of the
+        directories whose entries decide a status (world-local renames every file into place, so a run file
+        written changes ``runs/``); None while one of them changed too recently to tell."""
+        now = time.time_ns()
+        key: list[Any] = [workflow, now // (MEMO_SECONDS * 10**9)]  # and recount at least every MEMO_SECONDS
+        for sub in ("runs", "waits", "hooks", "steps", os.path.join("hooks", "by-run")):
+            try:
+                mtime = os.stat(os.path.join(self.data.root, sub)).st_mtime_ns
+            except OSError:
+                mtime = 0
+            if now - mtime < localcache.RACY_SECONDS * 1e9:
+                return None
+            key.append(mtime)
+        return tuple(key)
 
     # -- cancel ---------------------------------------------------------------------------------------------
     def cancel(self, run_ids: list[str], reason: str | None = None, **options: Any) -> list[CancelOutcome]:

@@ -1,5 +1,4 @@
-"""Waiting for a local world's files to change, for ``tail --live`` (docs/architecture.md, "Workflow SDK local
-world": live latency).
+"""Waiting for a local world's files to change, for ``tail --live`` (docs/architecture.md, "Start-up").
 
 Where the platform has file-system notifications (inotify, FSEvents, kqueue, ReadDirectoryChangesW) they come
 through ``watchfiles`` (imported only here, only by ``--live``), on a thread that hands each batch of changed
