@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark (README, "Benchmarks"): ``wfctl list`` and ``wfctl dashboard`` on a Postgres world of 100,000 runs.
 
-Starts a throw-away PostgreSQL (tests/support/pg_peer.py: Debian's binaries, 127.0.0.1, a free port, a
+Starts a throw-away PostgreSQL (tests/doubles/pg_peer.py: Debian's binaries, 127.0.0.1, a free port, a
 non-root user), bootstraps the world's schema with its own ``bootstrap`` command (so only the indexes the world
 creates exist: the primary keys and ``name``/``status``), then grows ``workflow.workflow_runs`` to 1,000,
 10,000 and 100,000 rows with ``COPY``. Rows look like the world's own: ``wrun_<ULID>`` ids minted from
@@ -34,10 +34,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # a script: wfctl and tests.doubles from the checkout
 
-from support.pg_peer import PostgresServer, bootstrap_world, ensure_postgres  # noqa: E402
+from tests.doubles.pg_peer import PostgresServer, bootstrap_world, ensure_postgres  # noqa: E402
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 WORKFLOWS = ["demoWorkflow", "approvalWorkflow", "failingWorkflow", "tickerWorkflow", "logsWorkflow"]

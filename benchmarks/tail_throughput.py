@@ -5,7 +5,7 @@
                                          [--json]
 
 One Durable Streams reference server (``@durable-streams/server@0.3.7``, started by
-``tests/support/ds_server.py`` from ``tests/peers/durable-streams``) holds one closed JSON stream of
+``tests/doubles/ds_server.py`` from ``tests/peers/durable-streams``) holds one closed JSON stream of
 ``--events`` small FlueEvent-shaped messages (``{"type":"log","level":"info","message":"m123","v":3,
 "eventIndex":123}``, ~70 bytes each). Then, in ``--runs`` rounds (each round in another order, so that the
 server's state after one reader, e.g. its garbage collection of the last 72 MB answer, does not always fall
@@ -31,7 +31,7 @@ its peak RSS comes from GNU ``/usr/bin/time -f %M`` (no psutil, no polling). Eve
 full count (wfctl's is checked from a first run into a pipe, which also writes the bytecode caches: the
 runs are made without ``PYTHONDONTWRITEBYTECODE``, as an installed wfctl). Memory flatness: ``--flat`` also
 runs wfctl on a stream 10× smaller and reports both peaks; ``--flue-flat N`` tails runs of N/10 and N events
-from the fake Flue server (tests/fakes/flue_server.py), whose 100-event pages are what a real Flue 1.0 server
+from the fake Flue server (tests/doubles/flue_server.py), whose 100-event pages are what a real Flue 1.0 server
 sends, and reports wfctl's peak RSS and rate for both.
 
 wfctl decodes most of a large answer in a helper process on the second core
@@ -55,9 +55,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+sys.path.insert(0, str(ROOT))  # a script: wfctl and tests.doubles from the checkout
 
-from support.ds_server import PEER_DIR, DSServer, PeerUnavailable  # noqa: E402
+from tests.doubles.ds_server import PEER_DIR, DSServer, PeerUnavailable  # noqa: E402
 
 NODE_READER = r"""
 import { stream } from "@durable-streams/client";
@@ -413,7 +413,7 @@ class Replay:
 
 
 def flue_memory(events: int, wfctl: str, env: dict[str, str]) -> list[dict]:
-    from fakes.flue_server import FakeFlue
+    from tests.doubles.flue_server import FakeFlue
 
     rows = []
     with FakeFlue(token="bench") as fake:

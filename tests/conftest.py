@@ -1,97 +1,26 @@
-"""Shared fixtures: an isolated environment and an in-process CLI runner."""
+"""Shared fixtures: an isolated environment and an in-process CLI runner. The CI rule for skips is the plugin
+:mod:`tests.ci_rule`; peers, fakes and the memory backend are in :mod:`tests.doubles`."""
 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The CI rule for skips, and the fixtures of the peers that several test directories share (a session's one
+#: PostgreSQL server, one Temporal dev server).
+pytest_plugins = ("tests.ci_rule", "tests.doubles.pg_peer", "tests.doubles.temporal_peer")
 
 ISOLATE_PREFIXES = ("WFCTL_", "WORKFLOW_", "VERCEL_", "TEMPORAL_")
 ISOLATE_NAMES = ("DATABASE_URL", "PORT", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "COLUMNS")
 
 
-# -- skips under CI ---------------------------------------------------------------------------------------------
-#
-# The one rule: with CI=true a skipped test (or a skipped module) FAILS unless its reason starts with one of
-# these. Everything else that skips (a missing peer, pytest.importorskip, a missing recording) is a hole in CI.
-CI_ALLOWED_SKIPS = (
-    # Durable Streams conformance cases that exercise a producer: wfctl's Durable Streams support is a reader.
-    "needs an idempotent producer",
-)
-
-
-def under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
-def peer_missing(what: str) -> None:
-    """A test whose peer is missing: a skip here, a failure under CI=true (see :data:`CI_ALLOWED_SKIPS`)."""
-    pytest.skip(f"peer missing: {what}")
-
-
-def _skip_reason(longrepr: object) -> str:
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        reason = str(longrepr[2])
-    else:
-        reason = str(longrepr)
-    return reason[len("Skipped: ") :] if reason.startswith("Skipped: ") else reason
-
-
-def _fail_unallowed_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
-    if not (under_ci() and report.skipped) or hasattr(report, "wasxfail"):
-        return
-    reason = _skip_reason(report.longrepr)
-    if reason.startswith(CI_ALLOWED_SKIPS):
-        return
-    report.outcome = "failed"
-    report.longrepr = f"skipped under CI=true, and the reason is not in CI_ALLOWED_SKIPS (tests/conftest.py): {reason}"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    _fail_unallowed_skip(outcome.get_result())
-
-
-class _SkippedModule(pytest.Item):
-    """Stands in for a module that skipped itself under CI=true, so that the module's tests fail and the rest of
-    the suite still runs (a failed collection would stop the whole session)."""
-
-    def __init__(self, *, reason: str, **kwargs: object):
-        super().__init__(**kwargs)
-        self.reason = reason
-
-    def runtest(self) -> None:
-        pytest.fail(
-            f"skipped under CI=true, and the reason is not in CI_ALLOWED_SKIPS (tests/conftest.py): {self.reason}",
-            pytrace=False,
-        )
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, self.name
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    if under_ci() and report.skipped and isinstance(collector, pytest.Module):
-        reason = _skip_reason(report.longrepr)
-        if not reason.startswith(CI_ALLOWED_SKIPS):
-            report.outcome = "passed"
-            report.longrepr = None
-            report.result = [_SkippedModule.from_parent(collector, name="<module skipped>", reason=reason)]
-
-
-# -- Hypothesis profiles (tests/test_fuzz_*.py; CONTRIBUTING.md, "Fuzzing") ------------------------------------
+# -- Hypothesis profiles (tests/**/test_*_fuzz.py; CONTRIBUTING.md, "Fuzzing") -------------------------------
 #
 # HYPOTHESIS_PROFILE picks one: "ci" (the default: a bounded, deterministic budget), "long" (a search of
 # minutes). No example database: a failure prints its minimal example, which becomes an @example(...).
@@ -135,15 +64,6 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     return home
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 where nothing listens: free when asked (never a well-known port assumed closed)."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def config_file(isolated_env: Path) -> Path:
     return isolated_env / "config.toml"
@@ -174,8 +94,7 @@ def cli(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def memory_world() -> Iterator["object"]:
-    from memory_backend import MemoryBackend, World
-
+    from tests.doubles.memory_backend import MemoryBackend, World
     from wfctl import backends
 
     world = World()

@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import peer_missing
-from support.fault_proxy import FaultProxy, LyingHandler, LyingServer, response
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.ci_rule import peer_missing
+from tests.doubles.fault_proxy import FaultProxy, LyingHandler, LyingServer, response
+
+ROOT = Path(__file__).resolve().parents[1]
 V2_ID = "6f1c2b1e-4c1d-4b8e-9a51-2f4d5c6e7a80"
 V1_ID = "0b9c3f6a-1d2e-4f50-8a61-7b8c9d0e1f23"
 VERCEL_RUN = "wrun_01K0000000000000000000000A"
@@ -646,7 +647,7 @@ def test_faults_on_every_network_backend(request, key, fault):
 @pytest.fixture(scope="module")
 def temporal_net():
     try:
-        from support.temporal_peer import TemporalPeer, require_temporal
+        from tests.doubles.temporal_peer import TemporalPeer, require_temporal
     except ImportError as exc:  # pragma: no cover
         peer_missing(f"temporal test support ({exc})")
     require_temporal()
@@ -691,13 +692,8 @@ def temporal_net():
         peer.stop()
 
 
-# PostgreSQL: a real server (Debian's postgresql) and the world's schema (its own bootstrap, via npx).
-try:
-    from support.pg_peer import pg_server, world_template  # noqa: F401 - fixtures
-except ImportError as exc:  # pragma: no cover
-    pg_import_error: str | None = str(exc)
-else:
-    pg_import_error = None
+# PostgreSQL: a real server (Debian's postgresql) and the world's schema (its own bootstrap, via npx); the
+# pg_server and world_template fixtures come from tests.doubles.pg_peer (a plugin of tests/conftest.py).
 
 STATIC_WORKFLOW = "workflow//./workflows/static//staticWorkflow"
 LIVE_WORKFLOW = "workflow//./workflows/demo//demoWorkflow"
@@ -769,8 +765,6 @@ class PgWriter:
 
 @pytest.fixture(scope="module")
 def postgres_net(request):
-    if pg_import_error:
-        peer_missing(f"PostgreSQL test support ({pg_import_error})")
     try:
         import psycopg  # noqa: F401 - a test dependency
     except ImportError:
@@ -810,7 +804,7 @@ def postgres_net(request):
 # workflow-runs v1 and v2: the contract fake.
 @pytest.fixture(scope="module")
 def wfr_fake():
-    from fakes.workflow_runs import FakeWorkflowRuns
+    from tests.doubles.workflow_runs import FakeWorkflowRuns
 
     with FakeWorkflowRuns(envelope="data") as fake:
         yield fake
@@ -899,7 +893,7 @@ def v2_net(wfr_fake):
 # The Vercel world: its contract fake.
 @pytest.fixture(scope="module")
 def vercel_net():
-    from fakes.vercel_world import FakeVercelWorld
+    from tests.doubles.vercel_world import FakeVercelWorld
 
     with FakeVercelWorld(token="tok-faults", project="prj_1", team="team_1") as fake:
         static = fake.add_run(workflow=STATIC_WORKFLOW, status="completed", input=["Ada"], output={"ok": True})
@@ -939,7 +933,7 @@ def vercel_net():
 # Flue over Durable Streams: its fake server.
 @pytest.fixture(scope="module")
 def flue_net():
-    from fakes.flue_server import FakeFlue
+    from tests.doubles.flue_server import FakeFlue
 
     with FakeFlue(token="tok-flue", long_poll_timeout=0.5, heartbeat=0.2) as fake:
         static = fake.create_run("manual", {"n": 1})

@@ -14,10 +14,10 @@ results and exclusions: ``tests/conformance/DS_CONFORMANCE.md``. ``read``, ``hea
 
 Usage::
 
-    python tests/conformance/run_ds_conformance.py                 # starts the reference server itself
-    python tests/conformance/run_ds_conformance.py --server-url http://127.0.0.1:4437 -k sse -v
+    python -m tests.conformance.run_ds_conformance                # starts the reference server itself
+    python -m tests.conformance.run_ds_conformance --server-url http://127.0.0.1:4437 -k sse -v
 
-``tests/test_ds_conformance.py`` runs the same cases under pytest, one test id per case. Cases out of scope
+``tests/durable_streams/test_conformance.py`` runs the same cases under pytest, one test id per case. Cases out of scope
 (auto mode, producers) are skipped with their reason (:func:`out_of_scope`, mirrored in
 ``tests/conformance/DS_CONFORMANCE.md``).
 """
@@ -37,15 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from wfctl.durable_streams import Backoff, StreamError, StreamReader
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
-for _p in (REPO_ROOT, HERE.parent):  # wfctl and tests/support importable when run as a script
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-import httpx  # noqa: E402
-
-from wfctl.durable_streams import Backoff, StreamError, StreamReader  # noqa: E402
 
 #: Client features the wfctl reader has (``requires`` spellings of the YAML files). ``dynamicHeaders``:
 #: headers and query parameters given as callables are evaluated for every request.
@@ -725,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.server_url:
         url = args.server_url
     else:
-        from support.ds_server import DSServer
+        from tests.doubles.ds_server import DSServer
 
         server = DSServer.start()
         url = server.url

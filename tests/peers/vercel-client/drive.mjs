@@ -1,5 +1,5 @@
 // Drives the OFFICIAL Vercel world client (@workflow/world-vercel, from an example app's node_modules) against
-// a Vercel workflow API at a given URL (in the tests: the contract fake, tests/fakes/vercel_world.py).
+// a Vercel workflow API at a given URL (in the tests: the contract fake, tests/doubles/vercel_world.py).
 //
 //   WFCTL_WORKFLOW_APP=examples/workflow-sdk-app node drive.mjs < job.json
 //
