@@ -237,8 +237,9 @@ class Event(_Model):
     data: Any = None
     # Display-only helpers (not part of the JSON contract).
     stepName: str | None = field(default=None, repr=False, compare=False)
-    #: A backend's own one-line rendering of the event (renderers prefer it to a generic summary).
-    summary: ClassVar[str | None] = None
+    #: The engine format the renderer writes this event in (its own one-line summaries and ``-o jsonl`` lines in
+    #: bulk, :mod:`wfctl.render.formats`), e.g. ``"flue"``; None: the generic ones.
+    render_as: ClassVar[str | None] = None
     #: A text delta that a terminal renderer may merge with its neighbours into whole lines.
     fragment: ClassVar[str | None] = None
     #: False on all but the last event of a batch: renderers flush output at batch ends only.
@@ -260,16 +261,16 @@ class EventBatch:
     per event on the way to ``-o jsonl``.
 
     ``events()`` gives the same :class:`Event` objects the backend would have yielded one at a time (the
-    last one with ``batch_end``); ``json_lines()`` their ``tail -o jsonl`` lines, each ending with a newline;
-    ``last_offset`` the offset of the last event (a resume point)."""
+    last one with ``batch_end``); ``last_offset`` the offset of the last event (a resume point). ``render_as``
+    names the engine format whose writer gives the batch's ``tail -o jsonl`` lines at once
+    (:mod:`wfctl.render.formats`)."""
+
+    render_as: ClassVar[str]
 
     def __len__(self) -> int:
         raise NotImplementedError
 
     def events(self) -> Iterable["Event"]:
-        raise NotImplementedError
-
-    def json_lines(self) -> str:
         raise NotImplementedError
 
     @property

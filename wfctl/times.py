@@ -66,3 +66,8 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def is_wfctl_time(ts: Any) -> bool:
+    """True when ``ts`` is already an RFC 3339 UTC time in wfctl's form (``2026-11-22T04:20:58.449Z``)."""
+    return ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."

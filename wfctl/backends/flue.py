@@ -27,10 +27,10 @@ Output. For ``-o jsonl`` (``TailRequest.batches``) each stream batch is checked 
 (:func:`_event_block`: identities, run, version, ``run_end``, ``--type``) and yielded as one
 :class:`FlueEventBatch`, whose lines carry each event's own JSON text, as the server sent it, as ``data``
 (when the array text splits provably into its messages; otherwise it is encoded again). A batch that needs
-more (repeats, events of other runs, a version warning) goes through the event-by-event loop, whose
-``FlueEvent.json_lines`` writes the same lines. A catch-up of a million events thus runs no Python code
-per event. The lines, and the one-line summaries of ``tail`` in a terminal, are written by the render layer
-(:mod:`wfctl.render.flue`); this module only reads and checks events.
+more (repeats, events of other runs, a version warning) goes through the event-by-event loop, whose events
+the same writer turns into the same lines. A catch-up of a million events thus runs no Python code per event.
+The lines, and the one-line summaries of ``tail`` in a terminal, are written by the render layer
+(:mod:`wfctl.render.flue`, found by the classes' ``render_as``); this module only reads and checks events.
 
 Malformed answers. The reader raises :class:`~wfctl.durable_streams.ParseError` at once on a body or SSE
 event that does not parse (as the official Durable Streams client does). ``tail`` reads again from the error's
@@ -72,9 +72,10 @@ from ..errors import (
     UsageError,
     WfctlError,
 )
+from ..flue_text import compact, error_text
 from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
 from ..output import clean
-from ..times import iso, parse_time
+from ..times import is_wfctl_time, iso, parse_time
 from ._http import HttpBackend
 from .base import (
     CANCEL,
@@ -160,12 +161,14 @@ _PROBE_RUN = "run_00000000000000000000000000"
 class FlueEvent(Event):
     """An :class:`~wfctl.model.Event` whose ``data`` is the FlueEvent exactly as Flue sent it.
 
-    ``summary`` (display only, never in JSON) is a one-line human rendering (:func:`wfctl.render.flue.describe`);
-    ``fragment`` is the text of a
+    ``render_as = "flue"``: the renderer writes its one-line summary and its ``-o jsonl`` lines in Flue's own way
+    (:mod:`wfctl.render.flue`). ``fragment`` is the text of a
     ``text_delta`` / ``thinking_delta``, which a terminal renderer may merge into lines. ``time`` is parsed
     from the event's ``timestamp`` on first use only: JSON output passes Flue's own RFC 3339 string through
     when it is already in wfctl's form (``2026-11-22T04:20:58.449Z``).
     """
+
+    render_as = "flue"
 
     @property
     def time(self) -> datetime | None:
@@ -198,20 +201,7 @@ class FlueEvent(Event):
             "data": self.data,
         }
 
-    @staticmethod
-    def json_lines(events: list["FlueEvent"]) -> str:
-        """The ``-o jsonl`` lines of ``events`` (:func:`wfctl.render.flue.event_lines`)."""
-        from ..render.flue import event_lines
-
-        return event_lines(events)
-
-    # Event declares summary and fragment as class attributes (hooks); a FlueEvent computes them.
-    @property
-    def summary(self) -> str:  # type: ignore[override]
-        from ..render.flue import describe
-
-        return describe(self.data)
-
+    # Event declares fragment as a class attribute (a hook); a FlueEvent computes it.
     @property
     def fragment(self) -> str | None:  # type: ignore[override]
         data = self.data
@@ -230,6 +220,8 @@ class FlueEventBatch(EventBatch):
     ``raw`` holds the JSON text of each event as the server sent it (without its outer braces) when the
     batch's array text splits provably into its objects; ``-o jsonl`` then writes it as ``data`` unchanged
     instead of decoding and re-encoding it."""
+
+    render_as = "flue"
 
     __slots__ = ("run_id", "items", "indexes", "kinds", "stamps", "steps", "names", "offsets", "start", "end", "raw")
 
@@ -283,16 +275,6 @@ class FlueEventBatch(EventBatch):
             events[-1].__dict__["batch_end"] = True
         return events
 
-    def json_lines(self) -> str:
-        from ..render.flue import batch_lines
-
-        return batch_lines(self)
-
-
-def is_wfctl_time(ts: Any) -> bool:
-    """True when ``ts`` is already an RFC 3339 UTC time in wfctl's form (``2026-11-22T04:20:58.449Z``)."""
-    return ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."
-
 
 def _flue_event(
     run_id: str | None, offset: str | None, index: Any, kind: Any, raw_ts: Any, step_id: Any, step_name: Any, data: Any
@@ -315,27 +297,6 @@ def _flue_event(
 
 
 _new = object.__new__
-
-
-def compact(value: Any, limit: int = 80) -> str:
-    """A value as one line of text (JSON when it is not a string), cut to ``limit`` characters with ``…``."""
-    if value is None:
-        return ""
-    text = (
-        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    )
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_text(error: Any) -> str:
-    """A Flue error (``{name, message, ...}`` or any value) as one line: ``name: message`` when it has both."""
-    if isinstance(error, dict):
-        name, message = error.get("name"), error.get("message")
-        if name and message:
-            return f"{name}: {message}"
-        return str(message or name or compact(error))
-    return compact(error) if error is not None else "error"
 
 
 _STEP_KEYS = (("toolCallId", "toolName"), ("taskId", "agent"), ("operationId", "operationKind"), ("turnId", None))

@@ -12,7 +12,8 @@ only the ones below it:
 * this module, the :class:`Renderer`, on top (it imports the Rich modules lazily).
 
 :mod:`~wfctl.render.flue` (Flue's ``-o jsonl`` lines and one-line summaries, no Rich) imports no other render
-module; the views and the tail printer reach it through the Flue event classes (``summary``, ``json_lines``).
+module; the tail printer and the event summaries reach it through :mod:`~wfctl.render.formats`, by the event
+class's ``render_as``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..model import (
     WakeResult,
 )
 from ..output import OutputOptions, check_fields, select
+from . import formats
 from .names import workflow_label
 
 if TYPE_CHECKING:
@@ -363,10 +365,11 @@ class TailPrinter:
         self.collected: list[dict[str, Any]] = []
         self._line: Any = None
         check_fields(renderer.opts.fields, ["index", "data", "offset"] if stream else EVENT_FIELDS)
-        # ``-o jsonl`` without --fields: events whose class can write its lines in bulk (``json_lines``)
-        # are held until the end of their batch and written at once
+        # ``-o jsonl`` without --fields: events of an engine format whose writer writes lines in bulk
+        # (wfctl.render.formats) are held until the end of their batch and written at once
         self._bulk = renderer.fmt == "jsonl" and not renderer.opts.fields
         self._bulk_cls: Any = None
+        self._bulk_writer: Any = None
         self._pending: list[Any] = []
 
     @property
@@ -384,19 +387,20 @@ class TailPrinter:
             if len(item):
                 out = output.out()
                 with critical:  # the line and its offset together (see wfctl.interrupts)
-                    out.write(item.json_lines())
+                    out.write(formats.batch_lines(item))
                     self.offset = item.last_offset
                 self.count += len(item)
                 out.flush()
             return
         if self._bulk:
             cls = item.__class__
-            if cls is self._bulk_cls or (self._bulk_cls is None and callable(getattr(cls, "json_lines", None))):
-                self._bulk_cls = cls
+            if cls is self._bulk_cls or (self._bulk_cls is None and formats.writer(cls) is not None):
+                if self._bulk_cls is None:
+                    self._bulk_cls, self._bulk_writer = cls, formats.writer(cls)
                 pending = self._pending
                 pending.append(item)
                 self.count += 1
-                batch_end = getattr(item, "batch_end", True)  # only events have json_lines (and batch_end)
+                batch_end = getattr(item, "batch_end", True)  # only events have batch_end
                 if batch_end or len(pending) >= 8192:
                     self._write_pending(batch_end)
                 return
@@ -440,7 +444,7 @@ class TailPrinter:
         pending = self._pending
         if pending:
             with critical:  # the lines and their offset together (see wfctl.interrupts)
-                output.out().write(self._bulk_cls.json_lines(pending))
+                output.out().write(self._bulk_writer.event_lines(pending))
                 for event in reversed(pending):
                     if event.offset is not None:
                         self.offset = event.offset

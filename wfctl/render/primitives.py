@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..model import Event, Run, WaitingFor
 from ..output import OutputOptions, clean, format_time, human_duration, now, to_json_text
+from . import formats
 from .layout import Column
 from .names import workflow_label
 from .styles import STATUS_ICON, STATUS_STYLE
@@ -186,7 +187,7 @@ MESSAGE_KEYS = ("error", "failure", "message", "text", "summary", "reason", "cau
 
 
 def summarize(event: Event, limit: int | None = 1000) -> str:
-    """A one-line summary of an event's data (or the backend's own, ``event.summary``), escaped, at most
+    """A one-line summary of an event's data (or its engine format's own, :mod:`wfctl.render.formats`), escaped, at most
     ``limit`` characters (None: whole); a terminal line shortens it further to its width."""
 
     def cut(value: Any, n: int | None = limit) -> str:
@@ -196,8 +197,9 @@ def summarize(event: Event, limit: int | None = 1000) -> str:
             else clean(value if isinstance(value, str) else to_json_text(value, spaced=True))
         )
 
-    own = getattr(event, "summary", None)
-    if isinstance(own, str):
+    engine_format = formats.writer(event)
+    if engine_format is not None:
+        own = engine_format.describe(event.data)
         return cut(own.splitlines()[0] if own else "")
     data = event.data
     if data is None:

@@ -19,6 +19,7 @@ import pytest
 from tests.doubles.ds_server import require_server
 from wfctl.backends.flue import FlueEventBatch, _event_block, _raw_objects, _Seen
 from wfctl.output import to_json_text
+from wfctl.render.flue import batch_lines
 
 RUN = "run_blocks"
 TS = "2026-11-22T04:20:58.479Z"
@@ -71,7 +72,7 @@ def test_a_batch_of_logs_is_one_block_with_the_event_paths_bytes():
     items = [log(i) for i in range(5)]
     block, run_end = block_of(items)
     assert run_end is None and len(block) == 5 and block.raw is not None
-    lines = block.json_lines()
+    lines = batch_lines(block)
     assert lines == event_lines(block)  # JSON.stringify text is wfctl's compact text, byte for byte
     got = docs(lines)
     assert [d["data"] for d in got] == items
@@ -85,7 +86,7 @@ def test_a_batch_of_logs_is_one_block_with_the_event_paths_bytes():
 def test_exact_offsets_are_kept():
     items = [log(i) for i in range(3)]
     block, _ = block_of(items, offsets=["0_1", "0_2", "0_3"])
-    assert [d["offset"] for d in docs(block.json_lines())] == ["0_1", "0_2", "0_3"]
+    assert [d["offset"] for d in docs(batch_lines(block))] == ["0_1", "0_2", "0_3"]
     assert block.last_offset == "0_3"
 
 
@@ -100,18 +101,18 @@ def test_exact_offsets_are_kept():
 def test_text_that_cannot_be_split_provably_is_encoded_again(items, why):
     block, _ = block_of(items)
     assert block.raw is None, why
-    assert [d["data"] for d in docs(block.json_lines())] == items
-    assert block.json_lines() == event_lines(block)
+    assert [d["data"] for d in docs(batch_lines(block))] == items
+    assert batch_lines(block) == event_lines(block)
 
 
 def test_whitespace_between_messages_is_fine_but_line_breaks_are_not():
     items = [log(0), log(1), log(2)]
     spaced = b"[" + b" , ".join(compact([i])[1:-1] for i in items) + b"]"
     block, _ = block_of(items, spaced)
-    assert block.raw is not None and [d["data"] for d in docs(block.json_lines())] == items
+    assert block.raw is not None and [d["data"] for d in docs(batch_lines(block))] == items
     pretty = json.dumps(items, indent=2).encode()
     block, _ = block_of(items, pretty)
-    assert block.raw is None and len(block.json_lines().splitlines()) == 3
+    assert block.raw is None and len(batch_lines(block).splitlines()) == 3
     assert _raw_objects(b"[]", 0) is None and _raw_objects(b"[1,2]", 2) is None
 
 
@@ -120,14 +121,14 @@ def test_data_is_the_message_as_the_server_sent_it():
     item = log(0)
     text = json.dumps([item]).encode()  # ", " and ": "
     block, _ = block_of([item], text)
-    line = block.json_lines()
+    line = batch_lines(block)
     assert '"data":{"type": "log"' in line and docs(line)[0]["data"] == item
 
 
 def test_hostile_text_is_escaped_in_passed_through_data():
     item = log(0, message="\x1b]0;pwned\x07 \u009b31m \u202eevil \u2028")
     block, _ = block_of([item])
-    line = block.json_lines()
+    line = batch_lines(block)
     assert block.raw is not None
     for raw in ("\x1b", "\x07", "\u009b", "\u202e", "\u2028"):
         assert raw not in line
@@ -187,21 +188,21 @@ def test_run_end_stops_the_block_and_what_follows_is_not_shown_or_remembered():
     block, run_end = block_of(items, seen=window)
     assert run_end == end and [e.type for e in block.events()] == ["log", "log", "run_end"]
     # the run_end is not the batch's last message: every event carries the start offset
-    assert [d["offset"] for d in docs(block.json_lines())] == ["0_0"] * 3
+    assert [d["offset"] for d in docs(batch_lines(block))] == ["0_0"] * 3
     assert 3 not in window.current
     filtered, run_end = block_of(items, types=frozenset({"log"}), seen=_Seen())
-    assert run_end == end and [d["index"] for d in docs(filtered.json_lines())] == [0, 1]
+    assert run_end == end and [d["index"] for d in docs(batch_lines(filtered))] == [0, 1]
 
 
 def test_type_filter_keeps_offsets_of_the_events_kept():
     items = [log(0), {**log(1), "type": "idle"}, log(2), {**log(3), "type": "idle"}]
     block, _ = block_of(items, types=frozenset({"log"}))
-    got = docs(block.json_lines())
+    got = docs(batch_lines(block))
     assert [d["index"] for d in got] == [0, 2] and [d["offset"] for d in got] == ["0_0", "0_0"]
     block, _ = block_of(items, types=frozenset({"idle"}))
-    assert [d["offset"] for d in docs(block.json_lines())] == ["0_0", "0_9"]
+    assert [d["offset"] for d in docs(batch_lines(block))] == ["0_0", "0_9"]
     block, _ = block_of(items, types=frozenset({"tool"}))
-    assert len(block) == 0 and block.json_lines() == ""
+    assert len(block) == 0 and batch_lines(block) == ""
 
 
 def test_step_ids_names_and_times():
@@ -228,10 +229,10 @@ def test_step_ids_names_and_times():
         ("turn_7", None),
         (None, None),
     ]
-    got = docs(block.json_lines())
+    got = docs(batch_lines(block))
     assert [d["stepId"] for d in got] == ["call_1", "t1", "turn_7", None]
     assert [d["time"] for d in got] == ["2026-11-22T04:20:58.479Z", None, TS, TS]
-    assert block.json_lines() == event_lines(block)
+    assert batch_lines(block) == event_lines(block)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -354,4 +355,4 @@ def test_keys_written_with_escapes_are_still_found():
     items[2]["timestamp"] = TS
     escaped = compact(items).replace(b'"runId"', b'"\\u0072unId"').replace(b'"timestamp"', b'"\\u0074imestamp"')
     block, _ = block_of(items, escaped)
-    assert [d["time"] for d in docs(block.json_lines())] == [None, None, TS]
+    assert [d["time"] for d in docs(batch_lines(block))] == [None, None, TS]
