@@ -22,9 +22,12 @@ from wfctl.backends.temporal import (
     NOTHING,
     TemporalBackend,
     build_query,
+    close_outcome,
+    cursor_for,
     decode_payload,
     decode_tree,
     failure_error,
+    failure_info,
     short_event_type,
     split_address,
     statuses_for,
@@ -37,6 +40,7 @@ from wfctl.model import ListQuery, Run
 ROOT = Path(__file__).resolve().parents[3]
 NS = "/api/v1/namespaces/default"
 RUN_A = "01a201e1-794f-74fb-bd91-4001009710ba"
+RUN_B = "01a201e1-7a2c-7c11-9d6e-3f0b8a6c2d11"
 
 
 def b64(text: str | bytes) -> str:
@@ -238,21 +242,42 @@ def test_error_bodies_become_typed_errors():
 
 
 def test_list_paging_and_sort():
-    fake = Fake().on(
-        "GET",
-        f"{NS}/workflows",
-        {
+    newer: list[dict] = []  # what the query for newer executions of the listed ids answers
+
+    def answer(request: httpx.Request):
+        query = parse_qs(urlsplit(str(request.url)).query)["query"][0]
+        if "RunId !=" in query:
+            return {"executions": newer}
+        return {
             "executions": [describe("COMPLETED", closeTime="2026-11-22T06:11:25Z")["workflowExecutionInfo"]],
             "nextPageToken": "dG9rZW4=",
-        },
-    )
+        }
+
+    fake = Fake().on("GET", f"{NS}/workflows", answer)
     backend = make(fake)
-    page = backend.list_runs(ListQuery(limit=7, cursor="cHJldg==", statuses=["completed"]))
-    assert page.hasMore and page.cursor == "dG9rZW4=" and page.data[0].runId == "wf"
-    params = fake.params()
+    visibility = "ExecutionStatus IN ('Completed', 'ContinuedAsNew')"
+    cursor = cursor_for(visibility, "cHJldg==")
+    page = backend.list_runs(ListQuery(limit=7, cursor=cursor, statuses=["completed"]))
+    # the latest execution of its id keeps the bare id; the cursor carries the next token for this query
+    assert page.hasMore and page.cursor == cursor_for(visibility, "dG9rZW4=") and page.data[0].runId == "wf"
+    params = fake.params(-2)
     assert params["pageSize"] == ["7"] and params["nextPageToken"] == ["cHJldg=="]
-    assert params["query"] == ["ExecutionStatus IN ('Completed', 'ContinuedAsNew')"]
+    assert params["query"] == [visibility]
     assert "noPayloadShorthand" in params
+    assert fake.params()["query"] == [
+        "(WorkflowId = 'wf' AND RunId != '" + RUN_A + "' AND StartTime >= '2026-11-22T06:11:23.599327Z')"
+    ]
+    # an execution of the same id started since: this one is an older execution, addressed exactly
+    newer.append(describe("RUNNING", run_id=RUN_B)["workflowExecutionInfo"])
+    page = backend.list_runs(ListQuery(limit=7, cursor=cursor, statuses=["completed"]))
+    assert page.data[0].runId == f"wf:{RUN_A}"
+    # a cursor of other filters, or one wfctl did not print, is refused before any request
+    before = len(fake.requests)
+    with pytest.raises(UsageError, match="made for other filters"):
+        backend.list_runs(ListQuery(limit=7, cursor=cursor, statuses=["failed"]))
+    with pytest.raises(UsageError, match="not a cursor wfctl printed"):
+        backend.list_runs(ListQuery(limit=7, cursor="cHJldg==", statuses=["completed"]))
+    assert len(fake.requests) == before
     with pytest.raises(UnsupportedError, match="fixed order"):
         backend.list_runs(ListQuery(sort="asc"))
     before = len(fake.requests)
@@ -284,8 +309,9 @@ def test_counts_group_by_and_fallback():
         },
     )
     counts = make(fake).counts("demo")
-    assert counts.counts == {"pending": 0, "running": 2, "waiting": 0, "completed": 4, "failed": 1, "cancelled": 2}
-    assert counts.total == 9 and counts.workflow == "demo"
+    # ContinuedAsNew is counted apart: neither completed nor in the total
+    assert counts.counts == {"pending": 0, "running": 2, "waiting": 0, "completed": 3, "failed": 1, "cancelled": 2}
+    assert counts.total == 8 and counts.workflow == "demo" and counts.apart == {"ContinuedAsNew": 1}
     assert fake.params()["query"] == ["WorkflowType = 'demo' GROUP BY ExecutionStatus"]
 
     def answer(request: httpx.Request):
@@ -301,7 +327,8 @@ def test_counts_group_by_and_fallback():
     fake = Fake().on("GET", f"{NS}/workflow-count", answer)
     counts = make(fake).counts()
     assert counts.counts["running"] == 4 and counts.counts["failed"] == 1 and counts.total == 5
-    assert len(fake.requests) == 5  # the refused GROUP BY, then one per normalized status
+    assert counts.apart == {"ContinuedAsNew": 0}
+    assert len(fake.requests) == 6  # the refused GROUP BY, one per normalized status, one for ContinuedAsNew
 
 
 def test_get_run_with_children_failures_and_a_racing_close():
@@ -583,3 +610,64 @@ def test_long_poll_window_follows_a_short_timeout():
     backend = make(Fake(), timeout=2)
     assert backend._long_poll() == (2.0, 1.0)
     assert make(Fake())._long_poll() == (30.0, 15.0)
+
+
+def test_failure_info_keeps_details_non_retryable_and_causes():
+    failure = {
+        "message": "Activity task failed",
+        "activityFailureInfo": {"activityId": "1", "retryState": "RETRY_STATE_NON_RETRYABLE_FAILURE"},
+        "cause": {
+            "message": "order rejected",
+            "source": "PythonSDK",
+            "applicationFailureInfo": {
+                "type": "Rejected",
+                "nonRetryable": True,
+                "details": payloads({"order": 17}, "second-detail"),
+            },
+        },
+    }
+    info = failure_info(failure)
+    assert info is not None
+    assert (info["type"], info["retryState"], info["nonRetryable"]) == ("ActivityFailure", "NonRetryableFailure", None)
+    assert info["cause"] == {
+        "message": "order rejected",
+        "type": "Rejected",
+        "nonRetryable": True,
+        "details": [{"order": 17}, "second-detail"],
+        "timeoutType": None,
+        "retryState": None,
+        "source": "PythonSDK",
+        "cause": None,
+    }
+
+
+def test_which_timeout_fired_is_read_from_the_started_event():
+    from datetime import datetime, timezone
+
+    timed_out = event(9, "WORKFLOW_EXECUTION_TIMED_OUT", {"retryState": "RETRY_STATE_TIMEOUT"})
+    start = datetime(2026, 11, 22, 6, 0, 0, tzinfo=timezone.utc)
+    # the run's deadline (start + 1s) before the execution's: the run timeout
+    run_first = {
+        "workflowRunTimeout": "1s",
+        "workflowExecutionTimeout": "600s",
+        "workflowExecutionExpirationTime": "2026-11-22T06:10:00Z",
+    }
+    _raw, _out, error, extra = close_outcome(timed_out, None, run_first, start)
+    assert error is not None and error.message == "the workflow run timeout of 1s fired"
+    assert extra["failure"]["timeoutType"] == "WorkflowRun" and extra["timeoutSeconds"] == 1
+    # both the same (a run timeout defaults to the execution timeout): the execution timeout
+    same = {
+        "workflowRunTimeout": "5s",
+        "workflowExecutionTimeout": "5s",
+        "workflowExecutionExpirationTime": "2026-11-22T06:00:05Z",
+    }
+    _raw, _out, error, extra = close_outcome(timed_out, None, same, start)
+    assert error is not None and error.message == "the workflow execution timeout of 5s fired"
+    assert extra["failure"]["timeoutType"] == "WorkflowExecution"
+    # a later run of a chain whose execution deadline comes first
+    late = {
+        "workflowRunTimeout": "60s",
+        "workflowExecutionTimeout": "90s",
+        "workflowExecutionExpirationTime": "2026-11-22T06:00:20Z",
+    }
+    assert close_outcome(timed_out, None, late, start)[3]["failure"]["timeoutType"] == "WorkflowExecution"
