@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
+from .backends import BACKEND_NAMES
 from .commands import completion as _complete
 from .errors import EXIT_CODE_HELP, ExitCode, UsageError, WfctlError
 from .output import error_line
@@ -54,7 +55,7 @@ GLOBAL_OPTIONS: dict[str, bool] = {
 #: What a value-taking global option takes, for "needs a value" errors and help.
 GLOBAL_VALUES: dict[str, str] = {
     "--profile": "a profile name ('wfctl config profiles' lists them)",
-    "--backend": "one of: workflow-sdk, flue, workflow-runs-v1, workflow-runs-v2, temporal",
+    "--backend": "one of: " + ", ".join(BACKEND_NAMES),
     "--url": "the engine's http:// or https:// URL",
     "--output": "one of: table, plain, json, jsonl, id",
     "--fields": "comma-separated field names, e.g. runId,status,createdAt",
@@ -317,7 +318,7 @@ def root(
         None,
         "--backend",
         metavar="BACKEND",
-        help="workflow-sdk | flue | workflow-runs-v1 | workflow-runs-v2 | temporal.",
+        help=" | ".join(BACKEND_NAMES) + ".",
         autocompletion=_complete.complete_backends,
     ),
     url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Engine base URL (http:// or https://)."),

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .backends import BACKEND_NAMES, DEFAULT_BACKEND, DEFAULT_WORLD, WORKFLOW_SDK, WORLD_NAMES
 from .errors import ConfigError
 
 if TYPE_CHECKING:  # the standard decorator for type checkers; at run time, one without its import cost
@@ -40,11 +41,9 @@ class Key:
     secret: bool = False
 
 
-BACKEND_NAMES = ("workflow-sdk", "flue", "workflow-runs-v1", "workflow-runs-v2", "temporal")
-
 KEYS: dict[str, Key] = {
     "backend": Key(str, "engine adapter", BACKEND_NAMES),
-    "world": Key(str, "Workflow SDK world", ("local", "postgres", "vercel")),
+    "world": Key(str, "Workflow SDK world", WORLD_NAMES),
     "data_dir": Key(str, "Workflow SDK local world data directory (found automatically)"),
     "app_url": Key(str, "the app's URL, where wake re-enqueues a local-world run"),
     "url": Key(str, "engine base URL (http:// or https://)"),
@@ -68,8 +67,8 @@ KEYS: dict[str, Key] = {
 }
 
 DEFAULTS: dict[str, Any] = {
-    "backend": "workflow-sdk",
-    "world": "local",
+    "backend": DEFAULT_BACKEND,
+    "world": DEFAULT_WORLD,
     "namespace": "default",
     "job_prefix": "workflow_",
     "environment": "production",
@@ -79,8 +78,9 @@ DEFAULTS: dict[str, Any] = {
     "insecure": False,
 }
 
-# Which keys each engine reads (besides backend, output, color and time, which every profile may set). A
-# profile key outside its engine's set is warned about: it has no effect there.
+# Which keys each engine reads (besides backend, output, color and time, which every profile may set), by the
+# engine names of the registry (wfctl.backends: each world, then each other backend). A profile key outside its
+# engine's set is warned about: it has no effect there.
 _HTTP_KEYS = ("url", "token", "token_env", "headers", "timeout", "insecure")
 ENGINE_KEYS: dict[str, tuple[str, ...]] = {
     "local": ("world", "data_dir", "app_url", "timeout", "insecure"),
@@ -121,8 +121,8 @@ TIMEOUT_RANGE = (0.0, 86400.0)
 
 def engine_of(backend: str | None, world: str | None) -> str:
     """The key of :data:`ENGINE_KEYS` for a backend (and world)."""
-    backend = backend or "workflow-sdk"
-    return (world or "local") if backend == "workflow-sdk" else backend
+    backend = backend or DEFAULT_BACKEND
+    return (world or DEFAULT_WORLD) if backend == WORKFLOW_SDK else backend
 
 
 def url_problem(value: str) -> str | None:
@@ -624,7 +624,7 @@ def fit_warnings(cfg: ConfigFile, name: str, table: Mapping[str, Any], engine: s
         out.append(f"{cfg.path}:{line}: " if line else f"{cfg.path}: ")
         out[-1] += (
             f"[{section}] sets no backend, so it uses {ENGINE_LABELS.get(engine, engine)} (the default "
-            "backend is workflow-sdk); add 'backend = \"workflow-sdk\"' or another backend to say so"
+            f"backend is {DEFAULT_BACKEND}); add 'backend = \"{DEFAULT_BACKEND}\"' or another backend to say so"
         )
     wanted = ENGINE_KEYS.get(engine)
     if wanted is None:

@@ -130,3 +130,18 @@ def test_implicit_profile_honours_workflow_target_world(cli):
 def test_doctor_reports_failure_exit_code(cli, memory_world):
     r = cli("--backend", "memory", "config", "doctor")
     assert r.exit_code == 0 and "ok" in r.stdout
+
+
+def test_every_engine_of_the_registry_has_its_keys_and_label():
+    """The registry (wfctl.backends) is the one list of names: the configuration's per-engine tables cover
+    exactly its worlds and its other backends, and the help texts list its backends."""
+    from wfctl import backends, config
+    from wfctl.app import GLOBAL_VALUES
+
+    engines = set(backends.WORLD_NAMES) | (set(backends.BACKEND_NAMES) - {backends.WORKFLOW_SDK})
+    assert set(config.ENGINE_KEYS) == engines
+    assert set(config.ENGINE_LABELS) == engines
+    assert set(config.URL_BACKENDS) <= engines
+    assert config.KEYS["backend"].choices == backends.BACKEND_NAMES
+    assert config.KEYS["world"].choices == backends.WORLD_NAMES
+    assert GLOBAL_VALUES["--backend"] == "one of: " + ", ".join(backends.BACKEND_NAMES)

@@ -188,7 +188,7 @@ def complete_times(incomplete: str) -> Candidates:
 
 
 def complete_backends(incomplete: str) -> Candidates:
-    from ..config import BACKEND_NAMES
+    from ..backends import BACKEND_NAMES
 
     return _starting(BACKEND_NAMES, incomplete)
 
