@@ -324,9 +324,9 @@ def _options(command: Any, ctx: Any) -> dict[str, Any]:
 def _summary(text: str | None) -> str | None:
     if not text:
         return None
-    from .options import _first_sentence
+    from .options import first_sentence
 
-    first = " ".join(_first_sentence(text).split())
+    first = " ".join(first_sentence(text).split())
     return first[:-1] if first.endswith(".") else first
 
 

@@ -311,7 +311,7 @@ def examples(*lines: str) -> str:
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def _first_sentence(text: str) -> str:
+def first_sentence(text: str) -> str:
     """The help text's first sentence, whole (``e.g.`` and ``i.e.`` do not end one)."""
     paragraph = text.strip().split("\n\n", 1)[0].replace("\n", " ")
     for match in re.finditer(r"\.(\s|$)", paragraph):
@@ -341,7 +341,7 @@ class HelpLayout:
     def get_short_help_str(self, limit: int = 45) -> str:
         if getattr(self, "short_help", None):
             return self.short_help  # type: ignore[attr-defined]
-        return _first_sentence(getattr(self, "help", None) or "")
+        return first_sentence(getattr(self, "help", None) or "")
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         root = ctx.find_root()
