@@ -40,7 +40,20 @@ pytestmark = pytest.mark.live
 
 RUN_IDS = ["wrun_01HAAA1", "wrun_01HAAB2", "wrun_01HXYZ3"]
 PROFILES = {"ops", "dev"}
-SUBCOMMANDS = {"get", "list", "status", "cancel", "wake", "tail", "dashboard", "start", "completion", "config"}
+SUBCOMMANDS = {
+    "get",
+    "list",
+    "status",
+    "cancel",
+    "wake",
+    "resume",
+    "tail",
+    "dashboard",
+    "start",
+    "rerun",
+    "completion",
+    "config",
+}
 DEADLINE = 60  # seconds for one shell process: a hang fails instead of stalling the suite
 
 #: (line typed before TAB, the candidates) — the same in every shell, but for the few cases below.

@@ -1110,12 +1110,13 @@ def test_doctor(ref, tmp_path):
     assert not missing.doctor()[0].ok
 
 
-def test_unsupported_start(ref):
+def test_start_rerun_and_resume_are_declared(ref):
+    """start, rerun and resume write into the world (tests/backends/workflow_sdk/test_start_rerun_resume_local.py
+    proves them on the real apps); the backend declares them."""
     _, backend, _ = ref
-    assert not backend.supports("start")
-    with pytest.raises(Exception) as info:
-        backend.require("start")
-    assert info.value.code == ExitCode.UNSUPPORTED and "start()" in info.value.message
+    for operation in ("start", "rerun", "resume"):
+        assert backend.supports(operation)
+        backend.require(operation)
 
 
 # -- the CLI on this backend ----------------------------------------------------------------------------------
