@@ -32,9 +32,11 @@ FORMATS = ("table", "plain", "json", "jsonl", "id")
 TIME_MODES = ("relative", "iso", "local")
 COLOR_MODES = ("auto", "always", "never")
 
-# C0 controls except nothing, DEL, C1 controls, and bidi overrides/isolates.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 controls, DEL, C1 controls, the line and paragraph separators (a line end to str.splitlines and to
+# JavaScript), bidi overrides/isolates, and lone surrogates (JSON can carry "\ud800" alone, and engines written in
+# JavaScript do; no UTF-8 encodes one, so writing it raw would end the command).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
