@@ -12,9 +12,10 @@ What it gives
   data directory** (the reconnect tests use this). The superuser ``postgres`` connects over the Unix socket
   with ``trust``; TCP connections need a password (SCRAM), so wrong passwords really fail.
 * :func:`ensure_postgres` / :func:`require_postgres` — find the binaries (``WFCTL_PG_BINDIR``, else the
-  newest ``/usr/lib/postgresql/<v>/bin``, else ``initdb`` on PATH). When they are missing and the process is
-  root with ``apt-get``, install ``postgresql`` (disable with ``WFCTL_PG_INSTALL=0``). Still missing: fail
-  under ``CI=true``, skip elsewhere.
+  newest ``/usr/lib/postgresql/<v>/bin``, else ``initdb`` on PATH). ``tests/run`` installs Debian's
+  ``postgresql``; a fixture never does (``require_postgres``): missing binaries fail under ``CI=true`` with a
+  message naming ``tests/run``, and skip elsewhere. ``ensure_postgres()`` outside the tests (benchmarks) may
+  still install them when root with ``apt-get`` (disable with ``WFCTL_PG_INSTALL=0``).
 * :func:`bootstrap_world` — ``npx --package=@workflow/world-postgres bootstrap`` run in the fixture app's
   directory (the real drizzle migrations and graphile-worker schema), falling back to the package's own
   ``bin/setup.js`` when npx cannot resolve it offline.
@@ -103,12 +104,14 @@ def ensure_postgres(install: bool | None = None) -> Path:
 
 
 def require_postgres() -> Path:
-    """:func:`ensure_postgres` for tests: fail under CI=true, skip elsewhere."""
+    """:func:`ensure_postgres` for tests, which never install anything (``tests/run`` does): fail under CI=true,
+    skip elsewhere."""
     import pytest
 
     try:
-        return ensure_postgres()
+        return ensure_postgres(install=False)
     except PostgresMissing as exc:
+        exc = PostgresMissing(f"{exc}; tests/run installs it (apt-get, as root)")
         if _is_ci():
             pytest.fail(f"peer missing under CI: {exc}")
         pytest.skip(f"peer missing: {exc}")

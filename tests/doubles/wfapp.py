@@ -6,7 +6,7 @@ it too. Typical use::
     from tests.doubles.wfapp import WorkflowApp, wait_until
 
     app = WorkflowApp()                 # examples/workflow-sdk-app
-    app.build()                         # npm ci/install if needed, `nitro build` only when sources changed
+    app.build()                         # `nitro build` only when sources changed (tests/run runs npm ci)
     with app.start(data_dir=tmp_path / ".workflow-data") as server:
         run_id = server.start_run("demoWorkflow", ["Ada", "1h"])
         wait_until(lambda: server.inspect_json("run", run_id)["status"] == "running", timeout=10)
@@ -47,7 +47,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, Iterable, Mapping, NoReturn, TypeVar
 
 from .net import free_port, wait_until
 
@@ -57,12 +57,14 @@ __all__ = [
     "SHARED_SOURCES",
     "AppServer",
     "CommandError",
+    "NotInstalled",
     "WorkflowApp",
     "build",
     "free_port",
     "node24",
     "node_available",
     "node_version",
+    "not_installed",
     "start",
     "wait_until",
 ]
@@ -312,9 +314,11 @@ class WorkflowApp:
         return newest_input > marker.stat().st_mtime + 1
 
     def install(self, force: bool = False) -> bool:
-        """`npm ci`, falling back to `npm install --no-save` (a lock written on another platform, or against a
-        registry that lacks some optional native packages, can fail `npm ci` with "not in sync"/"Missing:";
-        `npm install` keeps the locked versions, and --no-save keeps the committed lock file unchanged).
+        """For a person setting an app up by hand (``tests/run`` does it with npm itself; :meth:`build`, and so
+        every fixture, never installs). `npm ci`, falling back to `npm install --no-save` (a lock written on
+        another platform, or against a registry that lacks some optional native packages, can fail `npm ci`
+        with "not in sync"/"Missing:"; `npm install` keeps the locked versions, and --no-save keeps the
+        committed lock file unchanged).
         Returns True if something was installed."""
         if not force and not self.needs_install():
             return False
@@ -346,12 +350,14 @@ class WorkflowApp:
         return self._newest_source_mtime() > self.server_entry.stat().st_mtime
 
     def build(self, force: bool = False) -> bool:
-        """Install if needed, then `nitro build` unless .output/server/index.mjs is newer than every source.
-        Idempotent and safe to call from concurrent test workers. Returns True if it built."""
+        """`nitro build` unless .output/server/index.mjs is newer than every source. Never installs: missing or
+        stale node_modules (``tests/run`` installs them) are a missing peer (:func:`not_installed`). Idempotent and
+        safe to call from concurrent test workers. Returns True if it built."""
+        if self.needs_install():
+            not_installed(self.app_dir)
         with _file_lock(self._lock_name):
-            installed = self.install()
             synced = self.sync_shared_sources()
-            if not force and not installed and not synced and not self.needs_build():
+            if not force and not synced and not self.needs_build():
                 return False
             started = time.monotonic()
             self._log("nitro build")
@@ -580,6 +586,29 @@ class WorkflowApp:
     ) -> str:
         """`npx workflow cancel <runId>` (the official CLI); returns its stdout."""
         return self.workflow_cli("cancel", run_id, data_dir=data_dir, env=env, node=node).stdout
+
+
+class NotInstalled(RuntimeError):
+    """An app's node_modules are missing or older than its lock file: ``tests/run`` installs them."""
+
+
+def not_installed(app_dir: Path) -> NoReturn:
+    """A missing install, said the same way everywhere: inside a test, a missing peer (a skip, a failure under
+    CI=true, by ``tests/ci_rule.py``); elsewhere :class:`NotInstalled`. Either way the message names tests/run:
+    installs happen there, never in a fixture."""
+    try:
+        where = str(Path(app_dir).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        where = str(app_dir)
+    what = (
+        f"{where}/node_modules is missing or older than its package-lock.json: run tests/run, which installs "
+        "the test peers (fixtures never run npm)"
+    )
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        from tests.ci_rule import peer_missing
+
+        peer_missing(what)
+    raise NotInstalled(what)
 
 
 def _same_tree(src: Path, dst: Path) -> bool:

@@ -42,10 +42,10 @@ def env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
     out.update(
         PYTHONPATH=str(ROOT),
-        WFCTL_CONFIG="/nonexistent/wfctl.toml",
+        WFCTL_CONFIG=os.environ["WFCTL_CONFIG"],  # the isolated_env fixture's: this test's own, never written
         NO_COLOR="1",
         COLUMNS="100",
-        WFCTL_CACHE_DIR=str(Path(os.environ.get("WFCTL_CACHE_DIR", "/tmp")) / "pipes"),
+        WFCTL_CACHE_DIR=str(Path(os.environ["WFCTL_CACHE_DIR"]) / "pipes"),
     )
     return out
 

@@ -301,7 +301,23 @@ def test_discovery_precedence(tmp_path, monkeypatch):
         find_data_dir("missing", env)
 
 
-def test_discovery_failure_lists_what_it_tried(tmp_path, monkeypatch):
+@pytest.fixture
+def rooted(tmp_path, monkeypatch):
+    """Discovery rooted in the test's own tree: a data directory above ``tmp_path`` on this machine (another
+    run's ``/tmp/.workflow-data``) is not there for it, so what it finds, or fails to find, is the test's."""
+    from wfctl.backends.workflow_sdk import localfs
+
+    root = tmp_path.resolve()
+
+    class Rooted(type(Path())):  # type: ignore[misc]
+        def is_dir(self, *args, **kwargs):
+            return (self == root or root in self.parents) and super().is_dir(*args, **kwargs)
+
+    monkeypatch.setattr(localfs, "Path", Rooted)
+    return tmp_path
+
+
+def test_discovery_failure_lists_what_it_tried(rooted, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     backend = backend_for()
     with pytest.raises(NotFoundError) as info:
@@ -312,7 +328,7 @@ def test_discovery_failure_lists_what_it_tried(tmp_path, monkeypatch):
     assert "--data-dir" in info.value.hint
 
 
-def test_discovery_uses_the_cwd_at_call_time(tmp_path, monkeypatch):
+def test_discovery_uses_the_cwd_at_call_time(rooted, tmp_path, monkeypatch):
     reference_world(tmp_path / "a" / ".workflow-data")
     backend = backend_for()  # constructing the backend touches nothing
     monkeypatch.chdir(tmp_path / "a")
