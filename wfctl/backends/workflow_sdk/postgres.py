@@ -305,7 +305,7 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _now() -> datetime:
+def db_now() -> datetime:
     """Now as naive UTC with millisecond precision (what the world's ``new Date()`` writes)."""
     now = datetime.now(timezone.utc)
     return now.replace(tzinfo=None, microsecond=now.microsecond // 1000 * 1000)
@@ -328,7 +328,7 @@ def _like_escape(text: str) -> str:
 # -- CBOR and legacy JSON: rows → world-local's record shapes ------------------------------------------------
 
 
-def _column(row: dict[str, Any], name: str) -> Any:
+def row_column(row: dict[str, Any], name: str) -> Any:
     """The world's ``value.x ||= value.xJson``: the CBOR column (``values.decode_cbor``: world-local's JSON
     shape), else the deprecated jsonb one."""
     current = row.get(f"{name}_cbor")
@@ -380,14 +380,14 @@ def _run_record(row: dict[str, Any], with_data: bool = True) -> dict[str, Any]:
         "workflowName": row.get("name"),
         "deploymentId": row.get("deployment_id"),
         "specVersion": _spec_version(row.get("spec_version")),
-        "executionContext": _column(row, "execution_context"),
+        "executionContext": row_column(row, "execution_context"),
         "expiredAt": _utc(row.get("expired_at")),
         "createdAt": _utc(row.get("created_at")),
         "startedAt": _utc(row.get("started_at")),
         "completedAt": _utc(row.get("completed_at")),
         "updatedAt": _utc(row.get("updated_at")),
-        "input": _column(row, "input") if with_data else None,
-        "output": _column(row, "output") if with_data else None,
+        "input": row_column(row, "input") if with_data else None,
+        "output": row_column(row, "output") if with_data else None,
         "error": _error_value(row),
         "errorCode": row.get("error_code"),
         "attributes": _attributes(row.get("attributes")),
@@ -403,21 +403,21 @@ def _step_record(row: dict[str, Any]) -> dict[str, Any]:
         "attempt": row.get("attempt"),
         "startedAt": _utc(row.get("started_at")),
         "completedAt": _utc(row.get("completed_at")),
-        "input": _column(row, "input"),
-        "output": _column(row, "output"),
+        "input": row_column(row, "input"),
+        "output": row_column(row, "output"),
         "error": _error_value(row),
         "errorCode": row.get("error_code"),
     }
 
 
-def _hook(row: dict[str, Any]) -> Hook:
+def hook_from_row(row: dict[str, Any]) -> Hook:
     """A ``workflow_hooks`` row → :class:`Hook`. A 5.0 world's ``is_system`` (the runtime's own abort hooks,
     token ``abrt_...``) is kept."""
     hook = Hook(
         row["hook_id"],
         row.get("token"),
         record_time(_utc(row.get("created_at")), row["hook_id"]),
-        decode_payload(_column(row, "metadata")),
+        decode_payload(row_column(row, "metadata")),
     )
     if row.get("is_system") is not None:
         hook.isSystem = bool(row["is_system"])
@@ -655,7 +655,7 @@ class PostgresWorldBackend(Backend):
     @property
     def target(self) -> _Target:
         if self._target is None:
-            psycopg = _psycopg()
+            psycopg = require_psycopg()
             dsn, source = self._dsn()
             try:
                 params = psycopg.conninfo.conninfo_to_dict(dsn)
@@ -672,7 +672,7 @@ class PostgresWorldBackend(Backend):
 
     # -- connections -------------------------------------------------------------------------------------
     def _connect(self) -> Any:
-        psycopg = _psycopg()
+        psycopg = require_psycopg()
         target = self.target
         options: dict[str, Any] = {"connect_timeout": self.connect_timeout, "application_name": "wfctl"}
         if "keepalives" not in target.params:  # notice a silent peer (a live tail holds its connection for long)
@@ -683,7 +683,7 @@ class PostgresWorldBackend(Backend):
             raise self._connect_error(exc) from None
         except psycopg.Error as exc:
             raise UnavailableError(
-                f"cannot connect to PostgreSQL at {target.where}: {target.clean(_message(exc))}"
+                f"cannot connect to PostgreSQL at {target.where}: {target.clean(error_message(exc))}"
             ) from None
         if self.ctx.debug:
             self.ctx.debug_log(f"postgres: connected to {target.display} ({target.source})")
@@ -691,7 +691,7 @@ class PostgresWorldBackend(Backend):
 
     def _connect_error(self, exc: Exception) -> WfctlError:
         target = self.target
-        text = target.clean(_message(exc))
+        text = target.clean(error_message(exc))
         state = getattr(exc, "sqlstate", None) or ""
         lowered = text.lower()
         where = f"{target.where} ({target.source})"
@@ -738,7 +738,7 @@ class PostgresWorldBackend(Backend):
     # -- running queries ---------------------------------------------------------------------------------
     def _call(self, fn: Callable[[Any], T], *, retry_budget: float = 0.0, what: str = "query") -> T:
         """Run ``fn(conn)``; map errors; reconnect and retry a dropped connection for ``retry_budget`` s."""
-        psycopg = _psycopg()
+        psycopg = require_psycopg()
         deadline = time.monotonic() + retry_budget
         delay = 0.1
         while True:
@@ -750,11 +750,11 @@ class PostgresWorldBackend(Backend):
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 if isinstance(exc, psycopg.errors.QueryCanceled) and not silent.is_set():
                     raise UnavailableError(
-                        f"PostgreSQL cancelled the {what}: {self.target.clean(_message(exc))}"
+                        f"PostgreSQL cancelled the {what}: {self.target.clean(error_message(exc))}"
                     ) from None
                 if isinstance(exc, psycopg.errors.LockNotAvailable):
                     raise UnavailableError(
-                        f"the run is locked by another transaction; try again ({self.target.clean(_message(exc))})"
+                        f"the run is locked by another transaction; try again ({self.target.clean(error_message(exc))})"
                     ) from None
                 self._drop_connections()
                 remaining = deadline - time.monotonic()
@@ -767,11 +767,11 @@ class PostgresWorldBackend(Backend):
                 if remaining <= 0:
                     raise UnavailableError(
                         f"lost the connection to PostgreSQL at {self.target.where} during a {what}: "
-                        f"{self.target.clean(_message(exc))}",
+                        f"{self.target.clean(error_message(exc))}",
                         hint="is the database running? wfctl retried and gave up",
                     ) from None
                 if self.ctx.debug:
-                    self.ctx.debug_log(f"postgres: connection lost ({_message(exc)}); reconnecting")
+                    self.ctx.debug_log(f"postgres: connection lost ({error_message(exc)}); reconnecting")
                 time.sleep(min(delay, remaining) * (0.5 + random.random() / 2))
                 delay = min(delay * 2, 2.0)
             except WfctlError as exc:
@@ -784,16 +784,16 @@ class PostgresWorldBackend(Backend):
             except psycopg.errors.UndefinedTable as exc:
                 raise ConfigError(
                     f"no Workflow SDK schema in the database at {self.target.where}: "
-                    f"{self.target.clean(_message(exc))}",
+                    f"{self.target.clean(error_message(exc))}",
                     hint=BOOTSTRAP_HINT,
                 ) from None
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise AuthError(
-                    f"PostgreSQL at {self.target.where} refused the {what}: {self.target.clean(_message(exc))}",
+                    f"PostgreSQL at {self.target.where} refused the {what}: {self.target.clean(error_message(exc))}",
                     hint="the DSN's role needs the privileges the app's role has on schema workflow",
                 ) from None
             except psycopg.Error as exc:
-                raise UnavailableError(f"PostgreSQL {what} failed: {self.target.clean(_message(exc))}") from None
+                raise UnavailableError(f"PostgreSQL {what} failed: {self.target.clean(error_message(exc))}") from None
 
     def _read(self, fn: Callable[[Any], T], what: str = "query") -> T:
         result = self._call(fn, retry_budget=self.read_retry_budget, what=what)
@@ -838,7 +838,7 @@ class PostgresWorldBackend(Backend):
         """The schema's version from drizzle's migrations table (read once). The query runs in a savepoint, so
         a missing table or privilege cannot abort a write's transaction."""
         if self._version is None:
-            psycopg = _psycopg()
+            psycopg = require_psycopg()
             try:
                 with conn.transaction():
                     rows = conn.execute(f"SELECT hash, created_at FROM {MIGRATIONS_TABLE} ORDER BY id").fetchall()
@@ -848,7 +848,7 @@ class PostgresWorldBackend(Backend):
                 psycopg.errors.UndefinedColumn,
                 psycopg.errors.InsufficientPrivilege,
             ) as exc:
-                self._version = SchemaVersion(None, self.target.clean(_message(exc)))
+                self._version = SchemaVersion(None, self.target.clean(error_message(exc)))
             else:
                 self._version = SchemaVersion([(r[0], r[1]) for r in rows])
         return self._version
@@ -1013,7 +1013,7 @@ class PostgresWorldBackend(Backend):
     @staticmethod
     def _hooks(rows: list[dict[str, Any]]) -> list[Hook]:
         """The run's live hooks (rows of ``workflow_hooks``), oldest first."""
-        hooks = [_hook(row) for row in rows]
+        hooks = [hook_from_row(row) for row in rows]
         return sorted(hooks, key=lambda h: (iso(h.createdAt) or "", h.hookId))
 
     def _stream_rows(self, conn: Any, run_id: str) -> list[dict[str, Any]]:
@@ -1344,7 +1344,7 @@ class PostgresWorldBackend(Backend):
                 return early
             assert row is not None
             spec = spec_of(row.get("spec_version"))
-            now = _now()
+            now = db_now()
             conn.execute(
                 "UPDATE workflow.workflow_runs SET status = 'cancelled', completed_at = %s, updated_at = %s "
                 "WHERE id = %s AND status NOT IN ('completed', 'failed', 'cancelled')",
@@ -1394,7 +1394,7 @@ class PostgresWorldBackend(Backend):
         return self._call(lambda conn: self._wake(conn, run_id, correlation_ids, dry_run), what="wake")
 
     def _wake(self, conn: Any, run_id: str, correlation_ids: list[str] | None, dry_run: bool) -> WakeResult:
-        psycopg = _psycopg()
+        psycopg = require_psycopg()
         # The version gate, before the row is locked: a run wfctl does not write into is refused (exit 6)
         # whether or not it sleeps, and a dry run says so too.
         row = self._fetch_run(conn, run_id, ("id", "status", "spec_version"))
@@ -1431,7 +1431,7 @@ class PostgresWorldBackend(Backend):
                         f"run {run_id} has no workflow name: cannot re-enqueue it; nothing was changed"
                     )
                 spec = spec_of(row.get("spec_version"))
-                now = _now()
+                now = db_now()
                 stopped: list[str] = []
                 errors: list[str] = []
                 for corr in pending:
@@ -1477,7 +1477,7 @@ class PostgresWorldBackend(Backend):
         except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
             raise UnavailableError(
                 f"could not re-enqueue run {run_id}: graphile-worker is not installed in the database at "
-                f"{self.target.where} ({self.target.clean(_message(exc))}); nothing was changed",
+                f"{self.target.where} ({self.target.clean(error_message(exc))}); nothing was changed",
                 hint="bootstrap the world ('npx --package=@workflow/world-postgres bootstrap') or start the app "
                 "once; it installs graphile-worker",
             ) from None
@@ -1719,7 +1719,7 @@ class PostgresWorldBackend(Backend):
 
     def _ensure_listen(self) -> bool:
         """A second connection that LISTENs on ``workflow_event_chunk``; False (polling) if it cannot."""
-        psycopg = _psycopg()
+        psycopg = require_psycopg()
         if self._listen is not None and not self._listen.closed:
             return True
         self._listen = None
@@ -1735,7 +1735,7 @@ class PostgresWorldBackend(Backend):
 
     def _wait_for_chunk(self, stream: str, timeout: float) -> None:
         """Block until a NOTIFY for ``stream`` arrives or ``timeout`` passes (polling when LISTEN fails)."""
-        psycopg = _psycopg()
+        psycopg = require_psycopg()
         deadline = time.monotonic() + timeout
         if self._ensure_listen():
             try:
@@ -1753,7 +1753,7 @@ class PostgresWorldBackend(Backend):
             except psycopg.Error as exc:
                 # The database went away; the next read reconnects (with backoff). Poll until then.
                 if self.ctx.debug:
-                    self.ctx.debug_log(f"postgres: LISTEN connection lost ({_message(exc)})")
+                    self.ctx.debug_log(f"postgres: LISTEN connection lost ({error_message(exc)})")
                 listen, self._listen = self._listen, None
                 try:
                     listen.close()
@@ -1881,7 +1881,7 @@ class PostgresWorldBackend(Backend):
         )
         cores: dict[str, int] = {}
         for row in newest:
-            context = _column(row, "execution_context")
+            context = row_column(row, "execution_context")
             core = context.get("workflowCoreVersion") if isinstance(context, dict) else None
             if isinstance(core, str):
                 cores[core] = cores.get(core, 0) + 1
@@ -1896,7 +1896,9 @@ class PostgresWorldBackend(Backend):
 # -- module helpers ------------------------------------------------------------------------------------------
 
 
-def _psycopg() -> Any:
+def require_psycopg() -> Any:
+    """The psycopg module, imported on first use (the postgres world's only dependency); a usage error naming
+    the install command when it is missing. Shared with ``postgrescontrol``."""
     try:
         import psycopg
     except ImportError:
@@ -1926,7 +1928,8 @@ def _watchdog(conn: Any, seconds: float, fired: threading.Event) -> Iterator[Non
         timer.cancel()
 
 
-def _message(exc: BaseException) -> str:
+def error_message(exc: BaseException) -> str:
+    """A database error as one line (psycopg's messages span several). Shared with ``postgrescontrol``."""
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())
 

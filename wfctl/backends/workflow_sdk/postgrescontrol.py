@@ -99,29 +99,29 @@ def _add_flow_job(b: "PostgresWorldBackend", conn: Any, machine: str, message: d
 
 def _graphile(b: "PostgresWorldBackend", fn: Any) -> Any:
     """Run ``fn`` and say so when graphile-worker is missing (nothing was committed then)."""
-    from .postgres import _message, _psycopg
+    from .postgres import error_message, require_psycopg
 
-    psycopg = _psycopg()
+    psycopg = require_psycopg()
     try:
         return fn()
     except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
         raise UnavailableError(
             f"graphile-worker is not installed in the database at {b.target.where} "
-            f"({b.target.clean(_message(exc))}); nothing was changed",
+            f"({b.target.clean(error_message(exc))}); nothing was changed",
             hint="bootstrap the world ('npx --package=@workflow/world-postgres bootstrap') or start the app once",
         ) from None
 
 
 def _source(row: dict[str, Any]) -> dict[str, Any]:
-    from .postgres import _column
+    from .postgres import row_column
 
     return {
         "runId": row["id"],
         "workflowName": row.get("name"),
         "deploymentId": row.get("deployment_id"),
         "specVersion": spec_of(row.get("spec_version")),
-        "executionContext": _column(row, "execution_context"),
-        "input": _column(row, "input"),
+        "executionContext": row_column(row, "execution_context"),
+        "input": row_column(row, "input"),
     }
 
 
@@ -130,14 +130,14 @@ def _create(
 ) -> str:
     """``run_created`` (run row + event, as the world inserts them) and the flow job, in the caller's
     transaction; returns the new run id."""
-    from .postgres import _now
+    from .postgres import db_now
 
     spec = source["specVersion"]
     machine = source["workflowName"]
     deployment = source.get("deploymentId")
     run_id = f"wrun_{new_ulid()}"
     context = execution_context(source.get("executionContext"), spec=spec, replayed_from=replayed_from)
-    now = _now()
+    now = db_now()
     columns = ["id", "deployment_id", "name", "spec_version", "input_cbor", "execution_context_cbor", "status"]
     values: list[Any] = [run_id, deployment, machine, str(spec), _cbor(stored), _cbor(context), "pending"]
     have = b._schema(conn)["workflow_runs"]
@@ -249,7 +249,7 @@ def resume(b: "PostgresWorldBackend", run_id: str, request: ResumeRequest) -> Re
 
 
 def _resume(b: "PostgresWorldBackend", conn: Any, run_id: str, request: ResumeRequest, payload: bytes) -> ResumeOutcome:
-    from .postgres import _hook, _now
+    from .postgres import db_now, hook_from_row
 
     row = b._fetch_run(conn, run_id, _RUN_COLUMNS)
     if row is None:
@@ -258,7 +258,7 @@ def _resume(b: "PostgresWorldBackend", conn: Any, run_id: str, request: ResumeRe
     hooks = []
     if status not in TERMINAL:
         hooks = [
-            _hook(h)
+            hook_from_row(h)
             for h in b._rows(
                 conn,
                 f"SELECT {b._select(conn, 'workflow_hooks')} FROM workflow.workflow_hooks WHERE run_id = %s "
@@ -292,7 +292,7 @@ def _resume(b: "PostgresWorldBackend", conn: Any, run_id: str, request: ResumeRe
         ).fetchall()
         if not live:
             raise UsageError(f"hook {hook.hookId} of run {run_id} was disposed meanwhile: nothing was delivered")
-        now = _now()
+        now = db_now()
         data = {"token": hook.token, "payload": payload}
         b._insert_event(conn, run_id, "hook_received", hook.hookId, _cbor(data), hook_spec(spec), now)
         message: dict[str, Any] = {"runId": run_id}
