@@ -91,6 +91,7 @@ def _screen(
 
     try:
         with keys, Live(console=console, screen=True, auto_refresh=False) as live:
+            _first_frame_progress(backend, live, header())
             while True:
                 counts, runs = _poll(backend, workflow, recent)
                 now = time.monotonic()
@@ -116,6 +117,25 @@ def _screen(
                     return
     except KeyboardInterrupt:
         return
+
+
+def _first_frame_progress(backend: "Backend", live: Any, header: str) -> None:
+    """Until the first counts are in, the screen says how far they are: a backend that reads many files for
+    them (the local world before its summaries are cached: seconds for 100,000 runs) reports its progress
+    through ``count_progress(done, total)``."""
+    from rich.text import Text
+
+    live.update(Text(f"{header}\n\ncounting runs…"), refresh=True)
+    if not hasattr(backend, "count_progress"):
+        return
+
+    def progress(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar = "█" * int(share * 30) + "░" * (30 - int(share * 30))
+        text = f"{header}\n\ncounting runs: {bar} {done:,} of {total:,} run files (the first count is kept)"
+        live.update(Text(text), refresh=True)
+
+    backend.count_progress = progress
 
 
 class _Keys:

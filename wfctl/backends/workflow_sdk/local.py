@@ -38,8 +38,9 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ...errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import (
@@ -86,9 +87,9 @@ from ..base import (
     StartRequest,
     TailRequest,
 )
-from . import localcache, localwatch
+from . import localwatch
 from .ids import ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, epoch_ms, new_ulid, normalize_run_id, slot_of, ulid_time_ms
-from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, DataDir, find_data_dir, safe_id
+from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, RACY_SECONDS, DataDir, dir_key, find_data_dir, safe_id
 from .records import (
     SDK_STATUSES,
     TERMINAL_EVENTS,
@@ -110,6 +111,7 @@ from .versions import LOCAL, READ_MAX, ReadWarner, doctor_line, refusal_hint, wr
 
 if TYPE_CHECKING:
     from ...config import Profile
+    from . import localcache
     from .localwrite import LocalWriter
 
 POLL_INTERVAL = localwatch.POLL_INTERVAL
@@ -183,8 +185,7 @@ class LocalWorldBackend(Backend):
         super().__init__(profile, ctx)
         self._data: DataDir | None = None
         self.data_source: str | None = None
-        self._final_status: dict[str, tuple[str, str | None]] = {}  # terminal runs, for counts()
-        self._run_summaries: localcache.RunSummaries | None = None
+        self._run_summaries: "localcache.RunSummaries | None" = None
         self._last_counts: tuple[Any, Counts] | None = None
         self._newer = ReadWarner(self.ctx.warn)
 
@@ -420,66 +421,134 @@ class LocalWorldBackend(Backend):
         return None, int(parsed.timestamp() * 1000)
 
     # -- dashboard ------------------------------------------------------------------------------------------
+    #: Called as ``count_progress(done, total)`` while a count reads run files (the first count of a large
+    #: world, before its summaries are cached): the dashboard shows it.
+    count_progress: Callable[[int, int], None] | None = None
+
     def counts(self, workflow: str | None = None) -> Counts:
         """Counts by status from the run files, each summarised (status, workflow) once per change of the file:
-        the summaries are kept in the user cache directory keyed by file name, size and modification time
-        (``localcache``), a terminal run's is kept for the process, and while no directory that decides a
-        status has changed (a live dashboard with nothing happening) the previous counts are the answer."""
+        the summaries are kept in the user cache directory (``localcache``) keyed by each file's name, size and
+        modification time and by ``runs/`` itself, so while ``runs/`` is unchanged they are the answer without a
+        ``stat`` per file; and while no directory that decides a status has changed (a live dashboard with
+        nothing happening) the previous counts are the answer."""
         unchanged = self._counts_key(workflow)
         if unchanged is not None and self._last_counts is not None and self._last_counts[0] == unchanged:
             return self._last_counts[1]
+        summaries = self._summaries()
+        key = dir_key(self.data.runs_dir)
+        if summaries.current(key):
+            self.data.seed_run_ids(key, summaries.ids, summaries.odd)  # type: ignore[arg-type]
+        else:
+            self._check_runs(summaries)
         counts = {s: 0 for s in STATUSES}
         total = 0
-        all_ids, odd_names = self.data.run_ids()
-        suspensions = _Suspensions(self.data)
-        waiting: dict[str, Any] | None = None  # read once, at the first running run
-        summaries = self._summaries()
-        entries = summaries.entries
-        try:
-            runs_fd: int | None = os.open(self.data.runs_dir, os.O_RDONLY)  # stat by name, not by path
-        except OSError:
-            runs_fd = None
-        for run_id in all_ids:
-            cached = self._final_status.get(run_id)
-            if cached is None:
-                name = odd_names.get(run_id, run_id + ".json")
-                try:
-                    st = os.stat(name, dir_fd=runs_fd) if runs_fd is not None else os.stat(self.data.runs_dir / name)
-                except OSError:
-                    continue
-                entry = entries.get(name)
-                if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
-                    cached = entry[2], entry[3]
-                else:
-                    cached = None
-                if cached is None:
-                    cached = self.data.read_status(name)
-                    if cached is None:
-                        continue
-                    summaries.put(name, st.st_size, st.st_mtime_ns, *cached)
-                if cached[0] in TERMINAL:
-                    self._final_status[run_id] = cached
-            status, machine = cached
-            if workflow and workflow not in (machine, workflow_short_name(machine)):
+        statuses, workflows = summaries.statuses, summaries.workflows
+        wanted = [not workflow or workflow in (m, workflow_short_name(m)) for m in workflows]
+        running: set[int] = set()
+        for (si, wi), n in Counter(zip(summaries.s, summaries.w, strict=True)).items():
+            status = statuses[si]
+            if status is None or not wanted[wi]:
+                continue  # an unreadable file, or another workflow
+            if status == RUNNING:
+                running.add(si)
                 continue
-            key = status if status in SDK_STATUSES else UNKNOWN
-            if key == RUNNING:
-                if waiting is None:
-                    waiting = suspensions.find(suspensions.candidates())
-                if run_id in waiting:
-                    key = WAITING
-            counts[key] = counts.get(key, 0) + 1
-            total += 1
-        if runs_fd is not None:
-            os.close(runs_fd)
-        if summaries.changed:
-            summaries.keep_only({odd_names.get(run_id, run_id + ".json") for run_id in all_ids})
-            summaries.save()
+            key_ = status if status in SDK_STATUSES else UNKNOWN
+            counts[key_] = counts.get(key_, 0) + n
+            total += n
+        if running:  # which running runs wait (their waits and hooks, steps if need be): read once
+            waiting = self._waiting(summaries)
+            for run_id, si, wi in zip(summaries.ids, summaries.s, summaries.w, strict=True):
+                if si in running and wanted[wi]:
+                    key_ = WAITING if run_id in waiting else RUNNING
+                    counts[key_] += 1
+                    total += 1
+        summaries.save()  # if anything changed
         result = Counts(counts, total, workflow)
         self._last_counts = (unchanged, result) if unchanged is not None else None
         return result
 
-    def _summaries(self) -> localcache.RunSummaries:
+    def _waiting(self, summaries: "localcache.RunSummaries") -> Any:
+        """The runs suspended on sleeps or hooks (whatever their status), kept with the summaries while none of
+        the directories that decide it changed (world-local writes, replaces and deletes their files by renames,
+        links and unlinks, which change the directory)."""
+        key = self._suspension_key()
+        known = summaries.waiting_for(key) if key is not None else None
+        if known is not None:
+            return known
+        suspensions = _Suspensions(self.data)
+        waiting = suspensions.find(suspensions.candidates())
+        if key is not None:
+            summaries.keep_waiting(key, waiting)
+        return waiting
+
+    def _suspension_key(self) -> list[Any] | None:
+        """``runs/`` and the directories whose entries decide a suspension, as (device, inode, mtime_ns), or None
+        while one of them changed within the racy window."""
+        key: list[Any] = []
+        limit = time.time_ns() - RACY_SECONDS * 1e9
+        for sub in ("runs", "waits", "hooks", "steps", os.path.join("hooks", "by-run")):
+            try:
+                st = os.stat(os.path.join(self.data.root, sub))
+            except OSError:
+                key.append(None)
+                continue
+            if st.st_mtime_ns > limit:
+                return None
+            key.append([st.st_dev, st.st_ino, st.st_mtime_ns])
+        return key
+
+    def _check_runs(self, summaries: "localcache.RunSummaries") -> None:
+        """The full check: every run file stat'ed, the changed ones read again (``summaries`` updated)."""
+        before = dir_key(self.data.runs_dir)
+        ids, odd_names = self.data.run_ids()
+        known = summaries.rows()
+        rows: list[Any] = []
+        kept: list[str] = []
+        settled = True
+        read = 0
+        racy = time.time_ns() - RACY_SECONDS * 1e9
+        progress = self.count_progress
+        started = time.monotonic()
+        shown = started
+        try:
+            runs_fd: int | None = os.open(self.data.runs_dir, os.O_RDONLY)  # stat by name, not by path
+        except OSError:
+            runs_fd = None
+        try:
+            for done, run_id in enumerate(ids):
+                name = odd_names.get(run_id, run_id + ".json")
+                try:
+                    st = os.stat(name, dir_fd=runs_fd) if runs_fd is not None else os.stat(self.data.runs_dir / name)
+                except OSError:
+                    settled = False  # gone since the listing: runs/ changed
+                    continue
+                size, mtime = st.st_size, st.st_mtime_ns
+                row = known.get(run_id)
+                if row is None or row[0] != size or row[1] != mtime:
+                    summary = self.data.read_status(name) or (None, None)
+                    read += 1
+                    if mtime > racy:  # changed too recently to vouch for: read again next time
+                        mtime = -1
+                        settled = False
+                    row = (size, mtime, summary[0], summary[1])
+                    if progress is not None and not read % 500:
+                        now = time.monotonic()
+                        if now - shown > 0.1:
+                            progress(done, len(ids))
+                            shown = now
+                rows.append(row)
+                kept.append(run_id)
+        finally:
+            if runs_fd is not None:
+                os.close(runs_fd)
+        after = dir_key(self.data.runs_dir)
+        key = before if settled and before is not None and before == after else None
+        odd = {run_id: odd_names[run_id] for run_id in kept if run_id in odd_names} if odd_names else {}
+        summaries.replace(key, kept, odd, rows, changed=bool(read) or len(kept) != len(known))
+
+    def _summaries(self) -> "localcache.RunSummaries":
+        from . import localcache
+
         if self._run_summaries is None:
             from ...config import cache_dir
 
@@ -501,7 +570,7 @@ class LocalWorldBackend(Backend):
                 mtime = os.stat(os.path.join(self.data.root, sub)).st_mtime_ns
             except OSError:
                 mtime = 0
-            if now - mtime < localcache.RACY_SECONDS * 1e9:
+            if now - mtime < RACY_SECONDS * 1e9:
                 return None
             key.append(mtime)
         return tuple(key)

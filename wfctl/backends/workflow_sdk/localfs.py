@@ -31,6 +31,23 @@ else:
 
 DATA_DIR_NAMES = (".next/workflow-data", ".workflow-data", "workflow-data")
 ENV_DATA_DIR = "WORKFLOW_LOCAL_DATA_DIR"
+#: A directory or file changed within this many seconds may change again within the same clock tick of its
+#: modification time: what is known about it is not kept (the "racy" rule; docs/architecture.md, "Start-up").
+RACY_SECONDS = 2.0
+
+
+def dir_key(directory: Path | str) -> tuple[int, int, int] | None:
+    """``(device, inode, mtime_ns)`` of a directory: it changes whenever an entry is added, removed or renamed
+    (every write of world-local and of wfctl is a rename or a link into place). None when the directory is
+    missing or changed within ``RACY_SECONDS`` (a later change in the same tick could keep the same time)."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return None
+    if time.time_ns() - st.st_mtime_ns < RACY_SECONDS * 1e9:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns
+
 
 # -- file names ----------------------------------------------------------------------------------------
 
@@ -159,6 +176,8 @@ class DataDir:
     root: Path
     warn: Warn = lambda message: None
     _warned: set[str] = field(default_factory=set, repr=False)
+    #: ``(dir_key(runs/), ids, odd names)`` of the last listing of ``runs/``: reused while the key is unchanged
+    _listing: Any = field(default=None, repr=False, compare=False)
 
     # paths
     def sub(self, *parts: str) -> Path:
@@ -224,8 +243,22 @@ class DataDir:
     def run_ids(self) -> tuple[list[str], dict[str, str]]:
         """Every run id, and the file names of the runs whose file is not ``<runId>.json`` (tagged files).
 
-        The hot path of ``list`` on large directories: one ``listdir`` and two comprehensions.
+        The hot path of ``list`` on large directories: one ``listdir`` and two comprehensions, once per change
+        of ``runs/`` in a process (the dashboard asks for counts, recent runs and failures). The lists returned
+        are shared: callers do not modify them.
         """
+        key = dir_key(self.runs_dir)
+        if key is not None and self._listing is not None and self._listing[0] == key:
+            return self._listing[1], self._listing[2]
+        ids, names = self._list_run_ids()
+        self._listing = (key, ids, names) if key is not None else None
+        return ids, names
+
+    def seed_run_ids(self, key: tuple[int, int, int], ids: list[str], names: dict[str, str]) -> None:
+        """What ``run_ids`` answers while ``runs/`` keeps ``key`` (a listing kept in the dashboard's cache)."""
+        self._listing = (key, ids, names)
+
+    def _list_run_ids(self) -> tuple[list[str], dict[str, str]]:
         stems = [n[:-5] for n in list_names(self.runs_dir) if n.endswith(".json")]
         odd = [s for s in stems if "." in s]
         if not odd:
