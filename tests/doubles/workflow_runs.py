@@ -502,6 +502,9 @@ class FakeWorkflowRuns:
         :meth:`advance_time`; the virtual wall clock starts at 2026-01-01T00:00:00Z).
     :param sse_activity_details: add ``activityRunId, stepId, stepName`` to
         ``activity-run`` event content (off: only the documented fields).
+    :param with_inputs: off: runs are answered without their ``inputs`` field (a
+        server that does not expose what a run was executed with; ``/execute`` still
+        records them).
     """
 
     def __init__(
@@ -519,6 +522,7 @@ class FakeWorkflowRuns:
         outputs_encoding: str = "json-string",
         clock: str = "real",
         sse_activity_details: bool = False,
+        with_inputs: bool = True,
     ):
         if envelope not in ENVELOPES:
             raise ValueError(f"envelope must be one of {ENVELOPES}")
@@ -541,6 +545,7 @@ class FakeWorkflowRuns:
         self.ping_interval = ping_interval
         self.outputs_encoding = outputs_encoding
         self.sse_activity_details = sse_activity_details
+        self.with_inputs = with_inputs
         self._virtual = clock == "virtual"
         self._vnow = 0.0
 
@@ -1268,6 +1273,8 @@ class FakeWorkflowRuns:
             "createdAt": _iso(run.created_at),
             "updatedAt": _iso(run.updated_at),
         }
+        if not self.with_inputs:
+            del out["inputs"]
         out.update(copy.deepcopy(run.extra))
         if with_activities:
             out["activityRuns"] = [

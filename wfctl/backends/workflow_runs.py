@@ -60,6 +60,16 @@ under ``data``, ``workflowRuns`` / ``workflowRun``, ``runs`` / ``run``, ``result
   ignored, but no bytes for :attr:`WorkflowRunsV1Backend.stream_idle_timeout` seconds (30;
   pings come every 9) means a dead connection: the follow ends with exit 5 and a hint to
   continue with ``wfctl tail RUN --live`` (the execute stream cannot be resumed).
+* ``rerun``: ``GET /:runId``, then ``POST /execute`` of the run's ``workflowId`` with its recorded ``inputs``
+  (``[{"name", "value"}]`` handed back as the object ``/execute`` takes, values untouched). Like ``start`` it
+  blocks until each new run finishes and is never retried; several runs are re-run one after the other. A run
+  whose answer carries no ``inputs`` (absent or null), inputs in another shape (names repeated, items without
+  ``name``, a scalar) or no ``workflowId`` is ``refused``: starting it with other input would not be a re-run.
+  The API records no ``envs`` for a run, so the new run gets none (a warning says so once). The API has no
+  place to say where a run came from. A 404 of ``/execute`` (the workflow is gone) is ``not_found``; another
+  failure of one run is that run's ``error``; a refused token (401/403) or an engine that does not answer
+  stops the command while nothing has started, and is the run's ``error`` once some run has (so the runs
+  already started are still reported).
 * ``tail``: there is no event log, so events are status changes. Without ``--live`` the
   current state (one event per activity run and one for the run); with ``--live`` the same,
   then ``GET /:runId`` every ``--interval`` seconds, printing each status change of an
@@ -95,7 +105,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import quote
 
-from ..errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
+from ..errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ..model import (
     COMPLETED,
     FAILED,
@@ -108,6 +118,7 @@ from ..model import (
     Counts,
     Event,
     ListQuery,
+    RerunOutcome,
     Run,
     RunError,
     RunPage,
@@ -905,11 +916,12 @@ class _WorkflowRunsBackend(HttpBackend):
 
 
 class WorkflowRunsV1Backend(_WorkflowRunsBackend):
-    """``/api/v1/workflow-runs``: get, list, status, cancel, tail, dashboard, start (see the module docstring)."""
+    """``/api/v1/workflow-runs``: get, list, status, cancel, tail, dashboard, start, rerun (see the module
+    docstring)."""
 
     name = V1_NAME
     label = "workflow-runs v1"
-    capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START})
+    capabilities = frozenset({GET, LIST, STATUS, CANCEL, TAIL, DASHBOARD, START, RERUN})
     unsupported_reasons = {
         WAKE: "workflow-runs v1 has no endpoint to wake a run (runs have no sleeps wfctl can interrupt)",
         RESUME: "workflow-runs v1 has no endpoint to deliver input to a waiting run (answer it where the engine "
@@ -1183,6 +1195,100 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         files = self._execute_form(request)
         body = self.http.json("POST", self._path("execute"), files=files, timeout=self.execute_timeout)
         return v1_run(unwrap_one(self.label, body, _looks_like_run), self.name)
+
+    # -- rerun ---------------------------------------------------------------------------
+    def rerun(self, run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:
+        """A new run of each run's workflow with its recorded ``inputs`` (module docstring, ``rerun``)."""
+        self.require(RERUN)
+        outcomes: list[RerunOutcome] = []
+        warned = False
+        for run_id in run_ids:
+            started = any(o.outcome == "started" for o in outcomes)
+            try:
+                source = self._rerun_source(run_id)
+            except NotFoundError as exc:
+                outcomes.append(RerunOutcome(run_id, None, "not_found", exc.message))
+                continue
+            except (AuthError, UnavailableError) as exc:
+                if not started:
+                    raise
+                outcomes.append(RerunOutcome(run_id, None, "error", exc.message + "; nothing was started"))
+                continue
+            except WfctlError as exc:
+                outcomes.append(RerunOutcome(run_id, None, "error", exc.message))
+                continue
+            if isinstance(source, RerunOutcome):
+                outcomes.append(source)
+                continue
+            workflow_id, name, inputs = source
+            if not warned:
+                warned = True
+                self.ctx.warn(
+                    f"{self.label} does not record the envs a run was executed with: "
+                    + ("the new runs would get none" if dry_run else "the new runs get none")
+                )
+            if dry_run:
+                outcomes.append(
+                    RerunOutcome(run_id, None, "would_start", f"would execute workflow {workflow_id}", None, name)
+                )
+                continue
+            outcomes.append(self._rerun_execute(run_id, workflow_id, name, inputs, started))
+        return outcomes
+
+    def _rerun_source(self, run_id: str) -> "tuple[str, str | None, dict[str, Any]] | RerunOutcome":
+        """The run's workflow id, name and recorded inputs, or the ``refused`` outcome saying why they cannot
+        be handed back to ``/execute``."""
+        body = self._get_json(run_id)
+        run = v1_run(body)
+        name = run.workflowName
+        hint = "start the workflow yourself with the input it needs: wfctl start WORKFLOW --input-json '{...}'"
+
+        def refused(why: str) -> RerunOutcome:
+            return RerunOutcome(
+                run_id,
+                None,
+                "refused",
+                f"run {run_id} was not re-run: {why}; a new run with other input would not be a re-run",
+                workflowName=name,
+                hint=hint,
+            )
+
+        if not run.workflowId:
+            return refused(f"{self.label} answered it without its workflowId, so there is nothing to execute")
+        if body.get("inputs") is None:
+            return refused(f"{self.label} answered it without its recorded inputs")
+        inputs = _inputs(body["inputs"])
+        if not isinstance(inputs, dict):
+            from ..http import json_type
+
+            return refused(
+                f"its recorded inputs are {json_type(body['inputs'])}, not a list of {{name, value}} pairs with "
+                "distinct names"
+            )
+        return str(run.workflowId), name, inputs
+
+    def _rerun_execute(
+        self, run_id: str, workflow_id: str, name: str | None, inputs: dict[str, Any], started: bool
+    ) -> RerunOutcome:
+        files = {
+            "workflowId": (None, workflow_id),
+            "inputs": (None, json.dumps(inputs, ensure_ascii=False)),
+            "envs": (None, "{}"),
+        }
+        try:
+            body = self.http.json("POST", self._path("execute"), files=files, timeout=self.execute_timeout)
+            new = v1_run(unwrap_one(self.label, body, _looks_like_run), self.name)
+        except NotFoundError as exc:
+            return RerunOutcome(
+                run_id, None, "not_found", f"its workflow {workflow_id} was not found ({exc.message})", None, name
+            )
+        except (AuthError, UnavailableError) as exc:
+            if not started:
+                raise
+            return RerunOutcome(run_id, None, "error", exc.message, None, name)
+        except WfctlError as exc:
+            return RerunOutcome(run_id, None, "error", exc.message, None, name)
+        return RerunOutcome(run_id, new.runId, "started", f"rerun of {run_id}", new.status, new.workflowName or name)
 
     @reads_answers("the execute stream")
     def start_follow(self, request: StartRequest) -> Iterator[Event | Run]:
