@@ -1,6 +1,7 @@
 """Every command path against the in-memory backend."""
 
 import json
+import re
 
 import pytest
 
@@ -38,8 +39,11 @@ def test_plain_is_tab_separated_with_iso_times(cli, world):
 
 
 def test_id_and_jsonl(cli, world):
-    assert cli(*M, "list", "-o", "id").stdout.split() == ["r3", "r2", "r1"]
-    rows = [json.loads(line) for line in cli(*M, "list", "-o", "jsonl").stdout.splitlines()]
+    ids = cli(*M, "list", "-o", "id")
+    assert (ids.exit_code, ids.stdout.split()) == (0, ["r3", "r2", "r1"])
+    lines = cli(*M, "list", "-o", "jsonl")
+    assert lines.exit_code == 0
+    rows = [json.loads(line) for line in lines.stdout.splitlines()]
     assert [r["runId"] for r in rows] == ["r3", "r2", "r1"]
 
 
@@ -81,19 +85,26 @@ def test_hostile_engine_text_is_neutralised(cli, memory_world):
 
 
 def test_color_flags(cli, world):
-    assert "\x1b[" in cli(*M, "list", "-o", "table", "--color", "always").stdout
-    assert "\x1b[" not in cli(*M, "list", "-o", "table", "--color", "never").stdout
-    assert "\x1b[" in cli(*M, "list", "-o", "table", env={"NO_COLOR": "", "FORCE_COLOR": "1"}).stdout
+    always = cli(*M, "list", "-o", "table", "--color", "always")
+    never = cli(*M, "list", "-o", "table", "--color", "never")
+    forced = cli(*M, "list", "-o", "table", env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    assert [r.exit_code for r in (always, never, forced)] == [0, 0, 0]
+    assert "\x1b[" in always.stdout and "\x1b[" in forced.stdout
+    assert "\x1b[" not in never.stdout and "r3" in never.stdout
+    # the same table, colours aside
+    assert re.sub("\x1b\\[[0-9;]*m", "", always.stdout) == never.stdout
 
 
 def test_cursor_goes_to_stderr(cli, world):
     r = cli(*M, "list", "--limit", "2", "-o", "json")
+    assert r.exit_code == 0
     doc = json.loads(r.stdout)
     assert doc["hasMore"] is True and doc["cursor"] == "r2"
     assert "--cursor 'r2'" in r.stderr
     r2 = cli(*M, "list", "--limit", "2", "--cursor", "r2", "-o", "id")
-    assert r2.stdout.split() == ["r1"]
+    assert (r2.exit_code, r2.stdout.split()) == (0, ["r1"])
     every = cli(*M, "list", "--limit", "1", "--all", "-o", "json")
+    assert every.exit_code == 0
     assert [d["runId"] for d in json.loads(every.stdout)["data"]] == ["r3", "r2", "r1"]
 
 
@@ -222,9 +233,11 @@ def test_start_input_parsing_and_wait(cli, memory_world):
 # -- dashboard -------------------------------------------------------------------------
 def test_dashboard_once_json(cli, world):
     r = cli(*M, "dashboard", "--once", "-o", "json")
+    assert r.exit_code == 0
     doc = json.loads(r.stdout)
     assert doc["counts"]["failed"] == 1 and doc["total"] == 3
     table = cli(*M, "dashboard", "--once", "-o", "table")
+    assert table.exit_code == 0
     assert "Runs by status" in table.stdout and "boom: bad input" in table.stdout
 
 

@@ -88,6 +88,7 @@ def test_dry_run_exits_like_the_real_cancel(cli, world, ids, code):
 
 def test_dry_run_outcomes(cli, world):
     dry = cli(*M, "cancel", "live", "done", "nope", "--dry-run", "-o", "json")
+    assert dry.exit_code == 7  # one run not found: the bulk operation would partly fail
     assert dry.json() == [
         {"runId": "live", "outcome": "would_cancel", "message": None, "status": "running"},
         {"runId": "done", "outcome": "already_completed", "message": "run is completed", "status": "completed"},
@@ -136,6 +137,7 @@ def test_a_missing_data_directory_is_3_everywhere(cli, tmp_path):
         r = cli(*args, cwd=tmp_path)
         assert r.exit_code == 3, (args, r.stderr)
     doctor = cli("config", "doctor", "-o", "json", cwd=tmp_path)
+    assert doctor.exit_code == 3
     checks = doctor.json()
     assert checks[-1]["name"] == "data directory" and checks[-1]["ok"] is False
     gone = tmp_path / "gone"

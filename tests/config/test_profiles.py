@@ -127,9 +127,27 @@ def test_implicit_profile_honours_workflow_target_world(cli):
     assert doc["profile"]["value"] == "(implicit)"
 
 
-def test_doctor_reports_failure_exit_code(cli, memory_world):
-    r = cli("--backend", "memory", "config", "doctor")
-    assert r.exit_code == 0 and "ok" in r.stdout
+def test_doctor_reports_failure_exit_code(cli, memory_world, monkeypatch):
+    from tests.doubles.memory_backend import MemoryBackend
+    from wfctl.errors import AuthError
+    from wfctl.model import Check
+
+    r = cli("--backend", "memory", "config", "doctor", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert [(c["name"], c["ok"]) for c in r.json()] == [("config", True), ("backend", True), ("backend", True)]
+    # a failed check: 5
+    monkeypatch.setattr(MemoryBackend, "doctor", lambda self: [Check("engine", False, "unreachable")])
+    r = cli("--backend", "memory", "config", "doctor", "-o", "json")
+    assert r.exit_code == 5, r.stderr
+    assert r.json()[-1] == {"name": "engine", "ok": False, "detail": "unreachable"}
+
+    # what every command would meet first: its exit code (an authorisation failure, 4)
+    def refuse(self):
+        raise AuthError("token refused")
+
+    monkeypatch.setattr(MemoryBackend, "preflight", refuse)
+    r = cli("--backend", "memory", "config", "doctor", "-o", "json")
+    assert r.exit_code == 4, r.stderr
 
 
 def test_every_engine_of_the_registry_has_its_keys_and_label():

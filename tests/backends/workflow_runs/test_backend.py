@@ -90,27 +90,35 @@ def lists(fake):
 
 class Stepper:
     """Applies a run's next frame each time the CLI has fetched the run ``polls`` more times,
-    so every state is observed (``polls`` times) and nothing depends on timing."""
+    so every state is observed (``polls`` times) and nothing depends on timing. A frame never applied (the CLI
+    stopped polling, or the stepper hung) fails the test when the block ends, unless the block already failed."""
 
-    def __init__(self, fake, run_id, path, polls=2):
-        self.fake, self.run_id, self.path, self.polls = fake, run_id, path, polls
+    def __init__(self, fake, run_id, path, polls=2, timeout=30.0):
+        self.fake, self.run_id, self.path, self.polls, self.timeout = fake, run_id, path, polls, timeout
+        self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         try:
             while self.fake.pending_frames(self.run_id):
                 target = len(self.fake.requests_for("GET", self.path)) + self.polls
-                self.fake.wait_for_requests(target, "GET", self.path, timeout=10)
+                self.fake.wait_for_requests(target, "GET", self.path, timeout=self.timeout)
                 self.fake.step(self.run_id)
-        except TimeoutError:
-            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the test in __exit__
+            self.error = exc
 
     def __enter__(self):
         self.thread.start()
         return self
 
-    def __exit__(self, *exc):
-        self.thread.join(10)
+    def __exit__(self, exc_type, *exc):
+        self.thread.join(self.timeout + 10)
+        if exc_type is not None:
+            return
+        if self.thread.is_alive():
+            raise AssertionError(f"the stepper of {self.run_id} did not finish")
+        if self.error is not None:
+            raise AssertionError(f"frames of {self.run_id} left unapplied: {self.error!r}") from self.error
 
 
 # --------------------------------------------------------------------------- envelopes

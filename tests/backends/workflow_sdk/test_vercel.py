@@ -665,9 +665,9 @@ def test_reads_of_5_0_and_newer_runs(fake, run_cli):
     assert by_id[v5]["attributes"] == {"team": "payments", "tier": 2} and by_id[v5]["extra"]["specVersion"] == 7
     assert by_id[newer]["attributes"] == {} and by_id[current]["attributes"] is None
     assert by_id[newer]["input"] == ["Ada"]
-    for args in (["get", newer, "-o", "json"], ["status", newer, "-o", "json"]):
+    for args, code in ((["get", newer, "-o", "json"], 0), (["status", newer, "-o", "json"], 12)):  # still running
         result = run_cli(*args)
-        assert result.exit_code in (0, 12), result.stderr
+        assert result.exit_code == code, result.stderr
         assert result.stderr.splitlines() == [newer_warning(newer, 99)], args
     got = run_cli("get", v5, "-o", "json")
     assert got.exit_code == 0 and got.stderr == ""
@@ -800,8 +800,17 @@ def test_dashboard_counts_page_through_the_run_list(fake, run_cli, monkeypatch):
 
 def test_doctor_checks_credentials_and_the_api(fake, run_cli):
     result = run_cli("config", "doctor")
+    assert result.exit_code == 0, result.stdout + result.stderr
     assert TOKEN not in result.stdout + result.stderr
-    assert "prj_1" in result.stdout + result.stderr
+    doc = run_cli("config", "doctor", "-o", "json")
+    assert doc.exit_code == 0 and doc.stderr == ""
+    checks = {c["name"]: c for c in doc.json()}
+    assert all(c["ok"] for c in checks.values()), checks
+    assert checks["token"]["detail"] == "from env WORKFLOW_VERCEL_AUTH_TOKEN"
+    assert checks["project"]["detail"] == "prj_1 (env WORKFLOW_VERCEL_PROJECT)"
+    assert checks["team"]["detail"] == "team_1 (env WORKFLOW_VERCEL_TEAM)"
+    assert checks["API"]["detail"].endswith("/v1/workflow answers and authorises (no runs yet)")
+    assert TOKEN not in doc.stdout
     assert any(r.path == "/v2/runs" for r in fake.requests)
 
 
