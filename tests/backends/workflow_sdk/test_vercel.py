@@ -863,3 +863,26 @@ def test_the_fake_serves_concurrent_clients(fake):
     for t in threads:
         t.join(timeout=10)
     assert not errors and len(fake.requests) == 8
+
+
+@pytest.mark.parametrize(
+    ("argv", "sentence"),
+    [
+        (("start", "demoWorkflow"), "error: wfctl does not start Workflow SDK runs on Vercel: "),
+        (
+            ("rerun", "wrun_01M80QNBJQ0H1SETZXYVHZB001", "-y"),
+            "error: wfctl does not re-run Workflow SDK runs on Vercel: ",
+        ),
+        (
+            ("resume", "wrun_01M80QNBJQ0H1SETZXYVHZB001", "--data", "1"),
+            "error: wfctl does not resume hooks on Vercel: ",
+        ),
+    ],
+)
+def test_start_rerun_and_resume_exit_6_and_touch_nothing(fake, run_cli, argv, sentence):
+    """The Vercel world cannot move a run (README, "Engines"): exit 6 with the sentence, no request sent."""
+    before = len(fake.requests)
+    r = run_cli(*argv)
+    assert (r.exit_code, r.stdout) == (6, "")
+    assert r.stderr.splitlines()[0].startswith(sentence), r.stderr
+    assert len(fake.requests) == before
