@@ -13,12 +13,13 @@ It binds 127.0.0.1 on a free port (or a given one) and serves from daemon thread
 
 Routes (relative to ``prefix``, the ``flue()`` mount point; default ``""``):
 
-* ``POST /workflows/:name`` — the raw JSON body is the input (no body → no input; a body that is not
-  ``application/json`` → ``415``; bad JSON → ``400 invalid_json``). ``202 {"runId": "run_<ULID>"}``;
-  ``?wait=result`` → ``200 {"result": …, "runId": …}`` once the run ended. Unknown workflow → ``404
-  workflow_not_found`` (checked before the ``route`` middleware, as Flue does). A workflow's ``validate``
-  hook returning issues → ``500 action_input_validation`` and no run (Flue's quirk). Other methods →
-  ``405`` with ``Allow: POST``.
+* ``POST /workflows/:name`` — the raw JSON body is the input (no body → no input: the ``RunRecord`` and the
+  ``run_start`` event then carry no ``input`` key, as ``JSON.stringify`` drops ``undefined``; a body ``null``
+  is the input ``null``; a body that is not ``application/json`` → ``415``; bad JSON → ``400 invalid_json``).
+  ``202 {"runId": "run_<ULID>"}``; ``?wait=result`` → ``200 {"result": …, "runId": …}`` once the run ended.
+  Unknown workflow → ``404 workflow_not_found`` (checked before the ``route`` middleware, as Flue does). A
+  workflow's ``validate`` hook returning issues → ``500 action_input_validation`` and no run (Flue's quirk).
+  Other methods → ``405`` with ``Allow: POST``.
 * ``GET /runs/:runId?meta`` — the ``RunRecord`` (``runId, workflowName, status: active|completed|errored,
   startedAt, input`` and, once ended, ``endedAt, isError, durationMs, result | error``).
 * ``GET /runs/:runId`` — the run's event stream over Durable Streams with Flue's quirks: **one offset per
@@ -88,6 +89,11 @@ _OFFSET_RE = re.compile(r"^\d+_(\d+)$")
 _CURSOR_EPOCH_MS = 1728432000000
 _CURSOR_INTERVAL_MS = 20_000
 _SECURITY = {"X-Content-Type-Options": "nosniff", "Cross-Origin-Resource-Policy": "cross-origin"}
+
+
+#: A run started without a body (Flue's ``input`` is ``undefined``): no ``input`` key anywhere, ``None`` for the
+#: workflow function. Distinct from a body ``null``.
+NO_INPUT: Any = type("NoInput", (), {"__repr__": lambda self: "NO_INPUT"})()
 
 
 def format_offset(seq: int) -> str:
@@ -176,7 +182,7 @@ class _Run:
             "status": self.status,
             "startedAt": self.started_at,
         }
-        if self.input is not None:
+        if self.input is not NO_INPUT:
             doc["input"] = self.input
         if self.status != "active":
             doc["endedAt"] = self.ended_at
@@ -615,21 +621,23 @@ class FakeFlue:
             return self.runs[run_id]
 
     def create_run(
-        self, workflow: str = "manual", input: Any = None, *, run_id: str | None = None, emit_start: bool = True
+        self, workflow: str = "manual", input: Any = NO_INPUT, *, run_id: str | None = None, emit_start: bool = True
     ) -> str:
-        """A new active run (no thread): the test drives it with :meth:`emit` and :meth:`finish`."""
+        """A new active run (no thread): the test drives it with :meth:`emit` and :meth:`finish`. ``input``
+        left out is a run started without a body (:data:`NO_INPUT`)."""
         if workflow not in self.workflows:
             self.add_workflow(workflow, None)
         run = _Run(run_id or new_run_id(), workflow, input, _now_iso(), time.monotonic())
         with self.cond:
             self.runs[run.run_id] = run
         if emit_start:
-            self.emit(
-                run.run_id, "run_start", runId=run.run_id, workflowName=workflow, startedAt=run.started_at, input=input
-            )
+            fields: dict[str, Any] = {"runId": run.run_id, "workflowName": workflow, "startedAt": run.started_at}
+            if input is not NO_INPUT:
+                fields["input"] = input
+            self.emit(run.run_id, "run_start", **fields)
         return run.run_id
 
-    def start_run(self, workflow: str, input: Any = None) -> str:
+    def start_run(self, workflow: str, input: Any = NO_INPUT) -> str:
         """What ``POST /workflows/:name`` does: create the run and execute its workflow in a thread."""
         wf = self.workflows[workflow]
         run_id = self.create_run(workflow, input)
@@ -643,7 +651,7 @@ class FakeFlue:
         run = self.run(run_id)
         ctx = RunContext(self, run)
         try:
-            result = wf.fn(ctx, run.input)  # type: ignore[misc]
+            result = wf.fn(ctx, None if run.input is NO_INPUT else run.input)  # type: ignore[misc]
         except WorkflowFailure as exc:
             self._end(run_id, error={"name": exc.name, "message": str(exc)})
         except Exception as exc:  # noqa: BLE001 - a failing workflow is a failed run
@@ -844,7 +852,7 @@ class FakeFlue:
             return None
         body = h.read_body()
         ctype = h.headers.get("Content-Type")
-        input_: Any = None
+        input_: Any = NO_INPUT
         if body and body.strip():
             if not ctype or "application/json" not in ctype.lower():
                 return h.send_json(
@@ -858,7 +866,7 @@ class FakeFlue:
                     400, _error("invalid_json", "Request body is not valid JSON.", f"The JSON parser reported: {exc}")
                 )
         if wf.validate is not None:
-            issues = wf.validate(input_)
+            issues = wf.validate(None if input_ is NO_INPUT else input_)
             if issues:
                 env = _error(
                     "action_input_validation",

@@ -12,8 +12,14 @@ Routes (relative to the profile's ``url``, the mount prefix of Flue's ``flue()``
   crash).
 * ``POST /workflows/:name`` (body = the raw JSON input) → ``202 {"runId"}`` (``start``); never retried, since
   a retried POST could start the run twice.
+* ``rerun``: the ``RunRecord``'s ``input`` is the run's JSON body as Flue parsed it, stored as is (the SQL run
+  store keeps ``JSON.stringify(input)``), so a re-run posts it again to ``/workflows/<workflowName>``: the same
+  JSON, or no body at all when the record has no ``input`` (the run was started without one; a body of
+  ``null`` is recorded as ``"input": null`` and sent again as ``null``). The new run goes through the
+  workflow's ``route`` middleware and input schema like any start. Flue has no place to record where a run
+  came from. A run whose ``?meta`` answer has no ``workflowName`` is ``refused``.
 
-Flue has no route to list, cancel or wake runs; those operations end with exit code 6 and the reason.
+Flue has no route to list, cancel, wake or resume runs; those operations end with exit code 6 and the reason.
 
 Offsets. Flue gives every event its own stream offset (``0000000000000000_<seq>``) and pages are contiguous,
 so each event of a batch gets its **exact** offset: ``wfctl tail --offset O`` resumes right after that event.
@@ -73,7 +79,7 @@ from ..errors import (
     WfctlError,
 )
 from ..flue_text import compact, error_text
-from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, Run, RunError
+from ..model import COMPLETED, FAILED, RUNNING, UNKNOWN, Check, Event, EventBatch, RerunOutcome, Run, RunError
 from ..output import clean
 from ..times import is_wfctl_time, iso, parse_time
 from ._http import HttpBackend
@@ -82,6 +88,7 @@ from .base import (
     DASHBOARD,
     GET,
     LIST,
+    RERUN,
     RESUME,
     START,
     STATUS,
@@ -500,7 +507,7 @@ class FlueBackend(HttpBackend):
         "check the token (WFCTL_TOKEN, the profile's token_env or token): Flue sends it as "
         "'Authorization: Bearer' to the workflow's runs/route middleware"
     )
-    capabilities = frozenset({GET, STATUS, TAIL, START})
+    capabilities = frozenset({GET, STATUS, TAIL, START, RERUN})
     unsupported_reasons = {
         LIST: "Flue 1.0 has no endpoint to list runs (listRuns() is a server-side function only)",
         CANCEL: "Flue 1.0 has no endpoint to cancel a workflow run (only agents can be aborted)",
@@ -527,6 +534,8 @@ class FlueBackend(HttpBackend):
             self.unsupported_reasons = {
                 **self.unsupported_reasons,
                 START: "the profile's url is a raw Durable Streams URL template ({runId}): it can be read, not started",
+                RERUN: "the profile's url is a raw Durable Streams URL template ({runId}): its runs can be read, "
+                "not started again",
             }
         for key in profile.headers():
             if key.lower() == "accept":
@@ -1068,9 +1077,35 @@ class FlueBackend(HttpBackend):
         name = request.workflow
         if not name or "/" in name:
             raise UsageError(f"invalid Flue workflow name {name!r}")
-        kwargs: dict[str, Any] = {}
+        body = None
         if request.input is not None:
-            kwargs["content"] = json.dumps(request.input, separators=(",", ":"), ensure_ascii=False).encode()
+            body = json.dumps(request.input, separators=(",", ":"), ensure_ascii=False).encode()
+        run_id = self._admit(name, body)
+        try:
+            run = self._run(self._meta(run_id), run_id)
+        except NotFoundError:
+            self.ctx.warn(
+                f"run {run_id} started, but workflow {name!r} does not export `runs` middleware, so its "
+                "runs cannot be read over HTTP"
+            )
+            now = datetime.now(timezone.utc)
+            run = Run(
+                runId=run_id,
+                backend=self.name,
+                workflowName=name,
+                status=RUNNING,
+                rawStatus="active",
+                createdAt=now,
+                startedAt=now,
+                input=request.input,
+            )
+        return run
+
+    def _admit(self, name: str, body: bytes | None) -> str:
+        """``POST /workflows/<name>`` with ``body`` (JSON) or no body at all; the new run's id."""
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            kwargs["content"] = body
             kwargs["headers"] = {"content-type": "application/json"}
         response = self.http.request(
             "POST",
@@ -1091,26 +1126,53 @@ class FlueBackend(HttpBackend):
                 f"Flue answered POST /workflows/{name} with HTTP {response.status_code} but no runId",
                 hint="is the URL the mount prefix of Flue's flue() app?",
             )
-        run_id = body["runId"]
+        return str(body["runId"])
+
+    # -- rerun ---------------------------------------------------------------------------------------------
+    def rerun(self, run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:
+        """A new run of each run's workflow with the input its ``RunRecord`` kept (module docstring)."""
+        self.require(RERUN)
+        outcomes: list[RerunOutcome] = []
+        for run_id in run_ids:
+            started = any(o.outcome == "started" for o in outcomes)
+            try:
+                outcomes.append(self._rerun_one(run_id, dry_run))
+            except NotFoundError as exc:
+                outcomes.append(RerunOutcome(run_id, None, "not_found", exc.message))
+            except (AuthError, UnavailableError, UnsupportedError) as exc:  # what stops every run
+                if not started:
+                    raise
+                outcomes.append(RerunOutcome(run_id, None, "error", exc.message))
+            except WfctlError as exc:
+                outcomes.append(RerunOutcome(run_id, None, "error", exc.message))
+        return outcomes
+
+    def _rerun_one(self, run_id: str, dry_run: bool) -> RerunOutcome:
+        record = self._meta(run_id)
+        name = record.get("workflowName")
+        if not name or "/" in name:
+            return RerunOutcome(
+                run_id,
+                None,
+                "refused",
+                f"run {run_id} was not re-run: Flue's RunRecord names no workflow to start",
+                workflowName=name or None,
+            )
+        body = None
+        if "input" in record:  # absent: the run was started without a body
+            body = json.dumps(record["input"], separators=(",", ":"), ensure_ascii=False).encode()
+        if dry_run:
+            what = "its recorded input" if body is not None else "no input, as it was"
+            return RerunOutcome(run_id, None, "would_start", f"would start {name} with {what}", None, name)
         try:
-            run = self._run(self._meta(run_id), run_id)
+            new_id = self._admit(name, body)
+        except NotFoundError as exc:  # the workflow is gone, or no longer exposed (workflow_not_found)
+            return RerunOutcome(run_id, None, "not_found", exc.message, None, name)
+        try:
+            status: str | None = self._run(self._meta(new_id), new_id).status
         except NotFoundError:
-            self.ctx.warn(
-                f"run {run_id} started, but workflow {name!r} does not export `runs` middleware, so its "
-                "runs cannot be read over HTTP"
-            )
-            now = datetime.now(timezone.utc)
-            run = Run(
-                runId=run_id,
-                backend=self.name,
-                workflowName=name,
-                status=RUNNING,
-                rawStatus="active",
-                createdAt=now,
-                startedAt=now,
-                input=request.input,
-            )
-        return run
+            status = RUNNING
+        return RerunOutcome(run_id, new_id, "started", f"rerun of {run_id}", status, name)
 
     # -- doctor --------------------------------------------------------------------------------------------
     def doctor(self) -> list[Check]:
