@@ -3,7 +3,9 @@
 ``examples/workflow-sdk-app`` (``workflow@4.8.9``, ``@workflow/world-postgres@4.3.7``, spec 3) runs on a database
 bootstrapped by the world's own ``bootstrap`` on the test's PostgreSQL. wfctl writes the rows and the
 graphile-worker job; the proof is the app's worker running what wfctl wrote to completion and the official
-CLI (``npx workflow inspect --backend @workflow/world-postgres``) reading it back.
+CLI (``npx workflow inspect --backend @workflow/world-postgres``) reading it back. The refusals at the end are
+proven on the same database: a hook disposed by the official world itself (exit 2, nothing written), and a run
+whose stored input is encrypted (``refused`` for that run, exit 6 alone, 7 beside a run that starts).
 """
 
 from __future__ import annotations
@@ -143,3 +145,106 @@ def test_resume_delivers_the_decision_and_the_run_completes_with_it(cli, live):
 
     ended = live.wfctl(cli, "resume", run_id, "--data", "{}")
     assert ended.exit_code == 2 and ended.stderr.startswith(f"error: run {run_id} is completed")
+
+
+# -- the refusals ---------------------------------------------------------------------------------------------
+
+#: Disposes a hook through the official world (``@workflow/world-postgres``'s ``events.create`` of
+#: ``hook_disposed``: the hook row deleted and the event appended in one transaction), run in the app's
+#: directory so it resolves the app's own world package. The run goes on waiting: nothing re-enqueues it.
+DISPOSE = """
+import { createWorld } from '@workflow/world-postgres';
+const [dsn, runId, hookId] = process.argv.slice(1);
+const world = createWorld({ connectionString: dsn });
+await world.events.create(runId, { eventType: 'hook_disposed', correlationId: hookId, specVersion: 3 });
+process.exit(0);
+"""
+
+
+def _dispose_with_the_official_world(live: Live, run_id: str, hook_id: str) -> None:
+    import subprocess
+
+    from tests.doubles.wfapp import APP_DIR
+
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", DISPOSE, live.dsn, run_id, hook_id],
+        cwd=APP_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def _jobs(live: Live) -> int:
+    return live.one("SELECT count(*) FROM graphile_worker.jobs")
+
+
+def test_resume_of_a_disposed_hook_is_exit_2_and_writes_nothing(cli, live):
+    run_id = live.server.start_run("approvalWorkflow", ["doc-d"])
+    token = "approval:doc-d"
+    live.wait_hook(token)
+    hook_id = live.one("SELECT hook_id FROM workflow.workflow_hooks WHERE token = %s", [token])
+    _dispose_with_the_official_world(live, run_id, hook_id)
+    assert live.one("SELECT count(*) FROM workflow.workflow_hooks WHERE run_id = %s", [run_id]) == 0
+    assert live.one("SELECT status::text FROM workflow.workflow_runs WHERE id = %s", [run_id]) == "running"
+    events = live.one("SELECT count(*) FROM workflow.workflow_events WHERE run_id = %s", [run_id])
+    jobs = _jobs(live)
+
+    r = live.wfctl(cli, "resume", run_id, "--hook", token, "--data", '{"approved": true}')
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [f"error: hook {hook_id} of run {run_id} (token {token!r}) was disposed"]
+    dry = live.wfctl(cli, "resume", run_id, "--hook", token, "--data", "{}", "--dry-run")
+    assert dry.exit_code == 2 and dry.stderr.splitlines()[0] == r.stderr.splitlines()[0]
+    bare = live.wfctl(cli, "resume", run_id, "--data", "{}")  # no token: the run has no pending hook left
+    assert bare.exit_code == 2 and bare.stdout == ""
+    assert bare.stderr.splitlines()[0] == f"error: run {run_id} has no pending hook to resume"
+
+    assert live.one("SELECT count(*) FROM workflow.workflow_events WHERE run_id = %s", [run_id]) == events
+    assert _jobs(live) == jobs
+    types = sorted(e["eventType"] for e in live.inspect("events", "--runId", run_id))
+    assert (types.count("hook_created"), types.count("hook_disposed"), types.count("hook_received")) == (1, 1, 0)
+
+
+def test_rerun_refuses_an_encrypted_input_per_run_and_starts_nothing_for_it(cli, live):
+    """The 4.8.9 app does not encrypt, so the input of a run it completed is rewritten in place as an app with
+    encryption would store it: the same CBOR shape, its payload bytes ``encr`` + ciphertext."""
+    import cbor2
+
+    encrypted = live.server.start_run("demoWorkflow", ["Cy", "1s"])
+    other = live.server.start_run("demoWorkflow", ["Di", "1s"])
+    live.wait_status(encrypted, "completed")
+    live.wait_status(other, "completed")
+    stored = cbor2.loads(live.one("SELECT input_cbor FROM workflow.workflow_runs WHERE id = %s", [encrypted]))
+    ciphertext = b"encr" + bytes(range(40))
+    if isinstance(stored, cbor2.CBORTag):
+        assert isinstance(stored.value, bytes) and stored.value[:4] == b"devl"
+        replaced: object = cbor2.CBORTag(stored.tag, ciphertext)
+    else:
+        assert isinstance(stored, bytes) and stored[:4] == b"devl"
+        replaced = ciphertext
+    with psycopg.connect(live.dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE workflow.workflow_runs SET input_cbor = %s WHERE id = %s", [cbor2.dumps(replaced), encrypted]
+        )
+    runs = live.one("SELECT count(*) FROM workflow.workflow_runs")
+    jobs = _jobs(live)
+
+    one = live.wfctl(cli, "rerun", encrypted)
+    assert one.exit_code == 6 and one.stdout == ""
+    assert one.stderr.splitlines()[0] == (
+        f"error: run {encrypted} was not re-run: its input is encrypted and wfctl holds no key for it; a new run "
+        "with other input would not be a re-run"
+    )
+    assert (live.one("SELECT count(*) FROM workflow.workflow_runs"), _jobs(live)) == (runs, jobs)
+
+    both = live.wfctl(cli, "rerun", encrypted, other, "-o", "jsonl")
+    assert both.exit_code == 7, both.stderr
+    lines = [json.loads(line) for line in both.stdout.splitlines()]
+    assert [(o["sourceRunId"], o["outcome"]) for o in lines] == [(encrypted, "refused"), (other, "started")]
+    assert lines[0]["runId"] is None
+    assert live.one("SELECT count(*) FROM workflow.workflow_runs") == runs + 1
+    live.wait_status(lines[1]["runId"], "completed")
+    got = live.wfctl(cli, "get", lines[1]["runId"], "-o", "json").json()
+    assert (got["input"], got["output"]) == (["Di", "1s"], {"greeting": "Hello, Di!", "length": 10})
