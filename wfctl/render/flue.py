@@ -17,9 +17,9 @@ from itertools import repeat
 from json.encoder import encode_basestring as _encode_str
 from typing import TYPE_CHECKING, Any
 
-from ..backends.flue import compact, error_text, is_wfctl_time
+from ..flue_text import compact, error_text
 from ..output import COMPACT_JSON, JSON_UNSAFE, to_json_text
-from ..times import iso, parse_time
+from ..times import is_wfctl_time, iso, parse_time
 
 if TYPE_CHECKING:
     from ..backends.flue import FlueEvent, FlueEventBatch
