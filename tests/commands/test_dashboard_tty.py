@@ -61,12 +61,14 @@ class Terminal:
     def screen(self) -> str:
         return ANSI.sub("", self.raw.decode("utf-8", "replace"))
 
-    def wait_for(self, pattern: str, timeout: float = 30.0) -> None:
+    def wait_for(self, *patterns: str, timeout: float = 30.0) -> None:
+        """Read until every pattern is on the screen: a frame arrives in pieces, so what a test checks together
+        is waited for together."""
         deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while not regex.search(self.screen):
+        regexes = [re.compile(p) for p in patterns]
+        while not all(r.search(self.screen) for r in regexes):
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"no {pattern!r} on the screen (exit {self.proc.poll()}):\n{self.screen[-3000:]}")
+                raise AssertionError(f"no {patterns!r} on the screen (exit {self.proc.poll()}):\n{self.screen[-3000:]}")
             select.select([self.master], [], [], 0.05)
             self.read()
 
@@ -116,8 +118,8 @@ def test_dashboard_on_the_local_world(tmp_path, isolated_env):
         {"WORKFLOW_LOCAL_DATA_DIR": str(data), "WFCTL_CONFIG": str(isolated_env / "config.toml")},
     )
     try:
-        term.wait_for(count_line("waiting", 1))  # suspended in its sleep (docs/architecture.md, "Waiting runs")
-        assert re.search(count_line("running", 0), term.screen) and "◑ waiting (sleep)" in term.screen
+        # suspended in its sleep (docs/architecture.md, "Waiting runs"): the counts and the recent-runs row
+        term.wait_for(count_line("waiting", 1), count_line("running", 0), re.escape("◑ waiting (sleep)"))
         assert not re.search(count_line("completed", 1), term.screen)
         run_file = data / "runs" / f"{RUN}.json"
         record = json.loads(run_file.read_text())
