@@ -269,14 +269,8 @@ FLUE_TOKEN = "hostile-token-9c2d"
 def flue_real() -> Iterator[Any]:
     from tests.doubles import flue_peer
 
-    why = flue_peer.missing()
-    if why is not None:
-        peer_missing(why)
-    server = flue_peer.FluePeer().start(token=FLUE_TOKEN)
-    try:
+    with flue_peer.running(FLUE_TOKEN) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.live

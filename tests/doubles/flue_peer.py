@@ -35,7 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from . import wfapp
 
@@ -264,6 +264,22 @@ class FlueServer(PeerClient):
                 wfapp._signal_group(self.proc, signal.SIGKILL)
                 self.proc.wait(timeout=10)
         return self.proc.returncode
+
+
+@contextlib.contextmanager
+def running(token: str = DEFAULT_TOKEN) -> Iterator[FlueServer]:
+    """A real Flue server for as long as the block runs (a module's fixture). A missing peer is reported with
+    :func:`tests.ci_rule.peer_missing`: a skip on a developer's machine, a failure under CI=true."""
+    from tests.ci_rule import peer_missing
+
+    why = missing()
+    if why is not None:
+        peer_missing(why)
+    server = FluePeer().start(token=token)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class FluePeer:

@@ -33,7 +33,6 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from tests.ci_rule import peer_missing
 from tests.doubles import flue_peer, wfapp
 from tests.doubles.flue_server import FakeFlue, RunContext, WorkflowFailure, format_offset
 
@@ -90,14 +89,8 @@ def _validate_twin(input: Any) -> list[dict] | None:
 
 @pytest.fixture(scope="module")
 def real_server() -> Iterator[flue_peer.FlueServer]:
-    why = flue_peer.missing()
-    if why is not None:
-        peer_missing(why)
-    server = flue_peer.FluePeer().start(token=TOKEN)
-    try:
+    with flue_peer.running(TOKEN) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from typing import Any, Iterator
 import pytest
 
 from tests.backends.flue.test_real_flue import TOKEN, _ticker_twin, _validate_twin
-from tests.ci_rule import peer_missing
 from tests.doubles import flue_peer
 from tests.doubles.flue_server import FakeFlue, RunContext
 
@@ -25,14 +24,8 @@ ENV = {"WFCTL_TOKEN": TOKEN}
 
 @pytest.fixture(scope="module")
 def real_server() -> Iterator[flue_peer.FlueServer]:
-    why = flue_peer.missing()
-    if why is not None:
-        peer_missing(why)
-    server = flue_peer.FluePeer().start(token=TOKEN)
-    try:
+    with flue_peer.running(TOKEN) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -31,30 +31,6 @@ ENVELOPES = ["bare", "data", "workflowRuns", "runs", "results"]
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    """Retries still happen (and honour Retry-After), but the jittered backoff is tiny."""
-    import wfctl.http
-
-    monkeypatch.setattr(wfctl.http, "backoff_delay", lambda attempt, **kw: 0.01)
-
-
-@pytest.fixture
-def make_fake():
-    fakes = []
-
-    def make(**kw):
-        fake = FakeWorkflowRuns(**kw)
-        fakes.append(fake)
-        return fake
-
-    yield make
-    for fake in fakes:
-        fake.stop()
-    for fake in fakes:
-        assert fake.errors == []
-
-
 @pytest.fixture
 def fake(make_fake):
     return make_fake(envelope="data", ping_interval=0.05)

@@ -13,33 +13,8 @@ import uuid
 
 import pytest
 
-from tests.doubles.workflow_runs import FakeWorkflowRuns
-
 V1 = "/api/v1/workflow-runs"
 ENVS_WARNING = "warning: workflow-runs v1 does not record the envs a run was executed with: the new runs get none"
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    import wfctl.http
-
-    monkeypatch.setattr(wfctl.http, "backoff_delay", lambda attempt, **kw: 0.01)
-
-
-@pytest.fixture
-def make_fake():
-    fakes = []
-
-    def make(**kw):
-        fake = FakeWorkflowRuns(**kw)
-        fakes.append(fake)
-        return fake
-
-    yield make
-    for fake in fakes:
-        fake.stop()
-    for fake in fakes:
-        assert fake.errors == []
 
 
 @pytest.fixture
