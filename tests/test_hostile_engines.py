@@ -31,6 +31,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.ci_rule import peer_missing
+from tests.doubles.memory_backend import strings
 from tests.doubles.net import wait_until
 from wfctl.output import clean
 
@@ -44,17 +45,6 @@ HUGE = "H" * 60_000
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 #: The first hostile piece, neutralised: what a table or a plain line shows, as text or inside JSON.
 SHOWN = (clean("\x1b]0;pwned\x07"), "\\u001b]0;pwned\\u0007")
-
-
-def strings(value: Any) -> list[str]:
-    """Every string in a JSON document, keys included."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in [k, *strings(v)]]
-    if isinstance(value, list):
-        return [s for v in value for s in strings(v)]
-    return []
 
 
 def carries(doc: Any, text: str) -> bool:

@@ -36,6 +36,17 @@ HOSTILE = "\x1b]0;pwned\x07[red]x[/red] \x1b[2J\u202e\x9b31m"
 HOSTILE_WORKFLOW = "workflow//./workflows/evil//[bold red]alarm[/bold red]/" + HOSTILE
 
 
+def strings(value: Any) -> list[str]:
+    """Every string in a JSON document, keys included (where hostile text could hide)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [k, *strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
 class World:
     """Shared state: runs, scripted status progressions, event logs, call log."""
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.doubles.memory_backend import HOSTILE, HOSTILE_WORKFLOW
+from tests.doubles.memory_backend import HOSTILE, HOSTILE_WORKFLOW, strings
 from wfctl.output import clean
 
 M = ("--backend", "memory")
@@ -43,17 +43,6 @@ def hostile(memory_world, monkeypatch):
     memory_world.cancel_errors.add("wrun_hostile")
     memory_world.add("r2", "completed", workflow="demoWorkflow")
     return memory_world
-
-
-def strings(value) -> list[str]:
-    """Every string in a JSON document, keys included."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in [k, *strings(v)]]
-    if isinstance(value, list):
-        return [s for v in value for s in strings(v)]
-    return []
 
 
 def markup_fragments(text: str) -> list[str]:
