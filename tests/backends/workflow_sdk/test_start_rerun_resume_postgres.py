@@ -248,3 +248,62 @@ def test_rerun_refuses_an_encrypted_input_per_run_and_starts_nothing_for_it(cli,
     live.wait_status(lines[1]["runId"], "completed")
     got = live.wfctl(cli, "get", lines[1]["runId"], "-o", "json").json()
     assert (got["input"], got["output"]) == (["Di", "1s"], {"greeting": "Hello, Di!", "length": 10})
+
+
+# -- the health check ---------------------------------------------------------------------------------------------
+
+
+def test_start_writes_the_spec_version_the_apps_worker_reports_in_its_health_check(cli, live):
+    """The newest run claims spec 2, which wfctl does not write: the app's worker answers the health check
+    (a graphile-worker job, the answer in the stream table) with its own, 3, and the new run is written so."""
+    template = live.server.start_run("demoWorkflow", ["Hal", "1s"])
+    live.wait_status(template, "completed")
+    with psycopg.connect(live.dsn, autocommit=True) as conn:
+        conn.execute("UPDATE workflow.workflow_runs SET spec_version = '2' WHERE id = %s", [template])
+
+    r = live.wfctl(
+        cli,
+        "--debug",
+        "start",
+        "demoWorkflow",
+        "--input-json",
+        '["Hux", "1s"]',
+        "--wait",
+        "--timeout",
+        "60",
+        "-o",
+        "json",
+    )
+    assert r.exit_code == 0, r.stderr
+    run = r.json()
+    assert (run["status"], run["output"]) == ("completed", {"greeting": "Hello, Hux!", "length": 11})
+    assert run["extra"]["specVersion"] == 3
+    debug = [line for line in r.stderr.splitlines() if "health check:" in line]
+    assert len(debug) == 1 and "specVersion=3" in debug[0], r.stderr
+    assert "warning:" not in r.stderr
+    want = live.inspect("run", run["runId"])
+    assert (want["status"], want["specVersion"]) == ("completed", 3)
+    assert live.one("SELECT count(*) FROM workflow.workflow_stream_chunks WHERE stream_id LIKE '__health_check__%%'")
+    assert live.one("SELECT count(*) FROM graphile_worker.jobs WHERE task_identifier = 'workflow_flows'") == 0
+
+
+def test_start_without_a_worker_to_answer_falls_back_to_the_newest_runs_spec_with_a_warning(cli, live):
+    """On a job prefix no worker serves, nobody answers: after the bounded wait (here the 1 s of --timeout's
+    profile key ``timeout``) the new run takes the newest run's spec version, with a warning, and the health
+    check's job is removed."""
+    template = live.server.start_run("demoWorkflow", ["Ivo", "1s"])
+    live.wait_status(template, "completed")
+    r = cli(
+        "--dsn", live.dsn, "start", "demoWorkflow", "-o", "json",
+        env={**PG_ENV, "WFCTL_JOB_PREFIX": "nobody_", "WFCTL_TIMEOUT": "1"},
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, r.stderr
+    assert "did not answer the Workflow SDK health check (no answer in" in warnings[0]
+    assert "is the app's worker running?" in warnings[0]
+    assert warnings[0].endswith(f"the new run takes spec version 3 from the newest run of the workflow ({template})")
+    new_id = r.json()["runId"]
+    assert live.one("SELECT spec_version FROM workflow.workflow_runs WHERE id = %s", [new_id]) == "3"
+    # the run's own job stays on that queue (nobody serves it); the health check's was removed
+    assert live.one("SELECT count(*) FROM graphile_worker.jobs WHERE task_identifier = 'nobody_flows'") == 1

@@ -5,17 +5,21 @@
 Each writes what the SDK writes through world-local (``localwrite``: ``run_created``, ``hook_received``) and then
 queues the run the way the local queue does: one POST to the app's ``/.well-known/workflow/v1/flow``. The app
 must answer before anything is written (a GET of that path), so an app that is down leaves no run nobody
-will pick up; the version gate (``versions.LOCAL``) decides before that.
+will pick up; the version gate (``versions.LOCAL``) decides before that. ``start`` first asks the app the SDK's
+health check (``health``: the message POSTed to the same route, the answer read from the data directory) and
+writes the spec version it reports, else the newest run's.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NotFoundError, UnavailableError, UnsupportedError, UsageError, WfctlError
 from ...model import TERMINAL, RerunOutcome, ResumeOutcome, Run
 from ..base import ResumeRequest, StartRequest
+from . import health
 from .control import (
     SPEC_V5,
     arguments,
@@ -29,12 +33,14 @@ from .control import (
 from .ids import new_ulid
 from .localwrite import HookGone, create_run, receive_hook
 from .values import b64encode, dehydrate, payload_problem
-from .versions import LOCAL, SPEC_SLOT_IDS, spec_of, write_refusal
+from .versions import LOCAL, SPEC_SLOT_IDS, describe, spec_of, write_refusal
 
 if TYPE_CHECKING:
     from .local import LocalWorldBackend
 
 FLOW_PATH = "/.well-known/workflow/v1/flow"
+#: How long the health check's answer may take to appear once the app has answered its POST.
+GRACE = 2.0
 HINT = (
     "use the app's own code (start(), resumeHook()) or 'npx workflow start' / the Re-run button of 'npx workflow web'"
 )
@@ -154,8 +160,8 @@ def _create_and_queue(
 
 
 def start(b: "LocalWorldBackend", request: StartRequest) -> Run:
-    """``start()``: the workflow by its short name or id, on the deployment and spec version of its newest
-    run here."""
+    """``start()``: the workflow by its short name or id, on the deployment of its newest run here and the
+    spec version the app reports in its health check (else that run's), as ``npx workflow start`` does."""
     refuse_start_options(request)
     args = arguments(request.input, request.input is not None)
     newest = None
@@ -166,20 +172,95 @@ def start(b: "LocalWorldBackend", request: StartRequest) -> Run:
             break
     if newest is None:
         raise no_workflow(request.workflow, str(b.data.root))
-    refusal = write_refusal(LOCAL, newest["runId"], newest.get("specVersion"), "start")
-    if refusal is not None:
-        raise UnsupportedError(
-            f"the newest run of {request.workflow!r} decides the new run's spec version: {refusal}", hint=HINT
-        )
     try:
         payload = dehydrate(args)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"the input cannot be written: {exc}") from None
+    url = b.app_url()
+    answer, why = probe(b, url)
+    spec, said = health.decide(spec_of(newest.get("specVersion")), answer)
+    if said:
+        refusal = write_refusal(LOCAL, "(new)", spec, "start")
+        if refusal is not None:
+            raise UnsupportedError(
+                f"the app at {url} reports {describe(spec)} in its health check, wfctl starts Workflow SDK "
+                f"local-world runs of spec versions {LOCAL.writes_text('start')} only; nothing was written",
+                hint=HINT,
+            )
+    else:
+        refusal = write_refusal(LOCAL, newest["runId"], spec, "start")
+        if refusal is not None:
+            raise UnsupportedError(
+                f"the newest run of {request.workflow!r} decides the new run's spec version: {refusal}", hint=HINT
+            )
     url = _check_app(b)
-    run_id, problem = _create_and_queue(b, url, newest, _bytes(payload), replayed_from=None)
+    if not said:
+        b.ctx.warn(health.fallback_warning(f"at {url}", health.why_not(answer, why), newest["runId"], spec))
+    source = dict(newest, specVersion=spec)
+    if answer is not None:
+        source["executionContext"] = health.app_context(newest.get("executionContext"), answer)
+    run_id, problem = _create_and_queue(b, url, source, _bytes(payload), replayed_from=None)
     if problem is not None:
         raise UnavailableError(problem, hint=APP_HINT)
     return b.get_status(run_id)
+
+
+def probe(b: "LocalWorldBackend", url: str) -> tuple["health.Health | None", str | None]:
+    """The SDK's ``healthCheck`` on the local world: the message POSTed to the app's flow route as the local
+    queue delivers it, the answer read from the stream the app writes into the data directory. Bounded by
+    :data:`health.TIMEOUT` (and the profile's ``timeout``); once the app has answered the POST (its handler
+    writes the stream before it answers) the stream gets at most :data:`GRACE` more. Returns (the answer,
+    None) or (None, why there is none); never raises."""
+    started = time.monotonic()
+    budget = min(health.TIMEOUT, float(b.profile.get("timeout", 30.0)))
+    deadline = started + budget
+    correlation = health.correlation_id()
+    stream = health.stream_name(correlation)
+    body = json.dumps(health.message(correlation), separators=(",", ":")).encode("utf-8")
+    client = _client(b, url, timeout=budget)
+    try:
+        response = client.request(
+            "POST",
+            FLOW_PATH,
+            retry=False,
+            expect=tuple(range(200, 600)),
+            timeout=budget,
+            headers={
+                "content-type": "application/json",
+                "x-vqs-queue-name": b._queue_name("health_check"),
+                "x-vqs-message-id": f"msg_{new_ulid()}",
+                "x-vqs-message-attempt": "1",
+            },
+            content=body,
+        )
+    except WfctlError as exc:
+        return None, exc.message
+    finally:
+        client.close()
+    if not 200 <= response.status_code < 300:
+        return None, f"HTTP {response.status_code} from POST {FLOW_PATH}"
+
+    def read() -> bytes | None:
+        parts: list[bytes] = []
+        for chunk in b.data.chunk_files(stream):
+            got = b.data.read_chunk(chunk)
+            if got is None:
+                return None
+            eof, data = got
+            if eof:
+                return b"".join(parts)
+            parts.append(data)
+        return None
+
+    answer = health.wait_answer(read, min(deadline, time.monotonic() + GRACE), started)
+    if answer is None:
+        return None, f"nothing in its stream {stream} of {b.data.root} after the app took the message"
+    if b.ctx.debug:
+        b.ctx.debug_log(
+            f"health check: the app at {url} answered in {answer.seconds:g}s: healthy={answer.healthy}, "
+            f"specVersion={answer.specVersion}, workflowCoreVersion={answer.workflowCoreVersion}"
+        )
+    return answer, None
 
 
 def rerun(b: "LocalWorldBackend", run_ids: list[str], *, dry_run: bool = False, **options: Any) -> list[RerunOutcome]:

@@ -8,17 +8,21 @@ What world-postgres 4.3.7 writes for ``start()`` and ``resumeHook()``, in one tr
 live hook's row; then the run is queued as the world's queue does it: a graphile-worker job on
 ``<prefix>flows`` whose ``data`` is the base64 of the JSON queue message (Uint8Arrays tagged
 ``{"__type": "Uint8Array"}``). The app's worker picks the job up; the app need not be reachable from here.
+``start`` asks the SDK's health check the same way (a job, the answer read from the stream table) and writes
+the spec version the app's worker reports, else the newest run's.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from ...errors import AuthError, NotFoundError, UnavailableError, UnsupportedError, UsageError
 from ...model import TERMINAL, RerunOutcome, ResumeOutcome, Run
 from ..base import ResumeRequest, StartRequest
+from . import health
 from .control import (
     SPEC_V5,
     arguments,
@@ -32,7 +36,7 @@ from .control import (
 from .ids import new_ulid
 from .records import workflow_short_name
 from .values import as_bytes, b64encode, decode_cbor, dehydrate, payload_problem
-from .versions import spec_of
+from .versions import POSTGRES, describe, spec_of, write_refusal
 
 if TYPE_CHECKING:
     from .postgres import PostgresWorldBackend
@@ -171,6 +175,8 @@ def _create(
 
 # -- start -------------------------------------------------------------------------------------------------
 def start(b: "PostgresWorldBackend", request: StartRequest) -> Run:
+    """``start()`` on the deployment of the workflow's newest run, with the spec version the app's worker
+    reports in its health check (else that run's), as ``npx workflow start`` does."""
     refuse_start_options(request)
     args = arguments(request.input, request.input is not None)
     try:
@@ -178,7 +184,7 @@ def start(b: "PostgresWorldBackend", request: StartRequest) -> Run:
     except (TypeError, ValueError) as exc:
         raise UsageError(f"the input cannot be written: {exc}") from None
 
-    def run(conn: Any) -> str:
+    def newest(conn: Any) -> dict[str, Any]:
         names = b._workflow_names(conn, request.workflow)
         rows = b._rows(
             conn,
@@ -188,17 +194,80 @@ def start(b: "PostgresWorldBackend", request: StartRequest) -> Run:
         )
         if not rows or not matches_workflow(rows[0].get("name"), request.workflow):
             raise no_workflow(request.workflow, f"the Postgres world at {b.target.where}")
-        row = rows[0]
-        refusal = b._write_refusal(conn, row["id"], row, "start")
+        refusal = b._migrations(conn).refusal(rows[0]["id"], "start")
         if refusal is not None:
-            raise UnsupportedError(
-                f"the newest run of {request.workflow!r} decides the new run's spec version: {refusal[0]}", hint=HINT
-            )
-        with conn.transaction():
-            return _graphile(b, lambda: _create(b, conn, _source(row), payload, None))
+            raise UnsupportedError(refusal[0], hint=refusal[1])
+        return rows[0]
 
-    run_id = b._call(run, what="start")
+    row = b._call(newest, what="start")
+    answer, why = probe(b)
+    spec, said = health.decide(spec_of(row.get("spec_version")), answer)
+    reason = write_refusal(POSTGRES, row["id"], spec, "start")
+    if reason is not None:
+        if said:
+            reason = (
+                f"the app's worker reports {describe(spec)} in its health check, wfctl starts Workflow SDK "
+                f"postgres-world runs of spec versions {POSTGRES.writes_text('start')} only; nothing was written"
+            )
+        else:
+            reason = f"the newest run of {request.workflow!r} decides the new run's spec version: {reason}"
+        raise UnsupportedError(reason, hint=HINT)
+    if not said:
+        b.ctx.warn(health.fallback_warning("(its worker)", health.why_not(answer, why), row["id"], spec))
+    source = dict(_source(row), specVersion=spec)
+    if answer is not None:
+        source["executionContext"] = health.app_context(source["executionContext"], answer)
+
+    def create(conn: Any) -> str:
+        with conn.transaction():
+            return _graphile(b, lambda: _create(b, conn, source, payload, None))
+
+    run_id = b._call(create, what="start")
     return b.get_status(run_id)
+
+
+def probe(b: "PostgresWorldBackend") -> tuple["health.Health | None", str | None]:
+    """The SDK's ``healthCheck`` on the Postgres world, with no need of the app's URL: the message as a
+    graphile-worker job on ``<prefix>flows`` (sub-queue ``health_check``), as the world's ``queue()`` adds it;
+    the app's worker delivers it to its flow route, whose handler writes the answer to the stream
+    ``__health_check__<id>`` in ``workflow.workflow_stream_chunks``. Bounded by :data:`health.TIMEOUT` (and
+    the profile's ``timeout``); a job no worker took by then is removed. Returns (answer, None) or (None,
+    why); never raises for a missing answer."""
+    started = time.monotonic()
+    deadline = started + min(health.TIMEOUT, float(b.profile.get("timeout", 30.0)))
+    correlation = health.correlation_id()
+    stream = health.stream_name(correlation)
+
+    def add(conn: Any) -> str:
+        with conn.transaction():
+            return _graphile(b, lambda: _add_flow_job(b, conn, "health_check", health.message(correlation)))
+
+    job = b._call(add, what="start")
+
+    def read() -> bytes | None:
+        rows = b._call(
+            lambda conn: conn.execute(
+                "SELECT eof, data FROM workflow.workflow_stream_chunks WHERE stream_id = %s ORDER BY id", [stream]
+            ).fetchall(),
+            what="start",
+        )
+        parts: list[bytes] = []
+        for eof, data in rows:
+            if eof:
+                return b"".join(parts)
+            parts.append(bytes(data or b""))
+        return None
+
+    answer = health.wait_answer(read, deadline, started)
+    if answer is None:
+        b._call(lambda conn: conn.execute("SELECT graphile_worker.remove_job(%s)", [job]), what="start")
+        return None, f"no answer in {round(time.monotonic() - started, 1):g}s: is the app's worker running?"
+    if b.ctx.debug:
+        b.ctx.debug_log(
+            f"health check: the app's worker answered in {answer.seconds:g}s (job {job}): healthy={answer.healthy}, "
+            f"specVersion={answer.specVersion}, workflowCoreVersion={answer.workflowCoreVersion}"
+        )
+    return answer, None
 
 
 # -- rerun -------------------------------------------------------------------------------------------------
