@@ -1638,6 +1638,78 @@ def test_live_events_survive_a_database_restart_and_late_commits(own_server):
     assert got[-1].type == "run_completed" and got[-1].data == {"output": "ok"}
 
 
+def queue_job(dsn: str, queue: str = "workflow_flows") -> None:
+    """What the world does after most events: queue a job (graphile-worker NOTIFYs ``jobs:insert``)."""
+    execute(dsn, "SELECT graphile_worker.add_job(%s, '{}'::json)", [queue])
+
+
+def test_live_events_wake_on_a_queued_job(own_server, monkeypatch):
+    """Events have no NOTIFY; a job the world queues (graphile-worker's jobs:insert) wakes the tail."""
+    from wfctl.backends.workflow_sdk import postgres
+
+    monkeypatch.setattr(postgres, "LIVE_MIN_POLL", 30.0)  # every wait would be 30 s without the wake
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    w.event("run_created", {"workflowName": MACHINE_DEMO})
+    b = backend(dsn)
+    b.reconnect_budget = 10
+    gen = b.tail(w.run_id, TailRequest(live=True, interval=30.0))
+    assert next(gen).type == "run_created"
+
+    def step() -> None:
+        w.event("step_created", {"stepName": "step//./workflows/demo//greet"})
+        queue_job(dsn, "workflow_steps")
+
+    threading.Timer(0.3, step).start()
+    started = time.monotonic()
+    assert next(gen).type == "step_created"
+    assert time.monotonic() - started < 20  # woken by the job, not the 30 s wait
+    b.close()
+
+
+@pytest.mark.parametrize("listen", [True, False], ids=["jobs-wake", "polling-only"])
+def test_live_events_each_once_in_order_through_bursts_and_a_restart(own_server, monkeypatch, listen):
+    """Adaptive polling (fast after activity, backing off while idle) prints every event exactly once and in
+    the order written: bursts, idle gaps long enough to back off, jobs queued or not, late commits, a restart."""
+    dsn = own_server.dsn()
+    w = Writer(dsn).run()
+    w.event("run_created", {"workflowName": MACHINE_DEMO})
+    b = backend(dsn)
+    b.reconnect_budget = 30
+    if not listen:
+        monkeypatch.setattr(b, "_ensure_listen", lambda channel="": False)
+    gen = b.tail(w.run_id, TailRequest(live=True, interval=0.4))
+    got: list[Event] = [next(gen)]
+    written: list[str] = []
+    late: list[str] = []
+
+    def writes() -> None:
+        early_ms = now_ms()
+        for burst in range(4):
+            for i in range(15):
+                written.append(w.event("step_started", {"stepName": f"step//./workflows/demo//s{burst}_{i}"}))
+                if i % 4 == 0:
+                    queue_job(dsn)
+            time.sleep(0.6)  # idle: the tail backs off to its interval
+            if burst == 1:
+                own_server.restart()
+                late.append(w.event("step_created", {"stepName": "step//./workflows/demo//late"}, ms=early_ms))
+        written.append(w.event("run_completed", {"output": cbor2.CBORTag(64, b'devl["ok"]')}))
+        w.finish()
+
+    thread = threading.Thread(target=writes)
+    thread.start()
+    got += list(gen)
+    thread.join()
+    b.close()
+    offsets = [e.offset for e in got]
+    assert len(set(offsets)) == len(offsets)  # nothing twice
+    assert [o for o in offsets if o not in late] == [got[0].offset] + written  # all, in the order written
+    assert sorted(late) == sorted(set(offsets) & set(late))  # the late commit too
+    assert [e.index for e in got] == list(range(len(got)))
+    assert got[-1].type == "run_completed"
+
+
 def test_live_tail_gives_up_after_its_reconnect_budget(own_server):
     dsn = own_server.dsn()
     w = Writer(dsn).run()

@@ -37,8 +37,11 @@ Decisions (also in the README):
   ...)``. If any statement fails, nothing is written. Timestamps written are naive UTC from wfctl's clock (the
   world writes its own clock's UTC too).
 * ``tail`` reads events by id and stream chunks by chunk id. ``--live`` follows stream chunks with ``LISTEN
-  workflow_event_chunk`` (the world's NOTIFY channel) and events by polling (events have no NOTIFY); both
-  re-read a short window behind the last id so a row committed late with a smaller id is not skipped, and
+  workflow_event_chunk`` (the world's NOTIFY channel) and events by adaptive polling (events have no NOTIFY):
+  50 ms after activity, the wait doubling to ``--interval`` while nothing happens, one query per poll (the
+  run's status and the window's ids); a job the world queues (graphile-worker's ``jobs:insert`` NOTIFY, which
+  follows most of a run's events) ends a wait early, at most every 100 ms (docs/architecture.md, "Start-up").
+  Both re-read a short window behind the last id so a row committed late with a smaller id is not skipped, and
   remember what was printed so nothing is printed twice. When the connection drops (the database restarts),
   it reconnects with backoff for up to :attr:`PostgresWorldBackend.reconnect_budget` seconds (the profile's
   ``timeout``, default 30) and continues after the last printed id; then it gives up with exit 5.
@@ -162,6 +165,13 @@ DEFAULT_DSN = "postgres://world:world@localhost:5432/world"  # the world's own d
 DEFAULT_JOB_PREFIX = "workflow_"
 LOOKBACK_MS = 30_000  # live tails re-read this far behind the newest id (late commits with smaller ids)
 TERMINAL_GRACE = 2.0  # after the run turns terminal, how long to wait for its terminal event
+#: A live tail of events polls this soon after it saw activity (new events, or a job queued in the world) and
+#: doubles the wait after each poll that found nothing, up to ``--interval``.
+LIVE_MIN_POLL = 0.05
+#: A job queued anywhere in the world (graphile-worker's NOTIFY) wakes a live tail of events at most this often.
+JOB_WAKE_GAP = 0.1
+CHUNK_CHANNEL = "workflow_event_chunk"  # world-postgres's NOTIFY for stream chunks
+JOB_CHANNEL = "jobs:insert"  # graphile-worker's NOTIFY for a job queued (the world queues one per step or replay)
 PAGE = 1000
 INSTALL_HINT = "pip install 'wfctl[postgres]'"
 BOOTSTRAP_HINT = (
@@ -626,6 +636,7 @@ class PostgresWorldBackend(Backend):
         self.query_timeout = timeout
         self._conn: Any = None
         self._listen: Any = None
+        self._listening: set[str] = set()  # the channels the LISTEN connection listens on
         self._target: _Target | None = None
         self._columns: dict[str, set[str]] | None = None
         self._version: SchemaVersion | None = None
@@ -1589,15 +1600,23 @@ class PostgresWorldBackend(Backend):
         if not request.live:
             return
 
-        # Follow by polling (events have no NOTIFY). Re-read a window behind the newest id: ids are minted by
-        # the writers before they commit, so a row can become visible after one with a larger id.
+        # Follow by polling (events have no NOTIFY), adaptively: LIVE_MIN_POLL after activity, doubling while
+        # nothing happens up to `interval`; a job queued in the world (graphile-worker's NOTIFY, which follows
+        # most of a run's events) wakes the wait early. Each poll is one query (the run's status and the ids of
+        # the window); rows are read in full only when new. Re-read a window behind the newest id: ids are
+        # minted by the writers before they commit, so a row can become visible after one with a larger id.
         terminal_logged = any(e["eventType"] in TERMINAL_EVENTS for e in events)
         interval = max(0.05, float(request.interval or 1.0))
+        delay = min(LIVE_MIN_POLL, interval)
         while True:
-            if terminal_seen_at is None and self._run_status(run_id) in TERMINAL:
-                terminal_seen_at = time.monotonic()
             lower = _lookback(newest, "wevt_")
-            rows = self._follow(lambda conn: self._event_rows(conn, run_id, lower, seen), "event query")  # noqa: B023
+            status, rows = self._follow(
+                lambda conn: self._poll_events(conn, run_id, lower, seen),  # noqa: B023
+                "event query",
+            )
+            if terminal_seen_at is None and status in TERMINAL:
+                terminal_seen_at = time.monotonic()
+            found = False
             for row in rows:
                 if row["id"] in seen:
                     continue
@@ -1605,6 +1624,7 @@ class PostgresWorldBackend(Backend):
                 index = len(seen)
                 seen.add(raw["eventId"])
                 newest = max(newest, raw["eventId"])
+                found = True
                 event = convert(raw, index)
                 terminal_logged = terminal_logged or raw["eventType"] in TERMINAL_EVENTS
                 if wanted(raw["eventType"]):
@@ -1613,7 +1633,32 @@ class PostgresWorldBackend(Backend):
                 terminal_logged or time.monotonic() - terminal_seen_at > TERMINAL_GRACE
             ):
                 return
-            time.sleep(interval)
+            delay = min(LIVE_MIN_POLL, interval) if found else min(delay * 2, interval)
+            self._wait_for_job(delay)
+
+    def _poll_events(
+        self, conn: Any, run_id: str, after: str | None, skip: set[str]
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        """One poll of a live tail: the run's status and its event ids after ``after`` in one query (one
+        snapshot), then, only if some id is not in ``skip``, those rows in full."""
+        where = "" if after is None else " AND e.id > %s"
+        params: list[Any] = [run_id, run_id] + ([] if after is None else [after])
+        row = self._rows(
+            conn,
+            "SELECT (SELECT r.status::text FROM workflow.workflow_runs r WHERE r.id = %s) AS status, "
+            f"ARRAY(SELECT e.id FROM workflow.workflow_events e WHERE e.run_id = %s{where} ORDER BY e.id) AS ids",
+            params,
+        )[0]
+        fresh = [event_id for event_id in row["ids"] or [] if event_id not in skip]
+        if not fresh:
+            return row["status"], []
+        rows = self._rows(
+            conn,
+            f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
+            "WHERE id = ANY(%s) ORDER BY id",
+            [fresh],
+        )
+        return row["status"], rows
 
     def _chunk_rows(
         self, conn: Any, stream: str, after: str | None, with_data: bool = True, skip: set[str] | None = None
@@ -1717,21 +1762,58 @@ class PostgresWorldBackend(Backend):
                 continue
             self._wait_for_chunk(name, interval)
 
-    def _ensure_listen(self) -> bool:
-        """A second connection that LISTENs on ``workflow_event_chunk``; False (polling) if it cannot."""
+    def _ensure_listen(self, channel: str = CHUNK_CHANNEL) -> bool:
+        """A second connection that LISTENs on ``channel``; False (polling) if it cannot."""
         psycopg = require_psycopg()
-        if self._listen is not None and not self._listen.closed:
+        if self._listen is not None and not self._listen.closed and channel in self._listening:
             return True
-        self._listen = None
         try:
-            listen = self._connect()
-            listen.execute("LISTEN workflow_event_chunk")
+            if self._listen is None or self._listen.closed:
+                self._listen, self._listening = None, set()
+                self._listen = self._connect()
+            self._listen.execute(f'LISTEN "{channel}"')
         except (psycopg.Error, WfctlError) as exc:
             if self.ctx.debug:
                 self.ctx.debug_log(f"postgres: LISTEN unavailable ({getattr(exc, 'message', None) or exc}); polling")
+            self._drop_listen()
             return False
-        self._listen = listen
+        self._listening.add(channel)
         return True
+
+    def _drop_listen(self) -> None:
+        listen, self._listen, self._listening = self._listen, None, set()
+        if listen is not None:
+            try:
+                listen.close()
+            except Exception:  # noqa: BLE001 - a broken connection may fail to close
+                pass
+
+    def _wait_for_job(self, timeout: float) -> None:
+        """Wait ``timeout`` seconds, or less when the world queues a job (``jobs:insert``), but at least
+        ``JOB_WAKE_GAP`` (a busy world queues jobs for other runs all the time). Polling alone when LISTEN fails."""
+        psycopg = require_psycopg()
+        started = time.monotonic()
+        deadline = started + timeout
+        if self._ensure_listen(JOB_CHANNEL):
+            try:
+                woke = False
+                while not woke:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return
+                    for notify in self._listen.notifies(timeout=remaining, stop_after=1):
+                        woke = woke or notify.channel == JOB_CHANNEL
+                for _ in self._listen.notifies(timeout=0):  # drain: one wake for the jobs queued until now
+                    pass
+                deadline = min(deadline, started + JOB_WAKE_GAP)
+            except psycopg.Error as exc:
+                # The database went away; the next poll reconnects (with backoff). Sleep until then.
+                if self.ctx.debug:
+                    self.ctx.debug_log(f"postgres: LISTEN connection lost ({error_message(exc)})")
+                self._drop_listen()
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _wait_for_chunk(self, stream: str, timeout: float) -> None:
         """Block until a NOTIFY for ``stream`` arrives or ``timeout`` passes (polling when LISTEN fails)."""
@@ -1744,6 +1826,8 @@ class PostgresWorldBackend(Backend):
                     if remaining <= 0:
                         return
                     for notify in self._listen.notifies(timeout=remaining, stop_after=1):
+                        if notify.channel != CHUNK_CHANNEL:
+                            continue
                         try:
                             message = json.loads(notify.payload)
                         except ValueError:
@@ -1754,11 +1838,7 @@ class PostgresWorldBackend(Backend):
                 # The database went away; the next read reconnects (with backoff). Poll until then.
                 if self.ctx.debug:
                     self.ctx.debug_log(f"postgres: LISTEN connection lost ({error_message(exc)})")
-                listen, self._listen = self._listen, None
-                try:
-                    listen.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                self._drop_listen()
         remaining = deadline - time.monotonic()
         if remaining > 0:
             time.sleep(remaining)
