@@ -937,6 +937,7 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
         super().__init__(profile, ctx)
         self._pages: dict[Any, tuple[list[dict[str, Any]], int | None]] = {}
         self._names: dict[str, list[str]] = {}
+        self._failed: dict[str, Run] = {}  # recent_failures: failed runs read on their own
 
     # -- requests ----------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -1168,6 +1169,24 @@ class WorkflowRunsV1Backend(_WorkflowRunsBackend):
                 )
             counts[status] += total
         return Counts(counts, sum(counts.values()), None)
+
+    @reads_answers("the latest failures")
+    def recent_failures(self, limit: int = 5, workflow: str | None = None) -> list[Run]:
+        """The last ``limit`` failed runs, newest first, each with its error (wfctl/backends/dashboard.py). A run
+        of the list carries no activity runs, and the message is in the failed one's outputs: a listed run
+        without them is read on its own, as ``get`` reads it, once per backend (a failed run is final, so a live
+        dashboard's refresh reads only the new failures)."""
+        found = []
+        for run in self.list_runs(ListQuery(statuses=[FAILED], limit=limit, workflow=workflow)).data:
+            if not run.steps:
+                if run.runId not in self._failed:
+                    try:
+                        self._failed[run.runId] = v1_run(self._get_json(run.runId), self.name)
+                    except NotFoundError:
+                        self._failed[run.runId] = run  # deleted meanwhile: shown as listed
+                run = self._failed[run.runId]
+            found.append(run)
+        return found
 
     # -- start ---------------------------------------------------------------------
     def _execute_form(self, request: StartRequest) -> dict[str, Any]:
