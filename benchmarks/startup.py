@@ -19,7 +19,10 @@ from another source tree (``git archive <commit> wfctl | tar -x -C DIR``) in the
 "before" and "after" are measured together; its rows are marked ``(baseline)``.
 
 Every command runs as a fresh process of the given interpreter, exactly as a
-shell would start it. Output: a table, then one JSON line with the numbers.
+shell would start it. Besides the wall-clock time, each run's CPU time (user + system, the kernel's accounting
+of the finished child) is kept: on a loaded machine the wall clock also counts the time the process waited for
+a core, the CPU time much less so, and its ratios move less from one run to the next. Output: a table, then one
+JSON line with the numbers.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -132,23 +136,33 @@ def main() -> None:
                 # only wfctl's dependencies (no editable finder in its start-up: the floor a user's install has)
                 envs[f"read: {label}{suffix}"] = {**env, "PYTHONPATH": tree}
     samples: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     env_of = {name: envs.get(name, env) for name in cases}
     for name, (cmd, cwd) in cases.items():  # warm-up (bytecode caches, disk cache)
         subprocess.run(cmd, cwd=cwd, env=env_of[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(args.runs):
         for name, (cmd, cwd) in cases.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             proc = subprocess.run(cmd, cwd=cwd, env=env_of[name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             samples[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             if proc.returncode not in (0, 10, 11, 12):
                 raise SystemExit(f"{name} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
     floor = statistics.median(samples["python -c pass"])
+    cpu_floor = statistics.median(cpu["python -c pass"])
     result = {}
-    print(f"{'command':<40}{'median ms':>10}{'ratio':>8}")
+    print(f"{'command':<40}{'median ms':>10}{'ratio':>8}{'cpu ms':>9}{'cpu ratio':>10}")
     for name, values in samples.items():
-        med = statistics.median(values)
-        result[name] = {"median_ms": round(med * 1000, 1), "ratio": round(med / floor, 2)}
-        print(f"{name:<40}{med * 1000:>10.1f}{med / floor:>8.2f}x")
+        med, cpu_med = statistics.median(values), statistics.median(cpu[name])
+        result[name] = {
+            "median_ms": round(med * 1000, 1),
+            "ratio": round(med / floor, 2),
+            "cpu_ms": round(cpu_med * 1000, 1),
+            "cpu_ratio": round(cpu_med / cpu_floor, 2),
+        }
+        print(f"{name:<40}{med * 1000:>10.1f}{med / floor:>8.2f}x{cpu_med * 1000:>9.1f}{cpu_med / cpu_floor:>9.2f}x")
     version = subprocess.run(
         [py, "-c", "import typer, importlib.metadata as m; print(m.version('typer'))"], capture_output=True, text=True
     ).stdout.strip()

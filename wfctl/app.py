@@ -284,7 +284,26 @@ EXIT_CODES_EPILOG = (
     + "\n\nGlobal options may stand before or after the command."
 )
 
-app = typer.Typer(
+#: The module of each command (``wfctl/commands/<module>.py``), in the order of the help: a command line that
+#: names a command imports only that command's module (docs/architecture.md, "Start-up").
+COMMAND_MODULES: dict[str, str] = {
+    "get": "get",
+    "list": "list_cmd",
+    "status": "status",
+    "cancel": "cancel",
+    "wake": "wake",
+    "resume": "resume",
+    "tail": "tail",
+    "dashboard": "dashboard",
+    "start": "start",
+    "rerun": "rerun",
+    "completion": "completion",
+    "config": "config_cmd",
+}
+
+#: The application without its commands (the global options and the root callback). ``app``, the whole
+#: application, is this with every command registered, built on first use (``whole_app()``).
+_root = typer.Typer(
     cls=WfctlGroup,
     name="wfctl",
     help="Inspect and control workflow runs on any engine.",
@@ -303,7 +322,7 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
+@_root.callback()
 def root(
     ctx: typer.Context,
     profile: Optional[str] = typer.Option(
@@ -396,38 +415,49 @@ def root(
     ctx.call_on_close(rt.close)
 
 
-def _register() -> None:
-    from .commands import (
-        cancel,
-        completion,
-        config_cmd,
-        dashboard,
-        get,
-        list_cmd,
-        rerun,
-        resume,
-        start,
-        status,
-        tail,
-        wake,
-    )
+def _register(target: typer.Typer, names: Sequence[str]) -> None:
+    """Import the modules of the commands ``names`` and register those commands on ``target``."""
+    import importlib
+
     from .commands.options import WfctlCommand
 
-    for module in (get, list_cmd, status, cancel, wake, resume, tail, dashboard, start, rerun, completion):
-        module.register(app)
-    app.add_typer(config_cmd.app, name="config")
+    apps = [target]
+    for name in names:
+        module = importlib.import_module(f"{__package__}.commands.{COMMAND_MODULES[name]}")
+        if name == "config":
+            target.add_typer(module.app, name="config")
+            apps.append(module.app)
+        else:
+            module.register(target)
     # Every command gets the same help layout: examples, global options, RUN_ID, whole-sentence summaries.
-    for typer_app in (app, config_cmd.app):
+    for typer_app in apps:
         for info in typer_app.registered_commands:
             if info.cls in (None, typer.core.TyperCommand):
                 info.cls = WfctlCommand
 
 
-_register()
+_whole: typer.Typer | None = None
+
+
+def whole_app() -> typer.Typer:
+    """The application with every command (help of the whole application, an unknown command, completion)."""
+    global _whole
+    if _whole is None:
+        _register(_root, list(COMMAND_MODULES))
+        _whole = _root
+    return _whole
+
+
+def __getattr__(name: str) -> Any:
+    """``wfctl.app.app``: the whole application (registered on first use, so that a command line naming one
+    command imports only that command's module)."""
+    if name == "app":
+        return whole_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(args: list[str]) -> int:
-    command = typer.main.get_command(_only(_command_name(args)) or app)
+    command = typer.main.get_command(_only(_command_name(args)) or whole_app())
     return command.main(args=args, prog_name="wfctl", standalone_mode=False)
 
 
@@ -449,19 +479,17 @@ def _only(name: str | None) -> typer.Typer | None:
 
     Typer builds the parser of every registered command before it parses anything (the signature and type
     hints of each function, each option), which was the largest part of a command's own start-up; a command
-    line that names a command needs only that one (docs/architecture.md, "Start-up"). Help of the whole
-    application, an unknown command and TAB completion (``_WFCTL_COMPLETE``) keep the whole application."""
-    if name is None or os.environ.get("_WFCTL_COMPLETE"):
-        return None
-    commands = [info for info in app.registered_commands if info.name == name]
-    groups = [info for info in app.registered_groups if info.name == name]
-    if not commands and not groups:
+    line that names a command needs only that one, and imports only that command's module
+    (docs/architecture.md, "Start-up"). Help of the whole application, an unknown command and TAB completion
+    (``_WFCTL_COMPLETE``) keep the whole application."""
+    if name not in COMMAND_MODULES or os.environ.get("_WFCTL_COMPLETE"):
         return None
     import copy
 
-    slim = copy.copy(app)  # shares the settings and the root callback
-    slim.registered_commands = commands
-    slim.registered_groups = groups
+    slim = copy.copy(_root)  # shares the settings and the root callback
+    slim.registered_commands = []
+    slim.registered_groups = []
+    _register(slim, [name])
     return slim
 
 

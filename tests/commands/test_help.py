@@ -164,3 +164,20 @@ def test_help_imports_no_backend_httpx_or_rich():
         or m.startswith(("wfctl.backends.", "wfctl.render", "wfctl.http"))
     }
     assert heavy == set()
+
+
+def test_every_command_has_its_module_and_only_its_module_is_imported():
+    """A command line naming a command imports only that command's module (docs/architecture.md, "Start-up");
+    the whole application (help, unknown commands, completion) has every command of COMMAND_MODULES."""
+    from wfctl.app import COMMAND_MODULES, app
+
+    names = [info.name for info in app.registered_commands] + [info.name for info in app.registered_groups]
+    assert names == list(COMMAND_MODULES)
+    assert {c.split()[0] for c in COMMANDS} == set(COMMAND_MODULES)
+    for name in ("status", "config"):
+        modules = _modules_after([name, "--help"])
+        loaded = {m.rsplit(".", 1)[1] for m in modules if m.startswith("wfctl.commands.")}
+        # commands.completion is the exception: the global options complete their values through it
+        assert loaded & set(COMMAND_MODULES.values()) - {"completion"} == {COMMAND_MODULES[name]}, name
+    whole = _modules_after(["--help"])
+    assert {f"wfctl.commands.{module}" for module in COMMAND_MODULES.values()} <= whole
