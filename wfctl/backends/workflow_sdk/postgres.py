@@ -1535,26 +1535,8 @@ class PostgresWorldBackend(Backend):
             "status query",
         )
 
-    def _event_rows(
-        self, conn: Any, run_id: str, after: str | None, skip: set[str] | None = None
-    ) -> list[dict[str, Any]]:
-        """The run's events after ``after`` in id order; with ``skip``, ids are listed first and only the rows
-        not in ``skip`` are read in full (a live tail re-reads a window of ids it has mostly printed)."""
-        if skip is not None:
-            sql = "SELECT id FROM workflow.workflow_events WHERE run_id = %s"
-            params: list[Any] = [run_id]
-            if after is not None:
-                sql += " AND id > %s"
-                params.append(after)
-            fresh = [r["id"] for r in self._rows(conn, sql + " ORDER BY id", params) if r["id"] not in skip]
-            if not fresh:
-                return []
-            return self._rows(
-                conn,
-                f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events "
-                "WHERE id = ANY(%s) ORDER BY id",
-                [fresh],
-            )
+    def _event_rows(self, conn: Any, run_id: str, after: str | None) -> list[dict[str, Any]]:
+        """The run's events after ``after`` in id order (a live tail's polls use :meth:`_poll_events`)."""
         return self._pages_after(
             conn,
             f"SELECT {self._select(conn, 'workflow_events')} FROM workflow.workflow_events WHERE run_id = %s",
