@@ -87,7 +87,6 @@ from ..base import (
     StartRequest,
     TailRequest,
 )
-from . import localwatch
 from .ids import ID_FUTURE_MARGIN_MS, ID_PAST_MARGIN_MS, epoch_ms, new_ulid, normalize_run_id, slot_of, ulid_time_ms
 from .localfs import DATA_DIR_NAMES, ENV_DATA_DIR, RACY_SECONDS, DataDir, dir_key, find_data_dir, safe_id
 from .records import (
@@ -114,7 +113,6 @@ if TYPE_CHECKING:
     from . import localcache
     from .localwrite import LocalWriter
 
-POLL_INTERVAL = localwatch.POLL_INTERVAL
 MEMO_SECONDS = 10  # a live dashboard recounts at least this often, changes or not
 TERMINAL_GRACE = 2.0  # after a run turns terminal, how long to wait for its terminal event file
 FLOW_PATH = "/.well-known/workflow/v1/flow"
@@ -801,6 +799,8 @@ class LocalWorldBackend(Backend):
         def ours(path: str) -> bool:
             return os.path.basename(path).startswith(prefix) or os.path.dirname(path) == per_run_dir
 
+        from . import localwatch  # only a live tail watches (it imports threads and queues)
+
         waiter = localwatch.waiter(dirs, ours, f"{run_id}.json", self.ctx.warn, dirs[:2])
         look = localwatch.Look(True, True)
         try:
@@ -832,6 +832,8 @@ class LocalWorldBackend(Backend):
             waiter.close()
 
     def _tail_stream(self, run_id: str, request: TailRequest) -> Iterator[Chunk]:
+        from . import localwatch  # only a live tail watches (and imports threads and queues)
+
         data = self.data
         name = stream_name(run_id, request.stream or "")
         decoder = StreamDecoder()
@@ -885,7 +887,7 @@ class LocalWorldBackend(Backend):
             if not request.live or drains >= 2:
                 yield from leftovers()
                 return
-            time.sleep(POLL_INTERVAL)
+            time.sleep(localwatch.POLL_INTERVAL)
             if not terminal and self._is_terminal(run_id):
                 terminal = True
                 watcher.force()
