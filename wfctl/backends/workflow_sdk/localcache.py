@@ -42,10 +42,13 @@ Row = tuple[int, int, "str | None", "str | None"]  # size, mtime_ns (-1: not to 
 
 
 def cache_file(cache_dir: Path, data_root: Path) -> Path:
-    import hashlib
+    """The cache file of a data directory: named by a checksum of its real path (zlib's, not hashlib's: loading
+    OpenSSL costs a read command more than the whole count). Two directories that share a name only share a
+    file: the file records its directory's path, and a cache of another directory is rebuilt, never used."""
+    import zlib
 
-    key = hashlib.sha256(os.fsencode(os.path.realpath(data_root))).hexdigest()[:24]
-    return cache_dir / "local-world" / f"runs-{key}.json"
+    path = os.fsencode(os.path.realpath(data_root))
+    return cache_dir / "local-world" / f"runs-{zlib.crc32(path):08x}{zlib.adler32(path):08x}.json"
 
 
 def _strings(values: Any) -> bool:
@@ -187,7 +190,6 @@ class RunSummaries:
         (the cache is an optimisation)."""
         if self.path is None or not self.changed:
             return
-        import tempfile
 
         data = {
             "version": VERSION,
@@ -206,7 +208,9 @@ class RunSummaries:
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+            # a name no other writer uses (exclusive create: a clash is an OSError, and the cache is skipped)
+            temp = f"{self.path}.{os.getpid()}.{id(self):x}.{time.monotonic_ns()}.tmp"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 with os.fdopen(fd, "w") as f:
                     json.dump(data, f, separators=(",", ":"))
