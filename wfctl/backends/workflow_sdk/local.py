@@ -678,7 +678,7 @@ class LocalWorldBackend(Backend):
             )
         url = self.app_url()
         try:
-            reply = self._enqueue(url, run_id, machine)
+            reply = self.deliver(url, machine, {"runId": run_id})
         except WfctlError as exc:
             raise UnavailableError(
                 f"stopped {len(stopped)} sleep(s) of {run_id}, but the app at {url} did not take the run: "
@@ -700,29 +700,39 @@ class LocalWorldBackend(Backend):
         result.message = "; ".join(notes)
         return result
 
-    def _enqueue(self, url: str, run_id: str, machine: str) -> Any:
+    # -- the app: the local queue's delivery (wake, and localcontrol.py: start, rerun, resume, health) ----------
+    def app_client(self, url: str, *, timeout: float | None = None) -> Any:
+        """An HTTP client for the app at ``url`` (the profile's timeout unless ``timeout``)."""
         from ...http import HttpClient  # lazy: list/get never import httpx
 
-        client = HttpClient(
+        return HttpClient(
             url,
-            read_timeout=float(self.profile.get("timeout", 30.0)),
+            read_timeout=timeout or float(self.profile.get("timeout", 30.0)),
             insecure=bool(self.profile.get("insecure")) or self.ctx.insecure,
             max_retries=2,
             debug_log=self.ctx.debug_log if self.ctx.debug else None,
             engine="the Workflow SDK app",
         )
+
+    def queue_headers(self, machine: str) -> dict[str, str]:
+        """The headers of one local-queue message to the workflow ``machine`` (``x-vqs-*``)."""
+        return {
+            "content-type": "application/json",
+            "x-vqs-queue-name": self._queue_name(machine),
+            "x-vqs-message-id": f"msg_{new_ulid()}",
+            "x-vqs-message-attempt": "1",
+        }
+
+    def deliver(self, url: str, machine: str, body: dict[str, Any]) -> Any:
+        """The local queue's POST of one message to the app's flow route; the app's JSON answer (or None)."""
+        client = self.app_client(url)
         try:
             response = client.request(
                 "POST",
                 FLOW_PATH,
                 retry=True,
-                headers={
-                    "content-type": "application/json",
-                    "x-vqs-queue-name": self._queue_name(machine),
-                    "x-vqs-message-id": f"msg_{new_ulid()}",
-                    "x-vqs-message-attempt": "1",
-                },
-                content=json.dumps({"runId": run_id}, separators=(",", ":")).encode(),
+                headers=self.queue_headers(machine),
+                content=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
             )
             try:
                 return response.json() if response.content else None

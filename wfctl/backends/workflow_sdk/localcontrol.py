@@ -53,23 +53,10 @@ def _bytes(data: bytes) -> dict[str, str]:
 
 
 # -- the app -------------------------------------------------------------------------------------------
-def _client(b: "LocalWorldBackend", url: str, *, timeout: float | None = None) -> Any:
-    from ...http import HttpClient  # lazy: list/get never import httpx
-
-    return HttpClient(
-        url,
-        read_timeout=timeout or float(b.profile.get("timeout", 30.0)),
-        insecure=bool(b.profile.get("insecure")) or b.ctx.insecure,
-        max_retries=2,
-        debug_log=b.ctx.debug_log if b.ctx.debug else None,
-        engine="the Workflow SDK app",
-    )
-
-
 def _check_app(b: "LocalWorldBackend") -> str:
     """The app's URL, after checking that it answers (any HTTP answer will do); else exit 5, nothing written."""
     url = b.app_url()
-    client = _client(b, url, timeout=10.0)
+    client = b.app_client(url, timeout=10.0)
     try:
         client.request("GET", FLOW_PATH, retry=True, expect=tuple(range(200, 600)))
     except WfctlError as exc:
@@ -80,31 +67,6 @@ def _check_app(b: "LocalWorldBackend") -> str:
     finally:
         client.close()
     return url
-
-
-def _deliver(b: "LocalWorldBackend", url: str, machine: str, body: dict[str, Any]) -> Any:
-    """The local queue's POST of one message to the app's flow route (``x-vqs-*`` headers, JSON body with
-    Uint8Arrays tagged); the app's JSON answer."""
-    client = _client(b, url)
-    try:
-        response = client.request(
-            "POST",
-            FLOW_PATH,
-            retry=True,
-            headers={
-                "content-type": "application/json",
-                "x-vqs-queue-name": b._queue_name(machine),
-                "x-vqs-message-id": f"msg_{new_ulid()}",
-                "x-vqs-message-attempt": "1",
-            },
-            content=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
-        )
-        try:
-            return response.json() if response.content else None
-        except ValueError:
-            return None
-    finally:
-        client.close()
 
 
 # -- start / rerun ------------------------------------------------------------------------------------
@@ -150,7 +112,7 @@ def _create_and_queue(
         },
     }
     try:
-        _deliver(b, url, machine, body)
+        b.deliver(url, machine, body)
     except WfctlError as exc:
         return run_id, (
             f"created run {run_id}, but the app at {url} did not take it ({exc.message}); it stays pending "
@@ -217,7 +179,7 @@ def probe(b: "LocalWorldBackend", url: str) -> tuple["health.Health | None", str
     correlation = health.correlation_id()
     stream = health.stream_name(correlation)
     body = json.dumps(health.message(correlation), separators=(",", ":")).encode("utf-8")
-    client = _client(b, url, timeout=budget)
+    client = b.app_client(url, timeout=budget)
     try:
         response = client.request(
             "POST",
@@ -225,12 +187,7 @@ def probe(b: "LocalWorldBackend", url: str) -> tuple["health.Health | None", str
             retry=False,
             expect=tuple(range(200, 600)),
             timeout=budget,
-            headers={
-                "content-type": "application/json",
-                "x-vqs-queue-name": b._queue_name("health_check"),
-                "x-vqs-message-id": f"msg_{new_ulid()}",
-                "x-vqs-message-attempt": "1",
-            },
+            headers=b.queue_headers("health_check"),
             content=body,
         )
     except WfctlError as exc:
@@ -351,7 +308,7 @@ def resume(b: "LocalWorldBackend", run_id: str, request: ResumeRequest) -> Resum
     if carrier is not None:
         body["traceCarrier"] = carrier
     try:
-        _deliver(b, url, machine, body)
+        b.deliver(url, machine, body)
     except WfctlError as exc:
         raise UnavailableError(
             f"the payload is delivered to hook {hook.hookId} of {run_id}, but the app at {url} did not take the "
