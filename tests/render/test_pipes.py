@@ -23,7 +23,7 @@ CANCELLED = "wrun_01M81014XB5XVMQTACHGNZRVGV"  # demoWorkflow, cancelled
 #: wfctl on the in-memory backend in a process of its own, with a world large enough (runs, events) that its
 #: output cannot fit in a pipe's buffer: once the reader has gone, a write must fail.
 MEMORY = (
-    "import sys; sys.path[:0] = [{root!r}]\n"
+    "import sys\n"
     "from tests.doubles.memory_backend import MemoryBackend, World\n"
     "from wfctl import backends\n"
     "from wfctl.model import Event\n"
@@ -55,7 +55,7 @@ def wfctl_demo(*args: str) -> list[str]:
 
 
 def wfctl_memory(*args: str, runs: int = 20_000, events: int = 20_000) -> list[str]:
-    script = MEMORY.format(tests=str(ROOT / "tests"), root=str(ROOT), runs=runs, events=events)
+    script = MEMORY.format(runs=runs, events=events)  # the checkout is on PYTHONPATH (env())
     return [sys.executable, "-c", script, *args]
 
 
