@@ -730,3 +730,29 @@ def test_raw_mode_live_with_faults_is_complete_and_in_order(ds, sse):
     assert not errors, errors
     assert indexes == list(range(201))
     assert status.status == "failed" and status.rawStatus == "closed"
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["list"], "no endpoint to list"),
+        (["cancel", "run_1", "-y"], "no endpoint to cancel"),
+        (["wake", "run_1"], "no sleeps that can be interrupted"),
+        (["dashboard", "--once"], "no endpoint to list or count runs"),
+        (["start", "ticker"], "raw Durable Streams URL template"),
+        (["rerun", "run_1", "-y"], "raw Durable Streams URL template"),
+        (["resume", "run_1", "--data", "{}"], "no endpoint to deliver data"),
+    ],
+)
+def test_raw_mode_refuses_what_a_stream_cannot_do_before_any_request(cli, argv, says):
+    """A raw Durable Streams profile (a URL template with {runId}) reads runs; everything else exits 6 with one
+    sentence, before anything is sent (nothing listens on the port)."""
+    from tests.doubles.net import closed_port
+
+    url = f"http://127.0.0.1:{closed_port()}/v1/stream/runs/{{runId}}"
+    r = cli("--backend", "flue", "--url", url, *argv)
+    assert r.exit_code == 6, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = [line for line in r.stderr.splitlines() if line]
+    assert lines[0].startswith("error: ") and says in lines[0], r.stderr
+    assert len([line for line in lines if line.startswith("error:")]) == 1
