@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from . import wfapp
+from .process import PeerProcess
 
 __all__ = [
     "FLUE_VERSION",
@@ -207,8 +207,10 @@ class PeerClient:
         return self.wait_status(run_id, ("completed", "errored"), timeout=timeout)
 
 
-class FlueServer(PeerClient):
+class FlueServer(PeerProcess, PeerClient):
     """A running peer. Use as a context manager or call :meth:`stop`."""
+
+    stop_grace = 5.0  # an active run delays Flue's shutdown
 
     def __init__(self, proc: subprocess.Popen, *, port: int, token: str, log_path: Path):
         super().__init__(f"http://127.0.0.1:{port}", token)
@@ -216,27 +218,8 @@ class FlueServer(PeerClient):
         self.port = port
         self.log_path = log_path
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def __enter__(self) -> "FlueServer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"<FlueServer pid={self.pid} url={self.url}>"
-
-    def is_running(self) -> bool:
-        return self.proc.poll() is None
-
-    def read_log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until an unknown run's ``?meta`` answers Flue's ``404 run_not_found`` (no token needed)."""
@@ -253,17 +236,6 @@ class FlueServer(PeerClient):
                     f"the Flue peer at {self.url} was not ready after {timeout}s:\n{self.read_log()[-3000:]}"
                 )
             time.sleep(0.05)
-
-    def stop(self, grace: float = 5.0) -> int | None:
-        """SIGTERM to the PID, then SIGKILL after ``grace`` seconds (an active run delays Flue's shutdown)."""
-        if self.proc.poll() is None:
-            wfapp._signal_group(self.proc, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                wfapp._signal_group(self.proc, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
 
 
 @contextlib.contextmanager

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, NoReturn, TypeVar
 
 from .net import free_port, wait_until
+from .process import PeerProcess, signal_group
 
 __all__ = [
     "APP_DIR",
@@ -570,7 +571,7 @@ class WorkflowApp:
             time.sleep(0.05)
         eof = proc.poll() == 0
         if proc.poll() is None:
-            _signal_group(proc, signal.SIGKILL)
+            signal_group(proc, signal.SIGKILL)
         proc.wait()
         thread.join(timeout=5)
         with lock:
@@ -638,17 +639,10 @@ def _is_json(line: str) -> bool:
     return True
 
 
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    """Signal a child we started in its own session (its pid is the group id), falling back to the pid."""
-    try:
-        os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-
-
-class AppServer:
+class AppServer(PeerProcess):
     """A running fixture app. Use as a context manager or call ``stop()``."""
+
+    stop_grace = 3.0  # a pending sleep() timer keeps Nitro alive
 
     def __init__(
         self,
@@ -673,27 +667,8 @@ class AppServer:
         self.env = env
         self.log_path = log_path
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def __enter__(self) -> "AppServer":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"<AppServer pid={self.pid} url={self.url} data_dir={self.data_dir}>"
-
-    def is_running(self) -> bool:
-        return self.proc.poll() is None
-
-    def read_log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -713,17 +688,6 @@ class AppServer:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"server at {self.url} not ready after {timeout}s:\n{self.read_log()[-3000:]}")
             time.sleep(0.1)
-
-    def stop(self, grace: float = 3.0) -> int | None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds (a pending sleep() timer keeps Nitro alive)."""
-        if self.proc.poll() is None:
-            _signal_group(self.proc, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.proc, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
 
     # -- HTTP --------------------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
