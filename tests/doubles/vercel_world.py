@@ -436,6 +436,23 @@ class FakeVercelWorld:
     def on_request(self, callback: Callable[["FakeVercelWorld", Recorded], None]) -> None:
         self.callbacks.append(callback)
 
+    def progress_as_read(self, run_id: str) -> list[Recorded]:
+        """Move ``run_id`` on as a live tail reads its events: a step (``greet``, output "hi") after the second
+        read of the events, the run completed (output "done") after the third. Returns the list of those reads,
+        filled as they come."""
+        reads: list[Recorded] = []
+
+        def progress(world: "FakeVercelWorld", request: Recorded) -> None:
+            if request.method == "GET" and request.path.endswith("/events"):
+                reads.append(request)
+                if len(reads) == 2:
+                    world.add_step(run_id, "greet", output="hi")
+                elif len(reads) == 3:
+                    world.set_status(run_id, "completed", output="done")
+
+        self.on_request(progress)
+        return reads
+
     def truncate_events(self, times: int = 1) -> None:
         with self.lock:
             self.truncated_event_answers += times

@@ -476,17 +476,7 @@ def test_tail_refuses_a_truncated_frame_list(fake, run_cli):
 
 def test_tail_live_follows_until_the_run_ends(fake, run_cli):
     run_id = fake.add_run(status="running", input=["Ada"])
-    reads = []
-
-    def progress(world: FakeVercelWorld, request: Recorded) -> None:
-        if request.method == "GET" and request.path.endswith("/events"):
-            reads.append(request)
-            if len(reads) == 2:
-                world.add_step(run_id, "greet", output="hi")
-            elif len(reads) == 3:
-                world.set_status(run_id, "completed", output="done")
-
-    fake.on_request(progress)
+    reads = fake.progress_as_read(run_id)
     result = run_cli("tail", run_id, "--live", "--interval", "0.01", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr
     items = lines(result.stdout)

@@ -760,17 +760,7 @@ def test_the_event_list_pages_end_where_the_official_client_expects(official, fa
 def test_wfctl_tail_live_follows_a_run_the_official_client_started(official, fake, wfctl):
     run_id = new_run_id()
     official.calls(create(run_id, ["Ada"]), ("events.create", run_id, event("run_started")))
-    reads = []
-
-    def progress(world: FakeVercelWorld, request: Any) -> None:
-        if request.method == "GET" and request.path.endswith("/events"):
-            reads.append(request)
-            if len(reads) == 2:
-                world.add_step(run_id, "greet", output="hi")
-            elif len(reads) == 3:
-                world.set_status(run_id, "completed", output="done")
-
-    fake.on_request(progress)
+    fake.progress_as_read(run_id)
     result = wfctl("tail", run_id, "--live", "--interval", "0.01", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr
     items = jsonl(result.stdout)
@@ -786,17 +776,7 @@ def test_wfctl_tail_live_resumes_from_the_cursor_the_api_gives(official, fake, w
     page is read again from its start (at most one page per poll), and nothing is printed twice."""
     run_id = new_run_id()
     official.calls(create(run_id, ["Ada"]), ("events.create", run_id, event("run_started")))
-    reads = []
-
-    def progress(world: FakeVercelWorld, request: Any) -> None:
-        if request.method == "GET" and request.path.endswith("/events"):
-            reads.append(request)
-            if len(reads) == 2:
-                world.add_step(run_id, "greet", output="hi")
-            elif len(reads) == 3:
-                world.set_status(run_id, "completed", output="done")
-
-    fake.on_request(progress)
+    reads = fake.progress_as_read(run_id)
     result = wfctl("tail", run_id, "--live", "--interval", "0.01", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr
     assert len(reads) >= 3
