@@ -52,14 +52,18 @@ def _jsonify(value: Any) -> Any:
 
 
 class _Model:
-    """Shared JSON conversion: field order is the declared order."""
+    """Shared JSON conversion: field order is the declared order. Fields named in ``display_only`` (for the
+    terminal or stderr) are not part of the JSON contract: neither in ``to_json`` nor in ``field_names``."""
+
+    display_only: ClassVar[frozenset[str]] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: _jsonify(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        skip = self.display_only
+        return {f.name: _jsonify(getattr(self, f.name)) for f in fields(self) if f.name not in skip}  # type: ignore[arg-type]
 
     @classmethod
     def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        return [f.name for f in fields(cls) if f.name not in cls.display_only]  # type: ignore[arg-type]
 
 
 @dataclass
@@ -245,14 +249,7 @@ class Event(_Model):
     #: False on all but the last event of a batch: renderers flush output at batch ends only.
     batch_end: ClassVar[bool] = True
 
-    def to_json(self) -> dict[str, Any]:
-        out = super().to_json()
-        out.pop("stepName", None)
-        return out
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [n for n in super().field_names() if n != "stepName"]
+    display_only = frozenset({"stepName"})
 
 
 class EventBatch:
@@ -316,14 +313,7 @@ class CancelOutcome(_Model):
     #: What the user can do instead (stderr only; not part of the JSON contract).
     hint: str | None = field(default=None, repr=False, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        out = super().to_json()
-        out.pop("hint", None)
-        return out
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [n for n in super().field_names() if n != "hint"]
+    display_only = frozenset({"hint"})
 
 
 @dataclass
@@ -356,14 +346,7 @@ class RerunOutcome(_Model):
     #: What the user can do instead (stderr only; not part of the JSON contract).
     hint: str | None = field(default=None, repr=False, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        out = super().to_json()
-        out.pop("hint", None)
-        return out
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [n for n in super().field_names() if n != "hint"]
+    display_only = frozenset({"hint"})
 
 
 #: Outcomes of ``resume``: ``resumed`` (the payload or signal was delivered), ``would_resume`` (``--dry-run``).
