@@ -157,44 +157,41 @@ class Renderer:
                 + "\n"
             )
 
-    def outcomes(self, outcomes: Sequence[CancelOutcome]) -> None:
+    def _per_run(
+        self, outcomes: Sequence[Any], allowed: Sequence[str], ids: Iterable[str], cols: list[str], *, tsv: bool
+    ) -> bool:
+        """The machine formats of per-run outcomes (bulk cancel, rerun): ``-o json`` an array, ``-o jsonl`` one
+        object a line, ``-o id`` the ``ids``, plain (and any format where ``tsv``) the ``cols`` (or --fields) as
+        TSV. False when the terminal view is the caller's to write."""
         fields = self.opts.fields
-        check_fields(fields, OUTCOME_FIELDS)
-        docs = [select(o.to_json(), fields) for o in outcomes]
-        if self.fmt == "json":
-            output.write_json(docs)
-        elif self.fmt == "jsonl":
-            for doc in docs:
-                output.write_jsonl(doc)
+        check_fields(fields, allowed)
+        if self.fmt in ("json", "jsonl"):
+            docs = [select(o.to_json(), fields) for o in outcomes]
+            if self.fmt == "json":
+                output.write_json(docs)
+            else:
+                for doc in docs:
+                    output.write_jsonl(doc)
         elif self.fmt == "id":
-            for o in outcomes:
-                if o.outcome == "cancelled":
-                    output.write(output.clean(o.runId))
-        elif self.fmt == "plain":
-            cols = fields or ["runId", "outcome", "message"]
-            output.write_tsv([o.to_json().get(c) for c in cols] for o in outcomes)
+            for run_id in ids:
+                output.write(output.clean(run_id))
+        elif self.fmt == "plain" or tsv:
+            output.write_tsv([o.to_json().get(c) for c in fields or cols] for o in outcomes)
         else:
+            return False
+        return True
+
+    def outcomes(self, outcomes: Sequence[CancelOutcome]) -> None:
+        cancelled = (o.runId for o in outcomes if o.outcome == "cancelled")
+        if not self._per_run(outcomes, OUTCOME_FIELDS, cancelled, ["runId", "outcome", "message"], tsv=False):
             self.views.outcome_table(outcomes)
 
     def rerun_outcomes(self, outcomes: Sequence[RerunOutcome]) -> None:
         """``rerun``: one line per source run with the new run's id (``-o id``: the new ids only; ``-o json`` an
         array, ``-o jsonl`` one object a line)."""
-        fields = self.opts.fields
-        check_fields(fields, RERUN_FIELDS)
-        docs = [select(o.to_json(), fields) for o in outcomes]
-        if self.fmt == "json":
-            output.write_json(docs)
-        elif self.fmt == "jsonl":
-            for doc in docs:
-                output.write_jsonl(doc)
-        elif self.fmt == "id":
-            for o in outcomes:
-                if o.runId and o.outcome == "started":
-                    output.write(output.clean(o.runId))
-        elif self.fmt == "plain" or fields:
-            cols = fields or ["sourceRunId", "runId", "outcome", "message"]
-            output.write_tsv([o.to_json().get(c) for c in cols] for o in outcomes)
-        else:
+        started = (o.runId for o in outcomes if o.runId and o.outcome == "started")
+        cols = ["sourceRunId", "runId", "outcome", "message"]
+        if not self._per_run(outcomes, RERUN_FIELDS, started, cols, tsv=bool(self.opts.fields)):
             width = max((len(o.sourceRunId) for o in outcomes), default=0)
             for o in outcomes:
                 new = output.clean(o.runId) if o.runId else "-"
