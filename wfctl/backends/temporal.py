@@ -1122,18 +1122,7 @@ class TemporalBackend(HttpBackend):
                 truncated = True
                 break
         if truncated and history.close is None and run.status != RUNNING:
-            events = self._send(
-                "GET",
-                f"{self._wf(workflow_id)}/history",
-                subject=run_id,
-                params={
-                    "execution.runId": execution_run,
-                    "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT",
-                },
-            )
-            events = history_events(events, run_id)
-            if events:
-                history.close = events[-1]
+            history.close = self._close_event(workflow_id, execution_run, run_id)
         run.input = history.input
         if history.close is not None:
             raw, run.output, run.error, extra = close_outcome(
@@ -1433,25 +1422,27 @@ class TemporalBackend(HttpBackend):
         for run in failed:
             workflow_id, execution = run.workflowId or run.runId, run.extra.get("runId")
             try:
-                body = self._send(
-                    "GET",
-                    f"{self._wf(workflow_id)}/history",
-                    subject=run.runId,
-                    params={
-                        "execution.runId": execution,
-                        "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT",
-                    },
-                )
+                close = self._close_event(workflow_id, execution, run.runId)
             except (NotFoundError, UsageError):
                 continue  # deleted meanwhile, or an id the HTTP API cannot address: shown without a message
-            events = history_events(body, run.runId)
-            if events:
+            if close is not None:
                 started = {}
-                if short_event_type(events[-1].get("eventType")) == "WorkflowExecutionTimedOut":
+                if short_event_type(close.get("eventType")) == "WorkflowExecutionTimedOut":
                     started = self._started_attributes(workflow_id, execution, run.runId)
-                _raw, _output, run.error, extra = close_outcome(events[-1], None, started, run.createdAt)
+                _raw, _output, run.error, extra = close_outcome(close, None, started, run.createdAt)
                 run.extra.update(extra)
         return failed
+
+    def _close_event(self, workflow_id: str, execution: str | None, subject: str) -> dict | None:
+        """The execution's close event (the history filtered to it), or None while it is open."""
+        body = self._send(
+            "GET",
+            f"{self._wf(workflow_id)}/history",
+            subject=subject,
+            params={"execution.runId": execution, "historyEventFilterType": "HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT"},
+        )
+        events = history_events(body, subject)
+        return events[-1] if events else None
 
     def _started_attributes(self, workflow_id: str, execution: str | None, subject: str) -> dict:
         body = self._send(
