@@ -27,18 +27,31 @@ def main(argv: list[str] | None = None) -> None:
     # events): look for cycles among young objects every 10,000 allocations instead of every 700, so most
     # of them are freed before the collector ever walks them (~3% of such a catch-up's time).
     gc.set_threshold(10_000, 10, 10)
+    console = argv is None
+    if console:
+        # Start-up (docs/architecture.md, "Start-up"): the modules, classes and parser built until the command
+        # runs are kept until the process ends, so the cycle collector is off while they are built (it walked
+        # them two or three times, ~3.5 ms of a read command) and they are then frozen out of its sight; the
+        # standard modules that Typer imports and a command may never use load on first use.
+        gc.disable()
+        from ._defer import install
+
+        install()
     from .output import OutputClosed, guard_std_streams
 
     guard_std_streams()
     try:
         from .app import run
 
+        if console:
+            gc.freeze()
+            gc.enable()
         code = run(args)
         sys.stdout.flush()  # here, where a closed pipe can still be caught, not in the interpreter's exit
     except OutputClosed:
         _silence()
         code = 0
-    if argv is None:  # the console script: the process ends here
+    if console:  # the console script: the process ends here
         _exit_now(code)
     raise SystemExit(code)
 
