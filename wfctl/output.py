@@ -207,8 +207,27 @@ def format_time(when: datetime | None, mode: str, now_: datetime | None = None) 
     if mode == "iso":
         return iso(when) or "-"
     if mode == "local":
-        return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        local = _local(when)
+        return _date(local) + local.strftime(" %H:%M:%S") + ("" if local is not when else _own_zone(when))
     return relative(when, now_)
+
+
+def _local(when: datetime) -> datetime:
+    """``when`` in the local time zone; ``when`` itself if that falls outside the years 1-9999 (an engine's
+    ``9999-12-31T23:30Z`` east of UTC), so the caller shows it in its own zone instead of failing."""
+    try:
+        return when.astimezone()
+    except (OverflowError, ValueError):
+        return when
+
+
+def _own_zone(when: datetime) -> str:
+    return " " + (when.tzname() or "UTC")
+
+
+def _date(when: datetime) -> str:
+    """``YYYY-MM-DD`` with four-digit years (``strftime("%Y")`` gives ``1`` for the year 1 on Linux)."""
+    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
 
 
 def clock(when: datetime, mode: str, *, dated: bool) -> str:
@@ -217,14 +236,17 @@ def clock(when: datetime, mode: str, *, dated: bool) -> str:
     front when ``dated``."""
     if mode == "iso":
         return iso(when) or "-"
-    local = when.astimezone()
+    local = _local(when)
     text = local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
-    return local.strftime("%Y-%m-%d ") + text if (dated or mode == "local") else text
+    if local is when:  # not in the local zone: say which, with the date
+        return f"{_date(local)} {text}{_own_zone(when)}"
+    return f"{_date(local)} {text}" if (dated or mode == "local") else text
 
 
 def is_today(when: datetime, now_: datetime | None = None) -> bool:
     """Whether ``when`` falls on the local calendar day of now (``WFCTL_NOW`` when pinned)."""
-    return when.astimezone().date() == (now_ or now()).astimezone().date()
+    local = _local(when)
+    return local is not when and local.date() == (now_ or now()).astimezone().date()
 
 
 # -- options -------------------------------------------------------------------
