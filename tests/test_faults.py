@@ -641,6 +641,34 @@ def test_faults_on_every_network_backend(request, key, fault):
                 out.write(json.dumps([key, fault, name, done.code, round(done.elapsed, 2)]) + "\n")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("key", NETWORKS)
+def test_a_wait_ends_at_its_timeout_when_the_engine_goes_silent(request, key):
+    """``status --wait --timeout 2`` on an engine that stops answering ends at its deadline with exit 124, not
+    after the profile's own timeout (30 s here: exit 5 once that ran out, past HARD_DEADLINE)."""
+    net: Network = request.getfixturevalue(f"{key}_net")
+    live = net.new_live()
+    args = ["status", live.run_id, "--wait", "--interval", "0.2", "--timeout", "2"]
+    try:
+        with FaultProxy(net.upstream) as proxy:
+            proc = Proc(net.connect(proxy.port) + args, {**net.env, "WFCTL_TIMEOUT": "30"})
+            try:
+                _await(proxy, lambda: proxy.accepted >= 1, "status --wait to connect", proc)
+                proxy.blackhole()
+                done = proc.finish()
+            finally:
+                proc.kill()
+    finally:
+        live.finish()
+    lines = done.error_lines()
+    assert done.code == 124, (done.code, done.err)
+    assert len(lines) == 2 and lines[0].startswith("error: timed out after 2s waiting for "), done.err
+    assert live.run_id in lines[0] and lines[0].endswith("; the run was left untouched"), lines[0]
+    assert lines[1] == f"hint: wait again with: wfctl status {live.run_id} --wait", lines[1]
+    assert done.out == ""
+    assert done.elapsed < STALL_BOUND, f"exit 124 took {done.elapsed:.1f}s"
+
+
 # -- the networks -------------------------------------------------------------------------------------------
 
 

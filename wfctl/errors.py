@@ -39,7 +39,9 @@ EXIT_CODE_HELP = {
     ExitCode.RUN_FAILED: "the run failed",
     ExitCode.RUN_CANCELLED: "the run was cancelled",
     ExitCode.RUN_NOT_FINISHED: "the run has not finished (status without --wait, tail without --live)",
-    ExitCode.TIMEOUT: "--timeout elapsed while waiting; the run was left untouched",
+    ExitCode.TIMEOUT: (
+        "--timeout elapsed while waiting (also while the engine did not answer); the run was left untouched"
+    ),
     ExitCode.INTERRUPTED: "interrupted, or a confirmation answered no (nothing was changed)",
 }
 

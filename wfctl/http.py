@@ -185,6 +185,9 @@ class HttpClient:
         self.auth_hint = auth_hint or DEFAULT_AUTH_HINT
         self.max_retries = max_retries
         self.read_timeout = max(0.05, float(read_timeout))
+        #: No request runs past this ``time.monotonic()`` value, retries included (None: no bound): a wait's
+        #: ``--timeout`` (:meth:`wfctl.backends.base.Backend.bound`).
+        self.until: float | None = None
         self.max_body = max_body
         self._secrets = [token or ""] + [v for k, v in (headers or {}).items() if k.lower() in SECRET_HEADERS]
         self._debug = debug_log
@@ -267,6 +270,11 @@ class HttpClient:
         budget = self.read_timeout if timeout is None else max(0.05, float(timeout))
         deadline = time.monotonic() + budget
         where = f"{method.upper()} {httpx.URL(path).path or path}"
+        if self.until is not None and self.until < deadline:
+            deadline = self.until
+            budget = round(max(0.0, deadline - time.monotonic()), 3)
+            if budget <= 0:
+                raise UnavailableError(f"{self.engine}: {where} not sent: the time given has run out")
         attempt = 0
         while True:
             kwargs["timeout"] = self._timeout(deadline - time.monotonic())

@@ -81,6 +81,9 @@ class HttpBackend(Backend):
             **self.client_options(),
         )
 
+    def bound(self, until: float | None) -> None:
+        self.http.until = until
+
     def status_error(
         self, status: int, what: str, *, usage: Collection[int] | None = None, hint: str | None = None
     ) -> "WfctlError":

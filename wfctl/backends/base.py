@@ -234,6 +234,11 @@ class Backend:
         """Block until the run may have changed. Engines with long-polls override."""
         time.sleep(interval)
 
+    def bound(self, until: float | None) -> None:
+        """From now on, no call of this backend runs past ``until`` (a ``time.monotonic()`` value; None lifts
+        the bound): a wait's ``--timeout`` holds even when the engine stops answering (``wfctl.waiting``).
+        Engines reached over a network override; reading files needs no bound."""
+
     def doctor(self) -> list[Check]:
         """Real checks of the profile: reachable, authorised, engine version supported."""
         return [Check("backend", True, self.label)]

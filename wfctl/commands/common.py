@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..model import Run
     from ..runtime import Runtime
+    from ..waiting import Deadline
 
 
 def runtime(ctx: typer.Context) -> "Runtime":
@@ -32,9 +33,11 @@ def wait_runs(
     timeout: Optional[float],
     interval: float,
     first: Optional[list["Run"]] = None,
+    deadline: Optional["Deadline"] = None,
 ) -> list["Run"]:
     """Wait until every run is terminal (``--timeout`` in seconds, None: no limit), with a spinner on a
-    terminal."""
+    terminal. ``first`` and ``deadline``: the statuses the command read already, and the deadline it read them
+    under (:class:`wfctl.waiting.Deadline`)."""
     from ..waiting import wait_for_runs
 
     spinner = None
@@ -51,6 +54,7 @@ def wait_runs(
             interval=interval,
             on_update=spinner.update if spinner else None,
             first=first,
+            deadline=deadline,
         )
     finally:
         if spinner:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, List, Optional
 
 import typer
@@ -42,26 +43,27 @@ def status(
     from ..backends.base import STATUS
     from ..errors import ExitCode, NotFoundError
     from ..output import error_line
-    from ..waiting import exit_code_for
+    from ..waiting import Deadline, exit_code_for
 
     rt = runtime(ctx)
     only_with(ctx, wait, ("timeout", "interval"), "--wait")
     for run_id in run_ids:
         check_run_id(run_id)
     backend = rt.backend(STATUS)
+    deadline = Deadline(timeout if wait else None)  # --timeout counts from the first read
     found: list["Run"] = []
     found_ids: list[str] = []
     missing: list[NotFoundError] = []
     for run_id in run_ids:
         try:
-            found.append(backend.get_status(run_id))
+            found.append(deadline.read(backend, partial(backend.get_status, run_id), lambda: list(run_ids)))
             found_ids.append(run_id)
         except NotFoundError as not_found:
             if len(run_ids) == 1:
                 raise
             missing.append(not_found)
     if wait and found:
-        found = wait_runs(rt, backend, found_ids, timeout, interval, first=found)
+        found = wait_runs(rt, backend, found_ids, timeout, interval, first=found, deadline=deadline)
     rt.remember([r.runId for r in found])
     several = len(run_ids) > 1  # -o json: an array, also when only one of the runs was found
     if found or (several and rt.out.format == "json"):

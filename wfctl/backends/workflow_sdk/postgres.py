@@ -634,6 +634,7 @@ class PostgresWorldBackend(Backend):
         self.read_retry_budget = min(self.read_retry_budget, timeout)
         self.connect_timeout = int(max(2, min(5, math.ceil(timeout))))
         self.query_timeout = timeout
+        self._until: float | None = None  # Backend.bound
         self._conn: Any = None
         self._listen: Any = None
         self._listening: set[str] = set()  # the channels the LISTEN connection listens on
@@ -751,12 +752,16 @@ class PostgresWorldBackend(Backend):
         """Run ``fn(conn)``; map errors; reconnect and retry a dropped connection for ``retry_budget`` s."""
         psycopg = require_psycopg()
         deadline = time.monotonic() + retry_budget
+        query_timeout = self.query_timeout
+        if self._until is not None:  # a wait's --timeout: neither the query nor the reconnecting goes past it
+            deadline = min(deadline, self._until)
+            query_timeout = max(0.05, min(query_timeout, self._until - time.monotonic()))
         delay = 0.1
         while True:
             silent = threading.Event()
             try:
                 conn = self.conn
-                with _watchdog(conn, self.query_timeout, silent):
+                with _watchdog(conn, query_timeout, silent):
                     return fn(conn)
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 if isinstance(exc, psycopg.errors.QueryCanceled) and not silent.is_set():
@@ -933,6 +938,9 @@ class PostgresWorldBackend(Backend):
         run = self._to_run(row, with_data=False)
         run.suspend(waiting.get(run.runId))
         return run
+
+    def bound(self, until: float | None) -> None:
+        self._until = until
 
     def wait_for_change(self, run: Run, interval: float) -> None:
         """Sleep, then make sure the database answers again before the next check, so ``status --wait`` and
