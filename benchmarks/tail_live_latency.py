@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Live latency of ``wfctl tail RUN --live`` on the local world (README, "Benchmarks"): append → printed.
 
-    python benchmarks/tail_live_latency.py [--events 60] [--rounds 3] [--baseline DIR] [--python PY]
+    python benchmarks/tail_live_latency.py [--events 60] [--rounds 3] [--baseline DIR] [--python PY] [--stream]
 
 A copy of the recorded world (examples/workflow-sdk-demo) in a temporary directory; its sleeping run is
 followed by ``wfctl tail RUN --live -o jsonl`` while this script appends events to it the way world-local
 does (a temporary file renamed into ``events/``), one every 20-80 ms (random, seeded), and reads wfctl's
-stdout on a thread: the latency of an event is the time from its rename to its line being read. Variants,
+stdout on a thread: the latency of an event is the time from its rename to its line being read. With
+``--stream``, ``wfctl tail RUN --stream --live`` and stream chunks instead (4.x flat chunk files renamed into
+``streams/chunks/``: a workflow streaming its output). Variants,
 interleaved round by round in one run:
 
 * ``notify`` — this tree, file-system notifications (watchfiles);
@@ -43,13 +45,26 @@ def ulid(ms: int, seq: int) -> str:
     return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-def one_round(py: str, env: dict[str, str], events: int, seed: int) -> list[float]:
+STREAM = "strm_01M81013R4XC1AH1NY0GMYME33_user"  # RUN's default stream
+
+
+def write_chunk(data: Path, i: int, base_ms: int) -> str:
+    chunk_id = "chnk_01ZZ" + ulid(base_ms, i)[4:]
+    payload = f'devl["token {i}"]'.encode()
+    final = data / "streams" / "chunks" / f"{STREAM}-{chunk_id}.bin"
+    temp = final.with_name(final.name + f".tmp-{i}")
+    temp.write_bytes(b"\x00" + len(payload).to_bytes(4, "big") + payload)
+    os.rename(temp, final)
+    return chunk_id
+
+
+def one_round(py: str, env: dict[str, str], events: int, seed: int, stream: bool = False) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="wfctl-latency-") as tmp:
         world = Path(tmp) / "world"
         shutil.copytree(DEMO, world)
         data = world / ".workflow-data"
         proc = subprocess.Popen(
-            [py, "-m", "wfctl.cli", "tail", RUN, "--live", "-o", "jsonl"],
+            [py, "-m", "wfctl.cli", "tail", RUN, "--live", "-o", "jsonl", *(["--stream"] if stream else [])],
             cwd=world,
             env=env,
             stdout=subprocess.PIPE,
@@ -66,7 +81,7 @@ def one_round(py: str, env: dict[str, str], events: int, seed: int) -> list[floa
             for line in proc.stdout:
                 now = time.perf_counter()
                 event_id = json.loads(line).get("offset") or ""
-                if event_id.startswith("evnt_01ZZ"):
+                if event_id.startswith(("evnt_01ZZ", "chnk_01ZZ")):
                     seen[event_id] = now
                     order.append(event_id)
                 started.set()
@@ -83,6 +98,10 @@ def one_round(py: str, env: dict[str, str], events: int, seed: int) -> list[floa
         base_ms = 0x1FF_FFFF_FFFF  # sorts after every recorded id
         for i in range(events):
             time.sleep(rng.uniform(0.02, 0.08))
+            if stream:
+                ids.append(write_chunk(data, i, base_ms))
+                written[ids[-1]] = time.perf_counter()
+                continue
             event_id = "evnt_" + ulid(base_ms, i)
             event_id = "evnt_01ZZ" + event_id[9:]
             record = {
@@ -116,6 +135,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--baseline", help="a source tree holding wfctl/ (before)")
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--stream", action="store_true", help="stream chunks (tail --stream --live) instead of events")
     args = ap.parse_args()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("WFCTL_", "WORKFLOW_"))}
     base_env.update({"WFCTL_CONFIG": "/nonexistent/wfctl.toml", "WFCTL_CACHE_DIR": "/tmp/wfctl-bench-cache"})
@@ -128,7 +148,7 @@ def main() -> None:
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for r in range(args.rounds):
         for name, env in variants.items():
-            samples[name] += one_round(args.python, env, args.events, seed=r)
+            samples[name] += one_round(args.python, env, args.events, seed=r, stream=args.stream)
     result = {}
     print(f"{'variant':<10}{'events':>8}{'median ms':>11}{'p90 ms':>9}{'max ms':>9}")
     for name, values in samples.items():
@@ -137,7 +157,7 @@ def main() -> None:
         med = statistics.median(values)
         result[name] = {"events": len(values), "median_ms": round(med, 1), "p90_ms": round(p90, 1)}
         print(f"{name:<10}{len(values):>8}{med:>11.1f}{p90:>9.1f}{values[-1]:>9.1f}")
-    print(json.dumps({"rounds": args.rounds, "events": args.events, "results": result}))
+    print(json.dumps({"rounds": args.rounds, "events": args.events, "stream": args.stream, "results": result}))
 
 
 if __name__ == "__main__":

@@ -155,3 +155,83 @@ def test_notifier_wakes_on_relevant_paths_only(tmp_path: Path) -> None:
         assert look.entries and look.run and time.monotonic() - started >= localwatch.SAFETY_INTERVAL * 0.9
     finally:
         notifier.close()
+
+
+# -- stream chunks (tail --stream --live) --------------------------------------------------------------------
+
+STREAM = "strm_01M81013R4XC1AH1NY0GMYME33_user"  # RUN's default stream: two chunks in the recording
+
+
+def _chunk(data: Path, n: int, per_stream_dir: bool) -> str:
+    """A chunk file as world-local writes it: 4.x flat (``<stream>-chnk_<ULID>.bin``) or 5.0 in the stream's own
+    directory (``<stream>/chnk_<ULID>.bin``), a temporary file renamed into place."""
+    chunk_id = f"chnk_01ZZ{n:022d}"
+    payload = f'devl["live {n}"]'.encode()
+    body = b"\x00" + len(payload).to_bytes(4, "big") + payload
+    directory = data / "streams" / "chunks" / STREAM if per_stream_dir else data / "streams" / "chunks"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / (f"{chunk_id}.bin" if per_stream_dir else f"{STREAM}-{chunk_id}.bin")
+    temp = path.with_name(path.name + ".tmp-test")
+    temp.write_bytes(body)
+    os.rename(temp, path)
+    return chunk_id
+
+
+def _follow_stream(
+    tmp_path: Path, env_extra: dict[str, str], per_stream_dir: bool
+) -> tuple[list[str], list[str], str, int]:
+    world = tmp_path / "world"
+    shutil.copytree(DEMO, world)
+    data = world / ".workflow-data"
+    assert not (data / "streams" / "chunks" / STREAM).exists()  # a 5.0 directory appears with its first chunk
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wfctl.cli", "tail", RUN, "--stream", "--live", "-o", "jsonl"],
+        cwd=world,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    offsets: list[str] = []
+    caught_up = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            record = json.loads(line)
+            if record["kind"] == "chunk":
+                offsets.append(record["offset"])
+                if len(offsets) >= 2:
+                    caught_up.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert caught_up.wait(30), "the catch-up printed nothing"
+        ids = []
+        for n in range(20):
+            ids.append(_chunk(data, n, per_stream_dir))
+            if n % 5 == 0:
+                time.sleep(0.03)  # some alone, some in bursts
+        run_file = data / "runs" / f"{RUN}.json"
+        run = json.loads(run_file.read_text())
+        run.update(status="completed", completedAt="2026-11-22T06:47:00.000Z")
+        _write(run_file, run)
+        code = proc.wait(timeout=30)  # the run ended: the tail drains the stream and ends by itself
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(10)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    return offsets, ids, stderr, code
+
+
+@pytest.mark.parametrize("per_stream_dir", [False, True], ids=["4.x flat", "5.0 own directory"])
+@pytest.mark.parametrize("watch", ["notify", "poll"])
+def test_tail_stream_live_prints_every_chunk_once_in_order(tmp_path: Path, watch: str, per_stream_dir: bool) -> None:
+    env = {"WFCTL_LOCAL_WATCH": "poll"} if watch == "poll" else {}
+    offsets, ids, stderr, code = _follow_stream(tmp_path, env, per_stream_dir)
+    assert offsets[2:] == ids, offsets
+    assert len(offsets) == len(set(offsets)) == 2 + len(ids)
+    assert code == 0 and "polling" not in stderr, stderr

@@ -884,26 +884,55 @@ class LocalWorldBackend(Backend):
                         yield Chunk(position, value, chunk.chunk_id if k == 0 else f"{chunk.chunk_id}#{k}")
 
         # Follow until the EOF chunk or, since the SDK never closes run streams (#964), until the run is
-        # terminal: then list twice more (a last write may land just after the status) and stop.
+        # terminal: then list twice more, a poll interval apart (a last write may land just after the status),
+        # and stop. File-system notifications where they work, else polling (localwatch.py), as for events: wake
+        # on this stream's chunk files (4.x flat, 5.0 in the stream's own directory) and the run file only.
         terminal = request.live and self._is_terminal(run_id)
         drains = 0
-        watcher = localwatch.DirPoller([data.chunks_dir, data.chunks_dir / name])  # 4.x flat, 5.0 per stream
+        own = data.chunks_dir / name
+        dirs = [data.chunks_dir, own, data.runs_dir]
+        prefix = f"{name}-"
+
+        def ours(path: str) -> bool:
+            return os.path.basename(path).startswith(prefix) or os.path.dirname(path) == str(own)
+
+        waiter: Any = None
+        watching_own = False
         listing = files
-        while True:
-            for item in emit(listing):
-                if item is None:
+        try:
+            while True:
+                for item in emit(listing):
+                    if item is None:
+                        return
+                    yield item
+                if not request.live or drains >= 2:
+                    yield from leftovers()
                     return
-                yield item
-            if not request.live or drains >= 2:
-                yield from leftovers()
-                return
-            time.sleep(localwatch.POLL_INTERVAL)
-            if not terminal and self._is_terminal(run_id):
-                terminal = True
-                watcher.force()
-            if terminal:
-                drains += 1
-            listing = data.chunk_files(name) if watcher.changed() or terminal else []
+                if terminal:  # the drains are timed: poll them
+                    time.sleep(localwatch.POLL_INTERVAL)
+                    look = localwatch.Look(True, False)
+                else:
+                    if waiter is None or (not watching_own and own.is_dir()):
+                        # A 5.0 stream's directory appears with its first chunk: watch it from then on.
+                        if waiter is not None:
+                            waiter.close()
+                        watching_own = own.is_dir()
+                        waiter = localwatch.waiter(dirs, ours, f"{run_id}.json", self.ctx.warn, dirs[:2])
+                    try:
+                        look = waiter.wait()
+                    except OSError as exc:  # the watcher died: poll from now on
+                        self.ctx.warn(f"{exc}; polling every {localwatch.POLL_INTERVAL:g}s")
+                        waiter = localwatch.DirPoller(dirs[:2])
+                        watching_own = True
+                        look = localwatch.Look(True, True)
+                    if look.run and self._is_terminal(run_id):
+                        terminal = True
+                if terminal:
+                    drains += 1
+                listing = data.chunk_files(name) if look.entries or terminal else []
+        finally:
+            if waiter is not None:
+                waiter.close()
 
     # -- doctor ---------------------------------------------------------------------------------------------
     def doctor(self) -> list[Check]:
