@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -44,14 +44,36 @@ def _event(data: Path, n: int, event_type: str = "wait_created", **extra: Any) -
     return event_id
 
 
-def _follow(tmp_path: Path, env_extra: dict[str, str], appended: int = 25) -> tuple[list[str], list[str], str, int]:
+def _complete(data: Path) -> None:
+    run_file = data / "runs" / f"{RUN}.json"
+    run = json.loads(run_file.read_text())
+    run.update(status="completed", completedAt="2026-11-22T06:47:00.000Z")
+    _write(run_file, run)
+
+
+def _append_events(data: Path, appended: int = 25) -> list[str]:
+    ids = []
+    for n in range(appended):
+        ids.append(_event(data, n, correlationId=f"wait_t{n}", eventData={"resumeAt": "2099-01-01T00:00:00Z"}))
+        if n % 5 == 0:
+            time.sleep(0.03)  # some alone, some in bursts
+    _complete(data)
+    ids.append(_event(data, appended, "run_completed", eventData={}))
+    return ids
+
+
+def _tail_live(
+    tmp_path: Path, env_extra: dict[str, str], append: Callable[[Path], list[str]], stream: bool = False
+) -> tuple[list[str], list[str], str, int]:
+    """``tail RUN --live -o jsonl`` (``--stream``: of RUN's default stream) on a copy of the recorded world while
+    ``append`` writes to it and ends the run: the offsets printed, those written, stderr and the exit code."""
     world = tmp_path / "world"
     shutil.copytree(DEMO, world)
     data = world / ".workflow-data"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *env_extra.pop("PYTHONPATH", "").split(os.pathsep)])}
     env.update(env_extra)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wfctl.cli", "tail", RUN, "--live", "-o", "jsonl"],
+        [sys.executable, "-m", "wfctl.cli", "tail", RUN, *(["--stream"] if stream else []), "--live", "-o", "jsonl"],
         cwd=world,
         env=env,
         stdout=subprocess.PIPE,
@@ -65,7 +87,7 @@ def _follow(tmp_path: Path, env_extra: dict[str, str], appended: int = 25) -> tu
         assert proc.stdout is not None
         for line in proc.stdout:
             record = json.loads(line)
-            if record["kind"] == "event":
+            if record["kind"] in ("event", "chunk"):
                 lines.append(record["offset"])
             caught_up.set()
 
@@ -73,16 +95,7 @@ def _follow(tmp_path: Path, env_extra: dict[str, str], appended: int = 25) -> tu
     reader.start()
     try:
         assert caught_up.wait(30), "the catch-up printed nothing"
-        ids = []
-        for n in range(appended):
-            ids.append(_event(data, n, correlationId=f"wait_t{n}", eventData={"resumeAt": "2099-01-01T00:00:00Z"}))
-            if n % 5 == 0:
-                time.sleep(0.03)  # some alone, some in bursts
-        run_file = data / "runs" / f"{RUN}.json"
-        run = json.loads(run_file.read_text())
-        run.update(status="completed", completedAt="2026-11-22T06:47:00.000Z")
-        _write(run_file, run)
-        ids.append(_event(data, appended, "run_completed", eventData={}))
+        ids = append(data)
         code = proc.wait(timeout=30)  # the run ended: so does the tail, by itself
     finally:
         if proc.poll() is None:
@@ -90,6 +103,10 @@ def _follow(tmp_path: Path, env_extra: dict[str, str], appended: int = 25) -> tu
     reader.join(10)
     stderr = proc.stderr.read() if proc.stderr else ""
     return lines, ids, stderr, code
+
+
+def _follow(tmp_path: Path, env_extra: dict[str, str]) -> tuple[list[str], list[str], str, int]:
+    return _tail_live(tmp_path, env_extra, _append_events)
 
 
 def _assert_each_once_in_order(lines: list[str], ids: list[str]) -> None:
@@ -177,61 +194,25 @@ def _chunk(data: Path, n: int, per_stream_dir: bool) -> str:
     return chunk_id
 
 
-def _follow_stream(
-    tmp_path: Path, env_extra: dict[str, str], per_stream_dir: bool
-) -> tuple[list[str], list[str], str, int]:
-    world = tmp_path / "world"
-    shutil.copytree(DEMO, world)
-    data = world / ".workflow-data"
-    assert not (data / "streams" / "chunks" / STREAM).exists()  # a 5.0 directory appears with its first chunk
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wfctl.cli", "tail", RUN, "--stream", "--live", "-o", "jsonl"],
-        cwd=world,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    offsets: list[str] = []
-    caught_up = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            record = json.loads(line)
-            if record["kind"] == "chunk":
-                offsets.append(record["offset"])
-                if len(offsets) >= 2:
-                    caught_up.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert caught_up.wait(30), "the catch-up printed nothing"
+def _append_chunks(per_stream_dir: bool) -> Callable[[Path], list[str]]:
+    def append(data: Path) -> list[str]:
+        assert not (data / "streams" / "chunks" / STREAM).exists()  # a 5.0 directory appears with its first chunk
         ids = []
         for n in range(20):
             ids.append(_chunk(data, n, per_stream_dir))
             if n % 5 == 0:
                 time.sleep(0.03)  # some alone, some in bursts
-        run_file = data / "runs" / f"{RUN}.json"
-        run = json.loads(run_file.read_text())
-        run.update(status="completed", completedAt="2026-11-22T06:47:00.000Z")
-        _write(run_file, run)
-        code = proc.wait(timeout=30)  # the run ended: the tail drains the stream and ends by itself
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(10)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    return offsets, ids, stderr, code
+        _complete(data)  # the tail drains the stream and ends by itself
+        return ids
+
+    return append
 
 
 @pytest.mark.parametrize("per_stream_dir", [False, True], ids=["4.x flat", "5.0 own directory"])
 @pytest.mark.parametrize("watch", ["notify", "poll"])
 def test_tail_stream_live_prints_every_chunk_once_in_order(tmp_path: Path, watch: str, per_stream_dir: bool) -> None:
     env = {"WFCTL_LOCAL_WATCH": "poll"} if watch == "poll" else {}
-    offsets, ids, stderr, code = _follow_stream(tmp_path, env, per_stream_dir)
+    offsets, ids, stderr, code = _tail_live(tmp_path, env, _append_chunks(per_stream_dir), stream=True)
     assert offsets[2:] == ids, offsets
     assert len(offsets) == len(set(offsets)) == 2 + len(ids)
     assert code == 0 and "polling" not in stderr, stderr
