@@ -302,9 +302,15 @@ def quote_value(value: str) -> str:
 
 
 def query_time(value: datetime) -> str:
+    """RFC 3339 UTC for a visibility query, microseconds and four-digit years (``strftime("%Y")`` gives ``999``
+    for the year 999 on Linux, which the server refuses)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:  # within hours of the year 1 or 9999: Python cannot hold the UTC instant; keep the offset
+        return value.isoformat(timespec="microseconds")
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class _Nothing:

@@ -671,3 +671,18 @@ def test_which_timeout_fired_is_read_from_the_started_event():
         "workflowExecutionExpirationTime": "2026-11-22T06:00:20Z",
     }
     assert close_outcome(timed_out, None, late, start)[3]["failure"]["timeoutType"] == "WorkflowExecution"
+
+
+def test_visibility_query_times_are_rfc3339_with_four_digit_years():
+    from datetime import timedelta
+
+    from wfctl.backends.temporal import query_time
+
+    assert query_time(datetime(2026, 11, 22, 6, 45, 21, 123456, tzinfo=timezone.utc)) == "2026-11-22T06:45:21.123456Z"
+    assert query_time(datetime(2026, 11, 22, 7, 45, 21, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2026-11-22T06:45:21.000000Z"
+    )
+    assert query_time(datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "0999-01-02T03:04:05.000000Z"
+    # the UTC instant is before the year 1: kept in its own offset rather than failing
+    before_year_one = datetime(1, 1, 1, 0, 10, tzinfo=timezone(timedelta(hours=1)))
+    assert query_time(before_year_one) == "0001-01-01T00:10:00.000000+01:00"
