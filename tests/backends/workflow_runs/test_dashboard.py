@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.backends.dashboard_doc import assert_recent_all_running, counts
+
 V1 = "/api/v1/workflow-runs"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 RUNNING = 12
@@ -59,11 +61,7 @@ def test_failures_beyond_the_recent_window_with_their_message(world, wfr):
     assert res.exit_code == 0, res.stderr
     assert res.stderr == ""
     doc = res.json()
-    # recent runs: the newest createdAt first, every one of them running (the failure is older)
-    assert [r["runId"] for r in doc["recent"]] == running[::-1][:RECENT]
-    starts = [r["createdAt"] for r in doc["recent"]]
-    assert starts == sorted(starts, reverse=True) and len(set(starts)) == RECENT
-    assert {r["status"] for r in doc["recent"]} == {"running"}
+    assert_recent_all_running(doc, running, RECENT)
     # failures: the failed run found on its own, with the message of its failed activity run; not the cancelled
     [failure] = doc["failures"]
     assert (failure["runId"], failure["status"], failure["rawStatus"]) == (failed, "failed", "failed")
@@ -71,14 +69,7 @@ def test_failures_beyond_the_recent_window_with_their_message(world, wfr):
     assert (failure["workflowId"], failure["workflowName"]) == (wf, "nightly-report")
     assert failure["createdAt"] == "2026-03-01T12:00:00.000Z"
     # the counts, from the list's totals (one request per status)
-    assert doc["counts"] == {
-        "pending": 0,
-        "running": RUNNING,
-        "waiting": 0,
-        "completed": 1,
-        "failed": 1,
-        "cancelled": 1,
-    }
+    assert doc["counts"] == counts(RUNNING, completed=1, failed=1, cancelled=1)
     assert (doc["total"], doc["workflow"], doc["capped"], doc["apart"]) == (RUNNING + 3, None, [], {})
 
 
@@ -91,14 +82,7 @@ def test_the_same_for_one_workflow(world, wfr):
         doc = res.json()
         assert [r["runId"] for r in doc["recent"]] == running[::-1][:RECENT]
         assert [(f["runId"], f["error"]["message"]) for f in doc["failures"]] == [(failed, MESSAGE)]
-        assert doc["counts"] == {
-            "pending": 0,
-            "running": RUNNING,
-            "waiting": 0,
-            "completed": 0,
-            "failed": 1,
-            "cancelled": 1,
-        }
+        assert doc["counts"] == counts(RUNNING, failed=1, cancelled=1)
         assert (doc["total"], doc["workflow"]) == (RUNNING + 2, workflow)
     assert fake.requests_for("GET", f"{V1}/dashboard/{wf}")
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.backends.dashboard_doc import assert_recent_all_running, counts
 from tests.doubles.vercel_world import DEMO_WORKFLOW, FakeVercelWorld
 from wfctl.backends.workflow_sdk import vercel as vercel_mod
 
@@ -79,11 +80,7 @@ def test_failures_beyond_the_recent_window_with_their_messages(fake, run_cli, wo
     assert res.exit_code == 0, res.stderr
     assert res.stderr == ""
     doc = res.json()
-    # recent runs: the newest createdAt first, every one of them running (the failures are older)
-    assert [r["runId"] for r in doc["recent"]] == running[::-1][:RECENT]
-    starts = [r["createdAt"] for r in doc["recent"]]
-    assert starts == sorted(starts, reverse=True) and len(set(starts)) == RECENT
-    assert {r["status"] for r in doc["recent"]} == {"running"}
+    assert_recent_all_running(doc, running, RECENT)
     # failures: both, newest first, each with its message and code (4.x structured error, 5.0 serialized one)
     assert [(f["runId"], f["status"], f["rawStatus"]) for f in doc["failures"]] == [
         (failed_5, "failed", "failed"),
@@ -102,14 +99,7 @@ def test_failures_beyond_the_recent_window_with_their_messages(fake, run_cli, wo
     assert {f["workflowName"] for f in doc["failures"]} == {"demoWorkflow"}
     assert doc["failures"][1]["createdAt"] == "2026-03-01T12:00:00.000Z"
     # the counts
-    assert doc["counts"] == {
-        "pending": 0,
-        "running": RUNNING,
-        "waiting": 0,
-        "completed": 1,
-        "failed": 2,
-        "cancelled": 1,
-    }
+    assert doc["counts"] == counts(RUNNING, completed=1, failed=2, cancelled=1)
     assert (doc["total"], doc["workflow"], doc["capped"], doc["apart"]) == (RUNNING + 4, None, [], {})
     # the failures are a query of their own: the run list asked for failed runs only
     asked = [c.query for c in fake.calls("GET", r"^/v2/runs$")]
@@ -127,14 +117,7 @@ def test_the_same_for_one_workflow(fake, run_cli, world):
             (failed_5, "quota exceeded for team payments"),
             (failed, "card declined: expired"),
         ]
-        assert doc["counts"] == {
-            "pending": 0,
-            "running": RUNNING,
-            "waiting": 0,
-            "completed": 0,
-            "failed": 2,
-            "cancelled": 1,
-        }
+        assert doc["counts"] == counts(RUNNING, failed=2, cancelled=1)
         assert (doc["total"], doc["workflow"]) == (RUNNING + 3, workflow)
     other = run_cli("dashboard", "--once", "--workflow", "otherWorkflow", "-o", "json").json()
     assert (other["total"], other["failures"], [r["status"] for r in other["recent"]]) == (1, [], ["completed"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .ids import new_ulid
 
@@ -46,6 +46,13 @@ class Health:
     workflowCoreVersion: str | None = None
     hookResumeInputVersion: int | None = None
     seconds: float = 0.0
+
+    def described(self) -> str:
+        """The answer for a ``--debug`` line."""
+        return (
+            f"answered in {self.seconds:g}s: healthy={self.healthy}, specVersion={self.specVersion}, "
+            f"workflowCoreVersion={self.workflowCoreVersion}"
+        )
 
 
 def correlation_id() -> str:
@@ -83,6 +90,20 @@ def parse(data: bytes) -> Health | None:
         core if isinstance(core, str) else None,
         hook if isinstance(hook, int) and not isinstance(hook, bool) else None,
     )
+
+
+def closed_stream(chunks: Iterable[tuple[bool, bytes] | None]) -> bytes | None:
+    """The answer stream's bytes, ``chunks`` (eof flag, data) joined up to the EOF chunk; None while the stream
+    is still open or a chunk cannot be read."""
+    parts: list[bytes] = []
+    for chunk in chunks:
+        if chunk is None:
+            return None
+        eof, data = chunk
+        if eof:
+            return b"".join(parts)
+        parts.append(data)
+    return None
 
 
 def wait_answer(read: Callable[[], bytes | None], deadline: float, started: float) -> Health | None:

@@ -198,25 +198,13 @@ def probe(b: "LocalWorldBackend", url: str) -> tuple["health.Health | None", str
         return None, f"HTTP {response.status_code} from POST {FLOW_PATH}"
 
     def read() -> bytes | None:
-        parts: list[bytes] = []
-        for chunk in b.data.chunk_files(stream):
-            got = b.data.read_chunk(chunk)
-            if got is None:
-                return None
-            eof, data = got
-            if eof:
-                return b"".join(parts)
-            parts.append(data)
-        return None
+        return health.closed_stream(b.data.read_chunk(chunk) for chunk in b.data.chunk_files(stream))
 
     answer = health.wait_answer(read, min(deadline, time.monotonic() + GRACE), started)
     if answer is None:
         return None, f"nothing in its stream {stream} of {b.data.root} after the app took the message"
     if b.ctx.debug:
-        b.ctx.debug_log(
-            f"health check: the app at {url} answered in {answer.seconds:g}s: healthy={answer.healthy}, "
-            f"specVersion={answer.specVersion}, workflowCoreVersion={answer.workflowCoreVersion}"
-        )
+        b.ctx.debug_log(f"health check: the app at {url} {answer.described()}")
     return answer, None
 
 

@@ -1778,6 +1778,12 @@ class PostgresWorldBackend(Backend):
             except Exception:  # noqa: BLE001 - a broken connection may fail to close
                 pass
 
+    def _listen_lost(self, exc: Exception) -> None:
+        """The LISTEN connection broke while waiting: drop it (the next wait opens another) and sleep out the wait."""
+        if self.ctx.debug:
+            self.ctx.debug_log(f"postgres: LISTEN connection lost ({error_message(exc)})")
+        self._drop_listen()
+
     def _wait_for_job(self, timeout: float) -> None:
         """Wait ``timeout`` seconds, or less when the world queues a job (``jobs:insert``), but at least
         ``JOB_WAKE_GAP`` (a busy world queues jobs for other runs all the time). Polling alone when LISTEN fails."""
@@ -1796,14 +1802,9 @@ class PostgresWorldBackend(Backend):
                 for _ in self._listen.notifies(timeout=0):  # drain: one wake for the jobs queued until now
                     pass
                 deadline = min(deadline, started + JOB_WAKE_GAP)
-            except psycopg.Error as exc:
-                # The database went away; the next poll reconnects (with backoff). Sleep until then.
-                if self.ctx.debug:
-                    self.ctx.debug_log(f"postgres: LISTEN connection lost ({error_message(exc)})")
-                self._drop_listen()
-        remaining = deadline - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
+            except psycopg.Error as exc:  # the database went away; the next poll reconnects (with backoff)
+                self._listen_lost(exc)
+        _sleep_until(deadline)
 
     def _wait_for_chunk(self, stream: str, timeout: float) -> None:
         """Block until a NOTIFY for ``stream`` arrives or ``timeout`` passes (polling when LISTEN fails)."""
@@ -1824,14 +1825,9 @@ class PostgresWorldBackend(Backend):
                             return
                         if not isinstance(message, dict) or message.get("streamId") in (stream, None):
                             return
-            except psycopg.Error as exc:
-                # The database went away; the next read reconnects (with backoff). Poll until then.
-                if self.ctx.debug:
-                    self.ctx.debug_log(f"postgres: LISTEN connection lost ({error_message(exc)})")
-                self._drop_listen()
-        remaining = deadline - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
+            except psycopg.Error as exc:  # the database went away; the next read reconnects (with backoff)
+                self._listen_lost(exc)
+        _sleep_until(deadline)
 
     # -- doctor --------------------------------------------------------------------------------------------
     def doctor(self) -> list[Check]:
@@ -2020,3 +2016,10 @@ def _lookback(newest: str, prefix: str) -> str | None:
 
 
 __all__ = ["PostgresWorldBackend", "redact_dsn", "stream_base", "stream_name"]
+
+
+def _sleep_until(deadline: float) -> None:
+    """Sleep until ``deadline`` (a ``time.monotonic()`` value), if it is still ahead."""
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)

@@ -251,22 +251,14 @@ def probe(b: "PostgresWorldBackend") -> tuple["health.Health | None", str | None
             ).fetchall(),
             what="start",
         )
-        parts: list[bytes] = []
-        for eof, data in rows:
-            if eof:
-                return b"".join(parts)
-            parts.append(bytes(data or b""))
-        return None
+        return health.closed_stream((bool(eof), bytes(data or b"")) for eof, data in rows)
 
     answer = health.wait_answer(read, deadline, started)
     if answer is None:
         b._call(lambda conn: conn.execute("SELECT graphile_worker.remove_job(%s)", [job]), what="start")
         return None, f"no answer in {round(time.monotonic() - started, 1):g}s: is the app's worker running?"
     if b.ctx.debug:
-        b.ctx.debug_log(
-            f"health check: the app's worker answered in {answer.seconds:g}s (job {job}): healthy={answer.healthy}, "
-            f"specVersion={answer.specVersion}, workflowCoreVersion={answer.workflowCoreVersion}"
-        )
+        b.ctx.debug_log(f"health check: the app's worker (job {job}) {answer.described()}")
     return answer, None
 
 
