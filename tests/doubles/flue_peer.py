@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from . import wfapp
+from .flue_server import RunContext, WorkflowFailure
 from .process import PeerProcess
 
 __all__ = [
@@ -127,6 +128,43 @@ def build(force: bool = False, node: str | None = None) -> bool:
         now = time.time()
         os.utime(SERVER_ENTRY, (now, max(now, wfapp._newest_mtime(PEER_DIR, _SOURCE_GLOBS) + 0.001)))
         return True
+
+
+def ticker_twin(ctx: RunContext, input: Any) -> Any:  # noqa: A002 - Flue's word
+    """tests/peers/flue/src/workflows/ticker.ts, in Python, for the fake."""
+    n = input["n"]
+    delay = input.get("delayMs", 200) / 1000
+    gate = input.get("gate")
+    gate_at = input.get("gateAt", n)
+    for i in range(n + 1):
+        if gate is not None and i == gate_at:
+            deadline = time.monotonic() + input.get("gateTimeoutMs", 60_000) / 1000
+            while not os.path.exists(gate):
+                if time.monotonic() > deadline:
+                    raise WorkflowFailure("gate never opened")
+                time.sleep(0.02)
+        if i == n:
+            break
+        ctx.log(f"tick {i}", i=i)
+        ctx.sleep(delay)
+    if input.get("fail"):
+        raise WorkflowFailure("requested failure")
+    return {"ticks": n}
+
+
+def validate_twin(input: Any) -> list[dict] | None:
+    """The ticker's valibot schema, as far as the tests go."""
+    if not isinstance(input, dict):
+        return [{"message": f"Invalid type: Expected Object but received {json.dumps(input)}", "path": []}]
+    if "n" not in input:
+        return [{"message": 'Invalid key: Expected "n" but received undefined', "path": ["n"]}]
+    issues = []
+    for key in ("n", "delayMs", "gateAt", "gateTimeoutMs"):
+        if key in input and not isinstance(input[key], (int, float)):
+            issues.append(
+                {"message": f"Invalid type: Expected number but received {json.dumps(input[key])}", "path": [key]}
+            )
+    return issues or None
 
 
 class PeerClient:

@@ -7,7 +7,7 @@ stays active exactly as long as a test needs, with no timing guess. ``tests/doub
 (``flue build`` under Node 24 from PyPI, bound to 127.0.0.1) and starts it on a free port.
 
 Every test taking the ``flue`` fixture runs twice: ``[real]`` against that server and ``[fake]`` against
-``tests/doubles/flue_server.py`` given a Python twin of the same ticker (``_ticker_twin``), over HTTP both. So
+``tests/doubles/flue_server.py`` given a Python twin of the same ticker (``flue_peer.ticker_twin``), over HTTP both. So
 the fake the rest of the Flue tests rely on is held to what the real server does. Tests only on the real
 server: the official SDK as an oracle, and the loopback binding.
 
@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from tests.doubles import flue_peer, wfapp
-from tests.doubles.flue_server import FakeFlue, RunContext, WorkflowFailure, format_offset
+from tests.doubles.flue_server import FakeFlue, format_offset
 
 pytestmark = [pytest.mark.live]
 
@@ -50,43 +50,6 @@ UNAUTHORIZED = 'HTTP 401: {"error":{"type":"unauthorized","message":"missing or 
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _ticker_twin(ctx: RunContext, input: Any) -> Any:  # noqa: A002 - Flue's word
-    """tests/peers/flue/src/workflows/ticker.ts, in Python, for the fake."""
-    n = input["n"]
-    delay = input.get("delayMs", 200) / 1000
-    gate = input.get("gate")
-    gate_at = input.get("gateAt", n)
-    for i in range(n + 1):
-        if gate is not None and i == gate_at:
-            deadline = time.monotonic() + input.get("gateTimeoutMs", 60_000) / 1000
-            while not os.path.exists(gate):
-                if time.monotonic() > deadline:
-                    raise WorkflowFailure("gate never opened")
-                time.sleep(0.02)
-        if i == n:
-            break
-        ctx.log(f"tick {i}", i=i)
-        ctx.sleep(delay)
-    if input.get("fail"):
-        raise WorkflowFailure("requested failure")
-    return {"ticks": n}
-
-
-def _validate_twin(input: Any) -> list[dict] | None:
-    """The ticker's valibot schema, as far as the tests go."""
-    if not isinstance(input, dict):
-        return [{"message": f"Invalid type: Expected Object but received {json.dumps(input)}", "path": []}]
-    if "n" not in input:
-        return [{"message": 'Invalid key: Expected "n" but received undefined', "path": ["n"]}]
-    issues = []
-    for key in ("n", "delayMs", "gateAt", "gateTimeoutMs"):
-        if key in input and not isinstance(input[key], (int, float)):
-            issues.append(
-                {"message": f"Invalid type: Expected number but received {json.dumps(input[key])}", "path": [key]}
-            )
-    return issues or None
-
-
 @pytest.fixture(scope="module")
 def real_server() -> Iterator[flue_peer.FlueServer]:
     with flue_peer.running(TOKEN) as server:
@@ -97,7 +60,7 @@ def real_server() -> Iterator[flue_peer.FlueServer]:
 def fake_server() -> Iterator[flue_peer.PeerClient]:
     # Flue's own timings: 30 s long-poll window, a heartbeat every 15 s
     with FakeFlue(token=TOKEN, long_poll_timeout=30.0, heartbeat=15.0) as fake:
-        fake.add_workflow("ticker", _ticker_twin, validate=_validate_twin)
+        fake.add_workflow("ticker", flue_peer.ticker_twin, validate=flue_peer.validate_twin)
         yield flue_peer.PeerClient(fake.url, TOKEN)
 
 

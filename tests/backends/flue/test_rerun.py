@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.backends.flue.test_real_flue import TOKEN, _ticker_twin, _validate_twin
+from tests.backends.flue.test_real_flue import TOKEN
 from tests.doubles import flue_peer
 from tests.doubles.flue_server import FakeFlue, RunContext
 
@@ -31,7 +31,7 @@ def real_server() -> Iterator[flue_peer.FlueServer]:
 @pytest.fixture(scope="module")
 def fake_server() -> Iterator[flue_peer.PeerClient]:
     with FakeFlue(token=TOKEN) as fake:
-        fake.add_workflow("ticker", _ticker_twin, validate=_validate_twin)
+        fake.add_workflow("ticker", flue_peer.ticker_twin, validate=flue_peer.validate_twin)
         yield flue_peer.PeerClient(fake.url, TOKEN)
 
 

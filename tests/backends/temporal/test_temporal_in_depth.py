@@ -268,19 +268,24 @@ class Wfctl:
 # 1. continue-as-new, followed to its end
 
 
+def go_each_run(proc: "Wfctl", peer, wid: str, runs: int) -> None:
+    """Each run of the chain waits for "go" once its first workflow task completed (event 4): signal it when
+    ``proc`` (following the chain) prints that, for ``runs`` runs."""
+    signalled: set[str] = set()
+    for n in range(runs):
+        doc = proc.wait_line(
+            lambda d: d.get("type") == "WorkflowTaskCompleted" and d.get("runId") not in signalled,
+            f"run {n + 1}'s first completed workflow task",
+        )
+        signalled.add(doc["runId"])
+        peer.signal(wid, "go", None)
+
+
 def test_live_tail_follows_continue_as_new_to_the_end_and_exits_by_the_last_run(peer, tctl):
     wid, first = start(peer, "x-chain", {"n": 2, "fail": True})
     tail = Wfctl(peer, "tail", wid, "--live", "-o", "jsonl")
     try:
-        # Each run waits for "go" once its first workflow task completed (event 4): signal it then.
-        signalled: set[str] = set()
-        for n in range(3):
-            doc = tail.wait_line(
-                lambda d: d.get("type") == "WorkflowTaskCompleted" and d.get("runId") not in signalled,
-                f"run {n + 1}'s first completed workflow task",
-            )
-            signalled.add(doc["runId"])
-            peer.signal(wid, "go", None)
+        go_each_run(tail, peer, wid, 3)
         code = tail.finish()
     finally:
         tail.kill()
@@ -343,14 +348,7 @@ def test_start_follow_follows_continue_as_new_and_exits_by_the_final_state(peer)
         "jsonl",
     )
     try:
-        signalled: set[str] = set()
-        for n in range(2):
-            doc = follow.wait_line(
-                lambda d: d.get("type") == "WorkflowTaskCompleted" and d.get("runId") not in signalled,
-                f"run {n + 1}'s first completed workflow task",
-            )
-            signalled.add(doc["runId"])
-            peer.signal(wid, "go", None)
+        go_each_run(follow, peer, wid, 2)
         code = follow.finish()
     finally:
         follow.kill()
